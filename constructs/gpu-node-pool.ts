@@ -1,0 +1,195 @@
+import { Construct } from 'constructs';
+import {
+  ACCELERATOR_MACHINES, AcceleratorType, fixedGpuCount, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel,
+  machineFamily,
+} from './gke';
+import { ContainerCluster } from './imports/containerclusters-container.cnrm.cloud.google.com';
+import { ContainerNodePool, ContainerNodePoolSpecClusterRef } from './imports/containernodepools-container.cnrm.cloud.google.com';
+
+/** How GKE installs the NVIDIA driver: its default version, the latest it supports, or not at all (use NvidiaDriverInstaller). */
+export type GpuDriverVersion = 'default' | 'latest' | 'disabled';
+
+/** Values of `gpuDriverInstallationConfig.gpuDriverVersion` (GKE API enum GPUDriverVersion). */
+const DRIVER_VERSION_ENUM: Record<GpuDriverVersion, string> = {
+  default: 'DEFAULT',
+  latest: 'LATEST',
+  disabled: 'INSTALLATION_DISABLED',
+};
+
+/** Node image of the pool; it decides which driver installer DaemonSet applies when installation is disabled. */
+export type GpuNodeImage = 'COS_CONTAINERD' | 'UBUNTU_CONTAINERD';
+
+/** Settings of a ContainerCluster created alongside the pool. */
+export interface NewClusterOptions {
+  /** Cluster name (`metadata.name`, also the GKE cluster name). */
+  readonly name: string;
+  /** @default 'REGULAR' */
+  readonly releaseChannel?: 'RAPID' | 'REGULAR' | 'STABLE';
+  /** Nodes of the default (CPU) pool, where system pods run. @default 1 */
+  readonly initialNodeCount?: number;
+  /** Machine type of the default pool. @default 'e2-standard-4' */
+  readonly machineType?: string;
+}
+
+/** The cluster a GPU node pool joins. */
+export class GpuNodePoolCluster {
+  /** A ContainerCluster managed by Config Connector in the same namespace. */
+  public static fromName(name: string): GpuNodePoolCluster {
+    return new GpuNodePoolCluster({ name });
+  }
+
+  /** A cluster not managed by Config Connector: `projects/P/locations/L/clusters/C`. */
+  public static fromExternal(external: string): GpuNodePoolCluster {
+    return new GpuNodePoolCluster({ external });
+  }
+
+  /** A new ContainerCluster with Workload Identity, created next to the pool. */
+  public static create(options: NewClusterOptions): GpuNodePoolCluster {
+    return new GpuNodePoolCluster({ name: options.name }, options);
+  }
+
+  private constructor(public readonly ref: ContainerNodePoolSpecClusterRef, public readonly create?: NewClusterOptions) {}
+}
+
+export interface GpuNodePoolProps {
+  /** Node pool name (`metadata.name`, also the GKE node pool name). */
+  readonly name: string;
+  /** Namespace Config Connector watches for this project. @default - the chart's namespace */
+  readonly namespace?: string;
+  /** Google Cloud project (annotation `cnrm.cloud.google.com/project-id`). Required to create a cluster with Workload Identity. @default - the namespace's project */
+  readonly projectId?: string;
+  /** Zone or region of the cluster, e.g. `us-central1-a`. */
+  readonly location: string;
+  /** The cluster the pool joins. */
+  readonly cluster: GpuNodePoolCluster;
+  /** GPU type. */
+  readonly acceleratorType: AcceleratorType;
+  /** GPUs per node. @default - what the machine type carries, else 1 */
+  readonly acceleratorCount?: number;
+  /** @default 'default' */
+  readonly driverVersion?: GpuDriverVersion;
+  /** @default - a one-GPU machine of the accelerator's family (see ACCELERATOR_MACHINES) */
+  readonly machineType?: string;
+  /** @default 'COS_CONTAINERD' */
+  readonly imageType?: GpuNodeImage;
+  /** Autoscaling lower bound; 0 lets the pool scale to nothing when idle. @default 0 */
+  readonly minNodes?: number;
+  /** Autoscaling upper bound. @default 3 */
+  readonly maxNodes?: number;
+  /** The `nvidia.com/gpu=present:NoSchedule` taint, keeping non-GPU pods off these nodes. @default true */
+  readonly taint?: boolean;
+  /** Run the GKE metadata server so pods use Workload Identity. @default true */
+  readonly workloadIdentity?: boolean;
+  /** @default 100 */
+  readonly diskSizeGb?: number;
+  /** Spot VMs: cheaper, can be reclaimed. @default false */
+  readonly spot?: boolean;
+}
+
+/**
+ * A GKE node pool with NVIDIA GPUs, as a Config Connector ContainerNodePool, optionally with the ContainerCluster it joins.
+ */
+export class GpuNodePool extends Construct {
+  public readonly name: string;
+  public readonly acceleratorType: AcceleratorType;
+  public readonly driverVersion: GpuDriverVersion;
+  public readonly imageType: GpuNodeImage;
+  public readonly nodePool: ContainerNodePool;
+  /** Set when the pool created its cluster. */
+  public readonly containerCluster?: ContainerCluster;
+
+  constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.acceleratorType = props.acceleratorType;
+    this.driverVersion = props.driverVersion ?? 'default';
+    this.imageType = props.imageType ?? 'COS_CONTAINERD';
+    const machine = ACCELERATOR_MACHINES[props.acceleratorType] as (typeof ACCELERATOR_MACHINES)[AcceleratorType] | undefined;
+    const machineType = props.machineType ?? machine?.defaultMachineType ?? 'n1-standard-8';
+    const count = props.acceleratorCount ?? fixedGpuCount(machineType) ?? 1;
+    const minNodes = props.minNodes ?? 0;
+    const maxNodes = props.maxNodes ?? 3;
+    const annotations = props.projectId ? { 'cnrm.cloud.google.com/project-id': props.projectId } : undefined;
+
+    this.node.addValidation({ validate: () => validateProps(props, machineType, count, minNodes, maxNodes) });
+
+    const create = props.cluster.create;
+    if (create) {
+      this.containerCluster = new ContainerCluster(this, 'Cluster', {
+        metadata: { name: create.name, namespace: props.namespace, annotations },
+        spec: {
+          location: props.location,
+          releaseChannel: { channel: create.releaseChannel ?? 'REGULAR' },
+          initialNodeCount: create.initialNodeCount ?? 1,
+          nodeConfig: { machineType: create.machineType ?? 'e2-standard-4', workloadMetadataConfig: { mode: 'GKE_METADATA' } },
+          workloadIdentityConfig: props.projectId ? { workloadPool: `${props.projectId}.svc.id.goog` } : undefined,
+        },
+      });
+    }
+
+    this.nodePool = new ContainerNodePool(this, 'NodePool', {
+      metadata: { name: props.name, namespace: props.namespace, annotations },
+      spec: {
+        location: props.location,
+        clusterRef: props.cluster.ref,
+        initialNodeCount: minNodes,
+        autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes },
+        management: { autoRepair: true, autoUpgrade: true },
+        nodeConfig: {
+          machineType,
+          imageType: this.imageType,
+          diskSizeGb: props.diskSizeGb ?? 100,
+          spot: props.spot || undefined,
+          oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'],
+          guestAccelerator: [{
+            type: props.acceleratorType,
+            count,
+            gpuDriverInstallationConfig: { gpuDriverVersion: DRIVER_VERSION_ENUM[this.driverVersion] },
+          }],
+          // Config Connector spells taint effects as the GKE API does.
+          taint: (props.taint ?? true) ? [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }] : undefined,
+          workloadMetadataConfig: (props.workloadIdentity ?? true) ? { mode: 'GKE_METADATA' } : undefined,
+        },
+      },
+    });
+  }
+
+  /** True when GKE does not install the driver, so NvidiaDriverInstaller must. */
+  public get needsDriverInstaller(): boolean {
+    return this.driverVersion === 'disabled';
+  }
+
+  /** The nodeSelector that lands pods on this pool's GPU type. */
+  public get nodeSelector(): Record<string, string> {
+    return { [GKE_ACCELERATOR_LABEL]: this.acceleratorType };
+  }
+}
+
+function validateProps(p: GpuNodePoolProps, machineType: string, count: number, minNodes: number, maxNodes: number): string[] {
+  const errors: string[] = [];
+  if (!isDnsLabel(p.name, 40)) errors.push(`node pool name "${p.name}" must be lowercase letters, digits and '-', at most 40 characters`);
+  if (!isAcceleratorType(p.acceleratorType)) {
+    errors.push(`acceleratorType "${p.acceleratorType}" is not a GKE GPU type; use one of the ACCELERATOR_TYPES`);
+    return errors;
+  }
+  if (!['default', 'latest', 'disabled'].includes(p.driverVersion ?? 'default')) {
+    errors.push(`driverVersion "${p.driverVersion}" must be "default", "latest" or "disabled"`);
+  }
+  if (!Number.isInteger(count) || count < 1) errors.push(`acceleratorCount must be a whole number ≥ 1, got ${count}`);
+  const families = ACCELERATOR_MACHINES[p.acceleratorType].families;
+  const family = machineFamily(machineType);
+  if (!families.includes(family)) {
+    errors.push(`machine type "${machineType}" cannot carry ${p.acceleratorType}; use a ${families.join(' or ')} machine type`);
+  }
+  const fixed = fixedGpuCount(machineType);
+  if (fixed !== undefined && fixed !== count) {
+    errors.push(`machine type "${machineType}" comes with ${fixed} GPU(s) but acceleratorCount is ${count}`);
+  }
+  if (!Number.isInteger(minNodes) || minNodes < 0) errors.push(`minNodes must be a whole number ≥ 0, got ${minNodes}`);
+  if (!Number.isInteger(maxNodes) || maxNodes < 1) errors.push(`maxNodes must be a whole number ≥ 1, got ${maxNodes}`);
+  if (minNodes > maxNodes) errors.push(`minNodes (${minNodes}) is larger than maxNodes (${maxNodes})`);
+  if (p.cluster.create && !p.projectId) {
+    errors.push('creating a cluster needs projectId, for its Workload Identity pool PROJECT.svc.id.goog');
+  }
+  return errors;
+}

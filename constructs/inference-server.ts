@@ -1,0 +1,331 @@
+import { Chart, Duration } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import { Construct } from 'constructs';
+import {
+  CLI_FLAGS, DEFAULT_IMAGE, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
+  WRITABLE_PATHS,
+} from '../server/contract';
+import { AcceleratorType, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel, NVIDIA_GPU_RESOURCE } from './gke';
+
+/** How the Service is exposed (the 2018 prototype's `serviceType`). */
+export type InferenceServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+
+/** CPU, memory and disk the server container asks for. Values are Kubernetes quantities. */
+export interface InferenceServerResources {
+  /** @default '2' */
+  readonly cpuRequest?: string;
+  /** No CPU limit by default: a throttled event loop shows up as tail latency. @default - none */
+  readonly cpuLimit?: string;
+  /** @default '8Gi' */
+  readonly memoryRequest?: string;
+  /** @default - the memory request (Guaranteed memory, so the OOM killer picks other pods first) */
+  readonly memoryLimit?: string;
+}
+
+export interface InferenceServerProps {
+  /** Name of the Service; the Deployment is `<name>-<version>` as in the 2018 prototype. */
+  readonly name: string;
+  /** @default - the chart's namespace */
+  readonly namespace?: string;
+  /** @default DEFAULT_IMAGE from server/contract.ts */
+  readonly image?: string;
+  /** @default 'IfNotPresent' */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Secrets used to pull the image, e.g. the NGC secret `ngc`. @default [] */
+  readonly imagePullSecrets?: string[];
+  /** Model repositories: absolute paths inside the pod or `gs://bucket/path`. One `--model-repository` each. */
+  readonly modelRepositories: string[];
+  /** @default 'none' (the server's default: load everything at start) */
+  readonly modelControlMode?: ModelControlMode;
+  /** Only with `modelControlMode: 'poll'`. @default 15 (the server's default) */
+  readonly repositoryPollSecs?: number;
+  /** GPUs per pod (`nvidia.com/gpu` limit). 0 runs on CPU nodes. @default 1 */
+  readonly numGpus?: number;
+  /** Pins pods to nodes of this GPU type with a nodeSelector. @default - any GPU node (node affinity on the label's presence) */
+  readonly acceleratorType?: AcceleratorType;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** Label `version` and the Deployment's name suffix, as in the prototype. @default 'v1' */
+  readonly version?: string;
+  /** @default - see InferenceServerResources */
+  readonly resources?: InferenceServerResources;
+  /** Size of the memory-backed /dev/shm (tensors shared with backend processes). @default '1Gi' */
+  readonly shmSize?: string;
+  /** Size of the model cache for gs:// repositories. @default '20Gi' */
+  readonly modelCacheSize?: string;
+  /** Longest time a pod may take to load its models before the kubelet restarts it. @default Duration.minutes(15) */
+  readonly maxStartupTime?: Duration;
+  /** Seconds the server drains in-flight requests after SIGTERM (`--exit-timeout-secs`). @default 30 */
+  readonly exitTimeoutSecs?: number;
+  /** Seconds to keep serving after termination starts, while load balancers drop the endpoint. @default 5 */
+  readonly preStopSleepSecs?: number;
+  /** @default 'LoadBalancer' (the prototype's default) */
+  readonly serviceType?: InferenceServiceType;
+  /** A ClusterIP Service `<name>-metrics` with only the metrics port, for Prometheus. @default true */
+  readonly metricsService?: boolean;
+  /** `prometheus.io/*` scrape annotations on the pods. @default true */
+  readonly prometheusAnnotations?: boolean;
+  /** Use an existing ServiceAccount (e.g. GcsModelRepository's). @default - a ServiceAccount `<name>` is created */
+  readonly serviceAccountName?: string;
+  /** `--log-verbose` level. @default 0 */
+  readonly logVerbose?: number;
+  /** Flags appended after the generated ones. @default [] */
+  readonly extraArgs?: string[];
+  /** @default {} */
+  readonly env?: Record<string, string>;
+  /** Extra volumes, e.g. a PersistentVolumeClaim holding a local model repository. @default [] */
+  readonly volumes?: k8s.Volume[];
+  /** Mounts for `volumes`. @default [] */
+  readonly volumeMounts?: k8s.VolumeMount[];
+}
+
+const SERVER_CONTAINER = 'inference-server';
+/**
+ * Container port names are IANA service names (at most 15 characters), so the prototype's longer names
+ * ("http-inference-server") go on the Service ports, which target these.
+ */
+export const CONTAINER_PORT_NAMES = { http: 'http', grpc: 'grpc', metrics: 'metrics' } as const;
+const PROBE_PERIOD_SECS = 5;
+const STARTUP_PERIOD_SECS = 10;
+
+/**
+ * The inference server: a Deployment, its Service with the prototype's port names, a metrics Service and a ServiceAccount.
+ *
+ * Built on the k8s API classes bundled with cdk8s-plus-27 rather than its Deployment L2: the L2 cannot express
+ * `nvidia.com/gpu` limits (a JSON patch of a quantity is re-serialized by the L1 and comes out `null`), seccomp profiles
+ * or dropping ALL capabilities, all of which the Pod Security "restricted" profile and GPUs need.
+ */
+export class InferenceServer extends Construct {
+  public readonly name: string;
+  public readonly namespace?: string;
+  public readonly deploymentName: string;
+  public readonly serviceName: string;
+  /** Undefined when `metricsService` is false. */
+  public readonly metricsServiceName?: string;
+  public readonly serviceAccountName: string;
+  /** Labels the Deployment selects its pods by. */
+  public readonly selectorLabels: Record<string, string>;
+  /** Labels of the metrics Service, for a ServiceMonitor's selector. */
+  public readonly metricsServiceLabels: Record<string, string>;
+  public readonly numGpus: number;
+  /** The server's command-line arguments. */
+  public readonly args: string[];
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+
+  constructor(scope: Construct, id: string, props: InferenceServerProps) {
+    super(scope, id);
+    const version = props.version ?? 'v1';
+    const numGpus = props.numGpus ?? 1;
+    const replicas = props.replicas ?? 1;
+    const exitTimeoutSecs = props.exitTimeoutSecs ?? SERVER_DEFAULTS.exitTimeoutSecs;
+    const preStopSleepSecs = props.preStopSleepSecs ?? 5;
+    const maxStartupSecs = (props.maxStartupTime ?? Duration.minutes(15)).toSeconds();
+    const controlMode = props.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
+    const resources = props.resources ?? {};
+
+    this.name = props.name;
+    this.namespace = props.namespace ?? Chart.of(this).namespace;
+    this.numGpus = numGpus;
+    this.deploymentName = `${props.name}-${version}`;
+    this.serviceName = props.name;
+    this.metricsServiceName = (props.metricsService ?? true) ? `${props.name}-metrics` : undefined;
+    this.serviceAccountName = props.serviceAccountName ?? props.name;
+    // The prototype's labels; `app` alone selects for the Service so a v2 Deployment can join it.
+    this.selectorLabels = { app: props.name, version };
+    const commonLabels = { 'app.kubernetes.io/name': 'inference-server', 'app.kubernetes.io/instance': props.name };
+    this.metricsServiceLabels = { ...commonLabels, 'app.kubernetes.io/component': 'metrics' };
+    const metadata = (name: string, labels: Record<string, string> = {}) => ({
+      name, namespace: props.namespace, labels: { ...commonLabels, app: props.name, ...labels },
+    });
+
+    this.node.addValidation({ validate: () => validateProps(props, numGpus, replicas, maxStartupSecs) });
+
+    this.args = [
+      ...props.modelRepositories.map((repo) => `${CLI_FLAGS.modelRepository}=${repo}`),
+      `${CLI_FLAGS.modelControlMode}=${controlMode}`,
+      ...(props.repositoryPollSecs !== undefined ? [`${CLI_FLAGS.repositoryPollSecs}=${props.repositoryPollSecs}`] : []),
+      `${CLI_FLAGS.exitTimeoutSecs}=${exitTimeoutSecs}`,
+      ...(props.modelRepositories.some((r) => r.startsWith('gs://')) ? [`${CLI_FLAGS.modelCacheDir}=${WRITABLE_PATHS.modelCache}`] : []),
+      `${CLI_FLAGS.allowGpuMetrics}=${numGpus > 0}`,
+      ...(props.logVerbose ? [`${CLI_FLAGS.logVerbose}=${props.logVerbose}`] : []),
+      ...(props.extraArgs ?? []),
+    ];
+
+    if (props.serviceAccountName === undefined) {
+      new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: metadata(this.serviceAccountName),
+        automountServiceAccountToken: false,
+      });
+    }
+
+    const gpuQuantity = { [NVIDIA_GPU_RESOURCE]: k8s.Quantity.fromNumber(numGpus) };
+    const memoryRequest = resources.memoryRequest ?? '8Gi';
+    const limits: Record<string, k8s.Quantity> = {
+      memory: k8s.Quantity.fromString(resources.memoryLimit ?? memoryRequest),
+      ...(resources.cpuLimit ? { cpu: k8s.Quantity.fromString(resources.cpuLimit) } : {}),
+      ...(numGpus > 0 ? gpuQuantity : {}),
+    };
+    const requests: Record<string, k8s.Quantity> = {
+      cpu: k8s.Quantity.fromString(resources.cpuRequest ?? '2'),
+      memory: k8s.Quantity.fromString(memoryRequest),
+      ...(numGpus > 0 ? gpuQuantity : {}),
+    };
+
+    const httpGet = (path: string): k8s.HttpGetAction => ({ path, port: k8s.IntOrString.fromString(CONTAINER_PORT_NAMES.http) });
+    const volumes: k8s.Volume[] = [
+      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.shmSize ?? '1Gi') } },
+      { name: 'model-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.modelCacheSize ?? '20Gi') } },
+      ...(props.volumes ?? []),
+    ];
+    const volumeMounts: k8s.VolumeMount[] = [
+      { name: 'tmp', mountPath: WRITABLE_PATHS.tmp },
+      { name: 'dshm', mountPath: WRITABLE_PATHS.shm },
+      { name: 'model-cache', mountPath: WRITABLE_PATHS.modelCache },
+      ...(props.volumeMounts ?? []),
+    ];
+
+    const gpuScheduling: Pick<k8s.PodSpec, 'tolerations' | 'nodeSelector' | 'affinity'> = numGpus === 0 ? {} : {
+      tolerations: [{ key: GPU_TAINT.key, operator: 'Exists', effect: GPU_TAINT.effect }],
+      ...(props.acceleratorType
+        ? { nodeSelector: { [GKE_ACCELERATOR_LABEL]: props.acceleratorType } }
+        : {
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [{ matchExpressions: [{ key: GKE_ACCELERATOR_LABEL, operator: 'Exists' }] }],
+              },
+            },
+          },
+        }),
+    };
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: metadata(this.deploymentName, { version }),
+      spec: {
+        replicas,
+        selector: { matchLabels: this.selectorLabels },
+        // Never drop below the wanted capacity while a slow-loading replacement starts.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        template: {
+          metadata: {
+            labels: { ...commonLabels, ...this.selectorLabels },
+            annotations: (props.prometheusAnnotations ?? true) ? {
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(DEFAULT_PORTS.metrics),
+              'prometheus.io/path': PROBE_PATHS.metrics,
+            } : undefined,
+          },
+          spec: {
+            serviceAccountName: this.serviceAccountName,
+            // The server needs no Kubernetes API access; Workload Identity goes through the metadata server.
+            automountServiceAccountToken: false,
+            imagePullSecrets: props.imagePullSecrets?.map((name) => ({ name })),
+            terminationGracePeriodSeconds: preStopSleepSecs + exitTimeoutSecs + 5,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: SERVER_UID,
+              runAsGroup: SERVER_UID,
+              fsGroup: SERVER_UID,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            ...gpuScheduling,
+            containers: [{
+              name: SERVER_CONTAINER,
+              image: props.image ?? DEFAULT_IMAGE,
+              imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+              args: this.args,
+              env: Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
+              ports: (['http', 'grpc', 'metrics'] as const).map((key) => ({
+                name: CONTAINER_PORT_NAMES[key], containerPort: DEFAULT_PORTS[key], protocol: 'TCP',
+              })),
+              resources: { limits, requests },
+              // Models load before the HTTP frontend answers: the startup probe allows for that, then liveness takes over.
+              startupProbe: {
+                httpGet: httpGet(PROBE_PATHS.live),
+                periodSeconds: STARTUP_PERIOD_SECS,
+                failureThreshold: Math.max(1, Math.ceil(maxStartupSecs / STARTUP_PERIOD_SECS)),
+              },
+              livenessProbe: { httpGet: httpGet(PROBE_PATHS.live), initialDelaySeconds: 5, periodSeconds: PROBE_PERIOD_SECS, failureThreshold: 3 },
+              readinessProbe: { httpGet: httpGet(PROBE_PATHS.ready), initialDelaySeconds: 5, periodSeconds: PROBE_PERIOD_SECS, failureThreshold: 3 },
+              // Let endpoint removal reach the load balancers before the server starts draining.
+              lifecycle: preStopSleepSecs > 0 ? { preStop: { exec: { command: ['sleep', String(preStopSleepSecs)] } } } : undefined,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: SERVER_UID,
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts,
+            }],
+            volumes,
+          },
+        },
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: metadata(this.serviceName),
+      spec: {
+        type: props.serviceType ?? 'LoadBalancer',
+        selector: { app: props.name },
+        ports: (['http', 'grpc', 'metrics'] as const).map((key) => ({
+          name: PORT_NAMES[key], port: DEFAULT_PORTS[key], targetPort: k8s.IntOrString.fromString(CONTAINER_PORT_NAMES[key]), protocol: 'TCP',
+        })),
+      },
+    });
+
+    if (this.metricsServiceName) {
+      new k8s.KubeService(this, 'MetricsService', {
+        metadata: { ...metadata(this.metricsServiceName), labels: { ...this.metricsServiceLabels, app: props.name } },
+        spec: {
+          type: 'ClusterIP',
+          selector: { app: props.name },
+          ports: [{
+            name: PORT_NAMES.metrics, port: DEFAULT_PORTS.metrics, targetPort: k8s.IntOrString.fromString(CONTAINER_PORT_NAMES.metrics), protocol: 'TCP',
+          }],
+        },
+      });
+    }
+  }
+}
+
+function validateProps(props: InferenceServerProps, numGpus: number, replicas: number, maxStartupSecs: number): string[] {
+  const errors: string[] = [];
+  // `<name>-metrics` must stay a valid Service name too.
+  if (!isDnsLabel(props.name, 63 - '-metrics'.length)) {
+    errors.push(`name "${props.name}" must be lowercase letters, digits and '-', start with a letter and be at most 55 characters`);
+  }
+  if (props.modelRepositories.length === 0) {
+    errors.push('modelRepositories is empty: give at least one path or gs:// URL holding the models');
+  }
+  for (const repo of props.modelRepositories) {
+    if (!repo.startsWith('/') && !/^gs:\/\/[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9](\/.*)?$/.test(repo)) {
+      errors.push(`model repository "${repo}" must be an absolute path inside the pod or a gs://bucket/path URL`);
+    }
+  }
+  if (!Number.isInteger(numGpus) || numGpus < 0) errors.push(`numGpus must be a whole number ≥ 0, got ${numGpus}`);
+  if (!Number.isInteger(replicas) || replicas < 0) errors.push(`replicas must be a whole number ≥ 0, got ${replicas}`);
+  if (props.acceleratorType !== undefined && !isAcceleratorType(props.acceleratorType)) {
+    errors.push(`acceleratorType "${props.acceleratorType}" is not a GKE GPU type`);
+  }
+  if (props.acceleratorType !== undefined && numGpus === 0) {
+    errors.push('acceleratorType is set but numGpus is 0: request at least one GPU or drop acceleratorType');
+  }
+  if (props.repositoryPollSecs !== undefined && props.modelControlMode !== 'poll') {
+    errors.push('repositoryPollSecs only applies with modelControlMode "poll"');
+  }
+  if (maxStartupSecs <= 0) errors.push('maxStartupTime must be longer than zero');
+  const exit = props.exitTimeoutSecs;
+  if (exit !== undefined && (!Number.isInteger(exit) || exit < 0)) errors.push(`exitTimeoutSecs must be a whole number ≥ 0, got ${exit}`);
+  const sleep = props.preStopSleepSecs;
+  if (sleep !== undefined && (!Number.isInteger(sleep) || sleep < 0)) errors.push(`preStopSleepSecs must be a whole number ≥ 0, got ${sleep}`);
+  const mounts = (props.volumeMounts ?? []).map((m) => m.name);
+  const volumes = new Set((props.volumes ?? []).map((v) => v.name));
+  for (const m of mounts) if (!volumes.has(m)) errors.push(`volumeMount "${m}" has no matching entry in volumes`);
+  return errors;
+}

@@ -1,0 +1,351 @@
+/**
+ * Builds the example Triton model repository: ONNX models written with onnx-proto plus Triton
+ * text-format config.pbtxt files.
+ *
+ *   npx ts-node examples/build-models.ts [outDir]     (default: examples/model_repository)
+ *
+ * The output is byte-for-byte deterministic (fixed-seed integer PRNG, no transcendental math,
+ * explicit little-endian raw_data, fixed protobuf field order), so it can be committed and
+ * checked in tests by rebuilding into a temporary directory and comparing.
+ *
+ * Models:
+ *   simple               Triton's example: INT32 [16] x2 -> sum, difference; versions 1 and 2
+ *   mlp                  FP32 784 -> 1024 -> 1024 -> 10 Gemm/Relu MLP with seeded weights
+ *   add_sub_autocomplete FP32 [4] x2 -> sum, difference; NO config.pbtxt (exercises auto-complete)
+ *   string_upper         BYTES [-1] -> upper-cased BYTES [-1] via StringNormalizer
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { onnx } from 'onnx-proto';
+
+/** The package root: the nearest folder above this file with a package.json (works from dist/ too). */
+function packageRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..');
+  }
+}
+
+export const DEFAULT_OUT_DIR = path.join(packageRoot(), 'examples', 'model_repository');
+
+const IR_VERSION = 8;
+const OPSET = 17;
+const PRODUCER_NAME = 'cdk8s-inference-server/examples/build-models';
+
+const DataType = {
+  FLOAT: 1,
+  INT32: 6,
+  STRING: 8,
+} as const;
+
+const AttrType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+} as const;
+
+/** A dimension: a fixed size, or the name of a symbolic (dynamic) dimension. */
+type Dim = number | string;
+
+function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function node(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  name: string,
+  attribute: onnx.IAttributeProto[] = [],
+): onnx.INodeProto {
+  return { input: inputs, output: outputs, name, opType, attribute };
+}
+
+function intAttr(name: string, i: number): onnx.IAttributeProto {
+  return { name, type: AttrType.INT, i };
+}
+
+function floatAttr(name: string, f: number): onnx.IAttributeProto {
+  return { name, type: AttrType.FLOAT, f };
+}
+
+function stringAttr(name: string, s: string): onnx.IAttributeProto {
+  return { name, type: AttrType.STRING, s: Buffer.from(s, 'utf8') };
+}
+
+/** An FP32 initializer stored as little-endian raw_data. */
+function floatInitializer(name: string, dims: number[], values: Float32Array): onnx.ITensorProto {
+  const raw = new Uint8Array(values.length * 4);
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return { name, dims, dataType: DataType.FLOAT, rawData: raw };
+}
+
+function model(graph: onnx.IGraphProto, docString: string, producerVersion = '1'): Uint8Array {
+  const m: onnx.IModelProto = {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: PRODUCER_NAME,
+    producerVersion,
+    docString,
+    graph,
+  };
+  const err = onnx.ModelProto.verify(m);
+  if (err) throw new Error(`invalid ModelProto for ${graph.name}: ${err}`);
+  return onnx.ModelProto.encode(m).finish();
+}
+
+/**
+ * mulberry32: a small 32-bit PRNG. All arithmetic is on 32-bit integers, so the sequence is
+ * identical on every platform.
+ */
+// Bound once: a global lookup per call (`Math.imul`) is ~15x slower inside jest's VM context.
+const imul = Math.imul;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/**
+ * Approximately N(0, 1) samples by Irwin–Hall (sum of 12 uniforms minus 6). Every step is exact in
+ * IEEE doubles (each uniform is k / 2^32 and the sum needs < 53 bits), so unlike Box–Muller the
+ * result never depends on the platform's Math.log / Math.cos.
+ */
+function normalSampler(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => {
+    let s = 0;
+    for (let i = 0; i < 12; i++) s += next();
+    return s / 4294967296 - 6;
+  };
+}
+
+function randomNormal(count: number, std: number, sample: () => number): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = sample() * std;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+/** Two inputs, their sum and difference; shape [batch, width]. */
+function addSubModel(name: string, elemType: number, width: number, docString: string, producerVersion = '1'): Uint8Array {
+  const dims: Dim[] = ['batch', width];
+  return model(
+    {
+      name,
+      node: [
+        node('Add', ['INPUT0', 'INPUT1'], ['OUTPUT0'], 'add'),
+        node('Sub', ['INPUT0', 'INPUT1'], ['OUTPUT1'], 'sub'),
+      ],
+      input: [valueInfo('INPUT0', elemType, dims), valueInfo('INPUT1', elemType, dims)],
+      output: [valueInfo('OUTPUT0', elemType, dims), valueInfo('OUTPUT1', elemType, dims)],
+    },
+    docString,
+    producerVersion,
+  );
+}
+
+export const MLP_LAYERS: ReadonlyArray<readonly [number, number]> = [
+  [784, 1024],
+  [1024, 1024],
+  [1024, 10],
+];
+export const MLP_SEED = 20180703;
+
+function mlpModel(): Uint8Array {
+  const sample = normalSampler(MLP_SEED);
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
+  let x = 'INPUT0';
+  MLP_LAYERS.forEach(([fanIn, fanOut], i) => {
+    const std = 1 / Math.sqrt(fanIn);
+    // PyTorch layout: weight [out, in], Gemm with transB = 1.
+    const w = `fc${i}.weight`;
+    const b = `fc${i}.bias`;
+    initializers.push(floatInitializer(w, [fanOut, fanIn], randomNormal(fanOut * fanIn, std, sample)));
+    initializers.push(floatInitializer(b, [fanOut], randomNormal(fanOut, std * 0.1, sample)));
+    const last = i === MLP_LAYERS.length - 1;
+    const y = last ? 'OUTPUT0' : `fc${i}`;
+    nodes.push(
+      node('Gemm', [x, w, b], [y], `fc${i}`, [floatAttr('alpha', 1), floatAttr('beta', 1), intAttr('transB', 1)]),
+    );
+    if (!last) {
+      nodes.push(node('Relu', [y], [`relu${i}`], `relu${i}`));
+      x = `relu${i}`;
+    }
+  });
+  return model(
+    {
+      name: 'mlp',
+      node: nodes,
+      initializer: initializers,
+      input: [valueInfo('INPUT0', DataType.FLOAT, ['batch', MLP_LAYERS[0][0]])],
+      output: [valueInfo('OUTPUT0', DataType.FLOAT, ['batch', MLP_LAYERS[MLP_LAYERS.length - 1][1]])],
+    },
+    `784-1024-1024-10 Gemm/Relu MLP, weights ~ N(0, 1/sqrt(fan_in)) (Irwin-Hall) from mulberry32 seed ${MLP_SEED}`,
+  );
+}
+
+function stringUpperModel(): Uint8Array {
+  return model(
+    {
+      name: 'string_upper',
+      node: [
+        node('StringNormalizer', ['INPUT0'], ['OUTPUT0'], 'upper', [
+          stringAttr('case_change_action', 'UPPER'),
+          intAttr('is_case_sensitive', 1),
+          // ORT's default locale is en_US.UTF-8, which slim images (Debian, distroless) lack: the session
+          // then fails to load. "C" exists everywhere; it upper-cases ASCII only (ü, ß pass through).
+          stringAttr('locale', 'C'),
+        ]),
+      ],
+      // StringNormalizer takes a 1-D [C] (or 2-D [1, C]) tensor; a dynamic 1-D shape keeps it simple.
+      // ORT rejects C = 0 ("Single dimension value must be greater than 0").
+      input: [valueInfo('INPUT0', DataType.STRING, ['n'])],
+      output: [valueInfo('OUTPUT0', DataType.STRING, ['n'])],
+    },
+    'Upper-cases each string of a 1-D string tensor (StringNormalizer, case_change_action UPPER)',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// config.pbtxt (Triton text format)
+
+interface TensorConfig {
+  name: string;
+  dataType: string;
+  dims: number[];
+}
+
+function tensorsPbtxt(field: string, tensors: TensorConfig[]): string {
+  const items = tensors.map(
+    (t) => `  {\n    name: "${t.name}"\n    data_type: ${t.dataType}\n    dims: [ ${t.dims.join(', ')} ]\n  }`,
+  );
+  return `${field} [\n${items.join(',\n')}\n]\n`;
+}
+
+function configPbtxt(opts: {
+  name: string;
+  maxBatchSize: number;
+  inputs: TensorConfig[];
+  outputs: TensorConfig[];
+  extra?: string;
+}): string {
+  return (
+    `name: "${opts.name}"\n` +
+    `platform: "onnxruntime_onnx"\n` +
+    `max_batch_size: ${opts.maxBatchSize}\n` +
+    tensorsPbtxt('input', opts.inputs) +
+    tensorsPbtxt('output', opts.outputs) +
+    (opts.extra ?? '')
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Relative path (POSIX separators) → contents. Ordered, so writes happen in a fixed order. */
+export function buildModelFiles(): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+
+  // simple: Triton's example model. Version 2 computes the same thing; only its metadata differs.
+  const int32x16 = (name: string): TensorConfig => ({ name, dataType: 'TYPE_INT32', dims: [16] });
+  files.set(
+    'simple/config.pbtxt',
+    text(
+      configPbtxt({
+        name: 'simple',
+        maxBatchSize: 8,
+        inputs: [int32x16('INPUT0'), int32x16('INPUT1')],
+        outputs: [int32x16('OUTPUT0'), int32x16('OUTPUT1')],
+      }),
+    ),
+  );
+  files.set(
+    'simple/1/model.onnx',
+    addSubModel('simple', DataType.INT32, 16, 'simple v1: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1', '1'),
+  );
+  files.set(
+    'simple/2/model.onnx',
+    addSubModel('simple', DataType.INT32, 16, 'simple v2: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1', '2'),
+  );
+
+  // mlp
+  files.set(
+    'mlp/config.pbtxt',
+    text(
+      configPbtxt({
+        name: 'mlp',
+        maxBatchSize: 64,
+        inputs: [{ name: 'INPUT0', dataType: 'TYPE_FP32', dims: [784] }],
+        outputs: [{ name: 'OUTPUT0', dataType: 'TYPE_FP32', dims: [10] }],
+        extra: 'instance_group [\n  {\n    count: 1\n    kind: KIND_CPU\n  }\n]\n',
+      }),
+    ),
+  );
+  files.set('mlp/1/model.onnx', mlpModel());
+
+  // add_sub_autocomplete: deliberately no config.pbtxt.
+  files.set(
+    'add_sub_autocomplete/1/model.onnx',
+    addSubModel(
+      'add_sub_autocomplete',
+      DataType.FLOAT,
+      4,
+      'FP32 add/sub with no config.pbtxt: auto-complete gives max_batch_size 4, dims [4]',
+    ),
+  );
+
+  // string_upper
+  files.set(
+    'string_upper/config.pbtxt',
+    text(
+      configPbtxt({
+        name: 'string_upper',
+        maxBatchSize: 0,
+        inputs: [{ name: 'INPUT0', dataType: 'TYPE_STRING', dims: [-1] }],
+        outputs: [{ name: 'OUTPUT0', dataType: 'TYPE_STRING', dims: [-1] }],
+      }),
+    ),
+  );
+  files.set('string_upper/1/model.onnx', stringUpperModel());
+
+  return files;
+}
+
+/** Writes the repository under outDir (created if needed); returns the paths written, relative. */
+export function buildModelRepository(outDir: string = DEFAULT_OUT_DIR): string[] {
+  const files = buildModelFiles();
+  for (const [rel, data] of files) {
+    const target = path.join(outDir, ...rel.split('/'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, data);
+  }
+  return [...files.keys()];
+}
+
+if (require.main === module) {
+  const outDir = path.resolve(process.argv[2] ?? DEFAULT_OUT_DIR);
+  const written = buildModelRepository(outDir);
+  for (const rel of written) {
+    const size = fs.statSync(path.join(outDir, ...rel.split('/'))).size;
+    console.log(`${String(size).padStart(10)}  ${path.join(outDir, rel)}`);
+  }
+}

@@ -1,0 +1,48 @@
+import type { ModelConfig } from '../config/model-config';
+import type { Tensor } from '../core/tensor';
+
+/** Everything a backend needs to load one instance of one model version. */
+export interface InstanceContext {
+  readonly modelName: string;
+  readonly version: number;
+  /** `<repo>/<model>` */
+  readonly modelDir: string;
+  /** `<repo>/<model>/<version>` */
+  readonly versionDir: string;
+  readonly config: ModelConfig;
+  /** Name of the instance, e.g. `simple_0_1` (group name, group index, instance index), as Triton names them. */
+  readonly instanceName: string;
+  readonly kind: 'KIND_CPU' | 'KIND_GPU';
+  /** GPU device id for KIND_GPU instances. */
+  readonly deviceId?: number;
+  /** `--backend-config=<backend>,key=value` settings for this backend. */
+  readonly backendConfig: Readonly<Record<string, string>>;
+}
+
+/** The result of one execution of a (possibly merged) batch, with the timings Triton reports. */
+export interface ExecutionResult {
+  readonly outputs: Tensor[];
+  readonly computeInputNs: number;
+  readonly computeInferNs: number;
+  readonly computeOutputNs: number;
+}
+
+/** One loaded instance of a model version; executes one batch at a time. */
+export interface BackendInstance {
+  readonly name: string;
+  /** Run the model. Rejects with InferenceError; an instance that died rejects with Errors.instanceLost. */
+  execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
+  /** Release everything the instance holds (worker thread, process, memory). */
+  close(): Promise<void>;
+}
+
+/** A backend (onnxruntime, python, ...): completes configs and creates instances. */
+export interface Backend {
+  /** Triton's backend name, e.g. "onnxruntime". */
+  readonly name: string;
+  /** The model file name when config.pbtxt names none. */
+  readonly defaultModelFilename: string;
+  /** Fill inputs, outputs and max_batch_size from the model file (Triton's auto-complete). */
+  autoCompleteConfig(config: ModelConfig, versionDir: string): Promise<ModelConfig>;
+  createInstance(context: InstanceContext): Promise<BackendInstance>;
+}

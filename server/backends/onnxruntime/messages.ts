@@ -1,0 +1,26 @@
+/** Messages between the ONNX Runtime backend and its worker thread (structured-cloned, buffers transferred). */
+
+export interface WireTensor {
+  name: string;
+  /** onnxruntime-node type name: float32, int32, string, bool, ... */
+  ortType: string;
+  dims: number[];
+  /** Typed array for numeric types, one Uint8Array per element for strings. */
+  data: ArrayBufferView | Uint8Array[];
+}
+
+export interface WorkerInit {
+  modelPath: string;
+  intraOpThreads: number;
+  interOpThreads: number;
+  executionProviders: string[];
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export type ToWorker = { type: 'run'; id: number; inputs: WireTensor[]; outputNames: string[] };
+
+export type FromWorker =
+  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'init-error'; message: string }
+  | { type: 'result'; id: number; outputs: WireTensor[]; inputNs: number; inferNs: number; outputNs: number }
+  | { type: 'run-error'; id: number; message: string };

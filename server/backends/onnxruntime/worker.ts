@@ -1,0 +1,95 @@
+/**
+ * One ONNX Runtime session on its own thread: session.run blocks the thread it runs on, so it never runs on the
+ * event loop. Inputs arrive with their buffers transferred (no copy) and outputs go back the same way.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './messages';
+
+const port = parentPort;
+if (!port) throw new Error('worker.ts must run in a worker thread');
+const init = workerData as WorkerInit;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+function toOrtTensor(wire: WireTensor): ort.Tensor {
+  if (wire.ortType === 'string') {
+    const strings = (wire.data as Uint8Array[]).map((bytes) => decoder.decode(bytes));
+    return new ort.Tensor('string', strings, wire.dims);
+  }
+  return new ort.Tensor(wire.ortType as ort.Tensor.Type, wire.data as ort.Tensor.DataType, wire.dims);
+}
+
+function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
+  const dims = tensor.dims.map(Number);
+  if (tensor.type === 'string') {
+    return { name, ortType: 'string', dims, data: (tensor.data as string[]).map((s) => encoder.encode(s)) };
+  }
+  return { name, ortType: tensor.type, dims, data: tensor.data as ArrayBufferView };
+}
+
+/** Post a result moving the output buffers; if one cannot be moved (memory ORT owns), send copies instead. */
+function postResult(message: Extract<FromWorker, { type: 'result' }>): void {
+  const buffers = new Set<ArrayBuffer>();
+  for (const output of message.outputs) {
+    if (!Array.isArray(output.data)) buffers.add(output.data.buffer as ArrayBuffer);
+  }
+  try {
+    post(message, [...buffers]);
+  } catch {
+    const copies = message.outputs.map((output) =>
+      Array.isArray(output.data) ? output : { ...output, data: (output.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() },
+    );
+    post({ ...message, outputs: copies }, copies.flatMap((o) => (Array.isArray(o.data) ? [] : [o.data.buffer as ArrayBuffer])));
+  }
+}
+
+async function main(): Promise<void> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(init.modelPath, {
+      intraOpNumThreads: init.intraOpThreads,
+      interOpNumThreads: init.interOpThreads,
+      executionMode: 'sequential',
+      graphOptimizationLevel: init.graphOptimizationLevel,
+      executionProviders: init.executionProviders,
+      // Spinning threads would compete with the event loop for these few cores.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
+  } catch (error) {
+    post({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+  post({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+
+  // Runs are strictly sequential: the scheduler sends one batch at a time to an instance.
+  port!.on('message', async (message: ToWorker) => {
+    if (message.type !== 'run') return;
+    try {
+      const started = process.hrtime.bigint();
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const input of message.inputs) feeds[input.name] = toOrtTensor(input);
+      const inputDone = process.hrtime.bigint();
+      const results = await session.run(feeds, message.outputNames);
+      const inferDone = process.hrtime.bigint();
+      const outputs = message.outputNames.map((name) => fromOrtTensor(name, results[name]));
+      const outputDone = process.hrtime.bigint();
+      postResult({
+        type: 'result',
+        id: message.id,
+        outputs,
+        inputNs: Number(inputDone - started),
+        inferNs: Number(inferDone - inputDone),
+        outputNs: Number(outputDone - inferDone),
+      });
+    } catch (error) {
+      post({ type: 'run-error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+}
+
+void main();

@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
+
+/** Parsed command line, with Triton's flag names and defaults. */
+export interface CliOptions {
+  modelRepositories: string[];
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  allowHttp: boolean;
+  allowGrpc: boolean;
+  allowMetrics: boolean;
+  allowGpuMetrics: boolean;
+  modelControlMode: ModelControlMode;
+  repositoryPollSecs: number;
+  loadModels: string[];
+  strictReadiness: boolean;
+  exitOnError: boolean;
+  exitTimeoutSecs: number;
+  autoCompleteConfig: boolean;
+  httpMaxInputSize: number;
+  logVerbose: number;
+  logFormat: 'default' | 'json';
+  backendConfig: Map<string, Record<string, string>>;
+  host: string;
+  help: boolean;
+}
+
+interface FlagSpec {
+  readonly flag: string;
+  readonly multiple?: boolean;
+  readonly help: string;
+}
+
+const flagName = (flag: string) => flag.replace(/^--/, '');
+
+const FLAGS: FlagSpec[] = [
+  { flag: CLI_FLAGS.modelRepository, multiple: true, help: 'Model repository root (repeatable). Required.' },
+  { flag: CLI_FLAGS.modelStore, multiple: true, help: 'Alias of --model-repository (the 2018 prototype passes it).' },
+  { flag: CLI_FLAGS.httpPort, help: `HTTP port. Default ${DEFAULT_PORTS.http}.` },
+  { flag: CLI_FLAGS.grpcPort, help: `gRPC port. Default ${DEFAULT_PORTS.grpc}.` },
+  { flag: CLI_FLAGS.metricsPort, help: `Metrics port. Default ${DEFAULT_PORTS.metrics}.` },
+  { flag: CLI_FLAGS.allowHttp, help: 'Serve HTTP (true|false). Default true.' },
+  { flag: CLI_FLAGS.allowGrpc, help: 'Serve gRPC (true|false). Default true.' },
+  { flag: CLI_FLAGS.allowMetrics, help: 'Serve Prometheus metrics (true|false). Default true.' },
+  { flag: CLI_FLAGS.allowGpuMetrics, help: 'Collect GPU metrics (true|false). Default true.' },
+  { flag: CLI_FLAGS.modelControlMode, help: 'none | poll | explicit. Default none.' },
+  { flag: CLI_FLAGS.repositoryPollSecs, help: `Poll interval in poll mode. Default ${SERVER_DEFAULTS.repositoryPollSecs}.` },
+  { flag: CLI_FLAGS.loadModel, multiple: true, help: "Explicit mode: model to load at startup (repeatable, '*' for all)." },
+  { flag: CLI_FLAGS.strictReadiness, help: 'Ready only when every model is ready (true|false). Default true.' },
+  { flag: CLI_FLAGS.exitOnError, help: 'Exit when a model fails to load at startup (true|false). Default true.' },
+  { flag: CLI_FLAGS.exitTimeoutSecs, help: `Seconds to finish in-flight requests on SIGTERM. Default ${SERVER_DEFAULTS.exitTimeoutSecs}.` },
+  { flag: CLI_FLAGS.strictModelConfig, help: 'Require complete config.pbtxt, no auto-complete (true|false). Default false.' },
+  { flag: CLI_FLAGS.disableAutoCompleteConfig, help: 'Same as --strict-model-config=true.' },
+  { flag: CLI_FLAGS.httpMaxInputSize, help: 'Largest HTTP request body in bytes. Default 67108864 (64 MiB).' },
+  { flag: CLI_FLAGS.logVerbose, help: 'Verbose logging level (0 = info, 1+ = debug). Default 0.' },
+  { flag: CLI_FLAGS.logFormat, help: 'default | json. Default json (pino).' },
+  { flag: CLI_FLAGS.backendConfig, multiple: true, help: '<backend>,<key>=<value>, e.g. onnxruntime,intra_op_thread_count=2 (repeatable).' },
+  { flag: '--host', help: 'Address to bind. Default 0.0.0.0.' },
+  { flag: '--help', help: 'Show this help.' },
+];
+
+export class CliError extends Error {}
+
+export function usage(): string {
+  const lines = FLAGS.map((spec) => `  ${(spec.flag + (spec.flag === '--help' || spec.flag === CLI_FLAGS.disableAutoCompleteConfig ? '' : '=<value>')).padEnd(34)} ${spec.help}`);
+  return ['Usage: inference-server --model-repository=<path> [options]', '', 'Options:', ...lines].join('\n');
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  for (const spec of FLAGS) {
+    const boolean = spec.flag === '--help' || spec.flag === CLI_FLAGS.disableAutoCompleteConfig;
+    options[flagName(spec.flag)] = { type: boolean ? 'boolean' : 'string', multiple: spec.multiple };
+  }
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${usage()}`);
+  }
+  const text = (flag: string) => values[flagName(flag)] as string | undefined;
+  const list = (flag: string) => (values[flagName(flag)] as string[] | undefined) ?? [];
+
+  const modelRepositories = [...list(CLI_FLAGS.modelRepository), ...list(CLI_FLAGS.modelStore)];
+  const help = values.help === true;
+  if (!help && modelRepositories.length === 0) throw new CliError(`${CLI_FLAGS.modelRepository} is required\n\n${usage()}`);
+
+  const mode = text(CLI_FLAGS.modelControlMode) ?? SERVER_DEFAULTS.modelControlMode;
+  if (mode !== 'none' && mode !== 'poll' && mode !== 'explicit') {
+    throw new CliError(`${CLI_FLAGS.modelControlMode} must be none, poll or explicit, got '${mode}'`);
+  }
+  const loadModels = list(CLI_FLAGS.loadModel);
+  if (loadModels.length > 0 && mode !== 'explicit') {
+    throw new CliError(`${CLI_FLAGS.loadModel} requires ${CLI_FLAGS.modelControlMode}=explicit`);
+  }
+  const logFormat = text(CLI_FLAGS.logFormat) ?? 'json';
+  if (logFormat !== 'default' && logFormat !== 'json') throw new CliError(`${CLI_FLAGS.logFormat} must be default or json`);
+
+  const strictModelConfig =
+    bool(CLI_FLAGS.strictModelConfig, text(CLI_FLAGS.strictModelConfig), false) ||
+    values[flagName(CLI_FLAGS.disableAutoCompleteConfig)] === true;
+
+  return {
+    modelRepositories,
+    httpPort: int(CLI_FLAGS.httpPort, text(CLI_FLAGS.httpPort), DEFAULT_PORTS.http, 0, 65535),
+    grpcPort: int(CLI_FLAGS.grpcPort, text(CLI_FLAGS.grpcPort), DEFAULT_PORTS.grpc, 0, 65535),
+    metricsPort: int(CLI_FLAGS.metricsPort, text(CLI_FLAGS.metricsPort), DEFAULT_PORTS.metrics, 0, 65535),
+    allowHttp: bool(CLI_FLAGS.allowHttp, text(CLI_FLAGS.allowHttp), true),
+    allowGrpc: bool(CLI_FLAGS.allowGrpc, text(CLI_FLAGS.allowGrpc), true),
+    allowMetrics: bool(CLI_FLAGS.allowMetrics, text(CLI_FLAGS.allowMetrics), true),
+    allowGpuMetrics: bool(CLI_FLAGS.allowGpuMetrics, text(CLI_FLAGS.allowGpuMetrics), true),
+    modelControlMode: mode,
+    repositoryPollSecs: int(CLI_FLAGS.repositoryPollSecs, text(CLI_FLAGS.repositoryPollSecs), SERVER_DEFAULTS.repositoryPollSecs, 0),
+    loadModels,
+    strictReadiness: bool(CLI_FLAGS.strictReadiness, text(CLI_FLAGS.strictReadiness), true),
+    exitOnError: bool(CLI_FLAGS.exitOnError, text(CLI_FLAGS.exitOnError), true),
+    exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, text(CLI_FLAGS.exitTimeoutSecs), SERVER_DEFAULTS.exitTimeoutSecs, 0),
+    autoCompleteConfig: !strictModelConfig,
+    httpMaxInputSize: int(CLI_FLAGS.httpMaxInputSize, text(CLI_FLAGS.httpMaxInputSize), SERVER_DEFAULTS.httpMaxInputSizeBytes, 1),
+    logVerbose: int(CLI_FLAGS.logVerbose, text(CLI_FLAGS.logVerbose), 0, 0),
+    logFormat,
+    backendConfig: parseBackendConfig(list(CLI_FLAGS.backendConfig)),
+    host: text('--host') ?? '0.0.0.0',
+    help,
+  };
+}
+
+function bool(flag: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(value)) return true;
+  if (['false', '0', 'off', 'no'].includes(value)) return false;
+  throw new CliError(`${flag} expects true or false, got '${raw}'`);
+}
+
+function int(flag: string, raw: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?[0-9]+$/.test(raw.trim()) || value < min || value > max) {
+    throw new CliError(`${flag} expects an integer between ${min} and ${max}, got '${raw}'`);
+  }
+  return value;
+}
+
+/** `onnxruntime,intra_op_thread_count=2` → Map{onnxruntime → {intra_op_thread_count: '2'}} (Triton's syntax). */
+function parseBackendConfig(entries: readonly string[]): Map<string, Record<string, string>> {
+  const result = new Map<string, Record<string, string>>();
+  for (const entry of entries) {
+    const match = /^([^,=]+),([^=]+)=(.*)$/.exec(entry);
+    if (!match) throw new CliError(`${CLI_FLAGS.backendConfig} expects <backend>,<setting>=<value>, got '${entry}'`);
+    const [, backend, key, value] = match;
+    result.set(backend, { ...(result.get(backend) ?? {}), [key]: value });
+  }
+  return result;
+}

@@ -1,0 +1,89 @@
+/**
+ * The contract between the server and the constructs that deploy it.
+ * This is the ONLY file under server/ that constructs/ may import: keep it free of runtime dependencies.
+ */
+
+/** Default ports, the same as Triton's. */
+export const DEFAULT_PORTS = {
+  http: 8000,
+  grpc: 8001,
+  metrics: 8002,
+} as const;
+
+/** Port names used by the 2018 ksonnet prototype's Service; kept so existing dashboards and Ingresses keep matching. */
+export const PORT_NAMES = {
+  http: 'http-inference-server',
+  grpc: 'grpc-inference-server',
+  metrics: 'metrics-inference-server',
+} as const;
+
+/** HTTP paths the kubelet probes and Prometheus scrapes. */
+export const PROBE_PATHS = {
+  live: '/v2/health/live',
+  ready: '/v2/health/ready',
+  metrics: '/metrics',
+} as const;
+
+/** Command-line flags, named as Triton names them. */
+export const CLI_FLAGS = {
+  modelRepository: '--model-repository',
+  /** Alias of --model-repository accepted for the 2018 prototype, which passed --model-store. */
+  modelStore: '--model-store',
+  httpPort: '--http-port',
+  grpcPort: '--grpc-port',
+  metricsPort: '--metrics-port',
+  allowHttp: '--allow-http',
+  allowGrpc: '--allow-grpc',
+  allowMetrics: '--allow-metrics',
+  allowGpuMetrics: '--allow-gpu-metrics',
+  modelControlMode: '--model-control-mode',
+  repositoryPollSecs: '--repository-poll-secs',
+  loadModel: '--load-model',
+  strictReadiness: '--strict-readiness',
+  exitOnError: '--exit-on-error',
+  exitTimeoutSecs: '--exit-timeout-secs',
+  strictModelConfig: '--strict-model-config',
+  disableAutoCompleteConfig: '--disable-auto-complete-config',
+  httpMaxInputSize: '--http-max-input-size',
+  logVerbose: '--log-verbose',
+  logFormat: '--log-format',
+  backendConfig: '--backend-config',
+  modelCacheDir: '--model-cache-dir',
+} as const;
+
+/** Values of --model-control-mode. */
+export type ModelControlMode = 'none' | 'poll' | 'explicit';
+
+/** Defaults of the server's flags that a deployment needs to know about. */
+export const SERVER_DEFAULTS = {
+  modelControlMode: 'none' as ModelControlMode,
+  repositoryPollSecs: 15,
+  /** Seconds the server waits for in-flight requests after SIGTERM; the pod's grace period must exceed it. */
+  exitTimeoutSecs: 30,
+  /** Triton's default HTTP body limit: 64 MiB. */
+  httpMaxInputSizeBytes: 64 * 1024 * 1024,
+} as const;
+
+/** Environment variables the server reads. */
+export const ENV_VARS = {
+  /** Standard Google ADC variable; on GKE Workload Identity makes it unnecessary. */
+  googleApplicationCredentials: 'GOOGLE_APPLICATION_CREDENTIALS',
+  /** Where the server writes logs' level when --log-verbose is not given. */
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+/** The uid the image runs as (the prototype's runAsUser). */
+export const SERVER_UID = 1000;
+
+/**
+ * Paths the server writes to at run time. With a read-only root filesystem each must be a volume:
+ * /tmp for scratch files, /dev/shm for tensors shared with backend processes, and the model cache for gs:// repositories.
+ */
+export const WRITABLE_PATHS = {
+  tmp: '/tmp',
+  shm: '/dev/shm',
+  modelCache: '/var/cache/inference-server',
+} as const;
+
+/** The image the constructs deploy when none is given. */
+export const DEFAULT_IMAGE = 'ghcr.io/cdk8s-inference-server/inference-server:0.1.0';

@@ -1,0 +1,182 @@
+/**
+ * The one error catalogue. Every failure that reaches a client is an InferenceError built here; each frontend maps
+ * `code` to its status in exactly one function (HTTP: protocol/http/errors.ts).
+ * Codes and messages follow Triton's core so clients that match on them keep working.
+ */
+
+export type ErrorCode =
+  | 'INVALID_ARG'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'UNSUPPORTED'
+  | 'INTERNAL'
+  | 'ALREADY_EXISTS'
+  | 'CANCELLED'
+  | 'TOO_LARGE';
+
+export class InferenceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InferenceError';
+  }
+}
+
+export function isInferenceError(error: unknown): error is InferenceError {
+  return error instanceof InferenceError;
+}
+
+/** Wrap anything thrown into an InferenceError, keeping the message. */
+export function toInferenceError(error: unknown, code: ErrorCode = 'INTERNAL'): InferenceError {
+  if (error instanceof InferenceError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new InferenceError(code, message);
+}
+
+const unknownModel = 'Request for unknown model: ';
+
+export const Errors = {
+  modelNotFound: (model: string) => new InferenceError('NOT_FOUND', `${unknownModel}'${model}' is not found`),
+  noAvailableVersions: (model: string) =>
+    new InferenceError('NOT_FOUND', `${unknownModel}'${model}' has no available versions`),
+  versionNotFound: (model: string, version: string) =>
+    new InferenceError('NOT_FOUND', `${unknownModel}'${model}' version ${version} is not found`),
+  versionNotReady: (model: string, version: string) =>
+    new InferenceError('UNAVAILABLE', `${unknownModel}'${model}' version ${version} is not at ready state`),
+  badVersion: (version: string) =>
+    new InferenceError('INVALID_ARG', `failed to parse model version '${version}': expected a positive integer`),
+  serverNotReady: () => new InferenceError('UNAVAILABLE', 'Server not ready'),
+  serverShuttingDown: () => new InferenceError('UNAVAILABLE', 'Server is stopping, request is refused'),
+
+  unexpectedInput: (model: string, input: string, allowed: string[]) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `[request id: <id_unknown>] unexpected inference input '${input}' for model '${model}', allowed inputs are: ${allowed.join(', ')}`,
+    ),
+  missingInputs: (model: string, expected: number, got: number, missing: string[]) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `[request id: <id_unknown>] expected ${expected} inputs but got ${got} inputs for model '${model}'. Got input(s) [], but missing required input(s) ['${missing.join("','")}']. Please provide all required input(s).`,
+    ),
+  duplicateInput: (input: string) => new InferenceError('INVALID_ARG', `input '${input}' already exists in request`),
+  unexpectedOutput: (model: string, output: string) =>
+    new InferenceError('INVALID_ARG', `unexpected inference output '${output}' for model '${model}'`),
+  datatypeMismatch: (model: string, input: string, expected: string, got: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `[request id: <id_unknown>] inference input '${input}' data-type is '${got}', but model '${model}' expects '${expected}'`,
+    ),
+  shapeMismatch: (model: string, input: string, expected: string, got: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `[request id: <id_unknown>] unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}.`,
+    ),
+  batchTooLarge: (model: string, batch: number, max: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `[request id: <id_unknown>] inference request batch-size must be <= ${max} for '${model}', got ${batch}`,
+    ),
+  elementCountMismatch: (input: string, expected: number, got: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `unexpected number of elements for input '${input}': shape implies ${expected}, data holds ${got}`,
+    ),
+  byteSizeMismatch: (input: string, expected: number, got: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `unexpected total byte size ${got} for input '${input}', expecting ${expected}`,
+    ),
+  unsupportedDatatype: (datatype: string) =>
+    new InferenceError('INVALID_ARG', `invalid datatype '${datatype}'`),
+  datatypeNotRunnable: (datatype: string, backend: string) =>
+    new InferenceError('UNSUPPORTED', `datatype ${datatype} is not supported by the ${backend} backend`),
+  invalidRequest: (detail: string) => new InferenceError('INVALID_ARG', detail),
+  badJson: (detail: string) => new InferenceError('INVALID_ARG', `failed to parse the request JSON buffer: ${detail}`),
+  badBinaryHeader: (detail: string) => new InferenceError('INVALID_ARG', detail),
+  bodyTooLarge: (limit: number) =>
+    new InferenceError('TOO_LARGE', `request body exceeds the maximum allowed size of ${limit} bytes`),
+  unsupportedEncoding: (encoding: string) =>
+    new InferenceError('UNSUPPORTED', `unsupported Content-Encoding '${encoding}'`),
+  notFoundRoute: (method: string, url: string) => new InferenceError('NOT_FOUND', `Not Found: ${method} ${url}`),
+
+  loadFailed: (model: string, reason: string) =>
+    new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
+  modelControlDisabled: () =>
+    new InferenceError(
+      'UNAVAILABLE',
+      'explicit model load / unload is not allowed if polling is enabled',
+    ),
+  modelControlNone: () =>
+    new InferenceError('UNAVAILABLE', "explicit model load / unload is not allowed if model control mode is 'none'"),
+  unloadNotServed: () => new InferenceError('INVALID_ARG', 'Model to be unloaded has not been served'),
+  backendFailed: (model: string, detail: string) =>
+    new InferenceError('INTERNAL', `model '${model}' failed to execute: ${detail}`),
+  instanceLost: (model: string) =>
+    new InferenceError('UNAVAILABLE', `model '${model}' instance stopped while executing the request`),
+  queueFull: () => new InferenceError('UNAVAILABLE', 'Exceeds maximum queue size'),
+  timeout: () => new InferenceError('UNAVAILABLE', 'Request timeout expired'),
+  unloading: (model: string) =>
+    new InferenceError('UNAVAILABLE', `model '${model}' is being unloaded, request is refused`),
+
+  // HTTP/REST request decoding (protocol/http/codec.ts); wording follows Triton's HTTP frontend.
+  badField: (field: string, detail?: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse '${field}'${detail ? `: ${detail}` : ''}`),
+  badTensorData: (input: string, detail: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse 'data' of input '${input}': ${detail}`),
+  inputDataSources: (input: string, set: string[]) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Input '${input}' must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', ` +
+        `'shared_memory_region' in 'parameters'. But ${set.length === 0 ? 'no field is set' : `set ${set.join(' ')}`}`,
+    ),
+  jsonDatatypeUnsupported: (datatype: string, input: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `receiving ${datatype} data via JSON is not supported. Please use the binary data format for input ${input}`,
+    ),
+  sharedMemoryUnsupported: () =>
+    new InferenceError('UNSUPPORTED', 'shared memory tensors are not supported by this server'),
+  invalidParameterType: (name: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `parameter '${name}' has invalid type. It should be either 'int', 'bool', or 'string'.`,
+    ),
+  reservedParameter: () =>
+    new InferenceError(
+      'INVALID_ARG',
+      "parameter keys starting with 'triton_' are reserved for Triton usage and should not be specified.",
+    ),
+  badInferenceHeaderLength: (value: string, bodyLength: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Unable to parse Inference-Header-Content-Length: expected an integer in range [0, ${bodyLength}], got: ${value}`,
+    ),
+  binaryWithoutHeader: () =>
+    new InferenceError(
+      'INVALID_ARG',
+      "must specify valid 'Inference-Header-Content-Length' in request header and 'binary_data_size' when passing " +
+        'inputs in binary data format',
+    ),
+  binaryInputTruncated: (input: string, model: string, missing: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `unexpected size for input '${input}', expecting ${missing} additional bytes for model '${model}'`,
+    ),
+  binaryTrailingData: (model: string) =>
+    new InferenceError('INVALID_ARG', `unexpected additional input data for model '${model}'`),
+  badBytesFraming: (input: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `malformed BYTES data for input '${input}': each element must be a 4-byte little-endian length followed by that many bytes`,
+    ),
+  rawInputUnsupported: (model: string, reason: string) =>
+    new InferenceError('INVALID_ARG', `raw binary request for model '${model}' is not possible: ${reason}`),
+  outputSizeMismatch: (output: string) =>
+    new InferenceError('INTERNAL', `output tensor shape does not match size of output for '${output}'`),
+  badLoadParameter: (name: string) =>
+    new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' is supported`),
+  decompressFailed: (encoding: string, detail: string) =>
+    new InferenceError('INVALID_ARG', `failed to decompress the ${encoding} request body: ${detail}`),
+};

@@ -1,0 +1,247 @@
+import { configToKserve } from '../config/datatypes';
+import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
+import type { LoadedModelVersion } from '../repository/loaded-version';
+import type { ModelManager } from '../repository/model-manager';
+import { DATATYPES, elementCount } from './datatypes';
+import { Errors, toInferenceError } from './errors';
+import type { InferenceServiceApi } from './service-api';
+import type { ModelStatistics } from './statistics';
+import type { Tensor } from './tensor';
+import type {
+  InferInputTensor,
+  InferRequest,
+  InferResponse,
+  LoadOptions,
+  ModelMetadata,
+  RepositoryIndexEntry,
+  ServerMetadata,
+  TensorMetadata,
+  UnloadOptions,
+} from './types';
+import type { ModelControlMode } from '../contract';
+
+export const SERVER_NAME = 'cdk8s-inference-server';
+export const SERVER_VERSION = '0.1.0';
+/** Triton's extension names, for the ones this server implements. */
+export const SERVER_EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics'];
+
+export interface InferenceServiceOptions {
+  readonly manager: ModelManager;
+  readonly controlMode: ModelControlMode;
+  /** Triton's --strict-readiness: ready only when every model is ready (else: when the server is live). */
+  readonly strictReadiness: boolean;
+}
+
+/** Observers of request outcomes (metrics); they never change the outcome. */
+export interface InferenceObserver {
+  onRequest?(event: { model: string; version: string; ok: boolean; reason?: string; requestNs: number }): void;
+}
+
+/** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
+export class InferenceService implements InferenceServiceApi {
+  private stopping = false;
+  private readonly observers: InferenceObserver[] = [];
+
+  constructor(private readonly options: InferenceServiceOptions) {}
+
+  addObserver(observer: InferenceObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Refuse new inferences (shutdown); readiness turns false at once. */
+  beginShutdown(): void {
+    this.stopping = true;
+  }
+
+  isLive(): boolean {
+    return true;
+  }
+
+  isReady(): boolean {
+    if (this.stopping) return false;
+    return this.options.strictReadiness ? this.options.manager.allReady() : true;
+  }
+
+  serverMetadata(): ServerMetadata {
+    return { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...SERVER_EXTENSIONS] };
+  }
+
+  isModelReady(model: string, version?: string): boolean {
+    try {
+      this.options.manager.getReady(model, version);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  modelMetadata(model: string, version?: string): ModelMetadata {
+    const loaded = this.options.manager.getReady(model, version);
+    const config = loaded.config;
+    const batchDim = config.max_batch_size > 0 ? [-1] : [];
+    const versions = this.options.manager.readyVersions(model).map((v) => String(v.version));
+    return {
+      name: model,
+      versions: version ? [version] : versions,
+      platform: config.platform,
+      inputs: config.input.map(
+        (input): TensorMetadata => ({
+          name: input.name,
+          datatype: configToKserve(input.data_type),
+          shape: [...batchDim, ...input.dims],
+        }),
+      ),
+      outputs: config.output.map(
+        (output): TensorMetadata => ({
+          name: output.name,
+          datatype: configToKserve(output.data_type),
+          shape: [...batchDim, ...output.dims],
+        }),
+      ),
+    };
+  }
+
+  modelConfig(model: string, version?: string): ModelConfig {
+    return this.options.manager.getReady(model, version).config;
+  }
+
+  modelStatistics(model?: string, version?: string): ModelStatistics[] {
+    if (model !== undefined && version !== undefined && version !== '') {
+      return [this.options.manager.getReady(model, version).stats.snapshot()];
+    }
+    if (model !== undefined) this.options.manager.getReady(model);
+    return this.options.manager.readyVersions(model).map((v) => v.stats.snapshot());
+  }
+
+  repositoryIndex(readyOnly = false): Promise<RepositoryIndexEntry[]> {
+    return this.options.manager.index(readyOnly);
+  }
+
+  async loadModel(model: string, options: LoadOptions = {}): Promise<void> {
+    this.checkModelControl();
+    let override: ModelConfig | undefined;
+    if (options.config !== undefined) {
+      try {
+        override = JSON.parse(options.config) as ModelConfig;
+      } catch (error) {
+        throw Errors.invalidRequest(`failed to parse the model configuration override: ${(error as Error).message}`);
+      }
+      if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+        throw Errors.invalidRequest('the model configuration override must be a JSON object');
+      }
+    }
+    await this.options.manager.load(model, override);
+  }
+
+  async unloadModel(model: string, options: UnloadOptions = {}): Promise<void> {
+    void options.unloadDependents; // no ensembles yet: nothing depends on a model
+    this.checkModelControl();
+    await this.options.manager.unload(model);
+  }
+
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const started = process.hrtime.bigint();
+    let loaded: LoadedModelVersion | undefined;
+    try {
+      if (this.stopping) throw Errors.serverShuttingDown();
+      loaded = this.options.manager.getReady(request.model, request.version);
+      const { inputs, batchSize } = validateInputs(loaded.config, request.inputs);
+      const outputNames = selectOutputs(loaded.config, request);
+      const result = await loaded.scheduler.enqueue({ inputs, outputNames, batchSize });
+      const requestNs = Number(process.hrtime.bigint() - started);
+      loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
+      this.notify({ model: request.model, version: String(loaded.version), ok: true, requestNs });
+      const byName = new Map(result.outputs.map((output) => [output.name, output]));
+      return {
+        model: request.model,
+        version: String(loaded.version),
+        ...(request.id !== undefined ? { id: request.id } : {}),
+        outputs: outputNames.map((name) => byName.get(name)).filter((t): t is Tensor => t !== undefined),
+      };
+    } catch (error) {
+      const failure = toInferenceError(error);
+      const requestNs = Number(process.hrtime.bigint() - started);
+      if (loaded) loaded.stats.recordFailure(requestNs);
+      this.notify({
+        model: request.model,
+        version: loaded ? String(loaded.version) : request.version ?? '',
+        ok: false,
+        reason: failure.code === 'INVALID_ARG' ? 'OTHER' : failure.code,
+        requestNs,
+      });
+      throw failure;
+    }
+  }
+
+  private notify(event: Parameters<NonNullable<InferenceObserver['onRequest']>>[0]): void {
+    for (const observer of this.observers) observer.onRequest?.(event);
+  }
+
+  private checkModelControl(): void {
+    if (this.options.controlMode === 'none') throw Errors.modelControlNone();
+    if (this.options.controlMode === 'poll') throw Errors.modelControlDisabled();
+  }
+}
+
+/** Check every input against the configuration: names, datatypes, shapes, batch size, element counts. */
+function validateInputs(
+  config: NormalizedModelConfig,
+  inputs: readonly InferInputTensor[],
+): { inputs: Tensor[]; batchSize: number } {
+  const model = config.name;
+  const expected = new Map(config.input.map((input) => [input.name, input]));
+  const seen = new Set<string>();
+  let batchSize: number | undefined;
+  for (const input of inputs) {
+    const spec = expected.get(input.name);
+    if (!spec) throw Errors.unexpectedInput(model, input.name, [...expected.keys()]);
+    if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
+    seen.add(input.name);
+    const want = configToKserve(spec.data_type);
+    if (input.datatype !== want) throw Errors.datatypeMismatch(model, input.name, want, input.datatype);
+    if (DATATYPES[input.datatype].ortType === null) throw Errors.datatypeNotRunnable(input.datatype, config.backend);
+    const dims = spec.dims;
+    let shape = input.shape;
+    if (config.max_batch_size > 0) {
+      if (shape.length === 0) throw Errors.shapeMismatch(model, input.name, fmt([-1, ...dims]), fmt(shape));
+      const batch = shape[0];
+      if (batchSize !== undefined && batch !== batchSize) {
+        throw Errors.invalidRequest(
+          `[request id: <id_unknown>] input '${input.name}' batch size ${batch} does not match other inputs' batch size ${batchSize}`,
+        );
+      }
+      if (batch < 1 || batch > config.max_batch_size) throw Errors.batchTooLarge(model, batch, config.max_batch_size);
+      batchSize = batch;
+      shape = shape.slice(1);
+    }
+    if (!shapeMatches(dims, shape)) {
+      const expectedShape = config.max_batch_size > 0 ? [-1, ...dims] : dims;
+      throw Errors.shapeMismatch(model, input.name, fmt(expectedShape), fmt(input.shape));
+    }
+    const count = elementCount(input.shape);
+    if (input.data.length !== count) throw Errors.elementCountMismatch(input.name, count, input.data.length);
+  }
+  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
+  if (missing.length > 0) throw Errors.missingInputs(model, config.input.length, inputs.length, missing);
+  return { inputs: inputs as Tensor[], batchSize: batchSize ?? 1 };
+}
+
+function shapeMatches(dims: readonly number[], shape: readonly number[]): boolean {
+  if (dims.length !== shape.length) return false;
+  return dims.every((dim, i) => dim === -1 || dim === shape[i]);
+}
+
+function fmt(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+function selectOutputs(config: NormalizedModelConfig, request: InferRequest): string[] {
+  const all = config.output.map((output) => output.name);
+  if (!request.outputs || request.outputs.length === 0) return all;
+  const known = new Set(all);
+  for (const output of request.outputs) {
+    if (!known.has(output.name)) throw Errors.unexpectedOutput(config.name, output.name);
+  }
+  return request.outputs.map((output) => output.name);
+}
+

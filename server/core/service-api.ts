@@ -1,0 +1,33 @@
+import type { ModelConfig } from '../config/model-config';
+import type { ModelStatistics } from './statistics';
+import type {
+  InferRequest,
+  InferResponse,
+  LoadOptions,
+  ModelMetadata,
+  RepositoryIndexEntry,
+  ServerMetadata,
+  UnloadOptions,
+} from './types';
+
+/**
+ * The one facade both frontends (HTTP, gRPC) call: one behaviour, two encodings.
+ * Methods throw or reject with InferenceError from core/errors.ts only.
+ */
+export interface InferenceServiceApi {
+  isLive(): boolean;
+  /** Strict readiness: every model the server was asked to serve is ready (Triton's --strict-readiness). */
+  isReady(): boolean;
+  serverMetadata(): ServerMetadata;
+  /** Whether the model (the given version, or any ready version) can serve; never throws. */
+  isModelReady(model: string, version?: string): boolean;
+  modelMetadata(model: string, version?: string): ModelMetadata;
+  /** The effective configuration (after defaults and auto-complete) in protobuf JSON with proto field names. */
+  modelConfig(model: string, version?: string): ModelConfig;
+  /** Statistics of every ready version of every model, of one model, or of one model version. */
+  modelStatistics(model?: string, version?: string): ModelStatistics[];
+  repositoryIndex(readyOnly?: boolean): Promise<RepositoryIndexEntry[]>;
+  loadModel(model: string, options?: LoadOptions): Promise<void>;
+  unloadModel(model: string, options?: UnloadOptions): Promise<void>;
+  infer(request: InferRequest): Promise<InferResponse>;
+}

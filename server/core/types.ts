@@ -1,0 +1,76 @@
+import type { DataType } from './datatypes';
+import type { Tensor } from './tensor';
+
+/** Values a KServe `parameters` object may hold. */
+export type ParameterValue = string | number | boolean;
+export type Parameters = Record<string, ParameterValue>;
+
+export interface InferInputTensor extends Tensor {
+  readonly parameters?: Parameters;
+}
+
+export interface RequestedOutput {
+  readonly name: string;
+  /** e.g. binary_data (HTTP binary extension), classification. */
+  readonly parameters?: Parameters;
+}
+
+/** One inference request as the facade sees it, independent of the frontend that decoded it. */
+export interface InferRequest {
+  readonly model: string;
+  /** Empty or absent: the version the policy marks latest and ready. */
+  readonly version?: string;
+  readonly id?: string;
+  readonly parameters?: Parameters;
+  readonly inputs: InferInputTensor[];
+  /** Absent: every output of the model. */
+  readonly outputs?: RequestedOutput[];
+}
+
+export interface InferResponse {
+  readonly model: string;
+  readonly version: string;
+  readonly id?: string;
+  readonly parameters?: Parameters;
+  readonly outputs: Tensor[];
+}
+
+export interface TensorMetadata {
+  readonly name: string;
+  readonly datatype: DataType;
+  /** -1 for a variable dimension; a leading -1 is the batch dimension when max_batch_size > 0. */
+  readonly shape: number[];
+}
+
+export interface ServerMetadata {
+  readonly name: string;
+  readonly version: string;
+  readonly extensions: string[];
+}
+
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: string[];
+  readonly platform: string;
+  readonly inputs: TensorMetadata[];
+  readonly outputs: TensorMetadata[];
+}
+
+/** Triton's model states in the repository index. */
+export type ModelState = 'UNKNOWN' | 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+export interface RepositoryIndexEntry {
+  readonly name: string;
+  readonly version?: string;
+  readonly state?: ModelState;
+  readonly reason?: string;
+}
+
+export interface LoadOptions {
+  /** A model configuration in JSON that replaces config.pbtxt for this load (Triton's "config" parameter). */
+  readonly config?: string;
+}
+
+export interface UnloadOptions {
+  readonly unloadDependents?: boolean;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/** The inference-server command: Triton-named flags → the server → frontends; SIGTERM/SIGINT stop it cleanly. */
+import pino from 'pino';
+import { createInferenceServer } from './app';
+import { CliError, parseCli, usage } from './cli';
+
+async function main(): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (cli.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const level = cli.logVerbose > 0 ? 'debug' : (process.env.LOG_LEVEL ?? 'info');
+  const logger = pino({ level, base: { service: 'inference-server' } });
+  const server = createInferenceServer({
+    modelRepositories: cli.modelRepositories,
+    modelControlMode: cli.modelControlMode,
+    loadModels: cli.loadModels,
+    strictReadiness: cli.strictReadiness,
+    autoCompleteConfig: cli.autoCompleteConfig,
+    backendConfig: cli.backendConfig,
+    allowHttp: cli.allowHttp,
+    httpPort: cli.httpPort,
+    host: cli.host,
+    httpMaxInputSize: cli.httpMaxInputSize,
+    exitTimeoutSecs: cli.exitTimeoutSecs,
+    logger,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    stopping = server.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: Error) => {
+        logger.error({ err: error.message }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    const result = await server.start();
+    if (result.failedModels.length > 0 && cli.exitOnError) {
+      logger.error(
+        { models: result.failedModels },
+        `failed to load ${result.failedModels.join(', ')}; exiting (--exit-on-error=true). ` +
+          'Check the repository index reasons above, or start with --exit-on-error=false to serve the other models.',
+      );
+      await server.stop();
+      return 1;
+    }
+    return -1; // keep running
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'failed to start');
+    await server.stop().catch(() => undefined);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: Error) => {
+    process.stderr.write(`fatal: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);

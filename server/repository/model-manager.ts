@@ -1,0 +1,306 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import type { Backend } from '../backends/backend';
+import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
+import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
+import { parseModelConfigText } from '../config/pbtxt';
+import { Errors } from '../core/errors';
+import type { ModelState, RepositoryIndexEntry } from '../core/types';
+import type { ModelControlMode } from '../contract';
+import { LoadedModelVersion } from './loaded-version';
+import { listVersionDirs, RepositorySource } from './source';
+import { selectVersions } from './version-policy';
+
+export interface ModelManagerOptions {
+  readonly sources: RepositorySource[];
+  readonly backends: Backend[];
+  readonly controlMode: ModelControlMode;
+  /** Models to load at startup in explicit mode; '*' loads all. */
+  readonly startupModels: readonly string[];
+  /** Fill configs from the model files (Triton's auto-complete); false with --strict-model-config=true. */
+  readonly autoCompleteConfig: boolean;
+  /** `--backend-config` settings per backend name. */
+  readonly backendConfig: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  readonly log: Logger;
+}
+
+interface VersionRecord {
+  state: ModelState;
+  reason: string;
+  loaded?: LoadedModelVersion;
+}
+
+interface ModelRecord {
+  readonly name: string;
+  versions: Map<number, VersionRecord>;
+  /** Why the model as a whole could not load (bad config, no versions), shown in the index. */
+  failure?: string;
+  /** Serialises load/unload of this model. */
+  busy: Promise<void>;
+  config?: NormalizedModelConfig;
+}
+
+/** Model lifecycle: discovery across repository roots, load/unload/reload with version policies, the index. */
+export class ModelManager {
+  private readonly models = new Map<string, ModelRecord>();
+  private readonly backends: Map<string, Backend>;
+
+  constructor(private readonly options: ModelManagerOptions) {
+    this.backends = new Map(options.backends.map((backend) => [backend.name, backend]));
+  }
+
+  /** Load the models the control mode asks for; resolves with the names that failed. */
+  async start(): Promise<string[]> {
+    const available = await this.discover();
+    let wanted: string[];
+    if (this.options.controlMode === 'explicit') {
+      wanted = this.options.startupModels.includes('*') ? [...available.keys()] : [...this.options.startupModels];
+    } else {
+      wanted = [...available.keys()];
+    }
+    const results = await Promise.all(
+      wanted.map((name) =>
+        this.load(name).then(
+          () => undefined,
+          (error: Error) => {
+            this.options.log.error({ model: name, err: error.message }, 'failed to load model');
+            return name;
+          },
+        ),
+      ),
+    );
+    return results.filter((name): name is string => name !== undefined);
+  }
+
+  /** Model name → the source holding it. Triton refuses a name that appears in two roots. */
+  async discover(): Promise<Map<string, RepositorySource>> {
+    const found = new Map<string, RepositorySource>();
+    for (const source of this.options.sources) {
+      for (const name of await source.listModels()) {
+        const existing = found.get(name);
+        if (existing) {
+          throw new Error(`model '${name}' appears in two repositories: '${existing.root}' and '${source.root}'`);
+        }
+        found.set(name, source);
+      }
+    }
+    return found;
+  }
+
+  /** Load or reload a model. The versions already serving keep serving until the new ones are ready. */
+  load(name: string, configOverride?: ModelConfig): Promise<void> {
+    const record = this.record(name);
+    const run = record.busy.then(() => this.loadNow(record, configOverride));
+    record.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  unload(name: string): Promise<void> {
+    const record = this.models.get(name);
+    if (!record) return Promise.reject(Errors.unloadNotServed());
+    const run = record.busy.then(async () => {
+      const loaded = [...record.versions.entries()];
+      for (const [, version] of loaded) {
+        if (version.state === 'READY') version.state = 'UNLOADING';
+      }
+      await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload()));
+      for (const [, version] of loaded) {
+        version.state = 'UNAVAILABLE';
+        version.reason = 'unloaded';
+        version.loaded = undefined;
+      }
+      record.failure = undefined;
+      this.options.log.info({ model: name }, 'unloaded model');
+    });
+    record.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Unload everything (shutdown). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.models.keys()].map((name) => this.unload(name).catch(() => undefined)));
+  }
+
+  /** The version to serve: the given one if ready, else the highest ready version. Throws Triton's errors. */
+  getReady(name: string, version?: string): LoadedModelVersion {
+    const record = this.models.get(name);
+    if (!record) throw Errors.modelNotFound(name);
+    if (version === undefined || version === '') {
+      let best: LoadedModelVersion | undefined;
+      for (const [number, entry] of record.versions) {
+        if (entry.state === 'READY' && entry.loaded && (!best || number > best.version)) best = entry.loaded;
+      }
+      if (!best) throw Errors.noAvailableVersions(name);
+      return best;
+    }
+    if (!/^[0-9]+$/.test(version)) throw Errors.badVersion(version);
+    const entry = record.versions.get(Number(version));
+    if (!entry) throw Errors.versionNotFound(name, version);
+    if (entry.state !== 'READY' || !entry.loaded) throw Errors.versionNotReady(name, version);
+    return entry.loaded;
+  }
+
+  /** Every ready version, for statistics. */
+  readyVersions(name?: string): LoadedModelVersion[] {
+    const records = name === undefined ? [...this.models.values()] : [this.models.get(name)].filter(Boolean);
+    const result: LoadedModelVersion[] = [];
+    for (const record of records as ModelRecord[]) {
+      for (const entry of record.versions.values()) if (entry.state === 'READY' && entry.loaded) result.push(entry.loaded);
+    }
+    return result.sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+  }
+
+  /** Whether every model that was asked for has a ready version (strict readiness). */
+  allReady(): boolean {
+    for (const record of this.models.values()) {
+      const wanted = [...record.versions.values()].filter((v) => v.reason !== 'unloaded');
+      if (record.failure || wanted.some((v) => v.state !== 'READY')) return false;
+    }
+    return true;
+  }
+
+  /** Triton's repository index: every model in the repositories, with state and reason for those tried. */
+  async index(readyOnly = false): Promise<RepositoryIndexEntry[]> {
+    const names = new Set<string>(this.models.keys());
+    try {
+      for (const name of (await this.discover()).keys()) names.add(name);
+    } catch (error) {
+      this.options.log.warn({ err: (error as Error).message }, 'repository scan failed');
+    }
+    const entries: RepositoryIndexEntry[] = [];
+    for (const name of [...names].sort()) {
+      const record = this.models.get(name);
+      if (!record || (record.versions.size === 0 && !record.failure)) {
+        if (!readyOnly) entries.push({ name });
+        continue;
+      }
+      if (record.versions.size === 0) {
+        if (!readyOnly) entries.push({ name, state: 'UNAVAILABLE', reason: record.failure });
+        continue;
+      }
+      for (const [version, entry] of [...record.versions.entries()].sort((a, b) => a[0] - b[0])) {
+        if (readyOnly && entry.state !== 'READY') continue;
+        entries.push({ name, version: String(version), state: entry.state, reason: entry.reason });
+      }
+    }
+    return entries;
+  }
+
+  private record(name: string): ModelRecord {
+    let record = this.models.get(name);
+    if (!record) {
+      record = { name, versions: new Map(), busy: Promise.resolve() };
+      this.models.set(name, record);
+    }
+    return record;
+  }
+
+  private async loadNow(record: ModelRecord, configOverride?: ModelConfig): Promise<void> {
+    const name = record.name;
+    const started = process.hrtime.bigint();
+    let config: NormalizedModelConfig;
+    let modelDir: string;
+    let backend: Backend;
+    let versions: number[];
+    try {
+      const source = (await this.discover()).get(name);
+      if (!source) throw new Error('failed to poll from model repository');
+      modelDir = await source.materialize(name);
+      const available = await listVersionDirs(modelDir);
+      const firstVersionEntries =
+        available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
+      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir)), {
+        modelDirectoryName: name,
+        versionDirectoryEntries: firstVersionEntries,
+      });
+      backend = this.backendFor(raw);
+      let completed: ModelConfig = raw;
+      if (this.options.autoCompleteConfig && available.length > 0) {
+        completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
+      }
+      config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
+      versions = selectVersions(config.version_policy, available);
+      if (versions.length === 0) throw new Error(`at least one version must be available under the version policy of model '${name}'`);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      // A failed reload keeps what is serving; a first load leaves the model UNAVAILABLE with the reason.
+      if (![...record.versions.values()].some((v) => v.state === 'READY')) {
+        record.failure = reason;
+        for (const entry of record.versions.values()) {
+          entry.state = 'UNAVAILABLE';
+          entry.reason = reason;
+        }
+      }
+      throw Errors.loadFailed(name, reason);
+    }
+
+    const backendConfig = this.options.backendConfig.get(backend.name) ?? {};
+    const fresh = new Map<number, VersionRecord>();
+    await Promise.all(
+      versions.map(async (version) => {
+        const entry: VersionRecord = { state: 'LOADING', reason: '' };
+        fresh.set(version, entry);
+        if (!record.versions.has(version)) record.versions.set(version, entry);
+        try {
+          entry.loaded = await LoadedModelVersion.load(backend, config, modelDir, version, backendConfig);
+          entry.state = 'READY';
+        } catch (error) {
+          entry.state = 'UNAVAILABLE';
+          entry.reason = error instanceof Error ? error.message : String(error);
+        }
+      }),
+    );
+
+    const failed = [...fresh.entries()].filter(([, entry]) => entry.state !== 'READY');
+    const previous = record.versions;
+    const freshEntries = new Set(fresh.values());
+    const oldServing = [...previous.values()].some((v) => v.state === 'READY' && !freshEntries.has(v));
+    if (failed.length > 0 && oldServing) {
+      // Reload failed: the old versions keep serving; discard what did start.
+      await Promise.all([...fresh.values()].map((entry) => entry.loaded?.unload()));
+      for (const [version, entry] of previous) if (freshEntries.has(entry)) previous.delete(version);
+      throw Errors.loadFailed(name, describeFailures(failed));
+    }
+
+    // Swap atomically, then retire the versions that were replaced or fell out of the policy.
+    const retired = [...previous.entries()].filter(([version, entry]) => fresh.get(version) !== entry);
+    record.versions = fresh;
+    record.config = config;
+    record.failure = undefined;
+    await Promise.all(retired.map(async ([, entry]) => entry.loaded?.unload()));
+
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));
+    this.options.log.info({ model: name, versions, seconds: Number(seconds.toFixed(3)) }, 'loaded model');
+  }
+
+  private backendFor(config: ModelConfig): Backend {
+    const backend = config.backend ? this.backends.get(config.backend) : undefined;
+    if (!backend) {
+      const known = [...this.backends.keys()].join(', ');
+      throw new Error(
+        config.backend
+          ? `unable to find backend '${config.backend}' (available: ${known})`
+          : `unable to determine the backend: set 'backend' or 'platform' in config.pbtxt (available: ${known})`,
+      );
+    }
+    return backend;
+  }
+}
+
+async function readConfigFile(modelDir: string): Promise<ModelConfig> {
+  const file = path.join(modelDir, 'config.pbtxt');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  return parseModelConfigText(text, file);
+}
+
+function describeFailures(failed: [number, VersionRecord][]): string {
+  return failed.map(([version, entry]) => `version ${version}: ${entry.reason}`).join('; ');
+}

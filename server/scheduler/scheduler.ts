@@ -1,0 +1,29 @@
+import type { ExecutionTimings } from '../core/statistics';
+import type { Tensor } from '../core/tensor';
+
+/** One accepted request waiting for, or in, execution. */
+export interface SchedulerJob {
+  /** Inputs with the batch dimension first when the model batches. */
+  readonly inputs: Tensor[];
+  readonly outputNames: readonly string[];
+  /** Size of the leading batch dimension; 1 for models without batching. */
+  readonly batchSize: number;
+}
+
+export interface JobResult {
+  readonly outputs: Tensor[];
+  /** Time from enqueue until its batch started executing. */
+  readonly queueNs: number;
+  /** Timings of the batch the job ran in (shared by every job of that batch). */
+  readonly timings: ExecutionTimings;
+}
+
+/** Per model-version request scheduling, behind an interface as in Triton's core. */
+export interface Scheduler {
+  /** Accept a job; resolves once it has executed. Rejects with InferenceError. */
+  enqueue(job: SchedulerJob): Promise<JobResult>;
+  /** Jobs accepted and not yet finished. */
+  readonly pendingCount: number;
+  /** Resolve once every accepted job has finished. */
+  drain(): Promise<void>;
+}
