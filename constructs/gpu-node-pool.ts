@@ -64,8 +64,10 @@ export interface GpuNodePoolProps {
   readonly cluster: GpuNodePoolCluster;
   /** GPU type. */
   readonly acceleratorType: AcceleratorType;
-  /** GPUs per node. @default - what the machine type carries, else 1 */
+  /** GPUs per node. @default - what the machine type carries, else `defaultAcceleratorCount` */
   readonly acceleratorCount?: number;
+  /** GPUs per node on machine types that take any count (N1), when acceleratorCount is not given. @default 1 */
+  readonly defaultAcceleratorCount?: number;
   /** @default 'default' */
   readonly driverVersion?: GpuDriverVersion;
   /** @default - a one-GPU machine of the accelerator's family (see ACCELERATOR_MACHINES) */
@@ -94,6 +96,9 @@ export class GpuNodePool extends Construct {
   public readonly acceleratorType: AcceleratorType;
   public readonly driverVersion: GpuDriverVersion;
   public readonly imageType: GpuNodeImage;
+  public readonly machineType: string;
+  /** GPUs per node. */
+  public readonly acceleratorCount: number;
   public readonly nodePool: ContainerNodePool;
   /** Set when the pool created its cluster. */
   public readonly containerCluster?: ContainerCluster;
@@ -106,7 +111,9 @@ export class GpuNodePool extends Construct {
     this.imageType = props.imageType ?? 'COS_CONTAINERD';
     const machine = ACCELERATOR_MACHINES[props.acceleratorType] as (typeof ACCELERATOR_MACHINES)[AcceleratorType] | undefined;
     const machineType = props.machineType ?? machine?.defaultMachineType ?? 'n1-standard-8';
-    const count = props.acceleratorCount ?? fixedGpuCount(machineType) ?? 1;
+    const count = props.acceleratorCount ?? fixedGpuCount(machineType) ?? props.defaultAcceleratorCount ?? 1;
+    this.machineType = machineType;
+    this.acceleratorCount = count;
     const minNodes = props.minNodes ?? 0;
     const maxNodes = props.maxNodes ?? 3;
     const annotations = props.projectId ? { 'cnrm.cloud.google.com/project-id': props.projectId } : undefined;

@@ -221,7 +221,7 @@ export class InferenceServer extends Construct {
             serviceAccountName: this.serviceAccountName,
             // The server needs no Kubernetes API access; Workload Identity goes through the metadata server.
             automountServiceAccountToken: false,
-            imagePullSecrets: props.imagePullSecrets?.map((name) => ({ name })),
+            imagePullSecrets: props.imagePullSecrets?.length ? props.imagePullSecrets.map((name) => ({ name })) : undefined,
             terminationGracePeriodSeconds: preStopSleepSecs + exitTimeoutSecs + 5,
             securityContext: {
               runAsNonRoot: true,
@@ -236,7 +236,7 @@ export class InferenceServer extends Construct {
               image: props.image ?? DEFAULT_IMAGE,
               imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
               args: this.args,
-              env: Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
+              env: Object.keys(props.env ?? {}).length > 0 ? Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })) : undefined,
               ports: (['http', 'grpc', 'metrics'] as const).map((key) => ({
                 name: CONTAINER_PORT_NAMES[key], containerPort: DEFAULT_PORTS[key], protocol: 'TCP',
               })),
@@ -307,6 +307,9 @@ function validateProps(props: InferenceServerProps, numGpus: number, replicas: n
     if (!repo.startsWith('/') && !/^gs:\/\/[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9](\/.*)?$/.test(repo)) {
       errors.push(`model repository "${repo}" must be an absolute path inside the pod or a gs://bucket/path URL`);
     }
+  }
+  if (props.serviceType !== undefined && !['ClusterIP', 'NodePort', 'LoadBalancer'].includes(props.serviceType)) {
+    errors.push(`serviceType "${props.serviceType}" must be ClusterIP, NodePort or LoadBalancer`);
   }
   if (!Number.isInteger(numGpus) || numGpus < 0) errors.push(`numGpus must be a whole number ≥ 0, got ${numGpus}`);
   if (!Number.isInteger(replicas) || replicas < 0) errors.push(`replicas must be a whole number ≥ 0, got ${replicas}`);

@@ -126,7 +126,7 @@ function cosPod(props: NvidiaDriverInstallerProps): Omit<k8s.PodSpec, 'container
   }
   return {
     hostNetwork: true,
-    hostPID: true,
+    hostPid: true,
     volumes: [
       hostPath('dev', '/dev'),
       hostPath('vulkan-icd-mount', vulkanHost),

@@ -71,7 +71,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
   for (const spec of FLAGS) {
     const boolean = spec.flag === '--help' || spec.flag === CLI_FLAGS.disableAutoCompleteConfig;
-    options[flagName(spec.flag)] = { type: boolean ? 'boolean' : 'string', multiple: spec.multiple };
+    options[flagName(spec.flag)] = { type: boolean ? 'boolean' : 'string', multiple: spec.multiple === true };
   }
   let values: Record<string, string | string[] | boolean | undefined>;
   try {

@@ -123,13 +123,15 @@ export function normalizeModelConfig(config: ModelConfig, options: NormalizeOpti
   const name = resolved.name ?? options.modelDirectoryName;
   const maxBatchSize = resolved.max_batch_size ?? 0;
 
+  const { dynamic_batching: dynamicBatching, ...rest } = resolved;
   const normalized: NormalizedModelConfig = {
-    ...resolved,
+    ...rest,
     name,
     platform: resolved.platform ?? '',
     backend: resolved.backend ?? '',
     version_policy: resolved.version_policy ?? { latest: { num_versions: 1 } },
     max_batch_size: maxBatchSize,
+    // The casts hold once validateModelConfig below has checked every name and data_type.
     input: (resolved.input ?? []).map(
       (input) => ({ ...input, format: input.format ?? 'FORMAT_NONE', dims: input.dims ?? [] }) as NormalizedModelInput,
     ),
@@ -139,9 +141,7 @@ export function normalizeModelConfig(config: ModelConfig, options: NormalizeOpti
     parameters: resolved.parameters ?? {},
   };
 
-  if (resolved.dynamic_batching) {
-    normalized.dynamic_batching = normalizeDynamicBatching(resolved.dynamic_batching, maxBatchSize);
-  }
+  if (dynamicBatching) normalized.dynamic_batching = normalizeDynamicBatching(dynamicBatching, maxBatchSize);
   if (resolved.sequence_batching) {
     const sequence = { ...resolved.sequence_batching };
     if (!sequence.max_sequence_idle_microseconds) sequence.max_sequence_idle_microseconds = SEQUENCE_IDLE_DEFAULT_MICROSECONDS;

@@ -145,8 +145,8 @@ class TextFormatParser {
 
   /** Parses one value of the field (one element when repeated, one entry when a map) into result. */
   private parseOneValue(field: protobuf.Field, result: JsonObject, depth: number): void {
-    if (field.map) {
-      const [key, value] = this.parseMapEntry(field as protobuf.MapField, depth);
+    if (field instanceof protobuf.MapField) {
+      const [key, value] = this.parseMapEntry(field, depth);
       if (!hasOwn(result, field.name)) result[field.name] = {};
       setOwn(result[field.name] as JsonObject, key, value);
       return;

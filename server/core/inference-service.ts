@@ -1,3 +1,4 @@
+import { modelConfigToJson } from '../config/config-json';
 import { configToKserve } from '../config/datatypes';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
@@ -102,7 +103,7 @@ export class InferenceService implements InferenceServiceApi {
   }
 
   modelConfig(model: string, version?: string): ModelConfig {
-    return this.options.manager.getReady(model, version).config;
+    return modelConfigToJson(this.options.manager.getReady(model, version).config);
   }
 
   modelStatistics(model?: string, version?: string): ModelStatistics[] {

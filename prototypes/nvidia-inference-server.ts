@@ -1,0 +1,52 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { InferenceServer, InferenceServiceType } from '../constructs';
+import { ParamSpecs } from './params';
+
+/**
+ * The parameters of the 2018 ksonnet prototype `io.ksonnet.pkg.nvidia-inference-server`, with its names and defaults.
+ */
+export const NVIDIA_INFERENCE_SERVER_PARAMS: ParamSpecs = {
+  name: { type: 'string', description: 'name of the Service; the Deployment is <name>-v1' },
+  image: { type: 'string', description: 'server image, e.g. nvcr.io/... or the image built from the Dockerfile' },
+  modelRepositoryPath: { type: 'string', description: 'model repository: /path in the pod or gs://bucket/path' },
+  namespace: { type: 'string', default: 'default', description: 'namespace of every object' },
+  numGpus: { type: 'number', default: 1, description: 'GPUs per pod' },
+  serviceType: { type: 'string', default: 'LoadBalancer', description: 'ClusterIP, NodePort or LoadBalancer' },
+};
+
+export interface NvidiaInferenceServerChartProps {
+  readonly name: string;
+  readonly image: string;
+  readonly modelRepositoryPath: string;
+  /** @default 'default' */
+  readonly namespace?: string;
+  /** @default 1 */
+  readonly numGpus?: number;
+  /** @default 'LoadBalancer' */
+  readonly serviceType?: InferenceServiceType;
+}
+
+/**
+ * The 2018 prototype's objects, modernised: a Service with ports http/grpc/metrics-inference-server selecting app=<name>,
+ * and an apps/v1 Deployment <name>-v1 (labels app, version=v1) pulling with the `ngc` secret, probing the v2 health
+ * URLs with a startup probe for slow model loads, limiting nvidia.com/gpu to numGpus and running as uid 1000, now under
+ * the Pod Security "restricted" profile. Adds what a current cluster expects: a ServiceAccount and a metrics Service.
+ */
+export class NvidiaInferenceServerChart extends Chart {
+  public readonly server: InferenceServer;
+
+  constructor(scope: Construct, id: string, props: NvidiaInferenceServerChartProps) {
+    const namespace = props.namespace ?? 'default';
+    super(scope, id, { namespace, disableResourceNameHashes: true });
+    this.server = new InferenceServer(this, 'Server', {
+      name: props.name,
+      namespace,
+      image: props.image,
+      modelRepositories: [props.modelRepositoryPath],
+      numGpus: props.numGpus ?? 1,
+      serviceType: props.serviceType ?? 'LoadBalancer',
+      imagePullSecrets: ['ngc'],
+    });
+  }
+}

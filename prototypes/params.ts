@@ -1,0 +1,77 @@
+import * as fs from 'fs';
+import { Yaml } from 'cdk8s';
+
+/** A parameter's type and default, as a ksonnet prototype declared them. */
+export interface ParamSpec {
+  readonly type: 'string' | 'number' | 'boolean';
+  /** Undefined: the parameter is required. */
+  readonly default?: string | number | boolean;
+  readonly description: string;
+}
+
+export type ParamSpecs = Record<string, ParamSpec>;
+export type ParamValues = Record<string, string | number | boolean>;
+
+/** Prefix of the environment variables that set parameters: numGpus ← INFERENCE_NUM_GPUS. */
+export const ENV_PREFIX = 'INFERENCE_';
+
+/** Environment variable naming a YAML params file. */
+export const PARAMS_FILE_ENV = 'INFERENCE_PARAMS_FILE';
+
+/** Params file read when PARAMS_FILE_ENV is unset. */
+export const DEFAULT_PARAMS_FILE = 'prototypes/params.yaml';
+
+/** `modelRepositoryPath` → `INFERENCE_MODEL_REPOSITORY_PATH`. */
+export function envName(param: string): string {
+  return ENV_PREFIX + param.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+}
+
+/** Reads the params file (a flat YAML mapping), if any. Keys that are not parameters are kept for the caller to reject. */
+export function readParamsFile(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const file = env[PARAMS_FILE_ENV] ?? DEFAULT_PARAMS_FILE;
+  if (!fs.existsSync(file)) {
+    if (env[PARAMS_FILE_ENV] !== undefined) throw new Error(`${PARAMS_FILE_ENV}=${file}: no such file`);
+    return {};
+  }
+  const docs = Yaml.load(file);
+  const doc: unknown = docs[0] ?? {};
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`${file} must be a YAML mapping of parameter: value`);
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * Resolves parameters: defaults, then the params file, then INFERENCE_* environment variables.
+ * Throws one error listing every missing, unknown or mistyped parameter.
+ */
+export function resolveParams(specs: ParamSpecs, file: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ParamValues {
+  const values: ParamValues = {};
+  const errors: string[] = [];
+  for (const key of Object.keys(file)) {
+    if (!(key in specs) && key !== 'prototype') errors.push(`unknown parameter "${key}" in the params file`);
+  }
+  for (const [key, spec] of Object.entries(specs)) {
+    const fromEnv = env[envName(key)];
+    const raw: unknown = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[key] ?? spec.default;
+    if (raw === undefined || raw === null || raw === '') {
+      if (spec.default === undefined) errors.push(`missing required parameter "${key}" (${spec.description}); set ${envName(key)} or "${key}:" in the params file`);
+      continue;
+    }
+    const value = coerce(raw, spec.type);
+    if (value === undefined) errors.push(`parameter "${key}" must be a ${spec.type}, got ${JSON.stringify(raw)}`);
+    else values[key] = value;
+  }
+  if (errors.length > 0) throw new Error(`Invalid parameters:\n  ${errors.join('\n  ')}`);
+  return values;
+}
+
+function coerce(raw: unknown, type: ParamSpec['type']): string | number | boolean | undefined {
+  if (type === 'string') return typeof raw === 'string' || typeof raw === 'number' ? String(raw) : undefined;
+  if (type === 'number') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    return Number.isFinite(n) ? n : undefined;
+  }
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  return undefined;
+}

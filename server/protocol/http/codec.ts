@@ -1,0 +1,319 @@
+/**
+ * KServe v2 HTTP infer bodies ↔ core requests and responses, with Triton's binary tensor data extension.
+ * Pure functions: no fastify here, so every rule is unit-testable.
+ *
+ * Request body: JSON, or (with `Inference-Header-Content-Length: N`) N bytes of JSON followed by the raw tensors of
+ * the inputs that carry `parameters.binary_data_size`, in input order. Binary inputs are views into the body.
+ */
+import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
+import { Errors } from '../../core/errors';
+import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import type {
+  InferInputTensor,
+  InferRequest,
+  InferResponse,
+  Parameters,
+  ParameterValue,
+  RequestedOutput,
+  TensorMetadata,
+} from '../../core/types';
+import { tensorDataFromJson, tensorDataToJson } from './tensor-json';
+
+export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
+export const JSON_CONTENT_TYPE = 'application/json';
+export const BINARY_CONTENT_TYPE = 'application/octet-stream';
+
+/** Which outputs the response carries as binary data. */
+export interface OutputEncoding {
+  /** Request-level `parameters.binary_data_output`. */
+  readonly binaryByDefault: boolean;
+  /** Per-output `parameters.binary_data`, which overrides the default. */
+  readonly binaryByName: ReadonlyMap<string, boolean>;
+}
+
+export interface DecodedInferRequest {
+  readonly request: InferRequest;
+  readonly outputEncoding: OutputEncoding;
+}
+
+export interface InferTarget {
+  readonly model: string;
+  /** Absent or empty: the facade picks the version. */
+  readonly version?: string;
+}
+
+export interface EncodedInferResponse {
+  readonly body: string | Buffer;
+  readonly contentType: string;
+  /** Length of the JSON part when binary outputs follow it (the response's Inference-Header-Content-Length). */
+  readonly inferenceHeaderLength?: number;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * The value of the Inference-Header-Content-Length request header: undefined when absent (the whole body is JSON).
+ * 0 means the whole body is one raw binary input (Triton's raw request).
+ */
+export function parseInferenceHeaderLength(header: string | string[] | undefined, bodyLength: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = (Array.isArray(header) ? header[0] ?? '' : header).trim();
+  const value = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 0 && value <= bodyLength)) throw Errors.badInferenceHeaderLength(text.slice(0, 64), bodyLength);
+  return value;
+}
+
+/** Parse a JSON object body; empty bodies are the caller's business. */
+export function parseJsonObject(text: string): JsonObject {
+  if (text.trim() === '') throw Errors.badJson('The document is empty.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw Errors.badJson(error instanceof Error ? error.message : String(error));
+  }
+  if (!isJsonObject(parsed)) throw Errors.badJson('expected a JSON object');
+  return parsed;
+}
+
+/** KServe parameters: values must be string, number or boolean (Triton: 'int', 'bool' or 'string'). */
+function parseParameters(value: unknown, field: string): Parameters {
+  if (!isJsonObject(value)) throw Errors.badField(field, 'expected a JSON object');
+  const parameters: Record<string, ParameterValue> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string' && typeof entry !== 'number' && typeof entry !== 'boolean') {
+      throw Errors.invalidParameterType(key);
+    }
+    parameters[key] = entry;
+  }
+  return parameters;
+}
+
+function isUnsignedInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function parseShape(value: unknown, input: string): number[] {
+  if (!Array.isArray(value)) throw Errors.badField('shape', `expected an array of dimensions for input '${input}'`);
+  for (const dim of value) {
+    if (!isUnsignedInteger(dim)) throw Errors.badField('shape', `dimensions of input '${input}' must be non-negative integers`);
+  }
+  return value as number[];
+}
+
+/** Request-level parameters, minus the binary extension's, which only concern this frontend. */
+function parseRequestParameters(value: unknown): { parameters?: Parameters; binaryByDefault: boolean } {
+  if (value === undefined) return { binaryByDefault: false };
+  const parameters = parseParameters(value, 'parameters');
+  for (const key of Object.keys(parameters)) {
+    if (key.startsWith('triton_')) throw Errors.reservedParameter();
+  }
+  for (const key of ['priority', 'timeout'] as const) {
+    if (key in parameters && !isUnsignedInteger(parameters[key])) throw Errors.badField(key, 'expected a non-negative integer');
+  }
+  let binaryByDefault = false;
+  if ('binary_data_output' in parameters) {
+    const flag = parameters.binary_data_output;
+    if (typeof flag !== 'boolean') throw Errors.badField('binary_data_output', 'expected a boolean');
+    binaryByDefault = flag;
+    delete parameters.binary_data_output;
+  }
+  return { parameters: Object.keys(parameters).length > 0 ? parameters : undefined, binaryByDefault };
+}
+
+/** Reads the binary section of a body: consecutive slices, in input order. */
+class BinarySection {
+  private offset: number;
+
+  constructor(
+    private readonly body: Buffer,
+    jsonLength: number | undefined,
+    private readonly model: string,
+  ) {
+    this.offset = jsonLength ?? body.length;
+  }
+
+  remaining(): number {
+    return this.body.length - this.offset;
+  }
+
+  take(input: string, byteSize: number): Uint8Array {
+    if (byteSize > this.remaining()) throw Errors.binaryInputTruncated(input, this.model, byteSize - this.remaining());
+    const slice = this.body.subarray(this.offset, this.offset + byteSize);
+    this.offset += byteSize;
+    return slice;
+  }
+}
+
+function decodeInput(value: unknown, index: number, binary: BinarySection, headerGiven: boolean): InferInputTensor {
+  if (!isJsonObject(value)) throw Errors.badField('inputs', `input ${index} is not a JSON object`);
+  const { name, datatype, shape: rawShape, data, parameters: rawParameters } = value;
+  if (typeof name !== 'string') throw Errors.badField('name', `input ${index} needs a string 'name'`);
+  if (typeof datatype !== 'string') throw Errors.badField('datatype', `input '${name}' needs a string 'datatype'`);
+  if (!isDataType(datatype)) throw Errors.unsupportedDatatype(datatype);
+  const shape = parseShape(rawShape, name);
+  const parameters = rawParameters === undefined ? undefined : parseParameters(rawParameters, 'parameters');
+
+  const sources: string[] = [];
+  if (data !== undefined) sources.push("'data'");
+  if (parameters && 'binary_data_size' in parameters) sources.push("'binary_data_size'");
+  if (parameters && 'shared_memory_region' in parameters) sources.push("'shared_memory_region'");
+  if (sources.length !== 1) throw Errors.inputDataSources(name, sources);
+  if (sources[0] === "'shared_memory_region'") throw Errors.sharedMemoryUnsupported();
+
+  const count = elementCount(shape);
+  let tensorParameters = parameters;
+  let tensor: Tensor;
+  if (data !== undefined) {
+    tensor = { name, datatype, shape, data: tensorDataFromJson(name, datatype, count, data) };
+  } else {
+    const { binary_data_size: byteSize, ...rest } = parameters as Parameters;
+    if (!isUnsignedInteger(byteSize)) throw Errors.badField('binary_data_size', `expected a non-negative integer for input '${name}'`);
+    if (byteSize > 0 && !headerGiven) throw Errors.binaryWithoutHeader();
+    tensor = { name, datatype, shape, data: tensorDataFromBinary(name, datatype, count, binary.take(name, byteSize)) };
+    tensorParameters = Object.keys(rest).length > 0 ? rest : undefined;
+  }
+  return tensorParameters ? { ...tensor, parameters: tensorParameters } : tensor;
+}
+
+/** Raw little-endian tensor bytes → in-memory data, checking the size the shape implies. */
+export function tensorDataFromBinary(input: string, datatype: DataType, count: number, bytes: Uint8Array): Tensor['data'] {
+  if (datatype === 'BYTES') {
+    const elements = deserializeBytesElements(bytes);
+    if (!elements) throw Errors.badBytesFraming(input);
+    if (elements.length !== count) throw Errors.elementCountMismatch(input, count, elements.length);
+    return elements;
+  }
+  const expected = count * DATATYPES[datatype].byteSize;
+  if (bytes.byteLength !== expected) throw Errors.byteSizeMismatch(input, expected, bytes.byteLength);
+  return typedArrayFromBytes(datatype, bytes);
+}
+
+function decodeOutputs(value: unknown): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
+  const binaryByName = new Map<string, boolean>();
+  if (value === undefined) return { binaryByName };
+  if (!Array.isArray(value)) throw Errors.badField('outputs', 'expected an array');
+  const outputs = value.map((entry: unknown, index): RequestedOutput => {
+    if (!isJsonObject(entry)) throw Errors.badField('outputs', `output ${index} is not a JSON object`);
+    if (typeof entry.name !== 'string') throw Errors.badField('name', `output ${index} needs a string 'name'`);
+    if (entry.parameters === undefined) return { name: entry.name };
+    const { binary_data: binaryData, ...parameters } = parseParameters(entry.parameters, 'parameters');
+    if ('shared_memory_region' in parameters) throw Errors.sharedMemoryUnsupported();
+    if (binaryData !== undefined) {
+      if (typeof binaryData !== 'boolean') throw Errors.badField('binary_data', 'expected a boolean');
+      binaryByName.set(entry.name, binaryData);
+    }
+    return Object.keys(parameters).length > 0 ? { name: entry.name, parameters } : { name: entry.name };
+  });
+  return { outputs, binaryByName };
+}
+
+/**
+ * Decode an infer request body. `jsonLength` is the parsed Inference-Header-Content-Length (undefined: no header,
+ * the whole body is JSON). A length of 0 is a raw request: use decodeRawInferRequest instead.
+ */
+export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLength?: number): DecodedInferRequest {
+  const buffer = asBuffer(body);
+  const headerGiven = jsonLength !== undefined;
+  const json = parseJsonObject(buffer.toString('utf8', 0, jsonLength ?? buffer.length));
+  const binary = new BinarySection(buffer, jsonLength, target.model);
+
+  if (json.id !== undefined && typeof json.id !== 'string') throw Errors.badField('id', 'expected a string');
+  if (!Array.isArray(json.inputs)) throw Errors.badField('inputs', 'expected an array of input tensors');
+  const { parameters, binaryByDefault } = parseRequestParameters(json.parameters);
+  const inputs = json.inputs.map((input: unknown, index) => decodeInput(input, index, binary, headerGiven));
+  if (binary.remaining() !== 0) throw Errors.binaryTrailingData(target.model);
+  const { outputs, binaryByName } = decodeOutputs(json.outputs);
+
+  const request: InferRequest = {
+    model: target.model,
+    ...(target.version ? { version: target.version } : {}),
+    ...(json.id !== undefined ? { id: json.id as string } : {}),
+    ...(parameters ? { parameters } : {}),
+    inputs,
+    ...(outputs ? { outputs } : {}),
+  };
+  return { request, outputEncoding: { binaryByDefault, binaryByName } };
+}
+
+/**
+ * Triton's raw binary request (Inference-Header-Content-Length: 0): the whole body is the data of the model's only
+ * input; its shape comes from the model metadata, a variable leading (batch) dimension taken from the body size.
+ * Outputs are binary.
+ */
+export function decodeRawInferRequest(body: Uint8Array, target: InferTarget, inputs: readonly TensorMetadata[]): DecodedInferRequest {
+  if (inputs.length !== 1) throw Errors.rawInputUnsupported(target.model, `the model has ${inputs.length} inputs, not 1`);
+  const [input] = inputs;
+  const variable = input.shape.filter((dim) => dim < 0).length;
+  const fixed = input.shape.filter((dim) => dim >= 0);
+  let shape: number[];
+  if (input.datatype === 'BYTES') {
+    const elements = deserializeBytesElements(body);
+    if (!elements) throw Errors.badBytesFraming(input.name);
+    if (variable > 1) throw Errors.rawInputUnsupported(target.model, `input '${input.name}' has more than one variable dimension`);
+    const perRow = elementCount(fixed);
+    shape = input.shape.map((dim) => (dim < 0 ? (perRow === 0 ? 0 : Math.floor(elements.length / perRow)) : dim));
+  } else {
+    const rowBytes = elementCount(fixed) * DATATYPES[input.datatype].byteSize;
+    if (variable > 1 || (variable === 1 && input.shape[0] >= 0)) {
+      throw Errors.rawInputUnsupported(target.model, `input '${input.name}' may only have a variable batch dimension`);
+    }
+    shape = variable === 1 ? [rowBytes === 0 ? 0 : Math.floor(body.byteLength / rowBytes), ...fixed] : [...input.shape];
+  }
+  const data = tensorDataFromBinary(input.name, input.datatype, elementCount(shape), body);
+  const request: InferRequest = {
+    model: target.model,
+    ...(target.version ? { version: target.version } : {}),
+    inputs: [{ name: input.name, datatype: input.datatype, shape, data }],
+  };
+  return { request, outputEncoding: { binaryByDefault: true, binaryByName: new Map() } };
+}
+
+function isBinaryOutput(name: string, encoding: OutputEncoding): boolean {
+  return encoding.binaryByName.get(name) ?? encoding.binaryByDefault;
+}
+
+function rawBytesOf(tensor: Tensor): Uint8Array {
+  return Array.isArray(tensor.data) ? serializeBytesElements(tensor.data) : bytesOfTypedArray(tensor.data);
+}
+
+/**
+ * Encode a response as Triton does: `id` (when set), `model_name`, `model_version`, `parameters` (when any) and
+ * `outputs` with `data` inline, or `parameters.binary_data_size` with the bytes after the JSON.
+ */
+export function encodeInferResponse(response: InferResponse, encoding: OutputEncoding): EncodedInferResponse {
+  let json = '{';
+  if (response.id) json += `"id":${JSON.stringify(response.id)},`;
+  json += `"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(String(response.version))}`;
+  if (response.parameters && Object.keys(response.parameters).length > 0) {
+    json += `,"parameters":${JSON.stringify(response.parameters)}`;
+  }
+  json += ',"outputs":[';
+  const binaryParts: Uint8Array[] = [];
+  for (let i = 0; i < response.outputs.length; i++) {
+    const output = response.outputs[i];
+    if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
+    json += `${i === 0 ? '' : ','}{"name":${JSON.stringify(output.name)},"datatype":"${output.datatype}","shape":[${output.shape.join(',')}]`;
+    if (isBinaryOutput(output.name, encoding)) {
+      const bytes = rawBytesOf(output);
+      binaryParts.push(bytes);
+      json += `,"parameters":{"binary_data_size":${bytes.byteLength}}}`;
+    } else {
+      json += `,"data":${tensorDataToJson(output.datatype, output.data)}}`;
+    }
+  }
+  json += ']}';
+  if (binaryParts.length === 0) return { body: json, contentType: JSON_CONTENT_TYPE };
+
+  const header = Buffer.from(json, 'utf8');
+  const body = Buffer.concat([header, ...binaryParts]);
+  return { body, contentType: BINARY_CONTENT_TYPE, inferenceHeaderLength: header.byteLength };
+}

@@ -1,0 +1,16 @@
+/** Every KServe v2 / Triton HTTP endpoint, one plugin per area. */
+import type { FastifyInstance } from 'fastify';
+import { inferRoutes } from './routes/infer';
+import { modelRoutes } from './routes/models';
+import type { RouteOptions } from './routes/options';
+import { repositoryRoutes } from './routes/repository';
+import { serverRoutes } from './routes/server';
+
+export type { RouteOptions } from './routes/options';
+
+export function registerRoutes(app: FastifyInstance, options: RouteOptions): void {
+  void app.register(serverRoutes, options);
+  void app.register(modelRoutes, options);
+  void app.register(inferRoutes, options);
+  void app.register(repositoryRoutes, options);
+}

@@ -1,0 +1,160 @@
+import { Duration, Yaml } from 'cdk8s';
+import { InferenceServer, InferenceServerProps } from '../../constructs';
+import { CLI_FLAGS, DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
+import { chart, find, Manifest, schemaErrors, synth, validationErrors } from './helpers';
+
+const base: InferenceServerProps = { name: 'isrv', modelRepositories: ['gs://models-bucket/repo'] };
+
+function build(props: Partial<InferenceServerProps> = {}): Manifest[] {
+  const c = chart('serving');
+  new InferenceServer(c, 'Server', { ...base, ...props });
+  return synth(c);
+}
+
+function errorsOf(props: Partial<InferenceServerProps>): string[] {
+  const c = chart();
+  new InferenceServer(c, 'Server', { ...base, ...props });
+  return validationErrors(c);
+}
+
+const podSpec = (m: Manifest[]) => find(m, 'Deployment').spec.template.spec;
+const container = (m: Manifest[]) => podSpec(m).containers[0];
+
+describe('InferenceServer', () => {
+  test('every object passes the Kubernetes OpenAPI schema', () => {
+    expect(schemaErrors(build())).toEqual([]);
+    expect(schemaErrors(build({ numGpus: 0, serviceType: 'ClusterIP', metricsService: false }))).toEqual([]);
+    expect(schemaErrors(build({ numGpus: 4, acceleratorType: 'nvidia-h100-80gb', env: { A: 'b' }, logVerbose: 1 }))).toEqual([]);
+  });
+
+  test('Deployment <name>-v1 selects the prototype labels; Service selects app', () => {
+    const m = build();
+    const d = find(m, 'Deployment');
+    expect(d.apiVersion).toBe('apps/v1');
+    expect(d.metadata.name).toBe('isrv-v1');
+    expect(d.metadata.namespace).toBe('serving');
+    expect(d.spec.selector.matchLabels).toEqual({ app: 'isrv', version: 'v1' });
+    expect(d.spec.template.metadata.labels).toMatchObject({ app: 'isrv', version: 'v1' });
+    expect(d.spec.replicas).toBe(1);
+    const svc = find(m, 'Service', 'isrv');
+    expect(svc.spec.selector).toEqual({ app: 'isrv' });
+    expect(svc.spec.type).toBe('LoadBalancer');
+  });
+
+  test('ports 8000/8001/8002 carry the prototype names on the Service', () => {
+    const m = build();
+    expect(find(m, 'Service', 'isrv').spec.ports.map((p: any) => [p.name, p.port])).toEqual([
+      [PORT_NAMES.http, DEFAULT_PORTS.http], [PORT_NAMES.grpc, DEFAULT_PORTS.grpc], [PORT_NAMES.metrics, DEFAULT_PORTS.metrics],
+    ]);
+    const ports = container(m).ports;
+    expect(ports.map((p: any) => p.containerPort)).toEqual([8000, 8001, 8002]);
+    // Container port names are IANA service names: 15 characters at most.
+    for (const p of ports) expect(p.name.length).toBeLessThanOrEqual(15);
+    const metrics = find(m, 'Service', 'isrv-metrics');
+    expect(metrics.spec.type).toBe('ClusterIP');
+    expect(metrics.spec.ports).toEqual([{ name: PORT_NAMES.metrics, port: 8002, protocol: 'TCP', targetPort: 'metrics' }]);
+  });
+
+  test('args come from the contract flags', () => {
+    const args = container(build()).args;
+    expect(args).toEqual([
+      `${CLI_FLAGS.modelRepository}=gs://models-bucket/repo`,
+      `${CLI_FLAGS.modelControlMode}=none`,
+      `${CLI_FLAGS.exitTimeoutSecs}=${SERVER_DEFAULTS.exitTimeoutSecs}`,
+      `${CLI_FLAGS.modelCacheDir}=${WRITABLE_PATHS.modelCache}`,
+      `${CLI_FLAGS.allowGpuMetrics}=true`,
+    ]);
+    const polled = container(build({ modelRepositories: ['/models/a', '/models/b'], modelControlMode: 'poll', repositoryPollSecs: 30, extraArgs: ['--strict-readiness=false'] })).args;
+    expect(polled).toEqual([
+      '--model-repository=/models/a', '--model-repository=/models/b', '--model-control-mode=poll', '--repository-poll-secs=30',
+      '--exit-timeout-secs=30', '--allow-gpu-metrics=true', '--strict-readiness=false',
+    ]);
+  });
+
+  test('probes: liveness and readiness on the v2 health URLs, startup sized for slow loads', () => {
+    const c = container(build({ maxStartupTime: Duration.minutes(30) }));
+    expect(c.livenessProbe.httpGet).toEqual({ path: PROBE_PATHS.live, port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: PROBE_PATHS.ready, port: 'http' });
+    expect(c.livenessProbe).toMatchObject({ initialDelaySeconds: 5, periodSeconds: 5 });
+    expect(c.startupProbe.httpGet.path).toBe(PROBE_PATHS.live);
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBe(30 * 60);
+    expect(container(build()).startupProbe.failureThreshold * 10).toBe(15 * 60);
+  });
+
+  test('nvidia.com/gpu limit is the number numGpus in the synthesized YAML', () => {
+    const m = build({ numGpus: 2 });
+    expect(container(m).resources.limits['nvidia.com/gpu']).toBe(2);
+    expect(container(m).resources.requests['nvidia.com/gpu']).toBe(2);
+    // The text kubectl receives, not only the object.
+    expect(Yaml.stringify(find(m, 'Deployment'))).toMatch(/limits:\n\s+memory: 8Gi\n\s+nvidia\.com\/gpu: 2\n/);
+  });
+
+  test('GPU pods tolerate the GPU taint and land on GPU nodes', () => {
+    const any = podSpec(build());
+    expect(any.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(any.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions)
+      .toEqual([{ key: 'cloud.google.com/gke-accelerator', operator: 'Exists' }]);
+    const l4 = podSpec(build({ acceleratorType: 'nvidia-l4' }));
+    expect(l4.nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
+    expect(l4.affinity).toBeUndefined();
+  });
+
+  test('CPU-only pods ask for no GPU and no GPU node', () => {
+    const m = build({ numGpus: 0 });
+    const spec = podSpec(m);
+    expect(spec.tolerations).toBeUndefined();
+    expect(spec.nodeSelector).toBeUndefined();
+    expect(spec.affinity).toBeUndefined();
+    expect(container(m).resources.limits).toEqual({ memory: '8Gi' });
+    expect(container(m).args).toContain('--allow-gpu-metrics=false');
+  });
+
+  test('Pod Security restricted, with a volume for every writable path', () => {
+    const m = build();
+    const spec = podSpec(m);
+    expect(spec.securityContext).toEqual({
+      runAsNonRoot: true, runAsUser: SERVER_UID, runAsGroup: SERVER_UID, fsGroup: SERVER_UID, seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const sc = container(m).securityContext;
+    expect(sc).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true });
+    expect(sc.capabilities).toEqual({ drop: ['ALL'] });
+    const mounts = container(m).volumeMounts.map((v: any) => v.mountPath);
+    for (const p of Object.values(WRITABLE_PATHS)) expect(mounts).toContain(p);
+    const shm = spec.volumes.find((v: any) => v.name === 'dshm');
+    expect(shm.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '1Gi' });
+  });
+
+  test('explicit requests, grace period longer than the drain, scrape annotations', () => {
+    const m = build({ resources: { cpuRequest: '4', memoryRequest: '16Gi', memoryLimit: '24Gi' }, exitTimeoutSecs: 60 });
+    expect(container(m).resources.requests).toMatchObject({ cpu: '4', memory: '16Gi' });
+    expect(container(m).resources.limits.memory).toBe('24Gi');
+    const spec = podSpec(m);
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(60 + 5);
+    expect(container(m).args).toContain('--exit-timeout-secs=60');
+    expect(find(m, 'Deployment').spec.template.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true', 'prometheus.io/port': '8002', 'prometheus.io/path': '/metrics',
+    });
+  });
+
+  test('ServiceAccount and image pull secrets', () => {
+    const m = build({ imagePullSecrets: ['ngc'] });
+    expect(find(m, 'ServiceAccount', 'isrv').automountServiceAccountToken).toBe(false);
+    expect(podSpec(m).serviceAccountName).toBe('isrv');
+    expect(podSpec(m).imagePullSecrets).toEqual([{ name: 'ngc' }]);
+    const shared = build({ serviceAccountName: 'reader' });
+    expect(shared.filter((o) => o.kind === 'ServiceAccount')).toEqual([]);
+    expect(podSpec(shared).serviceAccountName).toBe('reader');
+  });
+
+  test('validation messages say what to fix', () => {
+    expect(errorsOf({ name: 'Bad_Name' })[0]).toMatch(/name "Bad_Name" must be lowercase/);
+    expect(errorsOf({ modelRepositories: [] })[0]).toMatch(/modelRepositories is empty/);
+    expect(errorsOf({ modelRepositories: ['models'] })[0]).toMatch(/absolute path .* or a gs:\/\/bucket\/path URL/);
+    expect(errorsOf({ numGpus: -1 })[0]).toMatch(/numGpus must be a whole number/);
+    expect(errorsOf({ numGpus: 0, acceleratorType: 'nvidia-l4' })[0]).toMatch(/acceleratorType is set but numGpus is 0/);
+    expect(errorsOf({ repositoryPollSecs: 5 })[0]).toMatch(/only applies with modelControlMode "poll"/);
+    expect(errorsOf({ serviceType: 'External' as never })[0]).toMatch(/serviceType "External"/);
+    expect(errorsOf({ volumeMounts: [{ name: 'pvc', mountPath: '/models' }] })[0]).toMatch(/volumeMount "pvc" has no matching entry/);
+    expect(errorsOf({})).toEqual([]);
+  });
+});
