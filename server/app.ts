@@ -4,6 +4,7 @@ import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { InferenceService } from './core/inference-service';
+import { ObserverHub } from './core/observer';
 import { buildHttpApp } from './protocol/http/app';
 import { ModelManager } from './repository/model-manager';
 import { createRepositorySource } from './repository/source';
@@ -44,6 +45,8 @@ export interface StartResult {
 /** The whole server, wired: repository manager → facade → frontends. */
 export interface InferenceServerApp {
   readonly service: InferenceService;
+  /** Where metrics and other watchers subscribe to request, execution and model events. */
+  readonly observers: ObserverHub;
   readonly manager: ModelManager;
   readonly http: FastifyInstance;
   start(): Promise<StartResult>;
@@ -55,6 +58,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const log = options.logger ?? pino({ level: 'silent' });
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
   const backends: Backend[] = [new OnnxRuntimeBackend()];
+  const observers = new ObserverHub();
   const manager = new ModelManager({
     sources: options.modelRepositories.map(createRepositorySource),
     backends,
@@ -63,8 +67,14 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     autoCompleteConfig: options.autoCompleteConfig ?? true,
     backendConfig: options.backendConfig ?? new Map(),
     log,
+    observers,
   });
-  const service = new InferenceService({ manager, controlMode, strictReadiness: options.strictReadiness ?? true });
+  const service = new InferenceService({
+    manager,
+    controlMode,
+    strictReadiness: options.strictReadiness ?? true,
+    observers,
+  });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
     logger: log,
@@ -74,6 +84,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
 
   return {
     service,
+    observers,
     manager,
     http,
     async start(): Promise<StartResult> {

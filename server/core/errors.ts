@@ -4,6 +4,8 @@
  * Codes and messages follow Triton's core so clients that match on them keep working.
  */
 
+import type { FailureReason } from './observer';
+
 export type ErrorCode =
   | 'INVALID_ARG'
   | 'NOT_FOUND'
@@ -18,6 +20,8 @@ export class InferenceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** How nv_inference_request_failure counts it when it fails a request: REJECTED, BACKEND, ... (default OTHER). */
+    readonly failureReason: FailureReason = 'OTHER',
   ) {
     super(message);
     this.name = 'InferenceError';
@@ -112,11 +116,11 @@ export const Errors = {
     new InferenceError('UNAVAILABLE', "explicit model load / unload is not allowed if model control mode is 'none'"),
   unloadNotServed: () => new InferenceError('INVALID_ARG', 'Model to be unloaded has not been served'),
   backendFailed: (model: string, detail: string) =>
-    new InferenceError('INTERNAL', `model '${model}' failed to execute: ${detail}`),
+    new InferenceError('INTERNAL', `model '${model}' failed to execute: ${detail}`, 'BACKEND'),
   instanceLost: (model: string) =>
-    new InferenceError('UNAVAILABLE', `model '${model}' instance stopped while executing the request`),
-  queueFull: () => new InferenceError('UNAVAILABLE', 'Exceeds maximum queue size'),
-  timeout: () => new InferenceError('UNAVAILABLE', 'Request timeout expired'),
+    new InferenceError('UNAVAILABLE', `model '${model}' instance stopped while executing the request`, 'BACKEND'),
+  queueFull: () => new InferenceError('UNAVAILABLE', 'Exceeds maximum queue size', 'REJECTED'),
+  timeout: () => new InferenceError('UNAVAILABLE', 'Request timeout expired', 'REJECTED'),
   unloading: (model: string) =>
     new InferenceError('UNAVAILABLE', `model '${model}' is being unloaded, request is refused`),
 
@@ -179,4 +183,31 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' is supported`),
   decompressFailed: (encoding: string, detail: string) =>
     new InferenceError('INVALID_ARG', `failed to decompress the ${encoding} request body: ${detail}`),
+
+  // gRPC request decoding (protocol/grpc/codec.ts).
+  rawContentsCount: (model: string, inputs: number, raw: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `expected ${inputs} entries in raw_input_contents (one per input) for model '${model}', got ${raw}`,
+    ),
+  contentsWithRaw: (input: string, model: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `contents field must not be specified when using raw_input_contents for '${input}' for model '${model}'`,
+    ),
+  contentsMissing: (input: string, model: string) =>
+    new InferenceError('INVALID_ARG', `input '${input}' for model '${model}' has no data: set its contents or raw_input_contents`),
+  contentsWrongField: (input: string, datatype: string, field: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `input '${input}' has datatype ${datatype}, so its data must be in ${field}; other contents fields must be empty`,
+    ),
+  contentsNoTypedField: (input: string, datatype: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `input '${input}': ${datatype} has no typed contents field, send its data in raw_input_contents`,
+    ),
+  badShapeDim: (input: string, dim: string) =>
+    new InferenceError('INVALID_ARG', `invalid dimension ${dim} in the shape of input '${input}': expected a non-negative integer`),
+  grpcUnimplemented: (rpc: string, detail: string) => new InferenceError('UNSUPPORTED', `${rpc} is not supported by this server: ${detail}`),
 };

@@ -5,6 +5,7 @@ import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
+import { ObserverHub } from './observer';
 import type { InferenceServiceApi } from './service-api';
 import type { ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
@@ -31,22 +32,17 @@ export interface InferenceServiceOptions {
   readonly controlMode: ModelControlMode;
   /** Triton's --strict-readiness: ready only when every model is ready (else: when the server is live). */
   readonly strictReadiness: boolean;
-}
-
-/** Observers of request outcomes (metrics); they never change the outcome. */
-export interface InferenceObserver {
-  onRequest?(event: { model: string; version: string; ok: boolean; reason?: string; requestNs: number }): void;
+  /** Receives one RequestEvent per inference request. */
+  readonly observers?: ObserverHub;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
 export class InferenceService implements InferenceServiceApi {
   private stopping = false;
-  private readonly observers: InferenceObserver[] = [];
+  private readonly observers: ObserverHub;
 
-  constructor(private readonly options: InferenceServiceOptions) {}
-
-  addObserver(observer: InferenceObserver): void {
-    this.observers.push(observer);
+  constructor(private readonly options: InferenceServiceOptions) {
+    this.observers = options.observers ?? new ObserverHub();
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */
@@ -148,10 +144,26 @@ export class InferenceService implements InferenceServiceApi {
       loaded = this.options.manager.getReady(request.model, request.version);
       const { inputs, batchSize } = validateInputs(loaded.config, request.inputs);
       const outputNames = selectOutputs(loaded.config, request);
-      const result = await loaded.scheduler.enqueue({ inputs, outputNames, batchSize });
+      const result = await loaded.scheduler.enqueue({
+        inputs,
+        outputNames,
+        batchSize,
+        priority: numericParameter(request, 'priority'),
+        timeoutUs: numericParameter(request, 'timeout'),
+      });
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
-      this.notify({ model: request.model, version: String(loaded.version), ok: true, requestNs });
+      this.observers.onRequest({
+        model: request.model,
+        version: String(loaded.version),
+        ok: true,
+        batchSize,
+        requestNs,
+        queueNs: result.queueNs,
+        computeInputNs: result.timings.computeInputNs,
+        computeInferNs: result.timings.computeInferNs,
+        computeOutputNs: result.timings.computeOutputNs,
+      });
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       return {
         model: request.model,
@@ -163,19 +175,16 @@ export class InferenceService implements InferenceServiceApi {
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);
       if (loaded) loaded.stats.recordFailure(requestNs);
-      this.notify({
+      this.observers.onRequest({
         model: request.model,
-        version: loaded ? String(loaded.version) : request.version ?? '',
+        version: loaded ? String(loaded.version) : (request.version ?? ''),
         ok: false,
-        reason: failure.code === 'INVALID_ARG' ? 'OTHER' : failure.code,
+        reason: failure.failureReason,
+        batchSize: 1,
         requestNs,
       });
       throw failure;
     }
-  }
-
-  private notify(event: Parameters<NonNullable<InferenceObserver['onRequest']>>[0]): void {
-    for (const observer of this.observers) observer.onRequest?.(event);
   }
 
   private checkModelControl(): void {
@@ -246,3 +255,13 @@ function selectOutputs(config: NormalizedModelConfig, request: InferRequest): st
   return request.outputs.map((output) => output.name);
 }
 
+
+/** `priority` and `timeout` request parameters: non-negative integers. */
+function numericParameter(request: InferRequest, key: 'priority' | 'timeout'): number | undefined {
+  const value = request.parameters?.[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw Errors.invalidRequest(`request parameter '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

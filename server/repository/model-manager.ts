@@ -6,6 +6,7 @@ import type { ModelConfig, NormalizedModelConfig } from '../config/model-config'
 import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
 import { parseModelConfigText } from '../config/pbtxt';
 import { Errors } from '../core/errors';
+import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
 import type { ModelControlMode } from '../contract';
 import { LoadedModelVersion } from './loaded-version';
@@ -23,6 +24,8 @@ export interface ModelManagerOptions {
   /** `--backend-config` settings per backend name. */
   readonly backendConfig: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly log: Logger;
+  /** Receives load, unload and execution events. */
+  readonly observers?: ObserverHub;
 }
 
 interface VersionRecord {
@@ -45,9 +48,11 @@ interface ModelRecord {
 export class ModelManager {
   private readonly models = new Map<string, ModelRecord>();
   private readonly backends: Map<string, Backend>;
+  private readonly observers: ObserverHub;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.backends = new Map(options.backends.map((backend) => [backend.name, backend]));
+    this.observers = options.observers ?? new ObserverHub();
   }
 
   /** Load the models the control mode asks for; resolves with the names that failed. */
@@ -105,7 +110,8 @@ export class ModelManager {
         if (version.state === 'READY') version.state = 'UNLOADING';
       }
       await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload()));
-      for (const [, version] of loaded) {
+      for (const [number, version] of loaded) {
+        if (version.loaded) this.observers.onModelUnload({ model: name, version: String(number) });
         version.state = 'UNAVAILABLE';
         version.reason = 'unloaded';
         version.loaded = undefined;
@@ -242,13 +248,16 @@ export class ModelManager {
         const entry: VersionRecord = { state: 'LOADING', reason: '' };
         fresh.set(version, entry);
         if (!record.versions.has(version)) record.versions.set(version, entry);
+        const versionStarted = process.hrtime.bigint();
         try {
-          entry.loaded = await LoadedModelVersion.load(backend, config, modelDir, version, backendConfig);
+          entry.loaded = await LoadedModelVersion.load(backend, config, modelDir, version, backendConfig, this.observers);
           entry.state = 'READY';
         } catch (error) {
           entry.state = 'UNAVAILABLE';
           entry.reason = error instanceof Error ? error.message : String(error);
         }
+        const seconds = Number(process.hrtime.bigint() - versionStarted) / 1e9;
+        this.observers.onModelLoad({ model: name, version: String(version), ok: entry.state === 'READY', seconds });
       }),
     );
 

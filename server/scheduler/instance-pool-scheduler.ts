@@ -1,7 +1,8 @@
 import type { BackendInstance } from '../backends/backend';
-import { InferenceError, toInferenceError } from '../core/errors';
+import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
+import { PriorityPolicy, PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from './priority-queue';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 import { canShareBatch, concatBatch, splitBatch } from './tensor-batching';
 
@@ -12,41 +13,59 @@ export interface BatchingPolicy {
   readonly preferredBatchSizes: readonly number[];
   /** How long the oldest request may wait for others to join its batch. */
   readonly maxQueueDelayNs: number;
+  /** Answer requests in arrival order even when instances finish out of order. */
+  readonly preserveOrdering: boolean;
 }
 
-interface QueuedJob {
+export const SINGLE_LEVEL: PriorityPolicy = {
+  priorityLevels: 0,
+  defaultPriorityLevel: 0,
+  defaultQueuePolicy: UNBOUNDED_QUEUE,
+  levelPolicies: new Map(),
+};
+
+interface Waiting {
   readonly job: SchedulerJob;
-  readonly enqueuedAt: bigint;
   resolve(result: JobResult): void;
   reject(error: InferenceError): void;
 }
 
+type Outcome = { ok: true; result: JobResult } | { ok: false; error: InferenceError };
+
 /**
- * A queue per model version feeding a pool of instances: a free instance takes the oldest request, merged with the
- * compatible ones behind it up to max_batch_size when dynamic batching is on (Triton's dynamic batcher, FIFO level).
+ * A queue per model version feeding a pool of instances (Triton's dynamic batcher): a free instance takes the most
+ * urgent request, merged with the compatible ones behind it up to max_batch_size when batching is on.
  */
 export class InstancePoolScheduler implements Scheduler {
-  private readonly queue: QueuedJob[] = [];
+  private readonly queue: PriorityRequestQueue<Waiting>;
   private readonly free: BackendInstance[];
   private running = 0;
   private delayTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** preserve_ordering: batches get a sequence number and are answered strictly in that order. */
+  private nextBatchSeq = 0;
+  private nextToRelease = 0;
+  private readonly finished = new Map<number, () => void>();
 
   constructor(
     instances: readonly BackendInstance[],
-    private readonly policy: BatchingPolicy,
+    private readonly batching: BatchingPolicy,
+    priorities: PriorityPolicy = SINGLE_LEVEL,
     private readonly onExecution: (timings: ExecutionTimings) => void = () => {},
   ) {
     this.free = [...instances];
+    this.queue = new PriorityRequestQueue(priorities);
   }
 
   get pendingCount(): number {
-    return this.queue.length + this.running;
+    return this.queue.size + this.running;
   }
 
   enqueue(job: SchedulerJob): Promise<JobResult> {
     return new Promise<JobResult>((resolve, reject) => {
-      this.queue.push({ job, enqueuedAt: process.hrtime.bigint(), resolve, reject });
+      const entry = this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());
+      if (entry.deadline !== undefined) this.armDeadline();
       this.dispatch();
     });
   }
@@ -57,78 +76,135 @@ export class InstancePoolScheduler implements Scheduler {
   }
 
   private dispatch(): void {
-    while (this.free.length > 0 && this.queue.length > 0) {
+    this.expire();
+    while (this.free.length > 0 && this.queue.size > 0) {
       const batch = this.takeBatch();
       if (!batch) return;
       const instance = this.free.pop()!;
       void this.execute(instance, batch);
     }
+    this.wakeDrainWaiters();
   }
 
-  private takeBatch(): QueuedJob[] | undefined {
-    if (!this.policy.enabled) return this.queue.splice(0, 1);
-    const first = this.queue[0];
-    let size = first.job.batchSize;
-    let count = 1;
-    while (count < this.queue.length) {
-      const next = this.queue[count].job;
-      if (size + next.batchSize > this.policy.maxBatchSize || !canShareBatch(first.job.inputs, next.inputs)) break;
-      size += next.batchSize;
-      count += 1;
+  /** Reject (or delay) requests whose queue timeout passed, and keep a timer for the next deadline. */
+  private expire(): void {
+    const { rejected, nextDeadline } = this.queue.expire(process.hrtime.bigint());
+    for (const entry of rejected) entry.item.reject(Errors.timeout());
+    if (nextDeadline !== undefined) this.armDeadline(nextDeadline);
+  }
+
+  private armDeadline(deadline?: bigint): void {
+    if (this.deadlineTimer) return;
+    const waitMs =
+      deadline === undefined ? 1 : Math.max(1, Math.ceil(Number(deadline - process.hrtime.bigint()) / 1e6));
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      this.dispatch();
+    }, waitMs);
+    this.deadlineTimer.unref();
+  }
+
+  private takeBatch(): QueueEntry<Waiting>[] | undefined {
+    const order = this.queue.inOrder();
+    const first = order.next().value as QueueEntry<Waiting>;
+    if (!this.batching.enabled) {
+      this.queue.remove([first]);
+      return [first];
     }
-    const full = size >= this.policy.maxBatchSize || this.policy.preferredBatchSizes.includes(size);
-    const blocked = count < this.queue.length; // the next request cannot join: waiting gains nothing
-    if (!full && !blocked && this.policy.maxQueueDelayNs > 0) {
+    const picked = [first];
+    let size = first.item.job.batchSize;
+    let blocked = false;
+    for (const next of order) {
+      const job = next.item.job;
+      if (size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(first.item.job.inputs, job.inputs)) {
+        blocked = true; // the next request cannot join: waiting gains nothing
+        break;
+      }
+      picked.push(next);
+      size += job.batchSize;
+    }
+    const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
+    if (!full && !blocked && this.batching.maxQueueDelayNs > 0) {
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
-      const remainingNs = this.policy.maxQueueDelayNs - waitedNs;
+      const remainingNs = this.batching.maxQueueDelayNs - waitedNs;
       if (remainingNs > 0) {
         this.armDelay(remainingNs);
         return undefined;
       }
     }
-    return this.queue.splice(0, count);
+    this.queue.remove(picked);
+    return picked;
   }
 
   private armDelay(remainingNs: number): void {
     if (this.delayTimer) return;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = undefined;
-      this.dispatch();
-    }, Math.max(1, Math.ceil(remainingNs / 1e6)));
+    this.delayTimer = setTimeout(
+      () => {
+        this.delayTimer = undefined;
+        this.dispatch();
+      },
+      Math.max(1, Math.ceil(remainingNs / 1e6)),
+    );
   }
 
-  private async execute(instance: BackendInstance, batch: QueuedJob[]): Promise<void> {
+  private async execute(instance: BackendInstance, batch: QueueEntry<Waiting>[]): Promise<void> {
     this.running += batch.length;
+    const seq = this.nextBatchSeq++;
     const startedAt = process.hrtime.bigint();
+    let outcomes: Outcome[];
     try {
-      const inputs = batch.length === 1 ? batch[0].job.inputs : mergeInputs(batch.map((q) => q.job.inputs));
-      const outputNames = [...new Set(batch.flatMap((q) => q.job.outputNames))];
+      const jobs = batch.map((entry) => entry.item.job);
+      const inputs = jobs.length === 1 ? jobs[0].inputs : mergeInputs(jobs.map((job) => job.inputs));
+      const outputNames = [...new Set(jobs.flatMap((job) => job.outputNames))];
       const result = await instance.execute(inputs, outputNames);
-      const batchSize = batch.reduce((sum, q) => sum + q.job.batchSize, 0);
       const timings: ExecutionTimings = {
-        batchSize,
+        batchSize: jobs.reduce((sum, job) => sum + job.batchSize, 0),
         computeInputNs: result.computeInputNs,
         computeInferNs: result.computeInferNs,
         computeOutputNs: result.computeOutputNs,
       };
       this.onExecution(timings);
-      const perJob = splitOutputs(result.outputs, batch.map((q) => q.job.batchSize));
-      batch.forEach((queued, i) =>
-        queued.resolve({ outputs: perJob[i], queueNs: Number(startedAt - queued.enqueuedAt), timings }),
+      const perJob = splitOutputs(
+        result.outputs,
+        jobs.map((job) => job.batchSize),
       );
+      outcomes = batch.map((entry, i) => ({
+        ok: true,
+        result: { outputs: perJob[i], queueNs: Number(startedAt - entry.enqueuedAt), timings },
+      }));
     } catch (error) {
       const failure = toInferenceError(error);
-      for (const queued of batch) queued.reject(failure);
-    } finally {
-      this.running -= batch.length;
-      this.free.push(instance);
-      this.dispatch();
-      if (this.pendingCount === 0) {
-        const waiters = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const wake of waiters) wake();
-      }
+      outcomes = batch.map(() => ({ ok: false, error: failure }));
     }
+    this.free.push(instance);
+    const settle = () => {
+      batch.forEach((entry, i) => {
+        const outcome = outcomes[i];
+        if (outcome.ok) entry.item.resolve(outcome.result);
+        else entry.item.reject(outcome.error);
+      });
+      this.running -= batch.length;
+    };
+    if (this.batching.preserveOrdering) this.releaseInOrder(seq, settle);
+    else settle();
+    this.dispatch();
+  }
+
+  private releaseInOrder(seq: number, settle: () => void): void {
+    this.finished.set(seq, settle);
+    while (this.finished.has(this.nextToRelease)) {
+      const release = this.finished.get(this.nextToRelease)!;
+      this.finished.delete(this.nextToRelease);
+      this.nextToRelease += 1;
+      release();
+    }
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.pendingCount !== 0 || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
   }
 }
 

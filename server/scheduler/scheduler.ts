@@ -8,6 +8,10 @@ export interface SchedulerJob {
   readonly outputNames: readonly string[];
   /** Size of the leading batch dimension; 1 for models without batching. */
   readonly batchSize: number;
+  /** The request's `priority` parameter (0 or absent: the model's default level). */
+  readonly priority?: number;
+  /** The request's `timeout` parameter, microseconds (0 or absent: the queue policy's default). */
+  readonly timeoutUs?: number;
 }
 
 export interface JobResult {

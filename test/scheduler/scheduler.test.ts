@@ -1,0 +1,149 @@
+import { InstancePoolScheduler, SINGLE_LEVEL } from '../../server/scheduler/instance-pool-scheduler';
+import { UNBOUNDED_QUEUE } from '../../server/scheduler/priority-queue';
+import { InferenceError } from '../../server/core/errors';
+import { GatedInstance, int32Input, tick } from './gated-instance';
+
+const batching = { enabled: true, maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 0, preserveOrdering: false };
+const job = (values: number[], extra: { priority?: number; timeoutUs?: number } = {}) => ({
+  inputs: [int32Input(values, 1)],
+  outputNames: ['OUTPUT0'],
+  batchSize: 1,
+  ...extra,
+});
+
+describe('InstancePoolScheduler', () => {
+  it('merges queued requests into one batch and splits the outputs back per request', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], batching);
+    const first = scheduler.enqueue(job([1, 2]));
+    await tick();
+    const rest = [3, 4, 5].map((n) => scheduler.enqueue(job([n, n + 100])));
+    expect(scheduler.pendingCount).toBe(4);
+    instance.openOne(); // first runs alone; the three behind it are merged into the next execution
+    await tick();
+    instance.openOne();
+    const results = await Promise.all([first, ...rest]);
+    expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([
+      [1, 2],
+      [3, 2],
+    ]);
+    expect(results.map((r) => Array.from(r.outputs[0].data as Int32Array))).toEqual([
+      [2, 4],
+      [6, 206],
+      [8, 208],
+      [10, 210],
+    ]);
+    expect(results[1].timings.batchSize).toBe(3);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('never exceeds max_batch_size and runs each request alone without batching', async () => {
+    const instance = new GatedInstance();
+    instance.autoOpen = true;
+    const small = new InstancePoolScheduler([instance], { ...batching, maxBatchSize: 2 });
+    await Promise.all([1, 2, 3, 4, 5].map((n) => small.enqueue(job([n]))));
+    expect(Math.max(...instance.executions.map((inputs) => inputs[0].shape[0]))).toBeLessThanOrEqual(2);
+
+    const alone = new GatedInstance();
+    alone.autoOpen = true;
+    const plain = new InstancePoolScheduler([alone], { ...batching, enabled: false });
+    await Promise.all([1, 2, 3].map((n) => plain.enqueue(job([n]))));
+    expect(alone.executions.map((inputs) => inputs[0].shape[0])).toEqual([1, 1, 1]);
+  });
+
+  it('waits up to max_queue_delay for a fuller batch', async () => {
+    const instance = new GatedInstance();
+    instance.autoOpen = true;
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxQueueDelayNs: 50_000_000 });
+    const a = scheduler.enqueue(job([1]));
+    await tick(5);
+    const b = scheduler.enqueue(job([2]));
+    await Promise.all([a, b]);
+    expect(instance.executions).toHaveLength(1);
+    expect(instance.executions[0][0].shape).toEqual([2, 1]);
+  });
+
+  it('serves higher priority first', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, enabled: false }, {
+      ...SINGLE_LEVEL,
+      priorityLevels: 2,
+      defaultPriorityLevel: 2,
+    });
+    const order: string[] = [];
+    const blocker = scheduler.enqueue(job([0])).then(() => order.push('blocker'));
+    await tick();
+    const low = scheduler.enqueue(job([1])).then(() => order.push('low'));
+    const high = scheduler.enqueue(job([2], { priority: 1 })).then(() => order.push('high'));
+    for (let i = 0; i < 3; i++) {
+      instance.openOne();
+      await tick();
+    }
+    await Promise.all([blocker, low, high]);
+    expect(order).toEqual(['blocker', 'high', 'low']);
+  });
+
+  it('rejects a request whose queue timeout expires, with REJECTED accounting', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], batching, {
+      ...SINGLE_LEVEL,
+      defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
+    });
+    const running = scheduler.enqueue(job([1]));
+    await tick();
+    const expiring = scheduler.enqueue(job([2], { timeoutUs: 1000 }));
+    const failure = await expiring.catch((e: InferenceError) => e);
+    expect(failure).toBeInstanceOf(InferenceError);
+    expect((failure as InferenceError).message).toBe('Request timeout expired');
+    expect((failure as InferenceError).failureReason).toBe('REJECTED');
+    instance.openOne();
+    await running;
+    expect(instance.executions).toHaveLength(1);
+  });
+
+  it('answers in arrival order with preserve_ordering even when instances finish out of order', async () => {
+    const a = new GatedInstance('a');
+    const b = new GatedInstance('b');
+    const scheduler = new InstancePoolScheduler([a, b], { ...batching, enabled: false, preserveOrdering: true });
+    const order: number[] = [];
+    const first = scheduler.enqueue(job([1])).then(() => order.push(1));
+    const second = scheduler.enqueue(job([2])).then(() => order.push(2));
+    await tick();
+    // The second request went to instance 'a' (the pool is a stack) or 'b'; finish the later one first.
+    const laterInstance = b.executions.length && (b.executions[0][0].data as Int32Array)[0] === 2 ? b : a;
+    const earlierInstance = laterInstance === a ? b : a;
+    laterInstance.openOne();
+    await tick(5);
+    expect(order).toEqual([]);
+    earlierInstance.openOne();
+    await Promise.all([first, second]);
+    expect(order).toEqual([1, 2]);
+  });
+
+  it('drain resolves once accepted work is done; a failing backend fails only its batch', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], batching);
+    const pending = scheduler.enqueue(job([1]));
+    let drained = false;
+    const draining = scheduler.drain().then(() => (drained = true));
+    await tick();
+    expect(drained).toBe(false);
+    instance.openOne();
+    await pending;
+    await draining;
+    expect(drained).toBe(true);
+
+    const broken = new InstancePoolScheduler(
+      [
+        {
+          name: 'broken',
+          execute: () => Promise.reject(new Error('kaboom')),
+          close: async () => undefined,
+        },
+      ],
+      batching,
+    );
+    await expect(broken.enqueue(job([1]))).rejects.toMatchObject({ code: 'INTERNAL', message: 'kaboom' });
+    expect(broken.pendingCount).toBe(0);
+  });
+});
