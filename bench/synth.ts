@@ -4,7 +4,7 @@
  * Measures, side by side in one run:
  *  - cold: a fresh `node -r ts-node/register/transpile-only prototypes/main.ts` process, what cdk8s.yaml's app runs
  *    (module loading, TypeScript transpiling, construct tree, validation, YAML written), wall clock per process;
- *  - cli: `cdk8s synth` itself (node_modules/.bin/cdk8s, which starts the app above through npx), what a user types;
+ *  - cli: `cdk8s synth` itself (node_modules/.bin/cdk8s, which starts the app above as cdk8s.yaml says), what a user types;
  *  - warm: buildApp().synth() repeated in this process (construct tree + validation + YAML only).
  * Target: cold ≤ 3 s. Run: npx ts-node --transpile-only bench/synth.ts [runs]
  */

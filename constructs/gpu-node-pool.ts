@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import {
-  ACCELERATOR_MACHINES, AcceleratorType, fixedGpuCount, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel,
+  ACCELERATOR_MACHINES, ACCELERATOR_TYPES, AcceleratorType, fixedGpuCount, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel,
   machineFamily,
 } from './gke';
 import { ContainerCluster } from './imports/containerclusters-container.cnrm.cloud.google.com';
@@ -176,7 +176,7 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   const errors: string[] = [];
   if (!isDnsLabel(p.name, 40)) errors.push(`node pool name "${p.name}" must be lowercase letters, digits and '-', at most 40 characters`);
   if (!isAcceleratorType(p.acceleratorType)) {
-    errors.push(`acceleratorType "${p.acceleratorType}" is not a GKE GPU type; use one of the ACCELERATOR_TYPES`);
+    errors.push(`acceleratorType "${p.acceleratorType}" is not a GKE GPU type; use one of ${ACCELERATOR_TYPES.join(", ")}`);
     return errors;
   }
   if (!['default', 'latest', 'disabled'].includes(p.driverVersion ?? 'default')) {

@@ -35,6 +35,7 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   targetQueueTimeMs: { type: 'number', default: 50, description: 'HPA target: average queue time per request' },
   targetGpuPercent: { type: 'number', default: 80, description: 'HPA target: average GPU duty cycle' },
   prometheusNamespace: { type: 'string', default: 'monitoring', description: 'namespace of Prometheus (may scrape port 8002)' },
+  serviceMonitor: { type: 'boolean', default: true, description: 'add a ServiceMonitor (needs the Prometheus Operator CRDs)' },
 };
 
 export interface GkeStackChartProps {
@@ -92,6 +93,8 @@ export interface GkeStackChartProps {
   readonly targetGpuPercent?: number;
   /** @default 'monitoring' */
   readonly prometheusNamespace?: string;
+  /** @default true */
+  readonly serviceMonitor?: boolean;
 }
 
 /**
@@ -171,6 +174,7 @@ export class GkeStackChart extends Chart {
         ? AutoscalingMetric.gpuDutyCycle({ targetPercent: props.targetGpuPercent })
         : AutoscalingMetric.queueTimePerRequest({ target: Duration.millis(props.targetQueueTimeMs ?? 50) }),
       prometheusNamespace: props.prometheusNamespace,
+      serviceMonitor: props.serviceMonitor,
     });
 
     this.node.addValidation({

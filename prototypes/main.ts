@@ -6,8 +6,8 @@
  * variables (numGpus ← INFERENCE_NUM_GPUS); `prototype:` in the file or INFERENCE_PROTOTYPE picks the prototype.
  */
 import { App } from 'cdk8s';
-import { AcceleratorType, GpuDriverVersion, GpuNodeImage, InferenceServiceType } from '../constructs';
-import { GKE_STACK_PARAMS, GkeStackChart } from './gke-stack';
+import { InferenceServiceType } from '../constructs';
+import { GKE_STACK_PARAMS, GkeStackChart, GkeStackChartProps } from './gke-stack';
 import { NVIDIA_INFERENCE_SERVER_PARAMS, NvidiaInferenceServerChart } from './nvidia-inference-server';
 import { ENV_PREFIX, readParamsFile, resolveParams } from './params';
 
@@ -32,21 +32,8 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir = env.CDK8
     });
   } else {
     const p = resolveParams(GKE_STACK_PARAMS, file, env);
-    new GkeStackChart(app, 'gke-stack', {
-      ...(p as Record<string, never>),
-      acceleratorType: p.acceleratorType as AcceleratorType,
-      driverVersion: p.driverVersion as GpuDriverVersion,
-      nodeImage: p.nodeImage as GpuNodeImage,
-      serviceType: p.serviceType as InferenceServiceType,
-      ngcSecret: p.ngcSecret as 'create' | 'existing' | 'none',
-      scaleOn: p.scaleOn as 'queue-time' | 'gpu-duty-cycle',
-      name: p.name as string,
-      image: p.image as string,
-      projectId: p.projectId as string,
-      location: p.location as string,
-      clusterName: p.clusterName as string,
-      bucketName: p.bucketName as string,
-    });
+    // Types were checked by resolveParams; enum values (acceleratorType, driverVersion, ...) by the constructs' validation.
+    new GkeStackChart(app, 'gke-stack', p as unknown as GkeStackChartProps);
   }
   return app;
 }

@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# The inference-server image: Node.js 24 LTS, onnxruntime-node with its CUDA 12 execution provider, non-root uid 1000.
+#
+# GPU requirements (not in the image): an NVIDIA driver on the node that supports CUDA 12 (R525 or newer; on GKE the
+# driver comes from gpuDriverVersion default/latest or the nvidia-driver-installer DaemonSet and is mounted at
+# /usr/local/nvidia). The image carries the CUDA 12 user-space libraries onnxruntime's CUDA provider loads
+# (cudart, cuBLAS, cuFFT, cuRAND, cuDNN 9). Without a GPU the server runs on the CPU provider.
+#
+#   docker build -t inference-server .
+#   docker run --gpus all -p 8000-8002:8000-8002 -v $PWD/examples/model_repository:/models:ro \
+#     inference-server --model-repository=/models
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: full install (dev dependencies for tsc), CUDA provider binaries fetched at install time ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# .npmrc skips the CUDA download for dev machines; the environment variable wins over it in onnxruntime-node's installer.
+ENV ONNXRUNTIME_NODE_INSTALL=cuda12
+RUN npm ci --onnxruntime-node-install=cuda12
+COPY . .
+# build = tsc + the .proto files copied next to the compiled code.
+RUN npm run build \
+ && npm prune --omit=dev
+
+# ---- runtime: Node 24 slim plus the CUDA 12 runtime libraries from NVIDIA's Debian 12 repository ----
+FROM ${NODE_IMAGE}
+ARG CUDA_MAJOR_MINOR=12-8
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && curl -fsSLo /tmp/cuda-keyring.deb https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb \
+ && dpkg -i /tmp/cuda-keyring.deb && rm /tmp/cuda-keyring.deb \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends \
+      cuda-cudart-${CUDA_MAJOR_MINOR} libcublas-${CUDA_MAJOR_MINOR} libcufft-${CUDA_MAJOR_MINOR} libcurand-${CUDA_MAJOR_MINOR} \
+      libcudnn9-cuda-12 \
+ && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+# /usr/local/nvidia/lib64: where GKE's device plugin mounts the node's driver libraries (libcuda.so).
+ENV NODE_ENV=production \
+    LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/cuda/lib64 \
+    PATH=/usr/local/nvidia/bin:${PATH} \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+
+WORKDIR /app
+COPY --from=build --chown=root:root /app/package.json ./
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+# The package's bin entry (dist/server/main.js) on PATH; exec keeps node as PID 1 so SIGTERM starts the drain.
+RUN printf '#!/bin/sh\nexec node /app/dist/server/main.js "$@"\n' > /usr/local/bin/inference-server \
+ && chmod 0755 /usr/local/bin/inference-server \
+ && mkdir -p /var/cache/inference-server && chown 1000:1000 /var/cache/inference-server
+
+# uid 1000 is the image's "node" user; numeric so the kubelet can check runAsNonRoot.
+USER 1000:1000
+EXPOSE 8000 8001 8002
+ENTRYPOINT ["inference-server"]
