@@ -19,6 +19,9 @@ COPY package.json package-lock.json .npmrc ./
 # .npmrc skips the CUDA download for dev machines; the environment variable wins over it in onnxruntime-node's installer.
 ENV ONNXRUNTIME_NODE_INSTALL=cuda12
 RUN npm ci --onnxruntime-node-install=cuda12
+# npm 11.19+ skips dependency install scripts unless package.json allows them: run onnxruntime-node's installer
+# explicitly so the CUDA provider is fetched whichever npm the base image carries (it is a no-op when already there).
+RUN cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install
 COPY . .
 # build = tsc + the .proto files copied next to the compiled code.
 RUN npm run build \
