@@ -1,4 +1,5 @@
 import { modelConfigToJson } from '../config/config-json';
+import { parseModelConfigJson } from '../config/config-from-json';
 import { configToKserve } from '../config/datatypes';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
@@ -119,12 +120,9 @@ export class InferenceService implements InferenceServiceApi {
     let override: ModelConfig | undefined;
     if (options.config !== undefined) {
       try {
-        override = JSON.parse(options.config) as ModelConfig;
+        override = parseModelConfigJson(options.config, 'config');
       } catch (error) {
-        throw Errors.invalidRequest(`failed to parse the model configuration override: ${(error as Error).message}`);
-      }
-      if (typeof override !== 'object' || override === null || Array.isArray(override)) {
-        throw Errors.invalidRequest('the model configuration override must be a JSON object');
+        throw Errors.loadFailed(model, (error as Error).message);
       }
     }
     await this.options.manager.load(model, override);

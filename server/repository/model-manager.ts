@@ -42,6 +42,8 @@ interface ModelRecord {
   /** Serialises load/unload of this model. */
   busy: Promise<void>;
   config?: NormalizedModelConfig;
+  /** The source's fingerprint of the files last loaded; poll mode reloads when it changes. */
+  fingerprint?: string;
 }
 
 /** Model lifecycle: discovery across repository roots, load/unload/reload with version policies, the index. */
@@ -49,6 +51,8 @@ export class ModelManager {
   private readonly models = new Map<string, ModelRecord>();
   private readonly backends: Map<string, Backend>;
   private readonly observers: ObserverHub;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.backends = new Map(options.backends.map((backend) => [backend.name, backend]));
@@ -123,8 +127,63 @@ export class ModelManager {
     return run;
   }
 
+  /** Poll mode: rescan the repositories every interval; load new models, reload changed ones, unload removed ones. */
+  startPolling(intervalMs: number): void {
+    if (this.pollTimer || intervalMs <= 0) return;
+    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** One poll pass (also what the timer runs); concurrent calls share the pass in progress. */
+  poll(): Promise<void> {
+    if (!this.polling) {
+      this.polling = this.pollOnce().finally(() => {
+        this.polling = undefined;
+      });
+    }
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    let available: Map<string, RepositorySource>;
+    try {
+      available = await this.discover();
+    } catch (error) {
+      this.options.log.warn({ err: (error as Error).message }, 'repository poll failed; keeping the models served');
+      return;
+    }
+    const work: Promise<unknown>[] = [];
+    for (const name of [...this.models.keys()]) {
+      if (available.has(name)) continue;
+      this.options.log.info({ model: name }, 'model removed from the repository: unloading');
+      work.push(this.unload(name).then(() => this.models.delete(name)));
+    }
+    for (const [name, source] of available) {
+      const record = this.models.get(name);
+      let fingerprint: string | undefined;
+      try {
+        fingerprint = await source.fingerprint?.(name);
+      } catch (error) {
+        this.options.log.warn({ model: name, err: (error as Error).message }, 'could not check the model for changes');
+        continue;
+      }
+      const changed = !record || (fingerprint !== undefined && fingerprint !== record.fingerprint);
+      if (!changed) continue;
+      this.options.log.info({ model: name }, record ? 'model changed: reloading' : 'new model: loading');
+      work.push(
+        this.load(name).catch((error: Error) =>
+          this.options.log.error({ model: name, err: error.message }, 'failed to load model'),
+        ),
+      );
+    }
+    await Promise.all(work);
+  }
+
   /** Unload everything (shutdown). */
   async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    await this.polling;
     await Promise.all([...this.models.keys()].map((name) => this.unload(name).catch(() => undefined)));
   }
 
@@ -212,6 +271,8 @@ export class ModelManager {
     try {
       const source = (await this.discover()).get(name);
       if (!source) throw new Error('failed to poll from model repository');
+      // Taken before the files are read, so a change made during the load is seen by the next poll.
+      record.fingerprint = await source.fingerprint?.(name);
       modelDir = await source.materialize(name);
       const available = await listVersionDirs(modelDir);
       const firstVersionEntries =
