@@ -1,10 +1,38 @@
-import type { Backend, BackendInstance } from '../backends/backend';
-import type { ModelQueuePolicy, NormalizedDynamicBatching, NormalizedModelConfig } from '../config/model-config';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import type { Backend, BackendInstance, InstanceContext } from '../backends/backend';
+import type {
+  ModelQueuePolicy,
+  NormalizedDynamicBatching,
+  NormalizedInstanceGroup,
+  NormalizedModelConfig,
+} from '../config/model-config';
 import type { ObserverHub } from '../core/observer';
 import { StatisticsRecorder } from '../core/statistics';
+import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-placement';
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../scheduler/instance-pool-scheduler';
 import type { PriorityPolicy, QueuePolicy } from '../scheduler/priority-queue';
 import type { Scheduler } from '../scheduler/scheduler';
+
+/** What loading a version needs besides the config: backend settings, event sinks and the GPU placement state. */
+export interface VersionLoadContext {
+  readonly backend: Backend;
+  readonly modelDir: string;
+  readonly backendConfig: Readonly<Record<string, string>>;
+  readonly observers: ObserverHub;
+  readonly gpus: GpuInventory;
+  readonly ledger: PlacementLedger;
+  readonly log: Logger;
+}
+
+interface PlannedInstance {
+  readonly kind: 'KIND_CPU' | 'KIND_GPU';
+  readonly deviceId?: number;
+  readonly uuid?: string;
+  /** KIND_AUTO: fall back to the CPU when the GPU provider does not initialise. */
+  readonly cpuFallback: boolean;
+}
 
 /** A model version whose instances are running: what the facade sends requests to. */
 export class LoadedModelVersion {
@@ -16,6 +44,8 @@ export class LoadedModelVersion {
     readonly version: number,
     readonly config: NormalizedModelConfig,
     private readonly instances: BackendInstance[],
+    private readonly placedOn: string[],
+    private readonly ledger: PlacementLedger,
     observers: ObserverHub,
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
@@ -38,48 +68,94 @@ export class LoadedModelVersion {
   }
 
   /** Create every instance of every instance_group; if one fails, the ones started are closed again. */
-  static async load(
-    backend: Backend,
-    config: NormalizedModelConfig,
-    modelDir: string,
-    version: number,
-    backendConfig: Readonly<Record<string, string>>,
-    observers: ObserverHub,
-  ): Promise<LoadedModelVersion> {
+  static async load(config: NormalizedModelConfig, version: number, context: VersionLoadContext): Promise<LoadedModelVersion> {
+    const versionDir = path.join(context.modelDir, String(version));
+    const plan = await planInstances(config, versionDir, context);
     const instances: BackendInstance[] = [];
+    const placedOn: string[] = [];
     try {
-      for (const group of config.instance_group) {
-        const kind = group.kind === 'KIND_GPU' ? 'KIND_GPU' : 'KIND_CPU';
-        const devices = kind === 'KIND_GPU' && group.gpus.length > 0 ? group.gpus : [undefined];
-        for (const deviceId of devices) {
-          for (let i = 0; i < group.count; i++) {
-            instances.push(
-              await backend.createInstance({
-                modelName: config.name,
-                version,
-                modelDir,
-                versionDir: `${modelDir}/${version}`,
-                config,
-                instanceName: `${group.name}_${instances.length}`,
-                kind,
-                deviceId,
-                backendConfig,
-              }),
-            );
-          }
+      for (const [i, planned] of plan.entries()) {
+        const base: InstanceContext = {
+          modelName: config.name,
+          version,
+          modelDir: context.modelDir,
+          versionDir,
+          config,
+          instanceName: `${config.name}_${i}`,
+          kind: planned.kind,
+          deviceId: planned.deviceId,
+          backendConfig: context.backendConfig,
+        };
+        let instance: BackendInstance;
+        try {
+          instance = await context.backend.createInstance(base);
+        } catch (error) {
+          if (!planned.cpuFallback) throw error;
+          context.log.warn(
+            { model: config.name, version, err: (error as Error).message },
+            'KIND_AUTO: GPU execution provider did not initialise, running the instance on the CPU',
+          );
+          instance = await context.backend.createInstance({ ...base, kind: 'KIND_CPU', deviceId: undefined });
+          instances.push(instance);
+          continue;
+        }
+        instances.push(instance);
+        if (planned.uuid) placedOn.push(planned.uuid);
+        if (planned.kind === 'KIND_GPU') {
+          context.log.info({ model: config.name, version, instance: base.instanceName, device: planned.deviceId }, 'instance on GPU');
         }
       }
     } catch (error) {
       await Promise.allSettled(instances.map((instance) => instance.close()));
       throw error;
     }
-    return new LoadedModelVersion(config.name, version, config, instances, observers);
+    for (const uuid of placedOn) context.ledger.add(uuid, 1);
+    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers);
   }
 
   /** Let accepted requests finish, then stop the instances (terminating workers frees their memory). */
   async unload(): Promise<void> {
     await this.scheduler.drain();
     await Promise.allSettled(this.instances.map((instance) => instance.close()));
+    for (const uuid of this.placedOn.splice(0)) this.ledger.add(uuid, -1);
+  }
+}
+
+/** Resolve instance kinds and devices: explicit `gpus` as given, otherwise the placement policy on the current GPUs. */
+async function planInstances(
+  config: NormalizedModelConfig,
+  versionDir: string,
+  context: VersionLoadContext,
+): Promise<PlannedInstance[]> {
+  const wantsGpu = (group: NormalizedInstanceGroup) =>
+    (group.kind === 'KIND_GPU' || group.kind === 'KIND_AUTO') && group.gpus.length === 0;
+  const devices = config.instance_group.some(wantsGpu) ? await context.gpus.devices() : [];
+  const bytes = await modelBytes(versionDir, config.default_model_filename);
+  const plan: PlannedInstance[] = [];
+  for (const group of config.instance_group) {
+    if (group.kind === 'KIND_GPU' && group.gpus.length > 0) {
+      for (const deviceId of group.gpus) {
+        for (let i = 0; i < group.count; i++) plan.push({ kind: 'KIND_GPU', deviceId, cpuFallback: false });
+      }
+    } else if (group.kind === 'KIND_GPU' || (group.kind === 'KIND_AUTO' && devices.length > 0)) {
+      if (devices.length === 0) {
+        throw new Error(`instance group '${group.name}' is KIND_GPU but no usable GPU was found (nvidia-smi lists none)`);
+      }
+      for (const device of placeInstances(devices, group.count, bytes, context.ledger)) {
+        plan.push({ kind: 'KIND_GPU', deviceId: device.deviceId, uuid: device.uuid, cpuFallback: group.kind === 'KIND_AUTO' });
+      }
+    } else {
+      for (let i = 0; i < group.count; i++) plan.push({ kind: 'KIND_CPU', cpuFallback: false });
+    }
+  }
+  return plan;
+}
+
+async function modelBytes(versionDir: string, fileName: string): Promise<number> {
+  try {
+    return (await fs.stat(path.join(versionDir, fileName))).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -9,6 +9,7 @@ import { Errors } from '../core/errors';
 import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
 import type { ModelControlMode } from '../contract';
+import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
 import { LoadedModelVersion } from './loaded-version';
 import { listVersionDirs, RepositorySource } from './source';
 import { selectVersions } from './version-policy';
@@ -26,6 +27,8 @@ export interface ModelManagerOptions {
   readonly log: Logger;
   /** Receives load, unload and execution events. */
   readonly observers?: ObserverHub;
+  /** The GPUs for KIND_GPU / KIND_AUTO placement. @default nvidia-smi's list (none when it is absent) */
+  readonly gpus?: GpuInventory;
 }
 
 interface VersionRecord {
@@ -51,12 +54,15 @@ export class ModelManager {
   private readonly models = new Map<string, ModelRecord>();
   private readonly backends: Map<string, Backend>;
   private readonly observers: ObserverHub;
+  private readonly gpus: GpuInventory;
+  private readonly ledger = new PlacementLedger();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.backends = new Map(options.backends.map((backend) => [backend.name, backend]));
     this.observers = options.observers ?? new ObserverHub();
+    this.gpus = options.gpus ?? new NvidiaSmiInventory();
   }
 
   /** Load the models the control mode asks for; resolves with the names that failed. */
@@ -311,7 +317,15 @@ export class ModelManager {
         if (!record.versions.has(version)) record.versions.set(version, entry);
         const versionStarted = process.hrtime.bigint();
         try {
-          entry.loaded = await LoadedModelVersion.load(backend, config, modelDir, version, backendConfig, this.observers);
+          entry.loaded = await LoadedModelVersion.load(config, version, {
+            backend,
+            modelDir,
+            backendConfig,
+            observers: this.observers,
+            gpus: this.gpus,
+            ledger: this.ledger,
+            log: this.options.log,
+          });
           entry.state = 'READY';
         } catch (error) {
           entry.state = 'UNAVAILABLE';

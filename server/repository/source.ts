@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { GcsRepositorySource } from './gcs/gcs-source';
 
 /**
  * Where models come from. A local directory serves files in place; a remote source (gs://) materialises a model into
@@ -12,6 +15,8 @@ export interface RepositorySource {
   listModels(): Promise<string[]>;
   /** A local directory holding the model's current files (downloads them first for remote sources). */
   materialize(model: string): Promise<string>;
+  /** A cheap digest of the model's files (names, sizes, times or generations): poll mode reloads when it changes. */
+  fingerprint?(model: string): Promise<string>;
 }
 
 /** A model repository on local disk (Triton's layout: <root>/<model>/config.pbtxt, <root>/<model>/<version>/...). */
@@ -34,11 +39,35 @@ export class LocalRepositorySource implements RepositorySource {
   async materialize(model: string): Promise<string> {
     return path.join(this.root, model);
   }
+
+  async fingerprint(model: string): Promise<string> {
+    const hash = createHash('sha256');
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full, `${prefix}${entry.name}/`);
+        else {
+          const stat = await fs.stat(full);
+          hash.update(`${prefix}${entry.name}:${stat.size}:${stat.mtimeMs}\n`);
+        }
+      }
+    };
+    await walk(path.join(this.root, model), '');
+    return hash.digest('hex');
+  }
 }
 
-export function createRepositorySource(root: string): RepositorySource {
+/** What remote sources need besides the root. */
+export interface RepositorySourceOptions {
+  /** `--model-cache-dir`: where gs:// models are downloaded. @default - a folder under the OS temp dir */
+  readonly modelCacheDir?: string;
+  readonly log?: Logger;
+}
+
+export function createRepositorySource(root: string, options: RepositorySourceOptions = {}): RepositorySource {
   if (root.startsWith('gs://')) {
-    throw new Error(`model repository '${root}': gs:// repositories are not supported yet`);
+    return new GcsRepositorySource(root, { cacheDir: options.modelCacheDir, log: options.log });
   }
   return new LocalRepositorySource(path.resolve(root));
 }

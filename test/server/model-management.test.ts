@@ -157,4 +157,28 @@ describe('model management', () => {
     await server.service.unloadModel('simple');
     expect(workers()).toBeLessThan(loaded - 1);
   });
+
+  it('a KIND_GPU model on a machine without a GPU is UNAVAILABLE with a clear reason; KIND_AUTO runs on the CPU', async () => {
+    const repo = copyRepository(['simple']);
+    for (const [name, kind] of [
+      ['simple_gpu', 'KIND_GPU'],
+      ['simple_auto', 'KIND_AUTO'],
+    ]) {
+      fs.cpSync(path.join(repo, 'simple'), path.join(repo, name), { recursive: true });
+      const config = fs.readFileSync(path.join(repo, 'simple', 'config.pbtxt'), 'utf8').replace('"simple"', `"${name}"`);
+      fs.writeFileSync(path.join(repo, name, 'config.pbtxt'), `${config}\ninstance_group [ { count: 1, kind: ${kind} } ]\n`);
+    }
+    const server = startServer({
+      modelRepositories: [repo],
+      gpus: { devices: async () => [] }, // this machine's real answer; set explicitly so a GPU host runs the same test
+    });
+    servers.push(server);
+    const { failedModels } = await server.start();
+    expect(failedModels).toEqual(['simple_gpu']);
+    const gpu = (await server.service.repositoryIndex()).find((e) => e.name === 'simple_gpu')!;
+    expect(gpu).toMatchObject({ state: 'UNAVAILABLE' });
+    expect(gpu.reason).toMatch(/KIND_GPU but no usable GPU/);
+    const auto = await server.service.infer(simpleRequest('simple_auto'));
+    expect(Array.from(auto.outputs[0].data as Int32Array)).toEqual(sum());
+  });
 });

@@ -53,9 +53,22 @@ function threadCount(context: InstanceContext, key: string, fallback: number): n
   return value === 0 ? os.availableParallelism() : value;
 }
 
-function executionProviders(context: InstanceContext): string[] {
+/**
+ * KIND_GPU: the providers named in optimization.execution_accelerators.gpu_execution_accelerator (Triton's names:
+ * tensorrt, cuda), then CUDA, on the instance's device. No CPU entry: a GPU instance that cannot get its GPU fails to
+ * load with ORT's reason instead of silently running on the CPU (KIND_AUTO handles fallback one level up).
+ */
+function executionProviders(context: InstanceContext): WorkerInit['executionProviders'] {
   if (context.kind !== 'KIND_GPU') return ['cpu'];
+  const deviceId = context.deviceId ?? 0;
   const accelerators = context.config.optimization?.execution_accelerators?.gpu_execution_accelerator ?? [];
-  const names = accelerators.map((a) => (a.name === 'tensorrt' ? 'tensorrt' : a.name === 'cuda' ? 'cuda' : a.name));
-  return [...names.filter((n): n is string => typeof n === 'string'), 'cuda'];
+  const names = accelerators.map((a) => a.name).filter((n): n is string => n === 'tensorrt' || n === 'cuda');
+  const ordered = [...new Set([...names, 'cuda'])];
+  return ordered.map((name) => ({ name, deviceId, ...providerOptions(context.backendConfig) }));
+}
+
+/** `--backend-config=onnxruntime,gpu_mem_limit=...,arena_extend_strategy=...` options ORT's CUDA provider takes. */
+function providerOptions(backendConfig: Readonly<Record<string, string>>): Record<string, string> {
+  const keys = ['gpu_mem_limit', 'arena_extend_strategy', 'cudnn_conv_algo_search', 'do_copy_in_default_stream'];
+  return Object.fromEntries(keys.filter((key) => backendConfig[key] !== undefined).map((key) => [key, backendConfig[key]]));
 }

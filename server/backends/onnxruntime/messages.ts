@@ -13,7 +13,8 @@ export interface WorkerInit {
   modelPath: string;
   intraOpThreads: number;
   interOpThreads: number;
-  executionProviders: string[];
+  /** In order of preference: 'cpu', or { name: 'cuda', deviceId } etc. */
+  executionProviders: Array<string | { name: string; deviceId?: number; [option: string]: unknown }>;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
 }
 

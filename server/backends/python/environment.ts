@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The interpreter a model's stubs run with, and the environment directory it came from (if any). */
+export interface PythonEnvironment {
+  readonly python: string;
+  /** Root of a venv / conda environment: its bin/ goes first on PATH. */
+  readonly envDir?: string;
+}
+
+export const DEFAULT_PYTHON = 'python3';
+const MODEL_DIRECTORY_VARIABLE = '$$TRITON_MODEL_DIRECTORY';
+const extractions = new Map<string, Promise<string>>();
+
+/**
+ * Resolve Triton's `EXECUTION_ENV_PATH` (model parameter, or `--backend-config=python,execution-env-path=...` as the
+ * server-wide default) to an interpreter:
+ *  - unset: `python3` from PATH;
+ *  - a bare command name (`python3.11`): looked up on PATH;
+ *  - a directory (an unpacked conda-pack environment, a venv): its `bin/python3` (or `bin/python`);
+ *  - a `.tar.gz` / `.tgz` / `.tar` archive (conda-pack's output): unpacked once into a cache directory, then as above;
+ *  - any other file: used as the interpreter itself.
+ * `$$TRITON_MODEL_DIRECTORY` is replaced by the model's directory, as Triton does.
+ */
+export async function resolvePythonEnvironment(value: string | undefined, modelDir: string): Promise<PythonEnvironment> {
+  const raw = (value ?? '').trim();
+  if (raw === '') return { python: DEFAULT_PYTHON };
+  const resolved = raw.split(MODEL_DIRECTORY_VARIABLE).join(modelDir);
+  if (!resolved.includes('/')) return { python: resolved };
+  const target = path.resolve(modelDir, resolved);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(target);
+  } catch {
+    throw new Error(`EXECUTION_ENV_PATH '${raw}' does not exist (resolved to '${target}')`);
+  }
+  if (stat.isDirectory()) return environmentFromDirectory(target, raw);
+  if (/\.(tar\.gz|tgz|tar)$/.test(target)) {
+    const dir = await extract(target, stat);
+    return environmentFromDirectory(dir, raw);
+  }
+  return { python: target };
+}
+
+function environmentFromDirectory(dir: string, raw: string): PythonEnvironment {
+  for (const candidate of ['bin/python3', 'bin/python']) {
+    const python = path.join(dir, candidate);
+    if (fs.existsSync(python)) return { python, envDir: dir };
+  }
+  throw new Error(`EXECUTION_ENV_PATH '${raw}' has no bin/python3 or bin/python`);
+}
+
+/** Unpack an environment archive once per (path, size, mtime) into the temporary directory. */
+function extract(archive: string, stat: fs.Stats): Promise<string> {
+  const key = crypto.createHash('sha256').update(`${archive}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  let running = extractions.get(key);
+  if (!running) {
+    running = (async () => {
+      const dir = path.join(os.tmpdir(), 'inference-server-python-envs', key);
+      const done = path.join(dir, '.unpacked');
+      if (fs.existsSync(done)) return dir;
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      await fs.promises.mkdir(dir, { recursive: true });
+      try {
+        await execFileAsync('tar', ['-xf', archive, '-C', dir]);
+      } catch (error) {
+        throw new Error(`failed to unpack EXECUTION_ENV_PATH '${archive}': ${(error as Error).message}`);
+      }
+      await fs.promises.writeFile(done, archive);
+      return dir;
+    })();
+    extractions.set(key, running);
+    running.catch(() => extractions.delete(key));
+  }
+  return running;
+}

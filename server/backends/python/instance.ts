@@ -1,0 +1,118 @@
+import { Errors, InferenceError } from '../../core/errors';
+import type { Tensor } from '../../core/tensor';
+import type { BackendInstance, ExecutionResult } from '../backend';
+import { StubProcess, StubSpawnOptions } from './stub-process';
+
+export interface PythonInstanceSettings {
+  readonly modelName: string;
+  readonly spawn: StubSpawnOptions;
+  /** The initialize message: model file, version directory, Triton's `args` dict. */
+  readonly initialize: Record<string, unknown>;
+  /** Limit for starting the stub and running initialize. */
+  readonly initializeTimeoutMs: number;
+  /** Limit for one execute; 0 for none. A stub that takes longer is killed and restarted. */
+  readonly executeTimeoutMs: number;
+  /** How long finalize may take at unload before the stub is killed. */
+  readonly finalizeTimeoutMs: number;
+}
+
+/**
+ * A model instance of the Python backend: one stub process running TritonPythonModel. Executes one batch at a time
+ * (the scheduler hands it one; a second call waits). A stub that crashes or exceeds the execute timeout fails the
+ * batch it was running with a clear error and is started again (initialize runs again); requests that arrive during
+ * the restart wait for it. The server is never affected: the stub is a separate process.
+ */
+export class PythonInstance implements BackendInstance {
+  private stub: StubProcess | undefined;
+  private starting: Promise<StubProcess> | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private restartCount = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly settings: PythonInstanceSettings,
+  ) {}
+
+  /** Start the stub and run initialize; rejects with the model's error (the load fails). */
+  static async start(name: string, settings: PythonInstanceSettings): Promise<PythonInstance> {
+    const instance = new PythonInstance(name, settings);
+    instance.stub = await instance.launch();
+    return instance;
+  }
+
+  /** How many times the stub was restarted after a crash or hang. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Process id of the running stub (tests, diagnostics). */
+  get pid(): number | undefined {
+    return this.stub?.alive ? this.stub.pid : undefined;
+  }
+
+  execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    const run = this.chain.then(() => this.executeNow(inputs, outputNames));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.chain;
+    const stub = this.starting ? await this.starting.catch(() => undefined) : this.stub;
+    this.stub = undefined;
+    if (stub) await stub.close(this.settings.finalizeTimeoutMs);
+  }
+
+  private async executeNow(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    if (this.closed) throw Errors.unloading(this.settings.modelName);
+    let stub: StubProcess;
+    try {
+      stub = await this.current();
+    } catch (error) {
+      throw error instanceof InferenceError ? error : Errors.pythonStubUnavailable(this.name, (error as Error).message);
+    }
+    return stub.execute(inputs, outputNames, this.settings.executeTimeoutMs);
+  }
+
+  /** The running stub, or the one being started to replace a stub that died. */
+  private current(): Promise<StubProcess> {
+    if (this.stub?.alive) return Promise.resolve(this.stub);
+    if (!this.starting) {
+      this.stub = undefined;
+      const starting = this.launch().then((stub) => {
+        this.restartCount += 1;
+        if (this.closed) {
+          void stub.close(this.settings.finalizeTimeoutMs);
+          throw Errors.unloading(this.settings.modelName);
+        }
+        this.stub = stub;
+        return stub;
+      });
+      this.starting = starting;
+      starting.then(
+        () => (this.starting = undefined),
+        () => (this.starting = undefined),
+      );
+    }
+    return this.starting;
+  }
+
+  private async launch(): Promise<StubProcess> {
+    const stub = StubProcess.spawn(this.settings.spawn);
+    try {
+      await stub.initialize(this.settings.initialize, this.settings.initializeTimeoutMs);
+    } catch (error) {
+      stub.kill();
+      await stub.exited;
+      throw error;
+    }
+    stub.onceExit(() => {
+      // Restart right away so the next request finds a ready stub; a failure is reported to that request.
+      if (!this.closed && this.stub === stub) void this.current().catch(() => undefined);
+    });
+    return stub;
+  }
+}

@@ -1,0 +1,417 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import * as path from 'node:path';
+import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
+import { ErrorCode, Errors, InferenceError } from '../../core/errors';
+import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+
+/**
+ * One Python stub process (stub.py) and its channels:
+ *  - fd 3, a socket pair: control messages, each a 4-byte little-endian length + UTF-8 JSON (small: names, shapes,
+ *    offsets, timings; never tensor data);
+ *  - fd 4, a file in /dev/shm holding request tensors: written here with one writev, mapped by numpy on the other side
+ *    (np.frombuffer over mmap, no copy);
+ *  - fd 5, a file in /dev/shm holding response tensors: written by the stub through its mapping, read here with one
+ *    positioned read into a fresh buffer whose views become the output tensors.
+ * Both files are unlinked as soon as they are open, so nothing is left in /dev/shm whatever way either side dies.
+ */
+
+const ALIGNMENT = 64;
+const ZEROS = new Uint8Array(ALIGNMENT);
+
+export type StubOutput = (stream: 'stdout' | 'stderr', text: string) => void;
+
+export interface StubSpawnOptions {
+  /** Interpreter to run stub.py with. */
+  readonly python: string;
+  readonly stubPath: string;
+  /** Instance name, for messages. */
+  readonly label: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Directory for the tensor files (tmpfs: /dev/shm). */
+  readonly shmDir: string;
+  readonly shmPrefix: string;
+  readonly output: StubOutput;
+}
+
+export interface WireTensor {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+type FromStub =
+  | { type: 'ready'; pid: number; python: string }
+  | { type: 'error'; message: string }
+  | { type: 'auto_complete_result'; config: Record<string, unknown> }
+  | { type: 'finalized'; error: string | null }
+  | {
+      type: 'result';
+      id: number;
+      error?: string;
+      responses?: ({ outputs: WireTensor[] } | { error: { message: string; code: number } })[];
+      input_ns?: number;
+      infer_ns?: number;
+      output_ns?: number;
+    };
+
+export interface StubExecution {
+  readonly outputs: Tensor[];
+  readonly computeInputNs: number;
+  readonly computeInferNs: number;
+  readonly computeOutputNs: number;
+}
+
+interface Waiter {
+  resolve(message: FromStub): void;
+  reject(error: Error): void;
+  /** The error for this request when the process exits before answering. */
+  crash(detail: string): Error;
+  timer?: NodeJS.Timeout;
+}
+
+/** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
+const TRITON_ERROR_CODES: readonly ErrorCode[] = [
+  'INTERNAL', // UNKNOWN
+  'INTERNAL',
+  'NOT_FOUND',
+  'INVALID_ARG',
+  'UNAVAILABLE',
+  'UNSUPPORTED',
+  'ALREADY_EXISTS',
+  'CANCELLED',
+];
+
+export class StubProcess {
+  private readonly child: ChildProcess;
+  private readonly control: Duplex;
+  private readonly inputFd: number;
+  private readonly outputFd: number;
+  private pendingBytes: Buffer = Buffer.alloc(0);
+  private waiter: Waiter | undefined;
+  private nextId = 1;
+  private exitInfo: string | undefined;
+  private readonly exitListeners: Array<(detail: string) => void> = [];
+  private readonly stderrTail: string[] = [];
+  private fdsClosed = false;
+  /** Resolves once the process has exited. */
+  readonly exited: Promise<void>;
+
+  private constructor(private readonly options: StubSpawnOptions) {
+    const base = `${options.shmPrefix}-${process.pid}-${options.label.replace(/[^A-Za-z0-9_.-]/g, '_')}-${crypto
+      .randomBytes(6)
+      .toString('hex')}`;
+    const inputPath = path.join(options.shmDir, `${base}-input`);
+    const outputPath = path.join(options.shmDir, `${base}-output`);
+    this.inputFd = fs.openSync(inputPath, 'w+', 0o600);
+    try {
+      this.outputFd = fs.openSync(outputPath, 'w+', 0o600);
+    } catch (error) {
+      fs.closeSync(this.inputFd);
+      fs.rmSync(inputPath, { force: true });
+      throw error;
+    }
+    fs.rmSync(inputPath, { force: true });
+    fs.rmSync(outputPath, { force: true });
+
+    this.child = spawn(options.python, [options.stubPath], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', this.inputFd, this.outputFd],
+    });
+    this.control = this.child.stdio[3] as Duplex;
+    this.control.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.control.on('error', () => undefined); // the exit handler reports what matters
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stdout!.on('data', (text: string) => options.output('stdout', text));
+    this.child.stderr!.on('data', (text: string) => {
+      this.rememberStderr(text);
+      options.output('stderr', text);
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (error) => {
+        // spawn failed (interpreter not found): there will be no 'exit'
+        if (this.child.pid === undefined) {
+          this.onExit(`failed to start Python interpreter '${options.python}': ${error.message}`);
+          resolve();
+        }
+      });
+      this.child.once('exit', (code, signal) => {
+        this.onExit(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`);
+        resolve();
+      });
+    });
+  }
+
+  static spawn(options: StubSpawnOptions): StubProcess {
+    return new StubProcess(options);
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Called once when the process exits (immediately if it already has). */
+  onceExit(listener: (detail: string) => void): void {
+    if (this.exitInfo !== undefined) listener(this.exitInfo);
+    else this.exitListeners.push(listener);
+  }
+
+  /** initialize: load model.py and run TritonPythonModel.initialize. Rejects with the model's error. */
+  async initialize(message: Record<string, unknown>, timeoutMs: number): Promise<void> {
+    const reply = await this.request(
+      { type: 'initialize', ...message },
+      timeoutMs,
+      () => new Error(`the Python stub did not finish initialize within ${timeoutMs / 1000} s`),
+      (detail) => this.startupError(detail),
+    );
+    if (reply.type === 'error') throw new Error(reply.message.trimEnd());
+    if (reply.type !== 'ready') throw new Error(`unexpected reply '${reply.type}' to initialize`);
+  }
+
+  /** auto_complete: run TritonPythonModel.auto_complete_config on the config; the process exits afterwards. */
+  async autoComplete(message: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    const reply = await this.request(
+      { type: 'auto_complete', ...message },
+      timeoutMs,
+      () => new Error(`auto_complete_config did not finish within ${timeoutMs / 1000} s`),
+      (detail) => this.startupError(detail),
+    );
+    if (reply.type === 'error') throw new Error(reply.message.trimEnd());
+    if (reply.type !== 'auto_complete_result') throw new Error(`unexpected reply '${reply.type}' to auto_complete`);
+    return reply.config;
+  }
+
+  /**
+   * Run one batch: the tensors go into the input file, TritonPythonModel.execute sees one request holding them,
+   * and its response comes back through the output file. Rejects with InferenceErrors in Triton's wording.
+   */
+  async execute(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMs: number): Promise<StubExecution> {
+    const started = process.hrtime.bigint();
+    const { wire, size } = this.writeInputs(inputs);
+    const id = this.nextId++;
+    const written = process.hrtime.bigint();
+    const reply = await this.request(
+      {
+        type: 'execute',
+        id,
+        in_size: size,
+        requests: [{ inputs: wire, requested_output_names: outputNames }],
+      },
+      timeoutMs,
+      () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
+      (detail) => this.crashError(detail),
+    );
+    const replied = process.hrtime.bigint();
+    if (reply.type !== 'result' || reply.id !== id) {
+      throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
+    }
+    if (reply.error !== undefined) throw Errors.pythonExecuteFailed(reply.error.trimEnd());
+    const response = reply.responses?.[0];
+    if (!response) throw Errors.pythonExecuteFailed('the Python stub returned no response');
+    if ('error' in response) {
+      throw Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message);
+    }
+    const outputs = this.readOutputs(response.outputs);
+    const finished = process.hrtime.bigint();
+    const inputNs = reply.input_ns ?? 0;
+    const inferNs = reply.infer_ns ?? 0;
+    const outputNs = reply.output_ns ?? 0;
+    // The channel's round trip beyond the stub's own work is shared between input and output, as copies are.
+    const channelNs = Math.max(0, Number(replied - written) - inputNs - inferNs - outputNs);
+    return {
+      outputs,
+      computeInputNs: Number(written - started) + inputNs + channelNs / 2,
+      computeInferNs: inferNs,
+      computeOutputNs: outputNs + channelNs / 2 + Number(finished - replied),
+    };
+  }
+
+  /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
+  async close(graceMs: number): Promise<string | undefined> {
+    let finalizeError: string | undefined;
+    if (this.alive) {
+      try {
+        const reply = await this.request(
+          { type: 'finalize' },
+          graceMs,
+          () => new Error(`finalize did not finish within ${graceMs / 1000} s`),
+          (detail) => new Error(`the Python stub exited during finalize: ${detail}`),
+        );
+        if (reply.type === 'finalized' && reply.error) finalizeError = reply.error.trimEnd();
+      } catch (error) {
+        finalizeError = (error as Error).message;
+      }
+    }
+    if (this.alive) {
+      const timer = setTimeout(() => this.kill(), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return finalizeError;
+  }
+
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+
+  /** The last lines the stub wrote to stderr (a traceback when Python itself failed). */
+  stderrSummary(): string {
+    return this.stderrTail.join('').trim().split('\n').slice(-15).join('\n');
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+
+  private writeInputs(inputs: readonly Tensor[]): { wire: WireTensor[]; size: number } {
+    const parts: Uint8Array[] = [];
+    const wire: WireTensor[] = [];
+    let offset = 0;
+    for (const tensor of inputs) {
+      const bytes = Array.isArray(tensor.data)
+        ? serializeBytesElements(tensor.data)
+        : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+      const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
+      if (padding > 0) parts.push(ZEROS.subarray(0, padding));
+      offset += padding;
+      wire.push({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, offset, size: bytes.byteLength });
+      if (bytes.byteLength > 0) parts.push(bytes);
+      offset += bytes.byteLength;
+    }
+    let position = 0;
+    while (parts.length > 0) {
+      // writev may stop early on very large batches: continue from where it stopped.
+      let written = fs.writevSync(this.inputFd, parts, position);
+      position += written;
+      while (parts.length > 0 && written >= parts[0].byteLength) {
+        written -= parts[0].byteLength;
+        parts.shift();
+      }
+      if (written > 0) parts[0] = parts[0].subarray(written);
+    }
+    return { wire, size: offset };
+  }
+
+  private readOutputs(outputs: readonly WireTensor[]): Tensor[] {
+    let total = 0;
+    for (const output of outputs) total = Math.max(total, output.offset + output.size);
+    // One read into a fresh, aligned buffer: the output tensors are views of it.
+    const buffer = new Uint8Array(new ArrayBuffer(total));
+    let done = 0;
+    while (done < total) {
+      const read = fs.readSync(this.outputFd, buffer, done, total - done, done);
+      if (read === 0) throw Errors.pythonExecuteFailed('the Python stub output file is shorter than its response');
+      done += read;
+    }
+    return outputs.map((output) => {
+      if (!isDataType(output.datatype)) {
+        throw Errors.pythonExecuteFailed(`output '${output.name}' has an unknown datatype '${output.datatype}'`);
+      }
+      const bytes = buffer.subarray(output.offset, output.offset + output.size);
+      const count = elementCount(output.shape);
+      if (output.datatype === 'BYTES') {
+        const elements = deserializeBytesElements(bytes);
+        if (!elements || elements.length !== count) throw Errors.outputSizeMismatch(output.name);
+        return { name: output.name, datatype: output.datatype, shape: output.shape, data: elements };
+      }
+      if (count * DATATYPES[output.datatype].byteSize !== bytes.byteLength) throw Errors.outputSizeMismatch(output.name);
+      return {
+        name: output.name,
+        datatype: output.datatype,
+        shape: output.shape,
+        data: typedArrayFromBytes(output.datatype, bytes),
+      };
+    });
+  }
+
+  private request(
+    message: Record<string, unknown>,
+    timeoutMs: number,
+    onTimeout: () => Error,
+    onCrash: (detail: string) => Error,
+  ): Promise<FromStub> {
+    if (!this.alive) return Promise.reject(onCrash(this.exitInfo!));
+    if (this.waiter) return Promise.reject(new Error('the Python stub is busy: one message at a time'));
+    return new Promise<FromStub>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, crash: onCrash };
+      if (timeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          if (this.waiter !== waiter) return;
+          this.waiter = undefined;
+          reject(onTimeout());
+          this.kill(); // a stub that does not answer cannot be trusted with the next request
+        }, timeoutMs);
+      }
+      this.waiter = waiter;
+      const body = Buffer.from(JSON.stringify(message), 'utf8');
+      const header = Buffer.allocUnsafe(4);
+      header.writeUInt32LE(body.length, 0);
+      this.control.write(Buffer.concat([header, body]));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pendingBytes = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
+    while (this.pendingBytes.length >= 4) {
+      const length = this.pendingBytes.readUInt32LE(0);
+      if (this.pendingBytes.length < 4 + length) break;
+      const text = this.pendingBytes.toString('utf8', 4, 4 + length);
+      this.pendingBytes = this.pendingBytes.subarray(4 + length);
+      let message: FromStub;
+      try {
+        message = JSON.parse(text) as FromStub;
+      } catch {
+        this.kill();
+        return;
+      }
+      const waiter = this.waiter;
+      if (!waiter) continue; // a late answer to a request that already timed out
+      this.waiter = undefined;
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve(message);
+    }
+  }
+
+  private onExit(detail: string): void {
+    if (this.exitInfo !== undefined) return;
+    this.exitInfo = detail;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.reject(waiter.crash(detail));
+    }
+    if (!this.fdsClosed) {
+      this.fdsClosed = true;
+      fs.closeSync(this.inputFd);
+      fs.closeSync(this.outputFd);
+    }
+    for (const listener of this.exitListeners.splice(0)) listener(detail);
+  }
+
+  private startupError(detail: string): Error {
+    const tail = this.stderrSummary();
+    return new Error(`the Python stub stopped before it was ready: ${detail}${tail ? `; its last output:\n${tail}` : ''}`);
+  }
+
+  private crashError(detail: string): InferenceError {
+    const tail = this.stderrSummary();
+    return Errors.pythonStubCrashed(this.options.label, tail ? `${detail}; its last output:\n${tail}` : detail);
+  }
+
+  private rememberStderr(text: string): void {
+    this.stderrTail.push(text);
+    let size = 0;
+    for (const part of this.stderrTail) size += part.length;
+    while (size > 8192 && this.stderrTail.length > 1) size -= this.stderrTail.shift()!.length;
+  }
+}

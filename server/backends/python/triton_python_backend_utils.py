@@ -1,0 +1,602 @@
+"""The `triton_python_backend_utils` module that Triton Python models import (usually as `pb_utils`).
+
+Written for cdk8s-inference-server from the interface Triton documents for its Python backend
+(python_backend README: Tensor, InferenceRequest, InferenceResponse, TritonError, TritonModelException,
+ModelConfig for auto_complete_config, Logger, and the helper functions). Models written for Triton import
+it unchanged; the stub process (stub.py) builds the requests and reads the responses.
+
+Not supported here (they raise TritonModelException with a clear message): Business Logic Scripting
+(InferenceRequest.exec / async_exec), decoupled response senders, custom metrics (MetricFamily).
+"""
+
+import json
+import struct
+import sys
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------------------------
+# Constants with Triton's values.
+
+TRITONSERVER_RESPONSE_COMPLETE_FINAL = 1
+
+TRITONSERVER_REQUEST_FLAG_SEQUENCE_START = 1
+TRITONSERVER_REQUEST_FLAG_SEQUENCE_END = 2
+
+TRITONSERVER_REQUEST_RELEASE_ALL = 1
+TRITONSERVER_REQUEST_RELEASE_RESCHEDULE = 2
+
+TRITONSERVER_MEMORY_CPU = 0
+TRITONSERVER_MEMORY_CPU_PINNED = 1
+TRITONSERVER_MEMORY_GPU = 2
+
+# model_config.proto DataType enum values.
+TYPE_INVALID = 0
+TYPE_BOOL = 1
+TYPE_UINT8 = 2
+TYPE_UINT16 = 3
+TYPE_UINT32 = 4
+TYPE_UINT64 = 5
+TYPE_INT8 = 6
+TYPE_INT16 = 7
+TYPE_INT32 = 8
+TYPE_INT64 = 9
+TYPE_FP16 = 10
+TYPE_FP32 = 11
+TYPE_FP64 = 12
+TYPE_STRING = 13
+TYPE_BF16 = 14
+
+TRITON_STRING_TO_NUMPY = {
+    "TYPE_BOOL": bool,
+    "TYPE_UINT8": np.uint8,
+    "TYPE_UINT16": np.uint16,
+    "TYPE_UINT32": np.uint32,
+    "TYPE_UINT64": np.uint64,
+    "TYPE_INT8": np.int8,
+    "TYPE_INT16": np.int16,
+    "TYPE_INT32": np.int32,
+    "TYPE_INT64": np.int64,
+    "TYPE_FP16": np.float16,
+    "TYPE_FP32": np.float32,
+    "TYPE_FP64": np.float64,
+    "TYPE_STRING": np.object_,
+}
+
+_ENUM_TO_NUMPY = {
+    TYPE_BOOL: np.bool_,
+    TYPE_UINT8: np.uint8,
+    TYPE_UINT16: np.uint16,
+    TYPE_UINT32: np.uint32,
+    TYPE_UINT64: np.uint64,
+    TYPE_INT8: np.int8,
+    TYPE_INT16: np.int16,
+    TYPE_INT32: np.int32,
+    TYPE_INT64: np.int64,
+    TYPE_FP16: np.float16,
+    TYPE_FP32: np.float32,
+    TYPE_FP64: np.float64,
+    TYPE_STRING: np.object_,
+}
+
+# KServe v2 datatype names (what travels between the server and the stub) <-> enum values.
+KSERVE_TO_ENUM = {
+    "BOOL": TYPE_BOOL,
+    "UINT8": TYPE_UINT8,
+    "UINT16": TYPE_UINT16,
+    "UINT32": TYPE_UINT32,
+    "UINT64": TYPE_UINT64,
+    "INT8": TYPE_INT8,
+    "INT16": TYPE_INT16,
+    "INT32": TYPE_INT32,
+    "INT64": TYPE_INT64,
+    "FP16": TYPE_FP16,
+    "FP32": TYPE_FP32,
+    "FP64": TYPE_FP64,
+    "BYTES": TYPE_STRING,
+    "BF16": TYPE_BF16,
+}
+ENUM_TO_KSERVE = {value: key for key, value in KSERVE_TO_ENUM.items()}
+
+
+def triton_string_to_numpy(triton_type_string):
+    """'TYPE_FP32' -> np.float32 (the data_type strings of the model configuration)."""
+    return TRITON_STRING_TO_NUMPY[triton_type_string]
+
+
+def triton_to_numpy_type(data_type):
+    """model_config.proto DataType value -> numpy type; None when numpy has no such type (BF16)."""
+    return _ENUM_TO_NUMPY.get(data_type)
+
+
+def numpy_to_triton_type(data_type):
+    """numpy dtype or type -> model_config.proto DataType value, or None."""
+    try:
+        dtype = np.dtype(data_type)
+    except TypeError:
+        return None
+    if dtype == np.object_ or dtype.type == np.bytes_ or dtype.type == np.str_:
+        return TYPE_STRING
+    for enum_value, numpy_type in _ENUM_TO_NUMPY.items():
+        if numpy_type is not np.object_ and dtype == np.dtype(numpy_type):
+            return enum_value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# BYTES serialisation: each element is a 4-byte little-endian length followed by its bytes.
+
+
+def serialize_byte_tensor(input_tensor):
+    """Serialise a BYTES tensor (dtype object, bytes_ or str_) into a 1-D uint8 array, elements in C order.
+
+    Returns None for an empty tensor or a tensor that is not of a string type, as Triton's helper does.
+    """
+    if input_tensor.size == 0:
+        return None
+    if input_tensor.dtype != np.object_ and input_tensor.dtype.type not in (np.bytes_, np.str_):
+        return None
+    return np.frombuffer(_serialize_bytes(input_tensor), dtype=np.uint8)
+
+
+def _element_bytes(item):
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    if isinstance(item, np.bytes_):
+        return bytes(item)
+    return str(item).encode("utf-8")
+
+
+def _serialize_bytes(array):
+    parts = []
+    for item in np.asarray(array, dtype=object).reshape(-1, order="C"):
+        data = _element_bytes(item)
+        parts.append(struct.pack("<I", len(data)))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def deserialize_bytes_tensor(encoded_tensor):
+    """Parse serialised BYTES into a 1-D numpy array of dtype object holding bytes."""
+    view = memoryview(encoded_tensor).cast("B")
+    elements = []
+    offset = 0
+    end = len(view)
+    while offset < end:
+        if offset + 4 > end:
+            raise TritonModelException("malformed BYTES tensor: truncated length prefix")
+        (length,) = struct.unpack_from("<I", view, offset)
+        offset += 4
+        if offset + length > end:
+            raise TritonModelException("malformed BYTES tensor: element runs past the end of the buffer")
+        elements.append(bytes(view[offset : offset + length]))
+        offset += length
+    result = np.empty(len(elements), dtype=object)
+    result[:] = elements
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Errors.
+
+
+class TritonError:
+    """An error to put in an InferenceResponse. The code defaults to INTERNAL, as in Triton."""
+
+    UNKNOWN = 0
+    INTERNAL = 1
+    NOT_FOUND = 2
+    INVALID_ARG = 3
+    UNAVAILABLE = 4
+    UNSUPPORTED = 5
+    ALREADY_EXISTS = 6
+    CANCELLED = 7
+
+    def __init__(self, message, code=INTERNAL):
+        self._message = message
+        self._code = code
+
+    def __str__(self):
+        return "" if self._message is None else str(self._message)
+
+    def __repr__(self):
+        return "TritonError(%r, %r)" % (self._message, self._code)
+
+    def message(self):
+        return self._message
+
+    def code(self):
+        return self._code
+
+
+class TritonModelException(Exception):
+    """Raised by models (and by this module) for errors in initialize, execute or finalize."""
+
+    def __init__(self, msg):
+        super().__init__(msg)
+        self._msg = msg
+
+    def __str__(self):
+        return "" if self._msg is None else str(self._msg)
+
+    def message(self):
+        return self._msg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tensors, requests and responses.
+
+
+class Tensor:
+    """A named tensor backed by a numpy array (inputs are views of the server's shared memory)."""
+
+    def __init__(self, name, numpy_array, triton_dtype=None):
+        if not isinstance(name, str):
+            raise TritonModelException("Tensor name must be a string, got %r" % (type(name).__name__,))
+        if not isinstance(numpy_array, np.ndarray):
+            if hasattr(numpy_array, "__dlpack__") or hasattr(numpy_array, "numpy"):
+                raise TritonModelException(
+                    "Tensor '%s': expected a numpy array; use pb_utils.Tensor.from_dlpack() for framework tensors"
+                    % name
+                )
+            numpy_array = np.asarray(numpy_array)
+        if numpy_array.dtype.type in (np.str_, np.bytes_):
+            # Triton asks for np.object_; converting keeps the values (np.bytes_ would drop trailing NULs).
+            converted = np.empty(numpy_array.shape, dtype=object)
+            converted.reshape(-1)[:] = [_element_bytes(item) for item in numpy_array.reshape(-1)]
+            numpy_array = converted
+        if triton_dtype is not None:
+            numpy_type = triton_to_numpy_type(triton_dtype)
+            if numpy_type is None:
+                raise TritonModelException("Tensor '%s': data type %r is not supported" % (name, triton_dtype))
+            if numpy_array.dtype != np.dtype(numpy_type):
+                numpy_array = numpy_array.view(numpy_type)
+        else:
+            triton_dtype = numpy_to_triton_type(numpy_array.dtype)
+            if triton_dtype is None:
+                raise TritonModelException(
+                    "Tensor '%s': numpy dtype %s is not supported by the Python backend" % (name, numpy_array.dtype)
+                )
+        self._name = name
+        self._array = numpy_array
+        self._triton_dtype = triton_dtype
+
+    def name(self):
+        return self._name
+
+    def triton_dtype(self):
+        return self._triton_dtype
+
+    def shape(self):
+        return list(self._array.shape)
+
+    def as_numpy(self):
+        return self._array
+
+    def is_cpu(self):
+        return True
+
+    def to_dlpack(self):
+        """A DLPack capsule of the data (CPU), for torch.utils.dlpack.from_dlpack and friends."""
+        if self._array.dtype == np.object_:
+            raise TritonModelException("Tensor '%s': BYTES tensors cannot be exported with DLPack" % self._name)
+        array = self._array
+        if not array.flags.writeable:
+            array = array.copy()
+        return array.__dlpack__()
+
+    @staticmethod
+    def from_dlpack(name, dlpack_tensor):
+        """A Tensor from a DLPack-capable object (a torch tensor, a capsule, ...). GPU tensors are copied to CPU."""
+        array = None
+        try:
+            array = np.from_dlpack(dlpack_tensor)
+        except Exception:  # GPU memory, capsules, or older numpy
+            cpu = getattr(dlpack_tensor, "cpu", None)
+            if callable(cpu):
+                array = cpu().numpy()
+            else:
+                try:
+                    import torch.utils.dlpack  # noqa: F401 (only when torch is installed)
+
+                    array = torch.utils.dlpack.from_dlpack(dlpack_tensor).cpu().numpy()
+                except Exception as error:  # pragma: no cover - depends on the environment
+                    raise TritonModelException("Tensor '%s': cannot import from DLPack: %s" % (name, error))
+        return Tensor(name, array)
+
+    @staticmethod
+    def _from_server(name, datatype, array):
+        tensor = Tensor.__new__(Tensor)
+        tensor._name = name
+        tensor._array = array
+        tensor._triton_dtype = KSERVE_TO_ENUM[datatype]
+        return tensor
+
+    def __repr__(self):
+        return "Tensor(%r, shape=%s, dtype=%s)" % (self._name, list(self._array.shape), self._array.dtype)
+
+
+class InferenceRequest:
+    """A request handed to TritonPythonModel.execute (or, in Triton, built for BLS calls).
+
+    Building one for Business Logic Scripting works, but exec()/async_exec() are not supported by this server.
+    """
+
+    def __init__(
+        self,
+        model_name="",
+        inputs=None,
+        requested_output_names=None,
+        request_id="",
+        correlation_id=0,
+        flags=0,
+        model_version=-1,
+        timeout=0,
+        preferred_memory=None,
+        parameters=None,
+        **_ignored,
+    ):
+        self._model_name = model_name
+        self._inputs = list(inputs or [])
+        self._requested_output_names = list(requested_output_names or [])
+        self._request_id = request_id
+        self._correlation_id = correlation_id
+        self._flags = flags
+        self._model_version = model_version
+        self._timeout = timeout
+        if parameters is None:
+            parameters = {}
+        self._parameters = parameters if isinstance(parameters, str) else json.dumps(parameters)
+        self._release_flags = TRITONSERVER_REQUEST_RELEASE_ALL
+        self._cancelled = False
+
+    def inputs(self):
+        return self._inputs
+
+    def requested_output_names(self):
+        return self._requested_output_names
+
+    def request_id(self):
+        return self._request_id
+
+    def correlation_id(self):
+        return self._correlation_id
+
+    def flags(self):
+        return self._flags
+
+    def parameters(self):
+        """The request parameters as a JSON string (json.loads it)."""
+        return self._parameters
+
+    def timeout(self):
+        return self._timeout
+
+    def model_name(self):
+        return self._model_name
+
+    def is_cancelled(self):
+        return self._cancelled
+
+    def set_release_flags(self, flags):
+        if flags & TRITONSERVER_REQUEST_RELEASE_RESCHEDULE:
+            raise TritonModelException("request rescheduling is not supported by this server")
+        self._release_flags = flags
+
+    def get_response_sender(self):
+        raise TritonModelException(
+            "decoupled models (InferenceRequest.get_response_sender) are not supported by this server"
+        )
+
+    def exec(self, decoupled=False):
+        raise TritonModelException(
+            "Business Logic Scripting (InferenceRequest.exec) is not supported by this server"
+        )
+
+    def async_exec(self, decoupled=False):
+        raise TritonModelException(
+            "Business Logic Scripting (InferenceRequest.async_exec) is not supported by this server"
+        )
+
+
+class InferenceResponse:
+    """The response to one request: output tensors, or an error."""
+
+    def __init__(self, output_tensors=None, error=None, parameters=None):
+        if output_tensors is None:
+            output_tensors = []
+        if not isinstance(output_tensors, list):
+            raise TritonModelException('"output_tensors" must be a list.')
+        for tensor in output_tensors:
+            if not isinstance(tensor, Tensor):
+                raise TritonModelException(
+                    '"output_tensors" must hold pb_utils.Tensor objects, got %s' % type(tensor).__name__
+                )
+        if error is not None and not isinstance(error, TritonError):
+            raise TritonModelException('"error" must be a pb_utils.TritonError, got %s' % type(error).__name__)
+        self._output_tensors = output_tensors
+        self._error = error
+        self._parameters = parameters or {}
+
+    def output_tensors(self):
+        return self._output_tensors
+
+    def has_error(self):
+        return self._error is not None
+
+    def error(self):
+        return self._error
+
+    def parameters(self):
+        return json.dumps(self._parameters)
+
+
+def get_input_tensor_by_name(inference_request, name):
+    """The input Tensor called `name` of the request, or None."""
+    for tensor in inference_request.inputs():
+        if tensor.name() == name:
+            return tensor
+    return None
+
+
+def get_output_tensor_by_name(inference_response, name):
+    """The output Tensor called `name` of the response, or None."""
+    for tensor in inference_response.output_tensors():
+        if tensor.name() == name:
+            return tensor
+    return None
+
+
+def get_input_config_by_name(model_config, name):
+    """The input entry of the model configuration (a dict) called `name`, or None."""
+    for entry in model_config.get("input", []):
+        if entry.get("name") == name:
+            return entry
+    return None
+
+
+def get_output_config_by_name(model_config, name):
+    """The output entry of the model configuration (a dict) called `name`, or None."""
+    for entry in model_config.get("output", []):
+        if entry.get("name") == name:
+            return entry
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# auto_complete_config.
+
+
+class ModelConfig:
+    """The model configuration handed to `auto_complete_config`, in protobuf-JSON form (proto field names)."""
+
+    def __init__(self, model_config):
+        if isinstance(model_config, str):
+            model_config = json.loads(model_config)
+        self._config = model_config
+        self._config.setdefault("input", [])
+        self._config.setdefault("output", [])
+
+    def as_dict(self):
+        return self._config
+
+    def set_max_batch_size(self, max_batch_size):
+        if not isinstance(max_batch_size, int) or isinstance(max_batch_size, bool) or max_batch_size < 0:
+            raise ValueError("set_max_batch_size: max_batch_size must be a non-negative integer")
+        configured = int(self._config.get("max_batch_size") or 0)
+        if configured > 0 and configured > max_batch_size:
+            raise ValueError(
+                "configuration specified max_batch_size %d, but in auto-complete-config function for model '%s' "
+                "specified max_batch_size %d" % (configured, self._config.get("name", ""), max_batch_size)
+            )
+        if configured == 0:
+            self._config["max_batch_size"] = max_batch_size
+
+    def set_dynamic_batching(self):
+        if self._config.get("sequence_batching") is not None:
+            raise ValueError(
+                "set_dynamic_batching: configuration for model '%s' specifies sequence_batching"
+                % self._config.get("name", "")
+            )
+        if self._config.get("dynamic_batching") is None:
+            self._config["dynamic_batching"] = {}
+
+    def set_model_transaction_policy(self, transaction_policy_dict):
+        if not isinstance(transaction_policy_dict, dict):
+            raise ValueError("set_model_transaction_policy: expected a dict such as {'decoupled': True}")
+        for key in transaction_policy_dict:
+            if key != "decoupled":
+                raise ValueError("set_model_transaction_policy: unknown key '%s'" % key)
+        policy = self._config.setdefault("model_transaction_policy", {})
+        policy.update(transaction_policy_dict)
+
+    def add_input(self, input):
+        self._add_tensor("input", input)
+
+    def add_output(self, output):
+        self._add_tensor("output", output)
+
+    def _add_tensor(self, kind, tensor):
+        if not isinstance(tensor, dict):
+            raise ValueError("add_%s: expected a dict with 'name', 'data_type' and 'dims'" % kind)
+        if "name" not in tensor:
+            raise ValueError("add_%s: %s must have a 'name'" % (kind, kind))
+        allowed = {"name", "data_type", "dims", "optional", "reshape", "is_shape_tensor"}
+        for key in tensor:
+            if key not in allowed:
+                raise ValueError("add_%s: unexpected key '%s' in %s '%s'" % (kind, key, kind, tensor["name"]))
+        if "data_type" in tensor and tensor["data_type"] not in TRITON_STRING_TO_NUMPY and tensor["data_type"] != "TYPE_BF16":
+            raise ValueError("add_%s: unknown data_type '%s' for %s '%s'" % (kind, tensor["data_type"], kind, tensor["name"]))
+        if "dims" in tensor:
+            dims = tensor["dims"]
+            if not isinstance(dims, (list, tuple)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+                raise ValueError("add_%s: 'dims' of %s '%s' must be a list of integers" % (kind, kind, tensor["name"]))
+        for existing in self._config[kind]:
+            if existing.get("name") != tensor["name"]:
+                continue
+            for key in ("data_type", "dims"):
+                if key in tensor and key in existing and _normal(existing[key]) != _normal(tensor[key]):
+                    raise ValueError(
+                        "add_%s: the %s '%s' is already in the configuration with %s %s, "
+                        "the auto-complete-config function gives %s"
+                        % (kind, kind, tensor["name"], key, existing[key], tensor[key])
+                    )
+            for key, value in tensor.items():
+                if key not in existing or existing[key] in ([], "TYPE_INVALID", None):
+                    existing[key] = list(value) if key == "dims" else value
+            return
+        entry = dict(tensor)
+        if "dims" in entry:
+            entry["dims"] = list(entry["dims"])
+        self._config[kind].append(entry)
+
+
+def _normal(value):
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Logging (Triton's pb_utils.Logger): lines go to the stub's stderr, which the server forwards.
+
+
+class LogLevel:
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+    VERBOSE = 3
+
+
+class Logger:
+    _names = {LogLevel.INFO: "I", LogLevel.WARNING: "W", LogLevel.ERROR: "E", LogLevel.VERBOSE: "V"}
+
+    @staticmethod
+    def log(message, level=LogLevel.INFO):
+        sys.stderr.write("%s python: %s\n" % (Logger._names.get(level, "I"), message))
+        sys.stderr.flush()
+
+    @staticmethod
+    def log_info(message):
+        Logger.log(message, LogLevel.INFO)
+
+    @staticmethod
+    def log_warn(message):
+        Logger.log(message, LogLevel.WARNING)
+
+    @staticmethod
+    def log_error(message):
+        Logger.log(message, LogLevel.ERROR)
+
+    @staticmethod
+    def log_verbose(message):
+        Logger.log(message, LogLevel.VERBOSE)
+
+
+class MetricFamily:
+    COUNTER = 0
+    GAUGE = 1
+    HISTOGRAM = 2
+
+    def __init__(self, *args, **kwargs):
+        raise TritonModelException("custom metrics (pb_utils.MetricFamily) are not supported by this server")
