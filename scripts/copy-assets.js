@@ -1,4 +1,4 @@
-// Copies non-TypeScript files the server reads at run time (.proto schemas) next to the compiled JavaScript in dist/.
+// Copies non-TypeScript files the server reads at run time (.proto schemas, the Python backend's stub .py files) next to the compiled JavaScript in dist/.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -7,7 +7,7 @@ function walk(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) walk(full);
-    else if (entry.name.endsWith('.proto')) {
+    else if (entry.name.endsWith('.proto') || entry.name.endsWith('.py')) {
       const target = path.join(root, 'dist', path.relative(root, full));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.copyFileSync(full, target);

@@ -1,11 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
+import { PythonBackend } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { InferenceService } from './core/inference-service';
 import { ObserverHub } from './core/observer';
+import type { GpuInventory } from './scheduler/gpu-placement';
+import { MetricsConfig } from './metrics/config';
+import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
+import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions } from './protocol/grpc/server';
 import { ModelManager } from './repository/model-manager';
 import { createRepositorySource } from './repository/source';
 
@@ -14,6 +19,8 @@ export interface InferenceServerOptions {
   readonly modelRepositories: readonly string[];
   /** @default 'none' */
   readonly modelControlMode?: ModelControlMode;
+  /** Poll mode: seconds between repository scans. @default 15 */
+  readonly repositoryPollSecs?: number;
   /** Explicit mode: models to load at startup ('*' for all). */
   readonly loadModels?: readonly string[];
   /** @default true */
@@ -32,12 +39,43 @@ export interface InferenceServerOptions {
   readonly httpMaxInputSize?: number;
   /** @default SERVER_DEFAULTS.exitTimeoutSecs */
   readonly exitTimeoutSecs?: number;
+  /** Where gs:// repositories are downloaded (--model-cache-dir). @default - a folder under the OS temp dir */
+  readonly modelCacheDir?: string;
+  /** GPUs for KIND_GPU/KIND_AUTO placement. @default the GPUs nvidia-smi lists */
+  readonly gpus?: GpuInventory;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /**
+   * Serve Prometheus metrics on metricsPort. @default true when metricsPort is given, else false (embedded servers and
+   * tests bind no fixed port unasked; the CLI passes --allow-metrics, true by default)
+   */
+  readonly allowMetrics?: boolean;
+  /** 0 for an ephemeral port. @default 8002, or 0 when httpPort is 0 */
+  readonly metricsPort?: number;
+  /** @default true */
+  readonly allowGpuMetrics?: boolean;
+  /** @default true */
+  readonly allowCpuMetrics?: boolean;
+  /** GPU/CPU polling period (--metrics-interval-ms). @default 2000 */
+  readonly metricsIntervalMs?: number;
+  /** --metrics-config: latency counters, histograms, buckets. @default DEFAULT_METRICS_CONFIG */
+  readonly metricsConfig?: MetricsConfig;
+  /** @default true */
+  readonly allowGrpc?: boolean;
+  /** 0 for an ephemeral port. @default 8001, or 0 when httpPort is 0 */
+  readonly grpcPort?: number;
+  /** Largest gRPC message received or sent (--grpc-max-message-bytes). @default 2147483647, as Triton */
+  readonly grpcMaxMessageBytes?: number;
+  /** Triton's --grpc-keepalive-* / --grpc-http2-* settings. */
+  readonly grpcKeepalive?: GrpcKeepaliveOptions;
+  /** --grpc-infer-response-compression-level. @default 'none' */
+  readonly grpcResponseCompressionLevel?: GrpcCompressionLevel;
 }
 
 export interface StartResult {
   readonly httpPort?: number;
+  readonly grpcPort?: number;
+  readonly metricsPort?: number;
   /** Models that failed to load at startup. */
   readonly failedModels: string[];
 }
@@ -49,6 +87,10 @@ export interface InferenceServerApp {
   readonly observers: ObserverHub;
   readonly manager: ModelManager;
   readonly http: FastifyInstance;
+  /** Absent when allowGrpc is false. */
+  readonly grpc?: GrpcFrontend;
+  /** Absent when allowMetrics is false. */
+  readonly metrics?: MetricsService;
   start(): Promise<StartResult>;
   /** Graceful stop: readiness false, refuse new work, finish in-flight requests (bounded), unload models. */
   stop(): Promise<void>;
@@ -57,10 +99,13 @@ export interface InferenceServerApp {
 export function createInferenceServer(options: InferenceServerOptions): InferenceServerApp {
   const log = options.logger ?? pino({ level: 'silent' });
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
-  const backends: Backend[] = [new OnnxRuntimeBackend()];
+  const backends: Backend[] = [
+    new OnnxRuntimeBackend(),
+    new PythonBackend({ backendConfig: options.backendConfig?.get('python') }),
+  ];
   const observers = new ObserverHub();
   const manager = new ModelManager({
-    sources: options.modelRepositories.map(createRepositorySource),
+    sources: options.modelRepositories.map((root) => createRepositorySource(root, { modelCacheDir: options.modelCacheDir, log })),
     backends,
     controlMode,
     startupModels: options.loadModels ?? [],
@@ -68,6 +113,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     backendConfig: options.backendConfig ?? new Map(),
     log,
     observers,
+    gpus: options.gpus,
   });
   const service = new InferenceService({
     manager,
@@ -79,6 +125,28 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
     logger: log,
   });
+  const grpc =
+    options.allowGrpc ?? true
+      ? new GrpcFrontend(service, {
+          maxMessageBytes: options.grpcMaxMessageBytes,
+          keepalive: options.grpcKeepalive,
+          responseCompressionLevel: options.grpcResponseCompressionLevel,
+          logger: log,
+        })
+      : undefined;
+  let grpcListening = false;
+  const metrics =
+    options.allowMetrics ?? options.metricsPort !== undefined
+      ? new MetricsService({
+          versions: manager,
+          config: options.metricsConfig,
+          intervalMs: options.metricsIntervalMs,
+          allowGpuMetrics: options.allowGpuMetrics,
+          allowCpuMetrics: options.allowCpuMetrics,
+          log,
+        })
+      : undefined;
+  if (metrics) observers.add(metrics.inference);
   const exitTimeoutMs = (options.exitTimeoutSecs ?? SERVER_DEFAULTS.exitTimeoutSecs) * 1000;
   let listening = false;
 
@@ -87,8 +155,19 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     observers,
     manager,
     http,
+    grpc,
+    metrics,
     async start(): Promise<StartResult> {
+      let metricsPort: number | undefined;
+      if (metrics) {
+        // Before loading models: Prometheus sees the target (and nv_model_load_duration_secs) during long loads.
+        metricsPort = await metrics.start(options.metricsPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.metrics), options.host ?? '0.0.0.0');
+        log.info({ port: metricsPort }, 'Metrics service started');
+      }
       const failedModels = await manager.start();
+      if (controlMode === 'poll') {
+        manager.startPolling((options.repositoryPollSecs ?? SERVER_DEFAULTS.repositoryPollSecs) * 1000);
+      }
       let httpPort: number | undefined;
       if (options.allowHttp ?? true) {
         await http.listen({ port: options.httpPort ?? DEFAULT_PORTS.http, host: options.host ?? '0.0.0.0' });
@@ -97,7 +176,15 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         httpPort = typeof address === 'object' && address ? address.port : undefined;
         log.info({ port: httpPort }, 'HTTP service started');
       }
-      return { httpPort, failedModels };
+      let grpcPort: number | undefined;
+      if (grpc) {
+        // An ephemeral HTTP port with no gRPC port given (tests, embedding) makes gRPC ephemeral too, never 8001.
+        const grpcPortOption = options.grpcPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.grpc);
+        grpcPort = await grpc.listen(options.host ?? '0.0.0.0', grpcPortOption);
+        grpcListening = true;
+        log.info({ port: grpcPort }, 'GRPC service started');
+      }
+      return { httpPort, grpcPort, metricsPort, failedModels };
     },
     async stop(): Promise<void> {
       service.beginShutdown();
@@ -108,9 +195,41 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       });
       await Promise.race([drained, timedOut]);
       clearTimeout(timer);
-      if (listening) await http.close();
-      else await http.close().catch(() => undefined);
+      log.info('in-flight requests finished; closing the frontends');
+      await closeHttp(http, listening, exitTimeoutMs);
+      log.debug('HTTP closed');
+      if (grpc && grpcListening) await grpc.close();
+      log.debug('gRPC closed');
       await manager.stop();
+      log.debug('models unloaded');
+      await metrics?.stop();
     },
   };
+}
+
+/**
+ * Close the HTTP listener without waiting on clients' keep-alive connections (fastify keeps them 72 s): connections
+ * are closed as soon as their last response is written, and any left after the exit timeout are cut.
+ */
+async function closeHttp(http: FastifyInstance, listening: boolean, timeoutMs: number): Promise<void> {
+  if (!listening) {
+    await http.close().catch(() => undefined);
+    return;
+  }
+  const closed = http.close();
+  const sweeper = setInterval(() => http.server.closeIdleConnections(), 25);
+  let deadline: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    deadline = setTimeout(() => {
+      http.server.closeAllConnections();
+      resolve();
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([closed, timedOut]);
+    await closed;
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(deadline);
+  }
 }

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
+import { DEFAULT_GRPC_MAX_MESSAGE_BYTES, GRPC_KEEPALIVE_DEFAULTS, GrpcCompressionLevel, GrpcKeepaliveOptions } from './protocol/grpc/server';
+import { MetricsConfig, MetricsConfigError, parseMetricsConfig } from './metrics/config';
 
 /** Parsed command line, with Triton's flag names and defaults. */
 export interface CliOptions {
@@ -11,6 +13,10 @@ export interface CliOptions {
   allowGrpc: boolean;
   allowMetrics: boolean;
   allowGpuMetrics: boolean;
+  allowCpuMetrics: boolean;
+  metricsIntervalMs: number;
+  /** --metrics-config settings (latency counters, histograms and their buckets). */
+  metricsConfig: MetricsConfig;
   modelControlMode: ModelControlMode;
   repositoryPollSecs: number;
   loadModels: string[];
@@ -23,6 +29,11 @@ export interface CliOptions {
   logFormat: 'default' | 'json';
   backendConfig: Map<string, Record<string, string>>;
   host: string;
+  /** --model-cache-dir; undefined → the server's default. */
+  modelCacheDir?: string;
+  grpcMaxMessageBytes: number;
+  grpcKeepalive: Required<GrpcKeepaliveOptions>;
+  grpcResponseCompressionLevel: GrpcCompressionLevel;
   help: boolean;
 }
 
@@ -44,6 +55,9 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.allowGrpc, help: 'Serve gRPC (true|false). Default true.' },
   { flag: CLI_FLAGS.allowMetrics, help: 'Serve Prometheus metrics (true|false). Default true.' },
   { flag: CLI_FLAGS.allowGpuMetrics, help: 'Collect GPU metrics (true|false). Default true.' },
+  { flag: CLI_FLAGS.allowCpuMetrics, help: 'Collect CPU metrics (true|false). Default true.' },
+  { flag: CLI_FLAGS.metricsIntervalMs, help: 'How often GPU and CPU metrics are polled, in ms. Default 2000.' },
+  { flag: CLI_FLAGS.metricsConfig, multiple: true, help: '<setting>=<value>: counter_latencies, histogram_latencies, histogram_buckets=<ms,...> (repeatable).' },
   { flag: CLI_FLAGS.modelControlMode, help: 'none | poll | explicit. Default none.' },
   { flag: CLI_FLAGS.repositoryPollSecs, help: `Poll interval in poll mode. Default ${SERVER_DEFAULTS.repositoryPollSecs}.` },
   { flag: CLI_FLAGS.loadModel, multiple: true, help: "Explicit mode: model to load at startup (repeatable, '*' for all)." },
@@ -56,6 +70,15 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.logVerbose, help: 'Verbose logging level (0 = info, 1+ = debug). Default 0.' },
   { flag: CLI_FLAGS.logFormat, help: 'default | json. Default json (pino).' },
   { flag: CLI_FLAGS.backendConfig, multiple: true, help: '<backend>,<key>=<value>, e.g. onnxruntime,intra_op_thread_count=2 (repeatable).' },
+  { flag: CLI_FLAGS.modelCacheDir, help: 'Local folder gs:// repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },
+  { flag: CLI_FLAGS.grpcMaxMessageBytes, help: `Largest gRPC message in bytes, each way. Default ${DEFAULT_GRPC_MAX_MESSAGE_BYTES}.` },
+  { flag: CLI_FLAGS.grpcKeepaliveTime, help: `gRPC keepalive ping period in ms. Default ${GRPC_KEEPALIVE_DEFAULTS.keepaliveTimeMs}.` },
+  { flag: CLI_FLAGS.grpcKeepaliveTimeout, help: `gRPC keepalive ping timeout in ms. Default ${GRPC_KEEPALIVE_DEFAULTS.keepaliveTimeoutMs}.` },
+  { flag: CLI_FLAGS.grpcKeepalivePermitWithoutCalls, help: 'Allow keepalive pings with no call in flight (true|false). Default false.' },
+  { flag: CLI_FLAGS.grpcHttp2MaxPingsWithoutData, help: `Pings allowed without data. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MaxPingsWithoutData}.` },
+  { flag: CLI_FLAGS.grpcHttp2MinRecvPingIntervalWithoutData, help: `Least ms between received pings without data. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MinRecvPingIntervalWithoutDataMs}.` },
+  { flag: CLI_FLAGS.grpcHttp2MaxPingStrikes, help: `Bad pings tolerated before closing. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes}.` },
+  { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, help: 'none | low | med | high (responses are sent uncompressed by @grpc/grpc-js). Default none.' },
   { flag: '--host', help: 'Address to bind. Default 0.0.0.0.' },
   { flag: '--help', help: 'Show this help.' },
 ];
@@ -94,6 +117,17 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (loadModels.length > 0 && mode !== 'explicit') {
     throw new CliError(`${CLI_FLAGS.loadModel} requires ${CLI_FLAGS.modelControlMode}=explicit`);
   }
+  let metricsConfig: MetricsConfig;
+  try {
+    metricsConfig = parseMetricsConfig(list(CLI_FLAGS.metricsConfig));
+  } catch (error) {
+    if (error instanceof MetricsConfigError) throw new CliError(error.message);
+    throw error;
+  }
+  const grpcCompression = text(CLI_FLAGS.grpcInferResponseCompressionLevel) ?? 'none';
+  if (grpcCompression !== 'none' && grpcCompression !== 'low' && grpcCompression !== 'med' && grpcCompression !== 'high') {
+    throw new CliError(`${CLI_FLAGS.grpcInferResponseCompressionLevel} must be none, low, med or high, got '${grpcCompression}'`);
+  }
   const logFormat = text(CLI_FLAGS.logFormat) ?? 'json';
   if (logFormat !== 'default' && logFormat !== 'json') throw new CliError(`${CLI_FLAGS.logFormat} must be default or json`);
 
@@ -110,6 +144,9 @@ export function parseCli(argv: readonly string[]): CliOptions {
     allowGrpc: bool(CLI_FLAGS.allowGrpc, text(CLI_FLAGS.allowGrpc), true),
     allowMetrics: bool(CLI_FLAGS.allowMetrics, text(CLI_FLAGS.allowMetrics), true),
     allowGpuMetrics: bool(CLI_FLAGS.allowGpuMetrics, text(CLI_FLAGS.allowGpuMetrics), true),
+    allowCpuMetrics: bool(CLI_FLAGS.allowCpuMetrics, text(CLI_FLAGS.allowCpuMetrics), true),
+    metricsIntervalMs: int(CLI_FLAGS.metricsIntervalMs, text(CLI_FLAGS.metricsIntervalMs), 2000, 1),
+    metricsConfig,
     modelControlMode: mode,
     repositoryPollSecs: int(CLI_FLAGS.repositoryPollSecs, text(CLI_FLAGS.repositoryPollSecs), SERVER_DEFAULTS.repositoryPollSecs, 0),
     loadModels,
@@ -122,6 +159,22 @@ export function parseCli(argv: readonly string[]): CliOptions {
     logFormat,
     backendConfig: parseBackendConfig(list(CLI_FLAGS.backendConfig)),
     host: text('--host') ?? '0.0.0.0',
+    modelCacheDir: text(CLI_FLAGS.modelCacheDir),
+    grpcMaxMessageBytes: int(CLI_FLAGS.grpcMaxMessageBytes, text(CLI_FLAGS.grpcMaxMessageBytes), DEFAULT_GRPC_MAX_MESSAGE_BYTES, 1, DEFAULT_GRPC_MAX_MESSAGE_BYTES),
+    grpcKeepalive: {
+      keepaliveTimeMs: int(CLI_FLAGS.grpcKeepaliveTime, text(CLI_FLAGS.grpcKeepaliveTime), GRPC_KEEPALIVE_DEFAULTS.keepaliveTimeMs, 1),
+      keepaliveTimeoutMs: int(CLI_FLAGS.grpcKeepaliveTimeout, text(CLI_FLAGS.grpcKeepaliveTimeout), GRPC_KEEPALIVE_DEFAULTS.keepaliveTimeoutMs, 1),
+      keepalivePermitWithoutCalls: bool(CLI_FLAGS.grpcKeepalivePermitWithoutCalls, text(CLI_FLAGS.grpcKeepalivePermitWithoutCalls), false),
+      http2MaxPingsWithoutData: int(CLI_FLAGS.grpcHttp2MaxPingsWithoutData, text(CLI_FLAGS.grpcHttp2MaxPingsWithoutData), GRPC_KEEPALIVE_DEFAULTS.http2MaxPingsWithoutData, 0),
+      http2MinRecvPingIntervalWithoutDataMs: int(
+        CLI_FLAGS.grpcHttp2MinRecvPingIntervalWithoutData,
+        text(CLI_FLAGS.grpcHttp2MinRecvPingIntervalWithoutData),
+        GRPC_KEEPALIVE_DEFAULTS.http2MinRecvPingIntervalWithoutDataMs,
+        0,
+      ),
+      http2MaxPingStrikes: int(CLI_FLAGS.grpcHttp2MaxPingStrikes, text(CLI_FLAGS.grpcHttp2MaxPingStrikes), GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes, 0),
+    },
+    grpcResponseCompressionLevel: grpcCompression,
     help,
   };
 }

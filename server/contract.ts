@@ -36,6 +36,11 @@ export const CLI_FLAGS = {
   allowGrpc: '--allow-grpc',
   allowMetrics: '--allow-metrics',
   allowGpuMetrics: '--allow-gpu-metrics',
+  allowCpuMetrics: '--allow-cpu-metrics',
+  /** How often GPU and CPU metrics are polled (Triton's flag, default 2000). */
+  metricsIntervalMs: '--metrics-interval-ms',
+  /** Repeatable `<setting>=<value>`: counter_latencies, histogram_latencies, histogram buckets (see docs/metrics.md). */
+  metricsConfig: '--metrics-config',
   modelControlMode: '--model-control-mode',
   repositoryPollSecs: '--repository-poll-secs',
   loadModel: '--load-model',
@@ -49,6 +54,17 @@ export const CLI_FLAGS = {
   logFormat: '--log-format',
   backendConfig: '--backend-config',
   modelCacheDir: '--model-cache-dir',
+  /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
+  grpcMaxMessageBytes: '--grpc-max-message-bytes',
+  /** Triton's gRPC keepalive and HTTP/2 ping settings (times in milliseconds). */
+  grpcKeepaliveTime: '--grpc-keepalive-time',
+  grpcKeepaliveTimeout: '--grpc-keepalive-timeout',
+  grpcKeepalivePermitWithoutCalls: '--grpc-keepalive-permit-without-calls',
+  grpcHttp2MaxPingsWithoutData: '--grpc-http2-max-pings-without-data',
+  grpcHttp2MinRecvPingIntervalWithoutData: '--grpc-http2-min-recv-ping-interval-without-data',
+  grpcHttp2MaxPingStrikes: '--grpc-http2-max-ping-strikes',
+  /** none | low | med | high. */
+  grpcInferResponseCompressionLevel: '--grpc-infer-response-compression-level',
 } as const;
 
 /** Values of --model-control-mode. */

@@ -210,4 +210,22 @@ export const Errors = {
   badShapeDim: (input: string, dim: string) =>
     new InferenceError('INVALID_ARG', `invalid dimension ${dim} in the shape of input '${input}': expected a non-negative integer`),
   grpcUnimplemented: (rpc: string, detail: string) => new InferenceError('UNSUPPORTED', `${rpc} is not supported by this server: ${detail}`),
+
+  // Python backend (backends/python). Messages follow Triton's python backend: batch failures name the instance.
+  pythonExecuteFailed: (message: string) => new InferenceError('INTERNAL', message, 'BACKEND'),
+  pythonResponseError: (code: ErrorCode, message: string) => new InferenceError(code, message, 'BACKEND'),
+  pythonStubCrashed: (instance: string, detail: string) =>
+    new InferenceError(
+      'INTERNAL',
+      `Failed to process the request(s) for model instance '${instance}', message: Stub process '${instance}' is not healthy: ${detail}; the stub is being restarted`,
+      'BACKEND',
+    ),
+  pythonStubHung: (instance: string, seconds: number) =>
+    new InferenceError(
+      'INTERNAL',
+      `Failed to process the request(s) for model instance '${instance}', message: Stub process '${instance}' did not finish execute within ${seconds} s (EXECUTE_TIMEOUT_SECONDS); it was killed and is being restarted`,
+      'BACKEND',
+    ),
+  pythonStubUnavailable: (instance: string, detail: string) =>
+    new InferenceError('UNAVAILABLE', `Stub process '${instance}' could not be restarted: ${detail}`, 'BACKEND'),
 };

@@ -62,6 +62,10 @@ export class InstancePoolScheduler implements Scheduler {
     return this.queue.size + this.running;
   }
 
+  get queuedCount(): number {
+    return this.queue.size;
+  }
+
   enqueue(job: SchedulerJob): Promise<JobResult> {
     return new Promise<JobResult>((resolve, reject) => {
       const entry = this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());

@@ -26,8 +26,10 @@ export interface JobResult {
 export interface Scheduler {
   /** Accept a job; resolves once it has executed. Rejects with InferenceError. */
   enqueue(job: SchedulerJob): Promise<JobResult>;
-  /** Jobs accepted and not yet finished. */
+  /** Jobs accepted and not yet finished (queued or executing). */
   readonly pendingCount: number;
+  /** Jobs waiting in the queue, not yet executing (Triton's nv_inference_pending_request_count). */
+  readonly queuedCount: number;
   /** Resolve once every accepted job has finished. */
   drain(): Promise<void>;
 }

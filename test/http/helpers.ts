@@ -91,8 +91,13 @@ export interface TestRequest {
  */
 export function httpRequest(port: number, options: TestRequest): Promise<TestResponse> {
   return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...options.headers };
+    // Node only adds Content-Length on its own for methods that usually carry a body; be explicit for every method.
+    if (options.payload !== undefined && headers['transfer-encoding'] === undefined) {
+      headers['content-length'] = String(Buffer.byteLength(options.payload));
+    }
     const request = http.request(
-      { host: '127.0.0.1', port, method: options.method, path: options.url, headers: options.headers, agent: false },
+      { host: '127.0.0.1', port, method: options.method, path: options.url, headers, agent: false },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

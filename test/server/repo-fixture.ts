@@ -17,6 +17,8 @@ export function copyRepository(models: string[] = ['simple', 'mlp', 'add_sub_aut
 export function startServer(options: Partial<InferenceServerOptions> & { modelRepositories: string[] }): InferenceServerApp {
   return createInferenceServer({
     allowHttp: false,
+    allowGrpc: false,
+    allowMetrics: false,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...options,
   });

@@ -5,7 +5,7 @@ import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogControl
 import type { Logger } from 'pino';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { installCompression } from './compression';
-import { frameworkErrorHandler, installErrorHandling } from './errors';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
 import { registerRoutes } from './routes';
 
 /** Triton's --http-max-input-size default. */
@@ -27,16 +27,18 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     // Model names are path parameters; Triton puts no small limit on them.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorHandler(bodyLimit),
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app, bodyLimit);
-  // Every body is read as raw bytes, whatever its content type (or none): the infer route needs the exact bytes for
-  // the binary extension, and the repository routes parse their optional JSON themselves, empty bodies included.
-  // Triton ignores Content-Type, so clients send anything (or an empty or malformed value): never let it decide.
+  // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
+  // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.headers['content-type'] !== undefined) request.headers['content-type'] = 'application/octet-stream';
     done();
   });
+  // Every body is read as raw bytes: the infer route needs the exact bytes for the binary extension, and the
+  // repository routes parse their optional JSON themselves, empty bodies included.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer | string, done) => {
     done(null, body);

@@ -73,11 +73,12 @@ export function parseInferenceHeaderLength(header: string | string[] | undefined
 
 /** Parse a JSON object body; empty bodies are the caller's business. */
 export function parseJsonObject(text: string): JsonObject {
-  if (text.trim() === '') throw Errors.badJson('The document is empty.');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
+    // Only the failure path looks at blank bodies: trimming every request would copy it.
+    if (text.trim() === '') throw Errors.badJson('The document is empty.');
     throw Errors.badJson(error instanceof Error ? error.message : String(error));
   }
   if (!isJsonObject(parsed)) throw Errors.badJson('expected a JSON object');

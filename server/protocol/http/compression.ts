@@ -65,9 +65,15 @@ class DecodedBody extends Transform {
   }
 }
 
+function hasBody(request: FastifyRequest): boolean {
+  const { 'content-length': length, 'transfer-encoding': transfer } = request.headers;
+  return transfer !== undefined || (length !== undefined && length !== '0');
+}
+
+/** The request body's coding, undefined when there is nothing to decode. */
 function requestEncoding(request: FastifyRequest): string | undefined {
   const header = request.headers['content-encoding'];
-  if (header === undefined) return undefined;
+  if (header === undefined || !hasBody(request)) return undefined;
   const encoding = header.trim().toLowerCase();
   return encoding === '' || encoding === 'identity' ? undefined : encoding;
 }

@@ -2,6 +2,7 @@
  * The HTTP frontend's only error mapping: core error code → HTTP status, and every other failure (fastify's own,
  * transport-level ones, bugs) → a status plus a message that is safe to show. Bodies are always `{"error": "..."}`.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, Errors, InferenceError, isInferenceError } from '../../core/errors';
 
@@ -130,4 +131,26 @@ export function frameworkErrorHandler(bodyLimit: number) {
   return (error: Error, _request: FastifyRequest, reply: FastifyReply): void => {
     sendFailure(reply, toHttpFailure(error, bodyLimit));
   };
+}
+
+/**
+ * For fastify's `clientErrorHandler` option: requests so malformed that Node's HTTP parser rejects them (bad framing,
+ * oversized headers, timeouts) still get a `{"error": ...}` body before the connection closes.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, detail] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request timed out']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'request headers exceed the allowed size']
+        : [400, 'Bad Request', 'malformed HTTP request'];
+  const body = errorBody(detail);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

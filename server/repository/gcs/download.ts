@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CRC32C, type File } from '@google-cloud/storage';
-import { IntegrityError } from './retry';
+import { IntegrityError, StalledDownloadError } from './retry';
 
 /** One object of a model as listed: what to fetch and what its bytes must hash to. */
 export interface RemoteObject {
@@ -32,23 +32,44 @@ export interface DownloadProgress {
  * Download one object generation into `temp`, hashing the stored bytes as they stream, and check size, crc32c and md5
  * before returning. A mismatch throws IntegrityError (retryable). Returns the size of the file on disk.
  */
-export async function downloadVerified(file: File, object: RemoteObject, temp: string, onProgress?: DownloadProgress): Promise<number> {
+export async function downloadVerified(
+  file: File,
+  object: RemoteObject,
+  temp: string,
+  onProgress?: DownloadProgress,
+  stallTimeoutMs = 60_000,
+): Promise<number> {
+  const where = `gs://${file.bucket.name}/${object.name}#${object.generation}`;
   const crc = new CRC32C();
   const md5 = object.md5Hash ? createHash('md5') : undefined;
   let bytes = 0;
+  const source = file.createReadStream({ validation: false, decompress: false });
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(
+      () => source.destroy(new StalledDownloadError(`${where}: no data for ${stallTimeoutMs} ms after ${bytes} of ${object.size} bytes`)),
+      stallTimeoutMs,
+    );
+  };
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       crc.update(chunk);
       md5?.update(chunk);
       bytes += chunk.length;
+      arm();
       onProgress?.(bytes);
       callback(null, chunk);
     },
   });
   // Our own validation, not the library's: it checks the stored bytes against the listing we pinned the generation from.
-  await pipeline(file.createReadStream({ validation: false, decompress: false }), hasher, createWriteStream(temp));
+  arm();
+  try {
+    await pipeline(source, hasher, createWriteStream(temp));
+  } finally {
+    clearTimeout(watchdog);
+  }
 
-  const where = `gs://${file.bucket.name}/${object.name}#${object.generation}`;
   if (bytes !== object.size) throw new IntegrityError(`${where}: truncated download, got ${bytes} of ${object.size} bytes`);
   if (object.crc32c !== undefined && crc.toString() !== object.crc32c) {
     throw new IntegrityError(`${where}: crc32c mismatch, expected ${object.crc32c}, got ${crc.toString()}`);

@@ -32,6 +32,8 @@ export interface GcsRepositorySourceOptions {
   readonly progressThresholdBytes?: number;
   /** @default 5000 */
   readonly progressIntervalMs?: number;
+  /** A download that receives no bytes for this long is abandoned and retried. @default 60000 */
+  readonly stallTimeoutMs?: number;
 }
 
 /** What the cache holds for one model: the generation of every file, written after the files are in place. */
@@ -289,7 +291,7 @@ export class GcsRepositorySource {
                 );
               }
               : undefined;
-          return downloadVerified(file, object, temp, onProgress);
+          return downloadVerified(file, object, temp, onProgress, this.options.stallTimeoutMs);
         },
         this.options.retry,
         (error, attempt, delayMs) => this.log.warn({ object: uri, attempt, delayMs, err: shortMessage(error) }, 'download failed, retrying'),
@@ -299,7 +301,8 @@ export class GcsRepositorySource {
       const credentials = await this.credentialInfo();
       const access = describeAccessError(cause, uri, this.location.bucket, credentials);
       if (access) throw new Error(access);
-      throw new Error(`${uri}: ${shortMessage(error)}`);
+      const message = shortMessage(error);
+      throw new Error(message.startsWith(uri) ? message : `${uri}: ${message}`);
     }
   }
 

@@ -20,6 +20,15 @@ export class IntegrityError extends Error {
   }
 }
 
+/** No bytes arrived for too long. The client library does not always report a connection closed mid-body, so a watchdog does. */
+export class StalledDownloadError extends Error {
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'StalledDownloadError';
+  }
+}
+
 const TRANSIENT_NETWORK_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
@@ -34,7 +43,7 @@ export function httpStatusOf(error: unknown): number | undefined {
 }
 
 export function isTransient(error: unknown): boolean {
-  if (error instanceof IntegrityError) return true;
+  if ((error as { retryable?: unknown } | undefined)?.retryable === true) return true;
   const status = httpStatusOf(error);
   if (status !== undefined) return status === 408 || status === 429 || status >= 500;
   const code = (error as { code?: unknown } | undefined)?.code;

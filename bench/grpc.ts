@@ -1,0 +1,176 @@
+/**
+ * gRPC vs HTTP binary vs HTTP JSON on `simple` and `mlp`, and the server vs raw onnxruntime-node, measured side by
+ * side in one run (`npm run bench:grpc`). The server runs in a child process (dist/server/main.js); this process is
+ * the load generator, a closed loop of `concurrency` requests in flight through InferenceServerClient. Transports
+ * are interleaved round by round (A B C A B C ...) so drift on a noisy machine hits all of them alike; each figure is
+ * the median of the rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
+ * loop on this thread (the server being idle meanwhile).
+ *
+ * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8).
+ */
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { InferenceServerClient, InferInput } from '../client';
+import { describeMachine, machineInfo } from './lib/machine';
+import { freePort, HOST, repoRoot, startServerChild } from './lib/processes';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+interface Model {
+  readonly name: string;
+  readonly inputs: () => InferInput[];
+  /** ORT feeds for the raw run. */
+  readonly feeds: () => Record<string, ort.Tensor>;
+}
+
+const MODELS: Model[] = [
+  {
+    name: 'simple',
+    inputs: () => [
+      InferInput.fromTypedArray('INPUT0', Int32Array.from({ length: 16 }, (_, i) => i), [1, 16]),
+      InferInput.fromTypedArray('INPUT1', new Int32Array(16).fill(1), [1, 16]),
+    ],
+    feeds: () => ({
+      INPUT0: new ort.Tensor('int32', Int32Array.from({ length: 16 }, (_, i) => i), [1, 16]),
+      INPUT1: new ort.Tensor('int32', new Int32Array(16).fill(1), [1, 16]),
+    }),
+  },
+  {
+    name: 'mlp',
+    inputs: () => [InferInput.fromTypedArray('INPUT0', Float32Array.from({ length: 784 }, (_, i) => ((i % 13) - 6) / 6), [1, 784])],
+    feeds: () => ({ INPUT0: new ort.Tensor('float32', Float32Array.from({ length: 784 }, (_, i) => ((i % 13) - 6) / 6), [1, 784]) }),
+  },
+];
+
+type TransportName = 'grpc' | 'http-binary' | 'http-json';
+const TRANSPORTS: TransportName[] = ['grpc', 'http-binary', 'http-json'];
+
+interface Run {
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+async function closedLoop(client: InferenceServerClient, model: Model, seconds: number, concurrency: number): Promise<Run> {
+  const inputs = model.inputs();
+  const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const started = performance.now();
+      await client.infer(model.name, inputs);
+      latencies.push((performance.now() - started) * 1000);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pick = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  return { throughput: latencies.length / elapsed, p50: pick(50), p99: pick(99) };
+}
+
+async function rawOrt(modelName: string, model: Model, seconds: number): Promise<number> {
+  const file = path.join(repoRoot(__dirname), 'examples/model_repository', modelName, modelName === 'simple' ? '2' : '1', 'model.onnx');
+  const session = await ort.InferenceSession.create(file, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+  for (let i = 0; i < 50; i++) await session.run(model.feeds());
+  let count = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  while (performance.now() < end) {
+    await session.run(model.feeds());
+    count += 1;
+  }
+  const rate = count / ((performance.now() - started) / 1000);
+  await session.release();
+  return rate;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  const root = repoRoot(__dirname);
+  const machine = machineInfo();
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const server = await startServerChild({
+    name: 'inference-server',
+    script: path.join(root, 'dist/server/main.js'),
+    args: [
+      `--model-repository=${path.join(root, 'examples/model_repository')}`,
+      `--http-port=${httpPort}`,
+      `--grpc-port=${grpcPort}`,
+      '--allow-metrics=false',
+      `--host=${HOST}`,
+    ],
+    port: httpPort,
+    readyPath: '/v2/health/ready',
+    cwd: root,
+  });
+  const clients: Record<TransportName, InferenceServerClient> = {
+    grpc: new InferenceServerClient({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' }),
+    'http-binary': new InferenceServerClient({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
+    'http-json': new InferenceServerClient({
+      url: `${HOST}:${httpPort}`,
+      http: { connections: CONCURRENCY, binaryThresholdBytes: Infinity, binaryOutputs: false },
+    }),
+  };
+  const lines: string[] = [];
+  const log = (line = '') => {
+    lines.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+  try {
+    log(`# bench:grpc — ${describeMachine(machine)}`);
+    log(`# ${ROUNDS} rounds × ${SECONDS} s per transport and model, ${CONCURRENCY} requests in flight, batch 1; medians of rounds`);
+    const results = new Map<string, Run[]>();
+    for (const model of MODELS) {
+      for (const name of TRANSPORTS) await closedLoop(clients[name], model, 0.5, CONCURRENCY); // warm-up
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const name of TRANSPORTS) {
+          const run = await closedLoop(clients[name], model, SECONDS, CONCURRENCY);
+          const key = `${model.name}/${name}`;
+          results.set(key, [...(results.get(key) ?? []), run]);
+          process.stderr.write(`  ${key} round ${round + 1}: ${run.throughput.toFixed(0)} req/s\n`);
+        }
+      }
+    }
+    // Raw onnxruntime-node while the server idles.
+    const raw = new Map<string, number>();
+    for (const model of MODELS) raw.set(model.name, await rawOrt(model.name, model, SECONDS));
+
+    log('');
+    log('| model | transport | req/s | p50 ms | p99 ms | vs gRPC | vs raw ORT |');
+    log('|---|---|---:|---:|---:|---:|---:|');
+    for (const model of MODELS) {
+      const grpcRate = median(results.get(`${model.name}/grpc`)!.map((r) => r.throughput));
+      const rawRate = raw.get(model.name)!;
+      for (const name of TRANSPORTS) {
+        const runs = results.get(`${model.name}/${name}`)!;
+        const rate = median(runs.map((r) => r.throughput));
+        log(
+          `| ${model.name} | ${name} | ${rate.toFixed(0)} | ${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
+            `${(median(runs.map((r) => r.p99)) / 1000).toFixed(2)} | ${(rate / grpcRate).toFixed(2)}× | ${(rate / rawRate).toFixed(2)}× |`,
+        );
+      }
+      log(`| ${model.name} | raw onnxruntime-node (session.run loop, 1 thread) | ${rawRate.toFixed(0)} | | | ${(rawRate / grpcRate).toFixed(2)}× | 1.00× |`);
+    }
+  } finally {
+    for (const client of Object.values(clients)) await client.close();
+    await server.stop();
+  }
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench:grpc failed: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,144 @@
+/**
+ * Reference HTTP servers for bench/http.ts, each run as its own child process on 127.0.0.1:
+ *  - bare: node:http that reads the body, JSON.parse's it and answers a small JSON (the "hello" DESIGN.md measures);
+ *  - fastify: the same work as one fastify route (body read as a Buffer, as the server reads it): fastify's own cost;
+ *  - fastify-compress: the same plus @fastify/compress registered globally, as the server registers it;
+ *  - frontend-stub: the server's real HTTP frontend (buildHttpApp: hooks, compression, codec decode/encode) over a
+ *    stub facade that answers `simple` inline — no facade validation, scheduler, worker thread or ONNX Runtime.
+ * Every mode answers GET /v2/health/ready with 200. Usage: node dist/bench/lib/baseline-servers.js <mode> <port>
+ */
+import * as http from 'node:http';
+import fastifyCompress from '@fastify/compress';
+import Fastify, { FastifyInstance } from 'fastify';
+import { buildHttpApp } from '../../server/protocol/http/app';
+import type { InferenceServiceApi } from '../../server/core/service-api';
+import type { InferRequest, InferResponse, ModelMetadata } from '../../server/core/types';
+import { HOST } from './processes';
+
+export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub'] as const;
+export type BaselineMode = (typeof BASELINE_MODES)[number];
+
+const READY_PATH = '/v2/health/ready';
+
+/** The bare answer: small, fixed, and dependent on the parsed body so the parse cannot be skipped. */
+function helloAnswer(parsed: unknown): string {
+  const inputs = (parsed as { inputs?: unknown[] }).inputs;
+  return JSON.stringify({ model_name: 'simple', model_version: '1', inputs: Array.isArray(inputs) ? inputs.length : 0 });
+}
+
+function bare(port: number): void {
+  const server = http.createServer((request, response) => {
+    if (request.method === 'GET' && request.url === READY_PATH) {
+      response.writeHead(200, { 'content-length': '0' });
+      response.end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let answer: string;
+      try {
+        answer = helloAnswer(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        response.writeHead(400, { 'content-length': '0' });
+        response.end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+      response.end(answer);
+    });
+  });
+  server.listen(port, HOST);
+}
+
+async function fastifyHello(port: number, compress: boolean): Promise<void> {
+  const app: FastifyInstance = Fastify({ logger: false });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  if (compress) await app.register(fastifyCompress, { global: true, encodings: ['gzip', 'deflate'], threshold: 0 });
+  app.get(READY_PATH, async (_request, reply) => reply.code(200).send());
+  app.post('/v2/models/:model/infer', async (request, reply) => {
+    const answer = helloAnswer(JSON.parse((request.body as Buffer).toString('utf8')));
+    reply.header('content-type', 'application/json');
+    return reply.send(answer);
+  });
+  await app.listen({ port, host: HOST });
+}
+
+const SIMPLE_METADATA: ModelMetadata = {
+  name: 'simple',
+  versions: ['1'],
+  platform: 'onnxruntime_onnx',
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [-1, 16] },
+    { name: 'INPUT1', datatype: 'INT32', shape: [-1, 16] },
+  ],
+  outputs: [
+    { name: 'OUTPUT0', datatype: 'INT32', shape: [-1, 16] },
+    { name: 'OUTPUT1', datatype: 'INT32', shape: [-1, 16] },
+  ],
+};
+
+/** A facade that answers `simple` on the spot: what the frontend costs without the rest of the server. */
+function stubService(): InferenceServiceApi {
+  const unsupported = (): never => {
+    throw new Error('not part of the benchmark stub');
+  };
+  return {
+    isLive: () => true,
+    isReady: () => true,
+    serverMetadata: () => ({ name: 'bench-stub', version: '0', extensions: [] }),
+    isModelReady: (model) => model === 'simple',
+    modelMetadata: () => SIMPLE_METADATA,
+    modelConfig: unsupported,
+    modelStatistics: unsupported,
+    repositoryIndex: async () => [],
+    loadModel: async () => unsupported(),
+    unloadModel: async () => unsupported(),
+    async infer(request: InferRequest): Promise<InferResponse> {
+      const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
+      const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;
+      const sum = new Int32Array(a.length);
+      const difference = new Int32Array(a.length);
+      for (let i = 0; i < a.length; i++) {
+        sum[i] = a[i] + b[i];
+        difference[i] = a[i] - b[i];
+      }
+      const shape = request.inputs[0].shape;
+      return {
+        model: request.model,
+        version: '1',
+        ...(request.id !== undefined ? { id: request.id } : {}),
+        outputs: [
+          { name: 'OUTPUT0', datatype: 'INT32', shape, data: sum },
+          { name: 'OUTPUT1', datatype: 'INT32', shape, data: difference },
+        ],
+      };
+    },
+  };
+}
+
+async function frontendStub(port: number): Promise<void> {
+  const app = buildHttpApp(stubService(), { logger: false });
+  await app.listen({ port, host: HOST });
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2] as BaselineMode;
+  const port = Number(process.argv[3]);
+  if (!BASELINE_MODES.includes(mode) || !Number.isInteger(port)) {
+    throw new Error(`usage: baseline-servers.js <${BASELINE_MODES.join('|')}> <port>`);
+  }
+  process.on('SIGTERM', () => process.exit(0));
+  if (mode === 'bare') bare(port);
+  else if (mode === 'fastify') await fastifyHello(port, false);
+  else if (mode === 'fastify-compress') await fastifyHello(port, true);
+  else await frontendStub(port);
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * inference-perf: measures throughput and latency of a model served over HTTP or gRPC, like Triton's perf_analyzer.
+ *   inference-perf -m mlp -u localhost:8001 -i grpc --concurrency-range 1:64:2 --measurement-interval 3000
+ */
+import { writeFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import { parsePerfArgs, PERF_USAGE, PerfUsageError } from './options';
+import { runProfile } from './profiler';
+import { resultLine, summaryTable, toCsv } from './report';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let options;
+  try {
+    options = parsePerfArgs(argv);
+  } catch (error) {
+    if (error instanceof PerfUsageError) {
+      process.stderr.write(`error: ${error.message}\n\n${PERF_USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options === 'help') {
+    process.stdout.write(PERF_USAGE);
+    return 0;
+  }
+  const out = (text: string) => {
+    if (!options.json) process.stdout.write(`${text}\n`);
+  };
+  out(`*** Measurement Settings ***`);
+  out(`  Model: ${options.model}${options.version ? ` version ${options.version}` : ''}, ${options.protocol} at ${options.url}, batch size ${options.batchSize}`);
+  out(`  Measurement window: ${options.measurementIntervalMs} ms, stability ${options.stabilityPercentage}% over 3 windows, at most ${options.maxTrials} windows`);
+  out(`  Concurrency: ${options.concurrency.join(', ')}\n`);
+
+  const bar = options.progress
+    ? new SingleBar({
+        format: 'concurrency {concurrency} | window {trial}/{maxTrials} |{bar}| {percentage}%',
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+      })
+    : undefined;
+  let barStarted = false;
+  try {
+    const results = await runProfile(options, {
+      onTick(fraction, trial, concurrency) {
+        if (!bar) return;
+        const payload = { concurrency, trial, maxTrials: options.maxTrials };
+        if (!barStarted) {
+          bar.start(100, 0, payload);
+          barStarted = true;
+        }
+        bar.update(Math.round(fraction * 100), payload);
+      },
+      onResult(result) {
+        if (bar && barStarted) {
+          bar.stop();
+          barStarted = false;
+        }
+        out(resultLine(result));
+      },
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify({ model: options.model, protocol: options.protocol, results }, null, 2)}\n`);
+    else out(`\n*** Summary (latencies in microseconds) ***\n${summaryTable(results)}`);
+    if (options.csvFile) writeFileSync(options.csvFile, toCsv(results));
+    return 0;
+  } catch (error) {
+    if (bar && barStarted) bar.stop();
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      process.stderr.write(`fatal: ${error.stack ?? error.message}\n`);
+      process.exit(1);
+    },
+  );
+}

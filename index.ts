@@ -1,0 +1,2 @@
+/** Package entry point (package.json "main": dist/index.js). */
+export * from './client';

@@ -1,0 +1,82 @@
+import { App, Chart } from 'cdk8s';
+import { AcceleratorType, InferenceAutoscaler, InferenceServer, InferenceServiceType } from '../constructs';
+
+export interface DeployManifestOptions {
+  readonly name: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly modelRepository: string;
+  readonly numGpus: number;
+  /** '' or undefined: any GPU node. */
+  readonly accelerator?: string;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly serviceType: InferenceServiceType;
+  /** '' or undefined: the construct creates a ServiceAccount <name>. */
+  readonly serviceAccount?: string;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [key: string]: unknown };
+  spec?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface DeployManifests {
+  readonly objects: KubeObject[];
+  readonly deploymentName: string;
+  readonly serviceName: string;
+}
+
+/** Apply order: identities first, then what uses them. */
+const KIND_ORDER = ['ServiceAccount', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'];
+
+/**
+ * The manifests for one deployment, from the same constructs `cdk8s synth` uses: InferenceServer, plus an
+ * InferenceAutoscaler (HPA and PodDisruptionBudget) when maxReplicas > minReplicas. Throws the constructs' validation
+ * messages.
+ */
+export function synthesizeDeployManifests(options: DeployManifestOptions): DeployManifests {
+  const app = new App();
+  const chart = new Chart(app, 'deploy', { namespace: options.namespace, disableResourceNameHashes: true });
+  const autoscaled = options.maxReplicas > options.minReplicas;
+  const server = new InferenceServer(chart, 'Server', {
+    name: options.name,
+    namespace: options.namespace,
+    image: options.image,
+    modelRepositories: [options.modelRepository],
+    numGpus: options.numGpus,
+    acceleratorType: options.accelerator ? (options.accelerator as AcceleratorType) : undefined,
+    replicas: options.minReplicas,
+    serviceType: options.serviceType,
+    serviceAccountName: options.serviceAccount || undefined,
+  });
+  if (autoscaled) {
+    new InferenceAutoscaler(chart, 'Autoscaler', {
+      server,
+      minReplicas: options.minReplicas,
+      maxReplicas: options.maxReplicas,
+      // A pipeline cluster may have neither the Prometheus Operator's CRDs nor a policy on who may call the server.
+      serviceMonitor: false,
+      networkPolicy: false,
+    });
+  }
+  const errors = chart.node.findAll().flatMap((construct) => construct.node.validate());
+  if (errors.length > 0) throw new Error(`invalid deployment parameters:\n  ${errors.join('\n  ')}`);
+  const objects = (chart.toJson() as KubeObject[]).sort(
+    (a, b) => rank(a.kind) - rank(b.kind),
+  );
+  if (autoscaled) {
+    // The HPA owns the replica count: leaving it out of the applied Deployment keeps each apply from resetting it.
+    const deployment = objects.find((object) => object.kind === 'Deployment');
+    if (deployment?.spec) delete deployment.spec.replicas;
+  }
+  return { objects, deploymentName: server.deploymentName, serviceName: server.serviceName };
+}
+
+function rank(kind: string): number {
+  const index = KIND_ORDER.indexOf(kind);
+  return index === -1 ? KIND_ORDER.length : index;
+}

@@ -1,0 +1,173 @@
+/**
+ * ModelInferRequest / ModelInferResponse messages ↔ core requests and responses. Pure functions.
+ *
+ * Inputs carry their data either all in `raw_input_contents` (one entry per input, Triton clients' way) or each in its
+ * typed `contents` (KServe clients' way). Responses use the same form as the request: raw when the request was raw (or
+ * had no inputs), typed otherwise — except that FP16/BF16 outputs, which have no typed field, make the response raw.
+ */
+import { elementCount, isDataType } from '../../core/datatypes';
+import { Errors } from '../../core/errors';
+import type { Tensor } from '../../core/tensor';
+import type { InferInputTensor, InferRequest, InferResponse, Parameters, ParameterValue, RequestedOutput } from '../../core/types';
+import type {
+  InferOutputTensorMessage,
+  Int64,
+  ModelInferRequestMessage,
+  ModelInferResponseMessage,
+  ParameterMap,
+} from './messages';
+import { CONTENTS_FIELD, contentsFromData, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+
+export interface DecodedGrpcRequest {
+  readonly request: InferRequest;
+  /** Answer with raw_output_contents. */
+  readonly raw: boolean;
+}
+
+/** InferParameter map → core parameters (64-bit integers as numbers). */
+export function decodeParameters(map: ParameterMap | undefined): Parameters | undefined {
+  if (!map) return undefined;
+  const keys = Object.keys(map);
+  if (keys.length === 0) return undefined;
+  const parameters: Record<string, ParameterValue> = {};
+  for (const key of keys) {
+    const parameter = map[key];
+    switch (parameter.parameter_choice) {
+      case 'bool_param':
+        parameters[key] = parameter.bool_param === true;
+        break;
+      case 'int64_param':
+        parameters[key] = Number(parameter.int64_param);
+        break;
+      case 'uint64_param':
+        parameters[key] = Number(parameter.uint64_param);
+        break;
+      case 'double_param':
+        parameters[key] = Number(parameter.double_param);
+        break;
+      case 'string_param':
+        parameters[key] = parameter.string_param ?? '';
+        break;
+      default:
+        throw Errors.invalidParameterType(key);
+    }
+  }
+  return parameters;
+}
+
+/** Core parameters → InferParameter map (integers as int64_param, other numbers as double_param). */
+export function encodeParameters(parameters: Parameters | undefined): ParameterMap {
+  const map: ParameterMap = {};
+  if (!parameters) return map;
+  for (const [key, value] of Object.entries(parameters)) {
+    if (typeof value === 'boolean') map[key] = { bool_param: value };
+    else if (typeof value === 'string') map[key] = { string_param: value };
+    else if (Number.isSafeInteger(value)) map[key] = { int64_param: value };
+    else map[key] = { double_param: value };
+  }
+  return map;
+}
+
+function decodeShape(name: string, shape: readonly Int64[]): number[] {
+  const dims = new Array<number>(shape.length);
+  for (let i = 0; i < shape.length; i++) {
+    const dim = Number(shape[i]);
+    if (!Number.isSafeInteger(dim) || dim < 0) throw Errors.badShapeDim(name, String(shape[i]));
+    dims[i] = dim;
+  }
+  return dims;
+}
+
+function checkRequestParameters(parameters: Parameters | undefined): void {
+  if (!parameters) return;
+  for (const key of Object.keys(parameters)) {
+    if (key.startsWith('triton_')) throw Errors.reservedParameter();
+  }
+  for (const key of ['priority', 'timeout'] as const) {
+    if (key in parameters) {
+      const value = parameters[key];
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+        throw Errors.badField(key, 'expected a non-negative integer');
+      }
+    }
+  }
+}
+
+export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGrpcRequest {
+  const model = message.model_name;
+  const raw = message.raw_input_contents ?? [];
+  const useRaw = raw.length > 0;
+  if (useRaw && raw.length !== message.inputs.length) throw Errors.rawContentsCount(model, message.inputs.length, raw.length);
+
+  const parameters = decodeParameters(message.parameters);
+  checkRequestParameters(parameters);
+
+  const inputs = message.inputs.map((input, index): InferInputTensor => {
+    const { name } = input;
+    if (!isDataType(input.datatype)) throw Errors.unsupportedDatatype(input.datatype);
+    const datatype = input.datatype;
+    const shape = decodeShape(name, input.shape);
+    const inputParameters = decodeParameters(input.parameters);
+    if (inputParameters && 'shared_memory_region' in inputParameters) throw Errors.sharedMemoryUnsupported();
+    const count = elementCount(shape);
+    let data: Tensor['data'];
+    if (useRaw) {
+      if (hasContents(input.contents)) throw Errors.contentsWithRaw(name, model);
+      data = dataFromRaw(name, datatype, count, raw[index]);
+    } else if (hasContents(input.contents)) {
+      data = dataFromContents(name, datatype, input.contents!);
+      if (data.length !== count) throw Errors.elementCountMismatch(name, count, data.length);
+    } else if (count === 0) {
+      data = dataFromRaw(name, datatype, 0, new Uint8Array(0));
+    } else {
+      throw Errors.contentsMissing(name, model);
+    }
+    const tensor: InferInputTensor = { name, datatype, shape, data };
+    return inputParameters ? { ...tensor, parameters: inputParameters } : tensor;
+  });
+
+  let outputs: RequestedOutput[] | undefined;
+  if (message.outputs && message.outputs.length > 0) {
+    outputs = message.outputs.map((output): RequestedOutput => {
+      const outputParameters = decodeParameters(output.parameters);
+      if (!outputParameters) return { name: output.name };
+      if ('shared_memory_region' in outputParameters) throw Errors.sharedMemoryUnsupported();
+      // binary_data is the HTTP frontend's business; gRPC output data is always binary-safe.
+      const { binary_data: _binary, ...rest } = outputParameters;
+      return Object.keys(rest).length > 0 ? { name: output.name, parameters: rest } : { name: output.name };
+    });
+  }
+
+  const request: InferRequest = {
+    model,
+    ...(message.model_version ? { version: message.model_version } : {}),
+    ...(message.id ? { id: message.id } : {}),
+    ...(parameters ? { parameters } : {}),
+    inputs,
+    ...(outputs ? { outputs } : {}),
+  };
+  return { request, raw: useRaw || message.inputs.length === 0 };
+}
+
+export function encodeInferResponse(response: InferResponse, raw: boolean): ModelInferResponseMessage {
+  const useRaw = raw || response.outputs.some((output) => CONTENTS_FIELD[output.datatype] === undefined);
+  const outputs: InferOutputTensorMessage[] = new Array(response.outputs.length);
+  const rawContents: Buffer[] = useRaw ? new Array(response.outputs.length) : [];
+  for (let i = 0; i < response.outputs.length; i++) {
+    const output = response.outputs[i];
+    if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
+    const tensor: InferOutputTensorMessage = { name: output.name, datatype: output.datatype, shape: output.shape };
+    if (useRaw) rawContents[i] = rawFromData(output.data);
+    else tensor.contents = contentsFromData(output.datatype, output.data);
+    outputs[i] = tensor;
+  }
+  const message: ModelInferResponseMessage = {
+    model_name: response.model,
+    model_version: String(response.version),
+    id: response.id ?? '',
+    outputs,
+    raw_output_contents: rawContents,
+  };
+  if (response.parameters && Object.keys(response.parameters).length > 0) message.parameters = encodeParameters(response.parameters);
+  return message;
+}

@@ -1,0 +1,166 @@
+/**
+ * The gRPC frontend: inference.GRPCInferenceService, grpc.health.v1.Health (reflecting the facade's readiness) and
+ * server reflection, on one @grpc/grpc-js server with Triton's message-size and keepalive settings.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, ServingStatus } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import type { InferenceServiceApi } from '../../core/service-api';
+import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
+import { createServiceImplementation } from './service';
+
+/** Triton's default: INT32_MAX bytes each way. */
+export const DEFAULT_GRPC_MAX_MESSAGE_BYTES = 2 ** 31 - 1;
+
+export type GrpcCompressionLevel = 'none' | 'low' | 'med' | 'high';
+
+/** Triton's --grpc-keepalive-* and --grpc-http2-* settings (milliseconds where a time). */
+export interface GrpcKeepaliveOptions {
+  /** @default 7200000 */
+  readonly keepaliveTimeMs?: number;
+  /** @default 20000 */
+  readonly keepaliveTimeoutMs?: number;
+  /** @default false */
+  readonly keepalivePermitWithoutCalls?: boolean;
+  /** @default 2 */
+  readonly http2MaxPingsWithoutData?: number;
+  /** @default 300000 */
+  readonly http2MinRecvPingIntervalWithoutDataMs?: number;
+  /** @default 2 */
+  readonly http2MaxPingStrikes?: number;
+}
+
+export const GRPC_KEEPALIVE_DEFAULTS: Required<GrpcKeepaliveOptions> = {
+  keepaliveTimeMs: 7_200_000,
+  keepaliveTimeoutMs: 20_000,
+  keepalivePermitWithoutCalls: false,
+  http2MaxPingsWithoutData: 2,
+  http2MinRecvPingIntervalWithoutDataMs: 300_000,
+  http2MaxPingStrikes: 2,
+};
+
+export interface GrpcFrontendOptions {
+  /** Largest message received or sent. @default DEFAULT_GRPC_MAX_MESSAGE_BYTES */
+  readonly maxMessageBytes?: number;
+  readonly keepalive?: GrpcKeepaliveOptions;
+  /**
+   * Triton's --grpc-infer-response-compression-level. Requests compressed with gzip or deflate are always accepted;
+   * @grpc/grpc-js 1.14 cannot compress responses, so any level other than 'none' is logged and answered uncompressed.
+   * @default 'none'
+   */
+  readonly responseCompressionLevel?: GrpcCompressionLevel;
+  /** @default true */
+  readonly reflection?: boolean;
+  /** How often Health/Watch streams see readiness changes. @default 1000 */
+  readonly healthPollMs?: number;
+  readonly logger?: Logger;
+}
+
+/** grpc-js channel options for the settings (unknown keys are ignored by grpc-js, kept for parity with Triton). */
+export function grpcServerChannelOptions(options: GrpcFrontendOptions): grpc.ChannelOptions {
+  const keepalive = { ...GRPC_KEEPALIVE_DEFAULTS, ...options.keepalive };
+  const maxMessage = options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES;
+  return {
+    'grpc.max_receive_message_length': maxMessage,
+    'grpc.max_send_message_length': maxMessage,
+    'grpc.keepalive_time_ms': keepalive.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': keepalive.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': keepalive.keepalivePermitWithoutCalls ? 1 : 0,
+    'grpc.http2.max_pings_without_data': keepalive.http2MaxPingsWithoutData,
+    'grpc.http2.min_ping_interval_without_data_ms': keepalive.http2MinRecvPingIntervalWithoutDataMs,
+    'grpc.http2.max_ping_strikes': keepalive.http2MaxPingStrikes,
+  };
+}
+
+function bindAddress(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class GrpcFrontend {
+  readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  private readonly healthStatus = new Map<string, ServingStatus>();
+  private healthTimer: NodeJS.Timeout | undefined;
+  private port: number | undefined;
+
+  constructor(
+    private readonly service: InferenceServiceApi,
+    private readonly options: GrpcFrontendOptions = {},
+  ) {
+    this.server = new grpc.Server(grpcServerChannelOptions(options));
+    this.server.addService(inferenceServiceDefinition() as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
+
+    // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
+    this.health.addToServer({
+      addService: (definition: ServiceDefinition, implementation: grpc.UntypedServiceImplementation) => {
+        const wrapped: grpc.UntypedServiceImplementation = {};
+        for (const [name, handler] of Object.entries(implementation)) {
+          wrapped[name] = ((call: unknown, callback: unknown) => {
+            this.refreshHealth();
+            (handler as (call: unknown, callback: unknown) => void)(call, callback);
+          }) as grpc.UntypedHandleCall;
+        }
+        this.server.addService(definition as grpc.ServiceDefinition, wrapped);
+      },
+    });
+
+    if (options.reflection ?? true) new ReflectionService(inferencePackageDefinition()).addToServer(this.server);
+    const level = options.responseCompressionLevel ?? 'none';
+    if (level !== 'none') {
+      options.logger?.warn({ level }, 'gRPC response compression is not available in @grpc/grpc-js; responses are sent uncompressed');
+    }
+  }
+
+  /** Set the health statuses from the facade's readiness ('' and the inference service). */
+  refreshHealth(): void {
+    const status: ServingStatus = this.service.isReady() ? 'SERVING' : 'NOT_SERVING';
+    for (const name of ['', SERVICE_NAME]) {
+      if (this.healthStatus.get(name) !== status) {
+        this.healthStatus.set(name, status);
+        this.health.setStatus(name, status);
+      }
+    }
+  }
+
+  /** Bind and start serving; resolves to the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(bindAddress(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        this.port = bound;
+        this.refreshHealth();
+        this.healthTimer = setInterval(() => this.refreshHealth(), this.options.healthPollMs ?? 1000);
+        this.healthTimer.unref();
+        resolve(bound);
+      });
+    });
+  }
+
+  get boundPort(): number | undefined {
+    return this.port;
+  }
+
+  /** Stop accepting calls, let running ones finish for up to `graceMs`, then cancel what is left. */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.healthTimer = undefined;
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * inference.GRPCInferenceService handlers over the core facade. Every handler decodes, calls the facade, encodes;
+ * failures go through toGrpcError (errors.ts), the one place core error codes become gRPC status codes.
+ */
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { Errors, InferenceError } from '../../core/errors';
+import type { InferenceServiceApi } from '../../core/service-api';
+import type { ModelStatistics } from '../../core/statistics';
+import { decodeInferRequest, encodeInferResponse } from './codec';
+import { streamErrorMessage, toGrpcError } from './errors';
+import type {
+  LogSettingValueMessage,
+  ModelInferRequestMessage,
+  ModelInferResponseMessage,
+  ModelMetadataResponseMessage,
+  ModelStreamInferResponseMessage,
+  NameVersionRequest,
+  RepositoryIndexRequestMessage,
+  RepositoryModelIndexMessage,
+  RepositoryModelRequestMessage,
+} from './messages';
+
+export interface GrpcServiceOptions {
+  /** Receives LogSettings updates of log_verbose_level (0 = info, 1+ = debug); absent: read-only settings. */
+  readonly logger?: Logger;
+}
+
+type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
+
+/** A unary handler from a function of the request; sync throws and rejections both become gRPC errors. */
+function unary<Req, Res>(log: Logger | undefined, body: (request: Req) => Res | Promise<Res>): Unary<Req, Res> {
+  return (call, callback) => {
+    let result: Res | Promise<Res>;
+    try {
+      result = body(call.request);
+    } catch (error) {
+      fail(log, callback, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => callback(null, value),
+        (error: unknown) => fail(log, callback, error),
+      );
+    } else {
+      callback(null, result);
+    }
+  };
+}
+
+function fail<Res>(log: Logger | undefined, callback: sendUnaryData<Res>, error: unknown): void {
+  if (!(error instanceof InferenceError)) log?.error({ err: error }, 'unexpected error while handling a gRPC call');
+  callback(toGrpcError(error), null);
+}
+
+const version = (value: string | undefined): string | undefined => (value ? value : undefined);
+
+function statisticsMessage(stats: ModelStatistics): ModelStatistics {
+  return { ...stats, response_stats: {}, memory_usage: [] };
+}
+
+const SHARED_MEMORY_DETAIL = 'shared-memory tensors are not implemented; send tensor data in raw_input_contents';
+
+function unimplemented(rpc: string, detail: string): Unary<unknown, unknown> {
+  return (_call, callback) => callback(toGrpcError(Errors.grpcUnimplemented(rpc, detail)), null);
+}
+
+/** Current log settings in Triton's names. */
+function logSettings(logger: Logger | undefined): Record<string, LogSettingValueMessage> {
+  const verbose = logger && (logger.level === 'debug' || logger.level === 'trace') ? 1 : 0;
+  return {
+    log_file: { string_param: '' },
+    log_info: { bool_param: true },
+    log_warning: { bool_param: true },
+    log_error: { bool_param: true },
+    log_verbose_level: { uint32_param: verbose },
+    log_format: { string_param: 'default' },
+  };
+}
+
+export function createServiceImplementation(service: InferenceServiceApi, options: GrpcServiceOptions = {}): UntypedServiceImplementation {
+  const log = options.logger;
+
+  const modelInfer: Unary<ModelInferRequestMessage, ModelInferResponseMessage> = (call, callback) => {
+    let decoded;
+    try {
+      decoded = decodeInferRequest(call.request);
+    } catch (error) {
+      fail(log, callback, error);
+      return;
+    }
+    service.infer(decoded.request).then(
+      (response) => {
+        let message: ModelInferResponseMessage;
+        try {
+          message = encodeInferResponse(response, decoded.raw);
+        } catch (error) {
+          fail(log, callback, error);
+          return;
+        }
+        callback(null, message);
+      },
+      (error: unknown) => fail(log, callback, error),
+    );
+  };
+
+  const modelStreamInfer = (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
+    let pending = 0;
+    let ended = false;
+    const finishIfDone = () => {
+      if (ended && pending === 0 && !call.cancelled) call.end();
+    };
+    const writeError = (request: ModelInferRequestMessage, error: unknown) => {
+      if (!(error instanceof InferenceError)) log?.error({ err: error }, 'unexpected error in a gRPC stream');
+      if (call.cancelled) return;
+      call.write({
+        error_message: streamErrorMessage(error),
+        infer_response: {
+          model_name: request.model_name ?? '',
+          model_version: request.model_version ?? '',
+          id: request.id ?? '',
+          outputs: [],
+        },
+      });
+    };
+    call.on('data', (request: ModelInferRequestMessage) => {
+      let decoded;
+      try {
+        decoded = decodeInferRequest(request);
+      } catch (error) {
+        writeError(request, error);
+        return;
+      }
+      pending += 1;
+      service
+        .infer(decoded.request)
+        .then(
+          (response) => {
+            if (call.cancelled) return;
+            call.write({ error_message: '', infer_response: encodeInferResponse(response, decoded.raw) });
+          },
+          (error: unknown) => writeError(request, error),
+        )
+        .catch((error: unknown) => writeError(request, error))
+        .finally(() => {
+          pending -= 1;
+          finishIfDone();
+        });
+    });
+    call.on('end', () => {
+      ended = true;
+      finishIfDone();
+    });
+    call.on('error', (error) => log?.debug({ err: error }, 'gRPC stream error'));
+  };
+
+  return {
+    ServerLive: unary(log, () => ({ live: service.isLive() })),
+    ServerReady: unary(log, () => ({ ready: service.isReady() })),
+    ModelReady: unary(log, (request: NameVersionRequest) => ({ ready: service.isModelReady(request.name, version(request.version)) })),
+    ServerMetadata: unary(log, () => service.serverMetadata()),
+    ModelMetadata: unary(log, (request: NameVersionRequest): ModelMetadataResponseMessage => {
+      const metadata = service.modelMetadata(request.name, version(request.version));
+      return { ...metadata, inputs: metadata.inputs.map((t) => ({ ...t })), outputs: metadata.outputs.map((t) => ({ ...t })) };
+    }),
+    ModelInfer: modelInfer,
+    ModelStreamInfer: modelStreamInfer,
+    ModelConfig: unary(log, (request: NameVersionRequest) => ({ config: service.modelConfig(request.name, version(request.version)) })),
+    ModelStatistics: unary(log, (request: NameVersionRequest) => ({
+      model_stats: service.modelStatistics(request.name || undefined, version(request.version)).map(statisticsMessage),
+    })),
+    RepositoryIndex: unary(log, async (request: RepositoryIndexRequestMessage) => {
+      const entries = await service.repositoryIndex(request.ready);
+      const models: RepositoryModelIndexMessage[] = entries.map((entry) => ({
+        name: entry.name,
+        version: entry.version ?? '',
+        state: entry.state ?? '',
+        reason: entry.reason ?? '',
+      }));
+      return { models };
+    }),
+    RepositoryModelLoad: unary(log, async (request: RepositoryModelRequestMessage) => {
+      let config: string | undefined;
+      for (const [key, value] of Object.entries(request.parameters ?? {})) {
+        if (key === 'config' && value.parameter_choice === 'string_param') config = value.string_param;
+        else throw Errors.badLoadParameter(key);
+      }
+      await service.loadModel(request.model_name, config !== undefined ? { config } : {});
+      return {};
+    }),
+    RepositoryModelUnload: unary(log, async (request: RepositoryModelRequestMessage) => {
+      const dependents = request.parameters?.unload_dependents;
+      await service.unloadModel(request.model_name, { unloadDependents: dependents?.bool_param === true });
+      return {};
+    }),
+    SystemSharedMemoryStatus: unimplemented('SystemSharedMemoryStatus', SHARED_MEMORY_DETAIL),
+    SystemSharedMemoryRegister: unimplemented('SystemSharedMemoryRegister', SHARED_MEMORY_DETAIL),
+    SystemSharedMemoryUnregister: unimplemented('SystemSharedMemoryUnregister', SHARED_MEMORY_DETAIL),
+    CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', SHARED_MEMORY_DETAIL),
+    CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', SHARED_MEMORY_DETAIL),
+    CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', SHARED_MEMORY_DETAIL),
+    TraceSetting: unimplemented('TraceSetting', 'request tracing is not implemented'),
+    LogSettings: unary(log, (request: { settings?: Record<string, LogSettingValueMessage> }) => {
+      for (const [key, value] of Object.entries(request.settings ?? {})) {
+        if (key === 'log_verbose_level' && value.parameter_choice === 'uint32_param' && options.logger) {
+          options.logger.level = (value.uint32_param ?? 0) > 0 ? 'debug' : 'info';
+        } else {
+          throw Errors.grpcUnimplemented('LogSettings', `changing '${key}' is not supported; only log_verbose_level can change`);
+        }
+      }
+      return { settings: logSettings(options.logger) };
+    }),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Tensor data ↔ the two gRPC encodings: typed `InferTensorContents` fields and raw little-endian bytes
+ * (`raw_input_contents` / `raw_output_contents`). Pure functions shared by the server frontend and the client.
+ */
+import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
+import { Errors } from '../../core/errors';
+import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, typedArrayFromBytes } from '../../core/tensor';
+import type { InferTensorContentsMessage, Int64 } from './messages';
+
+export type ContentsField = keyof InferTensorContentsMessage;
+
+/** The typed contents field of each datatype; FP16 and BF16 have none (raw only). */
+export const CONTENTS_FIELD: Readonly<Record<DataType, ContentsField | undefined>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+  FP16: undefined,
+  BF16: undefined,
+};
+
+const ALL_FIELDS: readonly ContentsField[] = [
+  'bool_contents',
+  'int_contents',
+  'int64_contents',
+  'uint_contents',
+  'uint64_contents',
+  'fp32_contents',
+  'fp64_contents',
+  'bytes_contents',
+];
+
+/** Whether any contents field holds elements. */
+export function hasContents(contents: InferTensorContentsMessage | null | undefined): boolean {
+  if (!contents) return false;
+  for (const field of ALL_FIELDS) {
+    const values = contents[field];
+    if (values && values.length > 0) return true;
+  }
+  return false;
+}
+
+function toBigInt(value: Int64 | bigint): bigint {
+  return typeof value === 'bigint' ? value : BigInt(value);
+}
+
+/**
+ * Typed contents → in-memory data. Checks that only the datatype's field is used; the element count is checked by
+ * the caller against the shape.
+ */
+export function dataFromContents(name: string, datatype: DataType, contents: InferTensorContentsMessage): TensorData {
+  const field = CONTENTS_FIELD[datatype];
+  if (field === undefined) throw Errors.contentsNoTypedField(name, datatype);
+  for (const other of ALL_FIELDS) {
+    if (other !== field && (contents[other]?.length ?? 0) > 0) throw Errors.contentsWrongField(name, datatype, field);
+  }
+  switch (datatype) {
+    case 'BOOL':
+      return Uint8Array.from(contents.bool_contents ?? [], (v) => (v ? 1 : 0));
+    case 'INT8':
+      return Int8Array.from(contents.int_contents ?? []);
+    case 'INT16':
+      return Int16Array.from(contents.int_contents ?? []);
+    case 'INT32':
+      return Int32Array.from(contents.int_contents ?? []);
+    case 'INT64':
+      return BigInt64Array.from(contents.int64_contents ?? [], toBigInt);
+    case 'UINT8':
+      return Uint8Array.from(contents.uint_contents ?? []);
+    case 'UINT16':
+      return Uint16Array.from(contents.uint_contents ?? []);
+    case 'UINT32':
+      return Uint32Array.from(contents.uint_contents ?? []);
+    case 'UINT64':
+      return BigUint64Array.from(contents.uint64_contents ?? [], toBigInt);
+    case 'FP32':
+      return Float32Array.from(contents.fp32_contents ?? []);
+    case 'FP64':
+      return Float64Array.from(contents.fp64_contents ?? []);
+    case 'BYTES':
+      return contents.bytes_contents ?? [];
+    default:
+      throw Errors.contentsNoTypedField(name, datatype);
+  }
+}
+
+/** In-memory data → typed contents (64-bit integers as decimal strings, which protobufjs encodes exactly). */
+export function contentsFromData(datatype: DataType, data: TensorData): InferTensorContentsMessage {
+  if (Array.isArray(data)) return { bytes_contents: data.map(asBuffer) };
+  const typed = data as FixedTypedArray;
+  switch (datatype) {
+    case 'BOOL':
+      return { bool_contents: Array.from(typed as Uint8Array, (v) => v !== 0) };
+    case 'INT8':
+    case 'INT16':
+    case 'INT32':
+      return { int_contents: Array.from(typed as Int32Array) };
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+      return { uint_contents: Array.from(typed as Uint32Array) };
+    case 'INT64':
+      return { int64_contents: Array.from(typed as BigInt64Array, (v) => v.toString()) };
+    case 'UINT64':
+      return { uint64_contents: Array.from(typed as BigUint64Array, (v) => v.toString()) };
+    case 'FP32':
+      return { fp32_contents: Array.from(typed as Float32Array) };
+    case 'FP64':
+      return { fp64_contents: Array.from(typed as Float64Array) };
+    default:
+      throw Errors.contentsNoTypedField('output', datatype);
+  }
+}
+
+/** A Buffer view of bytes (no copy): protobufjs writes Buffers fastest. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** In-memory data → raw bytes (a view for fixed-size types; BYTES elements length-prefixed). */
+export function rawFromData(data: TensorData): Buffer {
+  return asBuffer(Array.isArray(data) ? serializeBytesElements(data) : bytesOfTypedArray(data as FixedTypedArray));
+}
+
+/** Raw bytes → in-memory data, checking the size the element count implies. Fixed-size data is a view when aligned. */
+export function dataFromRaw(name: string, datatype: DataType, count: number, bytes: Uint8Array): TensorData {
+  if (datatype === 'BYTES') {
+    const elements = deserializeBytesElements(bytes);
+    if (!elements) throw Errors.badBytesFraming(name);
+    if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
+    return elements;
+  }
+  const expected = count * DATATYPES[datatype].byteSize;
+  if (bytes.byteLength !== expected) throw Errors.byteSizeMismatch(name, expected, bytes.byteLength);
+  return typedArrayFromBytes(datatype, bytes);
+}
