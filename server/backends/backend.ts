@@ -27,11 +27,21 @@ export interface ExecutionResult {
   readonly computeOutputNs: number;
 }
 
+export interface ExecutionRequest {
+  readonly inputs: Tensor[];
+  readonly outputNames: readonly string[];
+}
+
 /** One loaded instance of a model version; executes one batch at a time. */
 export interface BackendInstance {
   readonly name: string;
   /** Run the model. Rejects with InferenceError; an instance that died rejects with Errors.instanceLost. */
   execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
+  /**
+   * Run several independent executions one after another with a single hand-off (optional). Each settles on its
+   * own: one failing does not fail the others.
+   */
+  executeMany?(runs: readonly ExecutionRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]>;
   /** Release everything the instance holds (worker thread, process, memory). */
   close(): Promise<void>;
 }

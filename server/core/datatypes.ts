@@ -52,12 +52,15 @@ export function isDataType(value: unknown): value is DataType {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(DATATYPES, value);
 }
 
+const BY_ORT_TYPE = new Map<string, DataType>(
+  (Object.entries(DATATYPES) as [DataType, DataTypeInfo][])
+    .filter(([, info]) => info.ortType !== null)
+    .map(([name, info]) => [info.ortType!, name]),
+);
+
 /** ORT type name → KServe datatype. */
 export function dataTypeFromOrt(ortType: string): DataType | undefined {
-  for (const [name, info] of Object.entries(DATATYPES) as [DataType, DataTypeInfo][]) {
-    if (info.ortType === ortType) return name;
-  }
-  return undefined;
+  return BY_ORT_TYPE.get(ortType);
 }
 
 export function elementCount(shape: readonly number[]): number {

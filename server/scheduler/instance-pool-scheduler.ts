@@ -1,4 +1,4 @@
-import type { BackendInstance } from '../backends/backend';
+import type { BackendInstance, ExecutionResult } from '../backends/backend';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
@@ -16,6 +16,12 @@ export interface BatchingPolicy {
   /** Answer requests in arrival order even when instances finish out of order. */
   readonly preserveOrdering: boolean;
 }
+
+/** Upper bound on executions sent to an instance in one hand-off, so one message never holds the queue hostage. */
+export const MAX_BATCHES_PER_HAND_OFF = 16;
+
+/** Messages an instance may hold at once when it runs requests unbatched (see the constructor). */
+const PIPELINED_SLOTS = 2;
 
 export const SINGLE_LEVEL: PriorityPolicy = {
   priorityLevels: 0,
@@ -54,7 +60,10 @@ export class InstancePoolScheduler implements Scheduler {
     priorities: PriorityPolicy = SINGLE_LEVEL,
     private readonly onExecution: (timings: ExecutionTimings) => void = () => {},
   ) {
-    this.free = [...instances];
+    // Without batching, an instance that takes several executions per hand-off gets a second slot: the next message
+    // waits in its worker's port while the current one runs, so the worker never sleeps between messages.
+    const slots = batching.enabled ? 1 : PIPELINED_SLOTS;
+    this.free = instances.flatMap((instance) => (instance.executeMany ? Array<BackendInstance>(slots).fill(instance) : [instance]));
     this.queue = new PriorityRequestQueue(priorities);
   }
 
@@ -82,10 +91,20 @@ export class InstancePoolScheduler implements Scheduler {
   private dispatch(): void {
     this.expire();
     while (this.free.length > 0 && this.queue.size > 0) {
-      const batch = this.takeBatch();
-      if (!batch) return;
+      const first = this.takeBatch();
+      if (!first) return;
       const instance = this.free.pop()!;
-      void this.execute(instance, batch);
+      // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
+      // and no other instance is free to run it in parallel.
+      const batches = [first];
+      if (instance.executeMany && this.free.length === 0) {
+        while (batches.length < MAX_BATCHES_PER_HAND_OFF && this.queue.size > 0) {
+          const next = this.takeBatch(false);
+          if (!next) break;
+          batches.push(next);
+        }
+      }
+      void this.execute(instance, batches);
     }
     this.wakeDrainWaiters();
   }
@@ -108,7 +127,8 @@ export class InstancePoolScheduler implements Scheduler {
     this.deadlineTimer.unref();
   }
 
-  private takeBatch(): QueueEntry<Waiting>[] | undefined {
+  /** The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one. */
+  private takeBatch(mayWait = true): QueueEntry<Waiting>[] | undefined {
     const order = this.queue.inOrder();
     const first = order.next().value as QueueEntry<Waiting>;
     if (!this.batching.enabled) {
@@ -129,6 +149,7 @@ export class InstancePoolScheduler implements Scheduler {
     }
     const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
     if (!full && !blocked && this.batching.maxQueueDelayNs > 0) {
+      if (!mayWait) return undefined;
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
       const remainingNs = this.batching.maxQueueDelayNs - waitedNs;
       if (remainingNs > 0) {
@@ -151,47 +172,77 @@ export class InstancePoolScheduler implements Scheduler {
     );
   }
 
-  private async execute(instance: BackendInstance, batch: QueueEntry<Waiting>[]): Promise<void> {
-    this.running += batch.length;
+  private async execute(instance: BackendInstance, batches: QueueEntry<Waiting>[][]): Promise<void> {
+    const count = batches.reduce((sum, batch) => sum + batch.length, 0);
+    this.running += count;
     const seq = this.nextBatchSeq++;
     const startedAt = process.hrtime.bigint();
-    let outcomes: Outcome[];
+    let outcomes: Outcome[][];
     try {
-      const jobs = batch.map((entry) => entry.item.job);
-      const inputs = jobs.length === 1 ? jobs[0].inputs : mergeInputs(jobs.map((job) => job.inputs));
-      const outputNames = [...new Set(jobs.flatMap((job) => job.outputNames))];
-      const result = await instance.execute(inputs, outputNames);
-      const timings: ExecutionTimings = {
-        batchSize: jobs.reduce((sum, job) => sum + job.batchSize, 0),
-        computeInputNs: result.computeInputNs,
-        computeInferNs: result.computeInferNs,
-        computeOutputNs: result.computeOutputNs,
-      };
-      this.onExecution(timings);
+      const requests = batches.map((batch) => {
+        const jobs = batch.map((entry) => entry.item.job);
+        return {
+          inputs: jobs.length === 1 ? jobs[0].inputs : mergeInputs(jobs.map((job) => job.inputs)),
+          outputNames: [...new Set(jobs.flatMap((job) => job.outputNames))],
+        };
+      });
+      const settled =
+        requests.length === 1 || !instance.executeMany
+          ? await Promise.allSettled([instance.execute(requests[0].inputs, requests[0].outputNames)])
+          : await instance.executeMany(requests);
+      outcomes = batches.map((batch, i) => this.outcomesOf(batch, settled[i], startedAt));
+    } catch (error) {
+      const failure = toInferenceError(error);
+      outcomes = batches.map((batch) => batch.map(() => ({ ok: false, error: failure })));
+    }
+    this.free.push(instance);
+    const settle = () => {
+      batches.forEach((batch, b) =>
+        batch.forEach((entry, i) => {
+          const outcome = outcomes[b][i];
+          if (outcome.ok) entry.item.resolve(outcome.result);
+          else entry.item.reject(outcome.error);
+        }),
+      );
+      this.running -= count;
+    };
+    if (this.batching.preserveOrdering) this.releaseInOrder(seq, settle);
+    else settle();
+    this.dispatch();
+  }
+
+  /** Split one execution's result back to the requests of its batch. */
+  private outcomesOf(
+    batch: QueueEntry<Waiting>[],
+    settled: PromiseSettledResult<ExecutionResult>,
+    startedAt: bigint,
+  ): Outcome[] {
+    if (settled.status === 'rejected') {
+      const failure = toInferenceError(settled.reason);
+      return batch.map(() => ({ ok: false, error: failure }));
+    }
+    const jobs = batch.map((entry) => entry.item.job);
+    const result = settled.value;
+    const timings: ExecutionTimings = {
+      batchSize: jobs.reduce((sum, job) => sum + job.batchSize, 0),
+      computeInputNs: result.computeInputNs,
+      computeInferNs: result.computeInferNs,
+      computeOutputNs: result.computeOutputNs,
+    };
+    this.onExecution(timings);
+    try {
       const perJob = splitOutputs(
         result.outputs,
         jobs.map((job) => job.batchSize),
       );
-      outcomes = batch.map((entry, i) => ({
+      return batch.map((entry, i) => ({
         ok: true,
         result: { outputs: perJob[i], queueNs: Number(startedAt - entry.enqueuedAt), timings },
       }));
     } catch (error) {
       const failure = toInferenceError(error);
-      outcomes = batch.map(() => ({ ok: false, error: failure }));
+      return batch.map(() => ({ ok: false, error: failure }));
     }
-    this.free.push(instance);
-    const settle = () => {
-      batch.forEach((entry, i) => {
-        const outcome = outcomes[i];
-        if (outcome.ok) entry.item.resolve(outcome.result);
-        else entry.item.reject(outcome.error);
-      });
-      this.running -= batch.length;
-    };
-    if (this.batching.preserveOrdering) this.releaseInOrder(seq, settle);
-    else settle();
-    this.dispatch();
   }
 
   private releaseInOrder(seq: number, settle: () => void): void {

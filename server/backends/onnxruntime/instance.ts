@@ -3,18 +3,18 @@ import { DATATYPES, DataType, dataTypeFromOrt } from '../../core/datatypes';
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import { resolveWorkerScript } from '../worker-script';
-import type { BackendInstance, ExecutionResult } from '../backend';
+import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
 import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './messages';
 
-interface PendingRun {
-  resolve(result: ExecutionResult): void;
+interface PendingMessage {
+  resolve(results: PromiseSettledResult<ExecutionResult>[]): void;
   reject(error: Error): void;
   postedAt: bigint;
 }
 
 /** A model instance: one worker thread holding one ONNX Runtime session. */
 export class OnnxRuntimeInstance implements BackendInstance {
-  private readonly pending = new Map<number, PendingRun>();
+  private readonly pending = new Map<number, PendingMessage>();
   private nextId = 1;
   private closed = false;
   private failure: InferenceError | undefined;
@@ -68,24 +68,29 @@ export class OnnxRuntimeInstance implements BackendInstance {
   }
 
   private onMessage(message: FromWorker): void {
-    if (message.type !== 'result' && message.type !== 'run-error') return;
-    const run = this.pending.get(message.id);
-    if (!run) return;
+    if (message.type !== 'result') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
     this.pending.delete(message.id);
-    if (message.type === 'run-error') {
-      run.reject(Errors.backendFailed(this.modelName, message.message));
-      return;
-    }
-    const roundTripNs = Number(process.hrtime.bigint() - run.postedAt);
-    const workerNs = message.inputNs + message.inferNs + message.outputNs;
-    // Time spent handing tensors across threads counts as input/output copying, as Triton counts its copies.
-    const handOffNs = Math.max(0, roundTripNs - workerNs);
-    run.resolve({
-      outputs: message.outputs.map(fromWire),
-      computeInputNs: message.inputNs + handOffNs / 2,
-      computeInferNs: message.inferNs,
-      computeOutputNs: message.outputNs + handOffNs / 2,
-    });
+    const roundTripNs = Number(process.hrtime.bigint() - pending.postedAt);
+    const workerNs = message.results.reduce((sum, r) => sum + (r.ok ? r.inputNs + r.inferNs + r.outputNs : 0), 0);
+    // Time spent handing tensors across threads counts as input/output copying, as Triton counts its copies;
+    // a message's hand-off is shared by the runs it carried.
+    const handOffNs = Math.max(0, roundTripNs - workerNs) / message.results.length;
+    pending.resolve(
+      message.results.map((result): PromiseSettledResult<ExecutionResult> => {
+        if (!result.ok) return { status: 'rejected', reason: Errors.backendFailed(this.modelName, result.message) };
+        return {
+          status: 'fulfilled',
+          value: {
+            outputs: result.outputs.map(fromWire),
+            computeInputNs: result.inputNs + handOffNs / 2,
+            computeInferNs: result.inferNs,
+            computeOutputNs: result.outputNs + handOffNs / 2,
+          },
+        };
+      }),
+    );
   }
 
   private fail(error: InferenceError): void {
@@ -94,15 +99,29 @@ export class OnnxRuntimeInstance implements BackendInstance {
     this.pending.clear();
   }
 
-  execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+  async execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    const [result] = await this.executeMany([{ inputs, outputNames }]);
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }
+
+  executeMany(runs: readonly ExecutionRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]> {
     if (this.closed || this.failure) return Promise.reject(this.failure ?? Errors.instanceLost(this.modelName));
     const id = this.nextId++;
-    const wireInputs = inputs.map(toWire);
-    const message: ToWorker = { type: 'run', id, inputs: wireInputs, outputNames: [...outputNames] };
-    return new Promise<ExecutionResult>((resolve, reject) => {
+    let message: ToWorker;
+    try {
+      message = {
+        type: 'run',
+        id,
+        runs: runs.map((run) => ({ inputs: run.inputs.map(toWire), outputNames: [...run.outputNames] })),
+      };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, postedAt: process.hrtime.bigint() });
       try {
-        this.worker.postMessage(message, transferList(wireInputs));
+        this.worker.postMessage(message, transferList(message.runs.flatMap((run) => run.inputs)));
       } catch {
         // A buffer that cannot move (Node's pooled small Buffers) is copied instead.
         this.worker.postMessage(message);
@@ -118,6 +137,9 @@ export class OnnxRuntimeInstance implements BackendInstance {
   }
 }
 
+/** Tensor data smaller than this, or viewing a small part of a larger buffer, is copied rather than transferred. */
+const TRANSFER_MIN_BYTES = 64 * 1024;
+
 function toWire(tensor: Tensor): WireTensor {
   const ortType = DATATYPES[tensor.datatype].ortType;
   if (!ortType) throw Errors.datatypeNotRunnable(tensor.datatype, 'onnxruntime');
@@ -125,7 +147,12 @@ function toWire(tensor: Tensor): WireTensor {
     // Compact copies: a view would drag its whole request body across the thread boundary.
     return { name: tensor.name, ortType, dims: tensor.shape, data: tensor.data.map((bytes) => bytes.slice()) };
   }
-  return { name: tensor.name, ortType, dims: tensor.shape, data: tensor.data };
+  const data = tensor.data;
+  const spansBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  // Moving a whole request body for a small tensor would detach (or, for pooled buffers, copy) far more than needed:
+  // copy small tensors, move large ones (a large binary input is most of its body).
+  const move = spansBuffer || (data.byteLength >= TRANSFER_MIN_BYTES && data.byteLength * 2 >= data.buffer.byteLength);
+  return { name: tensor.name, ortType, dims: tensor.shape, data: move ? data : data.slice() };
 }
 
 function transferList(inputs: WireTensor[]): ArrayBuffer[] {

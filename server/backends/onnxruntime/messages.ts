@@ -18,10 +18,23 @@ export interface WorkerInit {
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
-export type ToWorker = { type: 'run'; id: number; inputs: WireTensor[]; outputNames: string[] };
+/** One model execution: a (possibly merged) batch. */
+export interface WireRun {
+  inputs: WireTensor[];
+  outputNames: string[];
+}
+
+export type WireRunResult =
+  | { ok: true; outputs: WireTensor[]; inputNs: number; inferNs: number; outputNs: number }
+  | { ok: false; message: string };
+
+/**
+ * Several runs travel in one message and come back in one: the thread hand-off, not the model, is the main cost for
+ * small models, so a queue of independent requests pays it once.
+ */
+export type ToWorker = { type: 'run'; id: number; runs: WireRun[] };
 
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }
   | { type: 'init-error'; message: string }
-  | { type: 'result'; id: number; outputs: WireTensor[]; inputNs: number; inferNs: number; outputNs: number }
-  | { type: 'run-error'; id: number; message: string };
+  | { type: 'result'; id: number; results: WireRunResult[] };

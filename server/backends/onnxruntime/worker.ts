@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './messages';
+import type { FromWorker, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -32,19 +32,42 @@ function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
   return { name, ortType: tensor.type, dims, data: tensor.data as ArrayBufferView };
 }
 
-/** Post a result moving the output buffers; if one cannot be moved (memory ORT owns), send copies instead. */
-function postResult(message: Extract<FromWorker, { type: 'result' }>): void {
+/** Post results moving the output buffers; if one cannot be moved (memory ORT owns), send copies instead. */
+function postResults(message: Extract<FromWorker, { type: 'result' }>): void {
+  const outputsOf = (m: typeof message) => m.results.flatMap((r) => (r.ok ? r.outputs : []));
   const buffers = new Set<ArrayBuffer>();
-  for (const output of message.outputs) {
+  for (const output of outputsOf(message)) {
     if (!Array.isArray(output.data)) buffers.add(output.data.buffer as ArrayBuffer);
   }
   try {
     post(message, [...buffers]);
   } catch {
-    const copies = message.outputs.map((output) =>
-      Array.isArray(output.data) ? output : { ...output, data: (output.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() },
-    );
-    post({ ...message, outputs: copies }, copies.flatMap((o) => (Array.isArray(o.data) ? [] : [o.data.buffer as ArrayBuffer])));
+    const copy = (o: WireTensor): WireTensor =>
+      Array.isArray(o.data) ? o : { ...o, data: (o.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() };
+    const copied = { ...message, results: message.results.map((r) => (r.ok ? { ...r, outputs: r.outputs.map(copy) } : r)) };
+    post(copied, outputsOf(copied).flatMap((o) => (Array.isArray(o.data) ? [] : [o.data.buffer as ArrayBuffer])));
+  }
+}
+
+async function runOne(session: ort.InferenceSession, run: WireRun): Promise<WireRunResult> {
+  try {
+    const started = process.hrtime.bigint();
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of run.inputs) feeds[input.name] = toOrtTensor(input);
+    const inputDone = process.hrtime.bigint();
+    const results = await session.run(feeds, run.outputNames);
+    const inferDone = process.hrtime.bigint();
+    const outputs = run.outputNames.map((name) => fromOrtTensor(name, results[name]));
+    const outputDone = process.hrtime.bigint();
+    return {
+      ok: true,
+      outputs,
+      inputNs: Number(inputDone - started),
+      inferNs: Number(inferDone - inputDone),
+      outputNs: Number(outputDone - inferDone),
+    };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -66,29 +89,12 @@ async function main(): Promise<void> {
   }
   post({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
 
-  // Runs are strictly sequential: the scheduler sends one batch at a time to an instance.
+  // Runs are strictly sequential: the scheduler sends one message at a time to an instance.
   port!.on('message', async (message: ToWorker) => {
     if (message.type !== 'run') return;
-    try {
-      const started = process.hrtime.bigint();
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const input of message.inputs) feeds[input.name] = toOrtTensor(input);
-      const inputDone = process.hrtime.bigint();
-      const results = await session.run(feeds, message.outputNames);
-      const inferDone = process.hrtime.bigint();
-      const outputs = message.outputNames.map((name) => fromOrtTensor(name, results[name]));
-      const outputDone = process.hrtime.bigint();
-      postResult({
-        type: 'result',
-        id: message.id,
-        outputs,
-        inputNs: Number(inputDone - started),
-        inferNs: Number(inferDone - inputDone),
-        outputNs: Number(outputDone - inferDone),
-      });
-    } catch (error) {
-      post({ type: 'run-error', id: message.id, message: error instanceof Error ? error.message : String(error) });
-    }
+    const results: WireRunResult[] = [];
+    for (const run of message.runs) results.push(await runOne(session, run));
+    postResults({ type: 'result', id: message.id, results });
   });
 }
 

@@ -3,6 +3,12 @@ import type { Tensor } from '../../core/tensor';
 import type { BackendInstance, ExecutionResult } from '../backend';
 import { StubProcess, StubSpawnOptions } from './stub-process';
 
+/** One request of an executeRequests call. */
+export interface RunRequest {
+  readonly inputs: Tensor[];
+  readonly outputNames: readonly string[];
+}
+
 export interface PythonInstanceSettings {
   readonly modelName: string;
   readonly spawn: StubSpawnOptions;
@@ -52,9 +58,30 @@ export class PythonInstance implements BackendInstance {
   }
 
   execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
-    const run = this.chain.then(() => this.executeNow(inputs, outputNames));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.serialize(async () => (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs));
+  }
+
+  /**
+   * Several requests in one TritonPythonModel.execute call: its `requests` list holds one InferenceRequest per run,
+   * as Triton's dynamic batcher passes them. An error response fails only its own run; an exception raised by
+   * execute, a crash or a hang fails them all, as in Triton.
+   *
+   * Deliberately not named `executeMany`: the scheduler's optional BackendInstance.executeMany promises independent
+   * executions (one failing never fails the others), which one Python call cannot keep. The scheduler therefore calls
+   * execute() once per (merged) batch; this is the entry point for a scheduler mode that hands over a dynamic batch's
+   * requests unmerged.
+   */
+  executeRequests(runs: readonly RunRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]> {
+    return this.serialize(async () => {
+      try {
+        const outcomes = await (await this.ready()).executeRequests(runs, this.settings.executeTimeoutMs);
+        return outcomes.map((outcome): PromiseSettledResult<ExecutionResult> =>
+          outcome instanceof InferenceError ? { status: 'rejected', reason: outcome } : { status: 'fulfilled', value: outcome },
+        );
+      } catch (error) {
+        return runs.map((): PromiseSettledResult<ExecutionResult> => ({ status: 'rejected', reason: error }));
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -63,18 +90,26 @@ export class PythonInstance implements BackendInstance {
     await this.chain;
     const stub = this.starting ? await this.starting.catch(() => undefined) : this.stub;
     this.stub = undefined;
-    if (stub) await stub.close(this.settings.finalizeTimeoutMs);
+    if (!stub) return;
+    const finalizeError = await stub.close(this.settings.finalizeTimeoutMs);
+    if (finalizeError) this.settings.spawn.output('stderr', `finalize of model instance '${this.name}' failed: ${finalizeError}\n`);
   }
 
-  private async executeNow(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+  /** One execution at a time: the stub serves one message at a time and the input file holds one batch. */
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The stub to execute on: the running one, or the restarted one; InferenceErrors when there is none. */
+  private async ready(): Promise<StubProcess> {
     if (this.closed) throw Errors.unloading(this.settings.modelName);
-    let stub: StubProcess;
     try {
-      stub = await this.current();
+      return await this.current();
     } catch (error) {
       throw error instanceof InferenceError ? error : Errors.pythonStubUnavailable(this.name, (error as Error).message);
     }
-    return stub.execute(inputs, outputNames, this.settings.executeTimeoutMs);
   }
 
   /** The running stub, or the one being started to replace a stub that died. */

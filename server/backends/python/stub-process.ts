@@ -96,6 +96,8 @@ export class StubProcess {
   private waiter: Waiter | undefined;
   private nextId = 1;
   private exitInfo: string | undefined;
+  /** Why the process was killed: it counts as gone from then on, before its exit is reported. */
+  private killReason: string | undefined;
   private readonly exitListeners: Array<(detail: string) => void> = [];
   private readonly stderrTail: string[] = [];
   private fdsClosed = false;
@@ -119,11 +121,17 @@ export class StubProcess {
     fs.rmSync(inputPath, { force: true });
     fs.rmSync(outputPath, { force: true });
 
-    this.child = spawn(options.python, [options.stubPath], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', this.inputFd, this.outputFd],
-    });
+    try {
+      this.child = spawn(options.python, [options.stubPath], {
+        cwd: options.cwd,
+        env: options.env,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', this.inputFd, this.outputFd],
+      });
+    } catch (error) {
+      fs.closeSync(this.inputFd);
+      fs.closeSync(this.outputFd);
+      throw error;
+    }
     this.control = this.child.stdio[3] as Duplex;
     this.control.on('data', (chunk: Buffer) => this.onData(chunk));
     this.control.on('error', () => undefined); // the exit handler reports what matters
@@ -154,7 +162,7 @@ export class StubProcess {
   }
 
   get alive(): boolean {
-    return this.exitInfo === undefined;
+    return this.exitInfo === undefined && this.killReason === undefined;
   }
 
   get pid(): number | undefined {
@@ -197,8 +205,23 @@ export class StubProcess {
    * and its response comes back through the output file. Rejects with InferenceErrors in Triton's wording.
    */
   async execute(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMs: number): Promise<StubExecution> {
+    const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs);
+    if (outcome instanceof InferenceError) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Run several requests in one TritonPythonModel.execute call (its `requests` list, as Triton passes a batch of
+   * requests). Each request gets its outputs or its own error response; an exception raised by execute, a crash or a
+   * hang rejects the whole call. Timings are the call's, shared evenly between the requests.
+   */
+  async executeRequests(
+    runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[] }[],
+    timeoutMs: number,
+  ): Promise<Array<StubExecution | InferenceError>> {
+    if (!this.alive) throw this.crashError(this.exitInfo ?? this.killReason!);
     const started = process.hrtime.bigint();
-    const { wire, size } = this.writeInputs(inputs);
+    const { wire, size } = this.writeInputs(runs.map((run) => run.inputs));
     const id = this.nextId++;
     const written = process.hrtime.bigint();
     const reply = await this.request(
@@ -206,7 +229,7 @@ export class StubProcess {
         type: 'execute',
         id,
         in_size: size,
-        requests: [{ inputs: wire, requested_output_names: outputNames }],
+        requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
       },
       timeoutMs,
       () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
@@ -217,24 +240,26 @@ export class StubProcess {
       throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
     }
     if (reply.error !== undefined) throw Errors.pythonExecuteFailed(reply.error.trimEnd());
-    const response = reply.responses?.[0];
-    if (!response) throw Errors.pythonExecuteFailed('the Python stub returned no response');
-    if ('error' in response) {
-      throw Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message);
-    }
-    const outputs = this.readOutputs(response.outputs);
+    const responses = reply.responses ?? [];
+    if (responses.length !== runs.length) throw Errors.pythonExecuteFailed('the Python stub returned no response');
+    const outcomes = responses.map((response): Tensor[] | InferenceError =>
+      'error' in response
+        ? Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message)
+        : this.readOutputs(response.outputs),
+    );
     const finished = process.hrtime.bigint();
     const inputNs = reply.input_ns ?? 0;
     const inferNs = reply.infer_ns ?? 0;
     const outputNs = reply.output_ns ?? 0;
     // The channel's round trip beyond the stub's own work is shared between input and output, as copies are.
     const channelNs = Math.max(0, Number(replied - written) - inputNs - inferNs - outputNs);
-    return {
-      outputs,
-      computeInputNs: Number(written - started) + inputNs + channelNs / 2,
-      computeInferNs: inferNs,
-      computeOutputNs: outputNs + channelNs / 2 + Number(finished - replied),
+    const share = 1 / runs.length;
+    const timings = {
+      computeInputNs: (Number(written - started) + inputNs + channelNs / 2) * share,
+      computeInferNs: inferNs * share,
+      computeOutputNs: (outputNs + channelNs / 2 + Number(finished - replied)) * share,
     };
+    return outcomes.map((outcome) => (outcome instanceof InferenceError ? outcome : { outputs: outcome, ...timings }));
   }
 
   /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
@@ -253,16 +278,18 @@ export class StubProcess {
         finalizeError = (error as Error).message;
       }
     }
-    if (this.alive) {
-      const timer = setTimeout(() => this.kill(), graceMs);
+    if (this.exitInfo === undefined) {
+      const timer = setTimeout(() => this.kill('it did not exit after finalize'), graceMs);
       await this.exited;
       clearTimeout(timer);
     }
     return finalizeError;
   }
 
-  kill(): void {
-    if (this.alive) this.child.kill('SIGKILL');
+  kill(reason = 'it was killed by the server'): void {
+    if (this.exitInfo !== undefined) return;
+    this.killReason ??= reason;
+    this.child.kill('SIGKILL');
   }
 
   /** The last lines the stub wrote to stderr (a traceback when Python itself failed). */
@@ -272,20 +299,25 @@ export class StubProcess {
 
   // -----------------------------------------------------------------------------------------------------------
 
-  private writeInputs(inputs: readonly Tensor[]): { wire: WireTensor[]; size: number } {
+  /** Every request's tensors into the input file, one writev; returns each request's tensor descriptions. */
+  private writeInputs(requests: readonly (readonly Tensor[])[]): { wire: WireTensor[][]; size: number } {
     const parts: Uint8Array[] = [];
-    const wire: WireTensor[] = [];
+    const wire: WireTensor[][] = [];
     let offset = 0;
-    for (const tensor of inputs) {
-      const bytes = Array.isArray(tensor.data)
-        ? serializeBytesElements(tensor.data)
-        : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-      const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
-      if (padding > 0) parts.push(ZEROS.subarray(0, padding));
-      offset += padding;
-      wire.push({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, offset, size: bytes.byteLength });
-      if (bytes.byteLength > 0) parts.push(bytes);
-      offset += bytes.byteLength;
+    for (const inputs of requests) {
+      const described: WireTensor[] = [];
+      for (const tensor of inputs) {
+        const bytes = Array.isArray(tensor.data)
+          ? serializeBytesElements(tensor.data)
+          : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+        const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
+        if (padding > 0) parts.push(ZEROS.subarray(0, padding));
+        offset += padding;
+        described.push({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, offset, size: bytes.byteLength });
+        if (bytes.byteLength > 0) parts.push(bytes);
+        offset += bytes.byteLength;
+      }
+      wire.push(described);
     }
     let position = 0;
     while (parts.length > 0) {
@@ -302,13 +334,20 @@ export class StubProcess {
   }
 
   private readOutputs(outputs: readonly WireTensor[]): Tensor[] {
-    let total = 0;
-    for (const output of outputs) total = Math.max(total, output.offset + output.size);
-    // One read into a fresh, aligned buffer: the output tensors are views of it.
+    // This response's region of the output file (offsets are 64-byte aligned), read once into a fresh buffer: the
+    // output tensors are views of it.
+    let start = Infinity;
+    let end = 0;
+    for (const output of outputs) {
+      start = Math.min(start, output.offset);
+      end = Math.max(end, output.offset + output.size);
+    }
+    if (start === Infinity) start = 0;
+    const total = Math.max(0, end - start);
     const buffer = new Uint8Array(new ArrayBuffer(total));
     let done = 0;
     while (done < total) {
-      const read = fs.readSync(this.outputFd, buffer, done, total - done, done);
+      const read = fs.readSync(this.outputFd, buffer, done, total - done, start + done);
       if (read === 0) throw Errors.pythonExecuteFailed('the Python stub output file is shorter than its response');
       done += read;
     }
@@ -316,7 +355,7 @@ export class StubProcess {
       if (!isDataType(output.datatype)) {
         throw Errors.pythonExecuteFailed(`output '${output.name}' has an unknown datatype '${output.datatype}'`);
       }
-      const bytes = buffer.subarray(output.offset, output.offset + output.size);
+      const bytes = buffer.subarray(output.offset - start, output.offset - start + output.size);
       const count = elementCount(output.shape);
       if (output.datatype === 'BYTES') {
         const elements = deserializeBytesElements(bytes);
@@ -339,7 +378,7 @@ export class StubProcess {
     onTimeout: () => Error,
     onCrash: (detail: string) => Error,
   ): Promise<FromStub> {
-    if (!this.alive) return Promise.reject(onCrash(this.exitInfo!));
+    if (!this.alive) return Promise.reject(onCrash(this.exitInfo ?? this.killReason!));
     if (this.waiter) return Promise.reject(new Error('the Python stub is busy: one message at a time'));
     return new Promise<FromStub>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, crash: onCrash };
@@ -348,7 +387,7 @@ export class StubProcess {
           if (this.waiter !== waiter) return;
           this.waiter = undefined;
           reject(onTimeout());
-          this.kill(); // a stub that does not answer cannot be trusted with the next request
+          this.kill('it did not answer in time'); // a stub that does not answer cannot be trusted with the next request
         }, timeoutMs);
       }
       this.waiter = waiter;
@@ -370,7 +409,7 @@ export class StubProcess {
       try {
         message = JSON.parse(text) as FromStub;
       } catch {
-        this.kill();
+        this.kill('it sent a malformed control message');
         return;
       }
       const waiter = this.waiter;

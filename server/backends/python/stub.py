@@ -76,7 +76,11 @@ def send_message(message):
 def describe_exception(error):
     """Type: message, then the frames of the model's code innermost first, as Triton's stub prints them."""
     lines = ["%s: %s" % (type(error).__name__, error)]
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if os.path.abspath(frame.filename) != STUB_FILE]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if os.path.abspath(frame.filename) != STUB_FILE and not frame.filename.startswith("<frozen")
+    ]
     if frames:
         lines.append("")
         lines.append("At:")
