@@ -1,18 +1,7 @@
 import type { InferenceServerApp } from '../../server/app';
-import { copyRepository, simpleRequest, startServer, sum } from './repo-fixture';
+import { copyRepository, simpleConfigJson, simpleRequest, startServer, sum } from './repo-fixture';
 
-const BATCHING_CONFIG = JSON.stringify({
-  max_batch_size: 8,
-  input: [
-    { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
-    { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
-  ],
-  output: [
-    { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
-    { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
-  ],
-  dynamic_batching: { max_queue_delay_microseconds: 20000, preferred_batch_size: [8] },
-});
+const BATCHING_CONFIG = simpleConfigJson({ dynamic_batching: { max_queue_delay_microseconds: 20000, preferred_batch_size: [8] } });
 
 describe('inference through the scheduler on real ONNX Runtime instances', () => {
   let server: InferenceServerApp;

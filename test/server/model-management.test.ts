@@ -2,22 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceServerApp } from '../../server/app';
 import { InferenceError } from '../../server/core/errors';
-import { copyRepository, simpleRequest, startServer, sum } from './repo-fixture';
+import { copyRepository, simpleConfigJson, simpleRequest, startServer, sum } from './repo-fixture';
 
-const SIMPLE_CONFIG_WITH_ALL_VERSIONS = JSON.stringify({
-  name: 'simple',
-  platform: 'onnxruntime_onnx',
-  max_batch_size: 8,
-  version_policy: { all: {} },
-  input: [
-    { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
-    { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
-  ],
-  output: [
-    { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
-    { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
-  ],
-});
+const SIMPLE_CONFIG_WITH_ALL_VERSIONS = simpleConfigJson({ version_policy: { all: {} } });
 
 describe('model management', () => {
   const servers: InferenceServerApp[] = [];

@@ -38,3 +38,21 @@ export function simpleRequest(model = 'simple', version?: string, offset = 0): I
 export function sum(offset = 0): number[] {
   return Array.from({ length: 16 }, (_, i) => i + offset + 1);
 }
+
+/** The `simple` model's configuration as load-API JSON, with extra fields (version_policy, dynamic_batching, ...). */
+export function simpleConfigJson(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    name: 'simple',
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 8,
+    input: [
+      { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+    output: [
+      { name: 'OUTPUT0', data_type: 'TYPE_INT32', dims: [16] },
+      { name: 'OUTPUT1', data_type: 'TYPE_INT32', dims: [16] },
+    ],
+    ...extra,
+  });
+}
