@@ -40,7 +40,10 @@ RUN apt-get update \
       libcudnn9-cuda-12 \
  && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 # /usr/local/nvidia/lib64: where GKE's device plugin mounts the node's driver libraries (libcuda.so).
+# MALLOC_ARENA_MAX: worker threads each get a glibc arena that keeps its memory after the worker exits; two arenas
+# let RSS fall back after a model is unloaded (bench/README.md, bench:memory).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/cuda/lib64 \
     PATH=/usr/local/nvidia/bin:${PATH} \
     NVIDIA_VISIBLE_DEVICES=all \

@@ -15,7 +15,7 @@
  * count), `-t<n>` (--backend-config=onnxruntime,intra_op_thread_count=<n>). Example: `d1000-p16/32-i2`.
  *
  * Usage: node dist/bench/batching.js [--connections=64] [--warmup=2] [--duration=8] [--rounds=3]
- *          [--variants=off,d500,d1000,d2000] [--ort-batches=1,2,4,...|all] [--ort-seconds=0.3]
+ *          [--variants=off,d500,d1000,d2000,d1000-p16/32/64,d1000-i2,d1000-t2] [--ort-batches=1,2,4,...|all] [--ort-seconds=0.3]
  *          [--tool=wrk|autocannon] [--wrk-threads=1] [--profile[=<variant>]]
  */
 import * as fs from 'node:fs';
@@ -40,7 +40,7 @@ const LIB = path.join(DIST, 'bench', 'lib');
 const SERVER_MAIN = path.join(DIST, 'server', 'main.js');
 const EXAMPLES = path.join(ROOT, 'examples', 'model_repository');
 const DEFAULT_ORT_BATCHES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64];
-const DEFAULT_VARIANTS = ['off', 'd500', 'd1000', 'd2000'];
+const DEFAULT_VARIANTS = ['off', 'd500', 'd1000', 'd2000', 'd1000-p16/32/64', 'd1000-i2', 'd1000-t2'];
 
 interface Args {
   tool?: string;
@@ -353,6 +353,20 @@ async function main(): Promise<void> {
         label: tid === '0' ? 'Server main thread (event loop)' : `Server thread ${tid} (worker)`,
         summary: summariseProfile(file),
       }));
+      // The bare server under the same load, for a side-by-side of what HTTP + JSON.parse alone cost.
+      const bareDir = fs.mkdtempSync(path.join(dir, 'bare-'));
+      const barePort = await freePort();
+      const bareChild = await startServerChild({
+        name: 'bare (profiled)', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${bareDir}`], script: path.join(LIB, 'baseline-servers.js'),
+        args: ['bare', String(barePort)], port: barePort, readyPath: READY_PATH, cwd: ROOT,
+      });
+      try {
+        await measure(tool, settings, { key: 'bare (profiled)', what: '', child: bareChild, request });
+      } finally {
+        await bareChild.stop();
+      }
+      const bareMain = threadProfiles(bareDir, bareChild.process.pid!).find((p) => p.tid === '0');
+      if (bareMain) summaries.push({ label: 'Bare node:http main thread', summary: summariseProfile(bareMain.file) });
       profile = { variant: name, summaries, dir };
       log(`  profiles kept in ${dir}`);
     }

@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { elementCount, isDataType } from '../server/core/datatypes';
+import { encodeParameters } from '../server/protocol/grpc/codec';
 import { inferenceServiceDefinition } from '../server/protocol/grpc/proto';
 import { dataFromContents, dataFromRaw, rawFromData } from '../server/protocol/grpc/tensor-contents';
 import type {
@@ -56,16 +57,9 @@ function serviceClient(): grpc.ServiceClientConstructor {
   return clientConstructor;
 }
 
+/** Client parameters → InferParameter map (the server's own encoder), absent when there are none. */
 function toParameterMap(parameters: Record<string, string | number | boolean> | undefined): ParameterMap | undefined {
-  if (!parameters) return undefined;
-  const map: ParameterMap = {};
-  for (const [key, value] of Object.entries(parameters)) {
-    if (typeof value === 'boolean') map[key] = { bool_param: value };
-    else if (typeof value === 'string') map[key] = { string_param: value };
-    else if (Number.isSafeInteger(value)) map[key] = { int64_param: value };
-    else map[key] = { double_param: value };
-  }
-  return map;
+  return parameters ? encodeParameters(parameters) : undefined;
 }
 
 function fromParameterMap(map: ParameterMap | undefined): Record<string, string | number | boolean> {

@@ -26,7 +26,8 @@ export interface CliOptions {
   autoCompleteConfig: boolean;
   httpMaxInputSize: number;
   logVerbose: number;
-  logFormat: 'default' | 'json';
+  /** Log lines are JSON (pino) either way; ISO8601 writes the time as an ISO date instead of epoch milliseconds. */
+  logFormat: 'default' | 'ISO8601';
   backendConfig: Map<string, Record<string, string>>;
   host: string;
   /** --model-cache-dir; undefined → the server's default. */
@@ -68,7 +69,7 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.disableAutoCompleteConfig, help: 'Same as --strict-model-config=true.' },
   { flag: CLI_FLAGS.httpMaxInputSize, help: 'Largest HTTP request body in bytes. Default 67108864 (64 MiB).' },
   { flag: CLI_FLAGS.logVerbose, help: 'Verbose logging level (0 = info, 1+ = debug). Default 0.' },
-  { flag: CLI_FLAGS.logFormat, help: 'default | json. Default json (pino).' },
+  { flag: CLI_FLAGS.logFormat, help: 'default | ISO8601: JSON log lines (pino) timed in epoch ms or ISO 8601. Default default.' },
   { flag: CLI_FLAGS.backendConfig, multiple: true, help: '<backend>,<key>=<value>, e.g. onnxruntime,intra_op_thread_count=2 (repeatable).' },
   { flag: CLI_FLAGS.modelCacheDir, help: 'Local folder gs:// repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },
   { flag: CLI_FLAGS.grpcMaxMessageBytes, help: `Largest gRPC message in bytes, each way. Default ${DEFAULT_GRPC_MAX_MESSAGE_BYTES}.` },
@@ -128,8 +129,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (grpcCompression !== 'none' && grpcCompression !== 'low' && grpcCompression !== 'med' && grpcCompression !== 'high') {
     throw new CliError(`${CLI_FLAGS.grpcInferResponseCompressionLevel} must be none, low, med or high, got '${grpcCompression}'`);
   }
-  const logFormat = text(CLI_FLAGS.logFormat) ?? 'json';
-  if (logFormat !== 'default' && logFormat !== 'json') throw new CliError(`${CLI_FLAGS.logFormat} must be default or json`);
+  const logFormat = text(CLI_FLAGS.logFormat) ?? 'default';
+  if (logFormat !== 'default' && logFormat !== 'ISO8601') throw new CliError(`${CLI_FLAGS.logFormat} must be default or ISO8601`);
 
   const strictModelConfig =
     bool(CLI_FLAGS.strictModelConfig, text(CLI_FLAGS.strictModelConfig), false) ||

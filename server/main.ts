@@ -20,7 +20,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const level = cli.logVerbose > 0 ? 'debug' : (process.env.LOG_LEVEL ?? 'info');
-  const logger = pino({ level, base: { service: 'inference-server' } });
+  const logger = pino({
+    level,
+    base: { service: 'inference-server' },
+    ...(cli.logFormat === 'ISO8601' ? { timestamp: pino.stdTimeFunctions.isoTime } : {}),
+  });
   const server = createInferenceServer({
     modelRepositories: cli.modelRepositories,
     modelControlMode: cli.modelControlMode,

@@ -44,9 +44,13 @@ type Outcome = { ok: true; result: JobResult } | { ok: false; error: InferenceEr
  */
 export class InstancePoolScheduler implements Scheduler {
   private readonly queue: PriorityRequestQueue<Waiting>;
+  /** Free execution slots (an instance appears once per slot). */
   private readonly free: BackendInstance[];
+  /** Messages each instance is executing or holding. */
+  private readonly busy = new Map<BackendInstance, number>();
   private running = 0;
-  private delayTimer: NodeJS.Timeout | undefined;
+  /** Armed while the batcher waits for a fuller batch. */
+  private delayArmed = false;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private drainWaiters: Array<() => void> = [];
   /** preserve_ordering: batches get a sequence number and are answered strictly in that order. */
@@ -60,10 +64,12 @@ export class InstancePoolScheduler implements Scheduler {
     priorities: PriorityPolicy = SINGLE_LEVEL,
     private readonly onExecution: (timings: ExecutionTimings) => void = () => {},
   ) {
-    // Without batching, an instance that takes several executions per hand-off gets a second slot: the next message
-    // waits in its worker's port while the current one runs, so the worker never sleeps between messages.
-    const slots = batching.enabled ? 1 : PIPELINED_SLOTS;
-    this.free = instances.flatMap((instance) => (instance.executeMany ? Array<BackendInstance>(slots).fill(instance) : [instance]));
+    // An instance that takes several executions per hand-off gets a second slot: the next message waits in its
+    // worker's port while the current one runs, so the worker does not sleep between messages. With batching the
+    // second slot only takes full batches, so pipelining never shrinks the batches the delay is there to build.
+    this.free = instances.flatMap((instance) =>
+      instance.executeMany ? Array<BackendInstance>(PIPELINED_SLOTS).fill(instance) : [instance],
+    );
     this.queue = new PriorityRequestQueue(priorities);
   }
 
@@ -91,15 +97,18 @@ export class InstancePoolScheduler implements Scheduler {
   private dispatch(): void {
     this.expire();
     while (this.free.length > 0 && this.queue.size > 0) {
-      const first = this.takeBatch();
+      const slot = this.takeSlot();
+      const instance = this.free[slot];
+      const pipelined = (this.busy.get(instance) ?? 0) > 0;
+      const first = this.takeBatch(!pipelined, pipelined && this.batching.enabled);
       if (!first) return;
-      const instance = this.free.pop()!;
+      this.free.splice(slot, 1);
       // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
-      // and no other instance is free to run it in parallel.
+      // and no idle instance could run it in parallel.
       const batches = [first];
-      if (instance.executeMany && this.free.length === 0) {
+      if (instance.executeMany && !this.free.some((other) => (this.busy.get(other) ?? 0) === 0 && other !== instance)) {
         while (batches.length < MAX_BATCHES_PER_HAND_OFF && this.queue.size > 0) {
-          const next = this.takeBatch(false);
+          const next = this.takeBatch(false, this.batching.enabled);
           if (!next) break;
           batches.push(next);
         }
@@ -107,6 +116,12 @@ export class InstancePoolScheduler implements Scheduler {
       void this.execute(instance, batches);
     }
     this.wakeDrainWaiters();
+  }
+
+  /** Index of the free slot to use: an idle instance's first, else a busy instance's second slot. */
+  private takeSlot(): number {
+    for (let i = this.free.length - 1; i >= 0; i--) if ((this.busy.get(this.free[i]) ?? 0) === 0) return i;
+    return this.free.length - 1;
   }
 
   /** Reject (or delay) requests whose queue timeout passed, and keep a timer for the next deadline. */
@@ -127,8 +142,11 @@ export class InstancePoolScheduler implements Scheduler {
     this.deadlineTimer.unref();
   }
 
-  /** The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one. */
-  private takeBatch(mayWait = true): QueueEntry<Waiting>[] | undefined {
+  /**
+   * The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one, or, with
+   * `onlyFull`, when the queue holds no full batch.
+   */
+  private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
     const order = this.queue.inOrder();
     const first = order.next().value as QueueEntry<Waiting>;
     if (!this.batching.enabled) {
@@ -148,6 +166,7 @@ export class InstancePoolScheduler implements Scheduler {
       size += job.batchSize;
     }
     const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
+    if (onlyFull && !full) return undefined;
     if (!full && !blocked && this.batching.maxQueueDelayNs > 0) {
       if (!mayWait) return undefined;
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
@@ -162,19 +181,21 @@ export class InstancePoolScheduler implements Scheduler {
   }
 
   private armDelay(remainingNs: number): void {
-    if (this.delayTimer) return;
-    this.delayTimer = setTimeout(
-      () => {
-        this.delayTimer = undefined;
-        this.dispatch();
-      },
-      Math.max(1, Math.ceil(remainingNs / 1e6)),
-    );
+    if (this.delayArmed) return;
+    this.delayArmed = true;
+    const fire = () => {
+      this.delayArmed = false;
+      this.dispatch();
+    };
+    // Timers have millisecond resolution; a shorter wait is re-checked on the next turn of the event loop instead.
+    if (remainingNs < 1e6) setImmediate(fire);
+    else setTimeout(fire, Math.ceil(remainingNs / 1e6));
   }
 
   private async execute(instance: BackendInstance, batches: QueueEntry<Waiting>[][]): Promise<void> {
     const count = batches.reduce((sum, batch) => sum + batch.length, 0);
     this.running += count;
+    this.busy.set(instance, (this.busy.get(instance) ?? 0) + 1);
     const seq = this.nextBatchSeq++;
     const startedAt = process.hrtime.bigint();
     let outcomes: Outcome[][];
@@ -196,6 +217,7 @@ export class InstancePoolScheduler implements Scheduler {
       outcomes = batches.map((batch) => batch.map(() => ({ ok: false, error: failure })));
     }
     this.free.push(instance);
+    this.busy.set(instance, (this.busy.get(instance) ?? 1) - 1);
     const settle = () => {
       batches.forEach((batch, b) =>
         batch.forEach((entry, i) => {
