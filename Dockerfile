@@ -20,12 +20,15 @@ COPY package.json package-lock.json .npmrc ./
 ENV ONNXRUNTIME_NODE_INSTALL=cuda12
 RUN npm ci --onnxruntime-node-install=cuda12
 # npm 11.19+ skips dependency install scripts unless package.json allows them: run onnxruntime-node's installer
-# explicitly so the CUDA provider is fetched whichever npm the base image carries (it is a no-op when already there).
+# explicitly so the CUDA provider is fetched whichever npm the base image carries (with older npm this fetches it a
+# second time). The providers come from NuGet (microsoft.ml.onnxruntime.gpu.linux): the build needs that network.
 RUN cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install
 COPY . .
 # build = tsc + the .proto files copied next to the compiled code.
+# Other platforms' onnxruntime binaries (about 245 MB) are never loaded on linux/x64.
 RUN npm run build \
- && npm prune --omit=dev
+ && npm prune --omit=dev \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 -type d ! -path '*/linux/x64' -exec rm -rf {} +
 
 # ---- runtime: Node 24 slim plus the CUDA 12 runtime libraries from NVIDIA's Debian 12 repository ----
 FROM ${NODE_IMAGE}

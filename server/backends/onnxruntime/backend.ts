@@ -54,17 +54,22 @@ function threadCount(context: InstanceContext, key: string, fallback: number): n
 }
 
 /**
- * KIND_GPU: the providers named in optimization.execution_accelerators.gpu_execution_accelerator (Triton's names:
- * tensorrt, cuda), then CUDA, on the instance's device. No CPU entry: a GPU instance that cannot get its GPU fails to
- * load with ORT's reason instead of silently running on the CPU (KIND_AUTO handles fallback one level up).
+ * KIND_GPU: the providers named in optimization.execution_accelerators.gpu_execution_accelerator, in that order
+ * (Triton's names tensorrt and cuda, plus webgpu, which onnxruntime-node bundles), or CUDA when none is named, on the
+ * instance's device. No CPU entry: a GPU instance that cannot get its GPU fails to load with ORT's reason instead of
+ * silently running on the CPU (KIND_AUTO falls back one level up).
  */
 function executionProviders(context: InstanceContext): WorkerInit['executionProviders'] {
   if (context.kind !== 'KIND_GPU') return ['cpu'];
   const deviceId = context.deviceId ?? 0;
   const accelerators = context.config.optimization?.execution_accelerators?.gpu_execution_accelerator ?? [];
-  const names = accelerators.map((a) => a.name).filter((n): n is string => n === 'tensorrt' || n === 'cuda');
-  const ordered = [...new Set([...names, 'cuda'])];
-  return ordered.map((name) => ({ name, deviceId, ...providerOptions(context.backendConfig) }));
+  const named = accelerators
+    .map((a) => a.name)
+    .filter((n): n is string => n === 'tensorrt' || n === 'cuda' || n === 'webgpu');
+  const ordered = named.length > 0 ? [...new Set(named)] : ['cuda'];
+  return ordered.map((name) =>
+    name === 'webgpu' ? { name } : { name, deviceId, ...providerOptions(context.backendConfig) },
+  );
 }
 
 /** `--backend-config=onnxruntime,gpu_mem_limit=...,arena_extend_strategy=...` options ORT's CUDA provider takes. */
