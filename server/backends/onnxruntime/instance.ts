@@ -4,7 +4,8 @@ import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import { resolveWorkerScript } from '../worker-script';
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
-import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './messages';
+import type { FromWorker, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { Channel, CHANNEL_BYTES, DONE, HEAD, NameTable, SLOT_COUNT, waitAsync } from './shared-channel';
 
 interface PendingMessage {
   resolve(results: PromiseSettledResult<ExecutionResult>[]): void;
@@ -12,12 +13,34 @@ interface PendingMessage {
   postedAt: bigint;
 }
 
-/** A model instance: one worker thread holding one ONNX Runtime session. */
+/** A job waiting for a free ring slot. */
+interface QueuedJob {
+  readonly id: number;
+  readonly runs: readonly ExecutionRequest[];
+}
+
+export interface InstanceOptions {
+  /** Hand small tensors over through shared memory (default); false sends every run by postMessage. */
+  readonly sharedMemory?: boolean;
+}
+
+/**
+ * A model instance: one worker thread holding one ONNX Runtime session. Each executeMany call is one job: through the
+ * shared-memory ring (shared-channel.ts) when its tensors fit, else by postMessage; either way it settles by its id.
+ */
 export class OnnxRuntimeInstance implements BackendInstance {
   private readonly pending = new Map<number, PendingMessage>();
   private nextId = 1;
   private closed = false;
   private failure: InferenceError | undefined;
+  private channel: Channel | undefined;
+  /** Jobs written to the ring, and jobs whose slot has been read back (both count forever; slots are mod SLOT_COUNT). */
+  private published = 0;
+  private collected = 0;
+  /** Jobs waiting because all SLOT_COUNT slots are in use. */
+  private readonly overflow: QueuedJob[] = [];
+  /** An Atomics.waitAsync on DONE is armed. */
+  private watching = false;
 
   private constructor(
     readonly name: string,
@@ -26,12 +49,15 @@ export class OnnxRuntimeInstance implements BackendInstance {
   ) {}
 
   /** Start the worker and wait until its session is created; rejects with the session's error. */
-  static async start(name: string, modelName: string, init: WorkerInit): Promise<OnnxRuntimeInstance> {
-    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData: init, name });
+  static async start(name: string, modelName: string, init: WorkerInit, options: InstanceOptions = {}): Promise<OnnxRuntimeInstance> {
+    const buffer = options.sharedMemory === false ? undefined : new SharedArrayBuffer(CHANNEL_BYTES);
+    const workerData: WorkerInit = { ...init, channel: buffer };
+    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData, name });
     const instance = new OnnxRuntimeInstance(name, modelName, worker);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
         if (message.type === 'ready') {
+          if (buffer) instance.channel = new Channel(buffer, new NameTable(message.inputNames, message.outputNames));
           cleanup();
           resolve();
         } else if (message.type === 'init-error') {
@@ -68,17 +94,20 @@ export class OnnxRuntimeInstance implements BackendInstance {
   }
 
   private onMessage(message: FromWorker): void {
-    if (message.type !== 'result') return;
-    const pending = this.pending.get(message.id);
+    if (message.type === 'result') this.settle(message.id, message.results);
+  }
+
+  private settle(id: number, results: WireRunResult[]): void {
+    const pending = this.pending.get(id);
     if (!pending) return;
-    this.pending.delete(message.id);
+    this.pending.delete(id);
     const roundTripNs = Number(process.hrtime.bigint() - pending.postedAt);
-    const workerNs = message.results.reduce((sum, r) => sum + (r.ok ? r.inputNs + r.inferNs + r.outputNs : 0), 0);
+    const workerNs = results.reduce((sum, r) => sum + (r.ok ? r.inputNs + r.inferNs + r.outputNs : 0), 0);
     // Time spent handing tensors across threads counts as input/output copying, as Triton counts its copies;
-    // a message's hand-off is shared by the runs it carried.
-    const handOffNs = Math.max(0, roundTripNs - workerNs) / message.results.length;
+    // a job's hand-off is shared by the runs it carried.
+    const handOffNs = Math.max(0, roundTripNs - workerNs) / results.length;
     pending.resolve(
-      message.results.map((result): PromiseSettledResult<ExecutionResult> => {
+      results.map((result): PromiseSettledResult<ExecutionResult> => {
         if (!result.ok) return { status: 'rejected', reason: Errors.backendFailed(this.modelName, result.message) };
         return {
           status: 'fulfilled',
@@ -97,6 +126,9 @@ export class OnnxRuntimeInstance implements BackendInstance {
     if (!this.failure) this.failure = error;
     for (const run of this.pending.values()) run.reject(error);
     this.pending.clear();
+    this.overflow.length = 0;
+    // Wake our own Atomics.waitAsync so it does not wait forever on a worker that is gone.
+    if (this.channel) Atomics.notify(this.channel.control, DONE);
   }
 
   async execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
@@ -108,26 +140,67 @@ export class OnnxRuntimeInstance implements BackendInstance {
   executeMany(runs: readonly ExecutionRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]> {
     if (this.closed || this.failure) return Promise.reject(this.failure ?? Errors.instanceLost(this.modelName));
     const id = this.nextId++;
-    let message: ToWorker;
+    let message: ToWorker | undefined;
     try {
-      message = {
-        type: 'run',
-        id,
-        runs: runs.map((run) => ({ inputs: run.inputs.map(toWire), outputNames: [...run.outputNames] })),
-      };
+      if (this.channel) runs.forEach((run) => run.inputs.forEach(ortTypeOf)); // fail now, as the message path does
+      else message = toMessage(id, runs);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, postedAt: process.hrtime.bigint() });
-      try {
-        this.worker.postMessage(message, transferList(message.runs.flatMap((run) => run.inputs)));
-      } catch {
-        // A buffer that cannot move (Node's pooled small Buffers) is copied instead.
-        this.worker.postMessage(message);
-      }
+      if (message) this.post(message);
+      else if (this.published - this.collected < SLOT_COUNT) this.publish({ id, runs });
+      else this.overflow.push({ id, runs });
     });
   }
+
+  private post(message: ToWorker): void {
+    try {
+      this.worker.postMessage(message, transferList(message.runs.flatMap((run) => run.inputs)));
+    } catch {
+      // A buffer that cannot move (Node's pooled small Buffers) is copied instead.
+      this.worker.postMessage(message);
+    }
+  }
+
+  /** Put a job in the next ring slot (its tensors copied in, or a marker with the runs posted) and wake the worker. */
+  private publish(job: QueuedJob): void {
+    const channel = this.channel!;
+    const slot = this.published % SLOT_COUNT;
+    const light = job.runs.map((run) => ({ inputs: run.inputs.map(viewWire), outputNames: run.outputNames }));
+    if (!channel.writeRequest(slot, job.id, light)) {
+      this.post(toMessage(job.id, job.runs));
+      channel.writePortMarker(slot, job.id);
+    }
+    this.published += 1;
+    Atomics.store(channel.control, HEAD, this.published | 0);
+    Atomics.notify(channel.control, HEAD);
+    this.watch();
+  }
+
+  /** Learn of finished jobs without blocking the event loop: Atomics.waitAsync resolves when the worker bumps DONE. */
+  private watch(): void {
+    if (this.watching || this.published === this.collected) return;
+    this.watching = true;
+    const wait = waitAsync(this.channel!.control, DONE, this.collected | 0);
+    if (wait.async) void wait.value.then(this.onDone);
+    else queueMicrotask(this.onDone);
+  }
+
+  private readonly onDone = (): void => {
+    this.watching = false;
+    if (this.closed || this.failure) return;
+    const channel = this.channel!;
+    // Counters wrap at 2^32 in the Int32Array; the difference stays right.
+    for (let ready = (Atomics.load(channel.control, DONE) - this.collected) | 0; ready > 0; ready--) {
+      const { jobId, results } = channel.readResults(this.collected % SLOT_COUNT);
+      this.collected += 1;
+      if (results !== 'posted') this.settle(jobId, results); // else its 'result' message settles it
+    }
+    while (this.overflow.length > 0 && this.published - this.collected < SLOT_COUNT) this.publish(this.overflow.shift()!);
+    this.watch();
+  };
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -140,9 +213,23 @@ export class OnnxRuntimeInstance implements BackendInstance {
 /** Tensor data smaller than this, or viewing a small part of a larger buffer, is copied rather than transferred. */
 const TRANSFER_MIN_BYTES = 64 * 1024;
 
-function toWire(tensor: Tensor): WireTensor {
+function ortTypeOf(tensor: Tensor): string {
   const ortType = DATATYPES[tensor.datatype].ortType;
   if (!ortType) throw Errors.datatypeNotRunnable(tensor.datatype, 'onnxruntime');
+  return ortType;
+}
+
+function toMessage(id: number, runs: readonly ExecutionRequest[]): ToWorker {
+  return { type: 'run', id, runs: runs.map((run) => ({ inputs: run.inputs.map(toWire), outputNames: [...run.outputNames] })) };
+}
+
+/** The tensor as the shared-memory writer reads it: no copy, it is copied into the slot. */
+function viewWire(tensor: Tensor): WireTensor {
+  return { name: tensor.name, ortType: ortTypeOf(tensor), dims: tensor.shape, data: tensor.data };
+}
+
+function toWire(tensor: Tensor): WireTensor {
+  const ortType = ortTypeOf(tensor);
   if (Array.isArray(tensor.data)) {
     // Compact copies: a view would drag its whole request body across the thread boundary.
     return { name: tensor.name, ortType, dims: tensor.shape, data: tensor.data.map((bytes) => bytes.slice()) };

@@ -16,6 +16,8 @@ export interface WorkerInit {
   /** In order of preference: 'cpu', or { name: 'cuda', deviceId } etc. */
   executionProviders: Array<string | { name: string; deviceId?: number; [option: string]: unknown }>;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** The shared-memory hand-off (shared-channel.ts); without it every run goes by postMessage. */
+  channel?: SharedArrayBuffer;
 }
 
 /** One model execution: a (possibly merged) batch. */

@@ -1,10 +1,12 @@
 /**
  * One ONNX Runtime session on its own thread: session.run blocks the thread it runs on, so it never runs on the
- * event loop. Inputs arrive with their buffers transferred (no copy) and outputs go back the same way.
+ * event loop. Jobs come through the shared-memory ring (shared-channel.ts) when the instance has one, else as
+ * messages with their buffers transferred (no copy); outputs go back the same way.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { FromWorker, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { Channel, DONE, HEAD, NameTable, SLOT_COUNT } from './shared-channel';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -89,13 +91,39 @@ async function main(): Promise<void> {
   }
   post({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
 
-  // Runs are strictly sequential: the scheduler sends one message at a time to an instance.
+  if (init.channel) {
+    await serveChannel(session, new Channel(init.channel, new NameTable(session.inputNames, session.outputNames)));
+    return;
+  }
+  // Runs are strictly sequential: one message is handled at a time.
   port!.on('message', async (message: ToWorker) => {
     if (message.type !== 'run') return;
     const results: WireRunResult[] = [];
     for (const run of message.runs) results.push(await runOne(session, run));
     postResults({ type: 'result', id: message.id, results });
   });
+}
+
+/** Take jobs from the ring in order, forever (the instance ends this thread with terminate()). */
+async function serveChannel(session: ort.InferenceSession, channel: Channel): Promise<void> {
+  const control = channel.control;
+  for (let taken = 0; ; taken++) {
+    // Sleep until the event loop publishes a job: blocking is right here, this thread only runs the model.
+    // Counters wrap at 2^32 in the Int32Array; the difference stays right.
+    while (((Atomics.load(control, HEAD) - taken) | 0) === 0) Atomics.wait(control, HEAD, taken | 0);
+    const slot = taken % SLOT_COUNT;
+    const job = channel.readRequest(slot);
+    // A job that did not fit was posted before its marker was published, so its message is already queued here.
+    const runs = job.runs === 'port' ? (receiveMessageOnPort(port!)!.message as ToWorker).runs : job.runs;
+    const results: WireRunResult[] = [];
+    for (const run of runs) results.push(await runOne(session, run));
+    if (!channel.writeResults(slot, job.jobId, results)) {
+      postResults({ type: 'result', id: job.jobId, results });
+      channel.writePostedMarker(slot, job.jobId);
+    }
+    Atomics.store(control, DONE, (taken + 1) | 0);
+    Atomics.notify(control, DONE);
+  }
 }
 
 void main();

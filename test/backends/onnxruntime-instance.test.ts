@@ -1,0 +1,127 @@
+/**
+ * OnnxRuntimeInstance gives the same results and errors whichever hand-off a job takes: the shared-memory ring
+ * (small numeric tensors), its postMessage fallbacks (large inputs, large outputs, BYTES, unknown names, a full ring),
+ * or postMessage only (`sharedMemory: false`).
+ */
+import * as path from 'node:path';
+import type { ExecutionResult } from '../../server/backends/backend';
+import { OnnxRuntimeInstance } from '../../server/backends/onnxruntime/instance';
+import type { WorkerInit } from '../../server/backends/onnxruntime/messages';
+import { InferenceError } from '../../server/core/errors';
+import type { Tensor } from '../../server/core/tensor';
+
+const REPO = path.join(__dirname, '..', '..', 'examples', 'model_repository');
+const init = (model: string, version: number): WorkerInit => ({
+  modelPath: path.join(REPO, model, String(version), 'model.onnx'),
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+});
+const OUTPUTS = ['OUTPUT0', 'OUTPUT1'];
+
+/** `simple` inputs for `rows` rows of 16: INPUT0 = row*16 + i, INPUT1 = 1 (OUTPUT0 = sum, OUTPUT1 = difference). */
+function simpleInputs(rows: number, seed = 0): Tensor[] {
+  const input0 = Int32Array.from({ length: rows * 16 }, (_, i) => i + seed);
+  const input1 = new Int32Array(rows * 16).fill(1);
+  return [
+    { name: 'INPUT0', datatype: 'INT32', shape: [rows, 16], data: input0 },
+    { name: 'INPUT1', datatype: 'INT32', shape: [rows, 16], data: input1 },
+  ];
+}
+
+function expectSimple(result: ExecutionResult, rows: number, seed = 0): void {
+  expect(result.outputs.map((o) => [o.name, o.datatype, o.shape])).toEqual([
+    ['OUTPUT0', 'INT32', [rows, 16]],
+    ['OUTPUT1', 'INT32', [rows, 16]],
+  ]);
+  const expected0 = Int32Array.from({ length: rows * 16 }, (_, i) => i + seed + 1);
+  const expected1 = Int32Array.from({ length: rows * 16 }, (_, i) => i + seed - 1);
+  expect(result.outputs[0].data).toEqual(expected0);
+  expect(result.outputs[1].data).toEqual(expected1);
+  for (const t of ['computeInputNs', 'computeInferNs', 'computeOutputNs'] as const) expect(result[t]).toBeGreaterThanOrEqual(0);
+}
+
+async function failure(promise: Promise<unknown>): Promise<InferenceError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(InferenceError);
+    return error as InferenceError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.each([
+  ['shared memory', true],
+  ['postMessage only', false],
+])('OnnxRuntimeInstance (%s)', (_label, sharedMemory) => {
+  let simple: OnnxRuntimeInstance;
+  beforeAll(async () => {
+    simple = await OnnxRuntimeInstance.start('simple_0', 'simple', init('simple', 2), { sharedMemory });
+  });
+  afterAll(() => simple.close());
+
+  it('runs small and large (fallback) tensors, alone and many at once, each getting its own results', async () => {
+    expectSimple(await simple.execute(simpleInputs(1), OUTPUTS), 1);
+    // 4096 rows: 256 KiB per tensor, more than a ring slot holds.
+    expectSimple(await simple.execute(simpleInputs(4096), OUTPUTS), 4096);
+    // More jobs than ring slots, small and large mixed.
+    const rows = Array.from({ length: 40 }, (_, i) => (i % 7 === 0 ? 2048 : 1 + (i % 3)));
+    const results = await Promise.all(rows.map((r, i) => simple.execute(simpleInputs(r, i), OUTPUTS)));
+    results.forEach((result, i) => expectSimple(result, rows[i], i));
+  });
+
+  it('settles each run of a job on its own', async () => {
+    const settled = await simple.executeMany([
+      { inputs: simpleInputs(2, 5), outputNames: OUTPUTS },
+      { inputs: [{ ...simpleInputs(1)[0], shape: [1, 15] }, simpleInputs(1)[1]], outputNames: OUTPUTS },
+      { inputs: simpleInputs(1, 9), outputNames: ['OUTPUT1'] },
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expectSimple((settled[0] as PromiseFulfilledResult<ExecutionResult>).value, 2, 5);
+    expect(String((settled[1] as PromiseRejectedResult).reason.message)).toMatch(/^model 'simple' failed to execute: /);
+    const only = (settled[2] as PromiseFulfilledResult<ExecutionResult>).value.outputs;
+    expect(only.map((o) => o.name)).toEqual(['OUTPUT1']);
+  });
+
+  it('reports ORT errors for unknown names and refuses types ORT cannot run', async () => {
+    const unknown = await failure(simple.execute([{ ...simpleInputs(1)[0], name: 'NOPE' }, simpleInputs(1)[1]], OUTPUTS));
+    expect(unknown.message).toMatch(/^model 'simple' failed to execute: /);
+    const bf16 = await failure(simple.execute([{ name: 'INPUT0', datatype: 'BF16', shape: [1, 16], data: new Uint16Array(16) }], OUTPUTS));
+    expect(bf16.message).toMatch(/BF16/);
+    expectSimple(await simple.execute(simpleInputs(1), OUTPUTS), 1);
+  });
+
+  it('runs BYTES tensors (postMessage path)', async () => {
+    const upper = await OnnxRuntimeInstance.start('string_upper_0', 'string_upper', init('string_upper', 1), { sharedMemory });
+    try {
+      const data = ['ab', 'Cd'].map((s) => new TextEncoder().encode(s));
+      const result = await upper.execute([{ name: 'INPUT0', datatype: 'BYTES', shape: [2], data }], ['OUTPUT0']);
+      expect((result.outputs[0].data as Uint8Array[]).map((b) => new TextDecoder().decode(b))).toEqual(['AB', 'CD']);
+    } finally {
+      await upper.close();
+    }
+  });
+
+  it('rejects pending and later requests with instanceLost when the worker dies', async () => {
+    const doomed = await OnnxRuntimeInstance.start('simple_1', 'simple', init('simple', 2), { sharedMemory });
+    const calls = Promise.allSettled(Array.from({ length: 20 }, (_, i) => doomed.execute(simpleInputs(i % 5 === 0 ? 2048 : 1), OUTPUTS)));
+    await (doomed as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    for (const s of await calls) {
+      if (s.status === 'rejected') expect((s.reason as InferenceError).message).toMatch(/instance stopped while executing/);
+    }
+    expect((await failure(doomed.execute(simpleInputs(1), OUTPUTS))).message).toMatch(/instance stopped while executing/);
+    await doomed.close();
+  });
+
+  it('close() refuses pending and later requests', async () => {
+    const closing = await OnnxRuntimeInstance.start('simple_2', 'simple', init('simple', 2), { sharedMemory });
+    const calls = Promise.allSettled(Array.from({ length: 20 }, () => closing.execute(simpleInputs(1), OUTPUTS)));
+    await closing.close();
+    for (const s of await calls) {
+      if (s.status === 'rejected') expect((s.reason as InferenceError).message).toMatch(/being unloaded/);
+    }
+    await expect(closing.execute(simpleInputs(1), OUTPUTS)).rejects.toBeInstanceOf(InferenceError);
+  });
+});
