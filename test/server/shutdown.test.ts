@@ -43,6 +43,9 @@ function mlpBinaryRequest(): { body: Buffer; headers: Record<string, string> } {
   };
 }
 
+/** Batch-64 mlp requests: enough work (about 1 ms each) that many are still queued when SIGTERM arrives. */
+const REQUESTS = 120;
+
 describe('the inference-server command', () => {
   it('on SIGTERM turns unready at once, finishes every in-flight request, then exits 0', async () => {
     const { child, port, metricsPort, exit } = await startCli([
@@ -57,7 +60,7 @@ describe('the inference-server command', () => {
     const base = `http://127.0.0.1:${port}`;
     expect((await fetch(`${base}/v2/health/ready`)).status).toBe(200);
     let killedAt = Infinity;
-    const inFlight = Array.from({ length: 40 }, () => {
+    const inFlight = Array.from({ length: REQUESTS }, () => {
       const { body, headers } = mlpBinaryRequest();
       return fetch(`${base}/v2/models/mlp/infer`, { method: 'POST', body, headers }).then(async (r) => ({
         status: r.status,
@@ -65,13 +68,17 @@ describe('the inference-server command', () => {
         afterKill: Date.now() > killedAt,
       }));
     });
-    // Signal once the server has accepted all 40 (finished + queued + the one executing), so each is in flight.
+    // Signal once the server has accepted every request and some still wait in the queue, so they are in flight.
     const metric = (text: string, name: string) =>
       Number(new RegExp(`^${name}\\{[^}]*model="mlp"[^}]*\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
-    for (;;) {
+    for (let polls = 0; ; polls++) {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      if (metric(text, "nv_inference_request_success") + metric(text, "nv_inference_pending_request_count") + 1 >= 40) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      const finished = metric(text, 'nv_inference_request_success');
+      const queued = metric(text, 'nv_inference_pending_request_count');
+      // Executing ones are neither finished nor queued: at most 2 messages of 16 executions each.
+      if (finished + queued + 32 >= REQUESTS && queued >= 10) break;
+      if (finished >= REQUESTS || polls > 2000) throw new Error(`could not catch requests in flight (finished ${finished})`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
     child.kill('SIGTERM');
     killedAt = Date.now();
