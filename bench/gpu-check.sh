@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU proof (bench/README-gpu.md). The GPU machines have no Node.js and no network, so:
+# The GPU proof (bench/README.md ("GPU proof")). The GPU machines have no Node.js and no network, so:
 #
 #   bash bench/gpu-check.sh bundle        here (npm registry + Debian packages reachable): builds .bundle/ (git-ignored)
 #   bash bench/gpu-check.sh run [opts]    on the GPU machine, from the repository root: unpacks .bundle/ to /tmp and runs

@@ -1,6 +1,6 @@
 /**
  * The GPU proof's pieces that run without a GPU: the conv model generator, the bundle's dependency walk, the check's
- * comparison, repository and wire helpers. The proof itself runs on a GPU machine (bench/README-gpu.md).
+ * comparison, repository and wire helpers. The proof itself runs on a GPU machine (bench/README.md ("GPU proof")).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
