@@ -51,6 +51,8 @@ export class InstancePoolScheduler implements Scheduler {
   private running = 0;
   /** Armed while the batcher waits for a fuller batch. */
   private delayArmed = false;
+  /** Draining: batches no longer wait for more requests. */
+  private flushing = false;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private drainWaiters: Array<() => void> = [];
   /** preserve_ordering: batches get a sequence number and are answered strictly in that order. */
@@ -89,7 +91,10 @@ export class InstancePoolScheduler implements Scheduler {
     });
   }
 
+  /** Run everything accepted, without waiting out batching delays, and resolve when it is done (unload, shutdown). */
   drain(): Promise<void> {
+    this.flushing = true;
+    this.dispatch();
     if (this.pendingCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -167,7 +172,7 @@ export class InstancePoolScheduler implements Scheduler {
     }
     const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
     if (onlyFull && !full) return undefined;
-    if (!full && !blocked && this.batching.maxQueueDelayNs > 0) {
+    if (!full && !blocked && !this.flushing && this.batching.maxQueueDelayNs > 0) {
       if (!mayWait) return undefined;
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
       const remainingNs = this.batching.maxQueueDelayNs - waitedNs;

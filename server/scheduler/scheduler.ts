@@ -30,6 +30,6 @@ export interface Scheduler {
   readonly pendingCount: number;
   /** Jobs waiting in the queue, not yet executing (Triton's nv_inference_pending_request_count). */
   readonly queuedCount: number;
-  /** Resolve once every accepted job has finished. */
+  /** Run every accepted job without further batching delay; resolve once all have finished. */
   drain(): Promise<void>;
 }

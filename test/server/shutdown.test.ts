@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { EXAMPLES } from './repo-fixture';
+import * as fs from 'node:fs';
+import { copyRepository, EXAMPLES } from './repo-fixture';
 
 const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
 
@@ -29,28 +30,30 @@ function startCli(
   });
 }
 
-/** A batch-64 `mlp` request in Triton's binary form: cheap to parse, so the server accepts all of them quickly. */
-function mlpBinaryRequest(): { body: Buffer; headers: Record<string, string> } {
-  const header = Buffer.from(
-    JSON.stringify({
-      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [64, 784], parameters: { binary_data_size: 64 * 784 * 4 } }],
-    }),
-  );
-  const data = Buffer.from(new Float32Array(64 * 784).fill(0.5).buffer);
-  return {
-    body: Buffer.concat([header, data]),
-    headers: { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' },
-  };
+const simpleBody = JSON.stringify({
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i) },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: new Array(16).fill(1) },
+  ],
+});
+
+/**
+ * A repository whose `simple` batches with an hour-long queue delay: requests wait in the queue until the batch is
+ * full (8) — so they are certainly in flight when the signal comes, and only the shutdown's flush can finish them.
+ */
+function slowBatchingRepository(): string {
+  const repo = copyRepository(['simple']);
+  fs.appendFileSync(path.join(repo, 'simple', 'config.pbtxt'), '\ndynamic_batching { max_queue_delay_microseconds: 3600000000 }\n');
+  return repo;
 }
 
-/** Batch-64 mlp requests: enough work (about 1 ms each) that many are still queued when SIGTERM arrives. */
-const REQUESTS = 120;
+const REQUESTS = 5;
 
 describe('the inference-server command', () => {
   it('on SIGTERM turns unready at once, finishes every in-flight request, then exits 0', async () => {
     const { child, port, metricsPort, exit } = await startCli([
       '--log-verbose=1',
-      `--model-repository=${EXAMPLES}`,
+      `--model-repository=${slowBatchingRepository()}`,
       '--http-port=0',
       '--grpc-port=0',
       '--metrics-port=0',
@@ -59,35 +62,26 @@ describe('the inference-server command', () => {
     ]);
     const base = `http://127.0.0.1:${port}`;
     expect((await fetch(`${base}/v2/health/ready`)).status).toBe(200);
-    let killedAt = Infinity;
-    const inFlight = Array.from({ length: REQUESTS }, () => {
-      const { body, headers } = mlpBinaryRequest();
-      return fetch(`${base}/v2/models/mlp/infer`, { method: 'POST', body, headers }).then(async (r) => ({
-        status: r.status,
-        body: (await r.json()) as { outputs?: { shape: number[] }[] },
-        afterKill: Date.now() > killedAt,
-      }));
-    });
-    // Signal once the server has accepted every request and some still wait in the queue, so they are in flight.
-    const metric = (text: string, name: string) =>
-      Number(new RegExp(`^${name}\\{[^}]*model="mlp"[^}]*\\} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
-    for (let polls = 0; ; polls++) {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const finished = metric(text, 'nv_inference_request_success');
-      const queued = metric(text, 'nv_inference_pending_request_count');
-      // Executing ones are neither finished nor queued: at most 2 messages of 16 executions each.
-      if (finished + queued + 32 >= REQUESTS && queued >= 10) break;
-      if (finished >= REQUESTS || polls > 2000) throw new Error(`could not catch requests in flight (finished ${finished})`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
+    const inFlight = Array.from({ length: REQUESTS }, (_, i) =>
+      fetch(`${base}/v2/models/simple/infer`, { method: 'POST', body: simpleBody.replace('"inputs"', `"id":"${i}","inputs"`) }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { id?: string; outputs?: { data: number[] }[] } }),
+      ),
+    );
+    // Signal once every request waits in the queue (they cannot finish before: the batch is not full).
+    const queued = (text: string) =>
+      Number(/^nv_inference_pending_request_count\{[^}]*model="simple"[^}]*\} (\S+)/m.exec(text)?.[1] ?? 0);
+    while (queued(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()) < REQUESTS) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     child.kill('SIGTERM');
-    killedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 20));
     const ready = await fetch(`${base}/v2/health/ready`).then((r) => r.status, () => 'closed');
     const results = await Promise.all(inFlight);
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
-    expect(results.every((r) => r.body.outputs?.[0].shape[0] === 64)).toBe(true);
-    expect(results.some((r) => r.afterKill)).toBe(true); // some really were in flight when the signal came
+    results.forEach((r, i) => {
+      expect(r.body.id).toBe(String(i));
+      expect(r.body.outputs?.[0].data).toEqual(Array.from({ length: 16 }, (_, k) => k + 1));
+    });
     expect([400, 'closed']).toContain(ready);
     expect(await exit).toBe(0);
   });

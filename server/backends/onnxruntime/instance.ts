@@ -4,8 +4,8 @@ import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import { resolveWorkerScript } from '../worker-script';
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
-import type { FromWorker, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
-import { Channel, CHANNEL_BYTES, DONE, HEAD, NameTable, SLOT_COUNT, waitAsync } from './shared-channel';
+import type { FromWorker, RunMessage, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { Channel, CHANNEL_BYTES, DONE, HEAD, NameTable, SLOT_COUNT, STOP, waitAsync } from './shared-channel';
 
 interface PendingMessage {
   resolve(results: PromiseSettledResult<ExecutionResult>[]): void;
@@ -41,6 +41,7 @@ export class OnnxRuntimeInstance implements BackendInstance {
   private readonly overflow: QueuedJob[] = [];
   /** An Atomics.waitAsync on DONE is armed. */
   private watching = false;
+  private exited = false;
 
   private constructor(
     readonly name: string,
@@ -90,7 +91,10 @@ export class OnnxRuntimeInstance implements BackendInstance {
   private listen(): void {
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
     this.worker.on('error', (error) => this.fail(Errors.backendFailed(this.modelName, error.message)));
-    this.worker.on('exit', () => this.fail(Errors.instanceLost(this.modelName)));
+    this.worker.on('exit', () => {
+      this.exited = true;
+      this.fail(Errors.instanceLost(this.modelName));
+    });
   }
 
   private onMessage(message: FromWorker): void {
@@ -140,7 +144,7 @@ export class OnnxRuntimeInstance implements BackendInstance {
   executeMany(runs: readonly ExecutionRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]> {
     if (this.closed || this.failure) return Promise.reject(this.failure ?? Errors.instanceLost(this.modelName));
     const id = this.nextId++;
-    let message: ToWorker | undefined;
+    let message: RunMessage | undefined;
     try {
       if (this.channel) runs.forEach((run) => run.inputs.forEach(ortTypeOf)); // fail now, as the message path does
       else message = toMessage(id, runs);
@@ -155,7 +159,7 @@ export class OnnxRuntimeInstance implements BackendInstance {
     });
   }
 
-  private post(message: ToWorker): void {
+  private post(message: RunMessage): void {
     try {
       this.worker.postMessage(message, transferList(message.runs.flatMap((run) => run.inputs)));
     } catch {
@@ -206,7 +210,28 @@ export class OnnxRuntimeInstance implements BackendInstance {
     if (this.closed) return;
     this.closed = true;
     this.fail(Errors.unloading(this.modelName));
-    await this.worker.terminate();
+    await this.stopWorker();
+  }
+
+  /**
+   * Ask the worker to finish its current run, release its session and exit (terminate() during a native run can
+   * abort the process); terminate it only if it has not exited after `graceMs`.
+   */
+  private async stopWorker(graceMs = 5000): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<boolean>((resolve) => this.worker.once('exit', () => resolve(true)));
+    if (this.channel) {
+      Atomics.store(this.channel.control, STOP, 1);
+      Atomics.notify(this.channel.control, HEAD);
+    }
+    this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const stopped = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (!stopped) await this.worker.terminate();
   }
 }
 
@@ -219,7 +244,7 @@ function ortTypeOf(tensor: Tensor): string {
   return ortType;
 }
 
-function toMessage(id: number, runs: readonly ExecutionRequest[]): ToWorker {
+function toMessage(id: number, runs: readonly ExecutionRequest[]): RunMessage {
   return { type: 'run', id, runs: runs.map((run) => ({ inputs: run.inputs.map(toWire), outputNames: [...run.outputNames] })) };
 }
 

@@ -34,7 +34,8 @@ export type WireRunResult =
  * Several runs travel in one message and come back in one: the thread hand-off, not the model, is the main cost for
  * small models, so a queue of independent requests pays it once.
  */
-export type ToWorker = { type: 'run'; id: number; runs: WireRun[] };
+export type RunMessage = { type: 'run'; id: number; runs: WireRun[] };
+export type ToWorker = RunMessage | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }

@@ -23,6 +23,7 @@ import type { WireRun, WireRunResult, WireTensor } from './messages';
 /** Control words (Int32Array indexes). */
 export const HEAD = 0; // jobs published by the event loop; the worker waits on it
 export const DONE = 1; // jobs finished by the worker; the event loop waits on it
+export const STOP = 2; // set by the event loop: finish the current job, release the session, exit
 export const CONTROL_BYTES = 64;
 /** Eight slots: the scheduler keeps at most two messages per unbatched instance, so the ring rarely fills. */
 export const SLOT_COUNT = 8;

@@ -5,8 +5,8 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
-import { Channel, DONE, HEAD, NameTable, SLOT_COUNT } from './shared-channel';
+import type { FromWorker, RunMessage, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-channel';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   }
   // Runs are strictly sequential: one message is handled at a time.
   port!.on('message', async (message: ToWorker) => {
+    if (message.type === 'stop') return stop(session);
     if (message.type !== 'run') return;
     const results: WireRunResult[] = [];
     for (const run of message.runs) results.push(await runOne(session, run));
@@ -110,11 +111,15 @@ async function serveChannel(session: ort.InferenceSession, channel: Channel): Pr
   for (let taken = 0; ; taken++) {
     // Sleep until the event loop publishes a job: blocking is right here, this thread only runs the model.
     // Counters wrap at 2^32 in the Int32Array; the difference stays right.
-    while (((Atomics.load(control, HEAD) - taken) | 0) === 0) Atomics.wait(control, HEAD, taken | 0);
+    while (((Atomics.load(control, HEAD) - taken) | 0) === 0) {
+      if (Atomics.load(control, STOP) !== 0) return stop(session);
+      Atomics.wait(control, HEAD, taken | 0);
+    }
+    if (Atomics.load(control, STOP) !== 0) return stop(session);
     const slot = taken % SLOT_COUNT;
     const job = channel.readRequest(slot);
     // A job that did not fit was posted before its marker was published, so its message is already queued here.
-    const runs = job.runs === 'port' ? (receiveMessageOnPort(port!)!.message as ToWorker).runs : job.runs;
+    const runs = job.runs === 'port' ? (receiveMessageOnPort(port!)!.message as RunMessage).runs : job.runs;
     const results: WireRunResult[] = [];
     for (const run of runs) results.push(await runOne(session, run));
     if (!channel.writeResults(slot, job.jobId, results)) {
@@ -123,6 +128,18 @@ async function serveChannel(session: ort.InferenceSession, channel: Channel): Pr
     }
     Atomics.store(control, DONE, (taken + 1) | 0);
     Atomics.notify(control, DONE);
+  }
+}
+
+/**
+ * End the thread between runs: release the session's native memory, then exit. Ending it with terminate() while
+ * session.run is inside native code can abort the whole process, so the instance asks first.
+ */
+async function stop(session: ort.InferenceSession): Promise<void> {
+  try {
+    await session.release();
+  } finally {
+    process.exit(0);
   }
 }
 
