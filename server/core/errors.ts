@@ -41,6 +41,10 @@ export function toInferenceError(error: unknown, code: ErrorCode = 'INTERNAL'): 
 
 const unknownModel = 'Request for unknown model: ';
 
+/** Triton prefixes request errors with the request's id, or <id_unknown> when it has none. */
+const requestTag = (rid: string | undefined) => `[request id: ${rid === undefined || rid === '' ? '<id_unknown>' : rid}]`;
+const quotedList = (names: string[]) => `[${names.map((n) => `'${n}'`).join(',')}]`;
+
 export const Errors = {
   modelNotFound: (model: string) => new InferenceError('NOT_FOUND', `${unknownModel}'${model}' is not found`),
   noAvailableVersions: (model: string) =>
@@ -54,33 +58,38 @@ export const Errors = {
   serverNotReady: () => new InferenceError('UNAVAILABLE', 'Server not ready'),
   serverShuttingDown: () => new InferenceError('UNAVAILABLE', 'Server is stopping, request is refused'),
 
-  unexpectedInput: (model: string, input: string, allowed: string[]) =>
+  unexpectedInput: (rid: string | undefined, model: string, input: string, allowed: string[]) =>
     new InferenceError(
       'INVALID_ARG',
-      `[request id: <id_unknown>] unexpected inference input '${input}' for model '${model}', allowed inputs are: ${allowed.join(', ')}`,
+      `${requestTag(rid)} unexpected inference input '${input}' for model '${model}', allowed inputs are: ${allowed.join(', ')}`,
     ),
-  missingInputs: (model: string, expected: number, got: number, missing: string[]) =>
+  missingInputs: (rid: string | undefined, model: string, expected: number, got: string[], missing: string[]) =>
     new InferenceError(
       'INVALID_ARG',
-      `[request id: <id_unknown>] expected ${expected} inputs but got ${got} inputs for model '${model}'. Got input(s) [], but missing required input(s) ['${missing.join("','")}']. Please provide all required input(s).`,
+      `${requestTag(rid)} expected ${expected} inputs but got ${got.length} inputs for model '${model}'. Got input(s) ${quotedList(got)}, but missing required input(s) ${quotedList(missing)}. Please provide all required input(s).`,
     ),
   duplicateInput: (input: string) => new InferenceError('INVALID_ARG', `input '${input}' already exists in request`),
   unexpectedOutput: (model: string, output: string) =>
     new InferenceError('INVALID_ARG', `unexpected inference output '${output}' for model '${model}'`),
-  datatypeMismatch: (model: string, input: string, expected: string, got: string) =>
+  datatypeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string) =>
     new InferenceError(
       'INVALID_ARG',
-      `[request id: <id_unknown>] inference input '${input}' data-type is '${got}', but model '${model}' expects '${expected}'`,
+      `${requestTag(rid)} inference input '${input}' data-type is '${got}', but model '${model}' expects '${expected}'`,
     ),
-  shapeMismatch: (model: string, input: string, expected: string, got: string) =>
+  shapeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string) =>
     new InferenceError(
       'INVALID_ARG',
-      `[request id: <id_unknown>] unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}.`,
+      `${requestTag(rid)} unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}.`,
     ),
-  batchTooLarge: (model: string, batch: number, max: number) =>
+  batchTooLarge: (rid: string | undefined, model: string, batch: number, max: number) =>
     new InferenceError(
       'INVALID_ARG',
-      `[request id: <id_unknown>] inference request batch-size must be <= ${max} for '${model}', got ${batch}`,
+      `${requestTag(rid)} inference request batch-size must be <= ${max} for '${model}', got ${batch}`,
+    ),
+  batchMismatch: (rid: string | undefined, input: string, batch: number, others: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `${requestTag(rid)} input '${input}' batch size ${batch} does not match other inputs' batch size ${others}`,
     ),
   elementCountMismatch: (input: string, expected: number, got: number) =>
     new InferenceError(

@@ -140,7 +140,7 @@ export class InferenceService implements InferenceServiceApi {
     try {
       if (this.stopping) throw Errors.serverShuttingDown();
       loaded = this.options.manager.getReady(request.model, request.version);
-      const { inputs, batchSize } = validateInputs(loaded.config, request.inputs);
+      const { inputs, batchSize } = validateInputs(loaded.config, request.inputs, request.id);
       const outputNames = selectOutputs(loaded.config, request);
       const result = await loaded.scheduler.enqueue({
         inputs,
@@ -195,6 +195,7 @@ export class InferenceService implements InferenceServiceApi {
 function validateInputs(
   config: NormalizedModelConfig,
   inputs: readonly InferInputTensor[],
+  rid: string | undefined,
 ): { inputs: Tensor[]; batchSize: number } {
   const model = config.name;
   const expected = new Map(config.input.map((input) => [input.name, input]));
@@ -202,35 +203,33 @@ function validateInputs(
   let batchSize: number | undefined;
   for (const input of inputs) {
     const spec = expected.get(input.name);
-    if (!spec) throw Errors.unexpectedInput(model, input.name, [...expected.keys()]);
+    if (!spec) throw Errors.unexpectedInput(rid, model, input.name, [...expected.keys()]);
     if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
     seen.add(input.name);
     const want = configToKserve(spec.data_type);
-    if (input.datatype !== want) throw Errors.datatypeMismatch(model, input.name, want, input.datatype);
+    if (input.datatype !== want) throw Errors.datatypeMismatch(rid, model, input.name, want, input.datatype);
     if (DATATYPES[input.datatype].ortType === null) throw Errors.datatypeNotRunnable(input.datatype, config.backend);
     const dims = spec.dims;
     let shape = input.shape;
     if (config.max_batch_size > 0) {
-      if (shape.length === 0) throw Errors.shapeMismatch(model, input.name, fmt([-1, ...dims]), fmt(shape));
+      if (shape.length === 0) throw Errors.shapeMismatch(rid, model, input.name, fmt([-1, ...dims]), fmt(shape));
       const batch = shape[0];
       if (batchSize !== undefined && batch !== batchSize) {
-        throw Errors.invalidRequest(
-          `[request id: <id_unknown>] input '${input.name}' batch size ${batch} does not match other inputs' batch size ${batchSize}`,
-        );
+        throw Errors.batchMismatch(rid, input.name, batch, batchSize);
       }
-      if (batch < 1 || batch > config.max_batch_size) throw Errors.batchTooLarge(model, batch, config.max_batch_size);
+      if (batch < 1 || batch > config.max_batch_size) throw Errors.batchTooLarge(rid, model, batch, config.max_batch_size);
       batchSize = batch;
       shape = shape.slice(1);
     }
     if (!shapeMatches(dims, shape)) {
       const expectedShape = config.max_batch_size > 0 ? [-1, ...dims] : dims;
-      throw Errors.shapeMismatch(model, input.name, fmt(expectedShape), fmt(input.shape));
+      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape));
     }
     const count = elementCount(input.shape);
     if (input.data.length !== count) throw Errors.elementCountMismatch(input.name, count, input.data.length);
   }
   const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
-  if (missing.length > 0) throw Errors.missingInputs(model, config.input.length, inputs.length, missing);
+  if (missing.length > 0) throw Errors.missingInputs(rid, model, config.input.length, [...seen], missing);
   return { inputs: inputs as Tensor[], batchSize: batchSize ?? 1 };
 }
 

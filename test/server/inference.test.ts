@@ -70,4 +70,19 @@ describe('inference through the scheduler on real ONNX Runtime instances', () =>
     const ok = await server.service.infer({ ...simpleRequest(), parameters: { priority: 0, timeout: 1_000_000 } });
     expect(Array.from(ok.outputs[0].data as Int32Array)).toEqual(sum());
   });
+
+  it("names the request id and the inputs given in Triton's error messages", async () => {
+    const request = simpleRequest();
+    await expect(server.service.infer({ ...request, id: 'req-7', inputs: [request.inputs[0]] })).rejects.toMatchObject({
+      code: 'INVALID_ARG',
+      message:
+        "[request id: req-7] expected 2 inputs but got 1 inputs for model 'simple'. Got input(s) ['INPUT0'], " +
+        "but missing required input(s) ['INPUT1']. Please provide all required input(s).",
+    });
+    await expect(
+      server.service.infer({ ...request, inputs: [{ ...request.inputs[0], datatype: 'FP32', data: new Float32Array(16) }, request.inputs[1]] }),
+    ).rejects.toMatchObject({
+      message: "[request id: <id_unknown>] inference input 'INPUT0' data-type is 'FP32', but model 'simple' expects 'INT32'",
+    });
+  });
 });
