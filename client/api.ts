@@ -1,4 +1,5 @@
 /** What both transports offer, and the shapes they return (the same JSON shapes the server's HTTP API uses). */
+import type { ModelStatistics, StatDuration } from '../server/core/statistics';
 import type { InferInput, InferOptions, InferResult } from './tensor';
 
 /** A failed call: the server's message, with the HTTP status or the gRPC status code. */
@@ -38,29 +39,8 @@ export interface ModelMetadata {
 /** A model configuration in protobuf JSON with proto field names (max_batch_size, input, output, ...). */
 export type ModelConfig = { name: string; max_batch_size?: number; [field: string]: unknown };
 
-export interface StatDuration {
-  count: number;
-  ns: number;
-}
-
-export interface ModelStatistics {
-  name: string;
-  version: string;
-  last_inference: number;
-  inference_count: number;
-  execution_count: number;
-  inference_stats: {
-    success: StatDuration;
-    fail: StatDuration;
-    queue: StatDuration;
-    compute_input: StatDuration;
-    compute_infer: StatDuration;
-    compute_output: StatDuration;
-    cache_hit: StatDuration;
-    cache_miss: StatDuration;
-  };
-  batch_stats: { batch_size: number; compute_input: StatDuration; compute_infer: StatDuration; compute_output: StatDuration }[];
-}
+/** Statistics have the server's shape (Triton's statistics extension). */
+export type { ModelStatistics, StatDuration };
 
 export interface RepositoryIndexEntry {
   name: string;

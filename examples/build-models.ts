@@ -17,6 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
+import { normalSampler } from './prng';
 
 /** The package root: the nearest folder above this file with a package.json (works from dist/ too). */
 function packageRoot(): string {
@@ -103,37 +104,6 @@ function model(graph: onnx.IGraphProto, docString: string, producerVersion = '1'
   return onnx.ModelProto.encode(m).finish();
 }
 
-/**
- * mulberry32: a small 32-bit PRNG. All arithmetic is on 32-bit integers, so the sequence is
- * identical on every platform.
- */
-// Bound once: a global lookup per call (`Math.imul`) is ~15x slower inside jest's VM context.
-const imul = Math.imul;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/**
- * Approximately N(0, 1) samples by Irwin–Hall (sum of 12 uniforms minus 6). Every step is exact in
- * IEEE doubles (each uniform is k / 2^32 and the sum needs < 53 bits), so unlike Box–Muller the
- * result never depends on the platform's Math.log / Math.cos.
- */
-function normalSampler(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += next();
-    return s / 4294967296 - 6;
-  };
-}
 
 function randomNormal(count: number, std: number, sample: () => number): Float32Array {
   const out = new Float32Array(count);

@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { mulberry32, normalSampler } from '../../examples/prng';
 
 export const CONV_SEED = 20240601;
 export const CONV_INPUT_SHAPE = [3, 224, 224] as const;
@@ -35,28 +36,6 @@ export const CONV_LAYERS: ReadonlyArray<readonly [number, number, number]> = [
 const FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
-const imul = Math.imul;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = imul(t ^ (t >>> 15), t | 1);
-    t ^= t + imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Approximately N(0, 1): a sum of 12 uniforms minus 6, exact in doubles. */
-function normalSampler(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => {
-    let s = 0;
-    for (let i = 0; i < 12; i++) s += next();
-    return s / 4294967296 - 6;
-  };
-}
 
 function floatTensor(name: string, dims: number[], count: number, std: number, sample: () => number): onnx.ITensorProto {
   const raw = new Uint8Array(count * 4);
