@@ -188,23 +188,41 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     },
     async stop(): Promise<void> {
       service.beginShutdown();
+      // One deadline for the whole stop, so the pod's grace period (constructs) can be sized from it.
+      const deadline = Date.now() + exitTimeoutMs;
       const drained = Promise.all(manager.readyVersions().map((version) => version.scheduler.drain()));
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, exitTimeoutMs);
-      });
-      await Promise.race([drained, timedOut]);
-      clearTimeout(timer);
-      log.info('in-flight requests finished; closing the frontends');
-      await closeHttp(http, listening, exitTimeoutMs);
+      const inTime = await settlesWithin(drained, exitTimeoutMs);
+      if (!inTime) {
+        log.warn({ exitTimeoutSecs: exitTimeoutMs / 1000 }, 'exit timeout reached: failing the requests still in flight');
+        await manager.stop({ drain: false }); // their clients get 503 before the connections close
+      } else {
+        log.info('in-flight requests finished; closing the frontends');
+      }
+      await closeHttp(http, listening, Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now()));
       log.debug('HTTP closed');
       if (grpc && grpcListening) await grpc.close();
       log.debug('gRPC closed');
-      await manager.stop();
+      if (inTime) await manager.stop();
       log.debug('models unloaded');
       await metrics?.stop();
     },
   };
+}
+
+/** After the exit deadline, how long responses already being written get before their connections are cut. */
+const LATE_RESPONSE_GRACE_MS = 1000;
+
+/** Whether `promise` settles within `ms` (it is not cancelled either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

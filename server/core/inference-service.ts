@@ -4,6 +4,7 @@ import { configToKserve } from '../config/datatypes';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
+import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { ObserverHub } from './observer';
@@ -163,11 +164,19 @@ export class InferenceService implements InferenceServiceApi {
         computeOutputNs: result.timings.computeOutputNs,
       });
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
+      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
+      const outputs: Tensor[] = [];
+      for (const name of outputNames) {
+        const tensor = byName.get(name);
+        if (!tensor) continue;
+        const k = classCount(requested.get(name), name);
+        outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
+      }
       return {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs: outputNames.map((name) => byName.get(name)).filter((t): t is Tensor => t !== undefined),
+        outputs,
       };
     } catch (error) {
       const failure = toInferenceError(error);
@@ -249,7 +258,8 @@ function selectOutputs(config: NormalizedModelConfig, request: InferRequest): st
   for (const output of request.outputs) {
     if (!known.has(output.name)) throw Errors.unexpectedOutput(config.name, output.name);
   }
-  return request.outputs.map((output) => output.name);
+  // A name requested twice is answered once, as Triton keeps requested outputs by name.
+  return [...new Set(request.outputs.map((output) => output.name))];
 }
 
 

@@ -47,6 +47,8 @@ export class LoadedModelVersion {
     private readonly placedOn: string[],
     private readonly ledger: PlacementLedger,
     observers: ObserverHub,
+    /** Class labels per output (label_filename), for the classification extension. */
+    readonly labels: ReadonlyMap<string, string[]>,
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
@@ -70,6 +72,7 @@ export class LoadedModelVersion {
   /** Create every instance of every instance_group; if one fails, the ones started are closed again. */
   static async load(config: NormalizedModelConfig, version: number, context: VersionLoadContext): Promise<LoadedModelVersion> {
     const versionDir = path.join(context.modelDir, String(version));
+    const labels = await readLabels(config, context.modelDir);
     const plan = await planInstances(config, versionDir, context);
     const instances: BackendInstance[] = [];
     const placedOn: string[] = [];
@@ -110,12 +113,15 @@ export class LoadedModelVersion {
       throw error;
     }
     for (const uuid of placedOn) context.ledger.add(uuid, 1);
-    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers);
+    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
   }
 
-  /** Let accepted requests finish, then stop the instances (terminating workers frees their memory). */
-  async unload(): Promise<void> {
-    await this.scheduler.drain();
+  /**
+   * Let accepted requests finish (unless `drain` is false: then closing the instances fails what is left), then stop
+   * the instances; ending their workers frees their memory.
+   */
+  async unload({ drain = true }: { drain?: boolean } = {}): Promise<void> {
+    if (drain) await this.scheduler.drain();
     await Promise.allSettled(this.instances.map((instance) => instance.close()));
     for (const uuid of this.placedOn.splice(0)) this.ledger.add(uuid, -1);
   }
@@ -149,6 +155,17 @@ async function planInstances(
     }
   }
   return plan;
+}
+
+/** label_filename files (one label per line, in the model directory), by output name. */
+async function readLabels(config: NormalizedModelConfig, modelDir: string): Promise<Map<string, string[]>> {
+  const labels = new Map<string, string[]>();
+  for (const output of config.output) {
+    if (!output.label_filename) continue;
+    const text = await fs.readFile(path.join(modelDir, output.label_filename), 'utf8');
+    labels.set(output.name, text.split(/\r?\n/).filter((line, i, all) => line !== '' || i < all.length - 1));
+  }
+  return labels;
 }
 
 async function modelBytes(versionDir: string, fileName: string): Promise<number> {

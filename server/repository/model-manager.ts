@@ -12,7 +12,7 @@ import type { ModelControlMode } from '../contract';
 import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
 import { LoadedModelVersion } from './loaded-version';
 import { listVersionDirs, RepositorySource } from './source';
-import { selectVersions } from './version-policy';
+import { noVersionAvailableMessage, selectVersions } from './version-policy';
 
 export interface ModelManagerOptions {
   readonly sources: RepositorySource[];
@@ -111,7 +111,8 @@ export class ModelManager {
     return run;
   }
 
-  unload(name: string): Promise<void> {
+  /** Unload a model; `drain: false` (shutdown past its deadline) fails what is still queued instead of running it. */
+  unload(name: string, { drain = true }: { drain?: boolean } = {}): Promise<void> {
     const record = this.models.get(name);
     if (!record) return Promise.reject(Errors.unloadNotServed());
     const run = record.busy.then(async () => {
@@ -119,7 +120,7 @@ export class ModelManager {
       for (const [, version] of loaded) {
         if (version.state === 'READY') version.state = 'UNLOADING';
       }
-      await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload()));
+      await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload({ drain })));
       for (const [number, version] of loaded) {
         if (version.loaded) this.observers.onModelUnload({ model: name, version: String(number) });
         version.state = 'UNAVAILABLE';
@@ -185,12 +186,12 @@ export class ModelManager {
     await Promise.all(work);
   }
 
-  /** Unload everything (shutdown). */
-  async stop(): Promise<void> {
+  /** Unload everything (shutdown); `drain: false` once the exit deadline has passed. */
+  async stop({ drain = true }: { drain?: boolean } = {}): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     await this.polling;
-    await Promise.all([...this.models.keys()].map((name) => this.unload(name).catch(() => undefined)));
+    await Promise.all([...this.models.keys()].map((name) => this.unload(name, { drain }).catch(() => undefined)));
   }
 
   /** The version to serve: the given one if ready, else the highest ready version. Throws Triton's errors. */
@@ -276,7 +277,11 @@ export class ModelManager {
     let versions: number[];
     try {
       const source = (await this.discover()).get(name);
-      if (!source) throw new Error('failed to poll from model repository');
+      if (!source) {
+        // Not in any repository: keep no record, so a mistyped name leaves readiness and the index untouched.
+        if (record.versions.size === 0) this.models.delete(name);
+        throw new Error('failed to poll from model repository');
+      }
       // Taken before the files are read, so a change made during the load is seen by the next poll.
       record.fingerprint = await source.fingerprint?.(name);
       modelDir = await source.materialize(name);
@@ -294,7 +299,7 @@ export class ModelManager {
       }
       config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
       versions = selectVersions(config.version_policy, available);
-      if (versions.length === 0) throw new Error(`at least one version must be available under the version policy of model '${name}'`);
+      if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       // A failed reload keeps what is serving; a first load leaves the model UNAVAILABLE with the reason.

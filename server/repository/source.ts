@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { parseVersionDirectory } from './version-policy';
 import type { Logger } from 'pino';
 import { GcsRepositorySource } from './gcs/gcs-source';
 
@@ -76,7 +77,9 @@ export function createRepositorySource(root: string, options: RepositorySourceOp
 export async function listVersionDirs(modelDir: string): Promise<number[]> {
   const entries = await fs.readdir(modelDir, { withFileTypes: true });
   return entries
-    .filter((entry) => entry.isDirectory() && /^[0-9]+$/.test(entry.name) && Number(entry.name) > 0)
-    .map((entry) => Number(entry.name))
+    .flatMap((entry) => {
+      const version = entry.isDirectory() ? parseVersionDirectory(entry.name) : undefined;
+      return version === undefined ? [] : [version];
+    })
     .sort((a, b) => a - b);
 }

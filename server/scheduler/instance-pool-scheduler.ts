@@ -54,6 +54,7 @@ export class InstancePoolScheduler implements Scheduler {
   /** Draining: batches no longer wait for more requests. */
   private flushing = false;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineArmedFor: bigint | undefined;
   private drainWaiters: Array<() => void> = [];
   /** preserve_ordering: batches get a sequence number and are answered strictly in that order. */
   private nextBatchSeq = 0;
@@ -85,9 +86,8 @@ export class InstancePoolScheduler implements Scheduler {
 
   enqueue(job: SchedulerJob): Promise<JobResult> {
     return new Promise<JobResult>((resolve, reject) => {
-      const entry = this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());
-      if (entry.deadline !== undefined) this.armDeadline();
-      this.dispatch();
+      this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());
+      this.dispatch(); // expire() arms the deadline timer
     });
   }
 
@@ -136,12 +136,15 @@ export class InstancePoolScheduler implements Scheduler {
     if (nextDeadline !== undefined) this.armDeadline(nextDeadline);
   }
 
-  private armDeadline(deadline?: bigint): void {
-    if (this.deadlineTimer) return;
-    const waitMs =
-      deadline === undefined ? 1 : Math.max(1, Math.ceil(Number(deadline - process.hrtime.bigint()) / 1e6));
+  /** Keep one timer, at the earliest pending deadline (a later, shorter timeout moves it earlier). */
+  private armDeadline(deadline: bigint): void {
+    if (this.deadlineTimer && this.deadlineArmedFor !== undefined && this.deadlineArmedFor <= deadline) return;
+    clearTimeout(this.deadlineTimer);
+    this.deadlineArmedFor = deadline;
+    const waitMs = Math.max(1, Math.ceil(Number(deadline - process.hrtime.bigint()) / 1e6));
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
+      this.deadlineArmedFor = undefined;
       this.dispatch();
     }, waitMs);
     this.deadlineTimer.unref();
@@ -194,7 +197,7 @@ export class InstancePoolScheduler implements Scheduler {
     };
     // Timers have millisecond resolution; a shorter wait is re-checked on the next turn of the event loop instead.
     if (remainingNs < 1e6) setImmediate(fire);
-    else setTimeout(fire, Math.ceil(remainingNs / 1e6));
+    else setTimeout(fire, Math.ceil(remainingNs / 1e6)).unref();
   }
 
   private async execute(instance: BackendInstance, batches: QueueEntry<Waiting>[][]): Promise<void> {

@@ -80,10 +80,6 @@ export class PriorityRequestQueue<T> {
     yield* this.delayedEntries;
   }
 
-  peek(): QueueEntry<T> | undefined {
-    return this.inOrder().next().value ?? undefined;
-  }
-
   /** Remove the given entries (taken for a batch). */
   remove(entries: readonly QueueEntry<T>[]): void {
     const taken = new Set(entries);
@@ -122,15 +118,6 @@ export class PriorityRequestQueue<T> {
     }
     this.count -= rejected.length;
     return { rejected, nextDeadline };
-  }
-
-  /** Empty the queue (shutdown or unload), returning what was waiting. */
-  clear(): QueueEntry<T>[] {
-    const all = [...this.inOrder()];
-    this.levels.clear();
-    this.delayedEntries.length = 0;
-    this.count = 0;
-    return all;
   }
 
   private levelOf(priority: number | undefined): number {

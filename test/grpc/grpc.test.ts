@@ -100,12 +100,12 @@ describe('ModelInfer', () => {
     expect(int32sOf(response.raw_output_contents[1])).toEqual(DIFFERENCES);
   });
 
-  it('typed contents → typed contents', async () => {
+  it('typed contents in → raw_output_contents out, as Triton answers', async () => {
     const response = await unary(client, 'ModelInfer', simpleTypedRequest());
-    expect(response.raw_output_contents).toEqual([]);
     expect(response.id).toBe('');
-    expect(response.outputs[0].contents.int_contents).toEqual(SUMS);
-    expect(response.outputs[1].contents.int_contents).toEqual(DIFFERENCES);
+    expect(response.outputs[0].contents).toBeNull();
+    expect(int32sOf(response.raw_output_contents[0])).toEqual(SUMS);
+    expect(int32sOf(response.raw_output_contents[1])).toEqual(DIFFERENCES);
   });
 
   it('a batch of 3 and one requested output', async () => {
@@ -126,7 +126,8 @@ describe('ModelInfer', () => {
       model_name: 'string_upper',
       inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [Buffer.from('hello'), Buffer.from('grpc')] } }],
     });
-    expect(typed.outputs[0].contents.bytes_contents.map((b: Buffer) => b.toString())).toEqual(['HELLO', 'GRPC']);
+    const framedOut = Buffer.concat([Buffer.from([5, 0, 0, 0]), Buffer.from('HELLO'), Buffer.from([4, 0, 0, 0]), Buffer.from('GRPC')]);
+    expect(Buffer.from(typed.raw_output_contents[0])).toEqual(framedOut);
 
     const framed = Buffer.concat([Buffer.from([5, 0, 0, 0]), Buffer.from('hello'), Buffer.from([2, 0, 0, 0]), Buffer.from('ok')]);
     const raw = await unary(client, 'ModelInfer', {
@@ -145,7 +146,8 @@ describe('ModelInfer', () => {
       inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 784], contents: { fp32_contents: data } }],
     });
     expect(response.outputs[0]).toMatchObject({ name: 'OUTPUT0', datatype: 'FP32', shape: ['2', '10'] });
-    const values: number[] = response.outputs[0].contents.fp32_contents;
+    const raw = Buffer.from(response.raw_output_contents[0]);
+    const values = Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
     expect(values).toHaveLength(20);
     expect(values.every(Number.isFinite)).toBe(true);
   });
@@ -299,7 +301,7 @@ describe('ModelStreamInfer', () => {
     expect(byId.get('a').error_message).toBe('');
     expect(int32sOf(byId.get('a').infer_response.raw_output_contents[0])).toEqual(SUMS);
     expect(byId.get('b').error_message).toBe("Request for unknown model: 'nope' is not found");
-    expect(byId.get('c').infer_response.outputs[1].contents.int_contents).toEqual(DIFFERENCES);
+    expect(int32sOf(byId.get('c').infer_response.raw_output_contents[1])).toEqual(DIFFERENCES);
     expect(byId.get('d').error_message).toContain("unexpected total byte size 4 for input 'INPUT1'");
     expect(byId.get('e').infer_response.outputs[0].shape).toEqual(['2', '16']);
   });

@@ -101,6 +101,26 @@ describe('InstancePoolScheduler', () => {
     expect(instance.executions).toHaveLength(1);
   });
 
+  it('rejects a short timeout on time even behind a longer one already waiting', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], batching, {
+      ...SINGLE_LEVEL,
+      defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
+    });
+    const running = scheduler.enqueue(job([1]));
+    await tick();
+    const patient = scheduler.enqueue(job([2], { timeoutUs: 60_000_000 })).catch((e: InferenceError) => e);
+    const hasty = scheduler.enqueue(job([3], { timeoutUs: 1000 })).catch((e: InferenceError) => e);
+    // The instance stays busy: only the deadline timer can answer the hasty request.
+    const outcome = await Promise.race([hasty, tick(5000).then(() => 'still waiting')]);
+    expect(outcome).toBeInstanceOf(InferenceError);
+    expect((outcome as InferenceError).message).toBe('Request timeout expired');
+    instance.autoOpen = true;
+    instance.openOne();
+    await running;
+    expect(await patient).not.toBeInstanceOf(InferenceError);
+  });
+
   it('answers in arrival order with preserve_ordering even when instances finish out of order', async () => {
     const a = new GatedInstance('a');
     const b = new GatedInstance('b');

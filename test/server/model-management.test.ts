@@ -46,6 +46,18 @@ describe('model management', () => {
     expect(await service.repositoryIndex(true)).toEqual([]);
   });
 
+  it('a load of a name that is in no repository fails without touching readiness or the index', async () => {
+    const repo = copyRepository(['simple']);
+    fs.cpSync(path.join(repo, 'simple', '2'), path.join(repo, 'simple', '02'), { recursive: true }); // not a version
+    const server = startServer({ modelRepositories: [repo], modelControlMode: 'explicit', loadModels: ['*'] });
+    servers.push(server);
+    await server.start();
+    await expect(server.service.loadModel('simpel')).rejects.toMatchObject({ code: 'INVALID_ARG' });
+    expect(server.service.isReady()).toBe(true);
+    expect((await server.service.repositoryIndex()).map((e) => e.name)).toEqual(['simple']);
+    expect(server.service.modelMetadata('simple').versions).toEqual(['2']);
+  });
+
   it('refuses load/unload in none mode with Triton\'s message', async () => {
     const server = startServer({ modelRepositories: [copyRepository(['simple'])] });
     servers.push(server);

@@ -2,8 +2,8 @@
  * ModelInferRequest / ModelInferResponse messages ↔ core requests and responses. Pure functions.
  *
  * Inputs carry their data either all in `raw_input_contents` (one entry per input, Triton clients' way) or each in its
- * typed `contents` (KServe clients' way). Responses use the same form as the request: raw when the request was raw (or
- * had no inputs), typed otherwise — except that FP16/BF16 outputs, which have no typed field, make the response raw.
+ * typed `contents` (KServe clients' way). Outputs always go in `raw_output_contents`, one entry per output, as Triton
+ * sends them: tritonclient's as_numpy reads only that field for numeric outputs.
  */
 import { elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
@@ -16,12 +16,10 @@ import type {
   ModelInferResponseMessage,
   ParameterMap,
 } from './messages';
-import { CONTENTS_FIELD, contentsFromData, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+import { CONTENTS_FIELD, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
 
 export interface DecodedGrpcRequest {
   readonly request: InferRequest;
-  /** Answer with raw_output_contents. */
-  readonly raw: boolean;
 }
 
 /** InferParameter map → core parameters (64-bit integers as numbers). */
@@ -146,20 +144,17 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
     inputs,
     ...(outputs ? { outputs } : {}),
   };
-  return { request, raw: useRaw || message.inputs.length === 0 };
+  return { request };
 }
 
-export function encodeInferResponse(response: InferResponse, raw: boolean): ModelInferResponseMessage {
-  const useRaw = raw || response.outputs.some((output) => CONTENTS_FIELD[output.datatype] === undefined);
+export function encodeInferResponse(response: InferResponse): ModelInferResponseMessage {
   const outputs: InferOutputTensorMessage[] = new Array(response.outputs.length);
-  const rawContents: Buffer[] = useRaw ? new Array(response.outputs.length) : [];
+  const rawContents: Buffer[] = new Array(response.outputs.length);
   for (let i = 0; i < response.outputs.length; i++) {
     const output = response.outputs[i];
     if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
-    const tensor: InferOutputTensorMessage = { name: output.name, datatype: output.datatype, shape: output.shape };
-    if (useRaw) rawContents[i] = rawFromData(output.data);
-    else tensor.contents = contentsFromData(output.datatype, output.data);
-    outputs[i] = tensor;
+    outputs[i] = { name: output.name, datatype: output.datatype, shape: output.shape };
+    rawContents[i] = rawFromData(output.data);
   }
   const message: ModelInferResponseMessage = {
     model_name: response.model,

@@ -94,7 +94,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       (response) => {
         let message: ModelInferResponseMessage;
         try {
-          message = encodeInferResponse(response, decoded.raw);
+          message = encodeInferResponse(response);
         } catch (error) {
           fail(log, callback, error);
           return;
@@ -138,7 +138,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
         .then(
           (response) => {
             if (call.cancelled) return;
-            call.write({ error_message: '', infer_response: encodeInferResponse(response, decoded.raw) });
+            call.write({ error_message: '', infer_response: encodeInferResponse(response) });
           },
           (error: unknown) => writeError(request, error),
         )

@@ -92,34 +92,6 @@ export function dataFromContents(name: string, datatype: DataType, contents: Inf
   }
 }
 
-/** In-memory data → typed contents (64-bit integers as decimal strings, which protobufjs encodes exactly). */
-export function contentsFromData(datatype: DataType, data: TensorData): InferTensorContentsMessage {
-  if (Array.isArray(data)) return { bytes_contents: data.map(asBuffer) };
-  const typed = data as FixedTypedArray;
-  switch (datatype) {
-    case 'BOOL':
-      return { bool_contents: Array.from(typed as Uint8Array, (v) => v !== 0) };
-    case 'INT8':
-    case 'INT16':
-    case 'INT32':
-      return { int_contents: Array.from(typed as Int32Array) };
-    case 'UINT8':
-    case 'UINT16':
-    case 'UINT32':
-      return { uint_contents: Array.from(typed as Uint32Array) };
-    case 'INT64':
-      return { int64_contents: Array.from(typed as BigInt64Array, (v) => v.toString()) };
-    case 'UINT64':
-      return { uint64_contents: Array.from(typed as BigUint64Array, (v) => v.toString()) };
-    case 'FP32':
-      return { fp32_contents: Array.from(typed as Float32Array) };
-    case 'FP64':
-      return { fp64_contents: Array.from(typed as Float64Array) };
-    default:
-      throw Errors.contentsNoTypedField('output', datatype);
-  }
-}
-
 /** A Buffer view of bytes (no copy): protobufjs writes Buffers fastest. */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
