@@ -25,11 +25,6 @@ const modelMetadataSchema = {
   required: ['name', 'platform', 'inputs', 'outputs'],
 } as const;
 
-/** Protobuf JSON writes 64-bit integers as strings; a bigint anywhere in a config must not break JSON.stringify. */
-function protobufJson(value: unknown): string {
-  return JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry));
-}
-
 export async function modelRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
   // Registered before `/v2/models/:model`; the router prefers the static path, as Triton's URL patterns do.
   app.get('/v2/models/stats', async () => ({ model_stats: service.modelStatistics() }));
@@ -50,7 +45,7 @@ export async function modelRoutes(app: FastifyInstance, { service }: RouteOption
     app.get<{ Params: ModelParams }>(path, async (request, reply) =>
       reply
         .type(JSON_CONTENT_TYPE)
-        .send(protobufJson(service.modelConfig(request.params.model, request.params.version))),
+        .send(JSON.stringify(service.modelConfig(request.params.model, request.params.version))),
     );
   }
 
