@@ -33,6 +33,7 @@ RUN npm run build \
 # ---- runtime: Node 24 slim plus the CUDA 12 runtime libraries from NVIDIA's Debian 12 repository ----
 FROM ${NODE_IMAGE}
 ARG CUDA_MAJOR_MINOR=12-8
+# python3 and python3-numpy (Debian bookworm): backend: "python" models run in a stub process started with python3.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && curl -fsSLo /tmp/cuda-keyring.deb https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb \
@@ -41,6 +42,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       cuda-cudart-${CUDA_MAJOR_MINOR} libcublas-${CUDA_MAJOR_MINOR} libcufft-${CUDA_MAJOR_MINOR} libcurand-${CUDA_MAJOR_MINOR} \
       libcudnn9-cuda-12 \
+      python3 python3-numpy \
  && apt-get purge -y curl && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 # /usr/local/nvidia/lib64: where GKE's device plugin mounts the node's driver libraries (libcuda.so).
 # MALLOC_ARENA_MAX: worker threads each get a glibc arena that keeps its memory after the worker exits; two arenas

@@ -1,4 +1,4 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS } from '../server/contract';
@@ -118,6 +118,10 @@ export class InferenceAutoscaler extends Construct {
         return errors;
       },
     });
+
+    // The HPA owns the replica count: a Deployment manifest that still sets spec.replicas would reset the scale on every
+    // `kubectl apply` (and take over the field under server-side apply), so it is left out of the synthesized Deployment.
+    server.deployment.addJsonPatch(JsonPatch.remove('/spec/replicas'));
 
     this.hpa = new k8s.KubeHorizontalPodAutoscalerV2(this, 'Hpa', {
       metadata: metadata(server.deploymentName),

@@ -85,6 +85,8 @@ const SERVER_CONTAINER = 'inference-server';
  * ("http-inference-server") go on the Service ports, which target these.
  */
 export const CONTAINER_PORT_NAMES = { http: 'http', grpc: 'grpc', metrics: 'metrics' } as const;
+/** Grace period beyond the preStop sleep and the drain: closing the frontends and unloading models. */
+const SHUTDOWN_MARGIN_SECS = 15;
 const PROBE_PERIOD_SECS = 5;
 const STARTUP_PERIOD_SECS = 10;
 
@@ -222,7 +224,9 @@ export class InferenceServer extends Construct {
             // The server needs no Kubernetes API access; Workload Identity goes through the metadata server.
             automountServiceAccountToken: false,
             imagePullSecrets: props.imagePullSecrets?.length ? props.imagePullSecrets.map((name) => ({ name })) : undefined,
-            terminationGracePeriodSeconds: preStopSleepSecs + exitTimeoutSecs + 5,
+            // preStop sleep, then stop() waits up to exitTimeoutSecs for in-flight requests; the margin covers closing
+            // the frontends and unloading models, which the server bounds by the same deadline plus a few seconds.
+            terminationGracePeriodSeconds: preStopSleepSecs + exitTimeoutSecs + SHUTDOWN_MARGIN_SECS,
             securityContext: {
               runAsNonRoot: true,
               runAsUser: SERVER_UID,

@@ -277,7 +277,7 @@ function explain(error: unknown, options: DeployOptions): DeployError {
   if (error instanceof KubeApiError) {
     if (error.status === 403) {
       return new DeployError(
-        `RBAC denied ${error.action}: ${error.serverMessage}. The pipeline step's service account needs get and patch on ` +
+        `RBAC denied ${error.action}: ${error.serverMessage}. The pipeline step's service account needs get, create and patch on ` +
           `serviceaccounts, services, deployments${options.maxReplicas > options.minReplicas ? ', horizontalpodautoscalers and poddisruptionbudgets' : ''} ` +
           `in namespace '${options.namespace}' (see kubeflow/rbac.yaml).`,
       );

@@ -49,6 +49,7 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
     modelRepositories: [options.modelRepository],
     numGpus: options.numGpus,
     acceleratorType: options.accelerator ? (options.accelerator as AcceleratorType) : undefined,
+    // With an autoscaler the HPA owns the count and InferenceAutoscaler leaves spec.replicas out of the Deployment.
     replicas: options.minReplicas,
     serviceType: options.serviceType,
     serviceAccountName: options.serviceAccount || undefined,
@@ -68,11 +69,6 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
   const objects = (chart.toJson() as KubeObject[]).sort(
     (a, b) => rank(a.kind) - rank(b.kind),
   );
-  if (autoscaled) {
-    // The HPA owns the replica count: leaving it out of the applied Deployment keeps each apply from resetting it.
-    const deployment = objects.find((object) => object.kind === 'Deployment');
-    if (deployment?.spec) delete deployment.spec.replicas;
-  }
   return { objects, deploymentName: server.deploymentName, serviceName: server.serviceName };
 }
 

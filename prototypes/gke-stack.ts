@@ -186,6 +186,12 @@ export class GkeStackChart extends Chart {
         if (numGpus > this.nodePool.acceleratorCount) {
           errors.push(`numGpus (${numGpus}) is more than a ${this.nodePool.machineType} node carries (${this.nodePool.acceleratorCount}): no pod would fit`);
         }
+        // The bucket's IAM binding is the only access the server has: a gs:// path in another bucket could not be read.
+        const pathBucket = /^gs:\/\/([^/]+)/.exec(props.modelRepositoryPath ?? '')?.[1];
+        if (pathBucket !== undefined && pathBucket !== props.bucketName) {
+          errors.push(`modelRepositoryPath "${props.modelRepositoryPath}" is in bucket "${pathBucket}" but bucketName is "${props.bucketName}": `
+            + `leave modelRepositoryPath unset (it defaults to gs://${props.bucketName}/${props.modelPath ?? 'model_repository'}) or use a path in that bucket`);
+        }
         if (!['create', 'existing', 'none'].includes(ngc)) errors.push(`ngcSecret "${ngc}" must be "create", "existing" or "none"`);
         if (props.nodeImage !== undefined && !['COS_CONTAINERD', 'UBUNTU_CONTAINERD'].includes(props.nodeImage)) {
           errors.push(`nodeImage "${props.nodeImage}" must be COS_CONTAINERD or UBUNTU_CONTAINERD`);

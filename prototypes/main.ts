@@ -9,10 +9,16 @@ import { App } from 'cdk8s';
 import { InferenceServiceType } from '../constructs';
 import { GKE_STACK_PARAMS, GkeStackChart, GkeStackChartProps } from './gke-stack';
 import { NVIDIA_INFERENCE_SERVER_PARAMS, NvidiaInferenceServerChart } from './nvidia-inference-server';
-import { ENV_PREFIX, readParamsFile, resolveParams } from './params';
+import { ENV_PREFIX, ParamSpecs, readParamsFile, resolveParams } from './params';
 
 export const PROTOTYPES = ['nvidia-inference-server', 'gke-stack'] as const;
 export type PrototypeName = (typeof PROTOTYPES)[number];
+
+/** Each prototype's parameters: one params file may carry several prototypes' keys. */
+export const PROTOTYPE_PARAMS: Record<PrototypeName, ParamSpecs> = {
+  'nvidia-inference-server': NVIDIA_INFERENCE_SERVER_PARAMS,
+  'gke-stack': GKE_STACK_PARAMS,
+};
 
 /** Builds the app for the chosen prototype; throws with every parameter problem listed. */
 export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir = env.CDK8S_OUTDIR ?? 'dist/manifests'): App {
@@ -20,8 +26,9 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir = env.CDK8
   const prototype = (env[`${ENV_PREFIX}PROTOTYPE`] || file.prototype || 'nvidia-inference-server') as PrototypeName;
   if (!PROTOTYPES.includes(prototype)) throw new Error(`unknown prototype "${prototype}"; use one of ${PROTOTYPES.join(', ')}`);
   const app = new App({ outdir });
+  const others = Object.fromEntries(Object.entries(PROTOTYPE_PARAMS).filter(([name]) => name !== prototype));
   if (prototype === 'nvidia-inference-server') {
-    const p = resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, env);
+    const p = resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, env, others);
     new NvidiaInferenceServerChart(app, 'nvidia-inference-server', {
       name: p.name as string,
       image: p.image as string,
@@ -31,7 +38,7 @@ export function buildApp(env: NodeJS.ProcessEnv = process.env, outdir = env.CDK8
       serviceType: p.serviceType as InferenceServiceType,
     });
   } else {
-    const p = resolveParams(GKE_STACK_PARAMS, file, env);
+    const p = resolveParams(GKE_STACK_PARAMS, file, env, others);
     // Types were checked by resolveParams; enum values (acceleratorType, driverVersion, ...) by the constructs' validation.
     new GkeStackChart(app, 'gke-stack', p as unknown as GkeStackChartProps);
   }

@@ -41,14 +41,27 @@ export function readParamsFile(env: NodeJS.ProcessEnv = process.env): Record<str
 
 /**
  * Resolves parameters: defaults, then the params file, then INFERENCE_* environment variables.
- * Throws one error listing every missing, unknown or mistyped parameter.
+ * Throws one error listing every missing, unknown or mistyped parameter. A params file may hold the parameters of
+ * several prototypes: keys that belong to one of `otherPrototypes` (prototype name → its specs) are ignored with one
+ * warning; only keys no prototype knows are errors.
  */
-export function resolveParams(specs: ParamSpecs, file: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ParamValues {
+export function resolveParams(
+  specs: ParamSpecs,
+  file: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  otherPrototypes: Record<string, ParamSpecs> = {},
+  warn: (message: string) => void = console.warn,
+): ParamValues {
   const values: ParamValues = {};
   const errors: string[] = [];
+  const ignored: string[] = [];
   for (const key of Object.keys(file)) {
-    if (!(key in specs) && key !== 'prototype') errors.push(`unknown parameter "${key}" in the params file`);
+    if (key in specs || key === 'prototype') continue;
+    const owners = Object.entries(otherPrototypes).filter(([, other]) => key in other).map(([name]) => name);
+    if (owners.length > 0) ignored.push(`"${key}" (${owners.join(', ')})`);
+    else errors.push(`unknown parameter "${key}" in the params file`);
   }
+  if (ignored.length > 0) warn(`ignoring params file keys of another prototype: ${ignored.join(', ')}`);
   for (const [key, spec] of Object.entries(specs)) {
     const fromEnv = env[envName(key)];
     const raw: unknown = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[key] ?? spec.default;

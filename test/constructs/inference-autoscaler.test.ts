@@ -30,6 +30,16 @@ describe('InferenceAutoscaler', () => {
     expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
   });
 
+  test('leaves spec.replicas out of the Deployment so that an apply never resets the HPA\'s scale', () => {
+    const deployment = find(build({ minReplicas: 2, maxReplicas: 6 }, { replicas: 2 }), 'Deployment');
+    expect(deployment.spec).not.toHaveProperty('replicas');
+    expect(deployment.spec.selector).toEqual({ matchLabels: { app: 'isrv', version: 'v1' } });
+    // Without an autoscaler the Deployment keeps its count.
+    const c = chart('serving');
+    new InferenceServer(c, 'Server', { name: 'isrv', modelRepositories: ['/models'], replicas: 2 });
+    expect(find(synth(c), 'Deployment').spec.replicas).toBe(2);
+  });
+
   test('or on GPU duty cycle', () => {
     const hpa = find(build({ metric: AutoscalingMetric.gpuDutyCycle({ targetPercent: 70 }) }), 'HorizontalPodAutoscaler');
     expect(hpa.spec.metrics[0].pods).toEqual({ metric: { name: 'nv_gpu_utilization' }, target: { type: 'AverageValue', averageValue: '700m' } });

@@ -129,7 +129,9 @@ describe('InferenceServer', () => {
     expect(container(m).resources.requests).toMatchObject({ cpu: '4', memory: '16Gi' });
     expect(container(m).resources.limits.memory).toBe('24Gi');
     const spec = podSpec(m);
-    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(60 + 5);
+    // preStop sleep (5 s) + drain (60 s) + 15 s to close the frontends and unload models.
+    expect(spec.terminationGracePeriodSeconds).toBe(5 + 60 + 15);
+    expect(podSpec(build({ exitTimeoutSecs: 10, preStopSleepSecs: 0 })).terminationGracePeriodSeconds).toBe(0 + 10 + 15);
     expect(container(m).args).toContain('--exit-timeout-secs=60');
     expect(find(m, 'Deployment').spec.template.metadata.annotations).toEqual({
       'prometheus.io/scrape': 'true', 'prometheus.io/port': '8002', 'prometheus.io/path': '/metrics',

@@ -93,6 +93,14 @@ describe('gke-stack prototype', () => {
     expect(validationErrors(t4)).toEqual([]);
   });
 
+  test('refuses a gs:// modelRepositoryPath outside bucketName, the bucket the server is granted', () => {
+    const chart = new GkeStackChart(Testing.app(), 'stack', { ...stackProps, modelRepositoryPath: 'gs://my-model-bucket/model_repository' });
+    expect(validationErrors(chart)).toEqual([expect.stringMatching(/modelRepositoryPath "gs:\/\/my-model-bucket\/model_repository" is in bucket "my-model-bucket" but bucketName is "my-models"/)]);
+    const same = new GkeStackChart(Testing.app(), 'stack', { ...stackProps, modelRepositoryPath: 'gs://my-models/other/repo' });
+    expect(validationErrors(same)).toEqual([]);
+    expect(find(synth(same), 'Deployment').spec.template.spec.containers[0].args[0]).toBe('--model-repository=gs://my-models/other/repo');
+  });
+
   test('full stack snapshot', () => {
     const m = synth(new GkeStackChart(Testing.app(), 'stack', { ...stackProps, driverVersion: 'disabled', scaleOn: 'gpu-duty-cycle' }));
     expect(m).toMatchSnapshot();
@@ -130,10 +138,57 @@ describe('parameters without editing code', () => {
     expect(() => buildApp({ INFERENCE_PARAMS_FILE: file, INFERENCE_PROTOTYPE: 'ksonnet' }, outdir)).toThrow(/unknown prototype "ksonnet"/);
   });
 
-  test('the committed params.yaml synthesizes', () => {
+  const committedParams = path.join(__dirname, '..', '..', 'prototypes', 'params.yaml');
+
+  test('the committed params.yaml synthesizes once the model repository is given, and asks for it otherwise', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
-    buildApp({ INFERENCE_PARAMS_FILE: path.join(__dirname, '..', '..', 'prototypes', 'params.yaml') }, outdir).synth();
+    expect(() => buildApp({ INFERENCE_PARAMS_FILE: committedParams }, outdir)).toThrow(/missing required parameter "modelRepositoryPath"[\s\S]*INFERENCE_MODEL_REPOSITORY_PATH/);
+    buildApp({ INFERENCE_PARAMS_FILE: committedParams, INFERENCE_MODEL_REPOSITORY_PATH: 'gs://acme-models/model_repository' }, outdir).synth();
     expect(fs.readdirSync(outdir)).toEqual(['nvidia-inference-server.k8s.yaml']);
+    expect(fs.readFileSync(path.join(outdir, 'nvidia-inference-server.k8s.yaml'), 'utf8')).toContain('--model-repository=gs://acme-models/model_repository');
+  });
+
+  test('gke-stack with the committed params.yaml reads the model repository from INFERENCE_BUCKET_NAME, not an example bucket', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'manifests-'));
+    buildApp({
+      INFERENCE_PARAMS_FILE: committedParams, INFERENCE_PROTOTYPE: 'gke-stack', INFERENCE_PROJECT_ID: 'acme-project', INFERENCE_LOCATION: 'us-central1-a',
+      INFERENCE_CLUSTER_NAME: 'inference', INFERENCE_BUCKET_NAME: 'acme-models',
+    }, outdir).synth();
+    const yaml = fs.readFileSync(path.join(outdir, 'gke-stack.k8s.yaml'), 'utf8');
+    expect(yaml).toContain('--model-repository=gs://acme-models/model_repository');
+    expect(yaml).not.toContain('my-model-bucket');
+  });
+
+  test('a params file whose modelRepositoryPath names another bucket than INFERENCE_BUCKET_NAME is refused, naming both', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'params-'));
+    const file = path.join(dir, 'params.yaml');
+    fs.writeFileSync(file, 'prototype: gke-stack\nname: isrv\nimage: img:1\nmodelRepositoryPath: gs://my-model-bucket/model_repository\n'
+      + 'projectId: acme-project\nlocation: us-central1-a\nclusterName: c\nbucketName: my-model-bucket\n');
+    expect(() => buildApp({ INFERENCE_PARAMS_FILE: file, INFERENCE_BUCKET_NAME: 'acme-models' }, path.join(dir, 'out')).synth())
+      .toThrow(/bucket "my-model-bucket" but bucketName is "acme-models"/);
+  });
+
+  test('keys of the other prototype are ignored with a warning; keys of no prototype are errors', () => {
+    const warnings: string[] = [];
+    const file = { name: 'x', image: 'img', modelRepositoryPath: '/models', projectId: 'p', bucketName: 'b' };
+    const others = { 'gke-stack': GKE_STACK_PARAMS };
+    expect(resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, {}, others, (w) => warnings.push(w))).toEqual({
+      name: 'x', image: 'img', modelRepositoryPath: '/models', namespace: 'default', numGpus: 1, serviceType: 'LoadBalancer',
+    });
+    expect(warnings).toEqual(['ignoring params file keys of another prototype: "projectId" (gke-stack), "bucketName" (gke-stack)']);
+    expect(() => resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, { ...file, bucket: 'b' }, {}, others, () => undefined)).toThrow(/unknown parameter "bucket"/);
+    // Through the app: a file written for gke-stack synthesizes the ksonnet prototype too.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'params-'));
+    const yaml = path.join(dir, 'params.yaml');
+    fs.writeFileSync(yaml, 'name: isrv\nimage: img:1\nmodelRepositoryPath: /models\nprojectId: acme-project\nclusterName: c\nmaxReplicas: 3\n');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      buildApp({ INFERENCE_PARAMS_FILE: yaml }, path.join(dir, 'out')).synth();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('"projectId" (gke-stack), "clusterName" (gke-stack), "maxReplicas" (gke-stack)'));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(fs.readdirSync(path.join(dir, 'out'))).toEqual(['nvidia-inference-server.k8s.yaml']);
   });
 });
 

@@ -187,6 +187,7 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('RBAC denied apply Deployment default/simple-v1');
     expect(result.stderr).toContain('User "system:serviceaccount:kubeflow:pipeline-runner" cannot patch resource "deployments" in API group "apps"');
+    expect(result.stderr).toContain('needs get, create and patch on serviceaccounts, services, deployments');
     expect(result.stderr).toContain('kubeflow/rbac.yaml');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'out', 'status'), 'utf8')).status).toBe('Failed');
     expect(fs.existsSync(path.join(dir, 'out', 'endpoint'))).toBe(false);
