@@ -6,6 +6,7 @@ import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { InferenceService } from './core/inference-service';
 import { ObserverHub } from './core/observer';
+import { settlesWithin } from './core/promises';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
@@ -211,19 +212,6 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
 
 /** After the exit deadline, how long responses already being written get before their connections are cut. */
 const LATE_RESPONSE_GRACE_MS = 1000;
-
-/** Whether `promise` settles within `ms` (it is not cancelled either way). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Close the HTTP listener without waiting on clients' keep-alive connections (fastify keeps them 72 s): connections

@@ -2,6 +2,7 @@ import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import type { BackendInstance, ExecutionResult } from '../backend';
 import { StubProcess, StubSpawnOptions } from './stub-process';
+import { settlesWithin } from '../../core/promises';
 
 /** One request of an executeRequests call. */
 export interface RunRequest {
@@ -58,7 +59,14 @@ export class PythonInstance implements BackendInstance {
   }
 
   execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
-    return this.serialize(async () => (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs));
+    return this.serialize(async () => {
+      try {
+        return await (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs);
+      } catch (error) {
+        // A run cut short because the instance is being closed is the unload's doing, not the model's.
+        throw this.closed ? Errors.unloading(this.settings.modelName) : error;
+      }
+    });
   }
 
   /**
@@ -87,7 +95,12 @@ export class PythonInstance implements BackendInstance {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.chain;
+    // The scheduler drains before closing; a run still going after the finalize grace (shutdown past its deadline)
+    // is ended with its stub, so closing never waits on a model that hangs.
+    if (!(await settlesWithin(this.chain, this.settings.finalizeTimeoutMs))) {
+      this.stub?.kill('the model instance was closed while it was executing');
+      await this.chain;
+    }
     const stub = this.starting ? await this.starting.catch(() => undefined) : this.stub;
     this.stub = undefined;
     if (!stub) return;
