@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ProfileSummary, summariseProfile } from './lib/cpuprofile';
+import { ProfileSummary, profileTables, summariseProfile } from './lib/cpuprofile';
 import { chooseLoadTool, LoadResult, LoadSettings, LoadTool, runLoad } from './lib/loadgen';
 import { describeMachine, machineInfo } from './lib/machine';
 import {
@@ -29,15 +29,12 @@ import {
   scratchRepository, StatsDelta, statsDelta,
 } from './lib/mlp';
 import type { OrtBatchConfig, OrtBatchResult, OrtBatchRow } from './lib/ort-batch';
-import { freePort, httpRequest, processCpuSeconds, repoRoot, runJsonChild, ServerChild, startServerChild } from './lib/processes';
+import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import type { BenchRequest } from './lib/simple-requests';
 
 const TARGET_RATIO = 0.8;
 const READY_PATH = '/v2/health/ready';
-const ROOT = repoRoot();
-const DIST = path.join(ROOT, 'dist');
-const LIB = path.join(DIST, 'bench', 'lib');
-const SERVER_MAIN = path.join(DIST, 'server', 'main.js');
+const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const EXAMPLES = path.join(ROOT, 'examples', 'model_repository');
 const DEFAULT_ORT_BATCHES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64];
 const DEFAULT_VARIANTS = ['off', 'd500', 'd1000', 'd2000', 'd1000-p16/32/64', 'd1000-i2', 'd1000-t2'];
@@ -264,21 +261,13 @@ function profileText(label: string, summary: ProfileSummary): string {
   return [
     '',
     `${label} (${path.basename(summary.file)}): ${summary.busyMs.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms sampled`,
-    '| layer (self time) | ms | % of busy |',
-    '|---|---:|---:|',
-    ...summary.layers.slice(0, 15).map((s) => `| ${s.name} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
-    '',
-    '| function (self time) | ms | % of busy |',
-    '|---|---:|---:|',
-    ...summary.functions.slice(0, 20).map((s) => `| ${s.name.replace(/\|/g, '\\|')} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
+    ...profileTables(summary, 15, 20),
   ].join('\n');
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  for (const file of [SERVER_MAIN, path.join(LIB, 'baseline-servers.js'), path.join(LIB, 'ort-batch.js')]) {
-    if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run \`npm run build\` first (npm run bench:batching does)`);
-  }
+  requireBuilt([SERVER_MAIN, path.join(LIB, 'baseline-servers.js'), path.join(LIB, 'ort-batch.js')], 'bench:batching');
   const tool = chooseLoadTool(args.tool);
   const settings: LoadSettings = {
     connections: args.connections, warmupSeconds: args.warmup, durationSeconds: args.duration, wrkThreads: args.wrkThreads,

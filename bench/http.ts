@@ -22,20 +22,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mainThreadProfile, ProfileSummary, summariseProfile } from './lib/cpuprofile';
+import { mainThreadProfile, ProfileSummary, profileTables, summariseProfile } from './lib/cpuprofile';
 import { chooseLoadTool, LoadResult, LoadSettings, LoadTool, runLoad } from './lib/loadgen';
 import { describeMachine, machineInfo } from './lib/machine';
 import type { OrtRawResult } from './lib/ort-raw';
-import { freePort, httpRequest, processCpuSeconds, repoRoot, runJsonChild, ServerChild, startServerChild } from './lib/processes';
+import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { BenchRequest, checkSimpleResponse, simpleBinaryRequest, simpleJsonRequest } from './lib/simple-requests';
 
 const TARGET_RATIO = 0.75;
 const READY_PATH = '/v2/health/ready';
 
-const ROOT = repoRoot();
-const DIST = path.join(ROOT, 'dist');
-const LIB = path.join(DIST, 'bench', 'lib');
-const SERVER_MAIN = path.join(DIST, 'server', 'main.js');
+const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODEL_REPOSITORY = path.join(ROOT, 'examples', 'model_repository');
 
 interface Args {
@@ -200,22 +197,14 @@ function printProfile(summary: ProfileSummary): void {
   const out = [
     '',
     `Server main thread under the JSON load (${path.basename(summary.file)}): ${summary.busyMs.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms sampled`,
-    '| layer (self time) | ms | % of busy |',
-    '|---|---:|---:|',
-    ...summary.layers.slice(0, 20).map((s) => `| ${s.name} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
-    '',
-    '| function (self time) | ms | % of busy |',
-    '|---|---:|---:|',
-    ...summary.functions.slice(0, 25).map((s) => `| ${s.name.replace(/\|/g, '\\|')} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
+    ...profileTables(summary, 20, 25),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  for (const file of [SERVER_MAIN, path.join(LIB, 'baseline-servers.js'), path.join(LIB, 'ort-raw.js')]) {
-    if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: run \`npm run build\` first (npm run bench:http does)`);
-  }
+  requireBuilt([SERVER_MAIN, path.join(LIB, 'baseline-servers.js'), path.join(LIB, 'ort-raw.js')], 'bench:http');
   const tool = chooseLoadTool(args.tool);
   const settings: LoadSettings = {
     connections: args.connections, warmupSeconds: args.warmup, durationSeconds: args.duration, wrkThreads: args.wrkThreads,

@@ -16,15 +16,12 @@ import * as path from 'node:path';
 import { chooseLoadTool, LoadSettings, LoadTool, runLoad } from './lib/loadgen';
 import { describeMachine, machineInfo } from './lib/machine';
 import { checkMlpResponse, latestVersionModel, mlpExpected, mlpJsonRequest } from './lib/mlp';
-import { freePort, httpRequest, repoRoot, ServerChild, startServerChild } from './lib/processes';
+import { freePort, httpRequest, benchPaths, requireBuilt, ServerChild, startServerChild } from './lib/processes';
 import { mib, processMemory, settledRss } from './lib/rss';
 import { BenchRequest, checkSimpleResponse, simpleJsonRequest } from './lib/simple-requests';
 
 const TARGET_RATIO = 1.1;
-const ROOT = repoRoot();
-const DIST = path.join(ROOT, 'dist');
-const LIB = path.join(DIST, 'bench', 'lib');
-const SERVER_MAIN = path.join(DIST, 'server', 'main.js');
+const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const EXAMPLES = path.join(ROOT, 'examples', 'model_repository');
 
 interface Args {
@@ -79,7 +76,7 @@ async function post(child: ServerChild, urlPath: string, body = ''): Promise<voi
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(SERVER_MAIN)) throw new Error('dist/server/main.js is missing: run `npm run build` first (npm run bench:memory does)');
+  requireBuilt([SERVER_MAIN], 'bench:memory');
   const tool: LoadTool = chooseLoadTool(args.tool);
   const machine = machineInfo();
   log(`machine: ${describeMachine(machine)}`);

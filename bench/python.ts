@@ -26,13 +26,10 @@ import { createInferenceServer, InferenceServerApp } from '../server/app';
 import type { InferRequest } from '../server/core/types';
 import { chooseLoadTool, LoadResult, LoadTool, runLoad } from './lib/loadgen';
 import { describeMachine, machineInfo } from './lib/machine';
-import { freePort, httpRequest, processCpuSeconds, repoRoot, startServerChild } from './lib/processes';
+import { freePort, httpRequest, processCpuSeconds, benchPaths, startServerChild } from './lib/processes';
 import type { BenchRequest } from './lib/simple-requests';
 
-const ROOT = repoRoot();
-const DIST = path.join(ROOT, 'dist');
-const LIB = path.join(DIST, 'bench', 'lib');
-const SERVER_MAIN = path.join(DIST, 'server', 'main.js');
+const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODELS = ['onnx', 'python'] as const;
 type ModelKind = (typeof MODELS)[number];
 const MODEL_NAME: Record<ModelKind, string> = { onnx: 'trivial_onnx', python: 'trivial_python' };

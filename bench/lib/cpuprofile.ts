@@ -91,3 +91,16 @@ export function mainThreadProfile(dir: string, pid: number): string | undefined 
   const main = files.find((f) => f.split('.')[3] === String(pid) && f.split('.')[4] === '0');
   return main ? path.join(dir, main) : undefined;
 }
+
+/** The layer and function tables of a profile summary, as markdown lines. */
+export function profileTables(summary: ProfileSummary, layers: number, functions: number): string[] {
+  return [
+    '| layer (self time) | ms | % of busy |',
+    '|---|---:|---:|',
+    ...summary.layers.slice(0, layers).map((s) => `| ${s.name} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
+    '',
+    '| function (self time) | ms | % of busy |',
+    '|---|---:|---:|',
+    ...summary.functions.slice(0, functions).map((s) => `| ${s.name.replace(/\|/g, '\\|')} | ${s.ms.toFixed(0)} | ${s.percent.toFixed(1)} |`),
+  ];
+}

@@ -8,6 +8,21 @@ import * as path from 'node:path';
 export const HOST = '127.0.0.1';
 
 /** The repository root: the nearest directory above `from` holding this package's package.json. */
+/** Where the benchmarks find the repository and the compiled server and helpers. */
+export function benchPaths(): { root: string; dist: string; lib: string; serverMain: string } {
+  const root = repoRoot();
+  const dist = path.join(root, 'dist');
+  return { root, dist, lib: path.join(dist, 'bench', 'lib'), serverMain: path.join(dist, 'server', 'main.js') };
+}
+
+/** Fail clearly when the compiled files a benchmark runs are missing (its npm script builds them first). */
+export function requireBuilt(files: readonly string[], script: string): void {
+  const root = repoRoot();
+  for (const file of files) {
+    if (!fs.existsSync(file)) throw new Error(`${path.relative(root, file)} is missing: run \`npm run build\` first (npm run ${script} does)`);
+  }
+}
+
 export function repoRoot(from = __dirname): string {
   let dir = from;
   for (;;) {
