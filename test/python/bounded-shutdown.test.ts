@@ -27,7 +27,7 @@ it('stop() fails requests still running at the exit deadline and returns', async
   }
   const stopped = app.stop().then(() => 'stopped');
   // The model sleeps for 120 s: only the exit deadline can end this within the race below.
-  expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve('still stopping'), 30_000))])).toBe('stopped');
+  expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve('still stopping'), 30_000).unref())])).toBe('stopped');
   const failure = await stuck;
   expect(failure).toBeInstanceOf(InferenceError);
   expect((failure as InferenceError).code).toBe('UNAVAILABLE');

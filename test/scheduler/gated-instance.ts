@@ -46,3 +46,6 @@ export function int32Input(values: number[], batch = 1): Tensor {
 
 /** Let queued microtasks and timers settle. */
 export const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A timer that does not keep the jest worker alive after the race it guards is decided. */
+export const unrefTick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

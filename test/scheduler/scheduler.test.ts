@@ -1,7 +1,7 @@
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../../server/scheduler/instance-pool-scheduler';
 import { UNBOUNDED_QUEUE } from '../../server/scheduler/priority-queue';
 import { InferenceError } from '../../server/core/errors';
-import { GatedInstance, int32Input, tick } from './gated-instance';
+import { GatedInstance, int32Input, tick, unrefTick } from './gated-instance';
 
 const batching = { enabled: true, maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 0, preserveOrdering: false };
 const job = (values: number[], extra: { priority?: number; timeoutUs?: number } = {}) => ({
@@ -112,7 +112,7 @@ describe('InstancePoolScheduler', () => {
     const patient = scheduler.enqueue(job([2], { timeoutUs: 60_000_000 })).catch((e: InferenceError) => e);
     const hasty = scheduler.enqueue(job([3], { timeoutUs: 1000 })).catch((e: InferenceError) => e);
     // The instance stays busy: only the deadline timer can answer the hasty request.
-    const outcome = await Promise.race([hasty, tick(5000).then(() => 'still waiting')]);
+    const outcome = await Promise.race([hasty, unrefTick(5000).then(() => 'still waiting')]);
     expect(outcome).toBeInstanceOf(InferenceError);
     expect((outcome as InferenceError).message).toBe('Request timeout expired');
     instance.autoOpen = true;
