@@ -194,6 +194,10 @@ run() {
   fi
   # CUDA: the driver's libcuda and any CUDA 12 runtime the machine has (the CUDA provider needs cudart/cuBLAS/cuDNN 9).
   for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda-12/lib64; do [ -d "$d" ] && libs+=("$d"); done
+  # Machines with PyTorch have CUDA 12 / cuDNN 9 as pip wheels (site-packages/nvidia/*/lib) rather than a CUDA toolkit.
+  local wheel_libs
+  wheel_libs="$(python3 -c 'import nvidia, os, glob; print(":".join(sorted(d for p in nvidia.__path__ for d in glob.glob(os.path.join(p, "*", "lib")))))' 2>/dev/null || true)"
+  [ -n "$wheel_libs" ] && libs+=("$wheel_libs")
   if [ "${#libs[@]}" -gt 0 ]; then
     LD_LIBRARY_PATH="$(IFS=:; echo "${libs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export LD_LIBRARY_PATH
