@@ -17,6 +17,8 @@ export interface InstanceContext {
   readonly deviceId?: number;
   /** `--backend-config=<backend>,key=value` settings for this backend. */
   readonly backendConfig: Readonly<Record<string, string>>;
+  /** Where a backend reports settings it accepted but cannot apply. */
+  readonly warn?: (message: string) => void;
 }
 
 /** The result of one execution of a (possibly merged) batch, with the timings Triton reports. */

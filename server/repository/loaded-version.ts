@@ -88,6 +88,7 @@ export class LoadedModelVersion {
           kind: planned.kind,
           deviceId: planned.deviceId,
           backendConfig: context.backendConfig,
+          warn: (message) => context.log.warn({ model: config.name, version }, message),
         };
         let instance: BackendInstance;
         try {

@@ -16,6 +16,13 @@ export interface WorkerInit {
   /** In order of preference: 'cpu', or { name: 'cuda', deviceId } etc. */
   executionProviders: Array<string | { name: string; deviceId?: number; [option: string]: unknown }>;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Triton's `execution_mode` parameter (0 sequential, 1 parallel). @default 'sequential' */
+  executionMode?: 'sequential' | 'parallel';
+  /** Triton's `enable_mem_arena` / `enable_mem_pattern` parameters; absent: ORT's default. */
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  /** Session config entries by their full key, e.g. session.use_device_allocator_for_initializers. */
+  sessionConfig?: Record<string, string>;
   /** The shared-memory hand-off (shared-channel.ts); without it every run goes by postMessage. */
   channel?: SharedArrayBuffer;
 }

@@ -79,11 +79,14 @@ async function main(): Promise<void> {
     session = await ort.InferenceSession.create(init.modelPath, {
       intraOpNumThreads: init.intraOpThreads,
       interOpNumThreads: init.interOpThreads,
-      executionMode: 'sequential',
+      executionMode: init.executionMode ?? 'sequential',
       graphOptimizationLevel: init.graphOptimizationLevel,
       executionProviders: init.executionProviders,
-      // Spinning threads would compete with the event loop for these few cores.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      ...(init.enableCpuMemArena !== undefined ? { enableCpuMemArena: init.enableCpuMemArena } : {}),
+      ...(init.enableMemPattern !== undefined ? { enableMemPattern: init.enableMemPattern } : {}),
+      // Spinning threads would compete with the event loop for these few cores. The binding joins nested keys
+      // with '.', and takes an already dotted key as it is.
+      extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0', ...init.sessionConfig },
     });
   } catch (error) {
     post({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
