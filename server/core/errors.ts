@@ -231,6 +231,14 @@ export const Errors = {
   warmupFailed: (sample: string, detail: string) =>
     new InferenceError('INVALID_ARG', `failed to run warmup sample '${sample}': ${detail}; `),
 
+  // Logging extension (core/log-settings.ts); Triton's HTTP and gRPC frontends' wording.
+  logFileNotUpdatable: () =>
+    new InferenceError('UNSUPPORTED', 'log file location can not be updated through network protocol'),
+  logSettingType: (name: string, type: 'boolean' | 'int32' | 'string') =>
+    new InferenceError('INVALID_ARG', `expect ${type} for '${name}'`),
+  badLogFormat: (value: string) =>
+    new InferenceError('INVALID_ARG', `invalid argument for log_format, got: ${value}`),
+
   // Python backend (backends/python). Messages follow Triton's python backend: batch failures name the instance.
   pythonExecuteFailed: (message: string) => new InferenceError('INTERNAL', message, 'BACKEND'),
   pythonResponseError: (code: ErrorCode, message: string) => new InferenceError(code, message, 'BACKEND'),
