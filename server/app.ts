@@ -5,6 +5,7 @@ import { PythonBackend } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { InferenceService } from './core/inference-service';
+import { LogSettingsController } from './core/log-settings';
 import { ObserverHub } from './core/observer';
 import { settlesWithin } from './core/promises';
 import type { GpuInventory } from './scheduler/gpu-placement';
@@ -46,6 +47,11 @@ export interface InferenceServerOptions {
   readonly gpus?: GpuInventory;
   /** @default a silent logger */
   readonly logger?: Logger;
+  /**
+   * Triton's logging extension settings that drive `logger` (build the logger from its pinoOptions() for the
+   * per-level toggles). @default the defaults, applied to `logger`'s level
+   */
+  readonly logSettings?: LogSettingsController;
   /**
    * Serve Prometheus metrics on metricsPort. @default true when metricsPort is given, else false (embedded servers and
    * tests bind no fixed port unasked; the CLI passes --allow-metrics, true by default)
@@ -105,6 +111,10 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     new PythonBackend({ backendConfig: options.backendConfig?.get('python') }),
   ];
   const observers = new ObserverHub();
+  // Without a logger the settings drive nothing (turning verbose on must not wake the silent default up).
+  const logSettings =
+    options.logSettings ?? (options.logger ? LogSettingsController.describing(options.logger) : new LogSettingsController());
+  if (options.logger) logSettings.attach(options.logger);
   const manager = new ModelManager({
     sources: options.modelRepositories.map((root) => createRepositorySource(root, { modelCacheDir: options.modelCacheDir, log })),
     backends,
@@ -121,6 +131,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     controlMode,
     strictReadiness: options.strictReadiness ?? true,
     observers,
+    logSettings,
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,

@@ -3,6 +3,7 @@
 import pino from 'pino';
 import { createInferenceServer } from './app';
 import { CliError, parseCli, usage } from './cli';
+import { LogSettingsController } from './core/log-settings';
 
 async function main(): Promise<number> {
   let cli;
@@ -19,11 +20,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const level = cli.logVerbose > 0 ? 'debug' : (process.env.LOG_LEVEL ?? 'info');
+  // The logging extension (GET/POST /v2/logging, gRPC LogSettings) changes these settings at run time.
+  const logSettings = new LogSettingsController({ log_verbose_level: cli.logVerbose, log_format: cli.logFormat });
+  const pinoOptions = logSettings.pinoOptions();
   const logger = pino({
-    level,
+    ...pinoOptions,
+    level: cli.logVerbose > 0 ? pinoOptions.level : (process.env.LOG_LEVEL ?? pinoOptions.level),
     base: { service: 'inference-server' },
-    ...(cli.logFormat === 'ISO8601' ? { timestamp: pino.stdTimeFunctions.isoTime } : {}),
   });
   const server = createInferenceServer({
     modelRepositories: cli.modelRepositories,
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
     metricsConfig: cli.metricsConfig,
     exitTimeoutSecs: cli.exitTimeoutSecs,
     logger,
+    logSettings,
   });
 
   let stopping: Promise<void> | undefined;

@@ -220,6 +220,25 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `invalid dimension ${dim} in the shape of input '${input}': expected a non-negative integer`),
   grpcUnimplemented: (rpc: string, detail: string) => new InferenceError('UNSUPPORTED', `${rpc} is not supported by this server: ${detail}`),
 
+  // model_warmup (repository/warmup-samples.ts, warmup-runner.ts). Triton's wording where it has one.
+  warmupInvalid: (sample: string, detail: string) =>
+    new InferenceError('INVALID_ARG', `warmup sample '${sample}': ${detail}`),
+  warmupFileTooSmall: (sample: string, file: string, expected: number, got: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `warmup sample '${sample}': warmup setting expects ${expected} bytes, but the data provided from ${file} only has ${got} bytes`,
+    ),
+  warmupFailed: (sample: string, detail: string) =>
+    new InferenceError('INVALID_ARG', `failed to run warmup sample '${sample}': ${detail}; `),
+
+  // Logging extension (core/log-settings.ts); Triton's HTTP and gRPC frontends' wording.
+  logFileNotUpdatable: () =>
+    new InferenceError('UNSUPPORTED', 'log file location can not be updated through network protocol'),
+  logSettingType: (name: string, type: 'boolean' | 'int32' | 'string') =>
+    new InferenceError('INVALID_ARG', `expect ${type} for '${name}'`),
+  badLogFormat: (value: string) =>
+    new InferenceError('INVALID_ARG', `invalid argument for log_format, got: ${value}`),
+
   // Python backend (backends/python). Messages follow Triton's python backend: batch failures name the instance.
   pythonExecuteFailed: (message: string) => new InferenceError('INTERNAL', message, 'BACKEND'),
   pythonResponseError: (code: ErrorCode, message: string) => new InferenceError(code, message, 'BACKEND'),

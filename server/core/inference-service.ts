@@ -7,6 +7,7 @@ import type { ModelManager } from '../repository/model-manager';
 import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
+import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import type { InferenceServiceApi } from './service-api';
 import type { ModelStatistics } from './statistics';
@@ -27,7 +28,14 @@ import type { ModelControlMode } from '../contract';
 export const SERVER_NAME = 'cdk8s-inference-server';
 export const SERVER_VERSION = '0.1.0';
 /** Triton's extension names, for the ones this server implements. */
-export const SERVER_EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics'];
+export const SERVER_EXTENSIONS = [
+  'classification',
+  'model_repository',
+  'model_configuration',
+  'binary_tensor_data',
+  'statistics',
+  'logging',
+];
 
 export interface InferenceServiceOptions {
   readonly manager: ModelManager;
@@ -36,15 +44,27 @@ export interface InferenceServiceOptions {
   readonly strictReadiness: boolean;
   /** Receives one RequestEvent per inference request. */
   readonly observers?: ObserverHub;
+  /** Triton's logging extension settings (and the logger they drive); default: settings that drive no logger. */
+  readonly logSettings?: LogSettingsController;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
 export class InferenceService implements InferenceServiceApi {
   private stopping = false;
   private readonly observers: ObserverHub;
+  private readonly logging: LogSettingsController;
 
   constructor(private readonly options: InferenceServiceOptions) {
     this.observers = options.observers ?? new ObserverHub();
+    this.logging = options.logSettings ?? new LogSettingsController();
+  }
+
+  logSettings(): LogSettings {
+    return this.logging.current();
+  }
+
+  updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings {
+    return this.logging.update(changes);
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */

@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../config/model-config';
+import type { LogSettings, LogSettingValue } from './log-settings';
 import type { ModelStatistics } from './statistics';
 import type {
   InferRequest,
@@ -30,4 +31,8 @@ export interface InferenceServiceApi {
   loadModel(model: string, options?: LoadOptions): Promise<void>;
   unloadModel(model: string, options?: UnloadOptions): Promise<void>;
   infer(request: InferRequest): Promise<InferResponse>;
+  /** Triton's logging extension: the settings in force. */
+  logSettings(): LogSettings;
+  /** Change some log settings (all validated before any applies); returns the settings now in force. */
+  updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings;
 }

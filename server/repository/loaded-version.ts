@@ -9,11 +9,13 @@ import type {
   NormalizedModelConfig,
 } from '../config/model-config';
 import type { ObserverHub } from '../core/observer';
-import { StatisticsRecorder } from '../core/statistics';
+import { ExecutionTimings, StatisticsRecorder } from '../core/statistics';
 import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-placement';
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../scheduler/instance-pool-scheduler';
 import type { PriorityPolicy, QueuePolicy } from '../scheduler/priority-queue';
 import type { Scheduler } from '../scheduler/scheduler';
+import { warmUpInstance } from './warmup-runner';
+import { prepareWarmupSamples, skippedWarmupSamples } from './warmup-samples';
 
 /** What loading a version needs besides the config: backend settings, event sinks and the GPU placement state. */
 export interface VersionLoadContext {
@@ -46,7 +48,7 @@ export class LoadedModelVersion {
     private readonly instances: BackendInstance[],
     private readonly placedOn: string[],
     private readonly ledger: PlacementLedger,
-    observers: ObserverHub,
+    private readonly observers: ObserverHub,
     /** Class labels per output (label_filename), for the classification extension. */
     readonly labels: ReadonlyMap<string, string[]>,
   ) {
@@ -73,6 +75,11 @@ export class LoadedModelVersion {
   static async load(config: NormalizedModelConfig, version: number, context: VersionLoadContext): Promise<LoadedModelVersion> {
     const versionDir = path.join(context.modelDir, String(version));
     const labels = await readLabels(config, context.modelDir);
+    // Checked before any instance starts: a bad model_warmup entry fails the load at once.
+    const samples = await prepareWarmupSamples(config, context.modelDir);
+    for (const sample of skippedWarmupSamples(config)) {
+      context.log.info({ model: config.name, version, sample }, 'skipping warmup sample with batch_size 0');
+    }
     const plan = await planInstances(config, versionDir, context);
     const instances: BackendInstance[] = [];
     const placedOn: string[] = [];
@@ -114,7 +121,39 @@ export class LoadedModelVersion {
       throw error;
     }
     for (const uuid of placedOn) context.ledger.add(uuid, 1);
-    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
+    const loaded = new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
+    if (samples.length > 0) {
+      const target = { model: config.name, version, outputNames: config.output.map((o) => o.name), recorder: loaded, log: context.log };
+      try {
+        // Every instance is warmed (each on its own worker or stub, so side by side) before the version is READY.
+        await Promise.all(instances.map((instance) => warmUpInstance(instance, samples, target)));
+      } catch (error) {
+        await loaded.unload({ drain: false });
+        throw error;
+      }
+    }
+    return loaded;
+  }
+
+  /** A model_warmup execution: counted like requests, as Triton's warmup requests report their statistics. */
+  onWarmupExecution(timings: ExecutionTimings, requestNs: number): void {
+    const version = String(this.version);
+    this.stats.recordExecution(timings);
+    this.observers.onExecution({ model: this.name, version, ...timings });
+    for (let i = 0; i < timings.batchSize; i++) {
+      this.stats.recordSuccess(requestNs, 0, 1, timings);
+      this.observers.onRequest({
+        model: this.name,
+        version,
+        ok: true,
+        batchSize: 1,
+        requestNs,
+        queueNs: 0,
+        computeInputNs: timings.computeInputNs,
+        computeInferNs: timings.computeInferNs,
+        computeOutputNs: timings.computeOutputNs,
+      });
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Errors, InferenceError } from '../../core/errors';
+import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
 import type { ModelStatistics } from '../../core/statistics';
 import { decodeInferRequest, encodeInferResponse } from './codec';
@@ -22,7 +23,7 @@ import type {
 } from './messages';
 
 export interface GrpcServiceOptions {
-  /** Receives LogSettings updates of log_verbose_level (0 = info, 1+ = debug); absent: read-only settings. */
+  /** Unexpected (non-InferenceError) failures are logged here. */
   readonly logger?: Logger;
 }
 
@@ -66,17 +67,21 @@ function unimplemented(rpc: string, detail: string): Unary<unknown, unknown> {
   return (_call, callback) => callback(toGrpcError(Errors.grpcUnimplemented(rpc, detail)), null);
 }
 
-/** Current log settings in Triton's names. */
-function logSettings(logger: Logger | undefined): Record<string, LogSettingValueMessage> {
-  const verbose = logger && (logger.level === 'debug' || logger.level === 'trace') ? 1 : 0;
+/** The settings in Triton's LogSettingsResponse shape. */
+function logSettingsMessage(settings: LogSettings): Record<string, LogSettingValueMessage> {
   return {
-    log_file: { string_param: '' },
-    log_info: { bool_param: true },
-    log_warning: { bool_param: true },
-    log_error: { bool_param: true },
-    log_verbose_level: { uint32_param: verbose },
-    log_format: { string_param: 'default' },
+    log_file: { string_param: settings.log_file },
+    log_info: { bool_param: settings.log_info },
+    log_warning: { bool_param: settings.log_warning },
+    log_error: { bool_param: settings.log_error },
+    log_verbose_level: { uint32_param: settings.log_verbose_level },
+    log_format: { string_param: settings.log_format },
   };
+}
+
+/** The value of the oneof field that is set (undefined when none is: the core refuses it with the expected type). */
+function settingValue(value: LogSettingValueMessage): unknown {
+  return value.parameter_choice === undefined ? undefined : value[value.parameter_choice];
 }
 
 export function createServiceImplementation(service: InferenceServiceApi, options: GrpcServiceOptions = {}): UntypedServiceImplementation {
@@ -202,14 +207,8 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', SHARED_MEMORY_DETAIL),
     TraceSetting: unimplemented('TraceSetting', 'request tracing is not implemented'),
     LogSettings: unary(log, (request: { settings?: Record<string, LogSettingValueMessage> }) => {
-      for (const [key, value] of Object.entries(request.settings ?? {})) {
-        if (key === 'log_verbose_level' && value.parameter_choice === 'uint32_param' && options.logger) {
-          options.logger.level = (value.uint32_param ?? 0) > 0 ? 'debug' : 'info';
-        } else {
-          throw Errors.grpcUnimplemented('LogSettings', `changing '${key}' is not supported; only log_verbose_level can change`);
-        }
-      }
-      return { settings: logSettings(options.logger) };
+      const changes = Object.fromEntries(Object.entries(request.settings ?? {}).map(([name, value]) => [name, settingValue(value)]));
+      return { settings: logSettingsMessage(service.updateLogSettings(changes)) };
     }),
   };
 }

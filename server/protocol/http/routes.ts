@@ -1,6 +1,7 @@
 /** Every KServe v2 / Triton HTTP endpoint, one plugin per area. */
 import type { FastifyInstance } from 'fastify';
 import { inferRoutes } from './routes/infer';
+import { loggingRoutes } from './routes/logging';
 import { modelRoutes } from './routes/models';
 import type { RouteOptions } from './routes/options';
 import { repositoryRoutes } from './routes/repository';
@@ -13,4 +14,5 @@ export function registerRoutes(app: FastifyInstance, options: RouteOptions): voi
   void app.register(modelRoutes, options);
   void app.register(inferRoutes, options);
   void app.register(repositoryRoutes, options);
+  void app.register(loggingRoutes, options);
 }
