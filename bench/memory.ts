@@ -5,11 +5,14 @@
  * unload both, wait for RSS to settle. RSS is read from /proc/<pid>/status (VmRSS; VmHWM for the peak).
  * Target: RSS after unload ≤ 1.1 × RSS before the first load, after every cycle (a growing series is a leak).
  *
+ * Two series side by side (`--malloc=default,image`): the server with glibc's default malloc settings, and with the
+ * MALLOC_* settings of the Dockerfile's ENV (read from the Dockerfile, so the bench measures what the image runs).
+ *
  * "Settled": RSS watched for at least --settle-seconds (default 10: V8's memory reducer shrinks an idle heap only some
  * seconds after allocation stops; the server cannot be asked to GC), then until the last 2 s move less than 1 %.
  *
- * Usage: node dist/bench/memory.js [--cycles=5] [--load-seconds=3] [--connections=16] [--models=mlp,simple]
- *          [--settle-seconds=10] [--tool=wrk|autocannon]
+ * Usage: node dist/bench/memory.js [--cycles=3] [--load-seconds=3] [--connections=16] [--models=mlp,simple]
+ *          [--settle-seconds=10] [--tool=wrk|autocannon] [--malloc=default,image]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,10 +35,14 @@ interface Args {
   /** Least time RSS is watched after unload (and before the first load) before it may count as settled. */
   settleSeconds: number;
   tool?: string;
+  /** Which malloc settings to run the server with, one series each. */
+  malloc: MallocSeries[];
 }
 
+type MallocSeries = 'default' | 'image';
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { cycles: 5, loadSeconds: 3, connections: 16, models: ['mlp', 'simple'], settleSeconds: 10 };
+  const args: Args = { cycles: 3, loadSeconds: 3, connections: 16, models: ['mlp', 'simple'], settleSeconds: 10, malloc: ['default', 'image'] };
   for (const arg of argv) {
     const [key, value] = arg.replace(/^--/, '').split('=', 2);
     const number = () => {
@@ -49,6 +56,13 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === 'models') args.models = value.split(',').filter(Boolean);
     else if (key === 'settle-seconds') args.settleSeconds = number();
     else if (key === 'tool') args.tool = value;
+    else if (key === 'malloc') {
+      const series = value.split(',').filter(Boolean);
+      if (series.length === 0 || series.some((name) => name !== 'default' && name !== 'image')) {
+        throw new Error(`--malloc: default and/or image, got '${value}'`);
+      }
+      args.malloc = series as MallocSeries[];
+    }
     else throw new Error(`unknown argument '${arg}'`);
   }
   for (const model of args.models) {
@@ -74,24 +88,32 @@ async function post(child: ServerChild, urlPath: string, body = ''): Promise<voi
   if (result.status !== 200) throw new Error(`POST ${urlPath}: ${result.status} ${result.body.toString('utf8').slice(0, 300)}`);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  requireBuilt([SERVER_MAIN], 'bench:memory');
-  const tool: LoadTool = chooseLoadTool(args.tool);
-  const machine = machineInfo();
-  log(`machine: ${describeMachine(machine)}`);
-  const settings: LoadSettings = { connections: args.connections, warmupSeconds: 0, durationSeconds: args.loadSeconds, wrkThreads: 1 };
+/** The MALLOC_* variables the Dockerfile's ENV sets, e.g. { MALLOC_ARENA_MAX: '2' }. */
+function imageMallocEnv(): Record<string, string> {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  return Object.fromEntries([...dockerfile.matchAll(/\b(MALLOC_[A-Z_]+)=([0-9]+)/g)].map((m) => [m[1], m[2]]));
+}
 
-  const mlpSeed = 7;
-  const [mlpAnswer] = await mlpExpected(latestVersionModel(path.join(EXAMPLES, 'mlp')), [mlpSeed]);
-  const requests: Record<string, BenchRequest> = { mlp: mlpJsonRequest(mlpSeed), simple: simpleJsonRequest() };
-  const check = async (child: ServerChild, model: string) => {
-    const request = requests[model];
-    const result = await httpRequest(child.port, request.method, request.path, request.headers, request.body);
-    if (model === 'mlp') checkMlpResponse(result.status, result.body, mlpAnswer);
-    else checkSimpleResponse(result.status, result.headers, result.body);
-  };
+interface Series {
+  readonly name: MallocSeries;
+  readonly env: Record<string, string>;
+  readonly rows: Row[];
+  readonly baseline: number;
+  readonly afterUnload: number[];
+}
 
+interface Workload {
+  readonly args: Args;
+  readonly tool: LoadTool;
+  readonly settings: LoadSettings;
+  readonly requests: Record<string, BenchRequest>;
+  check(port: number, model: string): Promise<void>;
+}
+
+/** One server, its settled baseline, then `cycles` of load → traffic → unload → settled RSS. */
+async function runSeries(name: MallocSeries, env: Record<string, string>, work: Workload): Promise<Series> {
+  const { args } = work;
+  log(`series '${name}': ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ') || "glibc's defaults"}`);
   const port = await freePort();
   const child = await startServerChild({
     name: 'server',
@@ -103,6 +125,7 @@ async function main(): Promise<void> {
     port,
     readyPath: '/v2/health/live',
     cwd: ROOT,
+    env,
   });
   const pid = child.process.pid!;
   const rows: Row[] = [];
@@ -129,10 +152,10 @@ async function main(): Promise<void> {
     for (let cycle = 1; cycle <= args.cycles; cycle++) {
       log(`cycle ${cycle} of ${args.cycles}`);
       for (const model of args.models) await post(child, `/v2/repository/models/${model}/load`);
-      for (const model of args.models) await check(child, model);
+      for (const model of args.models) await work.check(port, model);
       record(`cycle ${cycle}: loaded ${args.models.join(' + ')}`, processMemory(pid)!.rss);
       for (const model of args.models) {
-        const result = await runLoad(tool, port, requests[model], settings, args.loadSeconds, LIB);
+        const result = await runLoad(work.tool, port, work.requests[model], work.settings, args.loadSeconds, LIB);
         if (result.failures > 0) throw new Error(`${model}: ${result.failures} failed requests under load`);
         record(`cycle ${cycle}: after ${Math.round(result.requests)} ${model} requests`, processMemory(pid)!.rss, `${Math.round(result.requestsPerSecond)} req/s`);
       }
@@ -151,6 +174,34 @@ async function main(): Promise<void> {
   } finally {
     await child.stop();
   }
+  return { name, env, rows, baseline, afterUnload };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  requireBuilt([SERVER_MAIN], 'bench:memory');
+  // Each series sets its own malloc settings: none may leak in from the shell running the bench.
+  for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_')) delete process.env[key];
+  const tool: LoadTool = chooseLoadTool(args.tool);
+  const machine = machineInfo();
+  log(`machine: ${describeMachine(machine)}`);
+  const mlpSeed = 7;
+  const [mlpAnswer] = await mlpExpected(latestVersionModel(path.join(EXAMPLES, 'mlp')), [mlpSeed]);
+  const requests: Record<string, BenchRequest> = { mlp: mlpJsonRequest(mlpSeed), simple: simpleJsonRequest() };
+  const work: Workload = {
+    args,
+    tool,
+    settings: { connections: args.connections, warmupSeconds: 0, durationSeconds: args.loadSeconds, wrkThreads: 1 },
+    requests,
+    async check(port, model) {
+      const request = requests[model];
+      const result = await httpRequest(port, request.method, request.path, request.headers, request.body);
+      if (model === 'mlp') checkMlpResponse(result.status, result.body, mlpAnswer);
+      else checkSimpleResponse(result.status, result.headers, result.body);
+    },
+  };
+  const series: Series[] = [];
+  for (const name of args.malloc) series.push(await runSeries(name, name === 'image' ? imageMallocEnv() : {}, work));
 
   const out: string[] = [];
   out.push(`\nMachine: ${describeMachine(machine)}`);
@@ -160,16 +211,28 @@ async function main(): Promise<void> {
       `RSS = VmRSS of /proc/<pid>/status; "settled" = watched ≥ ${args.settleSeconds} s, then the median of the last 2 s once their spread is within 1 %.`,
   );
   const m = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? '—' : mib(bytes).toFixed(1));
-  out.push('', '| step | RSS MiB | anon MiB | file MiB | peak RSS MiB (VmHWM) | note |', '|---|---:|---:|---:|---:|---|');
-  for (const row of rows) out.push(`| ${row.step} | ${m(row.rss)} | ${m(row.rssAnon)} | ${m(row.rssFile)} | ${m(row.peakRss)} | ${row.note ?? ''} |`);
-  const last = afterUnload[afterUnload.length - 1];
-  const worst = Math.max(...afterUnload);
-  const ratio = last / baseline;
-  const growth = afterUnload.length > 1 ? (afterUnload[afterUnload.length - 1] - afterUnload[0]) / (afterUnload.length - 1) : 0;
-  out.push('');
-  out.push(`after unload / before load: last cycle ${ratio.toFixed(2)}, worst cycle ${(worst / baseline).toFixed(2)} (target ≤ ${TARGET_RATIO})`);
-  out.push(`after-unload RSS per cycle (MiB): ${afterUnload.map((r) => mib(r).toFixed(1)).join(', ')}; growth ${mib(growth).toFixed(1)} MiB per cycle after the first`);
-  out.push(`\n${worst / baseline <= TARGET_RATIO ? 'TARGET MET' : 'TARGET NOT MET'}: RSS after unload ≤ ${TARGET_RATIO} × before load, every cycle`);
+  const worstRatio = (s: Series) => Math.max(...s.afterUnload) / s.baseline;
+  for (const s of series) {
+    const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ') || "glibc's defaults";
+    out.push('', `### malloc: ${s.name} (${env})`, '');
+    out.push('| step | RSS MiB | anon MiB | file MiB | peak RSS MiB (VmHWM) | note |', '|---|---:|---:|---:|---:|---|');
+    for (const row of s.rows) out.push(`| ${row.step} | ${m(row.rss)} | ${m(row.rssAnon)} | ${m(row.rssFile)} | ${m(row.peakRss)} | ${row.note ?? ''} |`);
+    const last = s.afterUnload[s.afterUnload.length - 1];
+    const growth = s.afterUnload.length > 1 ? (last - s.afterUnload[0]) / (s.afterUnload.length - 1) : 0;
+    out.push('');
+    out.push(`${s.name}: after unload / before load: last cycle ${(last / s.baseline).toFixed(2)}, worst cycle ${worstRatio(s).toFixed(2)} (target ≤ ${TARGET_RATIO})`);
+    out.push(`${s.name}: after-unload RSS per cycle (MiB): ${s.afterUnload.map((r) => mib(r).toFixed(1)).join(', ')}; growth ${mib(growth).toFixed(1)} MiB per cycle after the first`);
+  }
+  const byName = new Map(series.map((s) => [s.name, s]));
+  const image = byName.get('image');
+  const plain = byName.get('default');
+  if (image && plain) {
+    const lastOf = (s: Series) => s.afterUnload[s.afterUnload.length - 1];
+    out.push('', `image / default malloc settings, RSS after the last unload: ${(lastOf(image) / lastOf(plain)).toFixed(2)} (${m(lastOf(image))} vs ${m(lastOf(plain))} MiB)`);
+  }
+  for (const s of series) {
+    out.push(`${worstRatio(s) <= TARGET_RATIO ? 'TARGET MET' : 'TARGET NOT MET'} (${s.name}): RSS after unload ≤ ${TARGET_RATIO} × before load, every cycle`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -116,6 +116,8 @@ export interface StartOptions {
   readonly readyPath: string;
   readonly cwd: string;
   readonly readyTimeoutMs?: number;
+  /** Extra environment for the child (over this process's). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Start `node [nodeArgs] script args` and wait until GET readyPath answers 200. */
@@ -123,7 +125,7 @@ export async function startServerChild(options: StartOptions): Promise<ServerChi
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...options.env },
   });
   let tail = '';
   const keep = (chunk: Buffer) => {
