@@ -95,6 +95,11 @@ function stubService(): InferenceServiceApi {
     repositoryIndex: async () => [],
     loadModel: async () => unsupported(),
     unloadModel: async () => unsupported(),
+    systemSharedMemoryStatus: unsupported,
+    registerSystemSharedMemory: unsupported,
+    unregisterSystemSharedMemory: unsupported,
+    cudaSharedMemoryStatus: unsupported,
+    registerCudaSharedMemory: unsupported,
     async infer(request: InferRequest): Promise<InferResponse> {
       const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
       const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;

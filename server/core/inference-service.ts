@@ -9,6 +9,8 @@ import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { ObserverHub } from './observer';
 import type { InferenceServiceApi } from './service-api';
+import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
+import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
 import type {
@@ -27,7 +29,14 @@ import type { ModelControlMode } from '../contract';
 export const SERVER_NAME = 'cdk8s-inference-server';
 export const SERVER_VERSION = '0.1.0';
 /** Triton's extension names, for the ones this server implements. */
-export const SERVER_EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics'];
+export const SERVER_EXTENSIONS = [
+  'classification',
+  'model_repository',
+  'model_configuration',
+  'system_shared_memory',
+  'binary_tensor_data',
+  'statistics',
+];
 
 export interface InferenceServiceOptions {
   readonly manager: ModelManager;
@@ -36,15 +45,19 @@ export interface InferenceServiceOptions {
   readonly strictReadiness: boolean;
   /** Receives one RequestEvent per inference request. */
   readonly observers?: ObserverHub;
+  /** Registered system shared memory regions (default: a fresh, empty registry). */
+  readonly sharedMemory?: SystemSharedMemoryRegistry;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
 export class InferenceService implements InferenceServiceApi {
   private stopping = false;
   private readonly observers: ObserverHub;
+  readonly sharedMemory: SystemSharedMemoryRegistry;
 
   constructor(private readonly options: InferenceServiceOptions) {
     this.observers = options.observers ?? new ObserverHub();
+    this.sharedMemory = options.sharedMemory ?? new SystemSharedMemoryRegistry();
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */
@@ -135,14 +148,38 @@ export class InferenceService implements InferenceServiceApi {
     await this.options.manager.unload(model);
   }
 
+  systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[] {
+    return this.sharedMemory.status(name);
+  }
+
+  registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void {
+    this.sharedMemory.register(name, key, offset, byteSize);
+  }
+
+  unregisterSystemSharedMemory(name?: string): void {
+    this.sharedMemory.unregister(name);
+  }
+
+  /** No CUDA here: nothing is ever registered, and registering is refused (UNSUPPORTED). */
+  cudaSharedMemoryStatus(name?: string): [] {
+    if (name) throw Errors.cudaShmStatusNotFound(name);
+    return [];
+  }
+
+  registerCudaSharedMemory(): never {
+    throw Errors.cudaSharedMemoryUnsupported();
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
     const started = process.hrtime.bigint();
     let loaded: LoadedModelVersion | undefined;
+    const shm = new RequestSharedMemory(this.sharedMemory);
     try {
       if (this.stopping) throw Errors.serverShuttingDown();
       loaded = this.options.manager.getReady(request.model, request.version);
-      const { inputs, batchSize } = validateInputs(loaded.config, request.inputs, request.id);
+      const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
+      shm.reserveOutputs(request.outputs);
       const result = await loaded.scheduler.enqueue({
         inputs,
         outputNames,
@@ -150,6 +187,16 @@ export class InferenceService implements InferenceServiceApi {
         priority: numericParameter(request, 'priority'),
         timeoutUs: numericParameter(request, 'timeout'),
       });
+      const byName = new Map(result.outputs.map((output) => [output.name, output]));
+      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
+      const outputs: Tensor[] = [];
+      for (const name of outputNames) {
+        const tensor = byName.get(name);
+        if (!tensor) continue;
+        const k = classCount(requested.get(name), name);
+        outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
+      }
+      const written = await shm.writeOutputs(outputs);
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
       this.observers.onRequest({
@@ -163,20 +210,11 @@ export class InferenceService implements InferenceServiceApi {
         computeInferNs: result.timings.computeInferNs,
         computeOutputNs: result.timings.computeOutputNs,
       });
-      const byName = new Map(result.outputs.map((output) => [output.name, output]));
-      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
-      const outputs: Tensor[] = [];
-      for (const name of outputNames) {
-        const tensor = byName.get(name);
-        if (!tensor) continue;
-        const k = classCount(requested.get(name), name);
-        outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
-      }
       return {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs,
+        outputs: written,
       };
     } catch (error) {
       const failure = toInferenceError(error);
@@ -191,6 +229,8 @@ export class InferenceService implements InferenceServiceApi {
         requestNs,
       });
       throw failure;
+    } finally {
+      shm.release();
     }
   }
 

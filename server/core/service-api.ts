@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../config/model-config';
+import type { SystemSharedMemoryRegionStatus } from './shared-memory';
 import type { ModelStatistics } from './statistics';
 import type {
   InferRequest,
@@ -30,4 +31,12 @@ export interface InferenceServiceApi {
   loadModel(model: string, options?: LoadOptions): Promise<void>;
   unloadModel(model: string, options?: UnloadOptions): Promise<void>;
   infer(request: InferRequest): Promise<InferResponse>;
+  /** Triton's system_shared_memory extension: every region, or the named one (NOT_FOUND when unknown). */
+  systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[];
+  registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void;
+  /** One region, or all when no name is given; an unknown name is no error. */
+  unregisterSystemSharedMemory(name?: string): void;
+  /** CUDA shared memory is not supported: status is always empty, register always fails with UNSUPPORTED. */
+  cudaSharedMemoryStatus(name?: string): [];
+  registerCudaSharedMemory(name: string): never;
 }
