@@ -119,7 +119,7 @@ describe('ModelInfer with shared memory tensors', () => {
       raw_input_contents: [int32Bytes(ONES_16)], // one entry: only for the input that is not in shared memory
       outputs: [{ name: 'OUTPUT0', parameters: shmParameters('m', 64, 128) }, { name: 'OUTPUT1' }],
     });
-    const [out0, out1] = response.outputs;
+    const [out0] = response.outputs;
     expect(out0).toMatchObject({ name: 'OUTPUT0', datatype: 'INT32', shape: ['1', '16'] });
     expect(out0.parameters.shared_memory_region).toMatchObject({ string_param: 'm' });
     expect(out0.parameters.shared_memory_byte_size).toMatchObject({ int64_param: '64' });

@@ -10,7 +10,6 @@ import { Errors } from '../../core/errors';
 import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
 import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
 import type {
-  InferInputTensor,
   InferRequest,
   InferRequestInput,
   InferResponse,
