@@ -42,6 +42,14 @@ export type ModelConfig = { name: string; max_batch_size?: number; [field: strin
 /** Statistics have the server's shape (Triton's statistics extension). */
 export type { ModelStatistics, StatDuration };
 
+/** One registered system shared memory region (Triton's status fields). */
+export interface SystemSharedMemoryRegion {
+  name: string;
+  key: string;
+  offset: number;
+  byte_size: number;
+}
+
 export interface RepositoryIndexEntry {
   name: string;
   version?: string;
@@ -75,5 +83,11 @@ export interface Transport {
   loadModel(model: string, options?: { config?: string | object }): Promise<void>;
   unloadModel(model: string, options?: { unloadDependents?: boolean }): Promise<void>;
   infer(model: string, inputs: readonly InferInput[], options?: InferOptions): Promise<InferResult>;
+  /** Every registered system shared memory region, or the named one. */
+  systemSharedMemoryStatus(name?: string): Promise<SystemSharedMemoryRegion[]>;
+  /** Register `byteSize` bytes at `offset` of the shared memory object `key` (shm_open's name) under `name`. */
+  registerSystemSharedMemory(name: string, key: string, byteSize: number, offset?: number): Promise<void>;
+  /** Unregister one region, or every region when no name is given. */
+  unregisterSystemSharedMemory(name?: string): Promise<void>;
   close(): Promise<void>;
 }

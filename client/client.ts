@@ -6,6 +6,7 @@ import type {
   ModelStatistics,
   RepositoryIndexEntry,
   ServerMetadata,
+  SystemSharedMemoryRegion,
   Transport,
 } from './api';
 import { GrpcClientOptions, GrpcTransport } from './grpc';
@@ -78,6 +79,21 @@ export class InferenceServerClient {
 
   infer(model: string, inputs: readonly InferInput[], options?: InferOptions): Promise<InferResult> {
     return this.transport.infer(model, inputs, options);
+  }
+
+  /** Every registered system shared memory region, or the named one. */
+  systemSharedMemoryStatus(name?: string): Promise<SystemSharedMemoryRegion[]> {
+    return this.transport.systemSharedMemoryStatus(name);
+  }
+
+  /** Register `byteSize` bytes at `offset` of the POSIX shared memory object `key` (e.g. '/input0') as region `name`. */
+  registerSystemSharedMemory(name: string, key: string, byteSize: number, offset = 0): Promise<void> {
+    return this.transport.registerSystemSharedMemory(name, key, byteSize, offset);
+  }
+
+  /** Unregister one region, or every region when no name is given. */
+  unregisterSystemSharedMemory(name?: string): Promise<void> {
+    return this.transport.unregisterSystemSharedMemory(name);
   }
 
   /** A bidirectional inference stream (gRPC only): `send` requests, `for await` the responses. */

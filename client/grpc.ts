@@ -23,9 +23,18 @@ import {
   RepositoryIndexEntry,
   ServerMetadata,
   StreamResponse,
+  SystemSharedMemoryRegion,
   Transport,
 } from './api';
-import { InferInput, InferOptions, InferResult, OutputTensor, requestedOutputs } from './tensor';
+import {
+  InferInput,
+  InferOptions,
+  InferResult,
+  OutputTensor,
+  outputParameters,
+  requestedOutputs,
+  sharedMemoryWindowOf,
+} from './tensor';
 
 export interface GrpcClientOptions {
   /** Largest message sent or received. @default 2147483647 (Triton's) */
@@ -83,10 +92,11 @@ export function buildInferRequest(model: string, inputs: readonly InferInput[], 
       name: input.name,
       datatype: input.datatype,
       shape: input.shape,
-      parameters: toParameterMap(input.parameters),
+      parameters: toParameterMap(input.requestParameters),
     })),
-    outputs: outputs?.map((o) => ({ name: o.name, parameters: toParameterMap(o.parameters) })),
-    raw_input_contents: inputs.map((input) => rawFromData(input.data)),
+    outputs: outputs?.map((o) => ({ name: o.name, parameters: toParameterMap(outputParameters(o)) })),
+    // One entry per input that is not in shared memory, as Triton's clients send them.
+    raw_input_contents: inputs.filter((input) => !input.sharedMemory).map((input) => rawFromData(input.data)),
   };
 }
 
@@ -96,6 +106,8 @@ export function decodeInferResponse(message: ModelInferResponseMessage): InferRe
   const outputs = message.outputs.map((output, index): OutputTensor => {
     if (!isDataType(output.datatype)) throw new InferenceServerError(`unknown datatype '${output.datatype}' in the response`);
     const shape = output.shape.map(Number);
+    const window = sharedMemoryWindowOf(fromParameterMap(output.parameters));
+    if (window) return { name: output.name, datatype: output.datatype, shape, data: [], sharedMemory: window };
     const data =
       index < raw.length
         ? dataFromRaw(output.name, output.datatype, elementCount(shape), raw[index])
@@ -199,6 +211,22 @@ export class GrpcTransport implements Transport {
       model_name: model,
       parameters: options.unloadDependents ? { unload_dependents: { bool_param: true } } : {},
     });
+  }
+
+  async systemSharedMemoryStatus(name?: string): Promise<SystemSharedMemoryRegion[]> {
+    const response = await this.call<{ regions: Record<string, { name: string; key: string; offset: number; byte_size: number }> }>(
+      'SystemSharedMemoryStatus',
+      { name: name ?? '' },
+    );
+    return Object.values(response.regions ?? {}).map((r) => ({ name: r.name, key: r.key, offset: Number(r.offset), byte_size: Number(r.byte_size) }));
+  }
+
+  async registerSystemSharedMemory(name: string, key: string, byteSize: number, offset = 0): Promise<void> {
+    await this.call('SystemSharedMemoryRegister', { name, key, offset, byte_size: byteSize });
+  }
+
+  async unregisterSystemSharedMemory(name?: string): Promise<void> {
+    await this.call('SystemSharedMemoryUnregister', { name: name ?? '' });
   }
 
   async infer(model: string, inputs: readonly InferInput[], options: InferOptions = {}): Promise<InferResult> {

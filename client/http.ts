@@ -14,9 +14,10 @@ import {
   ModelStatistics,
   RepositoryIndexEntry,
   ServerMetadata,
+  SystemSharedMemoryRegion,
   Transport,
 } from './api';
-import { InferInput, InferOptions, InferResult, OutputTensor, requestedOutputs } from './tensor';
+import { InferInput, InferOptions, InferResult, OutputTensor, outputParameters, requestedOutputs, sharedMemoryWindowOf } from './tensor';
 
 export interface HttpClientOptions {
   /** Inputs of at least this many bytes go binary. 0: every input binary; Infinity: JSON unless impossible. @default 0 */
@@ -162,7 +163,9 @@ export class HttpTransport implements Transport {
     inputs.forEach((input, i) => {
       const binary = ALWAYS_BINARY.has(input.datatype) || input.byteSize >= this.binaryThreshold;
       json += `${i === 0 ? '' : ','}{"name":${JSON.stringify(input.name)},"datatype":"${input.datatype}","shape":[${input.shape.join(',')}]`;
-      if (binary) {
+      if (input.sharedMemory) {
+        json += `,"parameters":${JSON.stringify(input.requestParameters)}}`;
+      } else if (binary) {
         const raw = rawFromData(input.data);
         binaryParts.push(raw);
         json += `,"parameters":${JSON.stringify({ ...input.parameters, binary_data_size: raw.byteLength })}}`;
@@ -173,7 +176,7 @@ export class HttpTransport implements Transport {
     });
     json += ']';
     if (outputs) {
-      const list = outputs.map((o) => ({ name: o.name, parameters: { binary_data: this.binaryOutputs, ...o.parameters } }));
+      const list = outputs.map((o) => ({ name: o.name, parameters: { binary_data: this.binaryOutputs, ...outputParameters(o) } }));
       json += `,"outputs":${JSON.stringify(list)}`;
     }
     json += '}';
@@ -189,6 +192,18 @@ export class HttpTransport implements Transport {
     const response = await this.request('POST', `${modelPath(model, options.version)}/infer`, body, headers, options.signal, options.timeoutMs);
     if (response.status >= 400) throw errorOf(response.status, response.body);
     return decodeHttpInferResponse(response.body, response.headers['inference-header-content-length']);
+  }
+
+  systemSharedMemoryStatus(name?: string): Promise<SystemSharedMemoryRegion[]> {
+    return this.json('GET', name ? `/v2/systemsharedmemory/region/${enc(name)}/status` : '/v2/systemsharedmemory/status');
+  }
+
+  async registerSystemSharedMemory(name: string, key: string, byteSize: number, offset = 0): Promise<void> {
+    await this.json('POST', `/v2/systemsharedmemory/region/${enc(name)}/register`, { key, offset, byte_size: byteSize });
+  }
+
+  async unregisterSystemSharedMemory(name?: string): Promise<void> {
+    await this.json('POST', name ? `/v2/systemsharedmemory/region/${enc(name)}/unregister` : '/v2/systemsharedmemory/unregister');
   }
 
   async close(): Promise<void> {
@@ -215,6 +230,8 @@ export function decodeHttpInferResponse(body: Buffer, headerLength: string | str
   const outputs = (json.outputs ?? []).map((output): OutputTensor => {
     if (!isDataType(output.datatype)) throw new InferenceServerError(`unknown datatype '${output.datatype}' in the response`);
     const count = elementCount(output.shape);
+    const window = sharedMemoryWindowOf(output.parameters);
+    if (window) return { name: output.name, datatype: output.datatype, shape: output.shape, data: [], sharedMemory: window };
     const size = output.parameters?.binary_data_size;
     if (size !== undefined) {
       const slice = body.subarray(offset, offset + size);

@@ -11,9 +11,10 @@ export type {
   ServerMetadata,
   StatDuration,
   StreamResponse,
+  SystemSharedMemoryRegion,
   TensorMetadata,
 } from './api';
 export { InferInput, InferResult, datatypeOf } from './tensor';
-export type { DataType, InferOptions, InferRequestedOutput, OutputTensor, TypedArray } from './tensor';
+export type { DataType, InferOptions, InferRequestedOutput, OutputTensor, SharedMemoryWindow, TypedArray } from './tensor';
 export type { HttpClientOptions } from './http';
 export type { GrpcClientOptions } from './grpc';

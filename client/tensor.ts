@@ -18,6 +18,23 @@ export function datatypeOf(array: TypedArray): DataType {
   return 'UINT8';
 }
 
+/** A window of a registered system shared memory region (the shared_memory_* tensor parameters). */
+export interface SharedMemoryWindow {
+  readonly region: string;
+  readonly byteSize: number;
+  /** Bytes from the start of the registered region. @default 0 */
+  readonly offset?: number;
+}
+
+/** The shared_memory_* parameters that name a window. */
+export function sharedMemoryParameters(window: SharedMemoryWindow): Record<string, string | number> {
+  return {
+    shared_memory_region: window.region,
+    shared_memory_byte_size: window.byteSize,
+    ...(window.offset ? { shared_memory_offset: window.offset } : {}),
+  };
+}
+
 function checkCount(name: string, shape: readonly number[], length: number): void {
   const count = elementCount(shape);
   if (count !== length) throw new Error(`input '${name}': shape [${shape.join(',')}] holds ${count} elements, data has ${length}`);
@@ -44,15 +61,32 @@ export class InferInput {
     return new InferInput(name, 'BYTES', dims, elements);
   }
 
+  /**
+   * An input the server reads from a registered system shared memory region (the client wrote its bytes there);
+   * the request itself carries no data for it.
+   */
+  static fromSharedMemory(name: string, datatype: DataType, shape: readonly number[], window: SharedMemoryWindow): InferInput {
+    return new InferInput(name, datatype, [...shape], [], undefined, window);
+  }
+
   constructor(
     readonly name: string,
     readonly datatype: DataType,
     readonly shape: number[],
+    /** Empty for a shared memory input. */
     readonly data: TensorData,
     /** Input parameters (not binary_data_size, which the HTTP transport sets itself). */
     readonly parameters?: Record<string, string | number | boolean>,
+    /** Set: the data is in this shared memory window, not in the request. */
+    readonly sharedMemory?: SharedMemoryWindow,
   ) {
     if (!isDataType(datatype)) throw new Error(`unknown datatype '${datatype}'`);
+  }
+
+  /** Parameters as sent: the input's own, plus the shared memory window's. */
+  get requestParameters(): Record<string, string | number | boolean> | undefined {
+    if (!this.sharedMemory) return this.parameters;
+    return { ...this.parameters, ...sharedMemoryParameters(this.sharedMemory) };
   }
 
   get byteSize(): number {
@@ -65,13 +99,31 @@ export class InferInput {
 export interface InferRequestedOutput {
   readonly name: string;
   readonly parameters?: Record<string, string | number | boolean>;
+  /** Have the server write the output into this window of a registered region instead of the response. */
+  readonly sharedMemory?: SharedMemoryWindow;
+}
+
+/** The parameters a requested output is sent with (its own, plus its shared memory window's). */
+export function outputParameters(output: InferRequestedOutput): Record<string, string | number | boolean> | undefined {
+  if (!output.sharedMemory) return output.parameters;
+  return { ...output.parameters, ...sharedMemoryParameters(output.sharedMemory) };
 }
 
 export interface OutputTensor {
   readonly name: string;
   readonly datatype: DataType;
   readonly shape: number[];
+  /** Empty when the output was written to shared memory. */
   readonly data: TensorData;
+  /** Set when the server wrote the output into this window: read it there (datatype and shape are here). */
+  readonly sharedMemory?: SharedMemoryWindow;
+}
+
+/** The shared memory window a response output's parameters name, if any. */
+export function sharedMemoryWindowOf(parameters: Record<string, unknown> | undefined): SharedMemoryWindow | undefined {
+  const region = parameters?.shared_memory_region;
+  if (typeof region !== 'string') return undefined;
+  return { region, byteSize: Number(parameters?.shared_memory_byte_size ?? 0), offset: Number(parameters?.shared_memory_offset ?? 0) };
 }
 
 /** A response: model, version, id and typed outputs. */
@@ -101,6 +153,7 @@ export class InferResult {
   /** Fixed-size output as its typed array (Float32Array for FP32, Int32Array for INT32, Uint16Array words for FP16...). */
   asTypedArray(name: string): TypedArray {
     const output = this.output(name);
+    if (output.sharedMemory) throw new Error(`output '${name}' was written to shared memory region '${output.sharedMemory.region}'`);
     if (Array.isArray(output.data)) throw new Error(`output '${name}' is BYTES: use asStrings or asBytes`);
     return output.data as TypedArray;
   }

@@ -216,6 +216,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       log.debug('gRPC closed');
       if (inTime) await manager.stop();
       log.debug('models unloaded');
+      service.sharedMemory.close(); // after the frontends: no request holds a region any more
       await metrics?.stop();
     },
   };

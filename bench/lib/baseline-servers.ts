@@ -97,6 +97,11 @@ function stubService(): InferenceServiceApi {
     unloadModel: async () => unsupported(),
     logSettings: unsupported,
     updateLogSettings: unsupported,
+    systemSharedMemoryStatus: unsupported,
+    registerSystemSharedMemory: unsupported,
+    unregisterSystemSharedMemory: unsupported,
+    cudaSharedMemoryStatus: unsupported,
+    registerCudaSharedMemory: unsupported,
     async infer(request: InferRequest): Promise<InferResponse> {
       const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
       const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;

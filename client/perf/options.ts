@@ -20,6 +20,10 @@ export interface PerfOptions {
   inputData: 'random' | 'zero';
   /** HTTP: send tensors as JSON instead of binary. */
   httpJson: boolean;
+  /** perf_analyzer's --shared-memory: tensors in system shared memory (server on this host) or in the requests. */
+  sharedMemory: 'none' | 'system';
+  /** Bytes of the shared memory window of each output (perf_analyzer's --output-shared-memory-size). */
+  outputSharedMemorySize: number;
   csvFile?: string;
   json: boolean;
   progress: boolean;
@@ -42,6 +46,8 @@ export const PERF_USAGE = `Usage: inference-perf -m <model> [options]
       --shape <name:d1,d2,...>         Shape of an input with variable dimensions (repeatable)
       --input-data <random|zero>       Input values (default random)
       --http-json                      HTTP: tensors as JSON rather than the binary extension
+      --shared-memory <none|system>    Tensors in system shared memory (server on this host) (default none)
+      --output-shared-memory-size <n>  Bytes reserved for each output in shared memory (default 102400)
   -f, --filename <file.csv>            Write the results as CSV
       --json                           Print the results as JSON on stdout instead of the table
       --no-progress                    No progress bar
@@ -90,6 +96,8 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
         shape: { type: 'string', multiple: true },
         'input-data': { type: 'string' },
         'http-json': { type: 'boolean' },
+        'shared-memory': { type: 'string' },
+        'output-shared-memory-size': { type: 'string' },
         filename: { type: 'string', short: 'f' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
@@ -108,6 +116,9 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
   if (scale !== 'linear' && scale !== 'geometric') throw new PerfUsageError('--concurrency-scale must be linear or geometric');
   const inputData = (values['input-data'] as string | undefined) ?? 'random';
   if (inputData !== 'random' && inputData !== 'zero') throw new PerfUsageError('--input-data must be random or zero');
+  const sharedMemory = (values['shared-memory'] as string | undefined) ?? 'none';
+  if (sharedMemory === 'cuda') throw new PerfUsageError('--shared-memory=cuda is not supported: the server has no CUDA shared memory');
+  if (sharedMemory !== 'none' && sharedMemory !== 'system') throw new PerfUsageError('--shared-memory must be none or system');
   const stabilityRaw = (values['stability-percentage'] as string | undefined) ?? '10';
   const stability = Number(stabilityRaw);
   if (!(stability > 0)) throw new PerfUsageError(`--stability-percentage expects a positive number, got '${stabilityRaw}'`);
@@ -132,6 +143,8 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     shapes,
     inputData,
     httpJson: values['http-json'] === true,
+    sharedMemory,
+    outputSharedMemorySize: positiveInt('--output-shared-memory-size', values['output-shared-memory-size'] as string | undefined, 102400),
     csvFile: values.filename as string | undefined,
     json: values.json === true,
     progress: values['no-progress'] !== true,

@@ -7,7 +7,8 @@
 import { DATATYPES, DataType, elementCount, isDataType } from '../../server/core/datatypes';
 import { InferenceServerClient } from '../client';
 import type { ModelMetadata, ModelStatistics } from '../api';
-import { InferInput } from '../tensor';
+import { InferInput, InferOptions } from '../tensor';
+import { PerfSharedMemory, setUpSystemSharedMemory } from './shared-memory';
 import type { PerfOptions } from './options';
 
 export interface WindowStats {
@@ -156,23 +157,32 @@ export async function runProfile(options: PerfOptions, events: ProfileEvents = {
     protocol: options.protocol,
     http: options.httpJson ? { binaryThresholdBytes: Infinity, binaryOutputs: false, connections: 256 } : { connections: 256 },
   });
+  let shm: PerfSharedMemory | undefined;
   try {
     const metadata = await client.modelMetadata(options.model, options.version);
     const config = await client.modelConfig(options.model, options.version);
     const maxBatchSize = Number(config.max_batch_size ?? 0);
     if (maxBatchSize === 0 && options.batchSize > 1) throw new Error(`model '${options.model}' does not support batching (max_batch_size 0)`);
-    const inputs = buildInputs(metadata, maxBatchSize, options);
+    let inputs = buildInputs(metadata, maxBatchSize, options);
+    let request: InferOptions = { version: options.version };
+    if (options.sharedMemory === 'system') {
+      const outputNames = metadata.outputs.map((output) => output.name);
+      shm = await setUpSystemSharedMemory(client, options.model, inputs, outputNames, options.outputSharedMemorySize);
+      inputs = shm.inputs;
+      request = { ...request, outputs: shm.outputs };
+    }
     // One warm-up request: fails fast on a bad setup.
-    await client.infer(options.model, inputs, { version: options.version });
+    await client.infer(options.model, inputs, request);
 
     const results: ConcurrencyResult[] = [];
     for (const concurrency of options.concurrency) {
-      const result = await measureConcurrency(client, inputs, options, concurrency, events);
+      const result = await measureConcurrency(client, inputs, request, options, concurrency, events);
       events.onResult?.(result);
       results.push(result);
     }
     return results;
   } finally {
+    await shm?.release();
     await client.close();
   }
 }
@@ -188,6 +198,7 @@ async function serverTotals(client: InferenceServerClient, options: PerfOptions)
 async function measureConcurrency(
   client: InferenceServerClient,
   inputs: InferInput[],
+  request: InferOptions,
   options: PerfOptions,
   concurrency: number,
   events: ProfileEvents,
@@ -200,7 +211,7 @@ async function measureConcurrency(
     while (running) {
       const started = process.hrtime.bigint();
       try {
-        await client.infer(options.model, inputs, { version: options.version });
+        await client.infer(options.model, inputs, request);
         latencies.push(Number(process.hrtime.bigint() - started) / 1000);
       } catch (error) {
         errors += 1;

@@ -149,8 +149,6 @@ export const Errors = {
       'INVALID_ARG',
       `receiving ${datatype} data via JSON is not supported. Please use the binary data format for input ${input}`,
     ),
-  sharedMemoryUnsupported: () =>
-    new InferenceError('UNSUPPORTED', 'shared memory tensors are not supported by this server'),
   invalidParameterType: (name: string) =>
     new InferenceError(
       'INVALID_ARG',
@@ -204,6 +202,11 @@ export const Errors = {
       'INVALID_ARG',
       `contents field must not be specified when using raw_input_contents for '${input}' for model '${model}'`,
     ),
+  contentsWithSharedMemory: (input: string, model: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `contents field must not be specified for input '${input}' for model '${model}': its data is in shared memory`,
+    ),
   contentsMissing: (input: string, model: string) =>
     new InferenceError('INVALID_ARG', `input '${input}' for model '${model}' has no data: set its contents or raw_input_contents`),
   contentsWrongField: (input: string, datatype: string, field: string) =>
@@ -238,6 +241,51 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `expect ${type} for '${name}'`),
   badLogFormat: (value: string) =>
     new InferenceError('INVALID_ARG', `invalid argument for log_format, got: ${value}`),
+  // Shared memory extension (core/shared-memory.ts). Wording and codes follow Triton's shared_memory_manager.cc.
+  shmAlreadyRegistered: (name: string) =>
+    new InferenceError('ALREADY_EXISTS', `shared memory region '${name}' already in manager`),
+  shmOpenFailed: (key: string) => new InferenceError('INTERNAL', `Unable to open shared memory region: '${key}'`),
+  shmInvalidKey: (key: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Unable to open shared memory region: '${key}': a key is an optional leading '/' followed by a name without '/'`,
+    ),
+  shmRegisterInvalidArgs: (name: string) =>
+    new InferenceError('INVALID_ARG', `failed to register shared memory region '${name}': invalid args`),
+  shmStatusNotFound: (name: string) =>
+    new InferenceError('NOT_FOUND', `Unable to find system shared memory region: '${name}'`),
+  cudaShmStatusNotFound: (name: string) =>
+    new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${name}'`),
+  shmRegionNotFound: (name: string) => new InferenceError('NOT_FOUND', `Unable to find shared memory region: '${name}'`),
+  shmInvalidOffset: (name: string) =>
+    new InferenceError('INVALID_ARG', `Invalid offset for shared memory region: '${name}'`),
+  shmInvalidOffsetAndSize: (name: string) =>
+    new InferenceError('INVALID_ARG', `Invalid offset + byte size for shared memory region: '${name}'`),
+  shmOutputTooSmall: (output: string, regionBytes: number, outputBytes: number) =>
+    new InferenceError(
+      'INTERNAL',
+      `shared memory size specified with the request for output '${output}' (${regionBytes} bytes) should be at least ${outputBytes} bytes to hold the results`,
+    ),
+  shmIoFailed: (detail: string) => new InferenceError('INTERNAL', `shared memory access failed: ${detail}`),
+  shmParameterType: (parameter: string, tensor: string, expected: string) =>
+    new InferenceError('INVALID_ARG', `invalid value type for '${parameter}' parameter for tensor '${tensor}', expected ${expected}.`),
+  shmParameterWithoutRegion: (parameter: string, tensor: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `'${parameter}' can not be specified without 'shared_memory_region' parameter for tensor '${tensor}'`,
+    ),
+  shmByteSizeMissing: (tensor: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `'shared_memory_byte_size' must be specified along with 'shared_memory_region' parameter for tensor '${tensor}'`,
+    ),
+  shmWithClassification: () =>
+    new InferenceError('INVALID_ARG', "output can't set both 'shared_memory_region' and 'classification'"),
+  cudaSharedMemoryUnsupported: () =>
+    new InferenceError(
+      'UNSUPPORTED',
+      'CUDA shared memory is not supported by this server (it runs no CUDA); use system shared memory instead',
+    ),
 
   // Python backend (backends/python). Messages follow Triton's python backend: batch failures name the instance.
   pythonExecuteFailed: (message: string) => new InferenceError('INTERNAL', message, 'BACKEND'),

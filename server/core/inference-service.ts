@@ -10,6 +10,8 @@ import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import type { InferenceServiceApi } from './service-api';
+import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
+import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
 import type {
@@ -35,6 +37,7 @@ export const SERVER_EXTENSIONS = [
   'binary_tensor_data',
   'statistics',
   'logging',
+  'system_shared_memory',
 ];
 
 export interface InferenceServiceOptions {
@@ -46,6 +49,8 @@ export interface InferenceServiceOptions {
   readonly observers?: ObserverHub;
   /** Triton's logging extension settings (and the logger they drive); default: settings that drive no logger. */
   readonly logSettings?: LogSettingsController;
+  /** Registered system shared memory regions (default: a fresh, empty registry). */
+  readonly sharedMemory?: SystemSharedMemoryRegistry;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
@@ -53,10 +58,12 @@ export class InferenceService implements InferenceServiceApi {
   private stopping = false;
   private readonly observers: ObserverHub;
   private readonly logging: LogSettingsController;
+  readonly sharedMemory: SystemSharedMemoryRegistry;
 
   constructor(private readonly options: InferenceServiceOptions) {
     this.observers = options.observers ?? new ObserverHub();
     this.logging = options.logSettings ?? new LogSettingsController();
+    this.sharedMemory = options.sharedMemory ?? new SystemSharedMemoryRegistry();
   }
 
   logSettings(): LogSettings {
@@ -155,14 +162,38 @@ export class InferenceService implements InferenceServiceApi {
     await this.options.manager.unload(model);
   }
 
+  systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[] {
+    return this.sharedMemory.status(name);
+  }
+
+  registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void {
+    this.sharedMemory.register(name, key, offset, byteSize);
+  }
+
+  unregisterSystemSharedMemory(name?: string): void {
+    this.sharedMemory.unregister(name);
+  }
+
+  /** No CUDA here: nothing is ever registered, and registering is refused (UNSUPPORTED). */
+  cudaSharedMemoryStatus(name?: string): [] {
+    if (name) throw Errors.cudaShmStatusNotFound(name);
+    return [];
+  }
+
+  registerCudaSharedMemory(): never {
+    throw Errors.cudaSharedMemoryUnsupported();
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
     const started = process.hrtime.bigint();
     let loaded: LoadedModelVersion | undefined;
+    const shm = new RequestSharedMemory(this.sharedMemory);
     try {
       if (this.stopping) throw Errors.serverShuttingDown();
       loaded = this.options.manager.getReady(request.model, request.version);
-      const { inputs, batchSize } = validateInputs(loaded.config, request.inputs, request.id);
+      const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
+      shm.reserveOutputs(request.outputs);
       const result = await loaded.scheduler.enqueue({
         inputs,
         outputNames,
@@ -170,6 +201,16 @@ export class InferenceService implements InferenceServiceApi {
         priority: numericParameter(request, 'priority'),
         timeoutUs: numericParameter(request, 'timeout'),
       });
+      const byName = new Map(result.outputs.map((output) => [output.name, output]));
+      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
+      const outputs: Tensor[] = [];
+      for (const name of outputNames) {
+        const tensor = byName.get(name);
+        if (!tensor) continue;
+        const k = classCount(requested.get(name), name);
+        outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
+      }
+      const written = await shm.writeOutputs(outputs);
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
       this.observers.onRequest({
@@ -183,20 +224,11 @@ export class InferenceService implements InferenceServiceApi {
         computeInferNs: result.timings.computeInferNs,
         computeOutputNs: result.timings.computeOutputNs,
       });
-      const byName = new Map(result.outputs.map((output) => [output.name, output]));
-      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
-      const outputs: Tensor[] = [];
-      for (const name of outputNames) {
-        const tensor = byName.get(name);
-        if (!tensor) continue;
-        const k = classCount(requested.get(name), name);
-        outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
-      }
       return {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs,
+        outputs: written,
       };
     } catch (error) {
       const failure = toInferenceError(error);
@@ -211,6 +243,8 @@ export class InferenceService implements InferenceServiceApi {
         requestNs,
       });
       throw failure;
+    } finally {
+      shm.release();
     }
   }
 

@@ -1,5 +1,6 @@
 import type { ModelConfig } from '../config/model-config';
 import type { LogSettings, LogSettingValue } from './log-settings';
+import type { SystemSharedMemoryRegionStatus } from './shared-memory';
 import type { ModelStatistics } from './statistics';
 import type {
   InferRequest,
@@ -35,4 +36,12 @@ export interface InferenceServiceApi {
   logSettings(): LogSettings;
   /** Change some log settings (all validated before any applies); returns the settings now in force. */
   updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings;
+  /** Triton's system_shared_memory extension: every region, or the named one (NOT_FOUND when unknown). */
+  systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[];
+  registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void;
+  /** One region, or all when no name is given; an unknown name is no error. */
+  unregisterSystemSharedMemory(name?: string): void;
+  /** CUDA shared memory is not supported: status is always empty, register always fails with UNSUPPORTED. */
+  cudaSharedMemoryStatus(name?: string): [];
+  registerCudaSharedMemory(name: string): never;
 }

@@ -9,10 +9,38 @@ export interface InferInputTensor extends Tensor {
   readonly parameters?: Parameters;
 }
 
+/** A window of a registered system shared memory region (Triton's shared_memory_* tensor parameters). */
+export interface SharedMemoryRef {
+  readonly region: string;
+  /** Bytes from the start of the registered region (default 0). */
+  readonly offset: number;
+  readonly byteSize: number;
+}
+
+/** An input whose bytes are in a shared memory region: the facade reads them before validation. */
+export interface SharedMemoryInputTensor {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: number[];
+  readonly parameters?: Parameters;
+  readonly sharedMemory: SharedMemoryRef;
+  readonly data?: undefined;
+}
+
+/** What a frontend hands the facade: data inline, or a reference into shared memory. */
+export type InferRequestInput = InferInputTensor | SharedMemoryInputTensor;
+
 export interface RequestedOutput {
   readonly name: string;
   /** e.g. binary_data (HTTP binary extension), classification. */
   readonly parameters?: Parameters;
+  /** Write the output into this window of a shared memory region instead of the response. */
+  readonly sharedMemory?: SharedMemoryRef;
+}
+
+/** A response output; `sharedMemory` set: its data was written there and the response carries only its metadata. */
+export interface InferOutputTensor extends Tensor {
+  readonly sharedMemory?: SharedMemoryRef;
 }
 
 /** One inference request as the facade sees it, independent of the frontend that decoded it. */
@@ -22,7 +50,7 @@ export interface InferRequest {
   readonly version?: string;
   readonly id?: string;
   readonly parameters?: Parameters;
-  readonly inputs: InferInputTensor[];
+  readonly inputs: InferRequestInput[];
   /** Absent: every output of the model. */
   readonly outputs?: RequestedOutput[];
 }
@@ -32,7 +60,7 @@ export interface InferResponse {
   readonly version: string;
   readonly id?: string;
   readonly parameters?: Parameters;
-  readonly outputs: Tensor[];
+  readonly outputs: InferOutputTensor[];
 }
 
 export interface TensorMetadata {

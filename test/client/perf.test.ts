@@ -104,6 +104,24 @@ describe('the inference-perf command', () => {
     }
   });
 
+  it.each(['http', 'grpc'] as const)('--shared-memory=system over %s: tensors by region, regions and object gone afterwards', async (protocol) => {
+    const port = protocol === 'grpc' ? server.grpcPort : server.httpPort!;
+    const args = ['-m', 'simple', '-i', protocol, '-u', `127.0.0.1:${port}`, '--shared-memory', 'system', '--output-shared-memory-size', '64'];
+    const options = parsePerfArgs([...args, '-p', '200', '-r', '1']);
+    expect(options).toMatchObject({ sharedMemory: 'system', outputSharedMemorySize: 64 });
+    const before = server.app.service.modelStatistics('simple')[0].inference_count;
+    const [result] = await runProfile(options as Exclude<typeof options, 'help'>);
+    expect(result.count).toBeGreaterThan(0);
+    expect(result.errors).toBe(0);
+    expect(server.app.service.modelStatistics('simple')[0].inference_count).toBeGreaterThan(before);
+    expect(server.app.service.systemSharedMemoryStatus()).toEqual([]);
+    expect(fs.readdirSync('/dev/shm').filter((f) => f.startsWith(`inference_perf_${process.pid}_`))).toEqual([]);
+    // 32 bytes cannot hold a 64-byte output: the warm-up request fails with the server's message.
+    const small = parsePerfArgs([...args.slice(0, -1), '32', '-p', '200', '-r', '1']);
+    await expect(runProfile(small as Exclude<typeof small, 'help'>)).rejects.toThrow('should be at least 64 bytes to hold the results');
+    expect(() => parsePerfArgs(['-m', 'x', '--shared-memory', 'cuda'])).toThrow(/not supported/);
+  });
+
   it('profiles a BYTES model with variable dimensions', async () => {
     const options = parsePerfArgs(['-m', 'string_upper', '-i', 'grpc', '-u', `127.0.0.1:${server.grpcPort}`, '--shape', 'INPUT0:3', '-p', '200', '-r', '1']);
     const [result] = await runProfile(options as Exclude<typeof options, 'help'>);

@@ -262,10 +262,10 @@ describe('ModelInfer errors', () => {
     ['a batch over max_batch_size', simpleRawRequest('', 9), grpc.status.INVALID_ARGUMENT, 'batch-size must be <= 8'],
     ['an unknown output', { ...simpleRawRequest(), outputs: [{ name: 'OUTPUT9' }] }, grpc.status.INVALID_ARGUMENT, "unexpected inference output 'OUTPUT9'"],
     ['a reserved parameter', { ...simpleRawRequest(), parameters: { triton_x: { bool_param: true } } }, grpc.status.INVALID_ARGUMENT, 'reserved'],
-    ['a shared-memory input', (() => {
+    ['a shared-memory input without its byte size', (() => {
       const request = simpleRawRequest();
       return { ...request, inputs: [{ ...request.inputs[0], parameters: { shared_memory_region: { string_param: 'r' } } }, request.inputs[1]] };
-    })(), grpc.status.UNIMPLEMENTED, 'shared memory'],
+    })(), grpc.status.INVALID_ARGUMENT, "'shared_memory_byte_size' must be specified"],
     [
       'FP16 in typed contents',
       { model_name: 'simple', inputs: [{ name: 'INPUT0', datatype: 'FP16', shape: [1], contents: { fp32_contents: [1] } }] },
@@ -408,15 +408,7 @@ describe('statistics and repository RPCs', () => {
 });
 
 describe('unimplemented and settings RPCs', () => {
-  it.each([
-    'SystemSharedMemoryStatus',
-    'SystemSharedMemoryRegister',
-    'SystemSharedMemoryUnregister',
-    'CudaSharedMemoryStatus',
-    'CudaSharedMemoryRegister',
-    'CudaSharedMemoryUnregister',
-    'TraceSetting',
-  ])('%s answers UNIMPLEMENTED with a reason', async (method) => {
+  it.each(['TraceSetting'])('%s answers UNIMPLEMENTED with a reason', async (method) => {
     const error = await unaryError(client, method, {});
     expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(error.details).toContain(`${method} is not supported by this server`);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DataType, DATATYPES, FixedTypedArray, TensorData } from '../../server/core/datatypes';
 import { InferenceError } from '../../server/core/errors';
 import { serializeBytesElements, Tensor } from '../../server/core/tensor';
-import type { InferResponse } from '../../server/core/types';
+import type { InferInputTensor, InferResponse } from '../../server/core/types';
 import {
   decodeInferRequest,
   decodeRawInferRequest,
@@ -20,8 +20,9 @@ function decodeJson(body: unknown) {
   return decodeInferRequest(Buffer.from(JSON.stringify(body)), TARGET);
 }
 
-function decodeInputs(...inputs: unknown[]) {
-  return decodeJson({ inputs }).request.inputs;
+/** Decoded inputs, read as inline tensors (shared memory ones carry no data: the tests that use them say so). */
+function decodeInputs(...inputs: unknown[]): InferInputTensor[] {
+  return decodeJson({ inputs }).request.inputs as InferInputTensor[];
 }
 
 /** A body in Triton's binary layout: JSON header, then the given raw tensors. */
@@ -172,9 +173,26 @@ describe('decodeInferRequest: JSON errors (INVALID_ARG, Triton wording)', () => 
     expect(error.message).toMatch(message);
   });
 
-  it('shared memory is refused as unsupported', () => {
-    const error = errorOf(() => decodeInputs(input({ data: undefined, parameters: { shared_memory_region: 'r' } })));
-    expect(error.code).toBe('UNSUPPORTED');
+  it('a shared memory input becomes a region reference for the facade to read', () => {
+    const [decoded] = decodeInputs(input({ data: undefined, parameters: { shared_memory_region: 'r', shared_memory_byte_size: 12, x: 1 } }));
+    expect(decoded).toEqual(expect.objectContaining({ sharedMemory: { region: 'r', offset: 0, byteSize: 12 }, parameters: { x: 1 } }));
+    expect(decoded.data).toBeUndefined();
+  });
+
+  it.each([
+    [{ shared_memory_region: 'r' }, "'shared_memory_byte_size' must be specified along with 'shared_memory_region'"],
+    [{ shared_memory_region: 3, shared_memory_byte_size: 4 }, "invalid value type for 'shared_memory_region'"],
+    [{ shared_memory_region: 'r', shared_memory_byte_size: -4 }, "invalid value type for 'shared_memory_byte_size'"],
+    [{ shared_memory_region: 'r', shared_memory_byte_size: 4, shared_memory_offset: 1.5 }, "invalid value type for 'shared_memory_offset'"],
+  ])('shared memory parameters %j are refused', (parameters, message) => {
+    const error = errorOf(() => decodeInputs(input({ data: undefined, parameters })));
+    expect(error.code).toBe('INVALID_ARG');
+    expect(error.message).toContain(message);
+  });
+
+  it('shared_memory_offset without a region is refused', () => {
+    const error = errorOf(() => decodeInputs(input({ parameters: { shared_memory_offset: 0 } })));
+    expect(error.message).toContain("'shared_memory_offset' can not be specified without 'shared_memory_region'");
   });
 });
 
@@ -222,7 +240,7 @@ describe('decodeInferRequest: binary tensor data extension', () => {
     };
     const { body, jsonLength } = binaryBody(json, framed, bytesOf(ints));
     const [s, j, i] = decodeInferRequest(body, TARGET, jsonLength).request.inputs;
-    expect(utf8(s.data)).toEqual(['', 'a', 'grüße']);
+    expect(utf8(s.data!)).toEqual(['', 'a', 'grüße']);
     expect(j.data).toEqual(new Int32Array([1, 2]));
     expect(i.data).toEqual(ints);
   });

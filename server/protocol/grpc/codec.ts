@@ -8,7 +8,8 @@
 import { elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
-import type { InferInputTensor, InferRequest, InferResponse, Parameters, ParameterValue, RequestedOutput } from '../../core/types';
+import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
+import type { InferRequest, InferRequestInput, InferResponse, Parameters, ParameterValue, RequestedOutput } from '../../core/types';
 import type {
   InferOutputTensorMessage,
   Int64,
@@ -95,23 +96,31 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
   const model = message.model_name;
   const raw = message.raw_input_contents ?? [];
   const useRaw = raw.length > 0;
-  if (useRaw && raw.length !== message.inputs.length) throw Errors.rawContentsCount(model, message.inputs.length, raw.length);
-
   const parameters = decodeParameters(message.parameters);
   checkRequestParameters(parameters);
 
-  const inputs = message.inputs.map((input, index): InferInputTensor => {
+  // raw_input_contents holds one entry per input that is not in shared memory, in input order (as Triton reads it).
+  const parsedParameters = message.inputs.map((input) => parseSharedMemoryParameters(input.name, decodeParameters(input.parameters)));
+  const inline = parsedParameters.filter((parsed) => !parsed.sharedMemory).length;
+  if (useRaw && raw.length !== inline) throw Errors.rawContentsCount(model, inline, raw.length);
+
+  let rawIndex = 0;
+  const inputs = message.inputs.map((input, index): InferRequestInput => {
     const { name } = input;
     if (!isDataType(input.datatype)) throw Errors.unsupportedDatatype(input.datatype);
     const datatype = input.datatype;
     const shape = decodeShape(name, input.shape);
-    const inputParameters = decodeParameters(input.parameters);
-    if (inputParameters && 'shared_memory_region' in inputParameters) throw Errors.sharedMemoryUnsupported();
+    const { sharedMemory, parameters: inputParameters } = parsedParameters[index];
+    if (sharedMemory) {
+      if (hasContents(input.contents)) throw Errors.contentsWithSharedMemory(name, model);
+      const tensor = { name, datatype, shape, sharedMemory };
+      return inputParameters ? { ...tensor, parameters: inputParameters } : tensor;
+    }
     const count = elementCount(shape);
     let data: Tensor['data'];
     if (useRaw) {
       if (hasContents(input.contents)) throw Errors.contentsWithRaw(name, model);
-      data = dataFromRaw(name, datatype, count, raw[index]);
+      data = dataFromRaw(name, datatype, count, raw[rawIndex++]);
     } else if (hasContents(input.contents)) {
       data = dataFromContents(name, datatype, input.contents!);
       if (data.length !== count) throw Errors.elementCountMismatch(name, count, data.length);
@@ -120,7 +129,7 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
     } else {
       throw Errors.contentsMissing(name, model);
     }
-    const tensor: InferInputTensor = { name, datatype, shape, data };
+    const tensor = { name, datatype, shape, data };
     return inputParameters ? { ...tensor, parameters: inputParameters } : tensor;
   });
 
@@ -129,10 +138,10 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
     outputs = message.outputs.map((output): RequestedOutput => {
       const outputParameters = decodeParameters(output.parameters);
       if (!outputParameters) return { name: output.name };
-      if ('shared_memory_region' in outputParameters) throw Errors.sharedMemoryUnsupported();
       // binary_data is the HTTP frontend's business; gRPC output data is always binary-safe.
       const { binary_data: _binary, ...rest } = outputParameters;
-      return Object.keys(rest).length > 0 ? { name: output.name, parameters: rest } : { name: output.name };
+      const { sharedMemory, parameters } = parseSharedMemoryParameters(output.name, Object.keys(rest).length > 0 ? rest : undefined);
+      return { name: output.name, ...(parameters ? { parameters } : {}), ...(sharedMemory ? { sharedMemory } : {}) };
     });
   }
 
@@ -147,12 +156,21 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
   return { request };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export function encodeInferResponse(response: InferResponse): ModelInferResponseMessage {
   const outputs: InferOutputTensorMessage[] = new Array(response.outputs.length);
   const rawContents: Buffer[] = new Array(response.outputs.length);
   for (let i = 0; i < response.outputs.length; i++) {
     const output = response.outputs[i];
     if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
+    if (output.sharedMemory) {
+      // Written into the client's region. Triton still adds an (empty) raw_output_contents entry for it, which keeps
+      // raw_output_contents[i] lined up with outputs[i] for clients that index one by the other.
+      outputs[i] = { name: output.name, datatype: output.datatype, shape: output.shape, parameters: encodeParameters(sharedMemoryParameters(output.sharedMemory)) };
+      rawContents[i] = EMPTY;
+      continue;
+    }
     outputs[i] = { name: output.name, datatype: output.datatype, shape: output.shape };
     rawContents[i] = rawFromData(output.data);
   }

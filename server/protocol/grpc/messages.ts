@@ -131,3 +131,10 @@ export interface LogSettingValueMessage {
   string_param?: string;
   parameter_choice?: 'bool_param' | 'uint32_param' | 'string_param';
 }
+
+export interface SystemSharedMemoryRegisterMessage {
+  name: string;
+  key: string;
+  offset?: Int64;
+  byte_size?: Int64;
+}

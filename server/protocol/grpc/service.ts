@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
+import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
 import { decodeInferRequest, encodeInferResponse } from './codec';
 import { streamErrorMessage, toGrpcError } from './errors';
@@ -20,6 +21,7 @@ import type {
   RepositoryIndexRequestMessage,
   RepositoryModelIndexMessage,
   RepositoryModelRequestMessage,
+  SystemSharedMemoryRegisterMessage,
 } from './messages';
 
 export interface GrpcServiceOptions {
@@ -60,8 +62,6 @@ const version = (value: string | undefined): string | undefined => (value ? valu
 function statisticsMessage(stats: ModelStatistics): ModelStatistics {
   return { ...stats, response_stats: {}, memory_usage: [] };
 }
-
-const SHARED_MEMORY_DETAIL = 'shared-memory tensors are not implemented; send tensor data in raw_input_contents';
 
 function unimplemented(rpc: string, detail: string): Unary<unknown, unknown> {
   return (_call, callback) => callback(toGrpcError(Errors.grpcUnimplemented(rpc, detail)), null);
@@ -199,12 +199,26 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       await service.unloadModel(request.model_name, { unloadDependents: dependents?.bool_param === true });
       return {};
     }),
-    SystemSharedMemoryStatus: unimplemented('SystemSharedMemoryStatus', SHARED_MEMORY_DETAIL),
-    SystemSharedMemoryRegister: unimplemented('SystemSharedMemoryRegister', SHARED_MEMORY_DETAIL),
-    SystemSharedMemoryUnregister: unimplemented('SystemSharedMemoryUnregister', SHARED_MEMORY_DETAIL),
-    CudaSharedMemoryStatus: unimplemented('CudaSharedMemoryStatus', SHARED_MEMORY_DETAIL),
-    CudaSharedMemoryRegister: unimplemented('CudaSharedMemoryRegister', SHARED_MEMORY_DETAIL),
-    CudaSharedMemoryUnregister: unimplemented('CudaSharedMemoryUnregister', SHARED_MEMORY_DETAIL),
+    SystemSharedMemoryStatus: unary(log, (request: { name?: string }) => {
+      const regions: Record<string, SystemSharedMemoryRegionStatus> = {};
+      for (const region of service.systemSharedMemoryStatus(request.name || undefined)) regions[region.name] = region;
+      return { regions };
+    }),
+    SystemSharedMemoryRegister: unary(log, (request: SystemSharedMemoryRegisterMessage) => {
+      service.registerSystemSharedMemory(request.name, request.key, Number(request.offset ?? 0), Number(request.byte_size ?? 0));
+      return {};
+    }),
+    SystemSharedMemoryUnregister: unary(log, (request: { name?: string }) => {
+      service.unregisterSystemSharedMemory(request.name || undefined);
+      return {};
+    }),
+    CudaSharedMemoryStatus: unary(log, (request: { name?: string }) => {
+      service.cudaSharedMemoryStatus(request.name || undefined);
+      return { regions: {} };
+    }),
+    CudaSharedMemoryRegister: unary(log, (request: { name: string }) => service.registerCudaSharedMemory(request.name)),
+    // Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names.
+    CudaSharedMemoryUnregister: unary(log, () => ({})),
     TraceSetting: unimplemented('TraceSetting', 'request tracing is not implemented'),
     LogSettings: unary(log, (request: { settings?: Record<string, LogSettingValueMessage> }) => {
       const changes = Object.fromEntries(Object.entries(request.settings ?? {}).map(([name, value]) => [name, settingValue(value)]));

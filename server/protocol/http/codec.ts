@@ -8,9 +8,10 @@
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
 import type {
-  InferInputTensor,
   InferRequest,
+  InferRequestInput,
   InferResponse,
   Parameters,
   ParameterValue,
@@ -154,7 +155,7 @@ class BinarySection {
   }
 }
 
-function decodeInput(value: unknown, index: number, binary: BinarySection, headerGiven: boolean): InferInputTensor {
+function decodeInput(value: unknown, index: number, binary: BinarySection, headerGiven: boolean): InferRequestInput {
   if (!isJsonObject(value)) throw Errors.badField('inputs', `input ${index} is not a JSON object`);
   const { name, datatype, shape: rawShape, data, parameters: rawParameters } = value;
   if (typeof name !== 'string') throw Errors.badField('name', `input ${index} needs a string 'name'`);
@@ -168,7 +169,12 @@ function decodeInput(value: unknown, index: number, binary: BinarySection, heade
   if (parameters && 'binary_data_size' in parameters) sources.push("'binary_data_size'");
   if (parameters && 'shared_memory_region' in parameters) sources.push("'shared_memory_region'");
   if (sources.length !== 1) throw Errors.inputDataSources(name, sources);
-  if (sources[0] === "'shared_memory_region'") throw Errors.sharedMemoryUnsupported();
+  const shm = parseSharedMemoryParameters(name, parameters);
+  if (shm.sharedMemory) {
+    // The facade reads the bytes from the region.
+    const input = { name, datatype, shape, sharedMemory: shm.sharedMemory };
+    return shm.parameters ? { ...input, parameters: shm.parameters } : input;
+  }
 
   const count = elementCount(shape);
   let tensorParameters = parameters;
@@ -206,13 +212,13 @@ function decodeOutputs(value: unknown): { outputs?: RequestedOutput[]; binaryByN
     if (!isJsonObject(entry)) throw Errors.badField('outputs', `output ${index} is not a JSON object`);
     if (typeof entry.name !== 'string') throw Errors.badField('name', `output ${index} needs a string 'name'`);
     if (entry.parameters === undefined) return { name: entry.name };
-    const { binary_data: binaryData, ...parameters } = parseParameters(entry.parameters, 'parameters');
-    if ('shared_memory_region' in parameters) throw Errors.sharedMemoryUnsupported();
+    const { binary_data: binaryData, ...rest } = parseParameters(entry.parameters, 'parameters');
     if (binaryData !== undefined) {
       if (typeof binaryData !== 'boolean') throw Errors.badField('binary_data', 'expected a boolean');
       binaryByName.set(entry.name, binaryData);
     }
-    return Object.keys(parameters).length > 0 ? { name: entry.name, parameters } : { name: entry.name };
+    const { sharedMemory, parameters } = parseSharedMemoryParameters(entry.name, Object.keys(rest).length > 0 ? rest : undefined);
+    return { name: entry.name, ...(parameters ? { parameters } : {}), ...(sharedMemory ? { sharedMemory } : {}) };
   });
   return { outputs, binaryByName };
 }
@@ -303,7 +309,10 @@ export function encodeInferResponse(response: InferResponse, encoding: OutputEnc
     const output = response.outputs[i];
     if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
     json += `${i === 0 ? '' : ','}{"name":${JSON.stringify(output.name)},"datatype":"${output.datatype}","shape":[${output.shape.join(',')}]`;
-    if (isBinaryOutput(output.name, encoding)) {
+    if (output.sharedMemory) {
+      // Already written into the client's region: only its metadata travels.
+      json += `,"parameters":${JSON.stringify(sharedMemoryParameters(output.sharedMemory))}}`;
+    } else if (isBinaryOutput(output.name, encoding)) {
       const bytes = rawBytesOf(output);
       binaryParts.push(bytes);
       json += `,"parameters":{"binary_data_size":${bytes.byteLength}}}`;

@@ -6,6 +6,7 @@ import { modelRoutes } from './routes/models';
 import type { RouteOptions } from './routes/options';
 import { repositoryRoutes } from './routes/repository';
 import { serverRoutes } from './routes/server';
+import { sharedMemoryRoutes } from './routes/shared-memory';
 
 export type { RouteOptions } from './routes/options';
 
@@ -15,4 +16,5 @@ export function registerRoutes(app: FastifyInstance, options: RouteOptions): voi
   void app.register(inferRoutes, options);
   void app.register(repositoryRoutes, options);
   void app.register(loggingRoutes, options);
+  void app.register(sharedMemoryRoutes, options);
 }

@@ -1,0 +1,127 @@
+/**
+ * Tensors that live in system shared memory: the shared_memory_* parameters both frontends parse, and the per-request
+ * reads (inputs, before validation) and writes (outputs, after inference) the facade does.
+ */
+import { DATATYPES, elementCount } from './datatypes';
+import { Errors } from './errors';
+import type { SharedMemoryLease, SystemSharedMemoryRegistry } from './shared-memory';
+import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from './tensor';
+import type { InferInputTensor, InferOutputTensor, InferRequestInput, Parameters, RequestedOutput, SharedMemoryRef } from './types';
+
+export const SHM_REGION = 'shared_memory_region';
+export const SHM_OFFSET = 'shared_memory_offset';
+export const SHM_BYTE_SIZE = 'shared_memory_byte_size';
+
+export interface ParsedSharedMemoryParameters {
+  /** Set when the tensor names a region. */
+  readonly sharedMemory?: SharedMemoryRef;
+  /** The other parameters (undefined when none are left). */
+  readonly parameters?: Parameters;
+}
+
+const isSize = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/** Split a tensor's parameters into its shared memory reference (checked as Triton does) and the rest. */
+export function parseSharedMemoryParameters(tensor: string, parameters: Parameters | undefined): ParsedSharedMemoryParameters {
+  if (!parameters || !(SHM_REGION in parameters || SHM_OFFSET in parameters || SHM_BYTE_SIZE in parameters)) {
+    return { parameters };
+  }
+  const { [SHM_REGION]: region, [SHM_OFFSET]: offset, [SHM_BYTE_SIZE]: byteSize, ...rest } = parameters;
+  if (region === undefined) {
+    throw Errors.shmParameterWithoutRegion(offset !== undefined ? SHM_OFFSET : SHM_BYTE_SIZE, tensor);
+  }
+  if (typeof region !== 'string') throw Errors.shmParameterType(SHM_REGION, tensor, 'a string');
+  if (offset !== undefined && !isSize(offset)) throw Errors.shmParameterType(SHM_OFFSET, tensor, 'a non-negative integer');
+  if (byteSize === undefined) throw Errors.shmByteSizeMissing(tensor);
+  if (!isSize(byteSize)) throw Errors.shmParameterType(SHM_BYTE_SIZE, tensor, 'a non-negative integer');
+  return {
+    sharedMemory: { region, offset: offset ?? 0, byteSize },
+    ...(Object.keys(rest).length > 0 ? { parameters: rest } : {}),
+  };
+}
+
+/** The parameters a response shows for an output written to shared memory. */
+export function sharedMemoryParameters(ref: SharedMemoryRef): Parameters {
+  return {
+    [SHM_REGION]: ref.region,
+    [SHM_BYTE_SIZE]: ref.byteSize,
+    ...(ref.offset !== 0 ? { [SHM_OFFSET]: ref.offset } : {}),
+  };
+}
+
+function isSharedMemoryInput(input: InferRequestInput): input is Extract<InferRequestInput, { sharedMemory: SharedMemoryRef }> {
+  return 'sharedMemory' in input && input.sharedMemory !== undefined;
+}
+
+/** The shared memory one inference request uses; release() once the request is done, whatever its outcome. */
+export class RequestSharedMemory {
+  private readonly leases: SharedMemoryLease[] = [];
+  private readonly outputLeases = new Map<string, { lease: SharedMemoryLease; ref: SharedMemoryRef }>();
+
+  constructor(private readonly registry: SystemSharedMemoryRegistry) {}
+
+  /** Inputs with their data: the shared memory ones read from their regions, the others as they came. */
+  async resolveInputs(inputs: readonly InferRequestInput[]): Promise<InferInputTensor[]> {
+    if (!inputs.some(isSharedMemoryInput)) return inputs as InferInputTensor[];
+    return Promise.all(
+      inputs.map(async (input): Promise<InferInputTensor> => {
+        if (!isSharedMemoryInput(input)) return input;
+        const { name, datatype, shape, parameters, sharedMemory: ref } = input;
+        const lease = this.hold(ref);
+        const count = elementCount(shape);
+        if (datatype !== 'BYTES') {
+          const expected = count * DATATYPES[datatype].byteSize;
+          if (ref.byteSize !== expected) throw Errors.byteSizeMismatch(name, expected, ref.byteSize);
+        }
+        const bytes = await lease.read();
+        let data: Tensor['data'];
+        if (datatype === 'BYTES') {
+          const elements = deserializeBytesElements(bytes);
+          if (!elements) throw Errors.badBytesFraming(name);
+          if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
+          data = elements;
+        } else {
+          data = typedArrayFromBytes(datatype, bytes);
+        }
+        return parameters ? { name, datatype, shape, data, parameters } : { name, datatype, shape, data };
+      }),
+    );
+  }
+
+  /** Check every requested shared memory output's window now, before the model runs (as Triton does). */
+  reserveOutputs(outputs: readonly RequestedOutput[] | undefined): void {
+    for (const output of outputs ?? []) {
+      const ref = output.sharedMemory;
+      if (!ref) continue;
+      if (output.parameters && 'classification' in output.parameters) throw Errors.shmWithClassification();
+      if (this.outputLeases.has(output.name)) continue;
+      this.outputLeases.set(output.name, { lease: this.hold(ref), ref });
+    }
+  }
+
+  /** Write the outputs that asked for shared memory into their windows; those come back tagged with it. */
+  async writeOutputs(outputs: readonly Tensor[]): Promise<InferOutputTensor[]> {
+    if (this.outputLeases.size === 0) return outputs as Tensor[];
+    return Promise.all(
+      outputs.map(async (output): Promise<InferOutputTensor> => {
+        const target = this.outputLeases.get(output.name);
+        if (!target) return output;
+        const bytes = Array.isArray(output.data) ? serializeBytesElements(output.data) : bytesOfTypedArray(output.data);
+        if (bytes.byteLength > target.ref.byteSize) throw Errors.shmOutputTooSmall(output.name, target.ref.byteSize, bytes.byteLength);
+        await target.lease.write(bytes);
+        return { ...output, sharedMemory: target.ref };
+      }),
+    );
+  }
+
+  release(): void {
+    for (const lease of this.leases) lease.release();
+    this.leases.length = 0;
+  }
+
+  private hold(ref: SharedMemoryRef): SharedMemoryLease {
+    const lease = this.registry.acquire(ref.region, ref.offset, ref.byteSize);
+    this.leases.push(lease);
+    return lease;
+  }
+}
