@@ -8,6 +8,7 @@ import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { ObserverHub } from './observer';
+import { sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import type { ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
@@ -27,7 +28,7 @@ import type { ModelControlMode } from '../contract';
 export const SERVER_NAME = 'cdk8s-inference-server';
 export const SERVER_VERSION = '0.1.0';
 /** Triton's extension names, for the ones this server implements. */
-export const SERVER_EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics'];
+export const SERVER_EXTENSIONS = ['classification', 'model_repository', 'model_configuration', 'binary_tensor_data', 'statistics', 'sequence'];
 
 export interface InferenceServiceOptions {
   readonly manager: ModelManager;
@@ -149,6 +150,7 @@ export class InferenceService implements InferenceServiceApi {
         batchSize,
         priority: numericParameter(request, 'priority'),
         timeoutUs: numericParameter(request, 'timeout'),
+        ...(loaded.config.sequence_batching ? { sequence: sequenceFlags(request.parameters), requestId: request.id } : {}),
       });
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);

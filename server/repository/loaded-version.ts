@@ -9,11 +9,13 @@ import type {
   NormalizedModelConfig,
 } from '../config/model-config';
 import type { ObserverHub } from '../core/observer';
-import { StatisticsRecorder } from '../core/statistics';
+import { ExecutionTimings, StatisticsRecorder } from '../core/statistics';
 import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-placement';
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../scheduler/instance-pool-scheduler';
 import type { PriorityPolicy, QueuePolicy } from '../scheduler/priority-queue';
 import type { Scheduler } from '../scheduler/scheduler';
+import { SequenceBatcher } from '../scheduler/sequence-batcher';
+import { loadStateSpecs, StateSpec } from '../scheduler/sequence-state';
 
 /** What loading a version needs besides the config: backend settings, event sinks and the GPU placement state. */
 export interface VersionLoadContext {
@@ -49,9 +51,20 @@ export class LoadedModelVersion {
     observers: ObserverHub,
     /** Class labels per output (label_filename), for the classification extension. */
     readonly labels: ReadonlyMap<string, string[]>,
+    /** Implicit states of a model with sequence_batching. */
+    states: readonly StateSpec[],
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
+    const onExecution = (timings: ExecutionTimings) => {
+      this.stats.recordExecution(timings);
+      observers.onExecution({ model: name, version: String(version), ...timings });
+    };
+    if (config.sequence_batching) {
+      const policy = { modelName: name, maxBatchSize: config.max_batch_size, sequenceBatching: config.sequence_batching, states };
+      this.scheduler = new SequenceBatcher(instances, policy, onExecution);
+      return;
+    }
     this.scheduler = new InstancePoolScheduler(
       instances,
       {
@@ -62,10 +75,7 @@ export class LoadedModelVersion {
         preserveOrdering: batching?.preserve_ordering ?? false,
       },
       batching ? priorityPolicy(batching) : SINGLE_LEVEL,
-      (timings) => {
-        this.stats.recordExecution(timings);
-        observers.onExecution({ model: name, version: String(version), ...timings });
-      },
+      onExecution,
     );
   }
 
@@ -73,6 +83,7 @@ export class LoadedModelVersion {
   static async load(config: NormalizedModelConfig, version: number, context: VersionLoadContext): Promise<LoadedModelVersion> {
     const versionDir = path.join(context.modelDir, String(version));
     const labels = await readLabels(config, context.modelDir);
+    const states = config.sequence_batching ? await loadStateSpecs(config.sequence_batching, context.modelDir) : [];
     const plan = await planInstances(config, versionDir, context);
     const instances: BackendInstance[] = [];
     const placedOn: string[] = [];
@@ -113,7 +124,7 @@ export class LoadedModelVersion {
       throw error;
     }
     for (const uuid of placedOn) context.ledger.add(uuid, 1);
-    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
+    return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels, states);
   }
 
   /**
