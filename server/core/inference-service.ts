@@ -144,13 +144,15 @@ export class InferenceService implements InferenceServiceApi {
       loaded = this.options.manager.getReady(request.model, request.version);
       const { inputs, batchSize } = validateInputs(loaded.config, request.inputs, request.id);
       const outputNames = selectOutputs(loaded.config, request);
+      // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
+      const sequence = sequenceFlags(request.parameters);
       const result = await loaded.scheduler.enqueue({
         inputs,
         outputNames,
         batchSize,
         priority: numericParameter(request, 'priority'),
         timeoutUs: numericParameter(request, 'timeout'),
-        ...(loaded.config.sequence_batching ? { sequence: sequenceFlags(request.parameters), requestId: request.id } : {}),
+        ...(loaded.config.sequence_batching ? { sequence, requestId: request.id } : {}),
       });
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);

@@ -3,10 +3,11 @@
  * Triton's errors as 400 `{"error"}` bodies, uint64 ids kept exact, and a fast-check run over the sequence parameters.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import fc from 'fast-check';
 import { createInferenceServer, InferenceServerApp } from '../../server/app';
 import { runningSums, sequenceRepository } from '../scheduler/sequence-fixture';
-import { httpRequest, TestResponse } from './helpers';
+import { httpRequest, MODEL_REPOSITORY, simpleInputs, TestResponse } from './helpers';
 
 let server: InferenceServerApp;
 let port: number;
@@ -18,6 +19,7 @@ beforeAll(async () => {
     { name: 'seq_corrid', maxBatchSize: 2, corrid: 'TYPE_UINT64' },
     { name: 'seq_oldest', strategy: 'oldest { max_candidate_sequences: 8 }' },
   ]);
+  fs.cpSync(path.join(MODEL_REPOSITORY, 'simple'), path.join(repo, 'simple'), { recursive: true });
   server = createInferenceServer({ modelRepositories: [repo], httpPort: 0, host: '127.0.0.1' });
   port = (await server.start()).httpPort!;
 });
@@ -81,6 +83,18 @@ describe('sequence batching over HTTP', () => {
       const response = await infer('sequence_accumulate', parameters, 1);
       expect({ parameters, status: response.statusCode, body: response.json() }).toEqual({ parameters, status: 400, body: { error } });
     }
+  });
+
+  it('a model without sequence_batching ignores valid sequence parameters and refuses malformed ones', async () => {
+    const simple = (parameters: string) =>
+      httpRequest(port, {
+        method: 'POST',
+        url: '/v2/models/simple/infer',
+        payload: `{"parameters":${parameters},"inputs":${JSON.stringify(simpleInputs())}}`,
+      });
+    expect((await simple(params('"any"', false, true))).statusCode).toBe(200);
+    const bad = await simple('{"sequence_id":1,"sequence_end":"yes"}');
+    expect({ status: bad.statusCode, body: bad.json() }).toEqual({ status: 400, body: { error: "Unable to parse 'sequence_end': expected a boolean" } });
   });
 
   it('fuzz: any sequence parameters get 200 with the right sum or a 400 {error}; the server keeps serving', async () => {
