@@ -13,6 +13,7 @@
  *   mlp                  FP32 784 -> 1024 -> 1024 -> 10 Gemm/Relu MLP with seeded weights
  *   add_sub_autocomplete FP32 [4] x2 -> sum, difference; NO config.pbtxt (exercises auto-complete)
  *   string_upper         BYTES [-1] -> upper-cased BYTES [-1] via StringNormalizer
+ *   sequence_accumulate  stateful (sequence batcher): OUTPUT = (START ? 0 : state) + INPUT, implicit state
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,6 +38,8 @@ const DataType = {
   FLOAT: 1,
   INT32: 6,
   STRING: 8,
+  BOOL: 9,
+  UINT64: 13,
 } as const;
 
 const AttrType = {
@@ -195,6 +198,75 @@ function stringUpperModel(): Uint8Array {
   );
 }
 
+/**
+ * A stateful accumulator for the sequence batcher: START and READY are control inputs, ACC_STATE_IN/ACC_STATE_OUT an
+ * implicit state. OUTPUT = (START ? 0 : ACC_STATE_IN) + INPUT; rows with READY false keep their state. With
+ * `corrid`, CORRID (a CONTROL_SEQUENCE_CORRID input) is echoed as CORRID_OUT. `batched` false: shapes [1] for a config
+ * with max_batch_size 0.
+ */
+export function sequenceAccumulateModel(name: string, corrid?: 'UINT64' | 'STRING', batched = true): Uint8Array {
+  // Without batching (max_batch_size 0) Triton feeds control and state tensors as shape [1].
+  const dims: Dim[] = batched ? ['batch', 1] : [1];
+  const nodes = [
+    node('Cast', ['START'], ['start_flag'], 'start_flag', [intAttr('to', DataType.BOOL)]),
+    node('Cast', ['READY'], ['ready_flag'], 'ready_flag', [intAttr('to', DataType.BOOL)]),
+    node('Where', ['start_flag', 'zero', 'ACC_STATE_IN'], ['base'], 'restart'),
+    node('Add', ['base', 'INPUT'], ['OUTPUT'], 'accumulate'),
+    node('Where', ['ready_flag', 'OUTPUT', 'ACC_STATE_IN'], ['ACC_STATE_OUT'], 'keep_when_not_ready'),
+  ];
+  const input = ['INPUT', 'START', 'READY', 'ACC_STATE_IN'].map((n) => valueInfo(n, DataType.INT32, dims));
+  const output = ['OUTPUT', 'ACC_STATE_OUT'].map((n) => valueInfo(n, DataType.INT32, dims));
+  if (corrid) {
+    nodes.push(node('Identity', ['CORRID'], ['CORRID_OUT'], 'echo_corrid'));
+    input.push(valueInfo('CORRID', DataType[corrid], dims));
+    output.push(valueInfo('CORRID_OUT', DataType[corrid], dims));
+  }
+  return model(
+    {
+      name,
+      node: nodes,
+      initializer: [{ name: 'zero', dims: [], dataType: DataType.INT32, rawData: new Uint8Array(4) }],
+      input,
+      output,
+    },
+    'Sequence accumulator: OUTPUT = (START ? 0 : ACC_STATE_IN) + INPUT; ACC_STATE_OUT carries the running sum',
+  );
+}
+
+/** config.pbtxt for sequenceAccumulateModel. `strategy` picks Triton's direct or oldest sequence batcher. */
+export function sequenceAccumulateConfig(opts: {
+  name: string;
+  maxBatchSize?: number;
+  strategy?: string;
+  idleMicroseconds?: number;
+  instances?: number;
+  corrid?: 'TYPE_UINT64' | 'TYPE_STRING';
+}): string {
+  const control = (name: string, kind: string) =>
+    `    {\n      name: "${name}"\n      control [ { kind: ${kind} int32_false_true: [ 0, 1 ] } ]\n    }`;
+  const controls = [control('START', 'CONTROL_SEQUENCE_START'), control('READY', 'CONTROL_SEQUENCE_READY')];
+  if (opts.corrid) {
+    controls.push(`    {\n      name: "CORRID"\n      control [ { kind: CONTROL_SEQUENCE_CORRID data_type: ${opts.corrid} } ]\n    }`);
+  }
+  const outputs: TensorConfig[] = [{ name: 'OUTPUT', dataType: 'TYPE_INT32', dims: [1] }];
+  if (opts.corrid) outputs.push({ name: 'CORRID_OUT', dataType: opts.corrid, dims: [1] });
+  return configPbtxt({
+    name: opts.name,
+    maxBatchSize: opts.maxBatchSize ?? 8,
+    inputs: [{ name: 'INPUT', dataType: 'TYPE_INT32', dims: [1] }],
+    outputs,
+    extra:
+      `sequence_batching {\n` +
+      (opts.strategy ? `  ${opts.strategy}\n` : '') +
+      `  max_sequence_idle_microseconds: ${opts.idleMicroseconds ?? 5000000}\n` +
+      `  control_input [\n${controls.join(',\n')}\n  ]\n` +
+      `  state [\n    {\n      input_name: "ACC_STATE_IN"\n      output_name: "ACC_STATE_OUT"\n` +
+      `      data_type: TYPE_INT32\n      dims: [ 1 ]\n` +
+      `      initial_state: { data_type: TYPE_INT32 dims: [ 1 ] zero_data: true name: "zero" }\n    }\n  ]\n}\n` +
+      `instance_group [\n  {\n    count: ${opts.instances ?? 1}\n    kind: KIND_CPU\n  }\n]\n`,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // config.pbtxt (Triton text format)
 
@@ -296,6 +368,10 @@ export function buildModelFiles(): Map<string, Uint8Array> {
     ),
   );
   files.set('string_upper/1/model.onnx', stringUpperModel());
+
+  // sequence_accumulate: Triton-style stateful model (sequence batcher, implicit state).
+  files.set('sequence_accumulate/config.pbtxt', text(sequenceAccumulateConfig({ name: 'sequence_accumulate' })));
+  files.set('sequence_accumulate/1/model.onnx', sequenceAccumulateModel('sequence_accumulate'));
 
   return files;
 }

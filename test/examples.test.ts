@@ -63,6 +63,8 @@ describe('examples/build-models.ts', () => {
         'simple/1/model.onnx',
         'simple/2/model.onnx',
         'simple/config.pbtxt',
+        'sequence_accumulate/1/model.onnx',
+        'sequence_accumulate/config.pbtxt',
         'string_upper/1/model.onnx',
         'string_upper/config.pbtxt',
       ].sort(),
@@ -96,6 +98,12 @@ describe('examples/build-models.ts', () => {
     expect(su.match(/dims: \[ -1 \]/g)).toHaveLength(2);
 
     expect(fs.existsSync(path.join(REPO, 'add_sub_autocomplete/config.pbtxt'))).toBe(false);
+
+    const sequence = fs.readFileSync(path.join(REPO, 'sequence_accumulate/config.pbtxt'), 'utf8');
+    expect(sequence).toMatch(/^sequence_batching \{$/m);
+    expect(sequence).toMatch(/kind: CONTROL_SEQUENCE_START int32_false_true: \[ 0, 1 \]/);
+    expect(sequence).toMatch(/kind: CONTROL_SEQUENCE_READY/);
+    expect(sequence).toMatch(/input_name: "ACC_STATE_IN"\n\s+output_name: "ACC_STATE_OUT"/);
   });
 });
 
@@ -267,6 +275,21 @@ describe('example models run on onnxruntime-node', () => {
     expect(info.outputMetadata).toEqual([{ name: 'OUTPUT0', type: 'string', shape: ['n'] }]);
     const r = await ortWorker.run('string_upper', { INPUT0: { type: 'string', data: ['hello', 'World'], dims: [2] } });
     expect(r.OUTPUT0).toEqual({ type: 'string', dims: [2], data: ['HELLO', 'WORLD'] });
+  });
+
+  test('sequence_accumulate: OUTPUT = (START ? 0 : state) + INPUT; rows that are not READY keep their state', async () => {
+    const info = await ortWorker.info('sequence_accumulate');
+    expect(info.inputNames).toEqual(['INPUT', 'START', 'READY', 'ACC_STATE_IN']);
+    expect(info.outputNames).toEqual(['OUTPUT', 'ACC_STATE_OUT']);
+    const column = (data: number[]) => ({ type: 'int32' as const, data, dims: [3, 1] });
+    const r = await ortWorker.run('sequence_accumulate', {
+      INPUT: column([5, 6, 7]),
+      START: column([1, 0, 0]),
+      READY: column([1, 1, 0]),
+      ACC_STATE_IN: column([100, 10, 42]),
+    });
+    expect(r.OUTPUT.data).toEqual([5, 16, 49]);
+    expect(r.ACC_STATE_OUT.data).toEqual([5, 16, 42]);
   });
 
   test('mlp: [2, 784] -> [2, 10], finite, deterministic, and equal to a reference forward pass', async () => {

@@ -133,6 +133,27 @@ export const Errors = {
   unloading: (model: string) =>
     new InferenceError('UNAVAILABLE', `model '${model}' is being unloaded, request is refused`),
 
+  // Sequence batcher (scheduler/sequence-batcher.ts); wording follows Triton's sequence_batch_scheduler.cc.
+  sequenceIdMissing: (model: string) =>
+    new InferenceError('INVALID_ARG', `inference request to model '${model}' must specify a non-zero or non-empty correlation ID`),
+  sequenceNotStarted: (sequence: string, model: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `inference request for sequence ${sequence} to model '${model}' must specify the START flag on the first request of the sequence`,
+    ),
+  sequenceBatchSize: (model: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `inference request to model '${model}' must specify batch-size 1 due to requirements of sequence batcher`,
+    ),
+  sequenceIdTypeMismatch: (rid: string | undefined, control: string, expected: string, got: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `${requestTag(rid)} sequence batching control '${control}' data-type is '${expected}', but request CORRID has type '${got}'`,
+    ),
+  badSequenceParameter: (name: string, expected: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse '${name}': expected ${expected}`),
+
   // HTTP/REST request decoding (protocol/http/codec.ts); wording follows Triton's HTTP frontend.
   badField: (field: string, detail?: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${field}'${detail ? `: ${detail}` : ''}`),

@@ -9,6 +9,7 @@ import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
+import { sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
@@ -38,6 +39,8 @@ export const SERVER_EXTENSIONS = [
   'statistics',
   'logging',
   'system_shared_memory',
+  'sequence',
+  'schedule_policy',
 ];
 
 export interface InferenceServiceOptions {
@@ -194,12 +197,15 @@ export class InferenceService implements InferenceServiceApi {
       const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);
+      // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
+      const sequence = sequenceFlags(request.parameters);
       const result = await loaded.scheduler.enqueue({
         inputs,
         outputNames,
         batchSize,
         priority: numericParameter(request, 'priority'),
         timeoutUs: numericParameter(request, 'timeout'),
+        ...(loaded.config.sequence_batching ? { sequence, requestId: request.id } : {}),
       });
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));

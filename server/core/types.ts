@@ -1,8 +1,8 @@
 import type { DataType } from './datatypes';
 import type { Tensor } from './tensor';
 
-/** Values a KServe `parameters` object may hold. */
-export type ParameterValue = string | number | boolean;
+/** Values a KServe `parameters` object may hold; bigint for 64-bit integers past 2^53 (e.g. a uint64 sequence_id). */
+export type ParameterValue = string | number | boolean | bigint;
 export type Parameters = Record<string, ParameterValue>;
 
 export interface InferInputTensor extends Tensor {

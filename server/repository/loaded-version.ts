@@ -14,6 +14,8 @@ import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../scheduler/instance-pool-scheduler';
 import type { PriorityPolicy, QueuePolicy } from '../scheduler/priority-queue';
 import type { Scheduler } from '../scheduler/scheduler';
+import { SequenceBatcher } from '../scheduler/sequence-batcher';
+import { loadStateSpecs, StateSpec } from '../scheduler/sequence-state';
 import { warmUpInstance } from './warmup-runner';
 import { prepareWarmupSamples, skippedWarmupSamples } from './warmup-samples';
 
@@ -51,9 +53,20 @@ export class LoadedModelVersion {
     private readonly observers: ObserverHub,
     /** Class labels per output (label_filename), for the classification extension. */
     readonly labels: ReadonlyMap<string, string[]>,
+    /** Implicit states of a model with sequence_batching. */
+    states: readonly StateSpec[],
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
+    const onExecution = (timings: ExecutionTimings) => {
+      this.stats.recordExecution(timings);
+      observers.onExecution({ model: name, version: String(version), ...timings });
+    };
+    if (config.sequence_batching) {
+      const policy = { modelName: name, maxBatchSize: config.max_batch_size, sequenceBatching: config.sequence_batching, states };
+      this.scheduler = new SequenceBatcher(instances, policy, onExecution);
+      return;
+    }
     this.scheduler = new InstancePoolScheduler(
       instances,
       {
@@ -64,10 +77,7 @@ export class LoadedModelVersion {
         preserveOrdering: batching?.preserve_ordering ?? false,
       },
       batching ? priorityPolicy(batching) : SINGLE_LEVEL,
-      (timings) => {
-        this.stats.recordExecution(timings);
-        observers.onExecution({ model: name, version: String(version), ...timings });
-      },
+      onExecution,
     );
   }
 
@@ -80,6 +90,7 @@ export class LoadedModelVersion {
     for (const sample of skippedWarmupSamples(config)) {
       context.log.info({ model: config.name, version, sample }, 'skipping warmup sample with batch_size 0');
     }
+    const states = config.sequence_batching ? await loadStateSpecs(config.sequence_batching, context.modelDir) : [];
     const plan = await planInstances(config, versionDir, context);
     const instances: BackendInstance[] = [];
     const placedOn: string[] = [];
@@ -121,7 +132,7 @@ export class LoadedModelVersion {
       throw error;
     }
     for (const uuid of placedOn) context.ledger.add(uuid, 1);
-    const loaded = new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
+    const loaded = new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels, states);
     if (samples.length > 0) {
       const target = { model: config.name, version, outputNames: config.output.map((o) => o.name), recorder: loaded, log: context.log };
       try {

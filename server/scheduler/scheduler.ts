@@ -1,4 +1,5 @@
 import type { ExecutionTimings } from '../core/statistics';
+import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
 
 /** One accepted request waiting for, or in, execution. */
@@ -12,6 +13,10 @@ export interface SchedulerJob {
   readonly priority?: number;
   /** The request's `timeout` parameter, microseconds (0 or absent: the queue policy's default). */
   readonly timeoutUs?: number;
+  /** The request's correlation id and START/END flags (read for models with sequence_batching). */
+  readonly sequence?: SequenceFlags;
+  /** The request's id, for error messages that name it. */
+  readonly requestId?: string;
 }
 
 export interface JobResult {

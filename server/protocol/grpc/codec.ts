@@ -23,7 +23,7 @@ export interface DecodedGrpcRequest {
   readonly request: InferRequest;
 }
 
-/** InferParameter map → core parameters (64-bit integers as numbers). */
+/** InferParameter map → core parameters (64-bit integers as numbers, or bigint past 2^53 so uint64 ids stay intact). */
 export function decodeParameters(map: ParameterMap | undefined): Parameters | undefined {
   if (!map) return undefined;
   const keys = Object.keys(map);
@@ -36,10 +36,10 @@ export function decodeParameters(map: ParameterMap | undefined): Parameters | un
         parameters[key] = parameter.bool_param === true;
         break;
       case 'int64_param':
-        parameters[key] = Number(parameter.int64_param);
+        parameters[key] = exactInteger(parameter.int64_param);
         break;
       case 'uint64_param':
-        parameters[key] = Number(parameter.uint64_param);
+        parameters[key] = exactInteger(parameter.uint64_param);
         break;
       case 'double_param':
         parameters[key] = Number(parameter.double_param);
@@ -54,6 +54,17 @@ export function decodeParameters(map: ParameterMap | undefined): Parameters | un
   return parameters;
 }
 
+/** A 64-bit integer (a decimal string from the proto loader) as a number when exact, else as a bigint. */
+function exactInteger(value: Int64 | undefined): number | bigint {
+  const asNumber = Number(value ?? 0);
+  if (Number.isSafeInteger(asNumber)) return asNumber;
+  try {
+    return BigInt(value ?? 0);
+  } catch {
+    return asNumber;
+  }
+}
+
 /** Core parameters → InferParameter map (integers as int64_param, other numbers as double_param). */
 export function encodeParameters(parameters: Parameters | undefined): ParameterMap {
   const map: ParameterMap = {};
@@ -61,6 +72,7 @@ export function encodeParameters(parameters: Parameters | undefined): ParameterM
   for (const [key, value] of Object.entries(parameters)) {
     if (typeof value === 'boolean') map[key] = { bool_param: value };
     else if (typeof value === 'string') map[key] = { string_param: value };
+    else if (typeof value === 'bigint') map[key] = value < 0n ? { int64_param: String(value) } : { uint64_param: String(value) };
     else if (Number.isSafeInteger(value)) map[key] = { int64_param: value };
     else map[key] = { double_param: value };
   }

@@ -6,6 +6,7 @@
  * the inputs that carry `parameters.binary_data_size`, in input order. Binary inputs are views into the body.
  */
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
+import { exactIntegerParameter } from './exact-integer';
 import { Errors } from '../../core/errors';
 import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
 import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
@@ -230,12 +231,17 @@ function decodeOutputs(value: unknown): { outputs?: RequestedOutput[]; binaryByN
 export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLength?: number): DecodedInferRequest {
   const buffer = asBuffer(body);
   const headerGiven = jsonLength !== undefined;
-  const json = parseJsonObject(buffer.toString('utf8', 0, jsonLength ?? buffer.length));
+  const text = buffer.toString('utf8', 0, jsonLength ?? buffer.length);
+  const json = parseJsonObject(text);
   const binary = new BinarySection(buffer, jsonLength, target.model);
 
   if (json.id !== undefined && typeof json.id !== 'string') throw Errors.badField('id', 'expected a string');
   if (!Array.isArray(json.inputs)) throw Errors.badField('inputs', 'expected an array of input tensors');
   const { parameters, binaryByDefault } = parseRequestParameters(json.parameters);
+  const sequenceId = parameters?.sequence_id;
+  if (typeof sequenceId === 'number' && Number.isInteger(sequenceId) && !Number.isSafeInteger(sequenceId)) {
+    parameters!.sequence_id = exactIntegerParameter(text, 'sequence_id', sequenceId) ?? sequenceId;
+  }
   const inputs = json.inputs.map((input: unknown, index) => decodeInput(input, index, binary, headerGiven));
   if (binary.remaining() !== 0) throw Errors.binaryTrailingData(target.model);
   const { outputs, binaryByName } = decodeOutputs(json.outputs);
