@@ -9,6 +9,7 @@ import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
+import { schedulingParameters } from './request-parameters';
 import { sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
@@ -193,6 +194,7 @@ export class InferenceService implements InferenceServiceApi {
     const shm = new RequestSharedMemory(this.sharedMemory);
     try {
       if (this.stopping) throw Errors.serverShuttingDown();
+      const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
       const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
@@ -203,8 +205,7 @@ export class InferenceService implements InferenceServiceApi {
         inputs,
         outputNames,
         batchSize,
-        priority: numericParameter(request, 'priority'),
-        timeoutUs: numericParameter(request, 'timeout'),
+        ...scheduling,
         ...(loaded.config.sequence_batching ? { sequence, requestId: request.id } : {}),
       });
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
@@ -323,12 +324,3 @@ function selectOutputs(config: NormalizedModelConfig, request: InferRequest): st
 }
 
 
-/** `priority` and `timeout` request parameters: non-negative integers. */
-function numericParameter(request: InferRequest, key: 'priority' | 'timeout'): number | undefined {
-  const value = request.parameters?.[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw Errors.invalidRequest(`request parameter '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}

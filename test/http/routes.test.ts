@@ -402,6 +402,16 @@ describe('infer: errors', () => {
     expect(expectError(await post('/v2/models/simple/infer', good.body), 400)).toMatch(/failed to parse the request JSON buffer/);
   });
 
+  it.each([
+    ['a reserved parameter key', { triton_x: 1 }, "parameter keys starting with 'triton_' are reserved for Triton usage and should not be specified."],
+    ['a negative priority', { priority: -1 }, "Unable to parse 'priority': expected a non-negative integer"],
+    ['a fractional timeout', { timeout: 1.5 }, "Unable to parse 'timeout': expected a non-negative integer"],
+  ])('request parameters: %s is 400 (checked once, in the facade)', async (_name, parameters, message) => {
+    const response = await post('/v2/models/simple/infer', JSON.stringify({ inputs: simpleInputs(), parameters }));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toEqual({ error: message });
+  });
+
   it('a raw request for a model with two inputs is 400', async () => {
     expectError(await post('/v2/models/simple/infer', Buffer.alloc(128), { 'inference-header-content-length': '0' }), 400);
   });

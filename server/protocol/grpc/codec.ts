@@ -89,28 +89,11 @@ function decodeShape(name: string, shape: readonly Int64[]): number[] {
   return dims;
 }
 
-function checkRequestParameters(parameters: Parameters | undefined): void {
-  if (!parameters) return;
-  for (const key of Object.keys(parameters)) {
-    if (key.startsWith('triton_')) throw Errors.reservedParameter();
-  }
-  for (const key of ['priority', 'timeout'] as const) {
-    if (key in parameters) {
-      const value = parameters[key];
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-        throw Errors.badField(key, 'expected a non-negative integer');
-      }
-    }
-  }
-}
-
 export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGrpcRequest {
   const model = message.model_name;
   const raw = message.raw_input_contents ?? [];
   const useRaw = raw.length > 0;
   const parameters = decodeParameters(message.parameters);
-  checkRequestParameters(parameters);
-
   // raw_input_contents holds one entry per input that is not in shared memory, in input order (as Triton reads it).
   const parsedParameters = message.inputs.map((input) => parseSharedMemoryParameters(input.name, decodeParameters(input.parameters)));
   const inline = parsedParameters.filter((parsed) => !parsed.sharedMemory).length;

@@ -116,12 +116,7 @@ function parseShape(value: unknown, input: string): number[] {
 function parseRequestParameters(value: unknown): { parameters?: Parameters; binaryByDefault: boolean } {
   if (value === undefined) return { binaryByDefault: false };
   const parameters = parseParameters(value, 'parameters');
-  for (const key of Object.keys(parameters)) {
-    if (key.startsWith('triton_')) throw Errors.reservedParameter();
-  }
-  for (const key of ['priority', 'timeout'] as const) {
-    if (key in parameters && !isUnsignedInteger(parameters[key])) throw Errors.badField(key, 'expected a non-negative integer');
-  }
+  // Reserved keys, priority and timeout are checked in the facade (core/request-parameters.ts), for both frontends.
   let binaryByDefault = false;
   if ('binary_data_output' in parameters) {
     const flag = parameters.binary_data_output;
