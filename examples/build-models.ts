@@ -233,15 +233,18 @@ export function sequenceAccumulateModel(name: string, corrid?: 'UINT64' | 'STRIN
   );
 }
 
-/** config.pbtxt for sequenceAccumulateModel. `strategy` picks Triton's direct or oldest sequence batcher. */
-export function sequenceAccumulateConfig(opts: {
+/** Variants of the sequence_accumulate config (tests build several). */
+export interface SequenceAccumulateOptions {
   name: string;
   maxBatchSize?: number;
   strategy?: string;
   idleMicroseconds?: number;
   instances?: number;
   corrid?: 'TYPE_UINT64' | 'TYPE_STRING';
-}): string {
+}
+
+/** config.pbtxt for sequenceAccumulateModel. `strategy` picks Triton's direct or oldest sequence batcher. */
+export function sequenceAccumulateConfig(opts: SequenceAccumulateOptions): string {
   const control = (name: string, kind: string) =>
     `    {\n      name: "${name}"\n      control [ { kind: ${kind} int32_false_true: [ 0, 1 ] } ]\n    }`;
   const controls = [control('START', 'CONTROL_SEQUENCE_START'), control('READY', 'CONTROL_SEQUENCE_READY')];

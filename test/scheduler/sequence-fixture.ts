@@ -1,17 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sequenceAccumulateConfig, sequenceAccumulateModel } from '../../examples/build-models';
+import { SequenceAccumulateOptions, sequenceAccumulateConfig, sequenceAccumulateModel } from '../../examples/build-models';
 import type { InferRequest, Parameters } from '../../server/core/types';
 
-export interface SequenceModelOptions {
-  name: string;
-  maxBatchSize?: number;
-  strategy?: string;
-  idleMicroseconds?: number;
-  instances?: number;
-  corrid?: 'TYPE_UINT64' | 'TYPE_STRING';
-}
+export type SequenceModelOptions = SequenceAccumulateOptions;
 
 /** A scratch repository of sequence_accumulate variants (examples/build-models.ts builds the model and its config). */
 export function sequenceRepository(models: SequenceModelOptions[]): string {
