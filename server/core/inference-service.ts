@@ -4,12 +4,13 @@ import { configToKserve } from '../config/datatypes';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
+import type { ComposingModelRunner, StepRequest, StepResult } from '../scheduler/ensemble-scheduler';
 import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { ObserverHub } from './observer';
 import type { InferenceServiceApi } from './service-api';
-import type { ModelStatistics } from './statistics';
+import type { ExecutionTimings, ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
 import type {
   InferInputTensor,
@@ -39,12 +40,13 @@ export interface InferenceServiceOptions {
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
-export class InferenceService implements InferenceServiceApi {
+export class InferenceService implements InferenceServiceApi, ComposingModelRunner {
   private stopping = false;
   private readonly observers: ObserverHub;
 
   constructor(private readonly options: InferenceServiceOptions) {
     this.observers = options.observers ?? new ObserverHub();
+    options.manager.attachComposingRunner(this);
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */
@@ -130,16 +132,46 @@ export class InferenceService implements InferenceServiceApi {
   }
 
   async unloadModel(model: string, options: UnloadOptions = {}): Promise<void> {
-    void options.unloadDependents; // no ensembles yet: nothing depends on a model
     this.checkModelControl();
+    const composing = this.options.manager.composingModels(model);
     await this.options.manager.unload(model);
+    // Triton's unload_dependents: an ensemble's composing models go too (those not served are skipped).
+    if (options.unloadDependents) {
+      await Promise.all(composing.map((name) => this.unloadModel(name, options).catch(() => undefined)));
+    }
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
+    return (await this.serve(request, true)).response;
+  }
+
+  /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
+  async runStep(step: StepRequest): Promise<StepResult> {
+    const parameters: Record<string, number> = {};
+    if (step.priority !== undefined) parameters.priority = step.priority;
+    if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
+    const { response, queueNs, timings } = await this.serve(
+      {
+        model: step.model,
+        version: step.version,
+        parameters,
+        inputs: step.inputs,
+        outputs: step.outputNames.map((name) => ({ name })),
+      },
+      false,
+    );
+    return { outputs: response.outputs, queueNs, timings };
+  }
+
+  /** A client's request (`external`: refused once shutdown began) or an ensemble step (finishes during the drain). */
+  private async serve(
+    request: InferRequest,
+    external: boolean,
+  ): Promise<{ response: InferResponse; queueNs: number; timings: ExecutionTimings }> {
     const started = process.hrtime.bigint();
     let loaded: LoadedModelVersion | undefined;
     try {
-      if (this.stopping) throw Errors.serverShuttingDown();
+      if (external && this.stopping) throw Errors.serverShuttingDown();
       loaded = this.options.manager.getReady(request.model, request.version);
       const { inputs, batchSize } = validateInputs(loaded.config, request.inputs, request.id);
       const outputNames = selectOutputs(loaded.config, request);
@@ -172,12 +204,13 @@ export class InferenceService implements InferenceServiceApi {
         const k = classCount(requested.get(name), name);
         outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
       }
-      return {
+      const response: InferResponse = {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
         outputs,
       };
+      return { response, queueNs: result.queueNs, timings: result.timings };
     } catch (error) {
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);

@@ -49,10 +49,12 @@ export class LoadedModelVersion {
     observers: ObserverHub,
     /** Class labels per output (label_filename), for the classification extension. */
     readonly labels: ReadonlyMap<string, string[]>,
+    /** Given for versions without instances of their own (ensembles). */
+    scheduler?: Scheduler,
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
-    this.scheduler = new InstancePoolScheduler(
+    this.scheduler = scheduler ?? new InstancePoolScheduler(
       instances,
       {
         enabled: batching !== undefined && config.max_batch_size > 0,
@@ -114,6 +116,11 @@ export class LoadedModelVersion {
     }
     for (const uuid of placedOn) context.ledger.add(uuid, 1);
     return new LoadedModelVersion(config.name, version, config, instances, placedOn, context.ledger, context.observers, labels);
+  }
+
+  /** An ensemble version: no instances; its scheduler runs each request's steps on the composing models. */
+  static ensemble(config: NormalizedModelConfig, version: number, scheduler: Scheduler, observers: ObserverHub): LoadedModelVersion {
+    return new LoadedModelVersion(config.name, version, config, [], [], new PlacementLedger(), observers, new Map(), scheduler);
   }
 
   /**
