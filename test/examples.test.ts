@@ -63,6 +63,8 @@ describe('examples/build-models.ts', () => {
         'simple/1/model.onnx',
         'simple/2/model.onnx',
         'simple/config.pbtxt',
+        'simple_chain/1/.gitkeep',
+        'simple_chain/config.pbtxt',
         'string_upper/1/model.onnx',
         'string_upper/config.pbtxt',
       ].sort(),
