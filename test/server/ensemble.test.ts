@@ -151,6 +151,31 @@ ensemble_scheduling { step [
     expect(ints(response.outputs[1].data)).toEqual(big.map((v) => 2 * (v + 1)));
   });
 
+  it('an ensemble may compose another ensemble (explicit mode loads the whole chain)', async () => {
+    const repo = copyRepository(['simple_chain', 'simple']);
+    writeEnsemble(
+      repo,
+      'outer',
+      `max_batch_size: 8
+input [ { name: "A" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "B" data_type: TYPE_INT32 dims: [ 16 ] } ]
+output [ { name: "Y" data_type: TYPE_INT32 dims: [ 16 ] } ]
+ensemble_scheduling { step [ { model_name: "simple_chain" input_map { key: "INPUT0" value: "A" } input_map { key: "INPUT1" value: "B" }
+  output_map { key: "OUTPUT0" value: "Y" } } ] }`,
+    );
+    const { server, failed } = await serve({ modelRepositories: [repo], modelControlMode: 'explicit', loadModels: ['outer'] });
+    expect(failed).toEqual([]);
+    expect((await server.service.repositoryIndex(true)).map((e) => e.name)).toEqual(['outer', 'simple', 'simple_chain']);
+    const response = await server.service.infer({
+      model: 'outer',
+      inputs: [
+        { name: 'A', datatype: 'INT32', shape: [1, 16], data: Int32Array.from(RANGE) },
+        { name: 'B', datatype: 'INT32', shape: [1, 16], data: new Int32Array(16) },
+      ],
+    });
+    expect(ints(response.outputs[0].data)).toEqual(RANGE.map((i) => 2 * i));
+    expect(server.service.modelStatistics('simple')[0].inference_stats.success.count).toBe(2);
+  });
+
   it('a large tensor read by two steps reaches both intact (backends move large buffers to their workers)', async () => {
     const repo = copyRepository(['mlp']);
     writeEnsemble(
@@ -200,6 +225,24 @@ ensemble_scheduling { step [
     expect(simple.inference_stats.success.count).toBe(6);
     expect(simple.inference_count).toBe(6);
     expect(simple.execution_count).toBeGreaterThanOrEqual(1);
+  });
+
+  it("passes the request's timeout down: a step waiting in the composing model's queue is rejected by it", async () => {
+    const repo = copyRepository(['simple_chain', 'simple']);
+    // A lone request would wait 60 s for a batch of 8; only the request's own 1 ms timeout can end it sooner.
+    fs.appendFileSync(
+      path.join(repo, 'simple', 'config.pbtxt'),
+      `dynamic_batching { preferred_batch_size: [ 8 ] max_queue_delay_microseconds: 60000000
+  default_queue_policy { timeout_action: REJECT allow_timeout_override: true } }\n`,
+    );
+    const { server, failed } = await serve({ modelRepositories: [repo] });
+    expect(failed).toEqual([]);
+    await expect(server.service.infer({ ...chainRequest(), parameters: { timeout: 1000 } })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: 'Request timeout expired',
+      failureReason: 'REJECTED',
+    });
+    expect(server.service.modelStatistics('simple')[0].inference_stats.fail.count).toBe(1);
   });
 
   it('explicit mode: loading an ensemble loads its composing models; unload_dependents unloads them too', async () => {
