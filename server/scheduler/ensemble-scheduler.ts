@@ -172,14 +172,21 @@ class EnsembleRun {
 
   /**
    * The tensor for one reader. Backends may move (detach) the buffers they are given, so every reader but the last
-   * gets a copy.
+   * gets a copy, and so does the last one when the tensor is a view into a buffer that holds more than it: the body
+   * of a binary request (other inputs, read by other steps), the rows of a batch or the outputs of one Python execute
+   * (other requests).
    */
   private take(name: string): Tensor {
     const tensor = this.tensors.get(name)!;
     const left = (this.readersLeft.get(name) ?? 1) - 1;
     this.readersLeft.set(name, left);
-    if (left <= 0) return tensor;
+    const ownsBuffer = Array.isArray(tensor.data) || spansBuffer(tensor.data);
+    if (left <= 0 && ownsBuffer) return tensor;
     const data = Array.isArray(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
     return { ...tensor, data: data as Tensor['data'] };
   }
+}
+
+function spansBuffer(data: ArrayBufferView): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
 }

@@ -341,6 +341,27 @@ describe('the pipeline as an ensemble (examples/python_models/image_classify)', 
   });
 });
 
+describe('concurrent ensemble requests', () => {
+  test('each gets its own rows through the Python and ONNX steps (100 KB intermediate tensors)', async () => {
+    // 32 images per request: 100 KB of features between the steps, large enough that the ONNX backend moves rather
+    // than copies the buffers it is given.
+    const batch = 32;
+    const request = (seed: number) => ({
+      inputs: [{ name: 'IMAGE', datatype: 'UINT8', shape: [batch, 28, 28], data: Array.from({ length: batch * 784 }, (_, i) => (i * seed) % 256) }],
+      outputs: [{ name: 'LABEL' }],
+    });
+    const seeds = [3, 5, 7, 11, 13, 17, 19, 23];
+    const alone = await Promise.all(seeds.map(async (seed) => outputs(await post(server.httpPort, '/v2/models/image_classify/infer', request(seed))).LABEL));
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(seeds.map((seed) => post(server.httpPort, '/v2/models/image_classify/infer', request(seed))));
+      together.forEach((response, i) => {
+        expect(response.statusCode).toBe(200);
+        expect(outputs(response).LABEL).toEqual(alone[i]);
+      });
+    }
+  });
+});
+
 describe('statistics, metrics and gRPC work for Python models as for ONNX ones', () => {
   test('statistics count requests, executions and timings', async () => {
     const before = await stats('add_sub');

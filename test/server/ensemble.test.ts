@@ -210,6 +210,43 @@ ensemble_scheduling { step [
     expect(Array.from(response.outputs[1].data as Float32Array)).toEqual(expected);
   });
 
+  it('inputs that are views into one request body (binary requests) reach their different steps intact', async () => {
+    const repo = copyRepository(['mlp', 'simple']);
+    writeEnsemble(
+      repo,
+      'split',
+      `max_batch_size: 0
+input [ { name: "X" data_type: TYPE_FP32 dims: [ 32, 784 ] }, { name: "N" data_type: TYPE_INT32 dims: [ 1, 16 ] } ]
+output [ { name: "LOGITS" data_type: TYPE_FP32 dims: [ 32, 10 ] }, { name: "TWICE" data_type: TYPE_INT32 dims: [ 1, 16 ] } ]
+ensemble_scheduling { step [
+  { model_name: "mlp" input_map { key: "INPUT0" value: "X" } output_map { key: "OUTPUT0" value: "LOGITS" } },
+  { model_name: "simple" input_map { key: "INPUT0" value: "N" } input_map { key: "INPUT1" value: "N" }
+    output_map { key: "OUTPUT0" value: "TWICE" } }
+] }`,
+    );
+    const { server, failed } = await serve({ modelRepositories: [repo] });
+    expect(failed).toEqual([]);
+    // As the binary codec decodes a body: both tensors view one buffer, the large one most of it.
+    const body = new ArrayBuffer(32 * 784 * 4 + 16 * 4);
+    const x = new Float32Array(body, 0, 32 * 784);
+    x.forEach((_, i) => (x[i] = (i % 97) / 97));
+    const n = new Int32Array(body, 32 * 784 * 4, 16);
+    n.set(RANGE);
+    const direct = await server.service.infer({
+      model: 'mlp',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [32, 784], data: x.slice() }],
+    });
+    const response = await server.service.infer({
+      model: 'split',
+      inputs: [
+        { name: 'X', datatype: 'FP32', shape: [32, 784], data: x },
+        { name: 'N', datatype: 'INT32', shape: [1, 16], data: n },
+      ],
+    });
+    expect(Array.from(response.outputs[0].data as Float32Array)).toEqual(Array.from(direct.outputs[0].data as Float32Array));
+    expect(ints(response.outputs[1].data)).toEqual(RANGE.map((i) => 2 * i));
+  });
+
   it('statistics: the ensemble counts its requests, the composing model counts every step', async () => {
     const { server } = await serve({ modelRepositories: [copyRepository(['simple_chain', 'simple'])] });
     const { service } = server;
