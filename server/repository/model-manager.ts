@@ -11,6 +11,7 @@ import type { ModelState, RepositoryIndexEntry } from '../core/types';
 import type { ModelControlMode } from '../contract';
 import type { ComposingModelRunner } from '../scheduler/ensemble-scheduler';
 import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
+import { backendFor } from './backend-for';
 import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
 import { LoadedModelVersion } from './loaded-version';
 import { listVersionDirs, readConfigFile, RepositorySource } from './source';
@@ -320,7 +321,7 @@ export class ModelManager {
         versionDirectoryEntries: firstVersionEntries,
       });
       // An ensemble has no backend: its steps run on the composing models.
-      backend = isEnsembleConfig(raw) ? undefined : this.backendFor(raw);
+      backend = isEnsembleConfig(raw) ? undefined : backendFor(raw, this.backends);
       let completed: ModelConfig = raw;
       if (backend && this.options.autoCompleteConfig && available.length > 0) {
         completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
@@ -391,19 +392,6 @@ export class ModelManager {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));
     this.options.log.info({ model: name, versions, seconds: Number(seconds.toFixed(3)) }, 'loaded model');
-  }
-
-  private backendFor(config: ModelConfig): Backend {
-    const backend = config.backend ? this.backends.get(config.backend) : undefined;
-    if (!backend) {
-      const known = [...this.backends.keys()].join(', ');
-      throw new Error(
-        config.backend
-          ? `unable to find backend '${config.backend}' (available: ${known})`
-          : `unable to determine the backend: set 'backend' or 'platform' in config.pbtxt (available: ${known})`,
-      );
-    }
-    return backend;
   }
 }
 
