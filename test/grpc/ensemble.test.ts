@@ -3,8 +3,22 @@
  * and gRPC (raw contents); metadata, config, statistics; unload with `unload_dependents` over HTTP and gRPC.
  */
 import * as grpc from '@grpc/grpc-js';
+import { createInferenceServer } from '../../server/app';
+import { parseExposition, value } from '../metrics/exposition';
 import { binaryRequest, httpRequest, int32s, parseBinaryResponse, rawBytes } from '../http/helpers';
-import { int32Raw, int32sOf, ONES_16, RANGE_16, rawClient, RawClient, startServer, StartedServer, unary, unaryError } from './helpers';
+import {
+  int32Raw,
+  int32sOf,
+  MODEL_REPOSITORY,
+  ONES_16,
+  RANGE_16,
+  rawClient,
+  RawClient,
+  startServer,
+  StartedServer,
+  unary,
+  unaryError,
+} from './helpers';
 
 /** simple_chain = simple applied twice: OUTPUT0 = 2 * INPUT0, OUTPUT1 = 2 * INPUT1. */
 const DOUBLE_RANGE = RANGE_16.map((v) => 2 * v);
@@ -149,5 +163,42 @@ describe('unload_dependents', () => {
     expect(unload.statusCode).toBe(200);
     expect((await http('GET', '/v2/models/simple/ready')).statusCode).toBe(400);
     expect((await http('GET', '/v2/models/simple_chain/ready')).statusCode).toBe(400);
+  });
+});
+
+describe('Prometheus metrics', () => {
+  it('count ensemble requests under the ensemble and each step under the composing model', async () => {
+    const app = createInferenceServer({
+      modelRepositories: [MODEL_REPOSITORY],
+      modelControlMode: 'explicit',
+      loadModels: ['simple_chain'],
+      httpPort: 0,
+      metricsPort: 0,
+      allowGrpc: false,
+      host: '127.0.0.1',
+    });
+    try {
+      const started = await app.start();
+      const body = JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: RANGE_16 },
+          { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: ONES_16 },
+        ],
+      });
+      for (let i = 0; i < 2; i++) {
+        const response = await httpRequest(started.httpPort!, { method: 'POST', url: '/v2/models/simple_chain/infer', payload: body });
+        expect(response.statusCode).toBe(200);
+      }
+      const scrape = await httpRequest(started.metricsPort!, { method: 'GET', url: '/metrics' });
+      const metrics = parseExposition(scrape.body);
+      expect(value(metrics, 'nv_inference_request_success', { model: 'simple_chain', version: '1' })).toBe(2);
+      expect(value(metrics, 'nv_inference_request_duration_us', { model: 'simple_chain', version: '1' })).toBeGreaterThan(0);
+      expect(value(metrics, 'nv_inference_request_success', { model: 'simple', version: '2' })).toBe(4);
+      // Executions belong to the composing model: the ensemble has no instances.
+      expect(value(metrics, 'nv_inference_count', { model: 'simple', version: '2' })).toBe(4);
+      expect(value(metrics, 'nv_inference_exec_count', { model: 'simple_chain', version: '1' })).toBe(0);
+    } finally {
+      await app.stop();
+    }
   });
 });
