@@ -1,6 +1,7 @@
 import { modelConfigToJson } from '../config/config-json';
 import { parseModelConfigJson } from '../config/config-from-json';
 import { configToKserve } from '../config/datatypes';
+import { composingModelNames } from '../config/ensemble-graph';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
@@ -135,9 +136,12 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     this.checkModelControl();
     const composing = this.options.manager.composingModels(model);
     await this.options.manager.unload(model);
-    // Triton's unload_dependents: an ensemble's composing models go too (those not served are skipped).
+    // Triton's unload_dependents: an ensemble's composing models go too, unless another loaded ensemble still uses
+    // them (those not served are skipped).
     if (options.unloadDependents) {
-      await Promise.all(composing.map((name) => this.unloadModel(name, options).catch(() => undefined)));
+      const inUse = new Set(this.options.manager.readyVersions().flatMap((version) => composingModelNames(version.config)));
+      const unused = composing.filter((name) => !inUse.has(name));
+      await Promise.all(unused.map((name) => this.unloadModel(name, options).catch(() => undefined)));
     }
   }
 

@@ -306,6 +306,25 @@ ensemble_scheduling { step [
     expect(await service.repositoryIndex(true)).toEqual([]);
   });
 
+  it('unload_dependents keeps a composing model that another loaded ensemble still uses', async () => {
+    const repo = copyRepository(['simple_chain', 'simple']);
+    fs.cpSync(path.join(repo, 'simple_chain'), path.join(repo, 'chain_two'), { recursive: true });
+    const config = path.join(repo, 'chain_two', 'config.pbtxt');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('name: "simple_chain"', 'name: "chain_two"'));
+    const { server, failed } = await serve({
+      modelRepositories: [repo],
+      modelControlMode: 'explicit',
+      loadModels: ['simple_chain', 'chain_two'],
+    });
+    expect(failed).toEqual([]);
+    const { service } = server;
+    await service.unloadModel('simple_chain', { unloadDependents: true });
+    expect(service.isModelReady('simple')).toBe(true);
+    expect((await service.infer({ ...chainRequest(3), model: 'chain_two' })).outputs).toHaveLength(2);
+    await service.unloadModel('chain_two', { unloadDependents: true });
+    expect(service.isModelReady('simple')).toBe(false);
+  });
+
   it('a composing model unloaded later: requests fail with its error, the ensemble stays loaded', async () => {
     const { server } = await serve({
       modelRepositories: [copyRepository(['simple_chain', 'simple'])],
