@@ -14,6 +14,7 @@
  *   add_sub_autocomplete FP32 [4] x2 -> sum, difference; NO config.pbtxt (exercises auto-complete)
  *   string_upper         BYTES [-1] -> upper-cased BYTES [-1] via StringNormalizer
  *   sequence_accumulate  stateful (sequence batcher): OUTPUT = (START ? 0 : state) + INPUT, implicit state
+ *   simple_chain         ensemble: simple twice, so OUTPUT0 = 2 * INPUT0 and OUTPUT1 = 2 * INPUT1 (config only)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -303,6 +304,24 @@ function configPbtxt(opts: {
   );
 }
 
+function simpleChainPbtxt(tensors: typeof tensorsPbtxt, int32x16: (name: string) => TensorConfig): string {
+  const step = (inputs: [string, string], outputs: [string, string]) =>
+    `    {\n      model_name: "simple"\n      model_version: -1\n` +
+    `      input_map { key: "INPUT0" value: "${inputs[0]}" }\n      input_map { key: "INPUT1" value: "${inputs[1]}" }\n` +
+    `      output_map { key: "OUTPUT0" value: "${outputs[0]}" }\n      output_map { key: "OUTPUT1" value: "${outputs[1]}" }\n    }`;
+  return (
+    `name: "simple_chain"\n` +
+    `platform: "ensemble"\n` +
+    `max_batch_size: 8\n` +
+    tensors('input', [int32x16('INPUT0'), int32x16('INPUT1')]) +
+    tensors('output', [int32x16('OUTPUT0'), int32x16('OUTPUT1')]) +
+    `ensemble_scheduling {\n  step [\n` +
+    `${step(['INPUT0', 'INPUT1'], ['SUM', 'DIFFERENCE'])},\n` +
+    `${step(['SUM', 'DIFFERENCE'], ['OUTPUT0', 'OUTPUT1'])}\n` +
+    `  ]\n}\n`
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Relative path (POSIX separators) → contents. Ordered, so writes happen in a fixed order. */
@@ -375,6 +394,10 @@ export function buildModelFiles(): Map<string, Uint8Array> {
   // sequence_accumulate: Triton-style stateful model (sequence batcher, implicit state).
   files.set('sequence_accumulate/config.pbtxt', text(sequenceAccumulateConfig({ name: 'sequence_accumulate' })));
   files.set('sequence_accumulate/1/model.onnx', sequenceAccumulateModel('sequence_accumulate'));
+  // simple_chain: an ensemble of two `simple` steps. (a+b) + (a-b) = 2a and (a+b) - (a-b) = 2b.
+  files.set('simple_chain/config.pbtxt', text(simpleChainPbtxt(tensorsPbtxt, int32x16)));
+  // An ensemble has no model file, but Triton requires its version directory.
+  files.set('simple_chain/1/.gitkeep', new Uint8Array(0));
 
   return files;
 }

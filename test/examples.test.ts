@@ -65,6 +65,8 @@ describe('examples/build-models.ts', () => {
         'simple/config.pbtxt',
         'sequence_accumulate/1/model.onnx',
         'sequence_accumulate/config.pbtxt',
+        'simple_chain/1/.gitkeep',
+        'simple_chain/config.pbtxt',
         'string_upper/1/model.onnx',
         'string_upper/config.pbtxt',
       ].sort(),

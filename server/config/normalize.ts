@@ -151,6 +151,9 @@ export function normalizeModelConfig(config: ModelConfig, options: NormalizeOpti
     normalized.sequence_batching = sequence;
   }
   // Instance groups and pinned-memory settings do not apply to ensembles.
+  if (resolved.ensemble_scheduling && (resolved.instance_group ?? []).length > 0) {
+    throw new ConfigError(`instance group should not be specified for ensemble '${name}'`);
+  }
   if (!resolved.ensemble_scheduling) {
     normalized.optimization = {
       ...resolved.optimization,

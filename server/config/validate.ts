@@ -10,8 +10,8 @@ import {
   ModelTensorReshape,
   NormalizedModelConfig,
 } from './model-config';
+import { ENSEMBLE_PLATFORM, validateEnsembleScheduling } from './ensemble-graph';
 
-const ENSEMBLE_PLATFORM = 'ensemble';
 const TENSORRT_PLATFORM = 'tensorrt_plan';
 /** Triton's default minimum CUDA compute capability, as its message prints it. */
 const MIN_COMPUTE_CAPABILITY_TEXT = '6.000000';
@@ -46,6 +46,7 @@ export function validateModelConfig(config: NormalizedModelConfig, availableGpus
   if (!config.ensemble_scheduling) validateInstanceGroups(config, availableGpus);
   validateIo(config);
   validateBatchIo(config);
+  if (config.ensemble_scheduling) validateEnsembleScheduling(config);
 }
 
 function validateModelLevel(config: NormalizedModelConfig): void {

@@ -153,6 +153,11 @@ export const Errors = {
     ),
   badSequenceParameter: (name: string, expected: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${name}': expected ${expected}`),
+  // Ensembles (scheduler/ensemble-scheduler.ts, repository/ensemble-loading.ts).
+  ensembleOutputMissing: (ensemble: string, output: string) =>
+    new InferenceError('INTERNAL', `in ensemble ${ensemble}, output '${output}' was not produced by any step`),
+  ensembleRunnerMissing: (ensemble: string) =>
+    new InferenceError('UNAVAILABLE', `ensemble '${ensemble}' cannot run: no inference service is attached to run its steps`),
 
   // HTTP/REST request decoding (protocol/http/codec.ts); wording follows Triton's HTTP frontend.
   badField: (field: string, detail?: string) =>

@@ -1,9 +1,11 @@
 import { modelConfigToJson } from '../config/config-json';
 import { parseModelConfigJson } from '../config/config-from-json';
 import { configToKserve } from '../config/datatypes';
+import { composingModelNames } from '../config/ensemble-graph';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
+import type { ComposingModelRunner, StepRequest, StepResult } from '../scheduler/ensemble-scheduler';
 import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
@@ -14,7 +16,7 @@ import { sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
-import type { ModelStatistics } from './statistics';
+import type { ExecutionTimings, ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
 import type {
   InferInputTensor,
@@ -58,7 +60,7 @@ export interface InferenceServiceOptions {
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
-export class InferenceService implements InferenceServiceApi {
+export class InferenceService implements InferenceServiceApi, ComposingModelRunner {
   private stopping = false;
   private readonly observers: ObserverHub;
   private readonly logging: LogSettingsController;
@@ -68,6 +70,7 @@ export class InferenceService implements InferenceServiceApi {
     this.observers = options.observers ?? new ObserverHub();
     this.logging = options.logSettings ?? new LogSettingsController();
     this.sharedMemory = options.sharedMemory ?? new SystemSharedMemoryRegistry();
+    options.manager.attachComposingRunner(this);
   }
 
   logSettings(): LogSettings {
@@ -161,9 +164,16 @@ export class InferenceService implements InferenceServiceApi {
   }
 
   async unloadModel(model: string, options: UnloadOptions = {}): Promise<void> {
-    void options.unloadDependents; // no ensembles yet: nothing depends on a model
     this.checkModelControl();
+    const composing = this.options.manager.composingModels(model);
     await this.options.manager.unload(model);
+    // Triton's unload_dependents: an ensemble's composing models go too, unless another loaded ensemble still uses
+    // them (those not served are skipped).
+    if (options.unloadDependents) {
+      const inUse = new Set(this.options.manager.readyVersions().flatMap((version) => composingModelNames(version.config)));
+      const unused = composing.filter((name) => !inUse.has(name));
+      await Promise.all(unused.map((name) => this.unloadModel(name, options).catch(() => undefined)));
+    }
   }
 
   systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[] {
@@ -189,11 +199,37 @@ export class InferenceService implements InferenceServiceApi {
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
+    return (await this.serve(request, true)).response;
+  }
+
+  /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
+  async runStep(step: StepRequest): Promise<StepResult> {
+    const parameters: Record<string, number> = {};
+    if (step.priority !== undefined) parameters.priority = step.priority;
+    if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
+    const { response, queueNs, timings } = await this.serve(
+      {
+        model: step.model,
+        version: step.version,
+        parameters,
+        inputs: step.inputs,
+        outputs: step.outputNames.map((name) => ({ name })),
+      },
+      false,
+    );
+    return { outputs: response.outputs, queueNs, timings };
+  }
+
+  /** A client's request (`external`: refused once shutdown began) or an ensemble step (finishes during the drain). */
+  private async serve(
+    request: InferRequest,
+    external: boolean,
+  ): Promise<{ response: InferResponse; queueNs: number; timings: ExecutionTimings }> {
     const started = process.hrtime.bigint();
     let loaded: LoadedModelVersion | undefined;
     const shm = new RequestSharedMemory(this.sharedMemory);
     try {
-      if (this.stopping) throw Errors.serverShuttingDown();
+      if (external && this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
       const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
@@ -231,12 +267,13 @@ export class InferenceService implements InferenceServiceApi {
         computeInferNs: result.timings.computeInferNs,
         computeOutputNs: result.timings.computeOutputNs,
       });
-      return {
+      const response: InferResponse = {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
         outputs: written,
       };
+      return { response, queueNs: result.queueNs, timings: result.timings };
     } catch (error) {
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);

@@ -55,6 +55,8 @@ export class LoadedModelVersion {
     readonly labels: ReadonlyMap<string, string[]>,
     /** Implicit states of a model with sequence_batching. */
     states: readonly StateSpec[],
+    /** Given for versions without instances of their own (ensembles). */
+    scheduler?: Scheduler,
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
@@ -62,6 +64,10 @@ export class LoadedModelVersion {
       this.stats.recordExecution(timings);
       observers.onExecution({ model: name, version: String(version), ...timings });
     };
+    if (scheduler) {
+      this.scheduler = scheduler;
+      return;
+    }
     if (config.sequence_batching) {
       const policy = { modelName: name, maxBatchSize: config.max_batch_size, sequenceBatching: config.sequence_batching, states };
       this.scheduler = new SequenceBatcher(instances, policy, onExecution);
@@ -165,6 +171,11 @@ export class LoadedModelVersion {
         computeOutputNs: timings.computeOutputNs,
       });
     }
+  }
+
+  /** An ensemble version: no instances; its scheduler runs each request's steps on the composing models. */
+  static ensemble(config: NormalizedModelConfig, version: number, scheduler: Scheduler, observers: ObserverHub): LoadedModelVersion {
+    return new LoadedModelVersion(config.name, version, config, [], [], new PlacementLedger(), observers, new Map(), [], scheduler);
   }
 
   /**

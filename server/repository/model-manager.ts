@@ -4,14 +4,17 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
-import { parseModelConfigText } from '../config/pbtxt';
+import { composingModelNames, isEnsembleConfig } from '../config/ensemble-graph';
 import { Errors } from '../core/errors';
 import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
 import type { ModelControlMode } from '../contract';
+import type { ComposingModelRunner } from '../scheduler/ensemble-scheduler';
 import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
+import { backendFor } from './backend-for';
+import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
 import { LoadedModelVersion } from './loaded-version';
-import { listVersionDirs, RepositorySource } from './source';
+import { listVersionDirs, readConfigFile, RepositorySource } from './source';
 import { noVersionAvailableMessage, selectVersions } from './version-policy';
 
 export interface ModelManagerOptions {
@@ -58,11 +61,31 @@ export class ModelManager {
   private readonly ledger = new PlacementLedger();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private readonly ensembles: EnsembleLoader;
 
   constructor(private readonly options: ModelManagerOptions) {
     this.backends = new Map(options.backends.map((backend) => [backend.name, backend]));
     this.observers = options.observers ?? new ObserverHub();
     this.gpus = options.gpus ?? new NvidiaSmiInventory();
+    this.ensembles = new EnsembleLoader(
+      lifecycleAsEnsembleHost(this.models, {
+        controlMode: options.controlMode,
+        inRepository: async (model) => (await this.discover()).has(model),
+        load: (model) => this.load(model),
+      }),
+      this.observers,
+    );
+  }
+
+  /** The facade that runs ensemble steps through the composing models (it is built on top of this manager). */
+  attachComposingRunner(runner: ComposingModelRunner): void {
+    this.ensembles.attachRunner(runner);
+  }
+
+  /** The models an ensemble's last loaded config composes; empty for other models. */
+  composingModels(name: string): string[] {
+    const config = this.models.get(name)?.config;
+    return config && isEnsembleConfig(config) ? composingModelNames(config) : [];
   }
 
   /** Load the models the control mode asks for; resolves with the names that failed. */
@@ -191,7 +214,12 @@ export class ModelManager {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     await this.polling;
-    await Promise.all([...this.models.keys()].map((name) => this.unload(name, { drain }).catch(() => undefined)));
+    // Ensembles first, so their requests in flight still find the composing models.
+    const names = [...this.models.keys()];
+    const ensembles = names.filter((name) => this.composingModels(name).length > 0);
+    for (const wave of [ensembles, names.filter((name) => !ensembles.includes(name))]) {
+      await Promise.all(wave.map((name) => this.unload(name, { drain }).catch(() => undefined)));
+    }
   }
 
   /** The version to serve: the given one if ready, else the highest ready version. Throws Triton's errors. */
@@ -273,7 +301,7 @@ export class ModelManager {
     const started = process.hrtime.bigint();
     let config: NormalizedModelConfig;
     let modelDir: string;
-    let backend: Backend;
+    let backend: Backend | undefined;
     let versions: number[];
     try {
       const source = (await this.discover()).get(name);
@@ -292,14 +320,16 @@ export class ModelManager {
         modelDirectoryName: name,
         versionDirectoryEntries: firstVersionEntries,
       });
-      backend = this.backendFor(raw);
+      // An ensemble has no backend: its steps run on the composing models.
+      backend = isEnsembleConfig(raw) ? undefined : backendFor(raw, this.backends);
       let completed: ModelConfig = raw;
-      if (this.options.autoCompleteConfig && available.length > 0) {
+      if (backend && this.options.autoCompleteConfig && available.length > 0) {
         completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
       }
       config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
       versions = selectVersions(config.version_policy, available);
       if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
+      if (!backend) await this.ensembles.prepare(config);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       // A failed reload keeps what is serving; a first load leaves the model UNAVAILABLE with the reason.
@@ -313,7 +343,7 @@ export class ModelManager {
       throw Errors.loadFailed(name, reason);
     }
 
-    const backendConfig = this.options.backendConfig.get(backend.name) ?? {};
+    const backendConfig = (backend && this.options.backendConfig.get(backend.name)) || {};
     const fresh = new Map<number, VersionRecord>();
     await Promise.all(
       versions.map(async (version) => {
@@ -322,7 +352,7 @@ export class ModelManager {
         if (!record.versions.has(version)) record.versions.set(version, entry);
         const versionStarted = process.hrtime.bigint();
         try {
-          entry.loaded = await LoadedModelVersion.load(config, version, {
+          entry.loaded = !backend ? this.ensembles.version(config, version) : await LoadedModelVersion.load(config, version, {
             backend,
             modelDir,
             backendConfig,
@@ -363,31 +393,6 @@ export class ModelManager {
     if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));
     this.options.log.info({ model: name, versions, seconds: Number(seconds.toFixed(3)) }, 'loaded model');
   }
-
-  private backendFor(config: ModelConfig): Backend {
-    const backend = config.backend ? this.backends.get(config.backend) : undefined;
-    if (!backend) {
-      const known = [...this.backends.keys()].join(', ');
-      throw new Error(
-        config.backend
-          ? `unable to find backend '${config.backend}' (available: ${known})`
-          : `unable to determine the backend: set 'backend' or 'platform' in config.pbtxt (available: ${known})`,
-      );
-    }
-    return backend;
-  }
-}
-
-async function readConfigFile(modelDir: string): Promise<ModelConfig> {
-  const file = path.join(modelDir, 'config.pbtxt');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
-  }
-  return parseModelConfigText(text, file);
 }
 
 function describeFailures(failed: [number, VersionRecord][]): string {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type { ModelConfig } from '../config/model-config';
+import { parseModelConfigText } from '../config/pbtxt';
 import { parseVersionDirectory } from './version-policy';
 import type { Logger } from 'pino';
 import { GcsRepositorySource } from './gcs/gcs-source';
@@ -82,4 +84,17 @@ export async function listVersionDirs(modelDir: string): Promise<number[]> {
       return version === undefined ? [] : [version];
     })
     .sort((a, b) => a - b);
+}
+
+/** `<model>/config.pbtxt`, parsed; an empty config when the file is absent (auto-complete fills it). */
+export async function readConfigFile(modelDir: string): Promise<ModelConfig> {
+  const file = path.join(modelDir, 'config.pbtxt');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error;
+  }
+  return parseModelConfigText(text, file);
 }

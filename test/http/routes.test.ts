@@ -477,7 +477,7 @@ describe('repository extension', () => {
     const all = await post('/v2/repository/index');
     expect(all.statusCode).toBe(200);
     const entries = all.json() as { name: string; version?: string; state?: string }[];
-    expect(entries.map((e) => e.name)).toEqual(['add_sub_autocomplete', 'mlp', 'sequence_accumulate', 'simple', 'string_upper']);
+    expect(entries.map((e) => e.name)).toEqual(['add_sub_autocomplete', 'mlp', 'sequence_accumulate', 'simple', 'simple_chain', 'string_upper']);
     expect(entries.every((e) => e.state === 'READY')).toBe(true);
     const ready = await post('/v2/repository/index', { ready: true });
     expect((ready.json() as unknown[]).length).toBe(entries.length);

@@ -11,6 +11,7 @@ const MODELS = [
   'add_sub',
   'image_preprocess',
   'classify_postprocess',
+  'image_classify',
   'batch_probe',
   'raiser',
   'bytes_echo',
@@ -306,6 +307,57 @@ describe('alongside ONNX models', () => {
       const probabilities = (result.PROBABILITIES.data as number[]).slice(row * 10, row * 10 + 10);
       expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(result.SCORE.data[row] as number).toBeCloseTo(Math.max(...probabilities), 6);
+    }
+  });
+});
+
+describe('the pipeline as an ensemble (examples/python_models/image_classify)', () => {
+  test('equals chaining image_preprocess → mlp → classify_postprocess by hand, in one request', async () => {
+    const batch = 2;
+    const pixels = Array.from({ length: batch * 784 }, (_, i) => (i * 53) % 256);
+    const image = { name: 'IMAGE', datatype: 'UINT8', shape: [batch, 28, 28], data: pixels };
+    const features = outputs(await post(server.httpPort, '/v2/models/image_preprocess/infer', { inputs: [image] })).INPUT0;
+    const logits = outputs(
+      await post(server.httpPort, '/v2/models/mlp/infer', {
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: features.shape, data: features.data }],
+      }),
+    ).OUTPUT0;
+    const byHand = outputs(
+      await post(server.httpPort, '/v2/models/classify_postprocess/infer', {
+        inputs: [{ name: 'LOGITS', datatype: 'FP32', shape: logits.shape, data: logits.data }],
+      }),
+    );
+    const response = await post(server.httpPort, '/v2/models/image_classify/infer', {
+      inputs: [image],
+      outputs: [{ name: 'LABEL' }, { name: 'SCORE' }],
+    });
+    expect(response.statusCode).toBe(200);
+    const ensemble = outputs(response);
+    expect(Object.keys(ensemble)).toEqual(['LABEL', 'SCORE']);
+    expect(ensemble.LABEL).toEqual(byHand.LABEL);
+    expect(ensemble.SCORE).toEqual(byHand.SCORE);
+    const metadata = (await get(server.httpPort, '/v2/models/image_classify')).json() as { platform: string };
+    expect(metadata.platform).toBe('ensemble');
+  });
+});
+
+describe('concurrent ensemble requests', () => {
+  test('each gets its own rows through the Python and ONNX steps (100 KB intermediate tensors)', async () => {
+    // 32 images per request: 100 KB of features between the steps, large enough that the ONNX backend moves rather
+    // than copies the buffers it is given.
+    const batch = 32;
+    const request = (seed: number) => ({
+      inputs: [{ name: 'IMAGE', datatype: 'UINT8', shape: [batch, 28, 28], data: Array.from({ length: batch * 784 }, (_, i) => (i * seed) % 256) }],
+      outputs: [{ name: 'LABEL' }],
+    });
+    const seeds = [3, 5, 7, 11, 13, 17, 19, 23];
+    const alone = await Promise.all(seeds.map(async (seed) => outputs(await post(server.httpPort, '/v2/models/image_classify/infer', request(seed))).LABEL));
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(seeds.map((seed) => post(server.httpPort, '/v2/models/image_classify/infer', request(seed))));
+      together.forEach((response, i) => {
+        expect(response.statusCode).toBe(200);
+        expect(outputs(response).LABEL).toEqual(alone[i]);
+      });
     }
   });
 });

@@ -1,0 +1,192 @@
+import type { EnsembleStep } from '../config/ensemble-graph';
+import { Errors, toInferenceError } from '../core/errors';
+import type { ExecutionTimings } from '../core/statistics';
+import type { Tensor } from '../core/tensor';
+import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
+
+/** One request to a composing model, as an ensemble step makes it. */
+export interface StepRequest {
+  readonly model: string;
+  /** undefined: the latest ready version. */
+  readonly version?: string;
+  /** Named as the composing model's inputs. */
+  readonly inputs: Tensor[];
+  readonly outputNames: readonly string[];
+  readonly priority?: number;
+  readonly timeoutUs?: number;
+}
+
+export interface StepResult {
+  readonly outputs: Tensor[];
+  readonly queueNs: number;
+  readonly timings: ExecutionTimings;
+}
+
+/**
+ * Runs one request through a composing model's own path (its validation, scheduler, statistics and metrics), as a
+ * request of its own. Implemented by the facade; the scheduler knows nothing of the repository.
+ */
+export interface ComposingModelRunner {
+  runStep(request: StepRequest): Promise<StepResult>;
+}
+
+/**
+ * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. A step starts as soon
+ * as every tensor it reads exists, so independent steps run concurrently; the job resolves with the requested
+ * ensemble outputs once every step has run. The first failing step fails the job with that step's error.
+ */
+export class EnsembleScheduler implements Scheduler {
+  private pending = 0;
+  private readonly idle = new Set<() => void>();
+
+  constructor(
+    private readonly ensemble: string,
+    private readonly steps: readonly EnsembleStep[],
+    private readonly runner: ComposingModelRunner,
+  ) {}
+
+  get pendingCount(): number {
+    return this.pending;
+  }
+
+  /** An ensemble has no queue of its own: its steps wait in the composing models' queues. */
+  get queuedCount(): number {
+    return 0;
+  }
+
+  async enqueue(job: SchedulerJob): Promise<JobResult> {
+    this.pending += 1;
+    try {
+      return await new EnsembleRun(this.ensemble, this.steps, this.runner, job).run();
+    } finally {
+      this.pending -= 1;
+      if (this.pending === 0) for (const resolve of [...this.idle]) resolve();
+    }
+  }
+
+  drain(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.idle.delete(done);
+        resolve();
+      };
+      this.idle.add(done);
+    });
+  }
+}
+
+/** The state of one ensemble request: the tensors produced so far and the steps still to start. */
+class EnsembleRun {
+  private readonly tensors = new Map<string, Tensor>();
+  /** Readers left per tensor (steps not started, plus one when it is a requested output): the last reader may move it. */
+  private readonly readersLeft = new Map<string, number>();
+  private readonly waiting: Set<EnsembleStep>;
+  private queueNs = 0;
+  private readonly timings = { computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+
+  constructor(
+    private readonly ensemble: string,
+    steps: readonly EnsembleStep[],
+    private readonly runner: ComposingModelRunner,
+    private readonly job: SchedulerJob,
+  ) {
+    this.waiting = new Set(steps);
+    for (const step of steps) for (const tensor of step.inputMap.values()) this.addReader(tensor);
+    for (const name of job.outputNames) this.addReader(name);
+    for (const input of job.inputs) this.tensors.set(input.name, input);
+  }
+
+  run(): Promise<JobResult> {
+    return new Promise((resolve, reject) => {
+      let running = 0;
+      let failed = false;
+      const launchReady = (): void => {
+        for (const step of [...this.waiting]) {
+          if (failed) return;
+          if (![...step.inputMap.values()].every((tensor) => this.tensors.has(tensor))) continue;
+          this.waiting.delete(step);
+          running += 1;
+          this.runStep(step).then(
+            () => {
+              running -= 1;
+              if (failed) return;
+              launchReady();
+              if (running === 0) this.finish(resolve, reject);
+            },
+            (error: unknown) => {
+              running -= 1;
+              if (failed) return;
+              failed = true;
+              reject(toInferenceError(error));
+            },
+          );
+        }
+      };
+      launchReady();
+      if (running === 0 && !failed) this.finish(resolve, reject);
+    });
+  }
+
+  private async runStep(step: EnsembleStep): Promise<void> {
+    const inputs = [...step.inputMap].map(([modelInput, tensor]) => ({ ...this.take(tensor), name: modelInput }));
+    const result = await this.runner.runStep({
+      model: step.modelName,
+      version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
+      inputs,
+      outputNames: [...step.outputMap.keys()],
+      priority: this.job.priority,
+      timeoutUs: this.job.timeoutUs,
+    });
+    this.queueNs += result.queueNs;
+    this.timings.computeInputNs += result.timings.computeInputNs;
+    this.timings.computeInferNs += result.timings.computeInferNs;
+    this.timings.computeOutputNs += result.timings.computeOutputNs;
+    for (const output of result.outputs) {
+      const tensor = step.outputMap.get(output.name);
+      if (tensor !== undefined) this.tensors.set(tensor, { ...output, name: tensor });
+    }
+  }
+
+  /** Every step has run: answer with the requested outputs. Validation at load guarantees they were written. */
+  private finish(resolve: (result: JobResult) => void, reject: (error: unknown) => void): void {
+    const outputs: Tensor[] = [];
+    for (const name of this.job.outputNames) {
+      const tensor = this.tensors.get(name);
+      if (!tensor) {
+        reject(Errors.ensembleOutputMissing(this.ensemble, name));
+        return;
+      }
+      outputs.push(tensor);
+    }
+    resolve({
+      outputs,
+      queueNs: this.queueNs,
+      timings: { batchSize: this.job.batchSize, ...this.timings },
+    });
+  }
+
+  private addReader(tensor: string): void {
+    this.readersLeft.set(tensor, (this.readersLeft.get(tensor) ?? 0) + 1);
+  }
+
+  /**
+   * The tensor for one reader. Backends may move (detach) the buffers they are given, so every reader but the last
+   * gets a copy, and so does the last one when the tensor is a view into a buffer that holds more than it: the body
+   * of a binary request (other inputs, read by other steps), the rows of a batch or the outputs of one Python execute
+   * (other requests).
+   */
+  private take(name: string): Tensor {
+    const tensor = this.tensors.get(name)!;
+    const left = (this.readersLeft.get(name) ?? 1) - 1;
+    this.readersLeft.set(name, left);
+    const ownsBuffer = Array.isArray(tensor.data) || spansBuffer(tensor.data);
+    if (left <= 0 && ownsBuffer) return tensor;
+    const data = Array.isArray(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
+    return { ...tensor, data: data as Tensor['data'] };
+  }
+}
+
+function spansBuffer(data: ArrayBufferView): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+}
