@@ -12,7 +12,7 @@ import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import { schedulingParameters } from './request-parameters';
-import { sequenceFlags } from './sequence-parameters';
+import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
@@ -24,6 +24,7 @@ import type {
   InferResponse,
   LoadOptions,
   ModelMetadata,
+  Parameters,
   RepositoryIndexEntry,
   ServerMetadata,
   TensorMetadata,
@@ -204,13 +205,19 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
   async runStep(step: StepRequest): Promise<StepResult> {
-    const parameters: Record<string, number> = {};
+    const parameters: Parameters = {};
     if (step.priority !== undefined) parameters.priority = step.priority;
     if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
+    if (step.sequence && inSequence(step.sequence.id)) {
+      parameters.sequence_id = step.sequence.id;
+      parameters.sequence_start = step.sequence.start;
+      parameters.sequence_end = step.sequence.end;
+    }
     const { response, queueNs, timings } = await this.serve(
       {
         model: step.model,
         version: step.version,
+        ...(step.requestId !== undefined ? { id: step.requestId } : {}),
         parameters,
         inputs: step.inputs,
         outputs: step.outputNames.map((name) => ({ name })),
@@ -232,7 +239,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       if (external && this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
-      const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
+      const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);
       // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
@@ -242,7 +249,9 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         outputNames,
         batchSize,
         ...scheduling,
-        ...(loaded.config.sequence_batching ? { sequence, requestId: request.id } : {}),
+        // Read by the sequence batcher, and by the ensemble scheduler, which gives them to every step (as Triton).
+        sequence,
+        requestId: request.id,
       });
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
@@ -253,7 +262,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         const k = classCount(requested.get(name), name);
         outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
       }
-      const written = await shm.writeOutputs(outputs);
+      const written = shm.writeOutputs(outputs);
       const requestNs = Number(process.hrtime.bigint() - started);
       loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
       this.observers.onRequest({

@@ -61,31 +61,29 @@ export class RequestSharedMemory {
   constructor(private readonly registry: SystemSharedMemoryRegistry) {}
 
   /** Inputs with their data: the shared memory ones read from their regions, the others as they came. */
-  async resolveInputs(inputs: readonly InferRequestInput[]): Promise<InferInputTensor[]> {
+  resolveInputs(inputs: readonly InferRequestInput[]): InferInputTensor[] {
     if (!inputs.some(isSharedMemoryInput)) return inputs as InferInputTensor[];
-    return Promise.all(
-      inputs.map(async (input): Promise<InferInputTensor> => {
-        if (!isSharedMemoryInput(input)) return input;
-        const { name, datatype, shape, parameters, sharedMemory: ref } = input;
-        const lease = this.hold(ref);
-        const count = elementCount(shape);
-        if (datatype !== 'BYTES') {
-          const expected = count * DATATYPES[datatype].byteSize;
-          if (ref.byteSize !== expected) throw Errors.byteSizeMismatch(name, expected, ref.byteSize);
-        }
-        const bytes = await lease.read();
-        let data: Tensor['data'];
-        if (datatype === 'BYTES') {
-          const elements = deserializeBytesElements(bytes);
-          if (!elements) throw Errors.badBytesFraming(name);
-          if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
-          data = elements;
-        } else {
-          data = typedArrayFromBytes(datatype, bytes);
-        }
-        return parameters ? { name, datatype, shape, data, parameters } : { name, datatype, shape, data };
-      }),
-    );
+    return inputs.map((input): InferInputTensor => {
+      if (!isSharedMemoryInput(input)) return input;
+      const { name, datatype, shape, parameters, sharedMemory: ref } = input;
+      const lease = this.hold(ref);
+      const count = elementCount(shape);
+      if (datatype !== 'BYTES') {
+        const expected = count * DATATYPES[datatype].byteSize;
+        if (ref.byteSize !== expected) throw Errors.byteSizeMismatch(name, expected, ref.byteSize);
+      }
+      const bytes = lease.read();
+      let data: Tensor['data'];
+      if (datatype === 'BYTES') {
+        const elements = deserializeBytesElements(bytes);
+        if (!elements) throw Errors.badBytesFraming(name);
+        if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
+        data = elements;
+      } else {
+        data = typedArrayFromBytes(datatype, bytes);
+      }
+      return parameters ? { name, datatype, shape, data, parameters } : { name, datatype, shape, data };
+    });
   }
 
   /** Check every requested shared memory output's window now, before the model runs (as Triton does). */
@@ -100,18 +98,16 @@ export class RequestSharedMemory {
   }
 
   /** Write the outputs that asked for shared memory into their windows; those come back tagged with it. */
-  async writeOutputs(outputs: readonly Tensor[]): Promise<InferOutputTensor[]> {
+  writeOutputs(outputs: readonly Tensor[]): InferOutputTensor[] {
     if (this.outputLeases.size === 0) return outputs as Tensor[];
-    return Promise.all(
-      outputs.map(async (output): Promise<InferOutputTensor> => {
-        const target = this.outputLeases.get(output.name);
-        if (!target) return output;
-        const bytes = Array.isArray(output.data) ? serializeBytesElements(output.data) : bytesOfTypedArray(output.data);
-        if (bytes.byteLength > target.ref.byteSize) throw Errors.shmOutputTooSmall(output.name, target.ref.byteSize, bytes.byteLength);
-        await target.lease.write(bytes);
-        return { ...output, sharedMemory: target.ref };
-      }),
-    );
+    return outputs.map((output): InferOutputTensor => {
+      const target = this.outputLeases.get(output.name);
+      if (!target) return output;
+      const bytes = Array.isArray(output.data) ? serializeBytesElements(output.data) : bytesOfTypedArray(output.data);
+      if (bytes.byteLength > target.ref.byteSize) throw Errors.shmOutputTooSmall(output.name, target.ref.byteSize, bytes.byteLength);
+      target.lease.write(bytes);
+      return { ...output, sharedMemory: target.ref };
+    });
   }
 
   release(): void {

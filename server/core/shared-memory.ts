@@ -3,7 +3,7 @@
  *
  * A client creates a POSIX shared memory object (shm_open + ftruncate + mmap; on Linux a file under /dev/shm) and
  * registers a window of it (key, offset, byte_size) under a name. Node has no mmap, so at register we open the
- * /dev/shm file and keep its descriptor; inference reads and writes tensors with positioned fs.read / fs.write.
+ * /dev/shm file and keep its descriptor; inference reads and writes tensors with positioned fs.readSync / fs.writeSync.
  * On Linux tmpfs those go through the same page cache pages the client's MAP_SHARED mapping points at, so what we
  * write is what the client reads through its mapping, with no copy to disk and no msync needed.
  */
@@ -34,8 +34,8 @@ export interface SharedMemoryLease {
   readonly region: string;
   /** Byte size of the window the request asked for. */
   readonly byteSize: number;
-  read(): Promise<Buffer>;
-  write(bytes: Uint8Array): Promise<void>;
+  read(): Buffer;
+  write(bytes: Uint8Array): void;
   release(): void;
 }
 
@@ -153,31 +153,35 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function readFully(fd: number, position: number, byteSize: number): Promise<Buffer> {
+/**
+ * Positioned reads and writes are synchronous on purpose: on tmpfs they are a memcpy, and doing them inline keeps a
+ * request's shared memory work atomic with its lease (no I/O still queued when the lease, and maybe the fd, is
+ * released) and keeps requests in arrival order (a sequence's next request cannot overtake one reading its inputs).
+ */
+function readFully(fd: number, position: number, byteSize: number): Buffer {
   const buffer = Buffer.allocUnsafe(byteSize);
-  return new Promise((resolve, reject) => {
-    const step = (done: number) => {
-      if (done === byteSize) return resolve(buffer);
-      fs.read(fd, buffer, done, byteSize - done, position + done, (error, count) => {
-        if (error) return reject(Errors.shmIoFailed(error.message));
-        // The client shrank the object below the registered window: the rest reads as nothing.
-        if (count === 0) return reject(Errors.shmIoFailed('the shared memory object is smaller than the registered region'));
-        step(done + count);
-      });
-    };
-    step(0);
-  });
+  let done = 0;
+  while (done < byteSize) {
+    let count: number;
+    try {
+      count = fs.readSync(fd, buffer, done, byteSize - done, position + done);
+    } catch (error) {
+      throw Errors.shmIoFailed((error as Error).message);
+    }
+    // The client shrank the object below the registered window: the rest reads as nothing.
+    if (count === 0) throw Errors.shmIoFailed('the shared memory object is smaller than the registered region');
+    done += count;
+  }
+  return buffer;
 }
 
-function writeFully(fd: number, position: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number) => {
-      if (done === bytes.byteLength) return resolve();
-      fs.write(fd, bytes, done, bytes.byteLength - done, position + done, (error, count) => {
-        if (error) return reject(Errors.shmIoFailed(error.message));
-        step(done + count);
-      });
-    };
-    step(0);
-  });
+function writeFully(fd: number, position: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    try {
+      done += fs.writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+    } catch (error) {
+      throw Errors.shmIoFailed((error as Error).message);
+    }
+  }
 }

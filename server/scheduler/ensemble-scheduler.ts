@@ -1,5 +1,6 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
+import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
@@ -14,6 +15,9 @@ export interface StepRequest {
   readonly outputNames: readonly string[];
   readonly priority?: number;
   readonly timeoutUs?: number;
+  /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
+  readonly sequence?: SequenceFlags;
+  readonly requestId?: string;
 }
 
 export interface StepResult {
@@ -137,6 +141,8 @@ class EnsembleRun {
       outputNames: [...step.outputMap.keys()],
       priority: this.job.priority,
       timeoutUs: this.job.timeoutUs,
+      sequence: this.job.sequence,
+      requestId: this.job.requestId,
     });
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
