@@ -38,6 +38,7 @@ export const SERVER_VERSION = '0.1.0';
 export const SERVER_EXTENSIONS = [
   'classification',
   'model_repository',
+  'model_repository(unload_dependents)',
   'model_configuration',
   'binary_tensor_data',
   'statistics',

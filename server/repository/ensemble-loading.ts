@@ -124,7 +124,7 @@ export class EnsembleLoader {
   }
 
   /** A version of a prepared ensemble. */
-  version(config: NormalizedModelConfig, version: number): LoadedModelVersion {
+  version(config: NormalizedModelConfig, version: number, modelDir: string): Promise<LoadedModelVersion> {
     const runner: ComposingModelRunner = {
       runStep: (request: StepRequest) => {
         if (!this.runner) return Promise.reject(Errors.ensembleRunnerMissing(config.name));
@@ -132,7 +132,7 @@ export class EnsembleLoader {
       },
     };
     const scheduler = new EnsembleScheduler(config.name, ensembleSteps(config), runner);
-    return LoadedModelVersion.ensemble(config, version, scheduler, this.observers);
+    return LoadedModelVersion.ensemble(config, version, modelDir, scheduler, this.observers);
   }
 
   /** Wait for a load in progress; load the model when it was never tried, or (explicit mode) when none is ready. */

@@ -174,8 +174,16 @@ export class LoadedModelVersion {
   }
 
   /** An ensemble version: no instances; its scheduler runs each request's steps on the composing models. */
-  static ensemble(config: NormalizedModelConfig, version: number, scheduler: Scheduler, observers: ObserverHub): LoadedModelVersion {
-    return new LoadedModelVersion(config.name, version, config, [], [], new PlacementLedger(), observers, new Map(), [], scheduler);
+  static async ensemble(
+    config: NormalizedModelConfig,
+    version: number,
+    modelDir: string,
+    scheduler: Scheduler,
+    observers: ObserverHub,
+  ): Promise<LoadedModelVersion> {
+    // An ensemble's own outputs may name a label_filename for classification, as any model's.
+    const labels = await readLabels(config, modelDir);
+    return new LoadedModelVersion(config.name, version, config, [], [], new PlacementLedger(), observers, labels, [], scheduler);
   }
 
   /**

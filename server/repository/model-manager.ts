@@ -352,7 +352,7 @@ export class ModelManager {
         if (!record.versions.has(version)) record.versions.set(version, entry);
         const versionStarted = process.hrtime.bigint();
         try {
-          entry.loaded = !backend ? this.ensembles.version(config, version) : await LoadedModelVersion.load(config, version, {
+          entry.loaded = !backend ? await this.ensembles.version(config, version, modelDir) : await LoadedModelVersion.load(config, version, {
             backend,
             modelDir,
             backendConfig,

@@ -35,9 +35,17 @@ describe('feature interactions', () => {
   let server: InferenceServerApp;
 
   beforeAll(async () => {
-    const repo = copyRepository(['sequence_accumulate']);
+    const repo = copyRepository(['sequence_accumulate', 'simple', 'simple_chain']);
     fs.mkdirSync(path.join(repo, 'accumulate_ensemble', '1'), { recursive: true });
     fs.writeFileSync(path.join(repo, 'accumulate_ensemble', 'config.pbtxt'), ENSEMBLE);
+    // An ensemble whose output has class labels of its own.
+    const chain = fs.readFileSync(path.join(repo, 'simple_chain', 'config.pbtxt'), 'utf8');
+    fs.mkdirSync(path.join(repo, 'labelled_chain', '1'), { recursive: true });
+    fs.writeFileSync(
+      path.join(repo, 'labelled_chain', 'config.pbtxt'),
+      chain.replace('"simple_chain"', '"labelled_chain"').replace(/(name: "OUTPUT0"\n\s*data_type: TYPE_INT32)/, '$1\n    label_filename: "labels.txt"'),
+    );
+    fs.writeFileSync(path.join(repo, 'labelled_chain', 'labels.txt'), Array.from({ length: 16 }, (_, i) => `class_${i}`).join('\n'));
     server = startServer({ modelRepositories: [repo] });
     expect((await server.start()).failedModels).toEqual([]);
   });
@@ -67,6 +75,18 @@ describe('feature interactions', () => {
     const missing = await server.service.infer(ensembleRequest(0, 1, { start: true })).catch((e: InferenceError) => e);
     expect(missing).toBeInstanceOf(InferenceError);
     expect((missing as InferenceError).message).toMatch(/to model 'sequence_accumulate' must specify a non-zero or non-empty correlation ID/);
+  });
+
+  it('classification on an ensemble output uses the ensemble\'s own label_filename', async () => {
+    const response = await server.service.infer({
+      model: 'labelled_chain',
+      inputs: [
+        { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Int32Array.from({ length: 16 }, (_, i) => i) },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: new Int32Array(16).fill(1) },
+      ],
+      outputs: [{ name: 'OUTPUT0', parameters: { classification: 2 } }],
+    });
+    expect(response.outputs[0].data).toEqual([Buffer.from('30:15:class_15'), Buffer.from('28:14:class_14')]);
   });
 
   it('a START request reading its input from shared memory is not overtaken by the next request of its sequence', async () => {
