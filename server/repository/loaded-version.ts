@@ -8,6 +8,7 @@ import type {
   NormalizedInstanceGroup,
   NormalizedModelConfig,
 } from '../config/model-config';
+import { Errors } from '../core/errors';
 import type { ObserverHub } from '../core/observer';
 import { ExecutionTimings, StatisticsRecorder } from '../core/statistics';
 import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-placement';
@@ -192,6 +193,7 @@ export class LoadedModelVersion {
    */
   async unload({ drain = true }: { drain?: boolean } = {}): Promise<void> {
     if (drain) await this.scheduler.drain();
+    else this.scheduler.abort?.(Errors.unloading(this.name));
     await Promise.allSettled(this.instances.map((instance) => instance.close()));
     for (const uuid of this.placedOn.splice(0)) this.ledger.add(uuid, -1);
   }

@@ -1,3 +1,4 @@
+import type { InferenceError } from '../core/errors';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
@@ -37,4 +38,9 @@ export interface Scheduler {
   readonly queuedCount: number;
   /** Run every accepted job without further batching delay; resolve once all have finished. */
   drain(): Promise<void>;
+  /**
+   * Fail every job still queued with `error` (unload without draining). Optional: a scheduler that dispatches all it
+   * holds to its instances has nothing to do here, closing the instances fails those jobs.
+   */
+  abort?(error: InferenceError): void;
 }

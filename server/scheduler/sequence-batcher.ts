@@ -146,6 +146,17 @@ export class SequenceBatcher implements Scheduler {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Fail every queued request at once (unload past the exit deadline): backlogged sequences would never get a slot. */
+  abort(error: InferenceError): void {
+    this.flushing = true;
+    for (const sequence of this.byId.values()) {
+      const queued = sequence.requests.splice(0);
+      this.queued -= queued.length;
+      for (const pending of queued) pending.reject(error);
+    }
+    this.afterChange();
+  }
+
   private finishDrain(): Promise<void> {
     clearTimeout(this.reaper);
     this.reaper = undefined;

@@ -23,6 +23,7 @@ describe('sequence batcher', () => {
       { name: 'seq_corrid', maxBatchSize: 2, corrid: 'TYPE_UINT64' },
       { name: 'seq_corrid_string', maxBatchSize: 2, corrid: 'TYPE_STRING' },
       { name: 'seq_two_instances', maxBatchSize: 1, instances: 2 },
+      { name: 'seq_abort', maxBatchSize: 1 },
     ]);
     server = startServer({ modelRepositories: [repo], modelControlMode: 'explicit', loadModels: ['*'] });
     const started = await server.start();
@@ -162,5 +163,13 @@ describe('sequence batcher', () => {
     await server.service.unloadModel('seq_one_slot');
     expect(outputOf(await backlogged)).toEqual([6]);
     await expect(send('seq_one_slot', 300, 1)).rejects.toMatchObject({ code: expect.stringMatching(/NOT_FOUND|UNAVAILABLE/) });
+  });
+
+  it('unload without draining (shutdown past its deadline) fails a backlogged sequence request at once', async () => {
+    expect(outputOf(await send('seq_abort', 400, 5, { start: true }))).toEqual([5]);
+    // Sequence 400 holds the only slot: 401 waits in the backlog for a slot that will never come.
+    const backlogged = send('seq_abort', 401, 6, { start: true }).catch((error: Error) => error);
+    await server.manager.unload('seq_abort', { drain: false });
+    expect(await backlogged).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/seq_abort/) });
   });
 });
