@@ -4,9 +4,11 @@ import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
 import { PythonBackend } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
+import type { ResponseCacheSettings } from './core/cache-config';
 import { InferenceService } from './core/inference-service';
 import { LogSettingsController } from './core/log-settings';
-import { ObserverHub } from './core/observer';
+import { InferenceObserver, ObserverHub } from './core/observer';
+import { LocalResponseCache } from './core/response-cache';
 import { settlesWithin } from './core/promises';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
@@ -77,6 +79,8 @@ export interface InferenceServerOptions {
   readonly grpcKeepalive?: GrpcKeepaliveOptions;
   /** --grpc-infer-response-compression-level. @default 'none' */
   readonly grpcResponseCompressionLevel?: GrpcCompressionLevel;
+  /** The response cache (--cache-config=local,size=N). @default none: models with response_cache enabled don't cache */
+  readonly responseCache?: ResponseCacheSettings;
 }
 
 export interface StartResult {
@@ -98,6 +102,8 @@ export interface InferenceServerApp {
   readonly grpc?: GrpcFrontend;
   /** Absent when allowMetrics is false. */
   readonly metrics?: MetricsService;
+  /** Absent when the server was started without a cache. */
+  readonly responseCache?: LocalResponseCache;
   start(): Promise<StartResult>;
   /** Graceful stop: readiness false, refuse new work, finish in-flight requests (bounded), unload models. */
   stop(): Promise<void>;
@@ -126,12 +132,18 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     observers,
     gpus: options.gpus,
   });
+  const responseCache = options.responseCache
+    ? new LocalResponseCache(options.responseCache.byteSize, (message) => log.warn(message))
+    : undefined;
+  if (responseCache) log.info({ size: responseCache.byteSize }, 'Response Cache is created');
+  observers.add(responseCacheLifecycle(responseCache, manager, log));
   const service = new InferenceService({
     manager,
     controlMode,
     strictReadiness: options.strictReadiness ?? true,
     observers,
     logSettings,
+    responseCache,
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
@@ -155,10 +167,12 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           intervalMs: options.metricsIntervalMs,
           allowGpuMetrics: options.allowGpuMetrics,
           allowCpuMetrics: options.allowCpuMetrics,
+          responseCache: responseCache ? { cache: responseCache, versions: manager } : undefined,
           log,
         })
       : undefined;
   if (metrics) observers.add(metrics.inference);
+  if (metrics?.cache) observers.add(metrics.cache);
   const exitTimeoutMs = (options.exitTimeoutSecs ?? SERVER_DEFAULTS.exitTimeoutSecs) * 1000;
   let listening = false;
 
@@ -169,6 +183,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     http,
     grpc,
     metrics,
+    responseCache,
     async start(): Promise<StartResult> {
       let metricsPort: number | undefined;
       if (metrics) {
@@ -218,6 +233,26 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
       await metrics?.stop();
+    },
+  };
+}
+
+/**
+ * An unloaded version's entries leave the cache (a reloaded version's old entries are dropped by the cache itself).
+ * Without a cache, a model that asks for one still loads and runs uncached; its load is logged as a warning.
+ */
+function responseCacheLifecycle(cache: LocalResponseCache | undefined, manager: ModelManager, log: Logger): InferenceObserver {
+  if (cache) return { onModelUnload: (event) => cache.removeVersion(event.model, event.version) };
+  return {
+    onModelLoad(event) {
+      if (!event.ok) return;
+      const loaded = manager.readyVersions(event.model).find((v) => String(v.version) === event.version);
+      if (!loaded?.config.response_cache?.enable) return;
+      log.warn(
+        { model: event.model, version: event.version },
+        `model '${event.model}' has response_cache enabled, but the server was started without a cache ` +
+          '(--cache-config=local,size=<bytes>): its responses are not cached',
+      );
     },
   };
 }

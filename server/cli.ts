@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES, GRPC_KEEPALIVE_DEFAULTS, GrpcCompressionLevel, GrpcKeepaliveOptions } from './protocol/grpc/server';
 import { MetricsConfig, MetricsConfigError, parseMetricsConfig } from './metrics/config';
+import { CacheConfigError, parseCacheConfig, ResponseCacheSettings } from './core/cache-config';
 
 /** Parsed command line, with Triton's flag names and defaults. */
 export interface CliOptions {
@@ -35,6 +36,10 @@ export interface CliOptions {
   grpcMaxMessageBytes: number;
   grpcKeepalive: Required<GrpcKeepaliveOptions>;
   grpcResponseCompressionLevel: GrpcCompressionLevel;
+  /** --cache-config / --response-cache-byte-size; undefined: no response cache. */
+  responseCache?: ResponseCacheSettings;
+  /** Deprecation notices to print at startup, as Triton does. */
+  warnings: string[];
   help: boolean;
 }
 
@@ -80,6 +85,8 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.grpcHttp2MinRecvPingIntervalWithoutData, help: `Least ms between received pings without data. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MinRecvPingIntervalWithoutDataMs}.` },
   { flag: CLI_FLAGS.grpcHttp2MaxPingStrikes, help: `Bad pings tolerated before closing. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes}.` },
   { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, help: 'none | low | med | high (responses are sent uncompressed by @grpc/grpc-js). Default none.' },
+  { flag: CLI_FLAGS.cacheConfig, multiple: true, help: "<cache>,<setting>=<value>: the response cache, e.g. local,size=1048576 (only 'local')." },
+  { flag: CLI_FLAGS.responseCacheByteSize, help: 'Deprecated: same as --cache-config=local,size=<value>. Default 0 (no cache).' },
   { flag: '--host', help: 'Address to bind. Default 0.0.0.0.' },
   { flag: '--help', help: 'Show this help.' },
 ];
@@ -129,6 +136,13 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (grpcCompression !== 'none' && grpcCompression !== 'low' && grpcCompression !== 'med' && grpcCompression !== 'high') {
     throw new CliError(`${CLI_FLAGS.grpcInferResponseCompressionLevel} must be none, low, med or high, got '${grpcCompression}'`);
   }
+  let cache;
+  try {
+    cache = parseCacheConfig(list(CLI_FLAGS.cacheConfig), text(CLI_FLAGS.responseCacheByteSize));
+  } catch (error) {
+    if (error instanceof CacheConfigError) throw new CliError(error.message);
+    throw error;
+  }
   const logFormat = text(CLI_FLAGS.logFormat) ?? 'default';
   if (logFormat !== 'default' && logFormat !== 'ISO8601') throw new CliError(`${CLI_FLAGS.logFormat} must be default or ISO8601`);
 
@@ -176,6 +190,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
       http2MaxPingStrikes: int(CLI_FLAGS.grpcHttp2MaxPingStrikes, text(CLI_FLAGS.grpcHttp2MaxPingStrikes), GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes, 0),
     },
     grpcResponseCompressionLevel: grpcCompression,
+    ...(cache.settings ? { responseCache: cache.settings } : {}),
+    warnings: cache.warnings,
     help,
   };
 }

@@ -54,6 +54,10 @@ export const CLI_FLAGS = {
   logFormat: '--log-format',
   backendConfig: '--backend-config',
   modelCacheDir: '--model-cache-dir',
+  /** Repeatable `<cache>,<setting>=<value>`; this server implements Triton's `local` cache: `local,size=<bytes>`. */
+  cacheConfig: '--cache-config',
+  /** Deprecated by Triton in favour of --cache-config; `N` means `--cache-config=local,size=N` (0: no cache). */
+  responseCacheByteSize: '--response-cache-byte-size',
   /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
   grpcMaxMessageBytes: '--grpc-max-message-bytes',
   /** Triton's gRPC keepalive and HTTP/2 ping settings (times in milliseconds). */

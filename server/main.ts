@@ -28,6 +28,7 @@ async function main(): Promise<number> {
     level: cli.logVerbose > 0 ? pinoOptions.level : (process.env.LOG_LEVEL ?? pinoOptions.level),
     base: { service: 'inference-server' },
   });
+  for (const warning of cli.warnings) logger.warn(warning);
   const server = createInferenceServer({
     modelRepositories: cli.modelRepositories,
     modelControlMode: cli.modelControlMode,
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
     allowCpuMetrics: cli.allowCpuMetrics,
     metricsIntervalMs: cli.metricsIntervalMs,
     metricsConfig: cli.metricsConfig,
+    responseCache: cli.responseCache,
     exitTimeoutSecs: cli.exitTimeoutSecs,
     logger,
     logSettings,

@@ -6,12 +6,14 @@ import type { ModelConfig, NormalizedModelConfig } from '../config/model-config'
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../scheduler/ensemble-scheduler';
+import { CacheOutcome, executeWithCache } from './cached-execution';
 import { classCount, classify } from './classification';
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import { schedulingParameters } from './request-parameters';
+import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
@@ -31,6 +33,7 @@ import type {
   UnloadOptions,
 } from './types';
 import type { ModelControlMode } from '../contract';
+import type { JobResult, SchedulerJob } from '../scheduler/scheduler';
 
 export const SERVER_NAME = 'cdk8s-inference-server';
 export const SERVER_VERSION = '0.1.0';
@@ -59,6 +62,8 @@ export interface InferenceServiceOptions {
   readonly logSettings?: LogSettingsController;
   /** Registered system shared memory regions (default: a fresh, empty registry). */
   readonly sharedMemory?: SystemSharedMemoryRegistry;
+  /** The server's response cache (--cache-config); absent: no model caches, whatever its config says. */
+  readonly responseCache?: ResponseCache;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
@@ -245,7 +250,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       shm.reserveOutputs(request.outputs);
       // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
       const sequence = sequenceFlags(request.parameters);
-      const result = await loaded.scheduler.enqueue({
+      const job: SchedulerJob = {
         inputs,
         outputNames,
         batchSize,
@@ -253,7 +258,17 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         // Read by the sequence batcher, and by the ensemble scheduler, which gives them to every step (as Triton).
         sequence,
         requestId: request.id,
-      });
+      };
+      let result: JobResult;
+      let cache: CacheOutcome | undefined;
+      const responseCache = this.options.responseCache;
+      if (responseCache !== undefined && loaded.config.response_cache?.enable === true) {
+        const version = loaded;
+        const owner = { model: version.name, version: String(version.version), token: version };
+        ({ result, cache } = await executeWithCache(responseCache, owner, inputs, outputNames, () => version.scheduler.enqueue(job)));
+      } else {
+        result = await loaded.scheduler.enqueue(job);
+      }
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
       const outputs: Tensor[] = [];
@@ -265,18 +280,25 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       }
       const written = shm.writeOutputs(outputs);
       const requestNs = Number(process.hrtime.bigint() - started);
-      loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
-      this.observers.onRequest({
-        model: request.model,
-        version: String(loaded.version),
-        ok: true,
-        batchSize,
-        requestNs,
-        queueNs: result.queueNs,
-        computeInputNs: result.timings.computeInputNs,
-        computeInferNs: result.timings.computeInferNs,
-        computeOutputNs: result.timings.computeOutputNs,
-      });
+      if (cache?.hit) {
+        loaded.stats.recordCacheHit(requestNs, cache.ns);
+        this.observers.onRequest({ model: request.model, version: String(loaded.version), ok: true, batchSize, requestNs, queueNs: 0, cache });
+      } else {
+        loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
+        if (cache) loaded.stats.recordCacheMiss(cache.ns);
+        this.observers.onRequest({
+          model: request.model,
+          version: String(loaded.version),
+          ok: true,
+          batchSize,
+          requestNs,
+          queueNs: result.queueNs,
+          computeInputNs: result.timings.computeInputNs,
+          computeInferNs: result.timings.computeInferNs,
+          computeOutputNs: result.timings.computeOutputNs,
+          cache,
+        });
+      }
       const response: InferResponse = {
         model: request.model,
         version: String(loaded.version),

@@ -20,6 +20,8 @@ export interface RequestEvent {
   readonly computeInputNs?: number;
   readonly computeInferNs?: number;
   readonly computeOutputNs?: number;
+  /** Present for requests to a model that uses the response cache: hit or miss, and its lookup (+ insert) time. */
+  readonly cache?: { readonly hit: boolean; readonly ns: number };
 }
 
 export interface ExecutionEvent {

@@ -79,6 +79,22 @@ export class StatisticsRecorder {
     this.lastInferenceMs = Date.now();
   }
 
+  /**
+   * A request answered from the response cache, as Triton counts it: a success with its request time, no queue time
+   * and no compute time (nothing executed, so inference_count and execution_count stay), and a cache hit.
+   */
+  recordCacheHit(requestNs: number, lookupNs: number): void {
+    add(this.stats.success, requestNs);
+    add(this.stats.queue, 0);
+    add(this.stats.cache_hit, lookupNs);
+    this.lastInferenceMs = Date.now();
+  }
+
+  /** A request the cache did not answer: it ran (recordSuccess) and its result was inserted; `ns` is lookup + insert. */
+  recordCacheMiss(ns: number): void {
+    add(this.stats.cache_miss, ns);
+  }
+
   recordFailure(requestNs: number): void {
     add(this.stats.fail, requestNs);
     this.lastInferenceMs = Date.now();

@@ -4,6 +4,8 @@ export type { LatencyBuckets, MetricsConfig } from './config';
 export { CpuCollector, cpuUtilization, parseMeminfo, parseProcStat } from './cpu';
 export { EnergyIntegrator, GpuCollector, NVIDIA_SMI_ARGS, NVIDIA_SMI_FIELDS, parseNvidiaSmiCsv, visibleGpus } from './gpu';
 export type { GpuSample } from './gpu';
+export { CacheMetrics } from './cache-metrics';
+export type { CachingVersionSource } from './cache-metrics';
 export { InferenceMetrics } from './inference-metrics';
 export type { ReadyVersionSource } from './inference-metrics';
 export * from './names';

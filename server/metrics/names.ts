@@ -93,3 +93,32 @@ export const CPU_METRICS = {
   memoryTotal: { name: 'nv_cpu_memory_total_bytes', help: 'CPU total memory (RAM), in bytes' },
   memoryUsed: { name: 'nv_cpu_memory_used_bytes', help: 'CPU used memory (RAM), in bytes' },
 } as const satisfies Record<string, MetricSpec>;
+
+/** Triton's per-model response cache counters (only for models that use the cache; durations in microseconds). */
+export const CACHE_MODEL_METRICS = {
+  hits: { name: 'nv_cache_num_hits_per_model', help: 'Number of cache hits per model' },
+  misses: { name: 'nv_cache_num_misses_per_model', help: 'Number of cache misses per model' },
+  hitDuration: {
+    name: 'nv_cache_hit_duration_per_model',
+    help: 'Total cache hit duration per model, in microseconds',
+  },
+  missDuration: {
+    name: 'nv_cache_miss_duration_per_model',
+    help: 'Total cache miss (insert+lookup) duration per model, in microseconds',
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+/** Triton's cache-wide gauges of the local cache (present only when the server has a cache). */
+export const CACHE_METRICS = {
+  entries: { name: 'nv_cache_num_entries', help: 'Number of responses stored in response cache' },
+  lookups: { name: 'nv_cache_num_lookups', help: 'Number of cache lookups in response cache' },
+  hits: { name: 'nv_cache_num_hits', help: 'Number of cache hits in response cache' },
+  misses: { name: 'nv_cache_num_misses', help: 'Number of cache misses in response cache' },
+  evictions: { name: 'nv_cache_num_evictions', help: 'Number of cache evictions in response cache' },
+  lookupDuration: {
+    name: 'nv_cache_lookup_duration',
+    help: 'Total cache lookup duration (hit and miss), in microseconds',
+  },
+  insertionDuration: { name: 'nv_cache_insertion_duration', help: 'Total cache insertion duration, in microseconds' },
+  util: { name: 'nv_cache_util', help: 'Cache utilization [0.0 - 1.0]' },
+} as const satisfies Record<string, MetricSpec>;

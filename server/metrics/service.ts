@@ -4,6 +4,8 @@ import { Registry } from 'prom-client';
 import { DEFAULT_METRICS_CONFIG, MetricsConfig } from './config';
 import { CpuCollector, ProcReader } from './cpu';
 import { GpuCollector, GpuCollectorOptions } from './gpu';
+import type { ResponseCacheStats } from '../core/response-cache';
+import { CacheMetrics, CachingVersionSource } from './cache-metrics';
 import { InferenceMetrics, ReadyVersionSource } from './inference-metrics';
 
 /** Triton's default --metrics-interval-ms. */
@@ -22,6 +24,8 @@ export interface MetricsServiceOptions {
   /** Overrides for the GPU collector (tests: a recorded nvidia-smi, another command). */
   readonly gpu?: Omit<GpuCollectorOptions, 'registry'>;
   readonly proc?: ProcReader;
+  /** The server's response cache: adds Triton's nv_cache_* metrics (absent: no cache, no cache metrics). */
+  readonly responseCache?: { readonly cache: { stats(): ResponseCacheStats }; readonly versions?: CachingVersionSource };
   /** Where 'GPU metrics unavailable' and scrape errors go. */
   readonly log?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
@@ -33,6 +37,8 @@ export interface MetricsServiceOptions {
 export class MetricsService {
   readonly registry = new Registry();
   readonly inference: InferenceMetrics;
+  /** Present when the server has a response cache; observes the same events as `inference`. */
+  readonly cache?: CacheMetrics;
   private readonly cpu?: CpuCollector;
   private readonly gpu?: GpuCollector;
   private readonly intervalMs: number;
@@ -48,6 +54,7 @@ export class MetricsService {
       config: options.config ?? DEFAULT_METRICS_CONFIG,
       versions: options.versions,
     });
+    if (options.responseCache) this.cache = new CacheMetrics({ registry: this.registry, ...options.responseCache });
     if (options.allowCpuMetrics ?? true) this.cpu = new CpuCollector(this.registry, options.proc);
     if (options.allowGpuMetrics ?? true) {
       this.gpu = new GpuCollector({
