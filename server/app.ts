@@ -8,6 +8,8 @@ import { InferenceService } from './core/inference-service';
 import { LogSettingsController } from './core/log-settings';
 import { ObserverHub } from './core/observer';
 import { settlesWithin } from './core/promises';
+import { TraceManager } from './core/trace-manager';
+import type { TraceValues } from './core/trace-setting';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
@@ -77,6 +79,8 @@ export interface InferenceServerOptions {
   readonly grpcKeepalive?: GrpcKeepaliveOptions;
   /** --grpc-infer-response-compression-level. @default 'none' */
   readonly grpcResponseCompressionLevel?: GrpcCompressionLevel;
+  /** Trace settings at startup (--trace-config); changeable at run time. @default tracing OFF */
+  readonly trace?: Partial<TraceValues>;
 }
 
 export interface StartResult {
@@ -126,12 +130,14 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     observers,
     gpus: options.gpus,
   });
+  const tracer = new TraceManager(options.trace, (error) => log.error({ err: error.message }, 'failed creating trace file'));
   const service = new InferenceService({
     manager,
     controlMode,
     strictReadiness: options.strictReadiness ?? true,
     observers,
     logSettings,
+    tracer,
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
@@ -217,6 +223,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       if (inTime) await manager.stop();
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
+      tracer.close(); // traces collected without a log frequency are written now, as Triton does at shutdown
       await metrics?.stop();
     },
   };

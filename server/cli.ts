@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES, GRPC_KEEPALIVE_DEFAULTS, GrpcCompressionLevel, GrpcKeepaliveOptions } from './protocol/grpc/server';
 import { MetricsConfig, MetricsConfigError, parseMetricsConfig } from './metrics/config';
+import { parseTraceFlags, TraceFlagError } from './cli-trace';
+import type { TraceValues } from './core/trace-setting';
 
 /** Parsed command line, with Triton's flag names and defaults. */
 export interface CliOptions {
@@ -35,6 +37,8 @@ export interface CliOptions {
   grpcMaxMessageBytes: number;
   grpcKeepalive: Required<GrpcKeepaliveOptions>;
   grpcResponseCompressionLevel: GrpcCompressionLevel;
+  /** Triton's trace extension settings at startup (--trace-config and the deprecated --trace-* flags). */
+  trace: TraceValues;
   help: boolean;
 }
 
@@ -80,6 +84,12 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.grpcHttp2MinRecvPingIntervalWithoutData, help: `Least ms between received pings without data. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MinRecvPingIntervalWithoutDataMs}.` },
   { flag: CLI_FLAGS.grpcHttp2MaxPingStrikes, help: `Bad pings tolerated before closing. Default ${GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes}.` },
   { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, help: 'none | low | med | high (responses are sent uncompressed by @grpc/grpc-js). Default none.' },
+  { flag: CLI_FLAGS.traceConfig, multiple: true, help: '[triton,]<setting>=<value>: level=OFF|TIMESTAMPS|TENSORS, rate, count, triton,file, triton,log-frequency (repeatable).' },
+  { flag: CLI_FLAGS.traceFile, help: 'Deprecated: --trace-config triton,file=<path>.' },
+  { flag: CLI_FLAGS.traceLevel, multiple: true, help: 'Deprecated: --trace-config level=<level> (repeatable).' },
+  { flag: CLI_FLAGS.traceRate, help: 'Deprecated: --trace-config rate=<n>. Default 1000.' },
+  { flag: CLI_FLAGS.traceCount, help: 'Deprecated: --trace-config count=<n>. Default -1 (no limit).' },
+  { flag: CLI_FLAGS.traceLogFrequency, help: 'Deprecated: --trace-config triton,log-frequency=<n>. Default 0 (at shutdown).' },
   { flag: '--host', help: 'Address to bind. Default 0.0.0.0.' },
   { flag: '--help', help: 'Show this help.' },
 ];
@@ -132,6 +142,21 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const logFormat = text(CLI_FLAGS.logFormat) ?? 'default';
   if (logFormat !== 'default' && logFormat !== 'ISO8601') throw new CliError(`${CLI_FLAGS.logFormat} must be default or ISO8601`);
 
+  let trace: TraceValues;
+  try {
+    trace = parseTraceFlags({
+      config: list(CLI_FLAGS.traceConfig),
+      file: text(CLI_FLAGS.traceFile),
+      levels: list(CLI_FLAGS.traceLevel),
+      rate: text(CLI_FLAGS.traceRate),
+      count: text(CLI_FLAGS.traceCount),
+      logFrequency: text(CLI_FLAGS.traceLogFrequency),
+    });
+  } catch (error) {
+    if (error instanceof TraceFlagError) throw new CliError(error.message);
+    throw error;
+  }
+
   const strictModelConfig =
     bool(CLI_FLAGS.strictModelConfig, text(CLI_FLAGS.strictModelConfig), false) ||
     values[flagName(CLI_FLAGS.disableAutoCompleteConfig)] === true;
@@ -176,6 +201,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
       http2MaxPingStrikes: int(CLI_FLAGS.grpcHttp2MaxPingStrikes, text(CLI_FLAGS.grpcHttp2MaxPingStrikes), GRPC_KEEPALIVE_DEFAULTS.http2MaxPingStrikes, 0),
     },
     grpcResponseCompressionLevel: grpcCompression,
+    trace,
     help,
   };
 }

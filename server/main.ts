@@ -53,6 +53,7 @@ async function main(): Promise<number> {
     metricsIntervalMs: cli.metricsIntervalMs,
     metricsConfig: cli.metricsConfig,
     exitTimeoutSecs: cli.exitTimeoutSecs,
+    trace: cli.trace,
     logger,
     logSettings,
   });

@@ -16,6 +16,9 @@ import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './sh
 import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
+import type { RequestTrace } from './request-trace';
+import type { TraceSettingChanges } from './trace-changes';
+import { TraceManager, TraceSettingsView } from './trace-manager';
 import type {
   InferInputTensor,
   InferRequest,
@@ -42,6 +45,7 @@ export const SERVER_EXTENSIONS = [
   'system_shared_memory',
   'sequence',
   'schedule_policy',
+  'trace',
 ];
 
 export interface InferenceServiceOptions {
@@ -55,6 +59,8 @@ export interface InferenceServiceOptions {
   readonly logSettings?: LogSettingsController;
   /** Registered system shared memory regions (default: a fresh, empty registry). */
   readonly sharedMemory?: SystemSharedMemoryRegistry;
+  /** Triton's trace extension settings (default: tracing OFF, settings changeable at run time). */
+  readonly tracer?: TraceManager;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
@@ -63,8 +69,10 @@ export class InferenceService implements InferenceServiceApi {
   private readonly observers: ObserverHub;
   private readonly logging: LogSettingsController;
   readonly sharedMemory: SystemSharedMemoryRegistry;
+  readonly tracer: TraceManager;
 
   constructor(private readonly options: InferenceServiceOptions) {
+    this.tracer = options.tracer ?? new TraceManager();
     this.observers = options.observers ?? new ObserverHub();
     this.logging = options.logSettings ?? new LogSettingsController();
     this.sharedMemory = options.sharedMemory ?? new SystemSharedMemoryRegistry();
@@ -76,6 +84,22 @@ export class InferenceService implements InferenceServiceApi {
 
   updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings {
     return this.logging.update(changes);
+  }
+
+  /** Whether a request may be traced now: frontends take their receive timestamps only then. */
+  isTracing(): boolean {
+    return this.tracer.active;
+  }
+
+  /** Triton's trace extension: the global settings, or those in force for a ready model. */
+  traceSettings(model?: string): TraceSettingsView {
+    if (model !== undefined) this.checkTraceModel(model);
+    return this.tracer.settings(model);
+  }
+
+  updateTraceSettings(model: string | undefined, changes: TraceSettingChanges): TraceSettingsView {
+    if (model !== undefined) this.checkTraceModel(model);
+    return this.tracer.update(model, changes);
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */
@@ -190,13 +214,16 @@ export class InferenceService implements InferenceServiceApi {
 
   async infer(request: InferRequest): Promise<InferResponse> {
     const started = process.hrtime.bigint();
+    const trace = this.tracer.active ? this.startTrace(request, started) : undefined;
     let loaded: LoadedModelVersion | undefined;
     const shm = new RequestSharedMemory(this.sharedMemory);
     try {
       if (this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
+      if (trace) trace.version = loaded.version;
       const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
+      if (trace?.tracesTensors) for (const input of inputs) trace.captureTensor('TENSOR_QUEUE_INPUT', input);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);
       // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
@@ -207,7 +234,9 @@ export class InferenceService implements InferenceServiceApi {
         batchSize,
         ...scheduling,
         ...(loaded.config.sequence_batching ? { sequence, requestId: request.id } : {}),
+        trace,
       });
+      if (trace?.tracesTensors) for (const output of result.outputs) trace.captureTensor('TENSOR_BACKEND_OUTPUT', output);
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
       const outputs: Tensor[] = [];
@@ -231,13 +260,24 @@ export class InferenceService implements InferenceServiceApi {
         computeInferNs: result.timings.computeInferNs,
         computeOutputNs: result.timings.computeOutputNs,
       });
-      return {
+      const response: InferResponse = {
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
         outputs: written,
       };
+      if (!trace) return response;
+      trace.capture('REQUEST_END');
+      if (!request.received) {
+        trace.finish();
+        return response;
+      }
+      return { ...response, trace };
     } catch (error) {
+      if (trace) {
+        trace.capture('REQUEST_END');
+        trace.finish();
+      }
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);
       if (loaded) loaded.stats.recordFailure(requestNs);
@@ -253,6 +293,27 @@ export class InferenceService implements InferenceServiceApi {
     } finally {
       shm.release();
     }
+  }
+
+  /** Sample the request; a sampled one starts with its frontend's receive timestamps, then REQUEST_START. */
+  private startTrace(request: InferRequest, started: bigint): RequestTrace | undefined {
+    const trace = this.tracer.sample(request.model, request.id);
+    if (!trace) return undefined;
+    const received = request.received;
+    if (received?.protocol === 'HTTP') {
+      trace.capture('HTTP_RECV_START', received.startNs);
+      trace.capture('HTTP_RECV_END', received.endNs);
+    } else if (received?.protocol === 'GRPC') {
+      trace.capture('GRPC_WAITREAD_START', received.startNs);
+      trace.capture('GRPC_WAITREAD_END', received.endNs);
+    }
+    trace.capture('REQUEST_START', started);
+    return trace;
+  }
+
+  /** Triton answers trace settings only for a ready model, with its own wording. */
+  private checkTraceModel(model: string): void {
+    if (!this.isModelReady(model)) throw Errors.traceUnknownModel(model);
   }
 
   private checkModelControl(): void {
