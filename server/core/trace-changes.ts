@@ -83,10 +83,12 @@ export function stoi(text: string): bigint | undefined {
   return match ? BigInt(match[1]) : undefined;
 }
 
+/** Triton reads these with std::stoi (an int) into a uint32 and names the uint32 range when stoi overflows. */
 function unsigned(name: string, text: string): number {
   const value = stoi(text);
   if (value === undefined) throw Errors.traceNotParsable(name, text);
-  if (value < 0n || value > BigInt(UINT32_MAX) || value > BigInt(INT32_MAX)) throw Errors.traceOutOfRange(name, 0, UINT32_MAX, text);
+  // A negative value would wrap around in Triton; it is refused here with the same message.
+  if (value < 0n || value > BigInt(INT32_MAX)) throw Errors.traceOutOfRange(name, 0, UINT32_MAX, text);
   return Number(value);
 }
 
