@@ -154,6 +154,22 @@ describe('trace content', () => {
     expect(computeOf(traces[2])).toEqual(computeOf(traces[0]));
   });
 
+  it('a sequence model\'s requests get the sequence batcher\'s queue and compute timestamps', async () => {
+    const server = await start({ levels: ['TIMESTAMPS'], rate: 1, logFrequency: 2 });
+    await server.app.service.loadModel('sequence_accumulate');
+    for (const [id, flags] of [['s1', '"sequence_start":true'], ['s2', '"sequence_end":true']]) {
+      const response = await httpRequest(server.httpPort, {
+        method: 'POST',
+        url: '/v2/models/sequence_accumulate/infer',
+        payload: `{"id":"${id}","parameters":{"sequence_id":42,${flags}},"inputs":[{"name":"INPUT","datatype":"INT32","shape":[1,1],"data":[3]}]}`,
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    const traces = await waitForFile(`${server.file}.0`);
+    expect(traces.map((t) => t.request_id)).toEqual(['s1', 's2']);
+    for (const trace of traces) expectOrdered(trace, HTTP_NAMES);
+  });
+
   it('level TENSORS adds the input and output tensors; a failed request still gets its trace', async () => {
     const server = await start({ levels: ['TIMESTAMPS', 'TENSORS'], rate: 1, logFrequency: 1 });
     await inferHttp(server, 'tensors');
