@@ -10,6 +10,8 @@ import { LogSettingsController } from './core/log-settings';
 import { InferenceObserver, ObserverHub } from './core/observer';
 import { LocalResponseCache } from './core/response-cache';
 import { settlesWithin } from './core/promises';
+import { TraceManager } from './core/trace-manager';
+import type { TraceValues } from './core/trace-setting';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
@@ -81,6 +83,8 @@ export interface InferenceServerOptions {
   readonly grpcResponseCompressionLevel?: GrpcCompressionLevel;
   /** The response cache (--cache-config=local,size=N). @default none: models with response_cache enabled don't cache */
   readonly responseCache?: ResponseCacheSettings;
+  /** Trace settings at startup (--trace-config); changeable at run time. @default tracing OFF */
+  readonly trace?: Partial<TraceValues>;
 }
 
 export interface StartResult {
@@ -137,6 +141,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     : undefined;
   if (responseCache) log.info({ size: responseCache.byteSize }, 'Response Cache is created');
   observers.add(responseCacheLifecycle(responseCache, manager, log));
+  const tracer = new TraceManager(options.trace, (error) => log.error({ err: error.message }, 'failed creating trace file'));
   const service = new InferenceService({
     manager,
     controlMode,
@@ -144,6 +149,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     observers,
     logSettings,
     responseCache,
+    tracer,
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
@@ -232,6 +238,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       if (inTime) await manager.stop();
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
+      tracer.close(); // traces collected without a log frequency are written now, as Triton does at shutdown
       await metrics?.stop();
     },
   };

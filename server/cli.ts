@@ -3,6 +3,8 @@ import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './c
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES, GRPC_KEEPALIVE_DEFAULTS, GrpcCompressionLevel, GrpcKeepaliveOptions } from './protocol/grpc/server';
 import { MetricsConfig, MetricsConfigError, parseMetricsConfig } from './metrics/config';
 import { CacheConfigError, parseCacheConfig, ResponseCacheSettings } from './core/cache-config';
+import { parseTraceFlags, TraceFlagError } from './cli-trace';
+import type { TraceValues } from './core/trace-setting';
 
 /** Parsed command line, with Triton's flag names and defaults. */
 export interface CliOptions {
@@ -40,6 +42,8 @@ export interface CliOptions {
   responseCache?: ResponseCacheSettings;
   /** Deprecation notices to print at startup, as Triton does. */
   warnings: string[];
+  /** Triton's trace extension settings at startup (--trace-config and the deprecated --trace-* flags). */
+  trace: TraceValues;
   help: boolean;
 }
 
@@ -87,6 +91,12 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, help: 'none | low | med | high (responses are sent uncompressed by @grpc/grpc-js). Default none.' },
   { flag: CLI_FLAGS.cacheConfig, multiple: true, help: "<cache>,<setting>=<value>: the response cache, e.g. local,size=1048576 (only 'local')." },
   { flag: CLI_FLAGS.responseCacheByteSize, help: 'Deprecated: same as --cache-config=local,size=<value>. Default 0 (no cache).' },
+  { flag: CLI_FLAGS.traceConfig, multiple: true, help: '[triton,]<setting>=<value>: level=OFF|TIMESTAMPS|TENSORS, rate, count, triton,file, triton,log-frequency (repeatable).' },
+  { flag: CLI_FLAGS.traceFile, help: 'Deprecated: --trace-config triton,file=<path>.' },
+  { flag: CLI_FLAGS.traceLevel, multiple: true, help: 'Deprecated: --trace-config level=<level> (repeatable).' },
+  { flag: CLI_FLAGS.traceRate, help: 'Deprecated: --trace-config rate=<n>. Default 1000.' },
+  { flag: CLI_FLAGS.traceCount, help: 'Deprecated: --trace-config count=<n>. Default -1 (no limit).' },
+  { flag: CLI_FLAGS.traceLogFrequency, help: 'Deprecated: --trace-config triton,log-frequency=<n>. Default 0 (at shutdown).' },
   { flag: '--host', help: 'Address to bind. Default 0.0.0.0.' },
   { flag: '--help', help: 'Show this help.' },
 ];
@@ -146,6 +156,21 @@ export function parseCli(argv: readonly string[]): CliOptions {
   const logFormat = text(CLI_FLAGS.logFormat) ?? 'default';
   if (logFormat !== 'default' && logFormat !== 'ISO8601') throw new CliError(`${CLI_FLAGS.logFormat} must be default or ISO8601`);
 
+  let trace: TraceValues;
+  try {
+    trace = parseTraceFlags({
+      config: list(CLI_FLAGS.traceConfig),
+      file: text(CLI_FLAGS.traceFile),
+      levels: list(CLI_FLAGS.traceLevel),
+      rate: text(CLI_FLAGS.traceRate),
+      count: text(CLI_FLAGS.traceCount),
+      logFrequency: text(CLI_FLAGS.traceLogFrequency),
+    });
+  } catch (error) {
+    if (error instanceof TraceFlagError) throw new CliError(error.message);
+    throw error;
+  }
+
   const strictModelConfig =
     bool(CLI_FLAGS.strictModelConfig, text(CLI_FLAGS.strictModelConfig), false) ||
     values[flagName(CLI_FLAGS.disableAutoCompleteConfig)] === true;
@@ -192,6 +217,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     grpcResponseCompressionLevel: grpcCompression,
     ...(cache.settings ? { responseCache: cache.settings } : {}),
     warnings: cache.warnings,
+    trace,
     help,
   };
 }

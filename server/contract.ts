@@ -69,6 +69,14 @@ export const CLI_FLAGS = {
   grpcHttp2MaxPingStrikes: '--grpc-http2-max-ping-strikes',
   /** none | low | med | high. */
   grpcInferResponseCompressionLevel: '--grpc-infer-response-compression-level',
+  /** Repeatable `[triton,]<setting>=<value>`: level, rate, count, mode; triton,file and triton,log-frequency. */
+  traceConfig: '--trace-config',
+  /** Triton's deprecated trace flags, still accepted (--trace-config wins over them). */
+  traceFile: '--trace-file',
+  traceLevel: '--trace-level',
+  traceRate: '--trace-rate',
+  traceCount: '--trace-count',
+  traceLogFrequency: '--trace-log-frequency',
 } as const;
 
 /** Values of --model-control-mode. */

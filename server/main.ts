@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     metricsConfig: cli.metricsConfig,
     responseCache: cli.responseCache,
     exitTimeoutSecs: cli.exitTimeoutSecs,
+    trace: cli.trace,
     logger,
     logSettings,
   });

@@ -267,6 +267,21 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `expect ${type} for '${name}'`),
   badLogFormat: (value: string) =>
     new InferenceError('INVALID_ARG', `invalid argument for log_format, got: ${value}`),
+  // Trace extension (core/trace-manager.ts, trace-changes.ts). Wording and codes follow Triton's http_server.cc and
+  // trace.cc; JSON type errors carry TritonJson's wording with INVALID_ARG (Triton answers them as INTERNAL).
+  traceFileNotUpdatable: () =>
+    new InferenceError('UNSUPPORTED', 'trace file location can not be updated through network protocol'),
+  traceUnknownModel: (model: string) => new InferenceError('INVALID_ARG', `Request for unknown model : ${model}`),
+  traceOffNotAlone: () => new InferenceError('INVALID_ARG', "Expect only one trace level 'OFF' is specified"),
+  traceNotParsable: (name: string, got: string) => new InferenceError('INVALID_ARG', `Unable to parse '${name}', got: ${got}`),
+  traceOutOfRange: (name: string, min: number, max: number, got: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse '${name}', value is out of range [ ${min}, ${max} ], got: ${got}`),
+  traceCountTooSmall: (min: number, got: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse 'trace_count'. Expecting value >= ${min}, got:${got}`),
+  traceInvalidSetting: (reason: string) =>
+    new InferenceError('INVALID_ARG', `Attempting to set invalid trace setting :${reason}`),
+  traceJsonType: (expected: 'string' | 'array') =>
+    new InferenceError('INVALID_ARG', `attempt to access JSON non-${expected} as ${expected}`),
   // Shared memory extension (core/shared-memory.ts). Wording and codes follow Triton's shared_memory_manager.cc.
   shmAlreadyRegistered: (name: string) =>
     new InferenceError('ALREADY_EXISTS', `shared memory region '${name}' already in manager`),

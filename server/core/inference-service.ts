@@ -20,6 +20,9 @@ import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './sh
 import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ExecutionTimings, ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
+import type { RequestTrace } from './request-trace';
+import type { TraceSettingChanges } from './trace-changes';
+import { TraceManager, TraceSettingsView } from './trace-manager';
 import type {
   InferInputTensor,
   InferRequest,
@@ -49,6 +52,7 @@ export const SERVER_EXTENSIONS = [
   'system_shared_memory',
   'sequence',
   'schedule_policy',
+  'trace',
 ];
 
 export interface InferenceServiceOptions {
@@ -64,6 +68,8 @@ export interface InferenceServiceOptions {
   readonly sharedMemory?: SystemSharedMemoryRegistry;
   /** The server's response cache (--cache-config); absent: no model caches, whatever its config says. */
   readonly responseCache?: ResponseCache;
+  /** Triton's trace extension settings (default: tracing OFF, settings changeable at run time). */
+  readonly tracer?: TraceManager;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
@@ -72,8 +78,10 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   private readonly observers: ObserverHub;
   private readonly logging: LogSettingsController;
   readonly sharedMemory: SystemSharedMemoryRegistry;
+  readonly tracer: TraceManager;
 
   constructor(private readonly options: InferenceServiceOptions) {
+    this.tracer = options.tracer ?? new TraceManager();
     this.observers = options.observers ?? new ObserverHub();
     this.logging = options.logSettings ?? new LogSettingsController();
     this.sharedMemory = options.sharedMemory ?? new SystemSharedMemoryRegistry();
@@ -86,6 +94,22 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings {
     return this.logging.update(changes);
+  }
+
+  /** Whether a request may be traced now: frontends take their receive timestamps only then. */
+  isTracing(): boolean {
+    return this.tracer.active;
+  }
+
+  /** Triton's trace extension: the global settings, or those in force for a ready model. */
+  traceSettings(model?: string): TraceSettingsView {
+    if (model !== undefined) this.checkTraceModel(model);
+    return this.tracer.settings(model);
+  }
+
+  updateTraceSettings(model: string | undefined, changes: TraceSettingChanges): TraceSettingsView {
+    if (model !== undefined) this.checkTraceModel(model);
+    return this.tracer.update(model, changes);
   }
 
   /** Refuse new inferences (shutdown); readiness turns false at once. */
@@ -239,13 +263,16 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     external: boolean,
   ): Promise<{ response: InferResponse; queueNs: number; timings: ExecutionTimings }> {
     const started = process.hrtime.bigint();
+    const trace = this.tracer.active ? this.startTrace(request, started) : undefined;
     let loaded: LoadedModelVersion | undefined;
     const shm = new RequestSharedMemory(this.sharedMemory);
     try {
       if (external && this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
+      if (trace) trace.version = loaded.version;
       const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
+      if (trace?.tracesTensors) for (const input of inputs) trace.captureTensor('TENSOR_QUEUE_INPUT', input);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);
       // Parsed for every model, as Triton's frontends do; only the sequence batcher reads them.
@@ -258,6 +285,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         // Read by the sequence batcher, and by the ensemble scheduler, which gives them to every step (as Triton).
         sequence,
         requestId: request.id,
+        trace,
       };
       let result: JobResult;
       let cache: CacheOutcome | undefined;
@@ -269,6 +297,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       } else {
         result = await loaded.scheduler.enqueue(job);
       }
+      if (trace?.tracesTensors) for (const output of result.outputs) trace.captureTensor('TENSOR_BACKEND_OUTPUT', output);
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
       const outputs: Tensor[] = [];
@@ -305,8 +334,18 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         ...(request.id !== undefined ? { id: request.id } : {}),
         outputs: written,
       };
+      if (trace) {
+        trace.capture('REQUEST_END');
+        // A frontend that took receive timestamps adds its send timestamps, then finishes the trace.
+        if (request.received) return { response: { ...response, trace }, queueNs: result.queueNs, timings: result.timings };
+        trace.finish();
+      }
       return { response, queueNs: result.queueNs, timings: result.timings };
     } catch (error) {
+      if (trace) {
+        trace.capture('REQUEST_END');
+        trace.finish();
+      }
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);
       if (loaded) loaded.stats.recordFailure(requestNs);
@@ -322,6 +361,27 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     } finally {
       shm.release();
     }
+  }
+
+  /** Sample the request; a sampled one starts with its frontend's receive timestamps, then REQUEST_START. */
+  private startTrace(request: InferRequest, started: bigint): RequestTrace | undefined {
+    const trace = this.tracer.sample(request.model, request.id);
+    if (!trace) return undefined;
+    const received = request.received;
+    if (received?.protocol === 'HTTP') {
+      trace.capture('HTTP_RECV_START', received.startNs);
+      trace.capture('HTTP_RECV_END', received.endNs);
+    } else if (received?.protocol === 'GRPC') {
+      trace.capture('GRPC_WAITREAD_START', received.startNs);
+      trace.capture('GRPC_WAITREAD_END', received.endNs);
+    }
+    trace.capture('REQUEST_START', started);
+    return trace;
+  }
+
+  /** Triton answers trace settings only for a ready model, with its own wording. */
+  private checkTraceModel(model: string): void {
+    if (!this.isModelReady(model)) throw Errors.traceUnknownModel(model);
   }
 
   private checkModelControl(): void {

@@ -2,6 +2,8 @@ import type { ModelConfig } from '../config/model-config';
 import type { LogSettings, LogSettingValue } from './log-settings';
 import type { SystemSharedMemoryRegionStatus } from './shared-memory';
 import type { ModelStatistics } from './statistics';
+import type { TraceSettingChanges } from './trace-changes';
+import type { TraceSettingsView } from './trace-manager';
 import type {
   InferRequest,
   InferResponse,
@@ -36,6 +38,12 @@ export interface InferenceServiceApi {
   logSettings(): LogSettings;
   /** Change some log settings (all validated before any applies); returns the settings now in force. */
   updateLogSettings(changes: Readonly<Record<string, LogSettingValue>>): LogSettings;
+  /** Whether a request may be traced now (frontends take their receive timestamps only then). */
+  isTracing(): boolean;
+  /** Triton's trace extension: the global settings, or those in force for a model (INVALID_ARG when not ready). */
+  traceSettings(model?: string): TraceSettingsView;
+  /** Change the global or a model's trace settings (null / empty list clears one); returns the settings now in force. */
+  updateTraceSettings(model: string | undefined, changes: TraceSettingChanges): TraceSettingsView;
   /** Triton's system_shared_memory extension: every region, or the named one (NOT_FOUND when unknown). */
   systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[];
   registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void;

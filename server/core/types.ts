@@ -1,4 +1,5 @@
 import type { DataType } from './datatypes';
+import type { FrontendReceipt, RequestTrace } from './request-trace';
 import type { Tensor } from './tensor';
 
 /** Values a KServe `parameters` object may hold; bigint for 64-bit integers past 2^53 (e.g. a uint64 sequence_id). */
@@ -53,6 +54,11 @@ export interface InferRequest {
   readonly inputs: InferRequestInput[];
   /** Absent: every output of the model. */
   readonly outputs?: RequestedOutput[];
+  /**
+   * Set by a frontend only while tracing is on: when it read the request. A request that carries it is traced to
+   * the end by that frontend (it adds its send timestamps and finishes the response's trace).
+   */
+  readonly received?: FrontendReceipt;
 }
 
 export interface InferResponse {
@@ -61,6 +67,8 @@ export interface InferResponse {
   readonly id?: string;
   readonly parameters?: Parameters;
   readonly outputs: InferOutputTensor[];
+  /** The request's trace when it was sampled and its frontend finishes it (see InferRequest.received). */
+  readonly trace?: RequestTrace;
 }
 
 export interface TensorMetadata {

@@ -1,5 +1,6 @@
 import type { BackendInstance, ExecutionResult } from '../backends/backend';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
+import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import { PriorityPolicy, PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from './priority-queue';
@@ -85,6 +86,7 @@ export class InstancePoolScheduler implements Scheduler {
   }
 
   enqueue(job: SchedulerJob): Promise<JobResult> {
+    job.trace?.capture('QUEUE_START');
     return new Promise<JobResult>((resolve, reject) => {
       this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());
       this.dispatch(); // expire() arms the deadline timer
@@ -260,6 +262,8 @@ export class InstancePoolScheduler implements Scheduler {
       computeOutputNs: result.computeOutputNs,
     };
     this.onExecution(timings);
+    let endedAt: bigint | undefined;
+    for (const job of jobs) if (job.trace) captureCompute(job.trace, startedAt, (endedAt ??= process.hrtime.bigint()), timings);
     try {
       const perJob = splitOutputs(
         result.outputs,

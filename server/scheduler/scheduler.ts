@@ -1,4 +1,5 @@
 import type { InferenceError } from '../core/errors';
+import type { TraceRecorder } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
@@ -18,6 +19,8 @@ export interface SchedulerJob {
   readonly sequence?: SequenceFlags;
   /** The request's id, for error messages that name it. */
   readonly requestId?: string;
+  /** Present when the request is traced: the scheduler adds QUEUE_START and its batch's COMPUTE_* timestamps. */
+  readonly trace?: TraceRecorder;
 }
 
 export interface JobResult {

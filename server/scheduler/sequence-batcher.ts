@@ -1,6 +1,7 @@
 import type { BackendInstance } from '../backends/backend';
 import type { ModelSequenceBatching } from '../config/model-config';
 import { DATATYPES, FixedTypedArray } from '../core/datatypes';
+import { captureCompute } from '../core/request-trace';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import { formatCorrelationId, inSequence, type CorrelationId } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
@@ -118,6 +119,7 @@ export class SequenceBatcher implements Scheduler {
     const key = typeof flags.id === 'string' ? `s:${flags.id}` : `n:${flags.id}`;
     let sequence = this.byId.get(key);
     if (!sequence && !flags.start) return Promise.reject(Errors.sequenceNotStarted(formatCorrelationId(flags.id), model));
+    job.trace?.capture('QUEUE_START');
     return new Promise<JobResult>((resolve, reject) => {
       const now = process.hrtime.bigint();
       if (!sequence) {
@@ -275,6 +277,11 @@ export class SequenceBatcher implements Scheduler {
         computeOutputNs: result.computeOutputNs,
       };
       this.onExecution(timings);
+      let endedAt: bigint | undefined;
+      for (const row of real) {
+        const trace = row.pending!.job.trace;
+        if (trace) captureCompute(trace, startedAt, (endedAt ??= process.hrtime.bigint()), timings);
+      }
       const perRow: Tensor[][] = rows.map(() => []);
       for (const output of result.outputs) {
         const parts = this.batched ? splitBatch(output, rows.map(() => 1)) : [output];

@@ -407,11 +407,11 @@ describe('statistics and repository RPCs', () => {
   });
 });
 
-describe('unimplemented and settings RPCs', () => {
-  it.each(['TraceSetting'])('%s answers UNIMPLEMENTED with a reason', async (method) => {
-    const error = await unaryError(client, method, {});
-    expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
-    expect(error.details).toContain(`${method} is not supported by this server`);
+describe('settings RPCs', () => {
+  it('TraceSetting answers the trace settings (test/server/trace-settings.test.ts covers the rest)', async () => {
+    const { settings } = await unary(client, 'TraceSetting', {});
+    expect(settings.trace_level).toEqual({ value: ['OFF'] });
+    expect(settings.trace_rate).toEqual({ value: ['1000'] });
   });
 
   it('LogSettings reports the settings and refuses what it cannot change', async () => {

@@ -9,6 +9,7 @@ import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
+import type { InferRequest } from '../../core/types';
 import { decodeInferRequest, encodeInferResponse } from './codec';
 import { streamErrorMessage, toGrpcError } from './errors';
 import type {
@@ -59,12 +60,19 @@ function fail<Res>(log: Logger | undefined, callback: sendUnaryData<Res>, error:
 
 const version = (value: string | undefined): string | undefined => (value ? value : undefined);
 
-function statisticsMessage(stats: ModelStatistics): ModelStatistics {
-  return { ...stats, response_stats: {}, memory_usage: [] };
+/** The request with its GRPC_WAITREAD timestamps when tracing was on as it arrived. */
+function received(request: InferRequest, startNs: bigint | undefined): InferRequest {
+  if (startNs === undefined) return request;
+  return { ...request, received: { protocol: 'GRPC', startNs, endNs: process.hrtime.bigint() } };
 }
 
-function unimplemented(rpc: string, detail: string): Unary<unknown, unknown> {
-  return (_call, callback) => callback(toGrpcError(Errors.grpcUnimplemented(rpc, detail)), null);
+interface TraceSettingRequestMessage {
+  readonly settings?: Record<string, { value?: string[] }>;
+  readonly model_name?: string;
+}
+
+function statisticsMessage(stats: ModelStatistics): ModelStatistics {
+  return { ...stats, response_stats: {}, memory_usage: [] };
 }
 
 /** The settings in Triton's LogSettingsResponse shape. */
@@ -88,23 +96,30 @@ export function createServiceImplementation(service: InferenceServiceApi, option
   const log = options.logger;
 
   const modelInfer: Unary<ModelInferRequestMessage, ModelInferResponseMessage> = (call, callback) => {
-    let decoded;
+    const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
+    let request: InferRequest;
     try {
-      decoded = decodeInferRequest(call.request);
+      request = received(decodeInferRequest(call.request).request, startNs);
     } catch (error) {
       fail(log, callback, error);
       return;
     }
-    service.infer(decoded.request).then(
+    service.infer(request).then(
       (response) => {
+        response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;
         try {
           message = encodeInferResponse(response);
         } catch (error) {
           fail(log, callback, error);
+          response.trace?.finish();
           return;
         }
         callback(null, message);
+        if (response.trace) {
+          response.trace.capture('GRPC_SEND_END');
+          response.trace.finish();
+        }
       },
       (error: unknown) => fail(log, callback, error),
     );
@@ -130,20 +145,31 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       });
     };
     call.on('data', (request: ModelInferRequestMessage) => {
-      let decoded;
+      const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
+      let decoded: InferRequest;
       try {
-        decoded = decodeInferRequest(request);
+        decoded = received(decodeInferRequest(request).request, startNs);
       } catch (error) {
         writeError(request, error);
         return;
       }
       pending += 1;
       service
-        .infer(decoded.request)
+        .infer(decoded)
         .then(
           (response) => {
-            if (call.cancelled) return;
-            call.write({ error_message: '', infer_response: encodeInferResponse(response) });
+            const trace = response.trace;
+            if (call.cancelled) return trace?.finish();
+            trace?.capture('GRPC_SEND_START');
+            try {
+              call.write({ error_message: '', infer_response: encodeInferResponse(response) }, () => {
+                trace?.capture('GRPC_SEND_END');
+                trace?.finish();
+              });
+            } catch (error) {
+              trace?.finish();
+              throw error;
+            }
           },
           (error: unknown) => writeError(request, error),
         )
@@ -219,7 +245,13 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     CudaSharedMemoryRegister: unary(log, (request: { name: string }) => service.registerCudaSharedMemory(request.name)),
     // Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names.
     CudaSharedMemoryUnregister: unary(log, () => ({})),
-    TraceSetting: unimplemented('TraceSetting', 'request tracing is not implemented'),
+    TraceSetting: unary(log, (request: TraceSettingRequestMessage) => {
+      const model = request.model_name || undefined;
+      // An empty value list clears the setting (it follows the global one again), as in Triton.
+      const changes = Object.fromEntries(Object.entries(request.settings ?? {}).map(([name, value]) => [name, value.value ?? []]));
+      const settings = Object.keys(changes).length === 0 ? service.traceSettings(model) : service.updateTraceSettings(model, changes);
+      return { settings: Object.fromEntries(Object.entries(settings).map(([name, value]) => [name, { value: Array.isArray(value) ? value : [value] }])) };
+    }),
     LogSettings: unary(log, (request: { settings?: Record<string, LogSettingValueMessage> }) => {
       const changes = Object.fromEntries(Object.entries(request.settings ?? {}).map(([name, value]) => [name, settingValue(value)]));
       return { settings: logSettingsMessage(service.updateLogSettings(changes)) };

@@ -7,6 +7,7 @@ import type { RouteOptions } from './routes/options';
 import { repositoryRoutes } from './routes/repository';
 import { serverRoutes } from './routes/server';
 import { sharedMemoryRoutes } from './routes/shared-memory';
+import { traceRoutes } from './routes/trace';
 
 export type { RouteOptions } from './routes/options';
 
@@ -17,4 +18,5 @@ export function registerRoutes(app: FastifyInstance, options: RouteOptions): voi
   void app.register(repositoryRoutes, options);
   void app.register(loggingRoutes, options);
   void app.register(sharedMemoryRoutes, options);
+  void app.register(traceRoutes, options);
 }

@@ -14,6 +14,7 @@ import {
   parseInferenceHeaderLength,
 } from '../codec';
 import { ModelParams, modelPaths, RouteOptions } from './options';
+import type { RequestTrace } from '../../../core/request-trace';
 import type { InferenceServiceApi } from '../../../core/service-api';
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -29,10 +30,32 @@ function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: 
   return decodeInferRequest(body, target, jsonLength);
 }
 
+/** The trace's HTTP_SEND_* timestamps: it is written once the response has gone out (or the connection closed). */
+function traceSend(trace: RequestTrace, reply: FastifyReply): void {
+  trace.capture('HTTP_SEND_START');
+  const sent = () => {
+    trace.capture('HTTP_SEND_END');
+    trace.finish();
+  };
+  reply.raw.once('finish', sent);
+  reply.raw.once('close', sent);
+}
+
 export async function inferRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
+  // HTTP_RECV_START of requests that arrive while tracing is on (nothing is kept otherwise).
+  const receivedAt = new WeakMap<FastifyRequest, bigint>();
+  const onRequest = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+    if (service.isTracing()) receivedAt.set(request, process.hrtime.bigint());
+    done();
+  };
+
   const handler = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const startNs = service.isTracing() ? receivedAt.get(request) : undefined;
+    const endNs = startNs === undefined ? undefined : process.hrtime.bigint();
     const decoded = decode(service, request);
-    const response = await service.infer(decoded.request);
+    const inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
+    const response = await service.infer(inferRequest);
+    if (response.trace) traceSend(response.trace, reply);
     const encoded = encodeInferResponse(
       response.id === undefined && decoded.request.id !== undefined ? { ...response, id: decoded.request.id } : response,
       decoded.outputEncoding,
@@ -44,5 +67,5 @@ export async function inferRoutes(app: FastifyInstance, { service }: RouteOption
     return reply.send(encoded.body);
   };
 
-  for (const path of modelPaths('/infer')) app.post<{ Params: ModelParams }>(path, handler);
+  for (const path of modelPaths('/infer')) app.post<{ Params: ModelParams }>(path, { onRequest }, handler);
 }
