@@ -59,7 +59,7 @@ export function skippedWarmupSamples(config: NormalizedModelConfig): string[] {
 
 async function prepareInputs(config: NormalizedModelConfig, modelDir: string, sample: string, entry: ModelWarmup): Promise<SampleInput[]> {
   const given = entry.inputs ?? {};
-  const byName = new Map(config.input.map((input) => [input.name, input]));
+  const byName = new Map([...config.input, ...sequenceInputs(config)].map((input) => [input.name, input]));
   for (const name of Object.keys(given)) {
     if (!byName.has(name)) {
       throw Errors.warmupInvalid(sample, `unexpected inference input '${name}' for model '${config.name}', allowed inputs are: ${[...byName.keys()].join(', ')}`);
@@ -154,6 +154,33 @@ async function readDataFile(
     throw Errors.warmupInvalid(sample, `input_data_file '${file}' of input '${input}' holds ${elements.length} BYTES elements, dims imply ${count}`);
   }
   return elements;
+}
+
+/**
+ * A sequence model's control and implicit-state inputs, which the sequence batcher normally feeds: Triton lets a
+ * warmup sample give them (they are not in config.input), so the model can run at all. Optional: a sample that omits
+ * them fails when the model runs, with the backend's message.
+ */
+function sequenceInputs(config: NormalizedModelConfig): NormalizedModelInput[] {
+  const batching = config.sequence_batching;
+  if (!batching) return [];
+  const input = (name: string, data_type: NormalizedModelInput['data_type'], dims: number[]): NormalizedModelInput => ({
+    name,
+    data_type,
+    format: 'FORMAT_NONE',
+    dims,
+    optional: true,
+  });
+  const controls = (batching.control_input ?? []).flatMap((control) => {
+    const first = control.control?.[0];
+    if (!control.name || !first) return [];
+    const type = first.int32_false_true ? 'TYPE_INT32' : first.fp32_false_true ? 'TYPE_FP32' : first.bool_false_true ? 'TYPE_BOOL' : first.data_type;
+    return type ? [input(control.name, type, [1])] : [];
+  });
+  const states = (batching.state ?? []).flatMap((state) =>
+    state.input_name && state.data_type ? [input(state.input_name, state.data_type, state.dims ?? [])] : [],
+  );
+  return [...controls, ...states];
 }
 
 function fillRandom(bytes: Uint8Array): void {

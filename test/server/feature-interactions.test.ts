@@ -46,8 +46,18 @@ describe('feature interactions', () => {
       chain.replace('"simple_chain"', '"labelled_chain"').replace(/(name: "OUTPUT0"\n\s*data_type: TYPE_INT32)/, '$1\n    label_filename: "labels.txt"'),
     );
     fs.writeFileSync(path.join(repo, 'labelled_chain', 'labels.txt'), Array.from({ length: 16 }, (_, i) => `class_${i}`).join('\n'));
+    // Warmup of a stateful model: the sample gives the control and state inputs the sequence batcher normally feeds.
+    const zeros = (name: string) => `inputs { key: "${name}" value: { data_type: TYPE_INT32 dims: [ 1 ] zero_data: true } }`;
+    for (const [name, inputs] of [
+      ['seq_warm', ['INPUT', 'START', 'READY', 'ACC_STATE_IN']],
+      ['seq_warm_no_start', ['INPUT', 'READY', 'ACC_STATE_IN']],
+    ] as const) {
+      fs.cpSync(path.join(repo, 'sequence_accumulate'), path.join(repo, name), { recursive: true });
+      const config = fs.readFileSync(path.join(repo, 'sequence_accumulate', 'config.pbtxt'), 'utf8').replace('"sequence_accumulate"', `"${name}"`);
+      fs.writeFileSync(path.join(repo, name, 'config.pbtxt'), `${config}\nmodel_warmup [ { name: "w" batch_size: 2 ${inputs.map(zeros).join(' ')} } ]\n`);
+    }
     server = startServer({ modelRepositories: [repo] });
-    expect((await server.start()).failedModels).toEqual([]);
+    expect((await server.start()).failedModels).toEqual(['seq_warm_no_start']);
   });
 
   afterAll(async () => {
@@ -75,6 +85,15 @@ describe('feature interactions', () => {
     const missing = await server.service.infer(ensembleRequest(0, 1, { start: true })).catch((e: InferenceError) => e);
     expect(missing).toBeInstanceOf(InferenceError);
     expect((missing as InferenceError).message).toMatch(/to model 'sequence_accumulate' must specify a non-zero or non-empty correlation ID/);
+  });
+
+  it('model_warmup on a sequence model takes its control and state inputs, as Triton allows', async () => {
+    expect(server.service.isModelReady('seq_warm')).toBe(true);
+    const stats = server.service.modelStatistics('seq_warm')[0];
+    expect(stats.execution_count).toBe(1);
+    expect(total(await server.service.infer(sequenceRequest('seq_warm', 1, 4, { start: true, end: true })))).toBe(4);
+    const index = await server.service.repositoryIndex();
+    expect(index.find((entry) => entry.name === 'seq_warm_no_start')?.reason).toMatch(/failed to run warmup sample 'w': .*START/);
   });
 
   it('classification on an ensemble output uses the ensemble\'s own label_filename', async () => {
