@@ -21,13 +21,10 @@ async function main(): Promise<number> {
     return 0;
   }
   // The logging extension (GET/POST /v2/logging, gRPC LogSettings) changes these settings at run time.
-  const logSettings = new LogSettingsController({ log_verbose_level: cli.logVerbose, log_format: cli.logFormat });
-  const pinoOptions = logSettings.pinoOptions();
-  const logger = pino({
-    ...pinoOptions,
-    level: cli.logVerbose > 0 ? pinoOptions.level : (process.env.LOG_LEVEL ?? pinoOptions.level),
-    base: { service: 'inference-server' },
-  });
+  // LOG_LEVEL (a pino level name) sets the starting point when --log-verbose does not; GET /v2/logging reports it.
+  const fromEnv = cli.logVerbose === 0 && process.env.LOG_LEVEL ? LogSettingsController.forLevel(process.env.LOG_LEVEL) : {};
+  const logSettings = new LogSettingsController({ log_verbose_level: cli.logVerbose, log_format: cli.logFormat, ...fromEnv });
+  const logger = pino({ ...logSettings.pinoOptions(), base: { service: 'inference-server' } });
   for (const warning of cli.warnings) logger.warn(warning);
   const server = createInferenceServer({
     modelRepositories: cli.modelRepositories,

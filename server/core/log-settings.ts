@@ -68,16 +68,20 @@ export class LogSettingsController {
    * it. Without pinoOptions' hook such a logger follows the settings through its threshold level only.
    */
   static describing(logger: Logger): LogSettingsController {
-    const level = logger.level;
+    const controller = new LogSettingsController(LogSettingsController.forLevel(logger.level));
+    controller.attach(logger);
+    return controller;
+  }
+
+  /** The settings a pino level name stands for ('silent' or an unknown name: everything off). */
+  static forLevel(level: string): Partial<LogSettings> {
     const value = PINO_LEVEL_VALUES[level as Level] ?? Infinity;
-    const controller = new LogSettingsController({
+    return {
       log_verbose_level: level === 'trace' ? 2 : level === 'debug' ? 1 : 0,
       log_info: value <= PINO_LEVEL_VALUES.info,
       log_warning: value <= PINO_LEVEL_VALUES.warn,
       log_error: value <= PINO_LEVEL_VALUES.error,
-    });
-    controller.attach(logger);
-    return controller;
+    };
   }
 
   /** The logger whose level follows the settings from now on (it is changed by update(), not here). */
