@@ -34,7 +34,7 @@ import type { BenchRequest } from './lib/simple-requests';
 
 const TARGET_RATIO = 0.8;
 const READY_PATH = '/v2/health/ready';
-const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
+const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const EXAMPLES = path.join(ROOT, 'examples', 'model_repository');
 const DEFAULT_ORT_BATCHES = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64];
 const DEFAULT_VARIANTS = ['off', 'd500', 'd1000', 'd2000', 'd1000-p16/32/64', 'd1000-i2', 'd1000-t2'];

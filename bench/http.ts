@@ -32,7 +32,7 @@ import { BenchRequest, checkSimpleResponse, simpleBinaryRequest, simpleJsonReque
 const TARGET_RATIO = 0.75;
 const READY_PATH = '/v2/health/ready';
 
-const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
+const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODEL_REPOSITORY = path.join(ROOT, 'examples', 'model_repository');
 
 interface Args {

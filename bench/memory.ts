@@ -24,7 +24,7 @@ import { mib, processMemory, settledRss } from './lib/rss';
 import { BenchRequest, checkSimpleResponse, simpleJsonRequest } from './lib/simple-requests';
 
 const TARGET_RATIO = 1.1;
-const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
+const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const EXAMPLES = path.join(ROOT, 'examples', 'model_repository');
 
 interface Args {

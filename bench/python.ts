@@ -29,7 +29,7 @@ import { describeMachine, machineInfo } from './lib/machine';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, startServerChild } from './lib/processes';
 import type { BenchRequest } from './lib/simple-requests';
 
-const { root: ROOT, dist: DIST, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
+const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODELS = ['onnx', 'python'] as const;
 type ModelKind = (typeof MODELS)[number];
 const MODEL_NAME: Record<ModelKind, string> = { onnx: 'trivial_onnx', python: 'trivial_python' };

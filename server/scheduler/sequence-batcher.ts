@@ -8,7 +8,7 @@ import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 import { RowSignals, SequenceControls } from './sequence-controls';
-import { initialState, SequenceState, StateSpec, stateFromOutputs } from './sequence-state';
+import { SequenceState, StateSpec, stateFromOutputs } from './sequence-state';
 import { canShareBatch, concatBatch, splitBatch } from './tensor-batching';
 
 /** The sequence batcher's settings, from config.sequence_batching and max_batch_size. */

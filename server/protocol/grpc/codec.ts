@@ -17,7 +17,7 @@ import type {
   ModelInferResponseMessage,
   ParameterMap,
 } from './messages';
-import { CONTENTS_FIELD, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+import { dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
 
 export interface DecodedGrpcRequest {
   readonly request: InferRequest;

@@ -31,7 +31,7 @@ class DecodedBody extends Transform {
   constructor(
     private readonly source: IncomingMessage | Readable,
     private readonly inflater: Inflater,
-    private readonly encoding: string,
+    encoding: string,
     private readonly limit: number,
   ) {
     super();
