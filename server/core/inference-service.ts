@@ -12,6 +12,8 @@ import { ObserverHub } from './observer';
 import { schedulingParameters } from './request-parameters';
 import { sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
+import { decoupledRefusal, toStreamEvent } from './streaming';
+import type { InferCaller, InferStreamListener } from './streaming';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ModelStatistics } from './statistics';
@@ -42,6 +44,7 @@ export const SERVER_EXTENSIONS = [
   'system_shared_memory',
   'sequence',
   'schedule_policy',
+  'generate',
 ];
 
 export interface InferenceServiceOptions {
@@ -188,7 +191,7 @@ export class InferenceService implements InferenceServiceApi {
     throw Errors.cudaSharedMemoryUnsupported();
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
+  async infer(request: InferRequest, caller: InferCaller = 'http'): Promise<InferResponse> {
     const started = process.hrtime.bigint();
     let loaded: LoadedModelVersion | undefined;
     const shm = new RequestSharedMemory(this.sharedMemory);
@@ -196,6 +199,7 @@ export class InferenceService implements InferenceServiceApi {
       if (this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
+      if (loaded.config.model_transaction_policy?.decoupled) throw decoupledRefusal(caller, request.model);
       const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);
@@ -249,6 +253,60 @@ export class InferenceService implements InferenceServiceApi {
         batchSize: 1,
         requestNs,
       });
+      throw failure;
+    } finally {
+      shm.release();
+    }
+  }
+
+  /** InferenceRunner for backends (Python BLS): the normal path, with BLS's refusal of decoupled targets. */
+  inferForBackend(request: InferRequest): Promise<InferResponse> {
+    return this.infer(request, 'bls');
+  }
+
+  /**
+   * Every response of a request as it comes (gRPC ModelStreamInfer, HTTP generate_stream, BLS exec(decoupled=True)):
+   * a decoupled model's any number, then the final flag; any other model's one response, final. Resolves after the
+   * final flag; rejects (InferenceError) when the request fails as a whole.
+   */
+  async inferStream(request: InferRequest, listener: InferStreamListener): Promise<void> {
+    const loaded = this.stopping ? undefined : this.options.manager.getReady(request.model, request.version);
+    if (!loaded?.config.model_transaction_policy?.decoupled) {
+      listener({ response: await this.infer(request, 'stream') }, true);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const shm = new RequestSharedMemory(this.sharedMemory);
+    try {
+      if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
+      const scheduling = schedulingParameters(request.parameters);
+      const { inputs, batchSize } = validateInputs(loaded.config, await shm.resolveInputs(request.inputs), request.id);
+      const outputNames = selectOutputs(loaded.config, request);
+      const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };
+      const result = await loaded.scheduler.enqueue({
+        inputs,
+        outputNames,
+        batchSize,
+        ...scheduling,
+        sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
+      });
+      const requestNs = Number(process.hrtime.bigint() - started);
+      loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
+      this.observers.onRequest({
+        ...header,
+        ok: true,
+        batchSize,
+        requestNs,
+        queueNs: result.queueNs,
+        computeInputNs: result.timings.computeInputNs,
+        computeInferNs: result.timings.computeInferNs,
+        computeOutputNs: result.timings.computeOutputNs,
+      });
+    } catch (error) {
+      const failure = toInferenceError(error);
+      const requestNs = Number(process.hrtime.bigint() - started);
+      loaded.stats.recordFailure(requestNs);
+      this.observers.onRequest({ model: request.model, version: String(loaded.version), ok: false, reason: failure.failureReason, batchSize: 1, requestNs });
       throw failure;
     } finally {
       shm.release();

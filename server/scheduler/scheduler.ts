@@ -1,3 +1,4 @@
+import type { ResponseSink } from '../core/streaming';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
@@ -17,6 +18,8 @@ export interface SchedulerJob {
   readonly sequence?: SequenceFlags;
   /** The request's id, for error messages that name it. */
   readonly requestId?: string;
+  /** Decoupled models: where the responses go as they come; the job runs alone and its result has no outputs. */
+  readonly sink?: ResponseSink;
 }
 
 export interface JobResult {

@@ -3,9 +3,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
-import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { ErrorCode, Errors, InferenceError } from '../../core/errors';
-import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import type { ResponseSink } from '../../core/streaming';
+import type { Tensor } from '../../core/tensor';
+import { TensorFiles, WireTensor } from './tensor-files';
+
+export type { WireTensor } from './tensor-files';
 
 /**
  * One Python stub process (stub.py) and its channels:
@@ -16,10 +19,10 @@ import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFro
  *  - fd 5, a file in /dev/shm holding response tensors: written by the stub through its mapping, read here with one
  *    positioned read into a fresh buffer whose views become the output tensors.
  * Both files are unlinked as soon as they are open, so nothing is left in /dev/shm whatever way either side dies.
+ * Besides the request/reply pairs (initialize, execute, finalize), the stub may send at any time: decoupled responses
+ * ('response'), BLS calls ('bls', answered with 'bls_response'), and 'release_input' for input-file regions it is done
+ * with; the server answers 'release' for each output-file region it has read (see tensor-files.ts, stub_channel.py).
  */
-
-const ALIGNMENT = 64;
-const ZEROS = new Uint8Array(ALIGNMENT);
 
 export type StubOutput = (stream: 'stdout' | 'stderr', text: string) => void;
 
@@ -37,24 +40,43 @@ export interface StubSpawnOptions {
   readonly output: StubOutput;
 }
 
-export interface WireTensor {
-  name: string;
-  datatype: DataType;
-  shape: number[];
-  offset: number;
-  size: number;
+/** A BLS call from the model (pb_utils.InferenceRequest.exec / async_exec). */
+export interface BlsCallMessage {
+  type: 'bls';
+  id: number;
+  region: number;
+  model_name: string;
+  model_version: number;
+  request_id?: string;
+  inputs: WireTensor[];
+  requested_output_names: string[];
+  correlation_id: number | string;
+  flags: number;
+  timeout: number;
+  parameters: Record<string, unknown>;
+  decoupled: boolean;
 }
+
+/** One response to a BLS call: outputs or an error; `final` ends the call. */
+export type BlsReply = { outputs: Tensor[] } | { error: InferenceError };
+
+export type BlsHandler = (call: BlsCallMessage, inputs: Tensor[], reply: (response: BlsReply | undefined, final: boolean) => void) => void;
+
+type WireResponse = { region?: number; outputs: WireTensor[] } | { error: { message: string; code: number } };
 
 type FromStub =
   | { type: 'ready'; pid: number; python: string }
   | { type: 'error'; message: string }
   | { type: 'auto_complete_result'; config: Record<string, unknown> }
   | { type: 'finalized'; error: string | null }
+  | { type: 'response'; id: number; index: number; flags: number; region?: number; outputs?: WireTensor[]; error?: { message: string; code: number } }
+  | BlsCallMessage
+  | { type: 'release_input'; region: number }
   | {
       type: 'result';
       id: number;
       error?: string;
-      responses?: ({ outputs: WireTensor[] } | { error: { message: string; code: number } })[];
+      responses?: WireResponse[];
       input_ns?: number;
       infer_ns?: number;
       output_ns?: number;
@@ -92,6 +114,11 @@ export class StubProcess {
   private readonly control: Duplex;
   private readonly inputFd: number;
   private readonly outputFd: number;
+  private readonly files: TensorFiles;
+  /** Decoupled executions waiting for responses, by execute id. */
+  private readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
+  /** Runs the model's BLS calls; without one they get an error response. */
+  onBls: BlsHandler | undefined;
   private pendingBytes: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
   private nextId = 1;
@@ -120,6 +147,7 @@ export class StubProcess {
     }
     fs.rmSync(inputPath, { force: true });
     fs.rmSync(outputPath, { force: true });
+    this.files = new TensorFiles(this.inputFd, this.outputFd);
 
     try {
       this.child = spawn(options.python, [options.stubPath], {
@@ -151,8 +179,18 @@ export class StubProcess {
         }
       });
       this.child.once('exit', (code, signal) => {
-        this.onExit(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`);
-        resolve();
+        const report = () => {
+          this.onExit(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`);
+          resolve();
+        };
+        // 'exit' can come before the last messages on fd 3 are read (a reply sent just before exiting): let the
+        // channel drain first, unless something else (a process the model started) keeps it open.
+        if (this.control.readableEnded || this.control.destroyed) return report();
+        const timer = setTimeout(report, 200);
+        this.control.once('close', () => {
+          clearTimeout(timer);
+          report();
+        });
       });
     });
   }
@@ -221,20 +259,25 @@ export class StubProcess {
   ): Promise<Array<StubExecution | InferenceError>> {
     if (!this.alive) throw this.crashError(this.exitInfo ?? this.killReason!);
     const started = process.hrtime.bigint();
-    const { wire, size } = this.writeInputs(runs.map((run) => run.inputs));
+    const { wire, end, region } = this.files.write(runs.map((run) => run.inputs));
     const id = this.nextId++;
     const written = process.hrtime.bigint();
-    const reply = await this.request(
-      {
-        type: 'execute',
-        id,
-        in_size: size,
-        requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
-      },
-      timeoutMs,
-      () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
-      (detail) => this.crashError(detail),
-    );
+    let reply: FromStub;
+    try {
+      reply = await this.request(
+        {
+          type: 'execute',
+          id,
+          in_size: end,
+          requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
+        },
+        timeoutMs,
+        () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
+        (detail) => this.crashError(detail),
+      );
+    } finally {
+      this.files.release(region); // the execute is over: the model's views of its inputs are its own business now
+    }
     const replied = process.hrtime.bigint();
     if (reply.type !== 'result' || reply.id !== id) {
       throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
@@ -245,7 +288,7 @@ export class StubProcess {
     const outcomes = responses.map((response): Tensor[] | InferenceError =>
       'error' in response
         ? Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message)
-        : this.readOutputs(response.outputs),
+        : this.files.read(response.outputs),
     );
     const finished = process.hrtime.bigint();
     const inputNs = reply.input_ns ?? 0;
@@ -260,6 +303,49 @@ export class StubProcess {
       computeOutputNs: (outputNs + channelNs / 2 + Number(finished - replied)) * share,
     };
     return outcomes.map((outcome) => (outcome instanceof InferenceError ? outcome : { outputs: outcome, ...timings }));
+  }
+
+  /**
+   * Run one request of a decoupled model: execute returns (None) once it has started, its responses come as
+   * 'response' messages, now or later, from any thread of the model; resolves after the final flag.
+   */
+  async executeDecoupled(
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    sink: ResponseSink,
+    timeoutMs: number,
+  ): Promise<StubExecution> {
+    const id = this.nextId;
+    let finished!: () => void;
+    let fail!: (error: InferenceError) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      finished = resolve;
+      fail = reject;
+    });
+    done.catch(() => undefined);
+    this.streams.set(id, { sink, finished, fail });
+    try {
+      const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs);
+      if (outcome instanceof InferenceError) throw outcome;
+      await done;
+      return outcome;
+    } finally {
+      this.streams.delete(id);
+    }
+  }
+
+  /** Answer a BLS call: the outputs go into a region of the input file the stub releases once it has copied them. */
+  private replyBls(id: number, response: BlsReply | undefined, final: boolean): void {
+    if (!this.alive) return;
+    if (response && 'outputs' in response) {
+      const { region, wire } = this.files.write([response.outputs]);
+      this.send({ type: 'bls_response', id, final, region, outputs: wire[0] });
+    } else if (response) {
+      const code = Math.max(0, TRITON_ERROR_CODES.indexOf(response.error.code));
+      this.send({ type: 'bls_response', id, final, error: { message: response.error.message, code: code === 0 ? 1 : code } });
+    } else {
+      this.send({ type: 'bls_response', id, final, outputs: [] });
+    }
   }
 
   /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
@@ -299,79 +385,6 @@ export class StubProcess {
 
   // -----------------------------------------------------------------------------------------------------------
 
-  /** Every request's tensors into the input file, one writev; returns each request's tensor descriptions. */
-  private writeInputs(requests: readonly (readonly Tensor[])[]): { wire: WireTensor[][]; size: number } {
-    const parts: Uint8Array[] = [];
-    const wire: WireTensor[][] = [];
-    let offset = 0;
-    for (const inputs of requests) {
-      const described: WireTensor[] = [];
-      for (const tensor of inputs) {
-        const bytes = Array.isArray(tensor.data)
-          ? serializeBytesElements(tensor.data)
-          : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-        const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
-        if (padding > 0) parts.push(ZEROS.subarray(0, padding));
-        offset += padding;
-        described.push({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, offset, size: bytes.byteLength });
-        if (bytes.byteLength > 0) parts.push(bytes);
-        offset += bytes.byteLength;
-      }
-      wire.push(described);
-    }
-    let position = 0;
-    while (parts.length > 0) {
-      // writev may stop early on very large batches: continue from where it stopped.
-      let written = fs.writevSync(this.inputFd, parts, position);
-      position += written;
-      while (parts.length > 0 && written >= parts[0].byteLength) {
-        written -= parts[0].byteLength;
-        parts.shift();
-      }
-      if (written > 0) parts[0] = parts[0].subarray(written);
-    }
-    return { wire, size: offset };
-  }
-
-  private readOutputs(outputs: readonly WireTensor[]): Tensor[] {
-    // This response's region of the output file (offsets are 64-byte aligned), read once into a fresh buffer: the
-    // output tensors are views of it.
-    let start = Infinity;
-    let end = 0;
-    for (const output of outputs) {
-      start = Math.min(start, output.offset);
-      end = Math.max(end, output.offset + output.size);
-    }
-    if (start === Infinity) start = 0;
-    const total = Math.max(0, end - start);
-    const buffer = new Uint8Array(new ArrayBuffer(total));
-    let done = 0;
-    while (done < total) {
-      const read = fs.readSync(this.outputFd, buffer, done, total - done, start + done);
-      if (read === 0) throw Errors.pythonExecuteFailed('the Python stub output file is shorter than its response');
-      done += read;
-    }
-    return outputs.map((output) => {
-      if (!isDataType(output.datatype)) {
-        throw Errors.pythonExecuteFailed(`output '${output.name}' has an unknown datatype '${output.datatype}'`);
-      }
-      const bytes = buffer.subarray(output.offset - start, output.offset - start + output.size);
-      const count = elementCount(output.shape);
-      if (output.datatype === 'BYTES') {
-        const elements = deserializeBytesElements(bytes);
-        if (!elements || elements.length !== count) throw Errors.outputSizeMismatch(output.name);
-        return { name: output.name, datatype: output.datatype, shape: output.shape, data: elements };
-      }
-      if (count * DATATYPES[output.datatype].byteSize !== bytes.byteLength) throw Errors.outputSizeMismatch(output.name);
-      return {
-        name: output.name,
-        datatype: output.datatype,
-        shape: output.shape,
-        data: typedArrayFromBytes(output.datatype, bytes),
-      };
-    });
-  }
-
   private request(
     message: Record<string, unknown>,
     timeoutMs: number,
@@ -391,11 +404,69 @@ export class StubProcess {
         }, timeoutMs);
       }
       this.waiter = waiter;
-      const body = Buffer.from(JSON.stringify(message), 'utf8');
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt32LE(body.length, 0);
-      this.control.write(Buffer.concat([header, body]));
+      this.send(message);
     });
+  }
+
+  private send(message: Record<string, unknown>): void {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32LE(body.length, 0);
+    this.control.write(Buffer.concat([header, body]));
+  }
+
+  /** Messages the stub sends on its own (not replies): decoupled responses, BLS calls, releases. */
+  private onUnsolicited(message: FromStub): boolean {
+    switch (message.type) {
+      case 'response':
+        this.onResponse(message);
+        return true;
+      case 'bls':
+        this.onBlsCall(message);
+        return true;
+      case 'release_input':
+        this.files.release(message.region);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private onResponse(message: Extract<FromStub, { type: 'response' }>): void {
+    let response: BlsReply | undefined;
+    try {
+      if (message.error) {
+        response = { error: Errors.pythonResponseError(TRITON_ERROR_CODES[message.error.code] ?? 'INTERNAL', message.error.message) };
+      } else if (message.outputs) {
+        response = { outputs: this.files.read(message.outputs) };
+      }
+    } catch (error) {
+      response = { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed((error as Error).message) };
+    } finally {
+      if (message.region !== undefined) this.send({ type: 'release', region: message.region });
+    }
+    const stream = this.streams.get(message.id);
+    if (!stream) return; // the request already failed (execute raised): late responses have nowhere to go
+    const final = (message.flags & 1) !== 0;
+    stream.sink(response, final);
+    if (final) stream.finished();
+  }
+
+  private onBlsCall(call: BlsCallMessage): void {
+    let inputs: Tensor[];
+    try {
+      inputs = this.files.read(call.inputs);
+    } catch (error) {
+      this.replyBls(call.id, { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed(String(error)) }, true);
+      return;
+    } finally {
+      this.send({ type: 'release', region: call.region });
+    }
+    if (!this.onBls) {
+      this.replyBls(call.id, { error: Errors.pythonExecuteFailed('BLS calls are not available to this model instance') }, true);
+      return;
+    }
+    this.onBls(call, inputs, (response, final) => this.replyBls(call.id, response, final));
   }
 
   private onData(chunk: Buffer): void {
@@ -412,6 +483,7 @@ export class StubProcess {
         this.kill('it sent a malformed control message');
         return;
       }
+      if (this.onUnsolicited(message)) continue;
       const waiter = this.waiter;
       if (!waiter) continue; // a late answer to a request that already timed out
       this.waiter = undefined;
@@ -429,6 +501,7 @@ export class StubProcess {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.reject(waiter.crash(detail));
     }
+    for (const stream of this.streams.values()) stream.fail(this.crashError(detail));
     if (!this.fdsClosed) {
       this.fdsClosed = true;
       fs.closeSync(this.inputFd);
