@@ -340,15 +340,15 @@ export const Errors = {
     new InferenceError('UNSUPPORTED', 'this backend cannot run decoupled models (model_transaction_policy { decoupled: true })'),
   decoupledSequenceUnsupported: (model: string) =>
     new InferenceError('UNSUPPORTED', `decoupled model '${model}' with sequence_batching is not supported by this server`),
-  generateBodyInvalid: (detail: string) => new InferenceError('INVALID_ARG', `failed to parse the request JSON buffer: ${detail}`),
   generateInputInvalid: (input: string, detail: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${input}' for the generate request: ${detail}`),
+  generateResponseCount: (count: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      count === 0
+        ? 'generate: the model sent no response'
+        : `generate expects exactly one response, the model sent ${count}; use generate_stream for decoupled models`,
+    ),
   generateOutputNotConvertible: (output: string, datatype: string) =>
     new InferenceError('UNSUPPORTED', `generate: output '${output}' of datatype ${datatype} cannot be written as JSON`),
-  pythonDecoupledIncomplete: (instance: string) =>
-    new InferenceError(
-      'INTERNAL',
-      `Failed to process the request(s) for model instance '${instance}', message: the model finished execute without sending the final response flag`,
-      'BACKEND',
-    ),
 };

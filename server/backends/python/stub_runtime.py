@@ -152,8 +152,14 @@ class ResponseIterator:
     def __aiter__(self):
         return self
 
-    async def __anext__(self):
+    def _next_or_none(self):
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, self.__next__)
-        except StopIteration:
+            return self.__next__()
+        except StopIteration:  # cannot cross into a Future
+            return None
+
+    async def __anext__(self):
+        response = await asyncio.get_running_loop().run_in_executor(None, self._next_or_none)
+        if response is None:
             raise StopAsyncIteration
+        return response

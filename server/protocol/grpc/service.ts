@@ -2,7 +2,7 @@
  * inference.GRPCInferenceService handlers over the core facade. Every handler decodes, calls the facade, encodes;
  * failures go through toGrpcError (errors.ts), the one place core error codes become gRPC status codes.
  */
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
@@ -10,13 +10,13 @@ import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
 import { decodeInferRequest, encodeInferResponse } from './codec';
-import { streamErrorMessage, toGrpcError } from './errors';
+import { toGrpcError } from './errors';
+import { streamInferHandler } from './stream-infer';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
   ModelInferResponseMessage,
   ModelMetadataResponseMessage,
-  ModelStreamInferResponseMessage,
   NameVersionRequest,
   RepositoryIndexRequestMessage,
   RepositoryModelIndexMessage,
@@ -95,7 +95,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       fail(log, callback, error);
       return;
     }
-    service.infer(decoded.request).then(
+    service.infer(decoded.request, 'grpc').then(
       (response) => {
         let message: ModelInferResponseMessage;
         try {
@@ -110,55 +110,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     );
   };
 
-  const modelStreamInfer = (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
-    let pending = 0;
-    let ended = false;
-    const finishIfDone = () => {
-      if (ended && pending === 0 && !call.cancelled) call.end();
-    };
-    const writeError = (request: ModelInferRequestMessage, error: unknown) => {
-      if (!(error instanceof InferenceError)) log?.error({ err: error }, 'unexpected error in a gRPC stream');
-      if (call.cancelled) return;
-      call.write({
-        error_message: streamErrorMessage(error),
-        infer_response: {
-          model_name: request.model_name ?? '',
-          model_version: request.model_version ?? '',
-          id: request.id ?? '',
-          outputs: [],
-        },
-      });
-    };
-    call.on('data', (request: ModelInferRequestMessage) => {
-      let decoded;
-      try {
-        decoded = decodeInferRequest(request);
-      } catch (error) {
-        writeError(request, error);
-        return;
-      }
-      pending += 1;
-      service
-        .infer(decoded.request)
-        .then(
-          (response) => {
-            if (call.cancelled) return;
-            call.write({ error_message: '', infer_response: encodeInferResponse(response) });
-          },
-          (error: unknown) => writeError(request, error),
-        )
-        .catch((error: unknown) => writeError(request, error))
-        .finally(() => {
-          pending -= 1;
-          finishIfDone();
-        });
-    });
-    call.on('end', () => {
-      ended = true;
-      finishIfDone();
-    });
-    call.on('error', (error) => log?.debug({ err: error }, 'gRPC stream error'));
-  };
+  const modelStreamInfer = streamInferHandler(service, log);
 
   return {
     ServerLive: unary(log, () => ({ live: service.isLive() })),
