@@ -6,9 +6,11 @@ import * as path from 'node:path';
 import { ErrorCode, Errors, InferenceError } from '../../core/errors';
 import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
-import { TensorFiles, WireTensor } from './tensor-files';
+import { TensorFiles } from './tensor-files';
+import { BlsHandler, StubTraffic, TRITON_ERROR_CODES, UnsolicitedMessage, WireResponse } from './stub-traffic';
 
 export type { WireTensor } from './tensor-files';
+export type { BlsCallMessage, BlsHandler, BlsReply } from './stub-traffic';
 
 /**
  * One Python stub process (stub.py) and its channels:
@@ -40,38 +42,12 @@ export interface StubSpawnOptions {
   readonly output: StubOutput;
 }
 
-/** A BLS call from the model (pb_utils.InferenceRequest.exec / async_exec). */
-export interface BlsCallMessage {
-  type: 'bls';
-  id: number;
-  region: number;
-  model_name: string;
-  model_version: number;
-  request_id?: string;
-  inputs: WireTensor[];
-  requested_output_names: string[];
-  correlation_id: number | string;
-  flags: number;
-  timeout: number;
-  parameters: Record<string, unknown>;
-  decoupled: boolean;
-}
-
-/** One response to a BLS call: outputs or an error; `final` ends the call. */
-export type BlsReply = { outputs: Tensor[] } | { error: InferenceError };
-
-export type BlsHandler = (call: BlsCallMessage, inputs: Tensor[], reply: (response: BlsReply | undefined, final: boolean) => void) => void;
-
-type WireResponse = { region?: number; outputs: WireTensor[] } | { error: { message: string; code: number } };
-
 type FromStub =
   | { type: 'ready'; pid: number; python: string }
   | { type: 'error'; message: string }
   | { type: 'auto_complete_result'; config: Record<string, unknown> }
   | { type: 'finalized'; error: string | null }
-  | { type: 'response'; id: number; index: number; flags: number; region?: number; outputs?: WireTensor[]; error?: { message: string; code: number } }
-  | BlsCallMessage
-  | { type: 'release_input'; region: number }
+  | UnsolicitedMessage
   | {
       type: 'result';
       id: number;
@@ -97,28 +73,18 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
-/** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
-const TRITON_ERROR_CODES: readonly ErrorCode[] = [
-  'INTERNAL', // UNKNOWN
-  'INTERNAL',
-  'NOT_FOUND',
-  'INVALID_ARG',
-  'UNAVAILABLE',
-  'UNSUPPORTED',
-  'ALREADY_EXISTS',
-  'CANCELLED',
-];
-
 export class StubProcess {
   private readonly child: ChildProcess;
   private readonly control: Duplex;
   private readonly inputFd: number;
   private readonly outputFd: number;
   private readonly files: TensorFiles;
-  /** Decoupled executions waiting for responses, by execute id. */
-  private readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
+  /** What the stub sends on its own: decoupled responses, BLS calls, releases. */
+  private readonly traffic: StubTraffic;
   /** Runs the model's BLS calls; without one they get an error response. */
-  onBls: BlsHandler | undefined;
+  set onBls(handler: BlsHandler | undefined) {
+    this.traffic.onBls = handler;
+  }
   private pendingBytes: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
   private nextId = 1;
@@ -148,6 +114,7 @@ export class StubProcess {
     fs.rmSync(inputPath, { force: true });
     fs.rmSync(outputPath, { force: true });
     this.files = new TensorFiles(this.inputFd, this.outputFd);
+    this.traffic = new StubTraffic(this.files, (message) => this.send(message), () => this.alive);
 
     try {
       this.child = spawn(options.python, [options.stubPath], {
@@ -323,28 +290,14 @@ export class StubProcess {
       fail = reject;
     });
     done.catch(() => undefined);
-    this.streams.set(id, { sink, finished, fail });
+    this.traffic.streams.set(id, { sink, finished, fail });
     try {
       const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs);
       if (outcome instanceof InferenceError) throw outcome;
       await done;
       return outcome;
     } finally {
-      this.streams.delete(id);
-    }
-  }
-
-  /** Answer a BLS call: the outputs go into a region of the input file the stub releases once it has copied them. */
-  private replyBls(id: number, response: BlsReply | undefined, final: boolean): void {
-    if (!this.alive) return;
-    if (response && 'outputs' in response) {
-      const { region, wire } = this.files.write([response.outputs]);
-      this.send({ type: 'bls_response', id, final, region, outputs: wire[0] });
-    } else if (response) {
-      const code = Math.max(0, TRITON_ERROR_CODES.indexOf(response.error.code));
-      this.send({ type: 'bls_response', id, final, error: { message: response.error.message, code: code === 0 ? 1 : code } });
-    } else {
-      this.send({ type: 'bls_response', id, final, outputs: [] });
+      this.traffic.streams.delete(id);
     }
   }
 
@@ -415,60 +368,6 @@ export class StubProcess {
     this.control.write(Buffer.concat([header, body]));
   }
 
-  /** Messages the stub sends on its own (not replies): decoupled responses, BLS calls, releases. */
-  private onUnsolicited(message: FromStub): boolean {
-    switch (message.type) {
-      case 'response':
-        this.onResponse(message);
-        return true;
-      case 'bls':
-        this.onBlsCall(message);
-        return true;
-      case 'release_input':
-        this.files.release(message.region);
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  private onResponse(message: Extract<FromStub, { type: 'response' }>): void {
-    let response: BlsReply | undefined;
-    try {
-      if (message.error) {
-        response = { error: Errors.pythonResponseError(TRITON_ERROR_CODES[message.error.code] ?? 'INTERNAL', message.error.message) };
-      } else if (message.outputs) {
-        response = { outputs: this.files.read(message.outputs) };
-      }
-    } catch (error) {
-      response = { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed((error as Error).message) };
-    } finally {
-      if (message.region !== undefined) this.send({ type: 'release', region: message.region });
-    }
-    const stream = this.streams.get(message.id);
-    if (!stream) return; // the request already failed (execute raised): late responses have nowhere to go
-    const final = (message.flags & 1) !== 0;
-    stream.sink(response, final);
-    if (final) stream.finished();
-  }
-
-  private onBlsCall(call: BlsCallMessage): void {
-    let inputs: Tensor[];
-    try {
-      inputs = this.files.read(call.inputs);
-    } catch (error) {
-      this.replyBls(call.id, { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed(String(error)) }, true);
-      return;
-    } finally {
-      this.send({ type: 'release', region: call.region });
-    }
-    if (!this.onBls) {
-      this.replyBls(call.id, { error: Errors.pythonExecuteFailed('BLS calls are not available to this model instance') }, true);
-      return;
-    }
-    this.onBls(call, inputs, (response, final) => this.replyBls(call.id, response, final));
-  }
-
   private onData(chunk: Buffer): void {
     this.pendingBytes = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
     while (this.pendingBytes.length >= 4) {
@@ -483,7 +382,7 @@ export class StubProcess {
         this.kill('it sent a malformed control message');
         return;
       }
-      if (this.onUnsolicited(message)) continue;
+      if (this.traffic.handle(message)) continue;
       const waiter = this.waiter;
       if (!waiter) continue; // a late answer to a request that already timed out
       this.waiter = undefined;
@@ -501,7 +400,7 @@ export class StubProcess {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.reject(waiter.crash(detail));
     }
-    for (const stream of this.streams.values()) stream.fail(this.crashError(detail));
+    for (const stream of this.traffic.streams.values()) stream.fail(this.crashError(detail));
     if (!this.fdsClosed) {
       this.fdsClosed = true;
       fs.closeSync(this.inputFd);
