@@ -223,6 +223,8 @@ export class StubProcess {
   async executeRequests(
     runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[] }[],
     timeoutMs: number,
+    /** Keep the inputs' region until this settles (a decoupled model's thread may still read its request's inputs). */
+    inputsHeldUntil?: Promise<unknown>,
   ): Promise<Array<StubExecution | InferenceError>> {
     if (!this.alive) throw this.crashError(this.exitInfo ?? this.killReason!);
     const started = process.hrtime.bigint();
@@ -243,7 +245,10 @@ export class StubProcess {
         (detail) => this.crashError(detail),
       );
     } finally {
-      this.files.release(region); // the execute is over: the model's views of its inputs are its own business now
+      // The execute is over: the inputs' region may be reused (a decoupled request's once it has finished).
+      const release = () => this.files.release(region);
+      if (inputsHeldUntil) inputsHeldUntil.then(release, release);
+      else release();
     }
     const replied = process.hrtime.bigint();
     if (reply.type !== 'result' || reply.id !== id) {
@@ -292,7 +297,7 @@ export class StubProcess {
     done.catch(() => undefined);
     this.traffic.streams.set(id, { sink, finished, fail });
     try {
-      const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs);
+      const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs, done);
       if (outcome instanceof InferenceError) throw outcome;
       await done;
       return outcome;
