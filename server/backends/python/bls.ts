@@ -51,7 +51,7 @@ function toInferRequest(call: BlsCallMessage, inputs: Tensor[]): InferRequest {
   }
   const correlation = call.correlation_id;
   if (correlation !== 0 && correlation !== '' && correlation !== undefined) {
-    parameters.sequence_id = typeof correlation === 'string' ? correlation : correlation;
+    parameters.sequence_id = correlation;
     if (call.flags & 1) parameters.sequence_start = true;
     if (call.flags & 2) parameters.sequence_end = true;
   }
