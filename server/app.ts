@@ -118,7 +118,14 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
   const backends: Backend[] = [
     new OnnxRuntimeBackend(),
-    new PythonBackend({ backendConfig: options.backendConfig?.get('python') }),
+    // BLS calls run on the facade, created below: bound late, used only once models execute.
+    new PythonBackend({
+      backendConfig: options.backendConfig?.get('python'),
+      runner: {
+        inferForBackend: (request) => service.inferForBackend(request),
+        inferStream: (request, listener) => service.inferStream(request, listener),
+      },
+    }),
   ];
   const observers = new ObserverHub();
   // Without a logger the settings drive nothing (turning verbose on must not wake the silent default up).

@@ -95,6 +95,7 @@ function stubService(): InferenceServiceApi {
     repositoryIndex: async () => [],
     loadModel: async () => unsupported(),
     unloadModel: async () => unsupported(),
+    inferStream: async () => unsupported(),
     logSettings: unsupported,
     updateLogSettings: unsupported,
     isTracing: () => false,

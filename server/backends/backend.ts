@@ -1,5 +1,20 @@
 import type { ModelConfig } from '../config/model-config';
 import type { Tensor } from '../core/tensor';
+import type { InferStreamListener, ResponseSink } from '../core/streaming';
+import type { InferRequest, InferResponse } from '../core/types';
+
+export type { ResponseSink, StreamedResponse } from '../core/streaming';
+
+/**
+ * What a backend may use to run inference requests on other models (Python BLS) through the server's normal path:
+ * scheduler, statistics, errors from the catalogue. Implemented by the facade; backends never see the facade itself.
+ */
+export interface InferenceRunner {
+  /** One response; rejects with InferenceError (a decoupled target: Errors.decoupledOverBls). */
+  inferForBackend(request: InferRequest): Promise<InferResponse>;
+  /** Every response of a (decoupled) model as it comes; resolves after the final one, rejects when the request fails. */
+  inferStream(request: InferRequest, listener: InferStreamListener): Promise<void>;
+}
 
 /** Everything a backend needs to load one instance of one model version. */
 export interface InstanceContext {
@@ -44,6 +59,11 @@ export interface BackendInstance {
    * own: one failing does not fail the others.
    */
   executeMany?(runs: readonly ExecutionRequest[]): Promise<PromiseSettledResult<ExecutionResult>[]>;
+  /**
+   * Run one request of a decoupled model: responses go to `sink` as the model sends them; resolves (timings, no
+   * outputs) once the final flag was sent, rejects when the execution fails.
+   */
+  executeDecoupled?(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink): Promise<ExecutionResult>;
   /** Release everything the instance holds (worker thread, process, memory). */
   close(): Promise<void>;
 }

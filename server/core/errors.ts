@@ -345,4 +345,30 @@ export const Errors = {
     ),
   pythonStubUnavailable: (instance: string, detail: string) =>
     new InferenceError('UNAVAILABLE', `Stub process '${instance}' could not be restarted: ${detail}`, 'BACKEND'),
+
+  // Decoupled models (model_transaction_policy { decoupled: true }) and the generate extension.
+  decoupledOverHttp: () =>
+    new InferenceError('UNSUPPORTED', "HTTP end point doesn't support models with decoupled transaction policy"),
+  decoupledOverModelInfer: () =>
+    new InferenceError('UNSUPPORTED', "ModelInfer RPC doesn't support models with decoupled transaction policy"),
+  decoupledOverBls: (model: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Model ${model} is using the decoupled. The current BLS request call doesn't support models using the decoupled transaction policy. Please use 'decoupled=True' argument to the 'exec' or 'async_exec' calls for decoupled models.`,
+    ),
+  decoupledBackendUnsupported: () =>
+    new InferenceError('UNSUPPORTED', 'this backend cannot run decoupled models (model_transaction_policy { decoupled: true })'),
+  decoupledSequenceUnsupported: (model: string) =>
+    new InferenceError('UNSUPPORTED', `decoupled model '${model}' with sequence_batching is not supported by this server`),
+  generateInputInvalid: (input: string, detail: string) =>
+    new InferenceError('INVALID_ARG', `Unable to parse '${input}' for the generate request: ${detail}`),
+  generateResponseCount: (count: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      count === 0
+        ? 'generate: the model sent no response'
+        : `generate expects exactly one response, the model sent ${count}; use generate_stream for decoupled models`,
+    ),
+  generateOutputNotConvertible: (output: string, datatype: string) =>
+    new InferenceError('UNSUPPORTED', `generate: output '${output}' of datatype ${datatype} cannot be written as JSON`),
 };

@@ -16,6 +16,8 @@ import { selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
+import { decoupledRefusal, toStreamEvent } from './streaming';
+import type { InferCaller, InferStreamListener } from './streaming';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ExecutionTimings, ModelStatistics } from './statistics';
@@ -52,6 +54,7 @@ export const SERVER_EXTENSIONS = [
   'sequence',
   'schedule_policy',
   'trace',
+  'generate',
 ];
 
 export interface InferenceServiceOptions {
@@ -228,8 +231,8 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     throw Errors.cudaSharedMemoryUnsupported();
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
-    return (await this.serve(request, true)).response;
+  async infer(request: InferRequest, caller: InferCaller = 'http'): Promise<InferResponse> {
+    return (await this.serve(request, true, caller)).response;
   }
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
@@ -252,6 +255,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         outputs: step.outputNames.map((name) => ({ name })),
       },
       false,
+      'ensemble',
     );
     return { outputs: response.outputs, queueNs, timings };
   }
@@ -260,6 +264,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   private async serve(
     request: InferRequest,
     external: boolean,
+    caller: InferCaller,
   ): Promise<{ response: InferResponse; queueNs: number; timings: ExecutionTimings }> {
     const started = process.hrtime.bigint();
     const trace = this.tracer.active ? this.startTrace(request, started) : undefined;
@@ -269,6 +274,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       if (external && this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
+      if (loaded.config.model_transaction_policy?.decoupled) throw decoupledRefusal(caller, request.model);
       if (trace) trace.version = loaded.version;
       const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
       if (trace?.tracesTensors) for (const input of inputs) trace.captureTensor('TENSOR_QUEUE_INPUT', input);
@@ -381,6 +387,60 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   /** Triton answers trace settings only for a ready model, with its own wording. */
   private checkTraceModel(model: string): void {
     if (!this.isModelReady(model)) throw Errors.traceUnknownModel(model);
+  }
+
+  /** InferenceRunner for backends (Python BLS): the normal path, with BLS's refusal of decoupled targets. */
+  inferForBackend(request: InferRequest): Promise<InferResponse> {
+    return this.infer(request, 'bls');
+  }
+
+  /**
+   * Every response of a request as it comes (gRPC ModelStreamInfer, HTTP generate_stream, BLS exec(decoupled=True)):
+   * a decoupled model's any number, then the final flag; any other model's one response, final. Resolves after the
+   * final flag; rejects (InferenceError) when the request fails as a whole.
+   */
+  async inferStream(request: InferRequest, listener: InferStreamListener): Promise<void> {
+    const loaded = this.stopping ? undefined : this.options.manager.getReady(request.model, request.version);
+    if (!loaded?.config.model_transaction_policy?.decoupled) {
+      listener({ response: await this.infer(request, 'stream') }, true);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const shm = new RequestSharedMemory(this.sharedMemory);
+    try {
+      if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
+      const scheduling = schedulingParameters(request.parameters);
+      const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
+      const outputNames = selectOutputs(loaded.config, request);
+      const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };
+      const result = await loaded.scheduler.enqueue({
+        inputs,
+        outputNames,
+        batchSize,
+        ...scheduling,
+        sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
+      });
+      const requestNs = Number(process.hrtime.bigint() - started);
+      loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
+      this.observers.onRequest({
+        ...header,
+        ok: true,
+        batchSize,
+        requestNs,
+        queueNs: result.queueNs,
+        computeInputNs: result.timings.computeInputNs,
+        computeInferNs: result.timings.computeInferNs,
+        computeOutputNs: result.timings.computeOutputNs,
+      });
+    } catch (error) {
+      const failure = toInferenceError(error);
+      const requestNs = Number(process.hrtime.bigint() - started);
+      loaded.stats.recordFailure(requestNs);
+      this.observers.onRequest({ model: request.model, version: String(loaded.version), ok: false, reason: failure.failureReason, batchSize: 1, requestNs });
+      throw failure;
+    } finally {
+      shm.release();
+    }
   }
 
   private checkModelControl(): void {

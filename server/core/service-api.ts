@@ -1,6 +1,9 @@
 import type { ModelConfig } from '../config/model-config';
 import type { LogSettings, LogSettingValue } from './log-settings';
 import type { SystemSharedMemoryRegionStatus } from './shared-memory';
+import type { InferCaller, InferStreamListener } from './streaming';
+
+export type { InferCaller } from './streaming';
 import type { ModelStatistics } from './statistics';
 import type { TraceSettingChanges } from './trace-changes';
 import type { TraceSettingsView } from './trace-manager';
@@ -33,7 +36,13 @@ export interface InferenceServiceApi {
   repositoryIndex(readyOnly?: boolean): Promise<RepositoryIndexEntry[]>;
   loadModel(model: string, options?: LoadOptions): Promise<void>;
   unloadModel(model: string, options?: UnloadOptions): Promise<void>;
-  infer(request: InferRequest): Promise<InferResponse>;
+  /**
+   * One request, one response. `caller` picks the refusal a decoupled model gets (Triton words it per endpoint):
+   * 'http' (default), 'grpc' (ModelInfer), 'bls', 'stream' (never refused: a stream takes any model).
+   */
+  infer(request: InferRequest, caller?: InferCaller): Promise<InferResponse>;
+  /** Streaming inference (decoupled models): see InferenceService.inferStream. */
+  inferStream(request: InferRequest, listener: InferStreamListener): Promise<void>;
   /** Triton's logging extension: the settings in force. */
   logSettings(): LogSettings;
   /** Change some log settings (all validated before any applies); returns the settings now in force. */

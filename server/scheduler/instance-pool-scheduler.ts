@@ -1,4 +1,4 @@
-import type { BackendInstance, ExecutionResult } from '../backends/backend';
+import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backends/backend';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
@@ -159,7 +159,7 @@ export class InstancePoolScheduler implements Scheduler {
   private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
     const order = this.queue.inOrder();
     const first = order.next().value as QueueEntry<Waiting>;
-    if (!this.batching.enabled) {
+    if (!this.batching.enabled || first.item.job.sink) {
       this.queue.remove([first]);
       return [first];
     }
@@ -168,7 +168,7 @@ export class InstancePoolScheduler implements Scheduler {
     let blocked = false;
     for (const next of order) {
       const job = next.item.job;
-      if (size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(first.item.job.inputs, job.inputs)) {
+      if (job.sink || size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(first.item.job.inputs, job.inputs)) {
         blocked = true; // the next request cannot join: waiting gains nothing
         break;
       }
@@ -219,7 +219,7 @@ export class InstancePoolScheduler implements Scheduler {
       });
       const settled =
         requests.length === 1 || !instance.executeMany
-          ? await Promise.allSettled([instance.execute(requests[0].inputs, requests[0].outputNames)])
+          ? await Promise.allSettled([this.executeOne(instance, batches[0], requests[0])])
           : await instance.executeMany(requests);
       outcomes = batches.map((batch, i) => this.outcomesOf(batch, settled[i], startedAt));
     } catch (error) {
@@ -241,6 +241,14 @@ export class InstancePoolScheduler implements Scheduler {
     if (this.batching.preserveOrdering) this.releaseInOrder(seq, settle);
     else settle();
     this.dispatch();
+  }
+
+  /** One execution; a streaming job (decoupled model) runs alone through executeDecoupled. */
+  private executeOne(instance: BackendInstance, batch: QueueEntry<Waiting>[], request: ExecutionRequest): Promise<ExecutionResult> {
+    const sink = batch.length === 1 ? batch[0].item.job.sink : undefined;
+    if (!sink) return instance.execute(request.inputs, request.outputNames);
+    if (!instance.executeDecoupled) return Promise.reject(Errors.decoupledBackendUnsupported());
+    return instance.executeDecoupled(request.inputs, request.outputNames, sink);
   }
 
   /** Split one execution's result back to the requests of its batch. */

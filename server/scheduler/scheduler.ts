@@ -1,5 +1,6 @@
 import type { InferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
+import type { ResponseSink } from '../core/streaming';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
@@ -21,6 +22,8 @@ export interface SchedulerJob {
   readonly requestId?: string;
   /** Present when the request is traced: the scheduler adds QUEUE_START and its batch's COMPUTE_* timestamps. */
   readonly trace?: TraceRecorder;
+  /** Decoupled models: where the responses go as they come; the job runs alone and its result has no outputs. */
+  readonly sink?: ResponseSink;
 }
 
 export interface JobResult {

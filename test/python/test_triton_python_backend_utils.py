@@ -104,12 +104,34 @@ class RequestsAndResponses(unittest.TestCase):
         self.assertEqual(response.error().code(), pb_utils.TritonError.NOT_FOUND)
         self.assertEqual(str(pb_utils.TritonModelException("x")), "x")
 
-    def test_unsupported_features_say_so(self):
+    def test_outside_a_stub_bls_and_senders_say_why(self):
         request = pb_utils.InferenceRequest(model_name="other", inputs=[], requested_output_names=[])
-        with self.assertRaisesRegex(pb_utils.TritonModelException, "Business Logic Scripting"):
+        with self.assertRaisesRegex(pb_utils.TritonModelException, "only available inside a model served"):
             request.exec()
-        with self.assertRaisesRegex(pb_utils.TritonModelException, "decoupled"):
+        # Not a request of a decoupled model: no sender.
+        with self.assertRaisesRegex(pb_utils.TritonModelException, "decoupled: true"):
             request.get_response_sender()
+
+    def test_response_sender_closes_after_the_final_flag(self):
+        sent = []
+
+        class Runtime:
+            def send_response(self, execute_id, index, response, flags, wanted):
+                sent.append((execute_id, index, response is not None, flags))
+
+        saved = pb_utils._runtime
+        pb_utils._runtime = Runtime()
+        try:
+            sender = pb_utils.InferenceResponseSender(5, 0, [])
+            sender.send(pb_utils.InferenceResponse([]))
+            with self.assertRaisesRegex(pb_utils.TritonModelException, "must be provided"):
+                sender.send()
+            sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+            with self.assertRaisesRegex(pb_utils.TritonModelException, "Response sender has been closed"):
+                sender.send(pb_utils.InferenceResponse([]))
+        finally:
+            pb_utils._runtime = saved
+        self.assertEqual(sent, [(5, 0, True, 0), (5, 0, False, 1)])
 
     def test_config_lookups(self):
         config = {"input": [{"name": "A", "data_type": "TYPE_FP32"}], "output": [{"name": "B", "data_type": "TYPE_INT8"}]}

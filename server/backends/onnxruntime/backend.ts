@@ -21,6 +21,9 @@ export class OnnxRuntimeBackend implements Backend {
   }
 
   async createInstance(context: InstanceContext): Promise<BackendInstance> {
+    if (context.config.model_transaction_policy?.decoupled) {
+      throw new Error('the onnxruntime backend does not support decoupled models (model_transaction_policy { decoupled: true })');
+    }
     const modelFile = context.config.default_model_filename || this.defaultModelFilename;
     const plan = planSession(context);
     if (plan.notApplied.length > 0) {

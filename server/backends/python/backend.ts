@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { modelConfigToJson } from '../../config/config-json';
 import type { ModelConfig } from '../../config/model-config';
-import type { Backend, BackendInstance, InstanceContext } from '../backend';
+import type { Backend, BackendInstance, InferenceRunner, InstanceContext } from '../backend';
 import { PythonEnvironment, resolvePythonEnvironment } from './environment';
 import { PythonInstance } from './instance';
 import { StubOutput, StubProcess, StubSpawnOptions } from './stub-process';
@@ -34,6 +34,8 @@ export interface PythonBackendOptions {
   readonly backendConfig?: Readonly<Record<string, string>>;
   /** Where the stubs' stdout/stderr go (model prints, tracebacks). Default: the server's stdout/stderr. */
   readonly output?: StubOutput;
+  /** Runs models' BLS calls (pb_utils.InferenceRequest.exec) through the server; absent: they get an error response. */
+  readonly runner?: InferenceRunner;
 }
 
 /**
@@ -75,9 +77,6 @@ export class PythonBackend implements Backend {
 
   async createInstance(context: InstanceContext): Promise<BackendInstance> {
     const { config } = context;
-    if (config.model_transaction_policy?.decoupled) {
-      throw new Error('decoupled Python models (model_transaction_policy { decoupled: true }) are not supported by this server');
-    }
     const backendConfig = { ...this.options.backendConfig, ...context.backendConfig };
     const modelFile = path.join(context.versionDir, config.default_model_filename || this.defaultModelFilename);
     if (!fs.existsSync(modelFile)) throw new Error(`unable to find '${modelFile}' for model '${context.modelName}'`);
@@ -94,10 +93,17 @@ export class PythonBackend implements Backend {
     return PythonInstance.start(context.instanceName, {
       modelName: context.modelName,
       spawn: this.spawnOptions(environment, backendConfig, context.modelDir, context.instanceName),
-      initialize: { model_file: modelFile, version_dir: context.versionDir, instance_name: context.instanceName, args },
+      initialize: {
+        model_file: modelFile,
+        version_dir: context.versionDir,
+        instance_name: context.instanceName,
+        decoupled: config.model_transaction_policy?.decoupled === true,
+        args,
+      },
       initializeTimeoutMs: seconds(config, backendConfig, 'stubTimeout', DEFAULTS.stubTimeoutSeconds) * 1000,
       executeTimeoutMs: seconds(config, backendConfig, 'executeTimeout', DEFAULTS.executeTimeoutSeconds) * 1000,
       finalizeTimeoutMs: seconds(config, backendConfig, 'finalizeTimeout', DEFAULTS.finalizeTimeoutSeconds) * 1000,
+      runner: this.options.runner,
     });
   }
 

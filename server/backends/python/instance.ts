@@ -1,6 +1,8 @@
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
-import type { BackendInstance, ExecutionResult } from '../backend';
+import type { ResponseSink } from '../../core/streaming';
+import type { BackendInstance, ExecutionResult, InferenceRunner } from '../backend';
+import { blsHandler } from './bls';
 import { StubProcess, StubSpawnOptions } from './stub-process';
 import { settlesWithin } from '../../core/promises';
 
@@ -21,6 +23,8 @@ export interface PythonInstanceSettings {
   readonly executeTimeoutMs: number;
   /** How long finalize may take at unload before the stub is killed. */
   readonly finalizeTimeoutMs: number;
+  /** Runs the model's BLS calls on the server (absent: they get an error response). */
+  readonly runner?: InferenceRunner;
 }
 
 /**
@@ -64,6 +68,17 @@ export class PythonInstance implements BackendInstance {
         return await (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs);
       } catch (error) {
         // A run cut short because the instance is being closed is the unload's doing, not the model's.
+        throw this.closed ? Errors.unloading(this.settings.modelName) : error;
+      }
+    });
+  }
+
+  /** A decoupled model's request: responses go to `sink` as the model sends them; the instance is busy until the final flag. */
+  executeDecoupled(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink): Promise<ExecutionResult> {
+    return this.serialize(async () => {
+      try {
+        return await (await this.ready()).executeDecoupled(inputs, outputNames, sink, this.settings.executeTimeoutMs);
+      } catch (error) {
         throw this.closed ? Errors.unloading(this.settings.modelName) : error;
       }
     });
@@ -150,6 +165,7 @@ export class PythonInstance implements BackendInstance {
 
   private async launch(): Promise<StubProcess> {
     const stub = StubProcess.spawn(this.settings.spawn);
+    if (this.settings.runner) stub.onBls = blsHandler(this.settings.runner);
     try {
       await stub.initialize(this.settings.initialize, this.settings.initializeTimeoutMs);
     } catch (error) {

@@ -3,9 +3,14 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
-import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
-import { ErrorCode, Errors, InferenceError } from '../../core/errors';
-import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import { Errors, InferenceError } from '../../core/errors';
+import type { ResponseSink } from '../../core/streaming';
+import type { Tensor } from '../../core/tensor';
+import { TensorFiles } from './tensor-files';
+import { BlsHandler, StubTraffic, TRITON_ERROR_CODES, UnsolicitedMessage, WireResponse } from './stub-traffic';
+
+export type { WireTensor } from './tensor-files';
+export type { BlsCallMessage, BlsHandler, BlsReply } from './stub-traffic';
 
 /**
  * One Python stub process (stub.py) and its channels:
@@ -16,10 +21,10 @@ import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFro
  *  - fd 5, a file in /dev/shm holding response tensors: written by the stub through its mapping, read here with one
  *    positioned read into a fresh buffer whose views become the output tensors.
  * Both files are unlinked as soon as they are open, so nothing is left in /dev/shm whatever way either side dies.
+ * Besides the request/reply pairs (initialize, execute, finalize), the stub may send at any time: decoupled responses
+ * ('response'), BLS calls ('bls', answered with 'bls_response'), and 'release_input' for input-file regions it is done
+ * with; the server answers 'release' for each output-file region it has read (see tensor-files.ts, stub_channel.py).
  */
-
-const ALIGNMENT = 64;
-const ZEROS = new Uint8Array(ALIGNMENT);
 
 export type StubOutput = (stream: 'stdout' | 'stderr', text: string) => void;
 
@@ -37,24 +42,17 @@ export interface StubSpawnOptions {
   readonly output: StubOutput;
 }
 
-export interface WireTensor {
-  name: string;
-  datatype: DataType;
-  shape: number[];
-  offset: number;
-  size: number;
-}
-
 type FromStub =
   | { type: 'ready'; pid: number; python: string }
   | { type: 'error'; message: string }
   | { type: 'auto_complete_result'; config: Record<string, unknown> }
   | { type: 'finalized'; error: string | null }
+  | UnsolicitedMessage
   | {
       type: 'result';
       id: number;
       error?: string;
-      responses?: ({ outputs: WireTensor[] } | { error: { message: string; code: number } })[];
+      responses?: WireResponse[];
       input_ns?: number;
       infer_ns?: number;
       output_ns?: number;
@@ -75,23 +73,18 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
-/** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
-const TRITON_ERROR_CODES: readonly ErrorCode[] = [
-  'INTERNAL', // UNKNOWN
-  'INTERNAL',
-  'NOT_FOUND',
-  'INVALID_ARG',
-  'UNAVAILABLE',
-  'UNSUPPORTED',
-  'ALREADY_EXISTS',
-  'CANCELLED',
-];
-
 export class StubProcess {
   private readonly child: ChildProcess;
   private readonly control: Duplex;
   private readonly inputFd: number;
   private readonly outputFd: number;
+  private readonly files: TensorFiles;
+  /** What the stub sends on its own: decoupled responses, BLS calls, releases. */
+  private readonly traffic: StubTraffic;
+  /** Runs the model's BLS calls; without one they get an error response. */
+  set onBls(handler: BlsHandler | undefined) {
+    this.traffic.onBls = handler;
+  }
   private pendingBytes: Buffer = Buffer.alloc(0);
   private waiter: Waiter | undefined;
   private nextId = 1;
@@ -120,6 +113,8 @@ export class StubProcess {
     }
     fs.rmSync(inputPath, { force: true });
     fs.rmSync(outputPath, { force: true });
+    this.files = new TensorFiles(this.inputFd, this.outputFd);
+    this.traffic = new StubTraffic(this.files, (message) => this.send(message), () => this.alive);
 
     try {
       this.child = spawn(options.python, [options.stubPath], {
@@ -151,8 +146,18 @@ export class StubProcess {
         }
       });
       this.child.once('exit', (code, signal) => {
-        this.onExit(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`);
-        resolve();
+        const report = () => {
+          this.onExit(signal ? `the process was killed by ${signal}` : `the process exited with code ${code}`);
+          resolve();
+        };
+        // 'exit' can come before the last messages on fd 3 are read (a reply sent just before exiting): let the
+        // channel drain first, unless something else (a process the model started) keeps it open.
+        if (this.control.readableEnded || this.control.destroyed) return report();
+        const timer = setTimeout(report, 200);
+        this.control.once('close', () => {
+          clearTimeout(timer);
+          report();
+        });
       });
     });
   }
@@ -218,23 +223,33 @@ export class StubProcess {
   async executeRequests(
     runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[] }[],
     timeoutMs: number,
+    /** Keep the inputs' region until this settles (a decoupled model's thread may still read its request's inputs). */
+    inputsHeldUntil?: Promise<unknown>,
   ): Promise<Array<StubExecution | InferenceError>> {
     if (!this.alive) throw this.crashError(this.exitInfo ?? this.killReason!);
     const started = process.hrtime.bigint();
-    const { wire, size } = this.writeInputs(runs.map((run) => run.inputs));
+    const { wire, end, region } = this.files.write(runs.map((run) => run.inputs));
     const id = this.nextId++;
     const written = process.hrtime.bigint();
-    const reply = await this.request(
-      {
-        type: 'execute',
-        id,
-        in_size: size,
-        requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
-      },
-      timeoutMs,
-      () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
-      (detail) => this.crashError(detail),
-    );
+    let reply: FromStub;
+    try {
+      reply = await this.request(
+        {
+          type: 'execute',
+          id,
+          in_size: end,
+          requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
+        },
+        timeoutMs,
+        () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
+        (detail) => this.crashError(detail),
+      );
+    } finally {
+      // The execute is over: the inputs' region may be reused (a decoupled request's once it has finished).
+      const release = () => this.files.release(region);
+      if (inputsHeldUntil) inputsHeldUntil.then(release, release);
+      else release();
+    }
     const replied = process.hrtime.bigint();
     if (reply.type !== 'result' || reply.id !== id) {
       throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
@@ -245,7 +260,7 @@ export class StubProcess {
     const outcomes = responses.map((response): Tensor[] | InferenceError =>
       'error' in response
         ? Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message)
-        : this.readOutputs(response.outputs),
+        : this.files.read(response.outputs),
     );
     const finished = process.hrtime.bigint();
     const inputNs = reply.input_ns ?? 0;
@@ -260,6 +275,35 @@ export class StubProcess {
       computeOutputNs: (outputNs + channelNs / 2 + Number(finished - replied)) * share,
     };
     return outcomes.map((outcome) => (outcome instanceof InferenceError ? outcome : { outputs: outcome, ...timings }));
+  }
+
+  /**
+   * Run one request of a decoupled model: execute returns (None) once it has started, its responses come as
+   * 'response' messages, now or later, from any thread of the model; resolves after the final flag.
+   */
+  async executeDecoupled(
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    sink: ResponseSink,
+    timeoutMs: number,
+  ): Promise<StubExecution> {
+    const id = this.nextId;
+    let finished!: () => void;
+    let fail!: (error: InferenceError) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      finished = resolve;
+      fail = reject;
+    });
+    done.catch(() => undefined);
+    this.traffic.streams.set(id, { sink, finished, fail });
+    try {
+      const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs, done);
+      if (outcome instanceof InferenceError) throw outcome;
+      await done;
+      return outcome;
+    } finally {
+      this.traffic.streams.delete(id);
+    }
   }
 
   /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
@@ -299,79 +343,6 @@ export class StubProcess {
 
   // -----------------------------------------------------------------------------------------------------------
 
-  /** Every request's tensors into the input file, one writev; returns each request's tensor descriptions. */
-  private writeInputs(requests: readonly (readonly Tensor[])[]): { wire: WireTensor[][]; size: number } {
-    const parts: Uint8Array[] = [];
-    const wire: WireTensor[][] = [];
-    let offset = 0;
-    for (const inputs of requests) {
-      const described: WireTensor[] = [];
-      for (const tensor of inputs) {
-        const bytes = Array.isArray(tensor.data)
-          ? serializeBytesElements(tensor.data)
-          : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-        const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
-        if (padding > 0) parts.push(ZEROS.subarray(0, padding));
-        offset += padding;
-        described.push({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, offset, size: bytes.byteLength });
-        if (bytes.byteLength > 0) parts.push(bytes);
-        offset += bytes.byteLength;
-      }
-      wire.push(described);
-    }
-    let position = 0;
-    while (parts.length > 0) {
-      // writev may stop early on very large batches: continue from where it stopped.
-      let written = fs.writevSync(this.inputFd, parts, position);
-      position += written;
-      while (parts.length > 0 && written >= parts[0].byteLength) {
-        written -= parts[0].byteLength;
-        parts.shift();
-      }
-      if (written > 0) parts[0] = parts[0].subarray(written);
-    }
-    return { wire, size: offset };
-  }
-
-  private readOutputs(outputs: readonly WireTensor[]): Tensor[] {
-    // This response's region of the output file (offsets are 64-byte aligned), read once into a fresh buffer: the
-    // output tensors are views of it.
-    let start = Infinity;
-    let end = 0;
-    for (const output of outputs) {
-      start = Math.min(start, output.offset);
-      end = Math.max(end, output.offset + output.size);
-    }
-    if (start === Infinity) start = 0;
-    const total = Math.max(0, end - start);
-    const buffer = new Uint8Array(new ArrayBuffer(total));
-    let done = 0;
-    while (done < total) {
-      const read = fs.readSync(this.outputFd, buffer, done, total - done, start + done);
-      if (read === 0) throw Errors.pythonExecuteFailed('the Python stub output file is shorter than its response');
-      done += read;
-    }
-    return outputs.map((output) => {
-      if (!isDataType(output.datatype)) {
-        throw Errors.pythonExecuteFailed(`output '${output.name}' has an unknown datatype '${output.datatype}'`);
-      }
-      const bytes = buffer.subarray(output.offset - start, output.offset - start + output.size);
-      const count = elementCount(output.shape);
-      if (output.datatype === 'BYTES') {
-        const elements = deserializeBytesElements(bytes);
-        if (!elements || elements.length !== count) throw Errors.outputSizeMismatch(output.name);
-        return { name: output.name, datatype: output.datatype, shape: output.shape, data: elements };
-      }
-      if (count * DATATYPES[output.datatype].byteSize !== bytes.byteLength) throw Errors.outputSizeMismatch(output.name);
-      return {
-        name: output.name,
-        datatype: output.datatype,
-        shape: output.shape,
-        data: typedArrayFromBytes(output.datatype, bytes),
-      };
-    });
-  }
-
   private request(
     message: Record<string, unknown>,
     timeoutMs: number,
@@ -391,11 +362,15 @@ export class StubProcess {
         }, timeoutMs);
       }
       this.waiter = waiter;
-      const body = Buffer.from(JSON.stringify(message), 'utf8');
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt32LE(body.length, 0);
-      this.control.write(Buffer.concat([header, body]));
+      this.send(message);
     });
+  }
+
+  private send(message: Record<string, unknown>): void {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32LE(body.length, 0);
+    this.control.write(Buffer.concat([header, body]));
   }
 
   private onData(chunk: Buffer): void {
@@ -412,6 +387,7 @@ export class StubProcess {
         this.kill('it sent a malformed control message');
         return;
       }
+      if (this.traffic.handle(message)) continue;
       const waiter = this.waiter;
       if (!waiter) continue; // a late answer to a request that already timed out
       this.waiter = undefined;
@@ -429,6 +405,7 @@ export class StubProcess {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.reject(waiter.crash(detail));
     }
+    for (const stream of this.traffic.streams.values()) stream.fail(this.crashError(detail));
     if (!this.fdsClosed) {
       this.fdsClosed = true;
       fs.closeSync(this.inputFd);

@@ -6,26 +6,30 @@ File descriptors set up by the server (server/backends/python/stub-process.ts):
   5  output tensor file in /dev/shm: the stub grows it and writes response tensors, the server reads them
 stdout/stderr carry the model's own prints and logs; the server forwards them.
 
-The stub serves one message at a time: initialize (load model.py, TritonPythonModel.initialize), execute (a list of
-requests -> TritonPythonModel.execute -> responses), finalize; or auto_complete (auto_complete_config, then exit).
+The main thread serves one message at a time: initialize (load model.py, TritonPythonModel.initialize), execute (a
+list of requests -> TritonPythonModel.execute -> responses), finalize; or auto_complete (auto_complete_config, then
+exit). A reader thread (stub_channel.py) takes the messages that may arrive meanwhile: BLS results, region releases.
+`async def execute` runs on one asyncio event loop kept for the stub's lifetime.
 """
 
+import asyncio
 import importlib.util
-import json
+import inspect
 import mmap
 import os
 import signal
-import struct
 import sys
+import threading
 import time
 import traceback
 
-CONTROL_FD = 3
-INPUT_FD = 4
-OUTPUT_FD = 5
-ALIGNMENT = 64
-OUTPUT_GROWTH = 1 << 20
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from stub_channel import INPUT_FD, Channel, OutputArena, send_message  # noqa: E402
+
 STUB_FILE = os.path.abspath(__file__)
+STUB_DIR = os.path.dirname(STUB_FILE)
+STUB_FILES = {STUB_FILE, os.path.join(STUB_DIR, "stub_channel.py"), os.path.join(STUB_DIR, "stub_runtime.py")}
 
 
 def _die_with_parent():
@@ -42,44 +46,14 @@ def _die_with_parent():
         pass
 
 
-def read_exact(fd, count):
-    chunks = []
-    remaining = count
-    while remaining > 0:
-        chunk = os.read(fd, remaining)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_message():
-    header = read_exact(CONTROL_FD, 4)
-    if header is None:
-        return None
-    (length,) = struct.unpack("<I", header)
-    body = read_exact(CONTROL_FD, length)
-    if body is None:
-        return None
-    return json.loads(body.decode("utf-8"))
-
-
-def send_message(message):
-    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
-    data = memoryview(struct.pack("<I", len(body)) + body)
-    while len(data) > 0:
-        written = os.write(CONTROL_FD, data)
-        data = data[written:]
-
-
 def describe_exception(error):
     """Type: message, then the frames of the model's code innermost first, as Triton's stub prints them."""
     lines = ["%s: %s" % (type(error).__name__, error)]
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if os.path.abspath(frame.filename) != STUB_FILE and not frame.filename.startswith("<frozen")
+        if os.path.abspath(frame.filename) not in STUB_FILES and not frame.filename.startswith("<frozen")
+        and os.sep + "asyncio" + os.sep not in frame.filename
     ]
     if frames:
         lines.append("")
@@ -89,10 +63,6 @@ def describe_exception(error):
     return "\n".join(lines) + "\n"
 
 
-def align(value):
-    return (value + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
-
-
 class Stub:
     def __init__(self):
         self.model = None
@@ -100,8 +70,12 @@ class Stub:
         self.np = None
         self.instance_name = ""
         self.input_map = None
-        self.output_map = None
-        self.output_size = 0
+        self.input_lock = threading.Lock()
+        self.arena = OutputArena(None)
+        self.channel = Channel(self.arena, self.copy_tensors)
+        self.loop = None
+        self.decoupled = False
+        self.result_region = None
 
     # -- loading -----------------------------------------------------------------------------------------------
 
@@ -112,8 +86,12 @@ class Stub:
         import numpy  # noqa: F401 (a clear message below when it is missing)
         import triton_python_backend_utils
 
+        from stub_runtime import Runtime
+
         self.np = numpy
         self.pb_utils = triton_python_backend_utils
+        self.arena.np = numpy
+        triton_python_backend_utils._runtime = Runtime(self.channel, self.arena, triton_python_backend_utils, numpy)
 
     def load_module(self, model_file, version_dir):
         if version_dir and version_dir not in sys.path:
@@ -139,6 +117,7 @@ class Stub:
             return False
         try:
             model_class = self.load_module(message["model_file"], message.get("version_dir"))
+            self.decoupled = bool(message.get("decoupled"))
             model = model_class()
             if hasattr(model, "initialize"):
                 model.initialize(dict(message["args"]))
@@ -170,25 +149,28 @@ class Stub:
     # -- shared memory -----------------------------------------------------------------------------------------
 
     def map_inputs(self, size):
-        if size == 0:
-            return
-        if self.input_map is None or len(self.input_map) < size:
-            # Views of an older, smaller map stay valid until the model drops them.
-            self.input_map = mmap.mmap(INPUT_FD, os.fstat(INPUT_FD).st_size)
+        with self.input_lock:
+            if size == 0:
+                return self.input_map
+            if self.input_map is None or len(self.input_map) < size:
+                # Views of an older, smaller map stay valid until the model drops them.
+                self.input_map = mmap.mmap(INPUT_FD, os.fstat(INPUT_FD).st_size)
+            return self.input_map
 
-    def ensure_output_capacity(self, size):
-        if size <= self.output_size and self.output_map is not None:
-            return
-        new_size = max(size, self.output_size)
-        new_size = (new_size + OUTPUT_GROWTH - 1) // OUTPUT_GROWTH * OUTPUT_GROWTH
-        if os.fstat(OUTPUT_FD).st_size < new_size:
-            os.ftruncate(OUTPUT_FD, new_size)
-        self.output_map = mmap.mmap(OUTPUT_FD, new_size)
-        self.output_size = new_size
+    def copy_tensors(self, specs):
+        """Tensors the server sent for a BLS call, copied out (the region is reused once released)."""
+        end = max([spec["offset"] + spec["size"] for spec in specs] + [0])
+        input_map = self.map_inputs(end)
+        tensors = []
+        for spec in specs:
+            tensor = self.build_tensor(spec, input_map)
+            array = tensor.as_numpy()
+            tensors.append(self.pb_utils.Tensor._from_server(spec["name"], spec["datatype"], array.copy()))
+        return tensors
 
     # -- execute -----------------------------------------------------------------------------------------------
 
-    def build_tensor(self, spec):
+    def build_tensor(self, spec, input_map):
         np = self.np
         pb_utils = self.pb_utils
         name = spec["name"]
@@ -197,7 +179,7 @@ class Stub:
         offset = spec["offset"]
         size = spec["size"]
         if datatype == "BYTES":
-            data = memoryview(self.input_map)[offset : offset + size] if size > 0 else b""
+            data = memoryview(input_map)[offset : offset + size] if size > 0 else b""
             array = pb_utils.deserialize_bytes_tensor(data).reshape(shape)
         else:
             numpy_type = pb_utils.triton_to_numpy_type(pb_utils.KSERVE_TO_ENUM[datatype])
@@ -209,13 +191,14 @@ class Stub:
             if count == 0:
                 array = np.empty(shape, dtype=numpy_type)
             else:
-                array = np.frombuffer(self.input_map, dtype=numpy_type, count=count, offset=offset).reshape(shape)
+                array = np.frombuffer(input_map, dtype=numpy_type, count=count, offset=offset).reshape(shape)
         return pb_utils.Tensor._from_server(name, datatype, array)
 
     def build_requests(self, message):
+        input_map = self.map_inputs(message.get("in_size", 0))
         requests = []
-        for spec in message["requests"]:
-            inputs = [self.build_tensor(tensor) for tensor in spec["inputs"]]
+        for index, spec in enumerate(message["requests"]):
+            inputs = [self.build_tensor(tensor, input_map) for tensor in spec["inputs"]]
             request = self.pb_utils.InferenceRequest(
                 inputs=inputs,
                 requested_output_names=spec.get("requested_output_names", []),
@@ -224,82 +207,71 @@ class Stub:
                 flags=spec.get("flags", 0),
                 parameters=spec.get("parameters", {}),
             )
+            if self.decoupled:
+                request._response_sender = self.pb_utils.InferenceResponseSender(
+                    message["id"], index, spec.get("requested_output_names", [])
+                )
             requests.append(request)
         return requests
 
     def write_outputs(self, responses, requests):
-        """Lay every output tensor out in the output file; returns the per-response descriptions."""
-        np = self.np
-        pb_utils = self.pb_utils
-        plans = []
-        total = 0
+        """Lay every output tensor out in one region of the output file; returns the per-response descriptions."""
+        runtime = self.pb_utils._runtime
+        groups = []
         for response, request in zip(responses, requests):
+            if not response.has_error():
+                groups.append(runtime.plan(response.output_tensors(), set(request.requested_output_names())))
+        region, laid_out = self.arena.write(groups)
+        self.result_region = region
+        described = []
+        for response in responses:
             if response.has_error():
                 error = response.error()
-                plans.append({"error": {"message": str(error.message()), "code": int(error.code())}})
-                continue
-            wanted = set(request.requested_output_names())
-            outputs = []
-            for tensor in response.output_tensors():
-                if wanted and tensor.name() not in wanted:
-                    continue
-                array = tensor.as_numpy()
-                datatype = pb_utils.ENUM_TO_KSERVE.get(tensor.triton_dtype())
-                if datatype is None:
-                    raise pb_utils.TritonModelException(
-                        "output '%s' has a data type the server cannot return" % tensor.name()
-                    )
-                if datatype == "BYTES":
-                    data = pb_utils._serialize_bytes(array)
-                else:
-                    data = np.ascontiguousarray(array)
-                size = len(data) if datatype == "BYTES" else data.nbytes
-                offset = align(total)
-                total = offset + size
-                outputs.append((tensor.name(), datatype, list(array.shape), offset, size, data))
-            plans.append(outputs)
-        self.ensure_output_capacity(max(total, 1))
-        described = []
-        for plan in plans:
-            if isinstance(plan, dict):
-                described.append(plan)
-                continue
-            outputs = []
-            for name, datatype, shape, offset, size, data in plan:
-                if size > 0:
-                    target = np.frombuffer(self.output_map, dtype=np.uint8, count=size, offset=offset)
-                    if datatype == "BYTES":
-                        target[:] = np.frombuffer(data, dtype=np.uint8)
-                    else:
-                        target[:] = data.reshape(-1).view(np.uint8)
-                outputs.append({"name": name, "datatype": datatype, "shape": shape, "offset": offset, "size": size})
-            described.append({"outputs": outputs})
+                described.append({"error": {"message": str(error.message()), "code": int(error.code())}})
+            else:
+                described.append({"outputs": laid_out.pop(0)})
         return described
+
+    def run_execute(self, requests):
+        """TritonPythonModel.execute, on the stub's event loop when it is `async def`."""
+        result = self.model.execute(requests)
+        if inspect.isawaitable(result):
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+                asyncio.set_event_loop(self.loop)
+            result = self.loop.run_until_complete(result)
+        return result
 
     def batch_error(self, text):
         return "Failed to process the request(s) for model instance '%s', message: %s" % (self.instance_name, text)
 
     def handle_execute(self, message):
         started = time.perf_counter_ns()
+        if self.result_region is not None:
+            # The server read the previous result before it sent this execute.
+            self.arena.release(self.result_region)
+            self.result_region = None
         try:
-            self.map_inputs(message.get("in_size", 0))
             requests = self.build_requests(message)
         except BaseException as error:
             send_message({"type": "result", "id": message["id"], "error": self.batch_error(describe_exception(error))})
             return
         inputs_done = time.perf_counter_ns()
         try:
-            responses = self.model.execute(requests)
+            responses = self.run_execute(requests)
         except BaseException as error:
             send_message({"type": "result", "id": message["id"], "error": self.batch_error(describe_exception(error))})
             return
         infer_done = time.perf_counter_ns()
+        if self.decoupled:
+            self.finish_decoupled(message, responses, started, inputs_done, infer_done)
+            return
         try:
             if not isinstance(responses, (list, tuple)):
                 if responses is None:
                     raise self.pb_utils.TritonModelException(
-                        "execute returned None: decoupled models are not supported by this server, "
-                        "return a list of pb_utils.InferenceResponse"
+                        "execute returned None: only decoupled models (model_transaction_policy { decoupled: true }) "
+                        "send their responses through the response sender; return a list of pb_utils.InferenceResponse"
                     )
                 raise self.pb_utils.TritonModelException("Expected a list in the execute return")
             if len(responses) != len(requests):
@@ -329,6 +301,24 @@ class Stub:
             }
         )
 
+    def finish_decoupled(self, message, returned, started, inputs_done, infer_done):
+        """A decoupled execute returns None; its responses travel (or will travel) through the response senders."""
+        if returned is not None:
+            error = "Failed to process the request(s) for model instance '%s', message: decoupled models must return" \
+                " None from execute and send their responses through the response sender" % self.instance_name
+            send_message({"type": "result", "id": message["id"], "error": error})
+            return
+        send_message(
+            {
+                "type": "result",
+                "id": message["id"],
+                "responses": [{"outputs": []} for _ in message["requests"]],
+                "input_ns": inputs_done - started,
+                "infer_ns": infer_done - inputs_done,
+                "output_ns": 0,
+            }
+        )
+
     def handle_finalize(self):
         error = None
         if self.model is not None and hasattr(self.model, "finalize"):
@@ -341,8 +331,9 @@ class Stub:
     # -- loop --------------------------------------------------------------------------------------------------
 
     def run(self):
+        self.channel.start()
         while True:
-            message = read_message()
+            message = self.channel.inbox.get()
             if message is None:
                 return  # the server closed the channel
             kind = message.get("type")

@@ -5,15 +5,26 @@ Written for cdk8s-inference-server from the interface Triton documents for its P
 ModelConfig for auto_complete_config, Logger, and the helper functions). Models written for Triton import
 it unchanged; the stub process (stub.py) builds the requests and reads the responses.
 
-Not supported here (they raise TritonModelException with a clear message): Business Logic Scripting
-(InferenceRequest.exec / async_exec), decoupled response senders, custom metrics (MetricFamily).
+Business Logic Scripting (InferenceRequest.exec / async_exec) and decoupled response senders go through the
+stub's runtime (stub_runtime.py), installed here as `_runtime`. Not supported here (raises TritonModelException
+with a clear message): custom metrics (MetricFamily).
 """
 
 import json
 import struct
 import sys
+import threading
 
 import numpy as np
+
+# Set by the stub (stub_runtime.Runtime): carries BLS calls and decoupled responses to the server.
+_runtime = None
+
+
+def _require_runtime(what):
+    if _runtime is None:
+        raise TritonModelException("%s is only available inside a model served by the inference server" % what)
+    return _runtime
 
 # ---------------------------------------------------------------------------------------------------------------
 # Constants with Triton's values.
@@ -317,10 +328,7 @@ class Tensor:
 
 
 class InferenceRequest:
-    """A request handed to TritonPythonModel.execute (or, in Triton, built for BLS calls).
-
-    Building one for Business Logic Scripting works, but exec()/async_exec() are not supported by this server.
-    """
+    """A request handed to TritonPythonModel.execute, or built by a model to call another one (BLS)."""
 
     def __init__(
         self,
@@ -349,6 +357,7 @@ class InferenceRequest:
         self._parameters = parameters if isinstance(parameters, str) else json.dumps(parameters)
         self._release_flags = TRITONSERVER_REQUEST_RELEASE_ALL
         self._cancelled = False
+        self._response_sender = None
 
     def inputs(self):
         return self._inputs
@@ -384,19 +393,51 @@ class InferenceRequest:
         self._release_flags = flags
 
     def get_response_sender(self):
-        raise TritonModelException(
-            "decoupled models (InferenceRequest.get_response_sender) are not supported by this server"
-        )
+        """The sender of a decoupled model's responses for this request (one sender per request)."""
+        if self._response_sender is None:
+            raise TritonModelException(
+                "get_response_sender is only available for models with model_transaction_policy { decoupled: true }"
+            )
+        return self._response_sender
 
     def exec(self, decoupled=False):
-        raise TritonModelException(
-            "Business Logic Scripting (InferenceRequest.exec) is not supported by this server"
-        )
+        """Run this request on model_name (Business Logic Scripting); blocks. Returns an InferenceResponse (errors of
+        the called model are error responses), or with decoupled=True an iterator of them."""
+        return _require_runtime("InferenceRequest.exec").exec(self, decoupled)
 
     def async_exec(self, decoupled=False):
-        raise TritonModelException(
-            "Business Logic Scripting (InferenceRequest.async_exec) is not supported by this server"
-        )
+        """Like exec, as an awaitable for `async def execute`; several may run at once (asyncio.gather)."""
+        return _require_runtime("InferenceRequest.async_exec").async_exec(self, decoupled)
+
+
+class InferenceResponseSender:
+    """Sends a decoupled model's responses for one request: any number of send(response), then
+    send(flags=TRITONSERVER_RESPONSE_COMPLETE_FINAL), with or without a last response."""
+
+    def __init__(self, execute_id, index, requested_output_names):
+        self._execute_id = execute_id
+        self._index = index
+        self._wanted = set(requested_output_names or [])
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def send(self, response=None, flags=0):
+        with self._lock:
+            if self._closed:
+                raise TritonModelException("Unable to send response. Response sender has been closed.")
+            if response is not None and not isinstance(response, InferenceResponse):
+                raise TritonModelException("send expects a pb_utils.InferenceResponse, got %s" % type(response).__name__)
+            if response is None and not (flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL):
+                raise TritonModelException("Inference Response object must be provided when the response flags is not"
+                                           " set to TRITONSERVER_RESPONSE_COMPLETE_FINAL.")
+            if flags & TRITONSERVER_RESPONSE_COMPLETE_FINAL:
+                self._closed = True
+            _require_runtime("InferenceResponseSender.send").send_response(
+                self._execute_id, self._index, response, flags, self._wanted
+            )
+
+    def is_cancelled(self):
+        return False
 
 
 class InferenceResponse:

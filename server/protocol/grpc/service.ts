@@ -2,7 +2,7 @@
  * inference.GRPCInferenceService handlers over the core facade. Every handler decodes, calls the facade, encodes;
  * failures go through toGrpcError (errors.ts), the one place core error codes become gRPC status codes.
  */
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
@@ -11,13 +11,13 @@ import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
 import type { InferRequest } from '../../core/types';
 import { decodeInferRequest, encodeInferResponse } from './codec';
-import { streamErrorMessage, toGrpcError } from './errors';
+import { toGrpcError } from './errors';
+import { received, streamInferHandler } from './stream-infer';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
   ModelInferResponseMessage,
   ModelMetadataResponseMessage,
-  ModelStreamInferResponseMessage,
   NameVersionRequest,
   RepositoryIndexRequestMessage,
   RepositoryModelIndexMessage,
@@ -61,11 +61,6 @@ function fail<Res>(log: Logger | undefined, callback: sendUnaryData<Res>, error:
 const version = (value: string | undefined): string | undefined => (value ? value : undefined);
 
 /** The request with its GRPC_WAITREAD timestamps when tracing was on as it arrived. */
-function received(request: InferRequest, startNs: bigint | undefined): InferRequest {
-  if (startNs === undefined) return request;
-  return { ...request, received: { protocol: 'GRPC', startNs, endNs: process.hrtime.bigint() } };
-}
-
 interface TraceSettingRequestMessage {
   readonly settings?: Record<string, { value?: string[] }>;
   readonly model_name?: string;
@@ -104,7 +99,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       fail(log, callback, error);
       return;
     }
-    service.infer(request).then(
+    service.infer(request, 'grpc').then(
       (response) => {
         response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;
@@ -125,66 +120,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     );
   };
 
-  const modelStreamInfer = (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
-    let pending = 0;
-    let ended = false;
-    const finishIfDone = () => {
-      if (ended && pending === 0 && !call.cancelled) call.end();
-    };
-    const writeError = (request: ModelInferRequestMessage, error: unknown) => {
-      if (!(error instanceof InferenceError)) log?.error({ err: error }, 'unexpected error in a gRPC stream');
-      if (call.cancelled) return;
-      call.write({
-        error_message: streamErrorMessage(error),
-        infer_response: {
-          model_name: request.model_name ?? '',
-          model_version: request.model_version ?? '',
-          id: request.id ?? '',
-          outputs: [],
-        },
-      });
-    };
-    call.on('data', (request: ModelInferRequestMessage) => {
-      const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
-      let decoded: InferRequest;
-      try {
-        decoded = received(decodeInferRequest(request).request, startNs);
-      } catch (error) {
-        writeError(request, error);
-        return;
-      }
-      pending += 1;
-      service
-        .infer(decoded)
-        .then(
-          (response) => {
-            const trace = response.trace;
-            if (call.cancelled) return trace?.finish();
-            trace?.capture('GRPC_SEND_START');
-            try {
-              call.write({ error_message: '', infer_response: encodeInferResponse(response) }, () => {
-                trace?.capture('GRPC_SEND_END');
-                trace?.finish();
-              });
-            } catch (error) {
-              trace?.finish();
-              throw error;
-            }
-          },
-          (error: unknown) => writeError(request, error),
-        )
-        .catch((error: unknown) => writeError(request, error))
-        .finally(() => {
-          pending -= 1;
-          finishIfDone();
-        });
-    });
-    call.on('end', () => {
-      ended = true;
-      finishIfDone();
-    });
-    call.on('error', (error) => log?.debug({ err: error }, 'gRPC stream error'));
-  };
+  const modelStreamInfer = streamInferHandler(service, log);
 
   return {
     ServerLive: unary(log, () => ({ live: service.isLive() })),

@@ -95,7 +95,7 @@ export function sendFailure(reply: FastifyReply, failure: HttpFailure): FastifyR
 const KNOWN_PATHS: readonly RegExp[] = [
   /^\/v2(?:\/health\/(?:live|ready))?$/,
   /^\/v2\/models\/stats$/,
-  /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?(?:\/(?:infer|ready|config|stats))?$/,
+  /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?(?:\/(?:infer|ready|config|stats|generate|generate_stream))?$/,
   /^\/v2\/repository\/index$/,
   /^\/v2\/repository\/models\/[^/]+\/(?:load|unload)$/,
 ];

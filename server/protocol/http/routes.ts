@@ -1,5 +1,6 @@
 /** Every KServe v2 / Triton HTTP endpoint, one plugin per area. */
 import type { FastifyInstance } from 'fastify';
+import { generateRoutes } from './routes/generate';
 import { inferRoutes } from './routes/infer';
 import { loggingRoutes } from './routes/logging';
 import { modelRoutes } from './routes/models';
@@ -15,6 +16,7 @@ export function registerRoutes(app: FastifyInstance, options: RouteOptions): voi
   void app.register(serverRoutes, options);
   void app.register(modelRoutes, options);
   void app.register(inferRoutes, options);
+  void app.register(generateRoutes, options);
   void app.register(repositoryRoutes, options);
   void app.register(loggingRoutes, options);
   void app.register(sharedMemoryRoutes, options);

@@ -1,0 +1,133 @@
+import { ErrorCode, Errors, InferenceError } from '../../core/errors';
+import type { ResponseSink } from '../../core/streaming';
+import type { Tensor } from '../../core/tensor';
+import type { TensorFiles, WireTensor } from './tensor-files';
+
+/** A BLS call from the model (pb_utils.InferenceRequest.exec / async_exec). */
+export interface BlsCallMessage {
+  type: 'bls';
+  id: number;
+  region: number;
+  model_name: string;
+  model_version: number;
+  request_id?: string;
+  inputs: WireTensor[];
+  requested_output_names: string[];
+  correlation_id: number | string;
+  flags: number;
+  timeout: number;
+  parameters: Record<string, unknown>;
+  decoupled: boolean;
+}
+
+/** One response to a BLS call: outputs or an error; `final` ends the call. */
+export type BlsReply = { outputs: Tensor[] } | { error: InferenceError };
+
+export type BlsHandler = (call: BlsCallMessage, inputs: Tensor[], reply: (response: BlsReply | undefined, final: boolean) => void) => void;
+
+export type WireResponse = { region?: number; outputs: WireTensor[] } | { error: { message: string; code: number } };
+
+/** What the stub sends on its own, besides replies to the server's requests. */
+export type UnsolicitedMessage =
+  | { type: 'response'; id: number; index: number; flags: number; region?: number; outputs?: WireTensor[]; error?: { message: string; code: number } }
+  | BlsCallMessage
+  | { type: 'release_input'; region: number };
+
+/** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
+export const TRITON_ERROR_CODES: readonly ErrorCode[] = [
+  'INTERNAL', // UNKNOWN
+  'INTERNAL',
+  'NOT_FOUND',
+  'INVALID_ARG',
+  'UNAVAILABLE',
+  'UNSUPPORTED',
+  'ALREADY_EXISTS',
+  'CANCELLED',
+];
+
+/**
+ * The messages a stub sends whenever its model likes (decoupled responses from any thread, BLS calls from execute),
+ * and the server's answers to them: a response's tensors are read at once and their region released; a BLS call
+ * runs through `onBls` and its responses go back with their tensors in the input file.
+ */
+export class StubTraffic {
+  /** Decoupled executions waiting for responses, by execute id. */
+  readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
+  /** Runs the model's BLS calls; without one they get an error response. */
+  onBls: BlsHandler | undefined;
+
+  constructor(
+    private readonly files: TensorFiles,
+    private readonly send: (message: Record<string, unknown>) => void,
+    private readonly alive: () => boolean,
+  ) {}
+
+  /** Messages the stub sends on its own (not replies): decoupled responses, BLS calls, releases. */
+  handle(message: { type: string }): boolean {
+    const unsolicited = message as UnsolicitedMessage;
+    switch (unsolicited.type) {
+      case 'response':
+        this.onResponse(unsolicited);
+        return true;
+      case 'bls':
+        this.onBlsCall(unsolicited);
+        return true;
+      case 'release_input':
+        this.files.release(unsolicited.region);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private onResponse(message: Extract<UnsolicitedMessage, { type: 'response' }>): void {
+    let response: BlsReply | undefined;
+    try {
+      if (message.error) {
+        response = { error: Errors.pythonResponseError(TRITON_ERROR_CODES[message.error.code] ?? 'INTERNAL', message.error.message) };
+      } else if (message.outputs) {
+        response = { outputs: this.files.read(message.outputs) };
+      }
+    } catch (error) {
+      response = { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed((error as Error).message) };
+    } finally {
+      if (message.region !== undefined) this.send({ type: 'release', region: message.region });
+    }
+    const stream = this.streams.get(message.id);
+    if (!stream) return; // the request already failed (execute raised): late responses have nowhere to go
+    const final = (message.flags & 1) !== 0;
+    stream.sink(response, final);
+    if (final) stream.finished();
+  }
+
+  private onBlsCall(call: BlsCallMessage): void {
+    let inputs: Tensor[];
+    try {
+      inputs = this.files.read(call.inputs);
+    } catch (error) {
+      this.replyBls(call.id, { error: error instanceof InferenceError ? error : Errors.pythonExecuteFailed(String(error)) }, true);
+      return;
+    } finally {
+      this.send({ type: 'release', region: call.region });
+    }
+    if (!this.onBls) {
+      this.replyBls(call.id, { error: Errors.pythonExecuteFailed('BLS calls are not available to this model instance') }, true);
+      return;
+    }
+    this.onBls(call, inputs, (response, final) => this.replyBls(call.id, response, final));
+  }
+
+  /** Answer a BLS call: the outputs go into a region of the input file the stub releases once it has copied them. */
+  private replyBls(id: number, response: BlsReply | undefined, final: boolean): void {
+    if (!this.alive()) return;
+    if (response && 'outputs' in response) {
+      const { region, wire } = this.files.write([response.outputs]);
+      this.send({ type: 'bls_response', id, final, region, outputs: wire[0] });
+    } else if (response) {
+      const code = Math.max(0, TRITON_ERROR_CODES.indexOf(response.error.code));
+      this.send({ type: 'bls_response', id, final, error: { message: response.error.message, code: code === 0 ? 1 : code } });
+    } else {
+      this.send({ type: 'bls_response', id, final, outputs: [] });
+    }
+  }
+}
