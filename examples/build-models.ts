@@ -20,6 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { normalSampler } from './prng';
+import { DataType, Dim, valueInfo, node, intAttr, floatAttr, stringAttr, floatInitializer, model, randomNormal } from './onnx-builders';
 
 /** The package root: the nearest folder above this file with a package.json (works from dist/ too). */
 function packageRoot(): string {
@@ -30,90 +31,6 @@ function packageRoot(): string {
 }
 
 export const DEFAULT_OUT_DIR = path.join(packageRoot(), 'examples', 'model_repository');
-
-const IR_VERSION = 8;
-const OPSET = 17;
-const PRODUCER_NAME = 'cdk8s-inference-server/examples/build-models';
-
-const DataType = {
-  FLOAT: 1,
-  INT32: 6,
-  STRING: 8,
-  BOOL: 9,
-  UINT64: 13,
-} as const;
-
-const AttrType = {
-  FLOAT: 1,
-  INT: 2,
-  STRING: 3,
-} as const;
-
-/** A dimension: a fixed size, or the name of a symbolic (dynamic) dimension. */
-type Dim = number | string;
-
-function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-
-function node(
-  opType: string,
-  inputs: string[],
-  outputs: string[],
-  name: string,
-  attribute: onnx.IAttributeProto[] = [],
-): onnx.INodeProto {
-  return { input: inputs, output: outputs, name, opType, attribute };
-}
-
-function intAttr(name: string, i: number): onnx.IAttributeProto {
-  return { name, type: AttrType.INT, i };
-}
-
-function floatAttr(name: string, f: number): onnx.IAttributeProto {
-  return { name, type: AttrType.FLOAT, f };
-}
-
-function stringAttr(name: string, s: string): onnx.IAttributeProto {
-  return { name, type: AttrType.STRING, s: Buffer.from(s, 'utf8') };
-}
-
-/** An FP32 initializer stored as little-endian raw_data. */
-function floatInitializer(name: string, dims: number[], values: Float32Array): onnx.ITensorProto {
-  const raw = new Uint8Array(values.length * 4);
-  const view = new DataView(raw.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  return { name, dims, dataType: DataType.FLOAT, rawData: raw };
-}
-
-function model(graph: onnx.IGraphProto, docString: string, producerVersion = '1'): Uint8Array {
-  const m: onnx.IModelProto = {
-    irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
-    producerName: PRODUCER_NAME,
-    producerVersion,
-    docString,
-    graph,
-  };
-  const err = onnx.ModelProto.verify(m);
-  if (err) throw new Error(`invalid ModelProto for ${graph.name}: ${err}`);
-  return onnx.ModelProto.encode(m).finish();
-}
-
-
-function randomNormal(count: number, std: number, sample: () => number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = sample() * std;
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Models
