@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
 import { Errors, InferenceError } from '../../core/errors';
+import { encodeFrame, FrameDecoder, OutputTail } from './control-frames';
 import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
 import { TensorFiles } from './tensor-files';
@@ -85,14 +86,14 @@ export class StubProcess {
   set onBls(handler: BlsHandler | undefined) {
     this.traffic.onBls = handler;
   }
-  private pendingBytes: Buffer = Buffer.alloc(0);
+  private readonly frames = new FrameDecoder();
   private waiter: Waiter | undefined;
   private nextId = 1;
   private exitInfo: string | undefined;
   /** Why the process was killed: it counts as gone from then on, before its exit is reported. */
   private killReason: string | undefined;
   private readonly exitListeners: Array<(detail: string) => void> = [];
-  private readonly stderrTail: string[] = [];
+  private readonly stderrTail = new OutputTail();
   private fdsClosed = false;
   /** Resolves once the process has exited. */
   readonly exited: Promise<void>;
@@ -134,7 +135,7 @@ export class StubProcess {
     this.child.stderr!.setEncoding('utf8');
     this.child.stdout!.on('data', (text: string) => options.output('stdout', text));
     this.child.stderr!.on('data', (text: string) => {
-      this.rememberStderr(text);
+      this.stderrTail.remember(text);
       options.output('stderr', text);
     });
     this.exited = new Promise((resolve) => {
@@ -338,7 +339,7 @@ export class StubProcess {
 
   /** The last lines the stub wrote to stderr (a traceback when Python itself failed). */
   stderrSummary(): string {
-    return this.stderrTail.join('').trim().split('\n').slice(-15).join('\n');
+    return this.stderrTail.summary();
   }
 
   // -----------------------------------------------------------------------------------------------------------
@@ -367,26 +368,17 @@ export class StubProcess {
   }
 
   private send(message: Record<string, unknown>): void {
-    const body = Buffer.from(JSON.stringify(message), 'utf8');
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32LE(body.length, 0);
-    this.control.write(Buffer.concat([header, body]));
+    this.control.write(encodeFrame(message));
   }
 
   private onData(chunk: Buffer): void {
-    this.pendingBytes = this.pendingBytes.length === 0 ? chunk : Buffer.concat([this.pendingBytes, chunk]);
-    while (this.pendingBytes.length >= 4) {
-      const length = this.pendingBytes.readUInt32LE(0);
-      if (this.pendingBytes.length < 4 + length) break;
-      const text = this.pendingBytes.toString('utf8', 4, 4 + length);
-      this.pendingBytes = this.pendingBytes.subarray(4 + length);
-      let message: FromStub;
-      try {
-        message = JSON.parse(text) as FromStub;
-      } catch {
-        this.kill('it sent a malformed control message');
-        return;
-      }
+    const messages = this.frames.push(chunk);
+    if (messages === 'malformed') {
+      this.kill('it sent a malformed control message');
+      return;
+    }
+    for (const raw of messages) {
+      const message = raw as FromStub;
       if (this.traffic.handle(message)) continue;
       const waiter = this.waiter;
       if (!waiter) continue; // a late answer to a request that already timed out
@@ -422,12 +414,5 @@ export class StubProcess {
   private crashError(detail: string): InferenceError {
     const tail = this.stderrSummary();
     return Errors.pythonStubCrashed(this.options.label, tail ? `${detail}; its last output:\n${tail}` : detail);
-  }
-
-  private rememberStderr(text: string): void {
-    this.stderrTail.push(text);
-    let size = 0;
-    for (const part of this.stderrTail) size += part.length;
-    while (size > 8192 && this.stderrTail.length > 1) size -= this.stderrTail.shift()!.length;
   }
 }
