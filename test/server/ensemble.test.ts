@@ -1,55 +1,16 @@
 /**
- * Ensembles through the facade on a real server: results equal running the steps by hand, dependency loading and
- * ordering in every control mode, unload_dependents, composing models missing, failing or unloaded, statistics.
+ * Ensembles serving through the facade on a real server: results equal running the steps by hand, branches and shared
+ * tensors, nested ensembles, tensors that are views, statistics, timeouts passed down.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { InferenceServerApp } from '../../server/app';
-import type { InferRequest } from '../../server/core/types';
-import { copyRepository, simpleRequest, startServer } from './repo-fixture';
+import { chainRequest, ints, RANGE, serverPool, writeEnsemble } from './ensemble-fixture';
+import { copyRepository } from './repo-fixture';
 
-const RANGE = Array.from({ length: 16 }, (_, i) => i);
-
-function ints(data: unknown): number[] {
-  return Array.from(data as Int32Array);
-}
-
-function chainRequest(offset = 0, outputs?: string[], batch = 1): InferRequest {
-  const rows = (row: number[]) => Int32Array.from(Array.from({ length: batch }, () => row).flat());
-  return {
-    model: 'simple_chain',
-    inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [batch, 16], data: rows(RANGE.map((i) => i + offset)) },
-      { name: 'INPUT1', datatype: 'INT32', shape: [batch, 16], data: rows(RANGE.map((i) => 3 * i - offset)) },
-    ],
-    outputs: outputs?.map((name) => ({ name })),
-  };
-}
-
-/** An ensemble config in a repository folder, with an empty version directory as Triton requires. */
-function writeEnsemble(repo: string, name: string, text: string): void {
-  fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
-  fs.writeFileSync(path.join(repo, name, 'config.pbtxt'), `name: "${name}"\nplatform: "ensemble"\n${text}`);
-}
-
-const INT_IO = `max_batch_size: 8
-input [ { name: "A" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "B" data_type: TYPE_INT32 dims: [ 16 ] } ]
-output [ { name: "Y" data_type: TYPE_INT32 dims: [ 16 ] } ]`;
-
-const oneStep = (model: string, version = -1) => `ensemble_scheduling { step [ { model_name: "${model}" model_version: ${version}
-  input_map { key: "INPUT0" value: "A" } input_map { key: "INPUT1" value: "B" } output_map { key: "OUTPUT0" value: "Y" } } ] }`;
-
-describe('ensembles', () => {
-  const servers: InferenceServerApp[] = [];
-  const serve = async (...args: Parameters<typeof startServer>) => {
-    const server = startServer(...args);
-    servers.push(server);
-    const failed = await server.start();
-    return { server, failed: failed.failedModels };
-  };
-  afterEach(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.stop()));
-  });
+describe('ensembles: serving', () => {
+  const pool = serverPool();
+  const serve = pool.serve;
+  afterEach(() => pool.stopAll());
 
   it('serves simple_chain (none mode): outputs equal running simple twice by hand, only the requested ones', async () => {
     const { server, failed } = await serve({ modelRepositories: [copyRepository(['simple_chain', 'simple'])] });
@@ -280,136 +241,5 @@ ensemble_scheduling { step [
       failureReason: 'REJECTED',
     });
     expect(server.service.modelStatistics('simple')[0].inference_stats.fail.count).toBe(1);
-  });
-
-  it('explicit mode: loading an ensemble loads its composing models; unload_dependents unloads them too', async () => {
-    const { server, failed } = await serve({
-      modelRepositories: [copyRepository(['simple_chain', 'simple', 'mlp'])],
-      modelControlMode: 'explicit',
-    });
-    expect(failed).toEqual([]);
-    const { service } = server;
-    await service.loadModel('simple_chain');
-    expect(await service.repositoryIndex(true)).toEqual([
-      { name: 'simple', version: '2', state: 'READY', reason: '' },
-      { name: 'simple_chain', version: '1', state: 'READY', reason: '' },
-    ]);
-    expect(ints((await service.infer(chainRequest(2))).outputs[0].data)).toEqual(RANGE.map((i) => 2 * (i + 2)));
-
-    // Without unload_dependents the composing model keeps serving.
-    await service.unloadModel('simple_chain');
-    expect(service.isModelReady('simple')).toBe(true);
-    await service.loadModel('simple_chain');
-    await service.unloadModel('simple_chain', { unloadDependents: true });
-    expect(service.isModelReady('simple_chain')).toBe(false);
-    expect(service.isModelReady('simple')).toBe(false);
-    expect(await service.repositoryIndex(true)).toEqual([]);
-  });
-
-  it('unload_dependents keeps a composing model that another loaded ensemble still uses', async () => {
-    const repo = copyRepository(['simple_chain', 'simple']);
-    fs.cpSync(path.join(repo, 'simple_chain'), path.join(repo, 'chain_two'), { recursive: true });
-    const config = path.join(repo, 'chain_two', 'config.pbtxt');
-    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('name: "simple_chain"', 'name: "chain_two"'));
-    const { server, failed } = await serve({
-      modelRepositories: [repo],
-      modelControlMode: 'explicit',
-      loadModels: ['simple_chain', 'chain_two'],
-    });
-    expect(failed).toEqual([]);
-    const { service } = server;
-    await service.unloadModel('simple_chain', { unloadDependents: true });
-    expect(service.isModelReady('simple')).toBe(true);
-    expect((await service.infer({ ...chainRequest(3), model: 'chain_two' })).outputs).toHaveLength(2);
-    await service.unloadModel('chain_two', { unloadDependents: true });
-    expect(service.isModelReady('simple')).toBe(false);
-  });
-
-  it('a composing model unloaded later: requests fail with its error, the ensemble stays loaded', async () => {
-    const { server } = await serve({
-      modelRepositories: [copyRepository(['simple_chain', 'simple'])],
-      modelControlMode: 'explicit',
-      loadModels: ['simple_chain'],
-    });
-    const { service } = server;
-    await service.unloadModel('simple');
-    expect(service.isModelReady('simple_chain')).toBe(true);
-    await expect(service.infer(chainRequest())).rejects.toMatchObject({
-      code: 'NOT_FOUND',
-      message: "Request for unknown model: 'simple' has no available versions",
-    });
-    expect(service.modelStatistics('simple_chain')[0].inference_stats.fail.count).toBe(1);
-    await service.loadModel('simple');
-    expect((await service.infer(chainRequest())).outputs).toHaveLength(2);
-  });
-
-  it('an ensemble whose composing model is missing, invalid or lacks a version is UNAVAILABLE; the rest serves', async () => {
-    const repo = copyRepository(['simple', 'mlp']);
-    writeEnsemble(repo, 'uses_missing', `${INT_IO}\n${oneStep('nowhere')}`);
-    fs.mkdirSync(path.join(repo, 'broken', '1'), { recursive: true });
-    fs.writeFileSync(path.join(repo, 'broken', 'config.pbtxt'), 'name: "broken"\nplatform: "onnxruntime_onnx"\n');
-    writeEnsemble(repo, 'uses_broken', `${INT_IO}\n${oneStep('broken')}`);
-    writeEnsemble(repo, 'uses_version_1', `${INT_IO}\n${oneStep('simple', 1)}`);
-    writeEnsemble(repo, 'wrong_type', `${INT_IO.replace('name: "Y" data_type: TYPE_INT32', 'name: "Y" data_type: TYPE_FP32')}\n${oneStep('simple')}`);
-    const { server, failed } = await serve({ modelRepositories: [repo] });
-    expect(failed.sort()).toEqual(['broken', 'uses_broken', 'uses_missing', 'uses_version_1', 'wrong_type']);
-    const { service } = server;
-    expect(service.isModelReady('simple')).toBe(true);
-    expect(service.isModelReady('mlp')).toBe(true);
-    const reasons = Object.fromEntries((await service.repositoryIndex()).map((e) => [e.name, [e.state, e.reason]]));
-    expect(reasons.uses_missing).toEqual([
-      'UNAVAILABLE',
-      'ensemble uses_missing contains models that are not available or ambiguous: nowhere',
-    ]);
-    expect(reasons.uses_broken[0]).toBe('UNAVAILABLE');
-    expect(reasons.uses_broken[1]).toMatch(/^ensemble 'uses_broken' depends on 'broken' which is not valid\. Model 'broken' failed with error: /);
-    expect(reasons.uses_version_1).toEqual([
-      'UNAVAILABLE',
-      "ensemble 'uses_version_1' depends on 'simple' whose required version 1 is not loaded.",
-    ]);
-    expect(reasons.wrong_type).toEqual([
-      'UNAVAILABLE',
-      'in ensemble wrong_type, ensemble tensor Y: inconsistent data type: TYPE_FP32 is inferred from model wrong_type while TYPE_INT32 is inferred from model simple',
-    ]);
-    await expect(service.infer({ ...chainRequest(), model: 'uses_missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  });
-
-  it('ensembles that use each other fail with a circular dependency instead of waiting forever', async () => {
-    const repo = copyRepository(['simple']);
-    const io = `max_batch_size: 8
-input [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] } ]
-output [ { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 16 ] } ]`;
-    const via = (model: string) => `ensemble_scheduling { step [ { model_name: "${model}"
-  input_map { key: "INPUT0" value: "INPUT0" } input_map { key: "INPUT1" value: "INPUT1" } output_map { key: "OUTPUT0" value: "OUTPUT0" } } ] }`;
-    writeEnsemble(repo, 'ping', `${io}\n${via('pong')}`);
-    writeEnsemble(repo, 'pong', `${io}\n${via('ping')}`);
-    writeEnsemble(repo, 'self', `${io}\n${via('self')}`);
-    const { server, failed } = await serve({ modelRepositories: [repo] });
-    expect(failed.sort()).toEqual(['ping', 'pong', 'self']);
-    const reasons = (await server.service.repositoryIndex()).filter((e) => e.name !== 'simple').map((e) => e.reason);
-    expect(reasons.some((r) => /^circular dependency between ensembles: (ping -> pong -> ping|pong -> ping -> pong)$/.test(r!))).toBe(true);
-    expect(reasons).toContain('circular dependency between ensembles: self -> self');
-    expect(server.service.isModelReady('simple')).toBe(true);
-  });
-
-  it('poll mode: a changed composing model reloads and the ensemble keeps serving', async () => {
-    const repo = copyRepository(['simple_chain', 'simple']);
-    const { server, failed } = await serve({ modelRepositories: [repo], modelControlMode: 'poll', repositoryPollSecs: 3600 });
-    expect(failed).toEqual([]);
-    const { service, manager } = server;
-    fs.cpSync(path.join(repo, 'simple', '2'), path.join(repo, 'simple', '3'), { recursive: true });
-    await manager.poll();
-    expect(service.modelMetadata('simple').versions).toEqual(['3']);
-    expect(service.isModelReady('simple_chain')).toBe(true);
-    const response = await service.infer(chainRequest(4));
-    expect(ints(response.outputs[1].data)).toEqual(RANGE.map((i) => 2 * (3 * i - 4)));
-    expect(service.modelStatistics('simple', '3')[0].inference_stats.success.count).toBe(2);
-  });
-
-  it('plain simple keeps answering while an ensemble uses it', async () => {
-    const { server } = await serve({ modelRepositories: [copyRepository(['simple_chain', 'simple'])] });
-    const [chain, plain] = await Promise.all([server.service.infer(chainRequest(1)), server.service.infer(simpleRequest())]);
-    expect(chain.model).toBe('simple_chain');
-    expect(plain.model).toBe('simple');
   });
 });
