@@ -65,7 +65,7 @@ export class GcsRepositorySource {
   readonly cacheRoot: string;
   private readonly storage: Storage;
   private readonly bucket: Bucket;
-  private readonly log: Logger;
+  private readonly log: Record<'info' | 'warn' | 'debug', (fields: object, message: string) => void>;
   private readonly limiter: Limiter;
   private credentials?: Promise<CredentialInfo>;
   private listing?: Listing;
@@ -76,7 +76,14 @@ export class GcsRepositorySource {
     this.location = parseGcsUri(root);
     const cacheDir = path.resolve(options.cacheDir ?? path.join(os.tmpdir(), 'inference-server-model-cache'));
     this.cacheRoot = path.join(cacheDir, this.location.bucket, ...(this.location.prefix ? this.location.prefix.split('/') : []));
-    this.log = (options.log ?? pino({ level: 'silent' })).child({ repository: root });
+    // Not a pino child: a child keeps the level it was made with, and the logging extension changes levels at run time.
+    const parent = options.log ?? pino({ level: 'silent' });
+    const tagged = (fields: object) => ({ repository: root, ...fields });
+    this.log = {
+      info: (fields, message) => parent.info(tagged(fields), message),
+      warn: (fields, message) => parent.warn(tagged(fields), message),
+      debug: (fields, message) => parent.debug(tagged(fields), message),
+    };
     this.limiter = new Limiter(Math.max(1, options.concurrency ?? 8));
     this.storage =
       options.storage ??
