@@ -69,6 +69,12 @@ export interface InferenceServerProps {
   readonly serviceAccountName?: string;
   /** `--log-verbose` level. @default 0 */
   readonly logVerbose?: number;
+  /**
+   * Bytes of Triton's response cache (`--cache-config=local,size=N`), for models whose config says
+   * `response_cache { enable: true }`. It lives in the server's memory: count it in `resources.memoryRequest`.
+   * @default - no response cache
+   */
+  readonly responseCacheByteSize?: number;
   /** Flags appended after the generated ones. @default [] */
   readonly extraArgs?: string[];
   /** @default {} */
@@ -151,6 +157,7 @@ export class InferenceServer extends Construct {
       ...(props.modelRepositories.some((r) => r.startsWith('gs://')) ? [`${CLI_FLAGS.modelCacheDir}=${WRITABLE_PATHS.modelCache}`] : []),
       `${CLI_FLAGS.allowGpuMetrics}=${numGpus > 0}`,
       ...(props.logVerbose ? [`${CLI_FLAGS.logVerbose}=${props.logVerbose}`] : []),
+      ...(props.responseCacheByteSize !== undefined ? [`${CLI_FLAGS.cacheConfig}=local,size=${props.responseCacheByteSize}`] : []),
       ...(props.extraArgs ?? []),
     ];
 
@@ -322,6 +329,9 @@ function validateProps(props: InferenceServerProps, numGpus: number, replicas: n
   }
   if (props.acceleratorType !== undefined && numGpus === 0) {
     errors.push('acceleratorType is set but numGpus is 0: request at least one GPU or drop acceleratorType');
+  }
+  if (props.responseCacheByteSize !== undefined && (!Number.isSafeInteger(props.responseCacheByteSize) || props.responseCacheByteSize < 1)) {
+    errors.push(`responseCacheByteSize must be a whole number of bytes ≥ 1, got ${props.responseCacheByteSize}`);
   }
   if (props.repositoryPollSecs !== undefined && props.modelControlMode !== 'poll') {
     errors.push('repositoryPollSecs only applies with modelControlMode "poll"');

@@ -69,6 +69,7 @@ describe('InferenceServer', () => {
       '--model-repository=/models/a', '--model-repository=/models/b', '--model-control-mode=poll', '--repository-poll-secs=30',
       '--exit-timeout-secs=30', '--allow-gpu-metrics=true', '--strict-readiness=false',
     ]);
+    expect(container(build({ responseCacheByteSize: 268435456 })).args).toContain(`${CLI_FLAGS.cacheConfig}=local,size=268435456`);
   });
 
   test('probes: liveness and readiness on the v2 health URLs, startup sized for slow loads', () => {
@@ -156,6 +157,8 @@ describe('InferenceServer', () => {
     expect(errorsOf({ numGpus: 0, acceleratorType: 'nvidia-l4' })[0]).toMatch(/acceleratorType is set but numGpus is 0/);
     expect(errorsOf({ repositoryPollSecs: 5 })[0]).toMatch(/only applies with modelControlMode "poll"/);
     expect(errorsOf({ serviceType: 'External' as never })[0]).toMatch(/serviceType "External"/);
+    expect(errorsOf({ responseCacheByteSize: 0 })[0]).toMatch(/responseCacheByteSize must be a whole number of bytes ≥ 1, got 0/);
+    expect(errorsOf({ responseCacheByteSize: 1.5 })[0]).toMatch(/responseCacheByteSize must be a whole number/);
     expect(errorsOf({ volumeMounts: [{ name: 'pvc', mountPath: '/models' }] })[0]).toMatch(/volumeMount "pvc" has no matching entry/);
     expect(errorsOf({})).toEqual([]);
   });
