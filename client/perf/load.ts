@@ -114,15 +114,8 @@ export function openLoop(
   let failing = false;
   const failures = failureTracker();
   const inFlight = new Set<Promise<void>>();
-  let dispatched = 0;
 
-  const dispatch = async (scheduledAt: number) => {
-    const slot = slots?.[dispatched++ % slots.length];
-    // The slot's step is taken now, so that a serial sequence's requests keep their order.
-    const previous = slot?.inFlight;
-    const step = slot?.next();
-    if (serial && previous) await previous.catch(() => undefined);
-    if (performance.now() - scheduledAt >= DELAY_TOLERANCE_MS) counters().delayed += 1;
+  const dispatch = async (step: SequenceStep | undefined) => {
     try {
       const outcome = await send(step);
       failures.ok();
@@ -135,12 +128,15 @@ export function openLoop(
 
   const loop = (async () => {
     let scheduledAt = performance.now();
-    while (running) {
+    for (let k = 0; running; k++) {
       const wait = scheduledAt - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const slot = slots?.[k % slots.length];
+      // A serial sequence holds the schedule (as perf_analyzer's worker blocks) rather than queueing without bound.
+      if (serial && slot?.inFlight) await slot.inFlight;
       if (!running) break;
-      const request = dispatch(scheduledAt);
-      const slot = slots?.[(dispatched - 1) % slots.length];
+      if (performance.now() - scheduledAt >= DELAY_TOLERANCE_MS) counters().delayed += 1;
+      const request = dispatch(slot?.next());
       if (slot) slot.inFlight = request;
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));
