@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { parsePerfArgs, PERF_USAGE, PerfUsageError } from './options';
 import { runProfile } from './profiler';
-import { resultLine, summaryTable, toCsv } from './report';
+import { delayedWarning, resultLine, summaryTable, toCsv } from './report';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let options;
@@ -30,11 +30,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   out(`*** Measurement Settings ***`);
   out(`  Model: ${options.model}${options.version ? ` version ${options.version}` : ''}, ${options.protocol} at ${options.url}, batch size ${options.batchSize}`);
   out(`  Measurement window: ${options.measurementIntervalMs} ms, stability ${options.stabilityPercentage}% over 3 windows, at most ${options.maxTrials} windows`);
-  out(`  Concurrency: ${options.concurrency.join(', ')}\n`);
+  if (options.requestRates) out(`  Request Rate: ${options.requestRates.join(', ')} requests/s, ${options.requestDistribution} distribution\n`);
+  else out(`  Concurrency: ${options.concurrency.join(', ')}\n`);
 
   const bar = options.progress
     ? new SingleBar({
-        format: 'concurrency {concurrency} | window {trial}/{maxTrials} |{bar}| {percentage}%',
+        format: '{level} | window {trial}/{maxTrials} |{bar}| {percentage}%',
         stream: process.stderr,
         hideCursor: true,
         clearOnComplete: true,
@@ -43,9 +44,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let barStarted = false;
   try {
     const results = await runProfile(options, {
-      onTick(fraction, trial, concurrency) {
+      onTick(fraction, trial, level) {
         if (!bar) return;
-        const payload = { concurrency, trial, maxTrials: options.maxTrials };
+        const payload = { level, trial, maxTrials: options.maxTrials };
         if (!barStarted) {
           bar.start(100, 0, payload);
           barStarted = true;
@@ -58,6 +59,9 @@ export async function main(argv: readonly string[]): Promise<number> {
           barStarted = false;
         }
         out(resultLine(result));
+        // perf_analyzer prints this one on stderr, so it shows with --json too.
+        const warning = delayedWarning(result);
+        if (warning) process.stderr.write(`${warning}\n`);
       },
     });
     if (options.json) process.stdout.write(`${JSON.stringify({ model: options.model, protocol: options.protocol, results }, null, 2)}\n`);

@@ -18,6 +18,15 @@ export interface PerfOptions {
   /** Shapes for variable dimensions, by input name (without the batch dimension). */
   shapes: Map<string, number[]>;
   inputData: 'random' | 'zero';
+  /** perf_analyzer's --input-data=<file.json> (repeatable): data streams appended file after file. */
+  inputDataFiles: string[];
+  /** perf_analyzer's --request-rate-range: open-loop load at these rates (requests/s) instead of concurrencies. */
+  requestRates?: number[];
+  requestDistribution: 'constant' | 'poisson';
+  /** Stateful models (sequence_batching): the sequence settings; ignored for other models. */
+  sequence: SequenceOptions;
+  /** gRPC ModelStreamInfer instead of ModelInfer (decoupled models need it). */
+  streaming: boolean;
   /** HTTP: send tensors as JSON instead of binary. */
   httpJson: boolean;
   /** perf_analyzer's --shared-memory: tensors in system shared memory (server on this host) or in the requests. */
@@ -27,6 +36,20 @@ export interface PerfOptions {
   csvFile?: string;
   json: boolean;
   progress: boolean;
+}
+
+export interface SequenceOptions {
+  /** Base length; undefined: 20, or the length of the data stream when --input-data gives one. */
+  length?: number;
+  /** Lengths vary uniformly within +/- this % of the base. */
+  lengthVariation: number;
+  /** Correlation ids from start to end (excluded); no end: unbounded. */
+  idStart: number;
+  idEnd?: number;
+  /** Live sequences in request-rate mode (in concurrency mode the concurrency is the number of sequences). */
+  numOfSequences: number;
+  /** At most one request in flight per sequence (request-rate mode; concurrency mode is always serial). */
+  serial: boolean;
 }
 
 export class PerfUsageError extends Error {}
@@ -40,11 +63,19 @@ export const PERF_USAGE = `Usage: inference-perf -m <model> [options]
   -b, --batch-size <n>                 Batch size of each request (default 1)
       --concurrency-range <s[:e[:st]]> Concurrencies start..end by step, as perf_analyzer (default 1)
       --concurrency-scale <linear|geometric>  Step added (linear, perf_analyzer's) or multiplied (default linear)
+      --request-rate-range <s[:e[:st]]> Open-loop request rates (requests/s, decimals allowed) instead of concurrencies
+      --request-distribution <constant|poisson>  Intervals between requests at a request rate (default constant)
+      --sequence-length <n>            Stateful models: base requests per sequence (default 20, or the data stream's)
+      --sequence-length-variation <pct>  Sequence lengths vary within +/- pct % (default 20)
+      --sequence-id-range <s[:e]>      Correlation ids from s up to e (excluded) (default 1, unbounded)
+      --num-of-sequences <n>           Live sequences at a request rate (default 4)
+      --serial-sequences               At most one request in flight per sequence at a request rate
+      --streaming                      gRPC: send over ModelStreamInfer (needed for decoupled models)
   -p, --measurement-interval <ms>      Length of a measurement window (default 5000)
   -s, --stability-percentage <pct>     Stability criterion across 3 windows (default 10)
   -r, --max-trials <n>                 Windows per concurrency before accepting unstable figures (default 10)
       --shape <name:d1,d2,...>         Shape of an input with variable dimensions (repeatable)
-      --input-data <random|zero>       Input values (default random)
+      --input-data <random|zero|file.json>  Input values, or perf_analyzer's JSON data file (repeatable) (default random)
       --http-json                      HTTP: tensors as JSON rather than the binary extension
       --shared-memory <none|system>    Tensors in system shared memory (server on this host) (default none)
       --output-shared-memory-size <n>  Bytes reserved for each output in shared memory (default 102400)
@@ -53,6 +84,13 @@ export const PERF_USAGE = `Usage: inference-perf -m <model> [options]
       --no-progress                    No progress bar
   -h, --help                           This help
 `;
+
+function nonNegativeNumber(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0) throw new PerfUsageError(`${flag} expects a non-negative number, got '${raw}'`);
+  return value;
+}
 
 function positiveInt(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -75,6 +113,33 @@ export function concurrencyRange(spec: string, scale: 'linear' | 'geometric' = '
   return levels;
 }
 
+/** `start[:end[:step]]` of --request-rate-range (decimals allowed; perf_analyzer's defaults of 1.0). */
+export function requestRateRange(spec: string): number[] {
+  const parts = spec.split(':');
+  const values = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
+  if (parts.length > 3 || values.some((v) => !Number.isFinite(v) || v <= 0)) {
+    throw new PerfUsageError(`--request-rate-range expects start[:end[:step]] with positive numbers, got '${spec}'`);
+  }
+  const [start, end = start, step = 1] = values;
+  if (end < start) throw new PerfUsageError(`--request-rate-range: end ${end} is below start ${start}`);
+  const levels: number[] = [];
+  // Integer steps counted from start, so that 0.1 steps do not drift past end.
+  for (let i = 0; start + i * step <= end + 1e-9 && levels.length < 10_000; i++) levels.push(Number((start + i * step).toFixed(9)));
+  return levels;
+}
+
+/** `start[:end]` of --sequence-id-range: ids from start up to end (excluded). */
+export function sequenceIdRange(spec: string): { idStart: number; idEnd?: number } {
+  const parts = spec.split(':');
+  const values = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
+  if (parts.length > 2 || values.some((v) => !Number.isSafeInteger(v)) || values[0] < 1) {
+    throw new PerfUsageError(`--sequence-id-range expects start[:end] with positive integers, got '${spec}'`);
+  }
+  const [idStart, idEnd] = values;
+  if (idEnd !== undefined && idEnd <= idStart) throw new PerfUsageError(`--sequence-id-range: end ${idEnd} must be above start ${idStart}`);
+  return { idStart, idEnd };
+}
+
 export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
@@ -94,7 +159,15 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
         'stability-percentage': { type: 'string', short: 's' },
         'max-trials': { type: 'string', short: 'r' },
         shape: { type: 'string', multiple: true },
-        'input-data': { type: 'string' },
+        'input-data': { type: 'string', multiple: true },
+        'request-rate-range': { type: 'string' },
+        'request-distribution': { type: 'string' },
+        'sequence-length': { type: 'string' },
+        'sequence-length-variation': { type: 'string' },
+        'sequence-id-range': { type: 'string' },
+        'num-of-sequences': { type: 'string' },
+        'serial-sequences': { type: 'boolean' },
+        streaming: { type: 'boolean' },
         'http-json': { type: 'boolean' },
         'shared-memory': { type: 'string' },
         'output-shared-memory-size': { type: 'string' },
@@ -114,8 +187,25 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
   if (protocol !== 'http' && protocol !== 'grpc') throw new PerfUsageError(`-i/--protocol must be http or grpc, got '${protocol}'`);
   const scale = (values['concurrency-scale'] as string | undefined) ?? 'linear';
   if (scale !== 'linear' && scale !== 'geometric') throw new PerfUsageError('--concurrency-scale must be linear or geometric');
-  const inputData = (values['input-data'] as string | undefined) ?? 'random';
-  if (inputData !== 'random' && inputData !== 'zero') throw new PerfUsageError('--input-data must be random or zero');
+  // As perf_analyzer: 'zero', 'random' or JSON files (several are appended); the last of zero/random wins.
+  let inputData: 'random' | 'zero' = 'random';
+  const inputDataFiles: string[] = [];
+  for (const entry of (values['input-data'] as string[] | undefined) ?? []) {
+    if (entry === 'random' || entry === 'zero') inputData = entry;
+    else if (entry.trim() === '') throw new PerfUsageError('--input-data expects zero, random or the path of a JSON file');
+    else inputDataFiles.push(entry);
+  }
+  const streaming = values.streaming === true;
+  if (streaming && protocol !== 'grpc') throw new PerfUsageError('Streaming is only allowed with gRPC protocol.');
+  const rateSpec = values['request-rate-range'] as string | undefined;
+  if (rateSpec !== undefined && values['concurrency-range'] !== undefined) {
+    throw new PerfUsageError('Cannot specify more than one inference load mode. Please choose only one of the following modes: --concurrency-range or --request-rate-range.');
+  }
+  const distribution = (values['request-distribution'] as string | undefined) ?? 'constant';
+  if (distribution !== 'constant' && distribution !== 'poisson') {
+    throw new PerfUsageError(`--request-distribution must be constant or poisson, got '${distribution}'`);
+  }
+  const sequenceLengthRaw = values['sequence-length'] as string | undefined;
   const sharedMemory = (values['shared-memory'] as string | undefined) ?? 'none';
   if (sharedMemory === 'cuda') throw new PerfUsageError('--shared-memory=cuda is not supported: the server has no CUDA shared memory');
   if (sharedMemory !== 'none' && sharedMemory !== 'system') throw new PerfUsageError('--shared-memory must be none or system');
@@ -142,6 +232,17 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     batchSize: positiveInt('--batch-size', values['batch-size'] as string | undefined, 1),
     shapes,
     inputData,
+    inputDataFiles,
+    requestRates: rateSpec === undefined ? undefined : requestRateRange(rateSpec),
+    requestDistribution: distribution,
+    sequence: {
+      length: sequenceLengthRaw === undefined ? undefined : positiveInt('--sequence-length', sequenceLengthRaw, 20),
+      lengthVariation: nonNegativeNumber('--sequence-length-variation', values['sequence-length-variation'] as string | undefined, 20),
+      ...sequenceIdRange((values['sequence-id-range'] as string | undefined) ?? '1'),
+      numOfSequences: positiveInt('--num-of-sequences', values['num-of-sequences'] as string | undefined, 4),
+      serial: values['serial-sequences'] === true,
+    },
+    streaming,
     httpJson: values['http-json'] === true,
     sharedMemory,
     outputSharedMemorySize: positiveInt('--output-shared-memory-size', values['output-shared-memory-size'] as string | undefined, 102400),

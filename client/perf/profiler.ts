@@ -8,22 +8,46 @@ import { DATATYPES, DataType, elementCount, isDataType } from '../../server/core
 import { InferenceServerClient } from '../client';
 import type { ModelMetadata, ModelStatistics } from '../api';
 import { InferInput, InferOptions } from '../tensor';
-import { PerfSharedMemory, setUpSystemSharedMemory } from './shared-memory';
+import { inputsForStep, loadInputDataFiles } from './input-data';
+import { closedLoop, LoadGenerator, openLoop, WindowCounters } from './load';
 import type { PerfOptions } from './options';
+import { RequestSender } from './request-sender';
+import { SequenceIdPool, SequencePlanner, SequenceSlot } from './sequences';
+import { PerfSharedMemory, setUpSystemSharedMemory } from './shared-memory';
+
+export interface Latencies {
+  readonly avg: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p95: number;
+  readonly p99: number;
+}
 
 export interface WindowStats {
   readonly durationMs: number;
   readonly count: number;
   readonly errors: number;
   readonly throughput: number;
-  /** Microseconds. */
-  readonly latency: { avg: number; p50: number; p90: number; p95: number; p99: number };
+  /** Microseconds from send to the request's final response. */
+  readonly latency: Latencies;
+  /** --streaming: microseconds to each request's first response (what matters for a decoupled model). */
+  readonly firstResponseLatency?: Latencies;
+  /** Responses received (more than count when a decoupled model answers a request several times). */
+  readonly responses: number;
+  /** Request rate mode: requests dispatched behind their schedule. */
+  readonly delayed: number;
+  /** Stateful models: sequences completed. */
+  readonly sequences?: number;
   /** Server-side averages per request in microseconds; undefined when statistics were unavailable. */
   readonly server?: { queue: number; computeInput: number; computeInfer: number; computeOutput: number; requests: number };
 }
 
+/** The figures of one load level: a concurrency, or a request rate (--request-rate-range). */
 export interface ConcurrencyResult extends WindowStats {
-  readonly concurrency: number;
+  /** Concurrent requests (or sequences); undefined in request rate mode. */
+  readonly concurrency?: number;
+  /** Requests per second dispatched; undefined in concurrency mode. */
+  readonly requestRate?: number;
   readonly batchSize: number;
   readonly stable: boolean;
   readonly windows: number;
@@ -31,8 +55,8 @@ export interface ConcurrencyResult extends WindowStats {
 
 export interface ProfileEvents {
   /** A window is being measured: fraction of its interval elapsed (0..1), the trial number and the concurrency. */
-  onTick?(fraction: number, trial: number, concurrency: number): void;
-  onWindow?(window: WindowStats, trial: number, concurrency: number): void;
+  onTick?(fraction: number, trial: number, level: string): void;
+  onWindow?(window: WindowStats, trial: number, level: string): void;
   onResult?(result: ConcurrencyResult): void;
 }
 
@@ -119,6 +143,22 @@ function withinPercent(values: number[], percent: number): boolean {
   return values.every((v) => (Math.abs(v - mean) / mean) * 100 <= percent);
 }
 
+function meanLatencies(all: readonly Latencies[]): Latencies {
+  const avg = (f: (l: Latencies) => number) => all.reduce((a, l) => a + f(l), 0) / all.length;
+  return { avg: avg((l) => l.avg), p50: avg((l) => l.p50), p90: avg((l) => l.p90), p95: avg((l) => l.p95), p99: avg((l) => l.p99) };
+}
+
+function latencies(values: readonly number[]): Latencies {
+  const sorted = Float64Array.from(values).sort();
+  return {
+    avg: sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+  };
+}
+
 function meanWindow(windows: WindowStats[]): WindowStats {
   const n = windows.length;
   const avg = (f: (w: WindowStats) => number) => windows.reduce((a, w) => a + f(w), 0) / n;
@@ -129,13 +169,11 @@ function meanWindow(windows: WindowStats[]): WindowStats {
     count: windows.reduce((a, w) => a + w.count, 0),
     errors: windows.reduce((a, w) => a + w.errors, 0),
     throughput: avg((w) => w.throughput),
-    latency: {
-      avg: avg((w) => w.latency.avg),
-      p50: avg((w) => w.latency.p50),
-      p90: avg((w) => w.latency.p90),
-      p95: avg((w) => w.latency.p95),
-      p99: avg((w) => w.latency.p99),
-    },
+    latency: meanLatencies(windows.map((w) => w.latency)),
+    firstResponseLatency: windows.every((w) => w.firstResponseLatency) ? meanLatencies(windows.map((w) => w.firstResponseLatency!)) : undefined,
+    responses: windows.reduce((a, w) => a + w.responses, 0),
+    delayed: windows.reduce((a, w) => a + w.delayed, 0),
+    sequences: windows.every((w) => w.sequences !== undefined) ? windows.reduce((a, w) => a + w.sequences!, 0) : undefined,
     server:
       servers.length === 0
         ? undefined
@@ -151,6 +189,15 @@ function meanWindow(windows: WindowStats[]): WindowStats {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Request inputs per data stream and step: the --input-data files, or one generated (random/zero) request. */
+function requestPayloads(metadata: ModelMetadata, config: Record<string, unknown>, maxBatchSize: number, options: PerfOptions): InferInput[][][] {
+  if (options.inputDataFiles.length === 0) return [[buildInputs(metadata, maxBatchSize, options)]];
+  const optional = new Set(((config.input as { name: string; optional?: boolean }[] | undefined) ?? []).filter((i) => i.optional).map((i) => i.name));
+  return loadInputDataFiles(options.inputDataFiles).map((stream) =>
+    stream.map((step) => inputsForStep(metadata, maxBatchSize, options.batchSize, options.shapes, step, optional)),
+  );
+}
+
 export async function runProfile(options: PerfOptions, events: ProfileEvents = {}): Promise<ConcurrencyResult[]> {
   const client = new InferenceServerClient({
     url: options.url,
@@ -158,30 +205,57 @@ export async function runProfile(options: PerfOptions, events: ProfileEvents = {
     http: options.httpJson ? { binaryThresholdBytes: Infinity, binaryOutputs: false, connections: 256 } : { connections: 256 },
   });
   let shm: PerfSharedMemory | undefined;
+  let sender: RequestSender | undefined;
   try {
     const metadata = await client.modelMetadata(options.model, options.version);
-    const config = await client.modelConfig(options.model, options.version);
+    const config = (await client.modelConfig(options.model, options.version)) as Record<string, unknown>;
     const maxBatchSize = Number(config.max_batch_size ?? 0);
     if (maxBatchSize === 0 && options.batchSize > 1) throw new Error(`model '${options.model}' does not support batching (max_batch_size 0)`);
-    let inputs = buildInputs(metadata, maxBatchSize, options);
+    const decoupled = (config.model_transaction_policy as { decoupled?: boolean } | undefined)?.decoupled === true;
+    if (decoupled && !options.streaming) throw new Error(`model '${options.model}' is decoupled: profile it over gRPC with --streaming`);
+    const stateful = config.sequence_batching !== undefined && config.sequence_batching !== null;
+    let payloads = requestPayloads(metadata, config, maxBatchSize, options);
     let request: InferOptions = { version: options.version };
     if (options.sharedMemory === 'system') {
+      if (options.inputDataFiles.length > 0) throw new Error('--shared-memory=system is not supported with --input-data files');
       const outputNames = metadata.outputs.map((output) => output.name);
-      shm = await setUpSystemSharedMemory(client, options.model, inputs, outputNames, options.outputSharedMemorySize);
-      inputs = shm.inputs;
+      shm = await setUpSystemSharedMemory(client, options.model, payloads[0][0], outputNames, options.outputSharedMemorySize);
+      payloads = [[shm.inputs]];
       request = { ...request, outputs: shm.outputs };
     }
-    // One warm-up request: fails fast on a bad setup.
-    await client.infer(options.model, inputs, request);
+    sender = new RequestSender(client, options.model, request, payloads, options.streaming);
+    const ids = new SequenceIdPool(options.sequence);
+    const live = options.requestRates ? [options.sequence.numOfSequences] : options.concurrency;
+    if (stateful && Math.max(...live) > ids.capacity) {
+      throw new Error(`--sequence-id-range holds ${ids.capacity} ids, fewer than the ${Math.max(...live)} sequences live at once: ids would collide`);
+    }
+    // One warm-up request fails fast on a bad setup (a stateful model's: a sequence of one).
+    await sender.send(stateful ? { id: ids.take(), start: true, end: true, stream: 0, step: 0 } : undefined);
 
+    const planner = stateful ? new SequencePlanner(options.sequence, ids, payloads.map((s) => s.length), options.inputDataFiles.length > 0) : undefined;
+    const slotsOf = (n: number) => (planner ? Array.from({ length: n }, () => new SequenceSlot(planner, payloads.map((s) => s.length))) : undefined);
+    const send = sender.send.bind(sender);
+    const levels: { label: string; result: Pick<ConcurrencyResult, 'concurrency' | 'requestRate'>; start(c: () => WindowCounters): LoadGenerator }[] = options.requestRates
+      ? options.requestRates.map((rate) => ({
+          label: `request rate ${rate}`,
+          result: { requestRate: rate },
+          start: (counters) => openLoop(rate, options.requestDistribution, send, counters, slotsOf(options.sequence.numOfSequences), options.sequence.serial),
+        }))
+      : options.concurrency.map((concurrency) => ({
+          label: `concurrency ${concurrency}`,
+          result: { concurrency },
+          start: (counters) => closedLoop(concurrency, send, counters, slotsOf(concurrency)),
+        }));
     const results: ConcurrencyResult[] = [];
-    for (const concurrency of options.concurrency) {
-      const result = await measureConcurrency(client, inputs, request, options, concurrency, events);
+    for (const level of levels) {
+      const measured = await measureLevel(client, options, level.label, level.start, events, planner, options.streaming);
+      const result = { ...level.result, ...measured };
       events.onResult?.(result);
       results.push(result);
     }
     return results;
   } finally {
+    sender?.close();
     await shm?.release();
     await client.close();
   }
@@ -195,67 +269,48 @@ async function serverTotals(client: InferenceServerClient, options: PerfOptions)
   }
 }
 
-async function measureConcurrency(
+async function measureLevel(
   client: InferenceServerClient,
-  inputs: InferInput[],
-  request: InferOptions,
   options: PerfOptions,
-  concurrency: number,
+  label: string,
+  startLoad: (counters: () => WindowCounters) => LoadGenerator,
   events: ProfileEvents,
-): Promise<ConcurrencyResult> {
-  let latencies: number[] = [];
-  let errors = 0;
-  let running = true;
-  let lastError: Error | undefined;
-  const worker = async () => {
-    while (running) {
-      const started = process.hrtime.bigint();
-      try {
-        await client.infer(options.model, inputs, request);
-        latencies.push(Number(process.hrtime.bigint() - started) / 1000);
-      } catch (error) {
-        errors += 1;
-        lastError = error as Error;
-        if (errors > 100 && latencies.length === 0) running = false;
-      }
-    }
-  };
-  const workers = Array.from({ length: concurrency }, () => worker());
+  planner: SequencePlanner | undefined,
+  streaming: boolean,
+): Promise<Omit<ConcurrencyResult, 'concurrency' | 'requestRate'>> {
+  let counters = new WindowCounters();
+  const load = startLoad(() => counters);
   const windows: WindowStats[] = [];
   let stable = false;
   try {
     await sleep(Math.min(200, options.measurementIntervalMs / 10)); // let every worker get going
-    for (let trial = 1; trial <= options.maxTrials && running; trial++) {
+    for (let trial = 1; trial <= options.maxTrials && !load.failing; trial++) {
       const before = await serverTotals(client, options);
-      latencies = [];
-      errors = 0;
+      const sequencesBefore = planner?.completed ?? 0;
+      counters = new WindowCounters();
       const started = performance.now();
       const tick = Math.max(50, Math.min(250, options.measurementIntervalMs / 20));
       while (performance.now() - started < options.measurementIntervalMs) {
         await sleep(Math.min(tick, options.measurementIntervalMs - (performance.now() - started)));
-        events.onTick?.(Math.min(1, (performance.now() - started) / options.measurementIntervalMs), trial, concurrency);
+        events.onTick?.(Math.min(1, (performance.now() - started) / options.measurementIntervalMs), trial, label);
       }
       const durationMs = performance.now() - started;
-      const windowLatencies = Float64Array.from(latencies).sort();
-      const windowErrors = errors;
+      const seen = counters;
       const after = await serverTotals(client, options);
-      const avg = windowLatencies.length === 0 ? 0 : windowLatencies.reduce((a, b) => a + b, 0) / windowLatencies.length;
       const window: WindowStats = {
         durationMs,
-        count: windowLatencies.length,
-        errors: windowErrors,
-        throughput: (windowLatencies.length * options.batchSize * 1000) / durationMs,
-        latency: {
-          avg,
-          p50: percentile(windowLatencies, 50),
-          p90: percentile(windowLatencies, 90),
-          p95: percentile(windowLatencies, 95),
-          p99: percentile(windowLatencies, 99),
-        },
+        count: seen.latencies.length,
+        errors: seen.errors,
+        throughput: (seen.latencies.length * options.batchSize * 1000) / durationMs,
+        latency: latencies(seen.latencies),
+        firstResponseLatency: streaming ? latencies(seen.firstResponseLatencies) : undefined,
+        responses: seen.responses,
+        delayed: seen.delayed,
+        sequences: planner ? planner.completed - sequencesBefore : undefined,
         server: serverDelta(before, after),
       };
       windows.push(window);
-      events.onWindow?.(window, trial, concurrency);
+      events.onWindow?.(window, trial, label);
       if (windows.length >= 3) {
         const last = windows.slice(-3);
         if (withinPercent(last.map((w) => w.throughput), options.stabilityPercentage) && withinPercent(last.map((w) => w.latency.avg), options.stabilityPercentage)) {
@@ -265,11 +320,10 @@ async function measureConcurrency(
       }
     }
   } finally {
-    running = false;
-    await Promise.all(workers);
+    await load.stop();
   }
   if (windows.length === 0 || windows.every((w) => w.count === 0)) {
-    throw new Error(`no request succeeded at concurrency ${concurrency}${lastError ? `: ${lastError.message}` : ''}`);
+    throw new Error(`no request succeeded at ${label}${load.lastError ? `: ${load.lastError.message}` : ''}`);
   }
-  return { concurrency, batchSize: options.batchSize, stable, windows: windows.length, ...meanWindow(windows.slice(-3)) };
+  return { batchSize: options.batchSize, stable, windows: windows.length, ...meanWindow(windows.slice(-3)) };
 }

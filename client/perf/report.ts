@@ -3,22 +3,50 @@ import type { ConcurrencyResult } from './profiler';
 
 const us = (v: number | undefined) => (v === undefined ? '' : String(Math.round(v)));
 
+/** The level a result was measured at, as perf_analyzer names it in its summary. */
+export function levelOf(r: ConcurrencyResult): string {
+  return r.requestRate !== undefined ? `Request Rate: ${r.requestRate}` : `Concurrency: ${r.concurrency}`;
+}
+
+/** Percent of requests dispatched behind schedule above which perf_analyzer warns (its 1 %). */
+export const DELAYED_WARNING_PERCENT = 1;
+
+/** perf_analyzer's warning when a request rate could not be kept, or undefined. */
+export function delayedWarning(r: ConcurrencyResult): string | undefined {
+  const dispatched = r.count + r.errors;
+  if (r.requestRate === undefined || dispatched === 0) return undefined;
+  const percent = (r.delayed / dispatched) * 100;
+  if (percent <= DELAYED_WARNING_PERCENT) return undefined;
+  return `WARNING: inference-perf is unable to keep up with the desired request rate. ${percent.toFixed(2)}% of the requests were delayed.`;
+}
+
+const latencyLine = (label: string, l: ConcurrencyResult['latency']) =>
+  `  ${label}: avg ${us(l.avg)} usec, p50 ${us(l.p50)} usec, p90 ${us(l.p90)} usec, p95 ${us(l.p95)} usec, p99 ${us(l.p99)} usec`;
+
 export function resultLine(r: ConcurrencyResult): string {
   const server = r.server
     ? `  server: queue ${us(r.server.queue)} usec, compute input ${us(r.server.computeInput)} usec, infer ${us(r.server.computeInfer)} usec, output ${us(r.server.computeOutput)} usec`
     : '  server: statistics unavailable';
-  return [
-    `Concurrency: ${r.concurrency}${r.stable ? '' : '  (not stable after ' + r.windows + ' windows)'}`,
+  const header = r.requestRate !== undefined ? `Request Rate: ${r.requestRate} inference requests per seconds` : `Concurrency: ${r.concurrency}`;
+  const durationS = (r.durationMs * Math.min(3, r.windows)) / 1000; // counts are over the last 3 windows
+  const lines = [
+    `${header}${r.stable ? '' : '  (not stable after ' + r.windows + ' windows)'}`,
+    `  Request count: ${r.count}`,
+    ...(r.delayed > 0 ? [`  Delayed Request Count: ${r.delayed}`] : []),
+    ...(r.sequences !== undefined ? [`  Sequence count: ${r.sequences} (${(r.sequences / durationS).toFixed(1)} seq/sec)`] : []),
+    ...(r.firstResponseLatency ? [`  Response count: ${r.responses}`] : []),
     `  throughput: ${r.throughput.toFixed(1)} infer/sec${r.errors > 0 ? `, ${r.errors} errors` : ''}`,
-    `  latency: avg ${us(r.latency.avg)} usec, p50 ${us(r.latency.p50)} usec, p90 ${us(r.latency.p90)} usec, p95 ${us(r.latency.p95)} usec, p99 ${us(r.latency.p99)} usec`,
+    latencyLine('latency', r.latency),
+    ...(r.firstResponseLatency ? [latencyLine('first response latency', r.firstResponseLatency)] : []),
     server,
-  ].join('\n');
+  ];
+  return lines.join('\n');
 }
 
 export function summaryTable(results: readonly ConcurrencyResult[]): string {
-  const header = ['Concurrency', 'Infer/s', 'p50 us', 'p90 us', 'p95 us', 'p99 us', 'Queue us', 'Compute us', 'Stable'];
+  const header = [results.some((r) => r.requestRate !== undefined) ? 'Request Rate' : 'Concurrency', 'Infer/s', 'p50 us', 'p90 us', 'p95 us', 'p99 us', 'Queue us', 'Compute us', 'Stable'];
   const rows = results.map((r) => [
-    String(r.concurrency),
+    String(r.requestRate ?? r.concurrency),
     r.throughput.toFixed(1),
     us(r.latency.p50),
     us(r.latency.p90),
@@ -48,11 +76,12 @@ export const CSV_HEADER = [
   'Stable',
 ];
 
-/** CSV with perf_analyzer's column names (times in microseconds). */
+/** CSV with perf_analyzer's column names (times in microseconds); the first is "Request Rate" in that mode. */
 export function toCsv(results: readonly ConcurrencyResult[]): string {
+  const header = results.some((r) => r.requestRate !== undefined) ? ['Request Rate', ...CSV_HEADER.slice(1)] : CSV_HEADER;
   const rows = results.map((r) =>
     [
-      r.concurrency,
+      r.requestRate ?? r.concurrency,
       r.throughput.toFixed(2),
       us(r.server?.queue),
       us(r.server?.computeInput),
@@ -66,5 +95,5 @@ export function toCsv(results: readonly ConcurrencyResult[]): string {
       r.stable ? 'true' : 'false',
     ].join(','),
   );
-  return [CSV_HEADER.join(','), ...rows].join('\n') + '\n';
+  return [header.join(','), ...rows].join('\n') + '\n';
 }
