@@ -13,7 +13,9 @@
  * Target: server ≥ 0.75 × bare node:http.
  *
  * Run: npm run bench:http [-- --tool=wrk|autocannon --connections=16 --warmup=2 --duration=10 --rounds=3
- *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile]
+ *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder>]
+ * --compare: also measure the server of another build (e.g. `cp -r dist bench-before/` before a change), interleaved
+ * with this one, for before/after figures from one run.
  * Rounds: every row is measured once per round, rows interleaved, and the median round is reported (the machines are
  * shared 2-core boxes: interleaving spreads load drifts over every row).
  * The load generator is wrk when installed, else autocannon in a child process. Needs `npm run build` first (the npm
@@ -45,6 +47,8 @@ interface Args {
   breakdown: boolean;
   profile: boolean;
   rounds: number;
+  /** A dist/ folder of another build (e.g. a copy taken before a change): its server is measured too, interleaved. */
+  compare?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -65,6 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === 'rounds') args.rounds = Math.max(1, Math.floor(number()));
     else if (key === 'breakdown') args.breakdown = true;
     else if (key === 'profile') args.profile = true;
+    else if (key === 'compare') args.compare = path.resolve(value);
     else throw new Error(`unknown argument '${arg}'`);
   }
   return args;
@@ -109,16 +114,16 @@ function serverArgs(port: number, grpcPort: number, metricsPort: number): string
   ];
 }
 
-async function startServer(nodeArgs: string[] = []): Promise<ServerChild> {
+async function startServer(nodeArgs: string[] = [], script = SERVER_MAIN): Promise<ServerChild> {
   const port = await freePort();
   const all = serverArgs(port, await freePort(), await freePort());
   try {
-    return await startServerChild({ name: 'server', nodeArgs, script: SERVER_MAIN, args: all, port, readyPath: READY_PATH, cwd: ROOT });
+    return await startServerChild({ name: 'server', nodeArgs, script, args: all, port, readyPath: READY_PATH, cwd: ROOT });
   } catch (error) {
     // Older builds may not know every flag: retry without the ones that are not essential.
     if (!/allow-(grpc|metrics)|grpc-port|metrics-port/.test((error as Error).message)) throw error;
     const args = all.filter((a) => !/^--(allow-(grpc|metrics)|grpc-port|metrics-port)/.test(a));
-    return startServerChild({ name: 'server', nodeArgs, script: SERVER_MAIN, args, port, readyPath: READY_PATH, cwd: ROOT });
+    return startServerChild({ name: 'server', nodeArgs, script, args, port, readyPath: READY_PATH, cwd: ROOT });
   }
 }
 
@@ -237,6 +242,19 @@ async function main(): Promise<void> {
     await check(serverChild, binary, true);
     plans.push({ key: 'server-json', name: 'server', what: '`simple` infer, JSON', child: serverChild, request: json });
     plans.push({ key: 'server-binary', name: 'server', what: '`simple` infer, binary extension', child: serverChild, request: binary });
+
+    if (args.compare) {
+      // Another build's server (its dist/ must sit inside this repository so it finds node_modules).
+      const script = path.join(args.compare, 'server', 'main.js');
+      requireBuilt([script], 'bench:http');
+      const compareChild = await startServer([], script);
+      children.push(compareChild);
+      await check(compareChild, json, true);
+      await check(compareChild, binary, true);
+      const from = path.relative(ROOT, args.compare);
+      plans.push({ key: 'compare-json', name: `server (${from})`, what: '`simple` infer, JSON', child: compareChild, request: json });
+      plans.push({ key: 'compare-binary', name: `server (${from})`, what: '`simple` infer, binary extension', child: compareChild, request: binary });
+    }
 
     if (args.breakdown) {
       for (const [mode, what] of [

@@ -52,6 +52,8 @@ export class InstancePoolScheduler implements Scheduler {
   private running = 0;
   /** Armed while the batcher waits for a fuller batch. */
   private delayArmed = false;
+  /** A dispatch is due at the end of this turn of the event loop. */
+  private dispatchArmed = false;
   /** Draining: batches no longer wait for more requests. */
   private flushing = false;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -89,7 +91,21 @@ export class InstancePoolScheduler implements Scheduler {
     job.trace?.capture('QUEUE_START');
     return new Promise<JobResult>((resolve, reject) => {
       this.queue.push({ job, resolve, reject }, job.priority, job.timeoutUs, process.hrtime.bigint());
-      this.dispatch(); // expire() arms the deadline timer
+      this.dispatchSoon();
+    });
+  }
+
+  /**
+   * Dispatch once the event loop has handled every request of this turn (one poll phase reads many sockets): they then
+   * reach the instance in one hand-off, one wake-up of its worker instead of one per request. expire() in dispatch
+   * arms the deadline timer.
+   */
+  private dispatchSoon(): void {
+    if (this.dispatchArmed) return;
+    this.dispatchArmed = true;
+    setImmediate(() => {
+      this.dispatchArmed = false;
+      this.dispatch();
     });
   }
 
