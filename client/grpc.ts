@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { elementCount, isDataType } from '../server/core/datatypes';
 import { encodeParameters } from '../server/protocol/grpc/codec';
+import { withInferWire } from '../server/protocol/grpc/infer-wire';
 import { inferenceServiceDefinition } from '../server/protocol/grpc/proto';
 import { dataFromContents, dataFromRaw, rawFromData } from '../server/protocol/grpc/tensor-contents';
 import type {
@@ -60,7 +61,7 @@ let clientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function serviceClient(): grpc.ServiceClientConstructor {
   clientConstructor ??= grpc.makeGenericClientConstructor(
-    inferenceServiceDefinition('number') as grpc.ServiceDefinition,
+    withInferWire(inferenceServiceDefinition('number')) as grpc.ServiceDefinition,
     'GRPCInferenceService',
   );
   return clientConstructor;

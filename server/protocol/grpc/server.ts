@@ -8,6 +8,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { InferenceServiceApi } from '../../core/service-api';
+import { withInferWire } from './infer-wire';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { createServiceImplementation } from './service';
 
@@ -90,7 +91,8 @@ export class GrpcFrontend {
     private readonly options: GrpcFrontendOptions = {},
   ) {
     this.server = new grpc.Server(grpcServerChannelOptions(options));
-    this.server.addService(inferenceServiceDefinition() as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
+    // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
+    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
     this.health.addToServer({
