@@ -135,6 +135,8 @@ export class GrpcTransport implements Transport {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.default_compression_algorithm': COMPRESSION[options.compression ?? 'none'],
+      // Nothing reads channelz data from this client; its per-call bookkeeping is pure cost (channelOptions may enable it).
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     });
   }

@@ -72,6 +72,9 @@ export function grpcServerChannelOptions(options: GrpcFrontendOptions): grpc.Cha
     'grpc.http2.max_pings_without_data': keepalive.http2MaxPingsWithoutData,
     'grpc.http2.min_ping_interval_without_data_ms': keepalive.http2MinRecvPingIntervalWithoutDataMs,
     'grpc.http2.max_ping_strikes': keepalive.http2MaxPingStrikes,
+    // Channelz bookkeeping (call counters, timestamps per message) costs CPU on every call, and nothing serves it:
+    // no channelz service is registered. Measured in bench/README.md "bench:grpc".
+    'grpc.enable_channelz': 0,
   };
 }
 
