@@ -146,11 +146,21 @@ export class GrpcTransport implements Transport {
       const fn = (this.client as unknown as Record<string, UnaryMethod>)[method];
       const timeout = options.timeoutMs ?? this.options.timeoutMs;
       const callOptions: grpc.CallOptions = timeout !== undefined ? { deadline: Date.now() + timeout } : {};
-      const call = fn.call(this.client, request, new grpc.Metadata(), callOptions, (error, response) => {
-        options.signal?.removeEventListener('abort', abort);
-        if (error) reject(errorOf(error));
-        else resolve(response as Res);
-      });
+      // grpc-js builds `new Error()` on every unary call, to give a failed call the caller's stack; errorOf() keeps only
+      // the code and details, so that stack capture is pure cost (bench/README.md "bench:grpc"). The limit is restored
+      // before anything else runs (the call starts synchronously).
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      let call: grpc.ClientUnaryCall;
+      try {
+        call = fn.call(this.client, request, new grpc.Metadata(), callOptions, (error, response) => {
+          options.signal?.removeEventListener('abort', abort);
+          if (error) reject(errorOf(error));
+          else resolve(response as Res);
+        });
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
       const abort = () => call.cancel();
       if (options.signal?.aborted) call.cancel();
       else options.signal?.addEventListener('abort', abort, { once: true });
