@@ -6,13 +6,21 @@
  * the median of the rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
  * loop on this thread (the server being idle meanwhile).
  *
+ * Every row also reports the server's CPU µs per request (user + system, all threads, /proc/<pid>/stat over the
+ * round: robust to other load on the machine, unlike req/s) and this process's (the client's) CPU µs per request.
+ *
  * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8).
+ * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
+ * time by layer and function.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { InferenceServerClient, InferInput } from '../client';
 import { describeMachine, machineInfo } from './lib/machine';
-import { freePort, HOST, repoRoot, startServerChild } from './lib/processes';
+import { mainThreadProfile, profileTables, summariseProfile } from './lib/cpuprofile';
+import { freePort, HOST, processCpuSeconds, repoRoot, ServerChild, startServerChild } from './lib/processes';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,10 +59,16 @@ interface Run {
   throughput: number;
   p50: number;
   p99: number;
+  /** Server CPU µs per request over the round (undefined off Linux). */
+  serverCpuUs?: number;
+  /** This process's (the load generator's) CPU µs per request. */
+  clientCpuUs: number;
 }
 
-async function closedLoop(client: InferenceServerClient, model: Model, seconds: number, concurrency: number): Promise<Run> {
+async function closedLoop(client: InferenceServerClient, model: Model, seconds: number, concurrency: number, serverPid?: number): Promise<Run> {
   const inputs = model.inputs();
+  const serverCpuBefore = serverPid !== undefined ? processCpuSeconds(serverPid) : undefined;
+  const clientCpuBefore = process.cpuUsage();
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   const worker = async () => {
@@ -67,9 +81,18 @@ async function closedLoop(client: InferenceServerClient, model: Model, seconds: 
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serverCpuAfter = serverPid !== undefined ? processCpuSeconds(serverPid) : undefined;
+  const count = latencies.length;
   latencies.sort((a, b) => a - b);
-  const pick = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
-  return { throughput: latencies.length / elapsed, p50: pick(50), p99: pick(99) };
+  const pick = (p: number) => latencies[Math.min(count - 1, Math.ceil((p / 100) * count) - 1)];
+  return {
+    throughput: count / elapsed,
+    p50: pick(50),
+    p99: pick(99),
+    serverCpuUs: serverCpuBefore !== undefined && serverCpuAfter !== undefined ? ((serverCpuAfter - serverCpuBefore) * 1e6) / count : undefined,
+    clientCpuUs: (clientCpu.user + clientCpu.system) / count,
+  };
 }
 
 async function rawOrt(modelName: string, model: Model, seconds: number): Promise<number> {
@@ -97,13 +120,10 @@ async function rawOrt(modelName: string, model: Model, seconds: number): Promise
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function main(): Promise<void> {
-  const root = repoRoot(__dirname);
-  const machine = machineInfo();
-  const httpPort = await freePort();
-  const grpcPort = await freePort();
-  const server = await startServerChild({
+async function startServer(root: string, httpPort: number, grpcPort: number, nodeArgs: string[] = []): Promise<ServerChild> {
+  return startServerChild({
     name: 'inference-server',
+    nodeArgs,
     script: path.join(root, 'dist/server/main.js'),
     args: [
       `--model-repository=${path.join(root, 'examples/model_repository')}`,
@@ -116,6 +136,35 @@ async function main(): Promise<void> {
     readyPath: '/v2/health/ready',
     cwd: root,
   });
+}
+
+/** A second server under --cpu-prof during a gRPC `simple` load: its main thread's self time by layer and function. */
+async function profileGrpc(root: string, log: (line?: string) => void): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-grpc-prof-'));
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const server = await startServer(root, httpPort, grpcPort, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const client = new InferenceServerClient({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' });
+  const pid = server.process.pid!;
+  try {
+    await closedLoop(client, MODELS[0], 0.5, CONCURRENCY);
+    await closedLoop(client, MODELS[0], SECONDS * 2, CONCURRENCY);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+  const file = mainThreadProfile(dir, pid);
+  log('');
+  log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (${file ?? `no main-thread profile in ${dir}`})`);
+  if (file) for (const line of profileTables(summariseProfile(file), 15, 30)) log(line);
+}
+
+async function main(): Promise<void> {
+  const root = repoRoot(__dirname);
+  const machine = machineInfo();
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const server = await startServer(root, httpPort, grpcPort);
   const clients: Record<TransportName, InferenceServerClient> = {
     grpc: new InferenceServerClient({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' }),
     'http-binary': new InferenceServerClient({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
@@ -137,10 +186,10 @@ async function main(): Promise<void> {
       for (const name of TRANSPORTS) await closedLoop(clients[name], model, 0.5, CONCURRENCY); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
         for (const name of TRANSPORTS) {
-          const run = await closedLoop(clients[name], model, SECONDS, CONCURRENCY);
+          const run = await closedLoop(clients[name], model, SECONDS, CONCURRENCY, server.process.pid);
           const key = `${model.name}/${name}`;
           results.set(key, [...(results.get(key) ?? []), run]);
-          process.stderr.write(`  ${key} round ${round + 1}: ${run.throughput.toFixed(0)} req/s\n`);
+          process.stderr.write(`  ${key} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
         }
       }
     }
@@ -149,25 +198,28 @@ async function main(): Promise<void> {
     for (const model of MODELS) raw.set(model.name, await rawOrt(model.name, model, SECONDS));
 
     log('');
-    log('| model | transport | req/s | p50 ms | p99 ms | vs gRPC | vs raw ORT |');
-    log('|---|---|---:|---:|---:|---:|---:|');
+    log('| model | transport | req/s | server CPU µs/req | client CPU µs/req | p50 ms | p99 ms | vs gRPC | vs raw ORT |');
+    log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const model of MODELS) {
       const grpcRate = median(results.get(`${model.name}/grpc`)!.map((r) => r.throughput));
       const rawRate = raw.get(model.name)!;
       for (const name of TRANSPORTS) {
         const runs = results.get(`${model.name}/${name}`)!;
         const rate = median(runs.map((r) => r.throughput));
+        const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
+        const clientCpu = median(runs.map((r) => r.clientCpuUs)).toFixed(0);
         log(
-          `| ${model.name} | ${name} | ${rate.toFixed(0)} | ${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
+          `| ${model.name} | ${name} | ${rate.toFixed(0)} | ${serverCpu} | ${clientCpu} | ${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
             `${(median(runs.map((r) => r.p99)) / 1000).toFixed(2)} | ${(rate / grpcRate).toFixed(2)}× | ${(rate / rawRate).toFixed(2)}× |`,
         );
       }
-      log(`| ${model.name} | raw onnxruntime-node (session.run loop, 1 thread) | ${rawRate.toFixed(0)} | | | ${(rawRate / grpcRate).toFixed(2)}× | 1.00× |`);
+      log(`| ${model.name} | raw onnxruntime-node (session.run loop, 1 thread) | ${rawRate.toFixed(0)} | | | | | ${(rawRate / grpcRate).toFixed(2)}× | 1.00× |`);
     }
   } finally {
     for (const client of Object.values(clients)) await client.close();
     await server.stop();
   }
+  if (process.argv.includes('--profile')) await profileGrpc(root, log);
 }
 
 main().catch((error: Error) => {

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { elementCount, isDataType } from '../server/core/datatypes';
 import { encodeParameters } from '../server/protocol/grpc/codec';
+import { withInferWire } from '../server/protocol/grpc/infer-wire';
 import { inferenceServiceDefinition } from '../server/protocol/grpc/proto';
 import { dataFromContents, dataFromRaw, rawFromData } from '../server/protocol/grpc/tensor-contents';
 import type {
@@ -60,7 +61,7 @@ let clientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function serviceClient(): grpc.ServiceClientConstructor {
   clientConstructor ??= grpc.makeGenericClientConstructor(
-    inferenceServiceDefinition('number') as grpc.ServiceDefinition,
+    withInferWire(inferenceServiceDefinition('number')) as grpc.ServiceDefinition,
     'GRPCInferenceService',
   );
   return clientConstructor;
@@ -134,6 +135,8 @@ export class GrpcTransport implements Transport {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.default_compression_algorithm': COMPRESSION[options.compression ?? 'none'],
+      // Nothing reads channelz data from this client; its per-call bookkeeping is pure cost (channelOptions may enable it).
+      'grpc.enable_channelz': 0,
       ...options.channelOptions,
     });
   }
@@ -143,11 +146,21 @@ export class GrpcTransport implements Transport {
       const fn = (this.client as unknown as Record<string, UnaryMethod>)[method];
       const timeout = options.timeoutMs ?? this.options.timeoutMs;
       const callOptions: grpc.CallOptions = timeout !== undefined ? { deadline: Date.now() + timeout } : {};
-      const call = fn.call(this.client, request, new grpc.Metadata(), callOptions, (error, response) => {
-        options.signal?.removeEventListener('abort', abort);
-        if (error) reject(errorOf(error));
-        else resolve(response as Res);
-      });
+      // grpc-js builds `new Error()` on every unary call, to give a failed call the caller's stack; errorOf() keeps only
+      // the code and details, so that stack capture is pure cost (bench/README.md "bench:grpc"). The limit is restored
+      // before anything else runs (the call starts synchronously).
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      let call: grpc.ClientUnaryCall;
+      try {
+        call = fn.call(this.client, request, new grpc.Metadata(), callOptions, (error, response) => {
+          options.signal?.removeEventListener('abort', abort);
+          if (error) reject(errorOf(error));
+          else resolve(response as Res);
+        });
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
       const abort = () => call.cancel();
       if (options.signal?.aborted) call.cancel();
       else options.signal?.addEventListener('abort', abort, { once: true });

@@ -61,6 +61,7 @@ describe('gRPC command-line flags', () => {
       'grpc.keepalive_time_ms': 42,
       'grpc.keepalive_timeout_ms': 20000,
       'grpc.keepalive_permit_without_calls': 1,
+      'grpc.enable_channelz': 0,
     });
     expect(grpcServerChannelOptions({})['grpc.max_receive_message_length']).toBe(DEFAULT_GRPC_MAX_MESSAGE_BYTES);
   });

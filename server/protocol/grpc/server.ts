@@ -8,6 +8,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { InferenceServiceApi } from '../../core/service-api';
+import { withInferWire } from './infer-wire';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { createServiceImplementation } from './service';
 
@@ -71,6 +72,9 @@ export function grpcServerChannelOptions(options: GrpcFrontendOptions): grpc.Cha
     'grpc.http2.max_pings_without_data': keepalive.http2MaxPingsWithoutData,
     'grpc.http2.min_ping_interval_without_data_ms': keepalive.http2MinRecvPingIntervalWithoutDataMs,
     'grpc.http2.max_ping_strikes': keepalive.http2MaxPingStrikes,
+    // Channelz bookkeeping (call counters, timestamps per message) costs CPU on every call, and nothing serves it:
+    // no channelz service is registered. Measured in bench/README.md "bench:grpc".
+    'grpc.enable_channelz': 0,
   };
 }
 
@@ -90,7 +94,8 @@ export class GrpcFrontend {
     private readonly options: GrpcFrontendOptions = {},
   ) {
     this.server = new grpc.Server(grpcServerChannelOptions(options));
-    this.server.addService(inferenceServiceDefinition() as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
+    // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
+    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
     this.health.addToServer({
