@@ -1,6 +1,5 @@
 import { modelConfigToJson } from '../config/config-json';
 import { parseModelConfigJson } from '../config/config-from-json';
-import { configToKserve } from '../config/datatypes';
 import { composingModelNames } from '../config/ensemble-graph';
 import type { ModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
@@ -16,7 +15,9 @@ import { selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
-import { decoupledRefusal, toStreamEvent } from './streaming';
+import { runDecoupled } from './decoupled-execution';
+import { modelMetadataOf } from './model-metadata';
+import { decoupledRefusal } from './streaming';
 import type { InferCaller, InferStreamListener } from './streaming';
 import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
@@ -33,7 +34,6 @@ import type {
   Parameters,
   RepositoryIndexEntry,
   ServerMetadata,
-  TensorMetadata,
   UnloadOptions,
 } from './types';
 import type { ModelControlMode } from '../contract';
@@ -142,29 +142,8 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   modelMetadata(model: string, version?: string): ModelMetadata {
-    const loaded = this.options.manager.getReady(model, version);
-    const config = loaded.config;
-    const batchDim = config.max_batch_size > 0 ? [-1] : [];
     const versions = this.options.manager.readyVersions(model).map((v) => String(v.version));
-    return {
-      name: model,
-      versions: version ? [version] : versions,
-      platform: config.platform,
-      inputs: config.input.map(
-        (input): TensorMetadata => ({
-          name: input.name,
-          datatype: configToKserve(input.data_type),
-          shape: [...batchDim, ...input.dims],
-        }),
-      ),
-      outputs: config.output.map(
-        (output): TensorMetadata => ({
-          name: output.name,
-          datatype: configToKserve(output.data_type),
-          shape: [...batchDim, ...output.dims],
-        }),
-      ),
-    };
+    return modelMetadataOf(model, this.options.manager.getReady(model, version).config, version ? [version] : versions);
   }
 
   modelConfig(model: string, version?: string): ModelConfig {
@@ -405,42 +384,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       listener({ response: await this.infer(request, 'stream') }, true);
       return;
     }
-    const started = process.hrtime.bigint();
-    const shm = new RequestSharedMemory(this.sharedMemory);
-    try {
-      if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
-      const scheduling = schedulingParameters(request.parameters);
-      const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
-      const outputNames = selectOutputs(loaded.config, request);
-      const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };
-      const result = await loaded.scheduler.enqueue({
-        inputs,
-        outputNames,
-        batchSize,
-        ...scheduling,
-        sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
-      });
-      const requestNs = Number(process.hrtime.bigint() - started);
-      loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
-      this.observers.onRequest({
-        ...header,
-        ok: true,
-        batchSize,
-        requestNs,
-        queueNs: result.queueNs,
-        computeInputNs: result.timings.computeInputNs,
-        computeInferNs: result.timings.computeInferNs,
-        computeOutputNs: result.timings.computeOutputNs,
-      });
-    } catch (error) {
-      const failure = toInferenceError(error);
-      const requestNs = Number(process.hrtime.bigint() - started);
-      loaded.stats.recordFailure(requestNs);
-      this.observers.onRequest({ model: request.model, version: String(loaded.version), ok: false, reason: failure.failureReason, batchSize: 1, requestNs });
-      throw failure;
-    } finally {
-      shm.release();
-    }
+    await runDecoupled(loaded, request, listener, { sharedMemory: this.sharedMemory, observers: this.observers });
   }
 
   private checkModelControl(): void {

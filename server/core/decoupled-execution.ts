@@ -1,0 +1,58 @@
+import type { LoadedModelVersion } from '../repository/loaded-version';
+import { Errors, toInferenceError } from './errors';
+import type { ObserverHub } from './observer';
+import { schedulingParameters } from './request-parameters';
+import { selectOutputs, validateInputs } from './request-validation';
+import type { SystemSharedMemoryRegistry } from './shared-memory';
+import { RequestSharedMemory } from './shared-memory-tensors';
+import { InferStreamListener, toStreamEvent } from './streaming';
+import type { InferRequest } from './types';
+
+/**
+ * One request to a decoupled model (model_transaction_policy { decoupled: true }): its responses reach `listener` as
+ * the model sends them, then the final flag; resolves after it, rejects (InferenceError) when the request fails as
+ * a whole. Counted in the model's statistics and metrics as one request, as the facade counts any other.
+ */
+export async function runDecoupled(
+  loaded: LoadedModelVersion,
+  request: InferRequest,
+  listener: InferStreamListener,
+  context: { readonly sharedMemory: SystemSharedMemoryRegistry; readonly observers: ObserverHub },
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const shm = new RequestSharedMemory(context.sharedMemory);
+  try {
+    if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
+    const scheduling = schedulingParameters(request.parameters);
+    const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
+    const outputNames = selectOutputs(loaded.config, request);
+    const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };
+    const result = await loaded.scheduler.enqueue({
+      inputs,
+      outputNames,
+      batchSize,
+      ...scheduling,
+      sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
+    });
+    const requestNs = Number(process.hrtime.bigint() - started);
+    loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
+    context.observers.onRequest({
+      ...header,
+      ok: true,
+      batchSize,
+      requestNs,
+      queueNs: result.queueNs,
+      computeInputNs: result.timings.computeInputNs,
+      computeInferNs: result.timings.computeInferNs,
+      computeOutputNs: result.timings.computeOutputNs,
+    });
+  } catch (error) {
+    const failure = toInferenceError(error);
+    const requestNs = Number(process.hrtime.bigint() - started);
+    loaded.stats.recordFailure(requestNs);
+    context.observers.onRequest({ model: request.model, version: String(loaded.version), ok: false, reason: failure.failureReason, batchSize: 1, requestNs });
+    throw failure;
+  } finally {
+    shm.release();
+  }
+}
