@@ -1,6 +1,7 @@
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import { Errors, toInferenceError } from './errors';
 import type { ObserverHub } from './observer';
+import { recordFailed, recordServed } from './request-accounting';
 import { schedulingParameters } from './request-parameters';
 import { selectOutputs, validateInputs } from './request-validation';
 import type { SystemSharedMemoryRegistry } from './shared-memory';
@@ -20,6 +21,7 @@ export async function runDecoupled(
   context: { readonly sharedMemory: SystemSharedMemoryRegistry; readonly observers: ObserverHub },
 ): Promise<void> {
   const started = process.hrtime.bigint();
+  const account = { stats: loaded.stats, observers: context.observers, model: loaded.name, version: String(loaded.version) };
   const shm = new RequestSharedMemory(context.sharedMemory);
   try {
     if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
@@ -34,23 +36,10 @@ export async function runDecoupled(
       ...scheduling,
       sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
     });
-    const requestNs = Number(process.hrtime.bigint() - started);
-    loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
-    context.observers.onRequest({
-      ...header,
-      ok: true,
-      batchSize,
-      requestNs,
-      queueNs: result.queueNs,
-      computeInputNs: result.timings.computeInputNs,
-      computeInferNs: result.timings.computeInferNs,
-      computeOutputNs: result.timings.computeOutputNs,
-    });
+    recordServed(account, batchSize, Number(process.hrtime.bigint() - started), result);
   } catch (error) {
     const failure = toInferenceError(error);
-    const requestNs = Number(process.hrtime.bigint() - started);
-    loaded.stats.recordFailure(requestNs);
-    context.observers.onRequest({ model: request.model, version: String(loaded.version), ok: false, reason: failure.failureReason, batchSize: 1, requestNs });
+    recordFailed(account, failure.failureReason, Number(process.hrtime.bigint() - started));
     throw failure;
   } finally {
     shm.release();

@@ -10,6 +10,7 @@ import { classCount, classify } from './classification';
 import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
+import { recordFailed, recordServed, RequestAccount } from './request-accounting';
 import { schedulingParameters } from './request-parameters';
 import { selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
@@ -293,25 +294,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       }
       const written = shm.writeOutputs(outputs);
       const requestNs = Number(process.hrtime.bigint() - started);
-      if (cache?.hit) {
-        loaded.stats.recordCacheHit(requestNs, cache.ns);
-        this.observers.onRequest({ model: request.model, version: String(loaded.version), ok: true, batchSize, requestNs, queueNs: 0, cache });
-      } else {
-        loaded.stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
-        if (cache) loaded.stats.recordCacheMiss(cache.ns);
-        this.observers.onRequest({
-          model: request.model,
-          version: String(loaded.version),
-          ok: true,
-          batchSize,
-          requestNs,
-          queueNs: result.queueNs,
-          computeInputNs: result.timings.computeInputNs,
-          computeInferNs: result.timings.computeInferNs,
-          computeOutputNs: result.timings.computeOutputNs,
-          cache,
-        });
-      }
+      recordServed(this.accountOf(loaded), batchSize, requestNs, result, cache);
       const response: InferResponse = {
         model: request.model,
         version: String(loaded.version),
@@ -332,15 +315,8 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       }
       const failure = toInferenceError(error);
       const requestNs = Number(process.hrtime.bigint() - started);
-      if (loaded) loaded.stats.recordFailure(requestNs);
-      this.observers.onRequest({
-        model: request.model,
-        version: loaded ? String(loaded.version) : (request.version ?? ''),
-        ok: false,
-        reason: failure.failureReason,
-        batchSize: 1,
-        requestNs,
-      });
+      const account = loaded ? this.accountOf(loaded) : { observers: this.observers, model: request.model, version: request.version ?? '' };
+      recordFailed(account, failure.failureReason, requestNs);
       throw failure;
     } finally {
       shm.release();
@@ -385,6 +361,10 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       return;
     }
     await runDecoupled(loaded, request, listener, { sharedMemory: this.sharedMemory, observers: this.observers });
+  }
+
+  private accountOf(loaded: LoadedModelVersion): RequestAccount {
+    return { stats: loaded.stats, observers: this.observers, model: loaded.name, version: String(loaded.version) };
   }
 
   private checkModelControl(): void {

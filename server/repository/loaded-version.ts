@@ -10,6 +10,7 @@ import type {
 } from '../config/model-config';
 import { Errors } from '../core/errors';
 import type { ObserverHub } from '../core/observer';
+import { recordServed } from '../core/request-accounting';
 import { ExecutionTimings, StatisticsRecorder } from '../core/statistics';
 import { GpuInventory, placeInstances, PlacementLedger } from '../scheduler/gpu-placement';
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../scheduler/instance-pool-scheduler';
@@ -158,20 +159,8 @@ export class LoadedModelVersion {
     const version = String(this.version);
     this.stats.recordExecution(timings);
     this.observers.onExecution({ model: this.name, version, ...timings });
-    for (let i = 0; i < timings.batchSize; i++) {
-      this.stats.recordSuccess(requestNs, 0, 1, timings);
-      this.observers.onRequest({
-        model: this.name,
-        version,
-        ok: true,
-        batchSize: 1,
-        requestNs,
-        queueNs: 0,
-        computeInputNs: timings.computeInputNs,
-        computeInferNs: timings.computeInferNs,
-        computeOutputNs: timings.computeOutputNs,
-      });
-    }
+    const account = { stats: this.stats, observers: this.observers, model: this.name, version };
+    for (let i = 0; i < timings.batchSize; i++) recordServed(account, 1, requestNs, { queueNs: 0, timings });
   }
 
   /** An ensemble version: no instances; its scheduler runs each request's steps on the composing models. */
