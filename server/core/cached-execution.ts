@@ -1,5 +1,5 @@
 import type { JobResult } from '../scheduler/scheduler';
-import type { CacheOwner, ResponseCache } from './response-cache';
+import { CacheOwner, copyTensor, ResponseCache } from './response-cache';
 import { responseCacheKey } from './response-cache-key';
 import type { Tensor } from './tensor';
 
@@ -28,7 +28,9 @@ export async function executeWithCache(
   const cached = cache.lookup(key, owner);
   const lookupNs = Number(process.hrtime.bigint() - lookupStarted);
   if (cached) {
-    return { result: { outputs: [...cached], queueNs: 0, timings: NO_EXECUTION }, cache: { hit: true, ns: lookupNs } };
+    // Copies: a consumer may move a buffer it is given (an ensemble step hands large tensors to a worker thread), and
+    // the stored entry must outlive every hit.
+    return { result: { outputs: cached.map(copyTensor), queueNs: 0, timings: NO_EXECUTION }, cache: { hit: true, ns: lookupNs } };
   }
   const result = await run();
   const insertStarted = process.hrtime.bigint();

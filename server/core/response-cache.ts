@@ -167,7 +167,8 @@ export function entryByteSize(outputs: readonly Tensor[]): number {
   return total;
 }
 
-function copyTensor(tensor: Tensor): Tensor {
+/** A tensor with its own buffers: what the cache stores, and what each hit hands out. */
+export function copyTensor(tensor: Tensor): Tensor {
   const data = isBytesData(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
   return { name: tensor.name, datatype: tensor.datatype, shape: [...tensor.shape], data };
 }

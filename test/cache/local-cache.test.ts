@@ -1,4 +1,5 @@
 /** The local cache on its own: LRU eviction by bytes, entries too large, reloads and unloads, counters. */
+import { executeWithCache } from '../../server/core/cached-execution';
 import { entryByteSize, LocalResponseCache } from '../../server/core/response-cache';
 import type { Tensor } from '../../server/core/tensor';
 
@@ -82,4 +83,21 @@ it('drops a version on unload, and a reloaded version never sees the entries of 
   cache.insert('y', reloaded, outputs(2)); // the first insert of the new load clears what the old one left
   expect(cache.lookup('x', v1)).toBeUndefined();
   expect(cache.lookup('y', reloaded)).toBeDefined();
+});
+
+it('each hit hands out its own buffers: a consumer that moves one (an ensemble step to a worker) leaves the entry intact', async () => {
+  const cache = new LocalResponseCache(1 << 20);
+  const o = owner();
+  const inputs = outputs(2, 1);
+  const run = async () => ({ outputs: outputs(32768, 5), queueNs: 0, timings: { batchSize: 1, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 } });
+  await executeWithCache(cache, o, inputs, ['OUT'], run); // miss: stored
+  for (let hit = 0; hit < 3; hit++) {
+    const { result, cache: outcome } = await executeWithCache(cache, o, inputs, ['OUT'], run);
+    expect(outcome.hit).toBe(true);
+    const data = result.outputs[0].data as Int32Array;
+    expect(data.length).toBe(32768);
+    expect(data[32767]).toBe(5);
+    structuredClone(data, { transfer: [data.buffer as ArrayBuffer] }); // detaches it, as a transfer to a worker does
+    expect(data.length).toBe(0);
+  }
 });
