@@ -303,6 +303,9 @@ export class StubProcess {
       await done;
       return outcome;
     } finally {
+      // Settle `done` on every way out (execute raised, returned a response instead of None, ...): the inputs' region
+      // it holds is released only then, and an unreleased region would keep the input file growing.
+      finished();
       this.traffic.streams.delete(id);
     }
   }
