@@ -35,7 +35,9 @@ describe('gRPC ModelStreamInfer', () => {
     expect(messages[1].error_message).toBe('negative value at 1');
     expect(int32sFrom(messages[2].infer_response.raw_output_contents[0])).toEqual([6]);
     expect(int32sFrom(messages[2].infer_response.raw_output_contents[1])).toEqual([2]);
-    expect(messages[0].infer_response.parameters ?? {}).not.toHaveProperty('triton_final_response');
+    // As Triton: every response, errors included, says whether it is the request's last.
+    const finals = messages.map((m) => m.infer_response.parameters?.triton_final_response?.bool_param);
+    expect(finals).toEqual([false, false, false]);
   });
 
   test('triton_enable_empty_final_response: every response flagged, and the final flag alone as an empty response', async () => {

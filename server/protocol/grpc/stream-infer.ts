@@ -1,8 +1,9 @@
 /**
  * ModelStreamInfer: every request of the stream runs through the facade's streaming path, so a decoupled model's
  * responses are written as they come (any number per request) and any other model's one response as before.
- * As in Triton, a request that sets `triton_enable_empty_final_response` gets the `triton_final_response` parameter
- * on each of its responses, and an empty response carrying only that flag when the final flag comes alone.
+ * As in Triton, every response (errors too) carries the `triton_final_response` parameter, and a request that sets
+ * `triton_enable_empty_final_response` also gets an empty response carrying only that flag when the final flag comes
+ * alone.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -45,11 +46,17 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
         throw error;
       }
     };
-    const writeError = (request: ModelInferRequestMessage, error: unknown) => {
+    const writeError = (request: ModelInferRequestMessage, error: unknown, final = true) => {
       if (!(error instanceof InferenceError)) log?.error({ err: error }, 'unexpected error in a gRPC stream');
       write({
         error_message: streamErrorMessage(error),
-        infer_response: { model_name: request.model_name ?? '', model_version: request.model_version ?? '', id: request.id ?? '', outputs: [] },
+        infer_response: {
+          model_name: request.model_name ?? '',
+          model_version: request.model_version ?? '',
+          id: request.id ?? '',
+          outputs: [],
+          parameters: { [FINAL_RESPONSE]: { bool_param: final } },
+        },
       });
     };
     call.on('data', (message: ModelInferRequestMessage) => {
@@ -67,13 +74,14 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       service
         .inferStream(request, (event, final) => {
           if (event && 'error' in event) {
-            writeError(message, event.error);
+            writeError(message, event.error, final);
             return;
           }
           if (event) header = { ...event.response, outputs: [] }; // the final flag alone answers with the served version
           if (!event && !flagFinal) return; // the final flag alone: nothing to send unless asked for
           const response = event?.response ?? header;
-          const flagged = flagFinal ? { ...response, parameters: { ...response.parameters, [FINAL_RESPONSE]: final } } : response;
+          // As Triton: every response says whether it is the request's last; the empty final one only when asked for.
+          const flagged = { ...response, parameters: { ...response.parameters, [FINAL_RESPONSE]: final } };
           write({ error_message: '', infer_response: encodeInferResponse(flagged) }, event?.response.trace);
         })
         .catch((error: unknown) => writeError(message, error))
