@@ -123,7 +123,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       backendConfig: options.backendConfig?.get('python'),
       runner: {
         inferForBackend: (request) => service.inferForBackend(request),
-        inferStream: (request, listener) => service.inferStream(request, listener),
+        inferStream: (request, listener) => service.inferStreamForBackend(request, listener),
       },
     }),
   ];

@@ -28,6 +28,7 @@ export async function runDecoupled(
     const scheduling = schedulingParameters(request.parameters);
     const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
     const outputNames = selectOutputs(loaded.config, request);
+    if (request.outputs?.some((output) => output.sharedMemory)) throw Errors.decoupledSharedMemoryOutput(request.model);
     const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };
     const result = await loaded.scheduler.enqueue({
       inputs,

@@ -358,6 +358,8 @@ export const Errors = {
     ),
   decoupledBackendUnsupported: () =>
     new InferenceError('UNSUPPORTED', 'this backend cannot run decoupled models (model_transaction_policy { decoupled: true })'),
+  decoupledSharedMemoryOutput: (model: string) =>
+    new InferenceError('UNSUPPORTED', `shared memory outputs are not supported for the responses of decoupled model '${model}'`),
   decoupledSequenceUnsupported: (model: string) =>
     new InferenceError('UNSUPPORTED', `decoupled model '${model}' with sequence_batching is not supported by this server`),
   generateInputInvalid: (input: string, detail: string) =>

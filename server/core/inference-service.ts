@@ -346,18 +346,35 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** InferenceRunner for backends (Python BLS): the normal path, with BLS's refusal of decoupled targets. */
   inferForBackend(request: InferRequest): Promise<InferResponse> {
-    return this.infer(request, 'bls');
+    // A backend's call (BLS) belongs to a request already accepted: served during shutdown's drain, as ensemble steps.
+    return this.serve(request, false, 'bls').then((served) => served.response);
   }
 
   /**
-   * Every response of a request as it comes (gRPC ModelStreamInfer, HTTP generate_stream, BLS exec(decoupled=True)):
-   * a decoupled model's any number, then the final flag; any other model's one response, final. Resolves after the
-   * final flag; rejects (InferenceError) when the request fails as a whole.
+   * Every response of a request as it comes (gRPC ModelStreamInfer, HTTP generate_stream): a decoupled model's any
+   * number, then the final flag; any other model's one response, final. Resolves after the final flag; rejects
+   * (InferenceError) when the request fails as a whole.
    */
-  async inferStream(request: InferRequest, listener: InferStreamListener): Promise<void> {
-    const loaded = this.stopping ? undefined : this.options.manager.getReady(request.model, request.version);
+  inferStream(request: InferRequest, listener: InferStreamListener): Promise<void> {
+    return this.stream(request, listener, true);
+  }
+
+  /** BLS `exec(decoupled=True)`: as inferStream, for a request already accepted (served during the drain). */
+  inferStreamForBackend(request: InferRequest, listener: InferStreamListener): Promise<void> {
+    return this.stream(request, listener, false);
+  }
+
+  private async stream(request: InferRequest, listener: InferStreamListener, external: boolean): Promise<void> {
+    let loaded: LoadedModelVersion | undefined;
+    if (!(external && this.stopping)) {
+      try {
+        loaded = this.options.manager.getReady(request.model, request.version);
+      } catch {
+        loaded = undefined; // serve() meets the same error again, and counts it
+      }
+    }
     if (!loaded?.config.model_transaction_policy?.decoupled) {
-      listener({ response: await this.infer(request, 'stream') }, true);
+      listener({ response: (await this.serve(request, external, 'stream')).response }, true);
       return;
     }
     await runDecoupled(loaded, request, listener, { sharedMemory: this.sharedMemory, observers: this.observers });

@@ -40,6 +40,22 @@ describe('gRPC ModelStreamInfer', () => {
     expect(finals).toEqual([false, false, false]);
   });
 
+  test('shared memory outputs on a decoupled model are refused, not silently answered inline', async () => {
+    const outputs = [
+      {
+        name: 'OUT',
+        parameters: {
+          shared_memory_region: { string_param: 'some_region' },
+          shared_memory_byte_size: { int64_param: 4 },
+        },
+      },
+    ];
+    const messages = await streamInfer(server.grpcPort!, [repeatRequest('s', [1, 2], { outputs })]);
+    expect(messages).toHaveLength(1);
+    expect(messages[0].error_message).toBe("shared memory outputs are not supported for the responses of decoupled model 'repeat'");
+    expect(messages[0].infer_response.parameters?.triton_final_response?.bool_param).toBe(true);
+  });
+
   test('triton_enable_empty_final_response: every response flagged, and the final flag alone as an empty response', async () => {
     const messages = await streamInfer(server.grpcPort!, [
       repeatRequest('f', [7, 8], { parameters: { triton_enable_empty_final_response: { bool_param: true } } }),
