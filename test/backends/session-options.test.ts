@@ -117,6 +117,7 @@ describe('planSession', () => {
     ['arena_extend_strategy 3', { parameters: params({ arena_extend_strategy: '3' }) }, "unsupported arena_extend_strategy value '3' is requested"],
     ['cudnn_conv_algo_search 7', { parameters: params({ cudnn_conv_algo_search: '7' }) }, "unsupported cudnn_conv_algo_search value '7' is requested"],
     ['gpu_mem_limit abc', { parameters: params({ gpu_mem_limit: 'abc' }) }, "failed to convert 'abc' to unsigned long long integral number"],
+    ['a bad option among the cuda accelerator\'s parameters', { optimization: { execution_accelerators: { gpu_execution_accelerator: [{ name: 'cuda', parameters: { cudnn_conv_algo_search: '9' } }] } } }, "unsupported cudnn_conv_algo_search value '9' is requested"],
     ['enable_mem_arena maybe', { parameters: params({ enable_mem_arena: 'maybe' }) }, "failed to convert 'maybe' to a boolean for 'enable_mem_arena'"],
     ['intra_op_thread_count -1', { parameters: params({ intra_op_thread_count: '-1' }) }, "intra_op_thread_count must be a non-negative integer, got '-1'"],
   ])('refuses %s with a clear message', (_name, config, message) => {

@@ -95,7 +95,11 @@ function providers(context: InstanceContext, cudaOptions: Record<string, string>
   if (unknown !== undefined) throw unknownAccelerator(unknown);
   for (const accelerator of accelerators?.gpu_execution_accelerator ?? []) {
     if (accelerator.name !== 'cuda') continue;
-    for (const [key, value] of Object.entries(accelerator.parameters ?? {})) cudaOptions[key] = value;
+    for (const [key, value] of Object.entries(accelerator.parameters ?? {})) {
+      const problem = CUDA_OPTION_CHECKS[key]?.(value);
+      if (problem) throw new Error(problem);
+      cudaOptions[key] = value;
+    }
   }
   const deviceId = context.deviceId ?? 0;
   const onlyWebGpu = gpuNames.length > 0 && gpuNames.every((name) => name === 'webgpu');
