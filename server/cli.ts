@@ -77,7 +77,7 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.strictModelConfig, help: 'Require complete config.pbtxt, no auto-complete (true|false). Default false.' },
   { flag: CLI_FLAGS.disableAutoCompleteConfig, help: 'Same as --strict-model-config=true.' },
   { flag: CLI_FLAGS.httpMaxInputSize, help: 'Largest HTTP request body in bytes. Default 67108864 (64 MiB).' },
-  { flag: CLI_FLAGS.logVerbose, help: 'Verbose logging level (0 = info, 1+ = debug). Default 0.' },
+  { flag: CLI_FLAGS.logVerbose, help: 'Verbose logging level (0 = info, 1 = debug, 2+ = trace). Default 0.' },
   { flag: CLI_FLAGS.logFormat, help: 'default | ISO8601: JSON log lines (pino) timed in epoch ms or ISO 8601. Default default.' },
   { flag: CLI_FLAGS.backendConfig, multiple: true, help: '<backend>,<key>=<value>, e.g. onnxruntime,intra_op_thread_count=2 (repeatable).' },
   { flag: CLI_FLAGS.modelCacheDir, help: 'Local folder gs:// repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },
