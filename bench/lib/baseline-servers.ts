@@ -96,6 +96,7 @@ function stubService(): InferenceServiceApi {
     loadModel: async () => unsupported(),
     unloadModel: async () => unsupported(),
     inferStream: async () => unsupported(),
+    isDecoupled: () => false,
     logSettings: unsupported,
     updateLogSettings: unsupported,
     isTracing: () => false,

@@ -142,6 +142,14 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     }
   }
 
+  isDecoupled(model: string, version?: string): boolean {
+    try {
+      return this.options.manager.getReady(model, version).config.model_transaction_policy?.decoupled === true;
+    } catch {
+      return false;
+    }
+  }
+
   modelMetadata(model: string, version?: string): ModelMetadata {
     const versions = this.options.manager.readyVersions(model).map((v) => String(v.version));
     return modelMetadataOf(model, this.options.manager.getReady(model, version).config, version ? [version] : versions);

@@ -41,6 +41,8 @@ export interface InferenceServiceApi {
    * 'http' (default), 'grpc' (ModelInfer), 'bls', 'stream' (never refused: a stream takes any model).
    */
   infer(request: InferRequest, caller?: InferCaller): Promise<InferResponse>;
+  /** Whether the ready version of the model is decoupled; false when it has none. Never throws. */
+  isDecoupled(model: string, version?: string): boolean;
   /** Streaming inference (decoupled models): see InferenceService.inferStream. */
   inferStream(request: InferRequest, listener: InferStreamListener): Promise<void>;
   /** Triton's logging extension: the settings in force. */

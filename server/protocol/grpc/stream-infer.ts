@@ -28,6 +28,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
   return (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
     let pending = 0;
     let ended = false;
+    const ordered = new InOrderWriter();
     const finishIfDone = () => {
       if (ended && pending === 0 && !call.cancelled) call.end();
     };
@@ -70,11 +71,15 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
         return;
       }
       pending += 1;
+      // Triton answers a stream's requests to non-decoupled models in the order they came; a decoupled model's
+      // responses go out as they come.
+      const slot = service.isDecoupled(request.model, request.version) ? undefined : ordered.open();
+      const emit = (send: () => void) => (slot ? ordered.emit(slot, send) : send());
       let header: InferResponse = { model: request.model, version: request.version ?? '', ...(request.id !== undefined ? { id: request.id } : {}), outputs: [] };
       service
         .inferStream(request, (event, final) => {
           if (event && 'error' in event) {
-            writeError(message, event.error, final);
+            emit(() => writeError(message, event.error, final));
             return;
           }
           if (event) header = { ...event.response, outputs: [] }; // the final flag alone answers with the served version
@@ -82,10 +87,12 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
           const response = event?.response ?? header;
           // As Triton: every response says whether it is the request's last; the empty final one only when asked for.
           const flagged = { ...response, parameters: { ...response.parameters, [FINAL_RESPONSE]: final } };
-          write({ error_message: '', infer_response: encodeInferResponse(flagged) }, event?.response.trace);
+          const encoded = encodeInferResponse(flagged);
+          emit(() => write({ error_message: '', infer_response: encoded }, event?.response.trace));
         })
-        .catch((error: unknown) => writeError(message, error))
+        .catch((error: unknown) => emit(() => writeError(message, error)))
         .finally(() => {
+          if (slot) ordered.close(slot);
           pending -= 1;
           finishIfDone();
         });
@@ -103,4 +110,31 @@ function withoutStreamParameters(request: InferRequest): { request: InferRequest
   if (!request.parameters || !(ENABLE_EMPTY_FINAL in request.parameters)) return { request, flagFinal: false };
   const { [ENABLE_EMPTY_FINAL]: flag, ...rest } = request.parameters;
   return { request: { ...request, parameters: rest }, flagFinal: flag === true };
+}
+
+/** Per stream: requests' writes leave in the order the requests came; a later request's wait until earlier ones end. */
+export class InOrderWriter {
+  private readonly slots: Array<{ held: Array<() => void>; done: boolean }> = [];
+
+  open(): { held: Array<() => void>; done: boolean } {
+    const slot = { held: [] as Array<() => void>, done: false };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  emit(slot: { held: Array<() => void> }, send: () => void): void {
+    if (this.slots[0] === slot) send();
+    else slot.held.push(send);
+  }
+
+  /** The slot's request is over: the next ones send what they held, in order, up to one still running. */
+  close(slot: { held: Array<() => void>; done: boolean }): void {
+    slot.done = true;
+    while (this.slots.length > 0 && this.slots[0].done) {
+      this.slots.shift();
+      const head = this.slots[0];
+      if (!head) break;
+      for (const send of head.held.splice(0)) send();
+    }
+  }
 }
