@@ -233,7 +233,14 @@ export async function runProfile(options: PerfOptions, events: ProfileEvents = {
     await sender.send(stateful ? { id: ids.take(), start: true, end: true, stream: 0, step: 0 } : undefined);
 
     const planner = stateful ? new SequencePlanner(options.sequence, ids, payloads.map((s) => s.length), options.inputDataFiles.length > 0) : undefined;
-    const slotsOf = (n: number) => (planner ? Array.from({ length: n }, () => new SequenceSlot(planner, payloads.map((s) => s.length))) : undefined);
+    // Slots live across load levels, as perf_analyzer keeps its sequences: a sequence open at the end of one level goes
+    // on in the next instead of being left to the server's idle timeout (and its id to a collision).
+    const pool: SequenceSlot[] = [];
+    const slotsOf = (n: number) => {
+      if (!planner) return undefined;
+      while (pool.length < n) pool.push(new SequenceSlot(planner, payloads.map((s) => s.length)));
+      return pool.slice(0, n);
+    };
     const send = sender.send.bind(sender);
     const levels: { label: string; result: Pick<ConcurrencyResult, 'concurrency' | 'requestRate'>; start(c: () => WindowCounters): LoadGenerator }[] = options.requestRates
       ? options.requestRates.map((rate) => ({

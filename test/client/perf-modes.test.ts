@@ -149,6 +149,18 @@ describe('--request-rate-range', () => {
 });
 
 describe('stateful models in concurrency mode', () => {
+  it('a sequence open at the end of one concurrency level goes on in the next (no sequence left to the idle timeout)', async () => {
+    const requests = await observed(async () => {
+      const results = await runProfile(
+        options('grpc', '-m', 'sequence_accumulate', '--concurrency-range', '1:2', '--sequence-length', '100000', '--sequence-length-variation', '0'),
+      );
+      expect(results.map((r) => r.errors)).toEqual([0, 0]);
+    });
+    // Sequences this long never end within the run: one opened at concurrency 1, one more at 2 (plus the warm-up's).
+    const starts = requests.filter((r) => r.model === 'sequence_accumulate' && r.parameters?.sequence_start === true && r.parameters?.sequence_end !== true);
+    expect(starts.length).toBe(2);
+  });
+
   it.each(['grpc', 'http'] as const)('sends START/END and correlation ids from --sequence-id-range over %s; concurrency counts sequences', async (protocol) => {
     const requests = await observed(async () => {
       const [result] = await runProfile(
