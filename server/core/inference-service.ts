@@ -292,12 +292,12 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       }
       if (trace?.tracesTensors) for (const output of result.outputs) trace.captureTensor('TENSOR_BACKEND_OUTPUT', output);
       const byName = new Map(result.outputs.map((output) => [output.name, output]));
-      const requested = new Map((request.outputs ?? []).map((output) => [output.name, output.parameters]));
+      const requested = request.outputs && new Map(request.outputs.map((output) => [output.name, output.parameters]));
       const outputs: Tensor[] = [];
       for (const name of outputNames) {
         const tensor = byName.get(name);
         if (!tensor) continue;
-        const k = classCount(requested.get(name), name);
+        const k = requested && classCount(requested.get(name), name);
         outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));
       }
       const written = shm.writeOutputs(outputs);

@@ -12,12 +12,17 @@ export interface SequenceFlags {
 }
 
 const UINT64_MAX = (1n << 64n) - 1n;
+const NO_SEQUENCE: SequenceFlags = Object.freeze({ id: 0n, start: false, end: false });
 
 /**
  * `sequence_id` (uint64 or string), `sequence_start` and `sequence_end` (bool) from request parameters, as both
  * frontends pass them. Absent id: 0 (the scheduler decides whether the model needs one).
  */
 export function sequenceFlags(parameters: Parameters | undefined): SequenceFlags {
+  // Most requests carry none of them: one shared answer, no allocation.
+  if (!parameters || !('sequence_id' in parameters || 'sequence_start' in parameters || 'sequence_end' in parameters)) {
+    return NO_SEQUENCE;
+  }
   return {
     id: correlationId(parameters?.sequence_id),
     start: flag(parameters, 'sequence_start'),

@@ -55,8 +55,9 @@ function isSharedMemoryInput(input: InferRequestInput): input is Extract<InferRe
 
 /** The shared memory one inference request uses; release() once the request is done, whatever its outcome. */
 export class RequestSharedMemory {
-  private readonly leases: SharedMemoryLease[] = [];
-  private readonly outputLeases = new Map<string, { lease: SharedMemoryLease; ref: SharedMemoryRef }>();
+  // Made on first use: most requests use no shared memory and pay for nothing here.
+  private leases: SharedMemoryLease[] | undefined;
+  private outputLeases: Map<string, { lease: SharedMemoryLease; ref: SharedMemoryRef }> | undefined;
 
   constructor(private readonly registry: SystemSharedMemoryRegistry) {}
 
@@ -92,6 +93,7 @@ export class RequestSharedMemory {
       const ref = output.sharedMemory;
       if (!ref) continue;
       if (output.parameters && 'classification' in output.parameters) throw Errors.shmWithClassification();
+      this.outputLeases ??= new Map();
       if (this.outputLeases.has(output.name)) continue;
       this.outputLeases.set(output.name, { lease: this.hold(ref), ref });
     }
@@ -99,9 +101,10 @@ export class RequestSharedMemory {
 
   /** Write the outputs that asked for shared memory into their windows; those come back tagged with it. */
   writeOutputs(outputs: readonly Tensor[]): InferOutputTensor[] {
-    if (this.outputLeases.size === 0) return outputs as Tensor[];
+    const targets = this.outputLeases;
+    if (!targets) return outputs as Tensor[];
     return outputs.map((output): InferOutputTensor => {
-      const target = this.outputLeases.get(output.name);
+      const target = targets.get(output.name);
       if (!target) return output;
       const bytes = Array.isArray(output.data) ? serializeBytesElements(output.data) : bytesOfTypedArray(output.data);
       if (bytes.byteLength > target.ref.byteSize) throw Errors.shmOutputTooSmall(output.name, target.ref.byteSize, bytes.byteLength);
@@ -111,13 +114,14 @@ export class RequestSharedMemory {
   }
 
   release(): void {
+    if (!this.leases) return;
     for (const lease of this.leases) lease.release();
     this.leases.length = 0;
   }
 
   private hold(ref: SharedMemoryRef): SharedMemoryLease {
     const lease = this.registry.acquire(ref.region, ref.offset, ref.byteSize);
-    this.leases.push(lease);
+    (this.leases ??= []).push(lease);
     return lease;
   }
 }
