@@ -24,7 +24,7 @@ import { SystemSharedMemoryRegionStatus, SystemSharedMemoryRegistry } from './sh
 import { RequestSharedMemory } from './shared-memory-tensors';
 import type { ExecutionTimings, ModelStatistics } from './statistics';
 import type { Tensor } from './tensor';
-import type { RequestTrace } from './request-trace';
+import { RequestTrace } from './request-trace';
 import type { TraceSettingChanges } from './trace-changes';
 import { TraceManager, TraceSettingsView } from './trace-manager';
 import type {
@@ -244,6 +244,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       },
       false,
       'ensemble',
+      step.trace instanceof RequestTrace ? step.trace : undefined,
     );
     return { outputs: response.outputs, queueNs, timings };
   }
@@ -253,9 +254,16 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     request: InferRequest,
     external: boolean,
     caller: InferCaller,
+    /** An ensemble step's: the ensemble request's trace, which the step's trace hangs under (never sampled alone). */
+    parentTrace?: RequestTrace,
   ): Promise<{ response: InferResponse; queueNs: number; timings: ExecutionTimings }> {
     const started = process.hrtime.bigint();
-    const trace = this.tracer.active ? this.startTrace(request, started) : undefined;
+    const trace = parentTrace
+      ? this.tracer.childOf(parentTrace, request.model)
+      : caller !== 'ensemble' && this.tracer.active
+        ? this.startTrace(request)
+        : undefined;
+    trace?.capture('REQUEST_START', started);
     let loaded: LoadedModelVersion | undefined;
     const shm = new RequestSharedMemory(this.sharedMemory);
     try {
@@ -331,8 +339,8 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     }
   }
 
-  /** Sample the request; a sampled one starts with its frontend's receive timestamps, then REQUEST_START. */
-  private startTrace(request: InferRequest, started: bigint): RequestTrace | undefined {
+  /** Sample the request; a sampled one starts with its frontend's receive timestamps (REQUEST_START comes next). */
+  private startTrace(request: InferRequest): RequestTrace | undefined {
     const trace = this.tracer.sample(request.model, request.id);
     if (!trace) return undefined;
     const received = request.received;
@@ -343,7 +351,6 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       trace.capture('GRPC_WAITREAD_START', received.startNs);
       trace.capture('GRPC_WAITREAD_END', received.endNs);
     }
-    trace.capture('REQUEST_START', started);
     return trace;
   }
 

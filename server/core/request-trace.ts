@@ -51,7 +51,14 @@ export class RequestTrace implements TraceRecorder {
     private readonly setting: TraceSetting,
     readonly model: string,
     readonly requestId: string | undefined,
+    /** The trace of the request this one serves (an ensemble's, for its steps): Triton's parent_id. */
+    readonly parentId?: number,
   ) {}
+
+  /** The trace of a request made on this one's behalf (an ensemble step), under the same setting. */
+  child(id: number, model: string): RequestTrace {
+    return new RequestTrace(id, this.setting, model, this.requestId, this.id);
+  }
 
   get tracesTensors(): boolean {
     return this.setting.levels.includes('TENSORS');
@@ -85,6 +92,7 @@ export class RequestTrace implements TraceRecorder {
   /** Triton's trace objects: the request and its timestamps in one object, then one object per traced tensor. */
   private serialise(): string {
     let json = `{"id":${this.id},"model_name":${JSON.stringify(this.model)},"model_version":${this.version}`;
+    if (this.parentId !== undefined) json += `,"parent_id":${this.parentId}`;
     if (this.requestId) json += `,"request_id":${JSON.stringify(this.requestId)}`;
     json += ',"timestamps":[';
     for (let i = 0; i < this.names.length; i++) {

@@ -78,6 +78,11 @@ export class TraceManager {
     return new RequestTrace(this.nextId++, setting, model, requestId);
   }
 
+  /** The trace of a request made for a traced one (an ensemble step): never sampled on its own, as in Triton. */
+  childOf(parent: RequestTrace, model: string): RequestTrace {
+    return parent.child(this.nextId++, model);
+  }
+
   /** Shutdown: every setting writes what it holds; files are closed. */
   close(): void {
     this.global.retire();

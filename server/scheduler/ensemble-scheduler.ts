@@ -1,5 +1,6 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
+import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
@@ -18,6 +19,8 @@ export interface StepRequest {
   /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
   readonly sequence?: SequenceFlags;
   readonly requestId?: string;
+  /** The ensemble request's trace, when it is traced: each step's trace is its child. */
+  readonly trace?: TraceRecorder;
 }
 
 export interface StepResult {
@@ -143,6 +146,7 @@ class EnsembleRun {
       timeoutUs: this.job.timeoutUs,
       sequence: this.job.sequence,
       requestId: this.job.requestId,
+      trace: this.job.trace,
     });
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;

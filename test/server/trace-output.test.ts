@@ -18,6 +18,7 @@ interface TraceObject {
   model_name?: string;
   model_version?: number;
   request_id?: string;
+  parent_id?: number;
   timestamps?: Array<{ name: string; ns: number }>;
   activity?: string;
   tensor?: { name: string; data: string; shape: string; dtype: string };
@@ -50,12 +51,12 @@ interface Server {
 
 const servers: Server[] = [];
 
-async function start(trace: InferenceServerOptions['trace'] = {}, file = 'trace.json'): Promise<Server> {
+async function start(trace: InferenceServerOptions['trace'] = {}, file = 'trace.json', models = ['simple']): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trace-output-'));
   const app = createInferenceServer({
     modelRepositories: [EXAMPLES],
     modelControlMode: 'explicit',
-    loadModels: ['simple'],
+    loadModels: models,
     httpPort: 0,
     grpcPort: 0,
     host: '127.0.0.1',
@@ -193,6 +194,21 @@ describe('trace content', () => {
     const [failed] = await waitForFile(`${server.file}.1`);
     expect(failed.request_id).toBe('bad');
     expect(failed.timestamps!.map((t) => t.name)).toEqual(['HTTP_RECV_START', 'HTTP_RECV_END', 'REQUEST_START', 'REQUEST_END']);
+  });
+});
+
+describe('ensembles', () => {
+  it('an ensemble request is sampled once; each step is traced as its child (parent_id), as Triton traces them', async () => {
+    const server = await start({ levels: ['TIMESTAMPS'], rate: 1, logFrequency: 3 }, 'trace.json', ['simple', 'simple_chain']);
+    expect((await inferHttp(server, 'chain-1', 'simple_chain')).statusCode).toBe(200);
+    const traces = (await waitForFile(`${server.file}.0`)).filter((t) => t.timestamps);
+    const parent = traces.find((t) => t.model_name === 'simple_chain')!;
+    const steps = traces.filter((t) => t.model_name === 'simple');
+    expect(traces).toHaveLength(3);
+    expect(parent.parent_id).toBeUndefined();
+    expect(steps.map((t) => t.parent_id)).toEqual([parent.id, parent.id]);
+    expect(steps.every((t) => t.request_id === 'chain-1')).toBe(true);
+    for (const step of steps) expect(step.timestamps!.map((t) => t.name)).toEqual(HTTP_NAMES.slice(2, 9));
   });
 });
 
