@@ -31,6 +31,7 @@ import {
 import type { OrtBatchConfig, OrtBatchResult, OrtBatchRow } from './lib/ort-batch';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import type { BenchRequest } from './lib/simple-requests';
+import { benchArgs } from './lib/args';
 
 const TARGET_RATIO = 0.8;
 const READY_PATH = '/v2/health/ready';
@@ -58,13 +59,7 @@ function parseArgs(argv: readonly string[]): Args {
     connections: 64, warmup: 2, duration: 8, rounds: 3, wrkThreads: 1, variants: DEFAULT_VARIANTS, ortBatches: DEFAULT_ORT_BATCHES,
     ortSeconds: 0.3,
   };
-  for (const arg of argv) {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
-    const number = () => {
-      const n = Number(value);
-      if (!(n >= 0)) throw new Error(`--${key} needs a non-negative number, got '${value}'`);
-      return n;
-    };
+  for (const { arg, key, value, number } of benchArgs(argv)) {
     if (key === 'tool') args.tool = value;
     else if (key === 'connections') args.connections = Math.max(1, Math.floor(number()));
     else if (key === 'warmup') args.warmup = number();

@@ -21,6 +21,7 @@ import { InferenceServerClient, InferInput } from '../client';
 import { describeMachine, machineInfo } from './lib/machine';
 import { mainThreadProfile, profileTables, summariseProfile } from './lib/cpuprofile';
 import { freePort, HOST, processCpuSeconds, repoRoot, ServerChild, startServerChild } from './lib/processes';
+import { SESSION_OPTIONS } from './lib/ort-raw';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -97,14 +98,7 @@ async function closedLoop(client: InferenceServerClient, model: Model, seconds: 
 
 async function rawOrt(modelName: string, model: Model, seconds: number): Promise<number> {
   const file = path.join(repoRoot(__dirname), 'examples/model_repository', modelName, modelName === 'simple' ? '2' : '1', 'model.onnx');
-  const session = await ort.InferenceSession.create(file, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(file, SESSION_OPTIONS);
   for (let i = 0; i < 50; i++) await session.run(model.feeds());
   let count = 0;
   const started = performance.now();

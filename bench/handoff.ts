@@ -22,6 +22,7 @@ import type { WorkerInit } from '../server/backends/onnxruntime/messages';
 import type { Tensor } from '../server/core/tensor';
 import { describeMachine, machineInfo } from './lib/machine';
 import { repoRoot } from './lib/processes';
+import { benchArgs } from './lib/args';
 
 interface Args {
   seconds: number;
@@ -34,12 +35,10 @@ function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
     seconds: 1.5, warmup: 0.3, rounds: 3, model: path.join(repoRoot(), 'examples', 'model_repository', 'simple', '2', 'model.onnx'),
   };
-  for (const arg of argv) {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
+  for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'model') args.model = value;
     else if (key === 'seconds' || key === 'warmup' || key === 'rounds') {
-      const n = Number(value);
-      if (!(n > 0)) throw new Error(`--${key} needs a positive number, got '${value}'`);
+      const n = number();
       args[key] = key === 'rounds' ? Math.floor(n) : n;
     } else throw new Error(`unknown argument '${arg}'`);
   }

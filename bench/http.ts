@@ -30,6 +30,7 @@ import { describeMachine, machineInfo } from './lib/machine';
 import type { OrtRawResult } from './lib/ort-raw';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { BenchRequest, checkSimpleResponse, simpleBinaryRequest, simpleJsonRequest } from './lib/simple-requests';
+import { benchArgs } from './lib/args';
 
 const TARGET_RATIO = 0.75;
 const READY_PATH = '/v2/health/ready';
@@ -53,13 +54,7 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3 };
-  for (const arg of argv) {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
-    const number = () => {
-      const n = Number(value);
-      if (!(n >= 0)) throw new Error(`--${key} needs a non-negative number, got '${value}'`);
-      return n;
-    };
+  for (const { arg, key, value, number } of benchArgs(argv)) {
     if (key === 'tool') args.tool = value;
     else if (key === 'connections') args.connections = number();
     else if (key === 'warmup') args.warmup = number();

@@ -22,6 +22,7 @@ import { checkMlpResponse, latestVersionModel, mlpExpected, mlpJsonRequest } fro
 import { freePort, httpRequest, benchPaths, requireBuilt, ServerChild, startServerChild } from './lib/processes';
 import { mib, processMemory, settledRss } from './lib/rss';
 import { BenchRequest, checkSimpleResponse, simpleJsonRequest } from './lib/simple-requests';
+import { benchArgs } from './lib/args';
 
 const TARGET_RATIO = 1.1;
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
@@ -43,13 +44,7 @@ type MallocSeries = 'default' | 'image';
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { cycles: 3, loadSeconds: 3, connections: 16, models: ['mlp', 'simple'], settleSeconds: 10, malloc: ['default', 'image'] };
-  for (const arg of argv) {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
-    const number = () => {
-      const n = Number(value);
-      if (!(n >= 0)) throw new Error(`--${key} needs a non-negative number, got '${value}'`);
-      return n;
-    };
+  for (const { arg, key, value, number } of benchArgs(argv)) {
     if (key === 'cycles') args.cycles = Math.max(1, Math.floor(number()));
     else if (key === 'load-seconds') args.loadSeconds = number();
     else if (key === 'connections') args.connections = Math.max(1, Math.floor(number()));

@@ -28,6 +28,7 @@ import { chooseLoadTool, LoadResult, LoadTool, runLoad } from './lib/loadgen';
 import { describeMachine, machineInfo } from './lib/machine';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, startServerChild } from './lib/processes';
 import type { BenchRequest } from './lib/simple-requests';
+import { benchArgs } from './lib/args';
 
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODELS = ['onnx', 'python'] as const;
@@ -48,13 +49,7 @@ interface Args {
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { requests: 3000, inFlight: 8, rounds: 3, connections: 8, duration: 5, warmup: 1, skipHttp: false };
-  for (const arg of argv) {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
-    const number = () => {
-      const n = Number(value);
-      if (!(n > 0)) throw new Error(`--${key} needs a positive number, got '${value}'`);
-      return n;
-    };
+  for (const { key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'requests') args.requests = number();
     else if (key === 'in-flight') args.inFlight = number();
     else if (key === 'rounds') args.rounds = number();

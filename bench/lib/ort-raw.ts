@@ -17,7 +17,8 @@ export interface OrtRawResult {
   readonly inFlight: number;
 }
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+/** The server's session options (one thread each, no spinning): raw baselines run ORT as the server does. */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
   executionMode: 'sequential',
