@@ -112,23 +112,29 @@ function withoutStreamParameters(request: InferRequest): { request: InferRequest
   return { request: { ...request, parameters: rest }, flagFinal: flag === true };
 }
 
+/** One request's place in its stream's answer order: writes held until it is at the head. */
+interface OrderSlot {
+  readonly held: Array<() => void>;
+  done: boolean;
+}
+
 /** Per stream: requests' writes leave in the order the requests came; a later request's wait until earlier ones end. */
 export class InOrderWriter {
-  private readonly slots: Array<{ held: Array<() => void>; done: boolean }> = [];
+  private readonly slots: OrderSlot[] = [];
 
-  open(): { held: Array<() => void>; done: boolean } {
-    const slot = { held: [] as Array<() => void>, done: false };
+  open(): OrderSlot {
+    const slot: OrderSlot = { held: [], done: false };
     this.slots.push(slot);
     return slot;
   }
 
-  emit(slot: { held: Array<() => void> }, send: () => void): void {
+  emit(slot: OrderSlot, send: () => void): void {
     if (this.slots[0] === slot) send();
     else slot.held.push(send);
   }
 
   /** The slot's request is over: the next ones send what they held, in order, up to one still running. */
-  close(slot: { held: Array<() => void>; done: boolean }): void {
+  close(slot: OrderSlot): void {
     slot.done = true;
     while (this.slots.length > 0 && this.slots[0].done) {
       this.slots.shift();
