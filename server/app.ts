@@ -14,6 +14,7 @@ import { TraceManager } from './core/trace-manager';
 import type { TraceValues } from './core/trace-setting';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
+import { CustomMetrics } from './metrics/custom-metrics';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
 import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions } from './protocol/grpc/server';
@@ -116,6 +117,7 @@ export interface InferenceServerApp {
 export function createInferenceServer(options: InferenceServerOptions): InferenceServerApp {
   const log = options.logger ?? pino({ level: 'silent' });
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
+  const customMetrics = new CustomMetrics();
   const backends: Backend[] = [
     new OnnxRuntimeBackend(),
     // BLS calls run on the facade, created below: bound late, used only once models execute.
@@ -125,6 +127,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         inferForBackend: (request) => service.inferForBackend(request),
         inferStream: (request, listener) => service.inferStreamForBackend(request, listener),
       },
+      customMetrics,
     }),
   ];
   const observers = new ObserverHub();
@@ -181,6 +184,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           allowGpuMetrics: options.allowGpuMetrics,
           allowCpuMetrics: options.allowCpuMetrics,
           responseCache: responseCache ? { cache: responseCache, versions: manager } : undefined,
+          customMetrics,
           log,
         })
       : undefined;

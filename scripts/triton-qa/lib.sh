@@ -100,7 +100,7 @@ SHIM
   ln -sf "$PYTHON" "$QA_RUN/bin/python"
   sed -e "s#/opt/tritonserver#$shim#g" -e "s#/data/inferenceserver/\${REPO_VERSION}#$QA_MODELS#g" test.sh >test.qa.sh
   log "test.sh: $PWD/test.qa.sh"
-  PATH="$QA_RUN/bin:$PATH" REPO_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" \
+  PATH="$QA_RUN/bin:$PATH" REPO_VERSION=qa NVIDIA_TRITON_SERVER_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" \
     timeout --kill-after=10 "${QA_TEST_TIMEOUT:-1800}" bash test.qa.sh >>"$QA_CLIENT_LOG" 2>&1
   log "test.sh exited with $?"
 }

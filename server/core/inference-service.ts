@@ -11,7 +11,7 @@ import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
-import { schedulingParameters } from './request-parameters';
+import { backendParameters, schedulingParameters } from './request-parameters';
 import { selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
@@ -286,6 +286,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         // Read by the sequence batcher, and by the ensemble scheduler, which gives them to every step (as Triton).
         sequence,
         requestId: request.id,
+        parameters: backendParameters(request.parameters),
         trace,
       };
       let result: JobResult;
