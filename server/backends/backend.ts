@@ -26,7 +26,7 @@ export interface InstanceContext {
   /** `<repo>/<model>/<version>` */
   readonly versionDir: string;
   readonly config: ModelConfig;
-  /** Name of the instance, e.g. `simple_0_1` (group name, group index, instance index), as Triton names them. */
+  /** Name of the instance, `<group name>_<index in the group>` as Triton names them, e.g. `simple_0_1` (group `simple_0`). */
   readonly instanceName: string;
   readonly kind: 'KIND_CPU' | 'KIND_GPU';
   /** GPU device id for KIND_GPU instances. */
