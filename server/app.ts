@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
+import { IdentityBackend } from './backends/identity/backend';
 import { PythonBackend } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
@@ -120,6 +121,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const customMetrics = new CustomMetrics();
   const backends: Backend[] = [
     new OnnxRuntimeBackend(),
+    new IdentityBackend(),
     // BLS calls run on the facade, created below: bound late, used only once models execute.
     new PythonBackend({
       backendConfig: options.backendConfig?.get('python'),

@@ -41,7 +41,11 @@ done
 if [ ! -f "$CACHE/pylib/.stamp" ]; then
   echo "setup: building tritonclient from source"
   rm -rf "$CACHE/pylib"; mkdir -p "$CACHE/pylib"
-  cp -r "$CACHE/src/client/src/python/library/tritonclient" "$CACHE/pylib/"
+  # tritonclient and the deprecated top-level names its wheel still ships (tritonhttpclient, ...), which older
+  # tests import.
+  for package in tritonclient tritonclientutils tritonhttpclient tritongrpcclient tritonshmutils; do
+    [ -d "$CACHE/src/client/src/python/library/$package" ] && cp -r "$CACHE/src/client/src/python/library/$package" "$CACHE/pylib/"
+  done
   gen=$(mktemp -d)
   "$PYTHON" -m grpc_tools.protoc -I "$CACHE/src/common/protobuf" --python_out="$gen" --grpc_python_out="$gen" \
     grpc_service.proto model_config.proto

@@ -75,4 +75,7 @@ def pytest_runtest_logreport(report):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             record("skip", test_id, reason)
         else:
-            record("fail" if report.when == "call" else "error", test_id, str(report.longrepr))
+            # pytest's crash line (the exception and its message) says more than the last traceback line.
+            crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
+            detail = crash.strip().splitlines()[0] if crash and crash.strip() else str(report.longrepr)
+            record("fail" if report.when == "call" else "error", test_id, detail)
