@@ -89,7 +89,7 @@ run_pytest() {
 # is python3. Steps needing what is not here (C++ clients, custom backends, pip, go) fail on their own.
 run_test_sh() {
   local shim="$QA_RUN/opt/tritonserver"
-  mkdir -p "$shim/bin" "$shim/backends" "$QA_RUN/bin"
+  mkdir -p "$shim/bin" "$shim/backends"
   cat >"$shim/bin/tritonserver" <<SHIM
 #!/usr/bin/env bash
 # --backend-directory names Triton's own backends folder: nothing to point at here.
@@ -97,10 +97,9 @@ args=(); for a in "\$@"; do case "\$a" in --backend-directory=*) ;; *) args+=("\
 exec node "$WORKTREE/dist/server/main.js" "\${args[@]}"
 SHIM
   chmod +x "$shim/bin/tritonserver"
-  ln -sf "$PYTHON" "$QA_RUN/bin/python"
   sed -e "s#/opt/tritonserver#$shim#g" -e "s#/data/inferenceserver/\${REPO_VERSION}#$QA_MODELS#g" test.sh >test.qa.sh
   log "test.sh: $PWD/test.qa.sh"
-  PATH="$QA_RUN/bin:$PATH" REPO_VERSION=qa NVIDIA_TRITON_SERVER_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" \
+  REPO_VERSION=qa NVIDIA_TRITON_SERVER_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" \
     timeout --kill-after=10 "${QA_TEST_TIMEOUT:-1800}" bash test.qa.sh >>"$QA_CLIENT_LOG" 2>&1
   log "test.sh exited with $?"
 }

@@ -22,6 +22,12 @@ cd "$QA_RUN/qa/$SUITE" || exit 2
 
 # shellcheck source=lib.sh
 source "$QA_HARNESS/lib.sh"
+# `python` and `python3` are the interpreter with the packages the tests need, for the tests, Triton's test.sh files
+# and the server's Python-backend stubs alike.
+mkdir -p "$QA_RUN/bin"
+ln -sf "$PYTHON" "$QA_RUN/bin/python"
+ln -sf "$PYTHON" "$QA_RUN/bin/python3"
+export PATH="$QA_RUN/bin:$PATH"
 trap 'server_stop' EXIT
 # shellcheck disable=SC1090
 source "$QA_HARNESS/suites/$SUITE.sh"
