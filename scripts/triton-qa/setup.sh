@@ -40,16 +40,18 @@ done
 #    into tritonclient/grpc and make their imports package-relative.
 if [ ! -f "$CACHE/pylib/.stamp" ]; then
   echo "setup: building tritonclient from source"
-  rm -rf "$CACHE/pylib"; mkdir -p "$CACHE/pylib"
+  # Built beside the old one and swapped in at the end: runs from other checkouts may be using it.
+  lib="$CACHE/pylib.new"
+  rm -rf "$lib"; mkdir -p "$lib"
   # tritonclient and the deprecated top-level names its wheel still ships (tritonhttpclient, ...), which older
   # tests import.
   for package in tritonclient tritonclientutils tritonhttpclient tritongrpcclient tritonshmutils; do
-    [ -d "$CACHE/src/client/src/python/library/$package" ] && cp -r "$CACHE/src/client/src/python/library/$package" "$CACHE/pylib/"
+    [ -d "$CACHE/src/client/src/python/library/$package" ] && cp -r "$CACHE/src/client/src/python/library/$package" "$lib/"
   done
   gen=$(mktemp -d)
   "$PYTHON" -m grpc_tools.protoc -I "$CACHE/src/common/protobuf" --python_out="$gen" --grpc_python_out="$gen" \
     grpc_service.proto model_config.proto
-  grpc_pkg="$CACHE/pylib/tritonclient/grpc"
+  grpc_pkg="$lib/tritonclient/grpc"
   cp "$gen/model_config_pb2.py" "$grpc_pkg/model_config_pb2.py"
   cp "$gen/grpc_service_pb2.py" "$grpc_pkg/service_pb2.py"
   cp "$gen/grpc_service_pb2_grpc.py" "$grpc_pkg/service_pb2_grpc.py"
@@ -57,9 +59,12 @@ if [ ! -f "$CACHE/pylib/.stamp" ]; then
     "$grpc_pkg/service_pb2.py" "$grpc_pkg/service_pb2_grpc.py"
   rm -rf "$gen"
   # PyPI-only modules some tests import, replaced by small stand-ins of ours.
-  cp "$HARNESS/python/ml_dtypes.py" "$HARNESS/python/sseclient.py" "$CACHE/pylib/"
-  PYTHONPATH="$CACHE/pylib" "$PYTHON" -c "import tritonclient.http, tritonclient.grpc, tritonclient.http.aio, tritonclient.grpc.aio"
-  touch "$CACHE/pylib/.stamp"
+  cp "$HARNESS/python/ml_dtypes.py" "$HARNESS/python/sseclient.py" "$lib/"
+  PYTHONPATH="$lib" "$PYTHON" -c "import tritonclient.http, tritonclient.grpc, tritonclient.http.aio, tritonclient.grpc.aio"
+  touch "$lib/.stamp"
+  rm -rf "$CACHE/pylib.old"
+  [ -d "$CACHE/pylib" ] && mv "$CACHE/pylib" "$CACHE/pylib.old"
+  mv "$lib" "$CACHE/pylib"   # pylib.old stays until the next rebuild: a process may still be importing from it
 fi
 
 # 3. The ONNX qa models (gen_qa_model_repository's --onnx steps the suites use).
