@@ -88,15 +88,7 @@ run_pytest() {
 # test data (/data/inferenceserver) pointed at ours: bin/tritonserver starts inference-server, `python`
 # is python3. Steps needing what is not here (C++ clients, custom backends, pip, go) fail on their own.
 run_test_sh() {
-  local shim="$QA_RUN/opt/tritonserver"
-  mkdir -p "$shim/bin" "$shim/backends"
-  cat >"$shim/bin/tritonserver" <<SHIM
-#!/usr/bin/env bash
-# --backend-directory names Triton's own backends folder: nothing to point at here.
-args=(); for a in "\$@"; do case "\$a" in --backend-directory=*) ;; *) args+=("\$a") ;; esac; done
-exec node "$WORKTREE/dist/server/main.js" "\${args[@]}"
-SHIM
-  chmod +x "$shim/bin/tritonserver"
+  local shim="$QA_RUN/opt/tritonserver"   # bin/tritonserver starts this server (run-suite.sh)
   sed -e "s#/opt/tritonserver#$shim#g" -e "s#/data/inferenceserver/\${REPO_VERSION}#$QA_MODELS#g" test.sh >test.qa.sh
   log "test.sh: $PWD/test.qa.sh"
   REPO_VERSION=qa NVIDIA_TRITON_SERVER_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" \
@@ -118,6 +110,16 @@ run_example() {
   else
     echo -e "fail\texample.$name\texit $rc: $reason" >>"$QA_RESULTS"
   fi
+}
+
+# run_test_sh_prologue MARKER: runs the suite's test.sh up to the first line matching MARKER (its own variables and
+# model layout, unchanged; paths pointed at ours as run_test_sh does), for suites whose later shell checks stop
+# test.sh before its Python steps.
+run_test_sh_prologue() {
+  local shim="$QA_RUN/opt/tritonserver"
+  sed -n "1,/$1/p" test.sh | sed -e '$d' -e "s#/opt/tritonserver#$shim#g" -e "s#/data/inferenceserver/\${REPO_VERSION}#$QA_MODELS#g" >test.prologue.sh
+  log "test.sh prologue: $PWD/test.prologue.sh"
+  REPO_VERSION=qa NVIDIA_TRITON_SERVER_VERSION=qa TRITON_DIR="$shim" DATADIR="$QA_MODELS" bash test.prologue.sh >>"$QA_CLIENT_LOG" 2>&1
 }
 
 # record_check NAME OK? REASON: a test.sh step that is not a Python test (e.g. "server refuses a flag").

@@ -24,9 +24,18 @@ cd "$QA_RUN/qa/$SUITE" || exit 2
 source "$QA_HARNESS/lib.sh"
 # `python` and `python3` are the interpreter with the packages the tests need, for the tests, Triton's test.sh files
 # and the server's Python-backend stubs alike.
-mkdir -p "$QA_RUN/bin"
+# `tritonserver` is this server, for tests that start it themselves (and, under opt/tritonserver/bin, for test.sh).
+mkdir -p "$QA_RUN/bin" "$QA_RUN/opt/tritonserver/bin" "$QA_RUN/opt/tritonserver/backends"
 ln -sf "$PYTHON" "$QA_RUN/bin/python"
 ln -sf "$PYTHON" "$QA_RUN/bin/python3"
+cat >"$QA_RUN/bin/tritonserver" <<SHIM
+#!/usr/bin/env bash
+# --backend-directory names Triton's own backends folder: nothing to point at here.
+args=(); for a in "\$@"; do case "\$a" in --backend-directory=*) ;; *) args+=("\$a") ;; esac; done
+exec node "$WORKTREE/dist/server/main.js" "\${args[@]}"
+SHIM
+chmod +x "$QA_RUN/bin/tritonserver"
+ln -sf "$QA_RUN/bin/tritonserver" "$QA_RUN/opt/tritonserver/bin/tritonserver"
 export PATH="$QA_RUN/bin:$PATH"
 trap 'server_stop' EXIT
 # shellcheck disable=SC1090
