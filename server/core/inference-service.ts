@@ -225,7 +225,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
   async runStep(step: StepRequest): Promise<StepResult> {
-    const parameters: Parameters = {};
+    const parameters: Parameters = { ...step.parameters };
     if (step.priority !== undefined) parameters.priority = step.priority;
     if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
     if (step.sequence && inSequence(step.sequence.id)) {

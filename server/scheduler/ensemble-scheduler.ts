@@ -2,6 +2,7 @@ import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
+import type { Parameters } from '../core/types';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
@@ -19,6 +20,8 @@ export interface StepRequest {
   /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
   readonly sequence?: SequenceFlags;
   readonly requestId?: string;
+  /** The ensemble request's parameters the composing models may read (Triton passes them to every step). */
+  readonly parameters?: Parameters;
   /** The ensemble request's trace, when it is traced: each step's trace is its child. */
   readonly trace?: TraceRecorder;
 }
@@ -146,6 +149,7 @@ class EnsembleRun {
       timeoutUs: this.job.timeoutUs,
       sequence: this.job.sequence,
       requestId: this.job.requestId,
+      parameters: this.job.parameters,
       trace: this.job.trace,
     });
     this.queueNs += result.queueNs;

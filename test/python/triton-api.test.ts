@@ -11,8 +11,9 @@ let server: Started;
 let client: RawClient;
 
 beforeAll(async () => {
-  const repository = scratchRepository(['triton_api_probe', 'decoupled_policy_probe', 'identity']);
-  server = await startServer({ modelRepositories: [repository], loadModels: ['triton_api_probe', 'decoupled_policy_probe', 'identity'] });
+  const models = ['triton_api_probe', 'decoupled_policy_probe', 'identity', 'identity_string', 'probe_ensemble'];
+  const repository = scratchRepository(models);
+  server = await startServer({ modelRepositories: [repository], loadModels: models });
   expect(server.failedModels).toEqual([]);
   client = rawClient(server.grpcPort!);
 }, 120_000);
@@ -66,6 +67,15 @@ test('gRPC request parameters (string, int64, bool, double) reach request.parame
   const index = (reply.outputs as Array<{ name: string }>).findIndex((output) => output.name === 'PARAMETERS');
   const [parameters] = bytesElements(reply.raw_output_contents[index]);
   expect(JSON.parse(parameters)).toEqual({ text: 'hello', count: 42, flag: true, ratio: 0.25 });
+});
+
+test("an ensemble's request parameters reach its composing models (here after an identity step)", async () => {
+  const response = await post(server.httpPort, '/v2/models/probe_ensemble/infer', {
+    inputs: [{ name: 'MODE', datatype: 'BYTES', shape: [1], data: ['plain'] }],
+    parameters: { key1: 'value1', key2: 2 },
+  });
+  expect(response.statusCode).toBe(200);
+  expect(JSON.parse(outputs(response).PARAMETERS.data[0] as string)).toEqual({ key1: 'value1', key2: 2 });
 });
 
 test('a request without parameters sees an empty JSON object', async () => {

@@ -20,6 +20,7 @@ suite_main() {
   for m in pytorch_fp32_fp32 delayed_model init_args optional non_contiguous string string_fixed dlpack_identity; do
     python_model ../python_models/$m models
   done
+  sed -i 's/^name:.*/name: "pytorch_fp32_fp32"/' models/pytorch_fp32_fp32/config.pbtxt
   sed -i "s|TRITON_DIR_PATH|$TRITON_DIR|" models/init_args/config.pbtxt
   server_start --model-repository="$PWD/models" --log-verbose=1 --allow-client-shm=true \
     --backend-config=python,shm-default-byte-size=5242880
