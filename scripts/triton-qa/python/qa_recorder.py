@@ -6,8 +6,11 @@ to the file named by $QA_RESULTS. A test.sh that runs one method once per client
 CLIENT_TYPE) gets one id per client type, e.g. `shared_memory_test.SharedMemoryTest.test_x[grpc]`.
 """
 import os
+import re
 import sys
 import unittest
+
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception|Exit|Interrupt|Failure)\b.*:")
 
 RESULTS_PATH = os.environ.get("QA_RESULTS")
 
@@ -23,8 +26,10 @@ def _test_id(raw_id):
 def record(outcome, raw_id, detail=""):
     if not RESULTS_PATH:
         return
-    lines = [line for line in str(detail).strip().splitlines() if line.strip()]
-    reason = lines[-1].strip()[:300] if lines else ""
+    lines = [line.strip() for line in str(detail).strip().splitlines() if line.strip()]
+    # The exception line says most; a traceback may end with other text (an error's own multi-line message).
+    raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    reason = (raised[-1] if raised else lines[-1] if lines else "")[:300]
     with open(RESULTS_PATH, "a", encoding="utf-8") as out:
         out.write(f"{outcome}\t{_test_id(raw_id)}\t{reason}\n")
 
