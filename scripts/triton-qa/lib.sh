@@ -101,7 +101,8 @@ run_test_sh() {
 run_example() {
   local name=$1; shift
   log "example: $name: $*"
-  timeout --kill-after=10 "${QA_TEST_TIMEOUT:-300}" "$@" >"$QA_RUN/example.$name.log" 2>&1
+  # QA_RESULTS emptied: the example is counted once, here, not again by the recorder as a crashed script.
+  QA_RESULTS='' timeout --kill-after=10 "${QA_TEST_TIMEOUT:-300}" "$@" >"$QA_RUN/example.$name.log" 2>&1
   local rc=$?
   cat "$QA_RUN/example.$name.log" >>"$QA_CLIENT_LOG"
   local reason; reason=$(grep -v '^\s*$' "$QA_RUN/example.$name.log" | tail -n 1 | cut -c1-300)
