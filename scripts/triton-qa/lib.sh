@@ -105,7 +105,9 @@ run_example() {
   QA_RESULTS='' timeout --kill-after=10 "${QA_TEST_TIMEOUT:-300}" "$@" >"$QA_RUN/example.$name.log" 2>&1
   local rc=$?
   cat "$QA_RUN/example.$name.log" >>"$QA_CLIENT_LOG"
-  local reason; reason=$(grep -v '^\s*$' "$QA_RUN/example.$name.log" | tail -n 1 | cut -c1-300)
+  # The last exception line (a traceback may end with other text), else the last line.
+  local reason; reason=$(grep -E '^[A-Za-z_.]*(Error|Exception|FAILED)[^ ]*[: ]' "$QA_RUN/example.$name.log" | tail -n 1 | cut -c1-300)
+  [ -n "$reason" ] || reason=$(grep -v '^\s*$' "$QA_RUN/example.$name.log" | tail -n 1 | cut -c1-300)
   if [ "$rc" = "0" ]; then
     echo -e "pass\texample.$name\t" >>"$QA_RESULTS"
   else
