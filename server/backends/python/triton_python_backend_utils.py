@@ -158,17 +158,43 @@ def _element_bytes(item):
 
 
 def _serialize_bytes(array):
+    flat = np.asarray(array, dtype=object).reshape(-1, order="C")
+    fast = _serialize_same_length(flat)
+    if fast is not None:
+        return fast
     parts = []
-    for item in np.asarray(array, dtype=object).reshape(-1, order="C"):
+    for item in flat:
         data = _element_bytes(item)
         parts.append(struct.pack("<I", len(data)))
         parts.append(data)
     return b"".join(parts)
 
 
+def _serialize_same_length(flat):
+    """Many `bytes` elements of one length (a common shape of large BYTES tensors) laid out by numpy in one pass,
+    instead of a Python loop per element; None when the elements are not all bytes of one length."""
+    if len(flat) < 1024:
+        return None
+    items = flat.tolist()
+    if set(map(type, items)) != {bytes}:
+        return None
+    lengths = set(map(len, items))
+    if len(lengths) != 1:
+        return None
+    (length,) = lengths
+    out = np.empty((len(items), 4 + length), dtype=np.uint8)
+    out[:, :4] = np.frombuffer(struct.pack("<I", length), dtype=np.uint8)
+    if length:
+        out[:, 4:] = np.frombuffer(b"".join(items), dtype=np.uint8).reshape(len(items), length)
+    return out.tobytes()
+
+
 def deserialize_bytes_tensor(encoded_tensor):
     """Parse serialised BYTES into a 1-D numpy array of dtype object holding bytes."""
     view = memoryview(encoded_tensor).cast("B")
+    fast = _deserialize_same_length(view)
+    if fast is not None:
+        return fast
     elements = []
     offset = 0
     end = len(view)
@@ -184,6 +210,29 @@ def deserialize_bytes_tensor(encoded_tensor):
     result = np.empty(len(elements), dtype=object)
     result[:] = elements
     return result
+
+
+def _deserialize_same_length(view):
+    """Serialised elements that all have the first element's length, split by numpy in one pass (a Python loop per
+    element takes seconds for millions of them); None when they do not, or when an element ends in a NUL byte
+    (numpy's fixed-width bytes would drop it)."""
+    end = len(view)
+    if end < 4 * 1024:
+        return None
+    (length,) = struct.unpack_from("<I", view, 0)
+    stride = 4 + length
+    if end % stride:
+        return None
+    rows = np.frombuffer(view, dtype=np.uint8).reshape(end // stride, stride)
+    if not (rows[:, :4].copy().view("<u4") == length).all():
+        return None
+    if length == 0:
+        result = np.empty(len(rows), dtype=object)
+        result[:] = [b""] * len(rows)
+        return result
+    if not rows[:, -1].all():
+        return None
+    return np.ascontiguousarray(rows[:, 4:]).view("S%d" % length).reshape(-1).astype(object)
 
 
 # ---------------------------------------------------------------------------------------------------------------
