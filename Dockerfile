@@ -51,8 +51,9 @@ FROM ${NODE_IMAGE}
 ARG GPU
 ARG CUDA_MAJOR_MINOR=12-8
 # python3 and python3-numpy (Debian bookworm): backend: "python" models run in a stub process started with python3.
+# tini: see ENTRYPOINT.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates python3 python3-numpy \
+ && apt-get install -y --no-install-recommends ca-certificates python3 python3-numpy tini \
  && if [ "$GPU" = cuda12 ]; then \
       apt-get install -y --no-install-recommends curl \
       && curl -fsSLo /tmp/cuda-keyring.deb https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb \
@@ -63,7 +64,7 @@ RUN apt-get update \
            libcurand-${CUDA_MAJOR_MINOR} libcudnn9-cuda-12 \
       && apt-get purge -y curl; \
     fi \
- && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+ && apt-get autoremove -y && apt-get clean && rm -rf /var/lib/apt/lists/*
 # /usr/local/nvidia/lib64: where GKE's device plugin mounts the node's driver libraries (libcuda.so).
 # MALLOC_ARENA_MAX: worker threads each get a glibc arena that keeps its memory after the worker exits; two arenas
 # let RSS fall back after a model is unloaded. MALLOC_MMAP/TRIM_THRESHOLD_ fixed at 4 MiB: blocks that large (ONNX
@@ -82,7 +83,7 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
-# The package's bin entry (dist/server/main.js) on PATH; exec keeps node as PID 1 so SIGTERM starts the drain.
+# The package's bin entry (dist/server/main.js) on PATH; exec leaves node as tini's only child.
 RUN printf '#!/bin/sh\nexec node /app/dist/server/main.js "$@"\n' > /usr/local/bin/inference-server \
  && chmod 0755 /usr/local/bin/inference-server \
  && mkdir -p /var/cache/inference-server && chown 1000:1000 /var/cache/inference-server
@@ -90,4 +91,7 @@ RUN printf '#!/bin/sh\nexec node /app/dist/server/main.js "$@"\n' > /usr/local/b
 # uid 1000 is the image's "node" user; numeric so the kubelet can check runAsNonRoot.
 USER 1000:1000
 EXPOSE 8000 8001 8002
-ENTRYPOINT ["inference-server"]
+# tini as PID 1 forwards SIGTERM to node (which starts the drain) and reaps processes orphaned inside the container
+# (a Python model's own subprocesses), which node would leave as zombies. With node as PID 1, the Python stubs would
+# also see parent pid 1 and exit at once: stub.py takes that as "the server is already gone".
+ENTRYPOINT ["tini", "--", "inference-server"]

