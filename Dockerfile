@@ -24,17 +24,21 @@ ARG GPU=cuda12
 
 # ---- build: full install (dev dependencies for tsc), CUDA provider binaries fetched at install time ----
 FROM ${NODE_IMAGE} AS build
-ARG GPU
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # No dependency's install script runs (--ignore-scripts), whichever npm the base image carries (npm 11.19+ asks
 # package.json's allowScripts about them, later releases may skip them): the one the image needs, onnxruntime-node's
-# installer, runs explicitly below. Its CUDA providers come from NuGet (microsoft.ml.onnxruntime.gpu.linux): the GPU
-# build needs that network; GPU=none skips it, as .npmrc does on development machines.
+# installer, runs explicitly below.
+RUN --mount=type=secret,id=extra-ca-certs \
+    if [ -f /run/secrets/extra-ca-certs ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca-certs; fi \
+ && npm ci --ignore-scripts
+# Declared after npm ci so that both GPU values share its layer. The CUDA providers come from NuGet
+# (microsoft.ml.onnxruntime.gpu.linux): the GPU build needs that network; GPU=none skips it, as .npmrc does on
+# development machines.
+ARG GPU
 RUN --mount=type=secret,id=extra-ca-certs \
     case "$GPU" in cuda12|none) ;; *) echo "GPU=$GPU: use cuda12 or none" >&2; exit 1 ;; esac \
  && if [ -f /run/secrets/extra-ca-certs ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca-certs; fi \
- && npm ci --ignore-scripts \
  && if [ "$GPU" = cuda12 ]; then \
       cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install \
       && test -f bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so; \

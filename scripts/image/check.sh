@@ -6,8 +6,8 @@
 #   sudo bash scripts/image/check.sh
 #
 # Steps: the base image (scripts/image/base.sh, when BASE_IMAGE is missing), podman build of Dockerfile, podman run
-# with examples/model_repository and examples/python_models mounted read-only and the HTTP port published on
-# 127.0.0.1 only, /v2/health/ready, an infer on simple (ONNX) and on add_sub (Python backend: python3 + numpy in the
+# with examples/model_repository and examples/python_models mounted read-only, the Deployment's security context
+# (read-only root, no capabilities) and the HTTP port published on 127.0.0.1 only, /v2/health/ready, an infer on simple (ONNX) and on add_sub (Python backend: python3 + numpy in the
 # image), the server process's uid, SIGTERM (exit status and seconds), image size.
 #
 # Environment:
@@ -62,7 +62,11 @@ build_seconds=$(seconds_since "$start")
 
 # 3. Run it on a free loopback port.
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+# The Deployment's container securityContext (constructs/inference-server.ts): read-only root file system with
+# writable /tmp, /dev/shm and model cache, no capabilities, no privilege escalation.
 run_args=(-d --name "$CONTAINER" "${PODMAN_ULIMITS[@]}"
+  --read-only --tmpfs /tmp:mode=1777 --tmpfs /var/cache/inference-server:mode=1777 --shm-size=64m
+  --cap-drop=ALL --security-opt=no-new-privileges
   -v "$ROOT/examples/model_repository:/models:ro" -v "$ROOT/examples/python_models:/python_models:ro")
 server_args=(--model-repository=/models --model-repository=/python_models
   --model-control-mode=explicit --load-model=simple --load-model=add_sub)
