@@ -7,8 +7,9 @@
 #
 # Steps: the base image (scripts/image/base.sh, when BASE_IMAGE is missing), podman build of Dockerfile, podman run
 # with examples/model_repository and examples/python_models mounted read-only, the Deployment's security context
-# (read-only root, no capabilities) and the HTTP port published on 127.0.0.1 only, /v2/health/ready, an infer on simple (ONNX) and on add_sub (Python backend: python3 + numpy in the
-# image), the server process's uid, SIGTERM (exit status and seconds), image size.
+# (read-only root, no capabilities) and the HTTP port published on 127.0.0.1 only; then /v2/health/ready, an infer
+# on simple (ONNX) and on add_sub (Python backend: python3 + numpy in the image), every process's user, SIGTERM
+# (exit status and seconds), the Kubeflow entry point, image size.
 #
 # Environment:
 #   GPU              none (default here: NuGet and NVIDIA's repository are unreachable from the development
@@ -19,7 +20,7 @@
 #   EXTRA_CA_CERTS   a PEM bundle the build's npm trusts (build secret extra-ca-certs); defaults to this shell's
 #                    NODE_EXTRA_CA_CERTS, so a TLS-intercepting proxy the host trusts works inside the build
 #   NETWORK          bridge (default: -p 127.0.0.1:PORT:8000) or host (the server binds --host=127.0.0.1)
-#   KEEP=1           leave the container and image in place
+#   KEEP=1           leave the stopped container in place (podman logs, podman inspect)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -109,6 +110,10 @@ exit_code=$(podman wait "$CONTAINER")
 stop_seconds=$(seconds_since "$start")
 podman logs "$CONTAINER" 2>&1 | grep -E '"msg":"(stopping|stopped)' || true
 [ "$exit_code" = 0 ] || { podman logs "$CONTAINER" >&2; echo "exit code $exit_code after SIGTERM" >&2; exit 1; }
+
+# The Kubeflow component's entry point (docs/gcs-and-kubeflow.md) from the same image.
+podman run --rm --network none "${PODMAN_ULIMITS[@]}" --entrypoint node "$IMAGE" /app/dist/kubeflow/deploy.js --help |
+  head -1
 
 size_bytes=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 base_bytes=$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")
