@@ -3,6 +3,8 @@
  * a wrong type); encoding writes the JSON text directly so numeric typed arrays cost one native join, not a
  * per-element serializer.
  */
+import { isUtf8 } from 'node:buffer';
+import { BytesBuilder, BytesData } from '../../core/bytes-data';
 import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import { float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from './float16';
@@ -65,13 +67,14 @@ export function tensorDataFromJson(input: string, datatype: DataType, expectedCo
 
   switch (datatype) {
     case 'BYTES': {
-      const elements: Uint8Array[] = new Array<Uint8Array>(values.length);
+      // One buffer for all elements: millions of strings must not become millions of objects.
+      const builder = new BytesBuilder();
       for (let i = 0; i < values.length; i++) {
         const value = values[i];
         if (typeof value !== 'string') throw badElement(input, datatype, i, value);
-        elements[i] = Buffer.from(value, 'utf8');
+        builder.addString(value);
       }
-      return elements;
+      return builder.finish();
     }
     case 'BOOL': {
       const out = new Uint8Array(values.length);
@@ -160,17 +163,45 @@ function sixteenBitFloatsToJson(array: Uint16Array, toNumber: (bits: number) => 
   return out;
 }
 
-/** The JSON text of a tensor's `data` array, brackets included. */
-export function tensorDataToJson(datatype: DataType, data: TensorData): string {
-  if (Array.isArray(data)) {
-    let out = '[';
-    for (let i = 0; i < data.length; i++) {
-      const element = data[i];
-      const text = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('utf8');
-      out += (i === 0 ? '' : ',') + JSON.stringify(text);
+/**
+ * The JSON of a BYTES `data` array. Elements are written as their bytes, as Triton's JSON writer does (rapidjson
+ * without encoding validation): valid UTF-8 gives the same text as JSON.stringify; an element that is not UTF-8 keeps
+ * its bytes (escaping only '"', '\\' and control characters) instead of being replaced with U+FFFD, so the result is a
+ * Buffer then.
+ */
+export function bytesDataToJson(data: BytesData): string | Buffer {
+  const buffer = Buffer.from(data.serialized.buffer, data.serialized.byteOffset, data.serialized.byteLength);
+  let out = '[';
+  let utf8 = true;
+  data.forEachRange((start, end, index) => {
+    if (!utf8) return;
+    if (!isUtf8(buffer.subarray(start, end))) utf8 = false;
+    else out += (index === 0 ? '' : ',') + JSON.stringify(buffer.toString('utf8', start, end));
+  });
+  return utf8 ? `${out}]` : rawBytesJson(buffer, data);
+}
+
+/** The bytewise JSON writer for BYTES holding non-UTF-8 elements (hand-written: JSON libraries take strings). */
+function rawBytesJson(buffer: Buffer, data: BytesData): Buffer {
+  const parts: Buffer[] = [Buffer.from('[')];
+  data.forEachRange((start, end, index) => {
+    parts.push(Buffer.from(index === 0 ? '"' : ',"'));
+    let from = start;
+    for (let i = start; i < end; i++) {
+      const byte = buffer[i];
+      if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
+      parts.push(buffer.subarray(from, i), Buffer.from(JSON.stringify(String.fromCharCode(byte)).slice(1, -1)));
+      from = i + 1;
     }
-    return `${out}]`;
-  }
+    parts.push(buffer.subarray(from, end), Buffer.from('"'));
+  });
+  parts.push(Buffer.from(']'));
+  return Buffer.concat(parts);
+}
+
+/** The JSON text of a tensor's `data` array, brackets included (BYTES: see bytesDataToJson). */
+export function tensorDataToJson(datatype: DataType, data: TensorData): string | Buffer {
+  if (data instanceof BytesData) return bytesDataToJson(data);
   switch (datatype) {
     case 'BOOL': {
       let out = '';

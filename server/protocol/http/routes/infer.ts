@@ -25,9 +25,11 @@ function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: 
   const jsonLength = parseInferenceHeaderLength(request.headers[INFERENCE_HEADER_CONTENT_LENGTH], body.length);
   if (jsonLength === 0) {
     // Raw request: the body is the only input's data, described by the model metadata.
-    return decodeRawInferRequest(body, target, service.modelMetadata(target.model, target.version).inputs);
+    const { inputs } = service.modelMetadata(target.model, target.version);
+    const batched = (service.modelConfig(target.model, target.version).max_batch_size ?? 0) > 0;
+    return decodeRawInferRequest(body, target, { inputs, batched });
   }
-  return decodeInferRequest(body, target, jsonLength);
+  return decodeInferRequest(body, target, jsonLength, (rid, inputs) => service.checkInferTarget(target.model, target.version, rid, inputs));
 }
 
 /** The trace's HTTP_SEND_* timestamps: it is written once the response has gone out (or the connection closed). */
