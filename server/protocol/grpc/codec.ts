@@ -20,7 +20,7 @@ import type {
   ParameterMap,
 } from './messages';
 import { contentsWireHasElements, dataFromContentsWire } from './contents-wire';
-import { dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+import { CONTENTS_FIELD, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
 
 export interface DecodedGrpcRequest {
   readonly request: InferRequest;
@@ -115,7 +115,11 @@ export function decodeInferRequest(message: ModelInferRequestMessage, check?: In
   const parsedParameters = message.inputs.map((input) => parseSharedMemoryParameters(input.name, decodeParameters(input.parameters)));
   const inline = parsedParameters.filter((parsed) => !parsed.sharedMemory).length;
   if (useRaw && raw.length !== inline) throw Errors.rawContentsCount(model, inline, raw.length);
-  for (const input of message.inputs) if (!isDataType(input.datatype)) throw Errors.unsupportedDatatype(input.datatype);
+  for (const input of message.inputs) {
+    if (!isDataType(input.datatype)) throw Errors.unsupportedDatatype(input.datatype);
+    // Errors of the request's form come before the model's checks, as they did when contents were decoded first.
+    if (CONTENTS_FIELD[input.datatype] === undefined && inputHasContents(input)) throw Errors.contentsNoTypedField(input.name, input.datatype);
+  }
   check?.(message.id || undefined, message.inputs);
 
   let rawIndex = 0;
