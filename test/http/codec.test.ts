@@ -407,6 +407,43 @@ describe('encodeInferResponse: JSON', () => {
   });
 });
 
+describe('BYTES outputs in JSON that are not UTF-8', () => {
+  it("keeps their bytes, as Triton's JSON writer does, escaping only quotes, backslashes and control characters", () => {
+    const data = BytesData.fromElements([Buffer.from('ok'), Buffer.from([0xff, 0x22, 0x5c, 0x0a, 0x41]), Buffer.from('ü')]);
+    const encoded = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [3], data }]), JSON_OUTPUTS);
+    expect(Buffer.isBuffer(encoded.body)).toBe(true);
+    const body = encoded.body as Buffer;
+    const expected = Buffer.concat([Buffer.from('"data":["ok","'), Buffer.from([0xff]), Buffer.from('\\"\\\\\\nA","ü"]')]);
+    expect(body.includes(expected)).toBe(true);
+    expect(encoded.contentType).toBe('application/json');
+    // Every element valid UTF-8: the usual string body.
+    const valid = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [1], data: BytesData.fromStrings(['ü']) }]), JSON_OUTPUTS);
+    expect(typeof valid.body).toBe('string');
+  });
+
+  it('writes the same text as JSON.stringify for any valid string', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 8 }), (strings) => {
+        const encoded = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [strings.length], data: BytesData.fromStrings(strings) }]), JSON_OUTPUTS);
+        expect((JSON.parse(encoded.body as string) as { outputs: { data: string[] }[] }).outputs[0].data).toEqual(strings);
+      }),
+    );
+  });
+});
+
+describe('decodeInferRequest: the early check', () => {
+  it('sees every input header before any tensor is decoded, so its refusal wins over bad data', () => {
+    const seen: string[] = [];
+    const refuse = (_rid: string | undefined, inputs: readonly { name: string }[]) => {
+      seen.push(...inputs.map((input) => input.name));
+      throw new InferenceError('NOT_FOUND', 'refused early');
+    };
+    const body = Buffer.from(JSON.stringify({ id: 'r', inputs: [{ name: 'A', datatype: 'INT32', shape: [2], data: ['not', 'numbers'] }, { name: 'B', datatype: 'BYTES', shape: [1], data: ['x'] }] }));
+    expect(errorOf(() => decodeInferRequest(body, TARGET, undefined, refuse)).message).toBe('refused early');
+    expect(seen).toEqual(['A', 'B']);
+  });
+});
+
 describe('encodeInferResponse: binary outputs', () => {
   it('puts binary outputs after the JSON header, in order, JSON ones inline', () => {
     const a = new Float32Array([1.5, 2.5]);
