@@ -19,6 +19,7 @@ import type {
   RequestedOutput,
   TensorMetadata,
 } from '../../core/types';
+import { parseInferJsonStreaming, STREAM_JSON_MIN_BYTES, StreamedData } from './json-stream';
 import { tensorDataFromJson, tensorDataToJson } from './tensor-json';
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -190,7 +191,8 @@ function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven:
   let tensorParameters = parameters;
   let tensor: Tensor;
   if (data !== undefined) {
-    tensor = { name, datatype, shape, data: tensorDataFromJson(name, datatype, count, data) };
+    const decoded = data instanceof StreamedData ? data.finish(name, datatype, count) : tensorDataFromJson(name, datatype, count, data);
+    tensor = { name, datatype, shape, data: decoded };
   } else {
     const { binary_data_size: byteSize, ...rest } = parameters as Parameters;
     if (!isUnsignedInteger(byteSize)) throw Errors.badField('binary_data_size', `expected a non-negative integer for input '${name}'`);
@@ -242,9 +244,32 @@ export type InputHeadersCheck = (rid: string | undefined, inputs: readonly Parse
 
 export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLength?: number, check?: InputHeadersCheck): DecodedInferRequest {
   const buffer = asBuffer(body);
-  const headerGiven = jsonLength !== undefined;
   const text = buffer.toString('utf8', 0, jsonLength ?? buffer.length);
-  const json = parseJsonObject(text);
+  return decodeParsedRequest(parseJsonObject(text), buffer, target, jsonLength, check, () => text);
+}
+
+/**
+ * decodeInferRequest for any body size: a JSON part from STREAM_JSON_MIN_BYTES on is parsed incrementally, its
+ * tensors written as they stream (json-stream.ts), never blocking the event loop for long nor holding the elements
+ * as JavaScript values.
+ */
+export async function decodeInferRequestAsync(body: Uint8Array, target: InferTarget, jsonLength?: number, check?: InputHeadersCheck): Promise<DecodedInferRequest> {
+  const buffer = asBuffer(body);
+  const length = jsonLength ?? buffer.length;
+  if (length < STREAM_JSON_MIN_BYTES) return decodeInferRequest(body, target, jsonLength, check);
+  const json = await parseInferJsonStreaming(buffer.subarray(0, length));
+  return decodeParsedRequest(json, buffer, target, jsonLength, check, () => buffer.toString('utf8', 0, length));
+}
+
+function decodeParsedRequest(
+  json: JsonObject,
+  buffer: Buffer,
+  target: InferTarget,
+  jsonLength: number | undefined,
+  check: InputHeadersCheck | undefined,
+  text: () => string,
+): DecodedInferRequest {
+  const headerGiven = jsonLength !== undefined;
   const binary = new BinarySection(buffer, jsonLength, target.model);
 
   if (json.id !== undefined && typeof json.id !== 'string') throw Errors.badField('id', 'expected a string');
@@ -252,7 +277,7 @@ export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLe
   const { parameters, binaryByDefault } = parseRequestParameters(json.parameters);
   const sequenceId = parameters?.sequence_id;
   if (typeof sequenceId === 'number' && Number.isInteger(sequenceId) && !Number.isSafeInteger(sequenceId)) {
-    parameters!.sequence_id = exactIntegerParameter(text, 'sequence_id', sequenceId) ?? sequenceId;
+    parameters!.sequence_id = exactIntegerParameter(text(), 'sequence_id', sequenceId) ?? sequenceId;
   }
   const parsedInputs = json.inputs.map(parseInput);
   check?.(json.id as string | undefined, parsedInputs);
