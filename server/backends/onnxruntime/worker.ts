@@ -12,7 +12,6 @@ import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-chann
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
-const decoder = new TextDecoder();
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -20,14 +19,7 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 /** The elements of serialised BYTES as strings (what ORT's string tensors take), without a view per element. */
 function stringsFromSerialized(bytes: Uint8Array): string[] {
-  const strings: string[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let offset = 0; offset + 4 <= bytes.byteLength; ) {
-    const length = view.getUint32(offset, true);
-    strings.push(decoder.decode(bytes.subarray(offset + 4, offset + 4 + length)));
-    offset += 4 + length;
-  }
-  return strings;
+  return BytesData.fromSerialized(bytes)?.toStrings() ?? [];
 }
 
 function toOrtTensor(wire: WireTensor): ort.Tensor {

@@ -3,7 +3,6 @@
  * a wrong type); encoding writes the JSON text directly so numeric typed arrays cost one native join, not a
  * per-element serializer.
  */
-import { isUtf8 } from 'node:buffer';
 import { BytesBuilder, BytesData } from '../../core/bytes-data';
 import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
@@ -184,40 +183,47 @@ function sixteenBitFloatsToJson(array: Uint16Array, toNumber: (bits: number) => 
 }
 
 /**
- * The JSON of a BYTES `data` array. Elements are written as their bytes, as Triton's JSON writer does (rapidjson
- * without encoding validation): valid UTF-8 gives the same text as JSON.stringify; an element that is not UTF-8 keeps
- * its bytes (escaping only '"', '\\' and control characters) instead of being replaced with U+FFFD, so the result is a
- * Buffer then.
+ * The JSON of a BYTES `data` array, written from the elements' bytes as Triton's JSON writer does (rapidjson without
+ * encoding validation): '"', '\\' and control characters escaped, every other byte as it is. For UTF-8 elements that is
+ * JSON.stringify's text; an element that is not UTF-8 keeps its bytes instead of becoming U+FFFD. One buffer, no
+ * string per element. Hand-written: JSON libraries write strings, not bytes.
  */
-export function bytesDataToJson(data: BytesData): string | Buffer {
-  const buffer = Buffer.from(data.serialized.buffer, data.serialized.byteOffset, data.serialized.byteLength);
-  let out = '[';
-  let utf8 = true;
+export function bytesDataToJson(data: BytesData): Buffer {
+  const source = Buffer.from(data.serialized.buffer, data.serialized.byteOffset, data.serialized.byteLength);
+  // Brackets, commas and quotes, plus the bytes; escapes grow it on demand.
+  let out = Buffer.allocUnsafe(2 + data.length * 3 + source.length);
+  let used = 0;
+  const reserve = (extra: number) => {
+    if (used + extra <= out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(used + extra, out.length * 2));
+    out.copy(grown, 0, 0, used);
+    out = grown;
+  };
+  out[used++] = 0x5b; // [
   data.forEachRange((start, end, index) => {
-    if (!utf8) return;
-    if (!isUtf8(buffer.subarray(start, end))) utf8 = false;
-    else out += (index === 0 ? '' : ',') + JSON.stringify(buffer.toString('utf8', start, end));
-  });
-  return utf8 ? `${out}]` : rawBytesJson(buffer, data);
-}
-
-/** The bytewise JSON writer for BYTES holding non-UTF-8 elements (hand-written: JSON libraries take strings). */
-function rawBytesJson(buffer: Buffer, data: BytesData): Buffer {
-  const parts: Buffer[] = [Buffer.from('[')];
-  data.forEachRange((start, end, index) => {
-    parts.push(Buffer.from(index === 0 ? '"' : ',"'));
+    reserve(3 + end - start);
+    if (index > 0) out[used++] = 0x2c; // ,
+    out[used++] = 0x22; // "
     let from = start;
     for (let i = start; i < end; i++) {
-      const byte = buffer[i];
+      const byte = source[i];
       if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
-      parts.push(buffer.subarray(from, i), Buffer.from(JSON.stringify(String.fromCharCode(byte)).slice(1, -1)));
+      const escape = JSON_ESCAPES[byte];
+      reserve(i - from + escape.length + 1 + end - i);
+      used += source.copy(out, used, from, i);
+      used += out.write(escape, used, 'latin1');
       from = i + 1;
     }
-    parts.push(buffer.subarray(from, end), Buffer.from('"'));
+    used += source.copy(out, used, from, end);
+    out[used++] = 0x22;
   });
-  parts.push(Buffer.from(']'));
-  return Buffer.concat(parts);
+  reserve(1);
+  out[used++] = 0x5d; // ]
+  return out.subarray(0, used);
 }
+
+/** JSON's escape of each byte below 0x20, '"' and '\\' (JSON.stringify's forms). */
+const JSON_ESCAPES: readonly string[] = Array.from({ length: 0x5d }, (_, byte) => JSON.stringify(String.fromCharCode(byte)).slice(1, -1));
 
 /** The JSON text of a tensor's `data` array, brackets included (BYTES: see bytesDataToJson). */
 export function tensorDataToJson(datatype: DataType, data: TensorData): string | Buffer {
