@@ -30,9 +30,13 @@ export interface HttpAppOptions {
 
 export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_HTTP_BODY_LIMIT;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit,
-    requestTimeout: options.requestTimeoutMs ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS,
+    requestTimeout,
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default): a quarter of the timeout keeps
+    // the overshoot small for short timeouts.
+    ...(requestTimeout > 0 ? { http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     // Model names are path parameters; Triton puts no small limit on them.
@@ -41,6 +45,8 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     clientErrorHandler,
   }) as unknown as FastifyInstance;
 
+  // Node only enforces requestTimeout while headersTimeout (60 s) is not above it.
+  if (requestTimeout > 0) app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeout);
   installErrorHandling(app, bodyLimit);
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
