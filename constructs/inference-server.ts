@@ -2,7 +2,7 @@ import { Chart, Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
 import { Construct } from 'constructs';
 import {
-  CLI_FLAGS, DEFAULT_IMAGE, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
+  CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
   WRITABLE_PATHS,
 } from '../server/contract';
 import { AcceleratorType, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel, NVIDIA_GPU_RESOURCE } from './gke';
@@ -27,8 +27,11 @@ export interface InferenceServerProps {
   readonly name: string;
   /** @default - the chart's namespace */
   readonly namespace?: string;
-  /** @default DEFAULT_IMAGE from server/contract.ts */
-  readonly image?: string;
+  /**
+   * The server image. Required: no registry publishes one; build it from the repository's Dockerfile and push it to
+   * a registry the cluster can pull from (see IMAGE_REQUIRED_HINT).
+   */
+  readonly image: string;
   /** @default 'IfNotPresent' */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /** Secrets used to pull the image, e.g. the NGC secret `ngc`. @default [] */
@@ -86,6 +89,11 @@ export interface InferenceServerProps {
 }
 
 const SERVER_CONTAINER = 'inference-server';
+
+/** What to do when no image is given: nobody publishes the server image, so it is built from the Dockerfile. */
+export const IMAGE_REQUIRED_HINT = 'no registry publishes the server image: build it from the Dockerfile and push it, e.g. '
+  + 'docker build -t $REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 . && '
+  + 'docker push $REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 (docs/deploy.md, step 3), then pass that reference';
 /**
  * Container port names are IANA service names (at most 15 characters), so the prototype's longer names
  * ("http-inference-server") go on the Service ports, which target these.
@@ -244,7 +252,7 @@ export class InferenceServer extends Construct {
             ...gpuScheduling,
             containers: [{
               name: SERVER_CONTAINER,
-              image: props.image ?? DEFAULT_IMAGE,
+              image: props.image,
               imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
               args: this.args,
               env: Object.keys(props.env ?? {}).length > 0 ? Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })) : undefined,
@@ -307,6 +315,8 @@ export class InferenceServer extends Construct {
 
 function validateProps(props: InferenceServerProps, numGpus: number, replicas: number, maxStartupSecs: number): string[] {
   const errors: string[] = [];
+  if (typeof props.image !== 'string' || props.image.trim() === '') errors.push(`image is required: ${IMAGE_REQUIRED_HINT}`);
+  else if (/\s/.test(props.image)) errors.push(`image "${props.image}" must be an image reference without spaces`);
   // `<name>-metrics` must stay a valid Service name too.
   if (!isDnsLabel(props.name, 63 - '-metrics'.length)) {
     errors.push(`name "${props.name}" must be lowercase letters, digits and '-', start with a letter and be at most 55 characters`);

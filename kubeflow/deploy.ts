@@ -46,7 +46,7 @@ export function usage(): string {
   const lines = DEPLOY_FLAGS.map(
     (f) => `  ${`${f.flag}=<${f.type}>`.padEnd(34)} ${f.help}${f.default === undefined ? ' Required.' : f.default !== '' ? ` Default ${f.default}.` : ''}`,
   );
-  return ['Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> [options]', '', ...lines].join('\n');
+  return ['Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> --image=<image> [options]', '', ...lines].join('\n');
 }
 
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {

@@ -1,5 +1,3 @@
-import { DEFAULT_IMAGE } from '../server/contract';
-
 /**
  * The deploy entry point's flags and the Kubeflow component inputs/outputs they map to. component.yaml and
  * component-v2.yaml are written by hand from this table; test/kubeflow checks that they still agree with it.
@@ -22,7 +20,10 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
   { flag: '--model-repository', kfpName: 'model_repository_uri', type: 'string', help: 'Model repository: gs://bucket/path or an absolute path in the pod.' },
   { flag: '--name', kfpName: 'name', type: 'string', help: 'Name of the Service; the Deployment is <name>-v1.' },
   { flag: '--namespace', kfpName: 'namespace', type: 'string', default: 'default', help: 'Namespace to deploy into.' },
-  { flag: '--image', kfpName: 'image', type: 'string', default: DEFAULT_IMAGE, help: 'Inference server image.' },
+  {
+    flag: '--image', kfpName: 'image', type: 'string',
+    help: 'Inference server image, built from the Dockerfile and pushed by you (nobody publishes one); the component also runs this step in it.',
+  },
   { flag: '--num-gpus', kfpName: 'num_gpus', type: 'integer', default: '1', help: 'GPUs per pod (0 runs on CPU nodes).' },
   { flag: '--accelerator', kfpName: 'accelerator', type: 'string', default: '', help: "GKE accelerator type, e.g. nvidia-l4; '' for any GPU node." },
   { flag: '--min-replicas', kfpName: 'min_replicas', type: 'integer', default: '1', help: 'Replicas (the HPA minimum when max > min).' },

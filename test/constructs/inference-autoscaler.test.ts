@@ -4,7 +4,7 @@ import { chart, find, Manifest, schemaErrors, synth, validationErrors } from './
 
 function setup(props: Partial<InferenceAutoscalerProps> = {}, serverProps: Partial<InferenceServerProps> = {}) {
   const c = chart('serving');
-  const server = new InferenceServer(c, 'Server', { name: 'isrv', modelRepositories: ['/models'], ...serverProps });
+  const server = new InferenceServer(c, 'Server', { name: 'isrv', image: 'img:1', modelRepositories: ['/models'], ...serverProps });
   new InferenceAutoscaler(c, 'Scaling', { server, ...props });
   return c;
 }
@@ -36,7 +36,7 @@ describe('InferenceAutoscaler', () => {
     expect(deployment.spec.selector).toEqual({ matchLabels: { app: 'isrv', version: 'v1' } });
     // Without an autoscaler the Deployment keeps its count.
     const c = chart('serving');
-    new InferenceServer(c, 'Server', { name: 'isrv', modelRepositories: ['/models'], replicas: 2 });
+    new InferenceServer(c, 'Server', { name: 'isrv', image: 'img:1', modelRepositories: ['/models'], replicas: 2 });
     expect(find(synth(c), 'Deployment').spec.replicas).toBe(2);
   });
 

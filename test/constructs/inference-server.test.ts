@@ -3,7 +3,7 @@ import { InferenceServer, InferenceServerProps } from '../../constructs';
 import { CLI_FLAGS, DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
 import { chart, find, Manifest, schemaErrors, synth, validationErrors } from './helpers';
 
-const base: InferenceServerProps = { name: 'isrv', modelRepositories: ['gs://models-bucket/repo'] };
+const base: InferenceServerProps = { name: 'isrv', image: 'us-docker.pkg.dev/p/r/inference-server:0.1.0', modelRepositories: ['gs://models-bucket/repo'] };
 
 function build(props: Partial<InferenceServerProps> = {}): Manifest[] {
   const c = chart('serving');
@@ -159,6 +159,8 @@ describe('InferenceServer', () => {
     expect(errorsOf({ serviceType: 'External' as never })[0]).toMatch(/serviceType "External"/);
     expect(errorsOf({ responseCacheByteSize: 0 })[0]).toMatch(/responseCacheByteSize must be a whole number of bytes ≥ 1, got 0/);
     expect(errorsOf({ responseCacheByteSize: 1.5 })[0]).toMatch(/responseCacheByteSize must be a whole number/);
+    expect(errorsOf({ image: '' })[0]).toMatch(/image is required: no registry publishes the server image: build it from the Dockerfile and push it/);
+    expect(errorsOf({ image: undefined as never })[0]).toMatch(/docker build -t .* docker push/);
     expect(errorsOf({ volumeMounts: [{ name: 'pvc', mountPath: '/models' }] })[0]).toMatch(/volumeMount "pvc" has no matching entry/);
     expect(errorsOf({})).toEqual([]);
   });
