@@ -26,6 +26,11 @@ export interface GcsModelRepositoryProps {
   readonly serviceAccountName?: string;
   /** Google service account id (6–30 characters). @default - `<serviceAccountName>-gcs`, shortened to 30 characters */
   readonly gcpServiceAccountId?: string;
+  /**
+   * Where the Kubernetes ServiceAccount goes when the Config Connector objects and the workload are applied to different
+   * clusters (a chart of the workload). @default - this construct
+   */
+  readonly serviceAccountScope?: Construct;
   /** Keep the bucket (and its models) and the Google service account when their objects are deleted. @default true */
   readonly abandonOnDelete?: boolean;
 }
@@ -102,7 +107,8 @@ export class GcsModelRepository extends Construct {
       },
     });
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+    const ksaScope = props.serviceAccountScope ?? this;
+    new k8s.KubeServiceAccount(ksaScope, ksaScope === this ? 'ServiceAccount' : `${id}ServiceAccount`, {
       metadata: {
         name: ksa,
         namespace,

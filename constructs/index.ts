@@ -5,3 +5,4 @@ export * from './nvidia-driver-installer';
 export * from './ngc-pull-secret';
 export * from './gcs-model-repository';
 export * from './inference-autoscaler';
+export * from './custom-metrics-adapter';

@@ -31,11 +31,11 @@ export interface DeployManifests {
 }
 
 /** Apply order: identities first, then what uses them. */
-const KIND_ORDER = ['ServiceAccount', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'];
+const KIND_ORDER = ['ServiceAccount', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring'];
 
 /**
  * The manifests for one deployment, from the same constructs `cdk8s synth` uses: InferenceServer, plus an
- * InferenceAutoscaler (HPA and PodDisruptionBudget) when maxReplicas > minReplicas. Throws the constructs' validation
+ * InferenceAutoscaler (HPA, PodDisruptionBudget and PodMonitoring) when maxReplicas > minReplicas. Throws the constructs' validation
  * messages.
  */
 export function synthesizeDeployManifests(options: DeployManifestOptions): DeployManifests {
@@ -59,8 +59,10 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
       server,
       minReplicas: options.minReplicas,
       maxReplicas: options.maxReplicas,
-      // A pipeline cluster may have neither the Prometheus Operator's CRDs nor a policy on who may call the server.
-      serviceMonitor: false,
+      // GKE's own monitoring feeds the HPA: a PodMonitoring (Managed Service for Prometheus) and the Custom Metrics
+      // Stackdriver Adapter, which a cluster admin installs once (docs/deploy.md). No NetworkPolicy: a pipeline's callers
+      // are not known here.
+      scraping: 'pod-monitoring',
       networkPolicy: false,
     });
   }

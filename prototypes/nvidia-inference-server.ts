@@ -8,7 +8,11 @@ import { ParamSpecs } from './params';
  */
 export const NVIDIA_INFERENCE_SERVER_PARAMS: ParamSpecs = {
   name: { type: 'string', description: 'name of the Service; the Deployment is <name>-v1' },
-  image: { type: 'string', description: 'server image, e.g. nvcr.io/... or the image built from the Dockerfile' },
+  image: {
+    type: 'string',
+    description: 'server image you built from the Dockerfile and pushed (no registry publishes one), e.g. '
+      + '$REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 (docs/deploy.md, step 3)',
+  },
   modelRepositoryPath: { type: 'string', description: 'model repository: /path in the pod or gs://bucket/path' },
   namespace: { type: 'string', default: 'default', description: 'namespace of every object' },
   numGpus: { type: 'number', default: 1, description: 'GPUs per pod' },

@@ -128,7 +128,7 @@ describe('rbac.yaml', () => {
     const verbs = (resource: string) => new Set(role.rules
       .filter((rule: any) => rule.resources.some((r: string) => `${rule.apiGroups[0]}/${r}` === resource))
       .flatMap((rule: any) => rule.verbs));
-    for (const resource of ['/serviceaccounts', '/services', 'apps/deployments', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
+    for (const resource of ['/serviceaccounts', '/services', 'apps/deployments', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets', 'monitoring.googleapis.com/podmonitorings']) {
       expect([...verbs(resource)]).toEqual(expect.arrayContaining(['get', 'create', 'patch']));
     }
   });

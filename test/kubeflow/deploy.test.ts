@@ -62,9 +62,9 @@ describe('manifests', () => {
     expect(deployment.spec.template.spec.containers[0].args).toContain('--model-repository=gs://bucket/models');
   });
 
-  it('add an HPA and a PodDisruptionBudget when max > min, and leave replicas to the HPA', () => {
+  it('add an HPA, a PodDisruptionBudget and the PodMonitoring that feeds the HPA\'s metric when max > min, and leave replicas to the HPA', () => {
     const { objects } = synthesizeDeployManifests({ ...base, minReplicas: 2, maxReplicas: 5, serviceAccount: 'reader' });
-    expect(objects.map((o) => o.kind)).toEqual(['Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+    expect(objects.map((o) => o.kind)).toEqual(['Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring']);
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler') as any;
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
     const deployment = objects.find((o) => o.kind === 'Deployment') as any;
@@ -179,7 +179,7 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
       '--min-replicas=1', '--max-replicas=3', '--num-gpus=0', ...outputs(),
     ]);
     expect(result.code).toBe(0);
-    expect(api.patches().map((p) => p.body?.kind)).toEqual(['ServiceAccount', 'Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+    expect(api.patches().map((p) => p.body?.kind)).toEqual(['ServiceAccount', 'Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring']);
     expect(fs.readFileSync(path.join(dir, 'out', 'endpoint'), 'utf8')).toBe('http://simple.serving.svc.cluster.local:8000');
   });
 
