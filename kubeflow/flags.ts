@@ -27,7 +27,7 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
   { flag: '--num-gpus', kfpName: 'num_gpus', type: 'integer', default: '1', help: 'GPUs per pod (0 runs on CPU nodes).' },
   { flag: '--accelerator', kfpName: 'accelerator', type: 'string', default: '', help: "GKE accelerator type, e.g. nvidia-l4; '' for any GPU node." },
   { flag: '--min-replicas', kfpName: 'min_replicas', type: 'integer', default: '1', help: 'Replicas (the HPA minimum when max > min).' },
-  { flag: '--max-replicas', kfpName: 'max_replicas', type: 'integer', default: '1', help: 'Above min-replicas, an HPA on queue time per request scales between them.' },
+  { flag: '--max-replicas', kfpName: 'max_replicas', type: 'integer', default: '1', help: 'Above min-replicas, an HPA on the pending-requests gauge (Managed Service for Prometheus) scales between them.' },
   { flag: '--service-type', kfpName: 'service_type', type: 'string', default: 'LoadBalancer', help: 'ClusterIP, NodePort or LoadBalancer.' },
   { flag: '--service-account', kfpName: 'service_account', type: 'string', default: '', help: "Existing Kubernetes ServiceAccount for the pods (e.g. one bound to a Google service account with Workload Identity); '' creates <name>." },
   { flag: '--timeout-seconds', kfpName: 'timeout_seconds', type: 'integer', default: '900', help: 'How long to wait for the Deployment to become available (and the load balancer address).' },

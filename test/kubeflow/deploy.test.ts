@@ -146,7 +146,7 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
   it('server-side applies every object, waits for availability and the load balancer, writes the outputs', async () => {
     api.rollout = { type: 'available-after', polls: 3 };
     api.loadBalancerAfterPolls = 2;
-    const result = await run(['--name', 'simple', '--model-repository', 'gs://bucket/models', '--namespace', 'default', ...outputs()]);
+    const result = await run(['--name', 'simple', '--model-repository', 'gs://bucket/models', '--image', IMAGE, '--namespace', 'default', ...outputs()]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
 
