@@ -221,6 +221,10 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   if (!['default', 'latest', 'disabled'].includes(p.driverVersion ?? 'default')) {
     errors.push(`driverVersion "${p.driverVersion}" must be "default", "latest" or "disabled"`);
   }
+  // gcloud container node-pools create --help (SDK 528): `latest` "can only be used for nodes that use Container-Optimized OS".
+  if (p.driverVersion === 'latest' && p.imageType === 'UBUNTU_CONTAINERD') {
+    errors.push('driverVersion "latest" is for Container-Optimized OS nodes only: use "default" (or "disabled" and the installer) on Ubuntu');
+  }
   if (!Number.isInteger(count) || count < 1) errors.push(`acceleratorCount must be a whole number ≥ 1, got ${count}`);
   const families = ACCELERATOR_MACHINES[p.acceleratorType].families;
   const family = machineFamily(machineType);

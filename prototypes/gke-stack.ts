@@ -31,7 +31,7 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   reservation: { type: 'string', default: '', description: 'ANY_RESERVATION, NO_RESERVATION or a reservation name; empty: GKE default' },
   minNodes: { type: 'number', default: 0, description: 'node pool autoscaling minimum' },
   maxNodes: { type: 'number', default: 3, description: 'node pool autoscaling maximum' },
-  driverVersion: { type: 'string', default: 'latest', description: 'latest, default or disabled (then the installer DaemonSet is added)' },
+  driverVersion: { type: 'string', default: '', description: 'latest (COS only), default or disabled (then the installer DaemonSet is added); empty: latest on COS, default on Ubuntu' },
   nodeImage: { type: 'string', default: 'COS_CONTAINERD', description: 'COS_CONTAINERD or UBUNTU_CONTAINERD' },
   bucketName: { type: 'string', description: 'Cloud Storage bucket holding the model repository' },
   createBucket: { type: 'boolean', default: true, description: 'create the bucket; false binds IAM on an existing one' },
@@ -87,7 +87,7 @@ export interface GkeStackProps {
   readonly minNodes?: number;
   /** @default 3 */
   readonly maxNodes?: number;
-  /** @default 'latest' (GKE installs the latest driver of the node version, as Google's GPU tutorials do) */
+  /** @default 'latest' on COS (GKE installs the latest driver of the node version, as Google's GPU tutorials do), 'default' on Ubuntu */
   readonly driverVersion?: GpuDriverVersion;
   /** @default 'COS_CONTAINERD' */
   readonly nodeImage?: GpuNodeImage;
@@ -182,7 +182,8 @@ export class GkeStack {
       reservation: reservationOf(props.reservation),
       minNodes: props.minNodes,
       maxNodes: props.maxNodes,
-      driverVersion: props.driverVersion ?? 'latest',
+      // GKE-managed drivers as Google's tutorials install them: `latest` on COS, which Ubuntu nodes do not take.
+      driverVersion: props.driverVersion ?? (props.nodeImage === 'UBUNTU_CONTAINERD' ? 'default' : 'latest'),
       imageType: props.nodeImage,
     });
     if (this.nodePool.needsDriverInstaller) {

@@ -125,6 +125,7 @@ describe('GpuNodePool', () => {
       .toMatch(/comes with 8 GPU\(s\) but acceleratorCount is 2/);
     expect(errorsOf({ minNodes: 4, maxNodes: 2 })[0]).toMatch(/minNodes \(4\) is larger than maxNodes \(2\)/);
     expect(errorsOf({ driverVersion: 'R535' as never })[0]).toMatch(/driverVersion "R535" must be/);
+    expect(errorsOf({ driverVersion: 'latest', imageType: 'UBUNTU_CONTAINERD' })[0]).toMatch(/"latest" is for Container-Optimized OS nodes only/);
     expect(errorsOf({ projectId: undefined, cluster: GpuNodePoolCluster.create({ name: 'c' }) })[0]).toMatch(/needs projectId/);
     expect(errorsOf({ name: 'GPU pool' })[0]).toMatch(/node pool name/);
   });

@@ -134,6 +134,9 @@ describe('gke-stack prototype', () => {
     expect(find(ubuntu, 'DaemonSet').spec.template.spec.initContainers[0].image).toBe('gke-nvidia-installer:fixed');
     expect(schemaErrors(ubuntu)).toEqual([]);
     expect(kinds(stack().workload)).not.toContain('DaemonSet');
+    // GKE installs drivers on Ubuntu too, but only its `default` version.
+    expect(find(stack({ nodeImage: 'UBUNTU_CONTAINERD' }).infra, 'ContainerNodePool').spec.nodeConfig.guestAccelerator[0].gpuDriverInstallationConfig)
+      .toEqual({ gpuDriverVersion: 'DEFAULT' });
   });
 
   test('creates the NGC secret from NGC_API_KEY when asked', () => {
