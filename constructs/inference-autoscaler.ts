@@ -1,5 +1,5 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS } from '../server/contract';
 import { CONTAINER_PORT_NAMES, InferenceServer } from './inference-server';

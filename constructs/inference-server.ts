@@ -1,5 +1,5 @@
 import { Chart, Duration } from 'cdk8s';
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import {
   CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
@@ -107,7 +107,7 @@ const STARTUP_PERIOD_SECS = 10;
 /**
  * The inference server: a Deployment, its Service with the prototype's port names, a metrics Service and a ServiceAccount.
  *
- * Built on the k8s API classes bundled with cdk8s-plus-27 rather than its Deployment L2: the L2 cannot express
+ * Built on the k8s API classes bundled with cdk8s-plus-34 rather than its Deployment L2: the L2 cannot express
  * `nvidia.com/gpu` limits (a JSON patch of a quantity is re-serialized by the L1 and comes out `null`), seccomp profiles
  * or dropping ALL capabilities, all of which the Pod Security "restricted" profile and GPUs need.
  */

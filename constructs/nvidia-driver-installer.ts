@@ -1,4 +1,4 @@
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { GKE_ACCELERATOR_LABEL, GKE_CONFIDENTIAL_NODES_LABEL, GKE_GPU_DRIVER_VERSION_LABEL } from './gke';
 
