@@ -17,7 +17,7 @@ export const GKE_ACCELERATOR_LABEL = 'cloud.google.com/gke-accelerator';
 export const GKE_GPU_DRIVER_VERSION_LABEL = 'cloud.google.com/gke-gpu-driver-version';
 
 /**
- * Extended resource the NVIDIA device plugin advertises (container-engine-accelerators cmd/nvidia_gpu, and
+ * Extended resource the NVIDIA device plugin advertises (container-engine-accelerators pkg/gpu/nvidia/manager.go resourceName, and
  * https://cloud.google.com/kubernetes-engine/docs/how-to/gpus: `resources.limits: nvidia.com/gpu`).
  */
 export const NVIDIA_GPU_RESOURCE = 'nvidia.com/gpu';
