@@ -1,8 +1,9 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS } from '../server/contract';
+import { PORT_NAMES, PROBE_PATHS } from '../server/contract';
 import { CONTAINER_PORT_NAMES, InferenceServer } from './inference-server';
+import { GMP_COLLECTOR_NAMESPACES, InferenceNetworkPolicy } from './inference-network-policy';
 
 /**
  * How the Custom Metrics Stackdriver Adapter names a Managed Service for Prometheus metric for the HPA:
@@ -78,12 +79,6 @@ function podsMetric(name: string, averageValue: k8s.Quantity, selector?: k8s.Lab
  * Operator (ServiceMonitor, only where it is installed) or nobody.
  */
 export type MetricsScraping = 'pod-monitoring' | 'service-monitor' | 'none';
-
-/**
- * Namespaces of Managed Service for Prometheus collectors: `gke-gmp-system` when GKE manages collection,
- * `gmp-system` when it is self-deployed (GoogleCloudPlatform/prometheus-engine manifests/operator.yaml, HEAD 2ffde4e).
- */
-export const GMP_COLLECTOR_NAMESPACES = ['gke-gmp-system', 'gmp-system'] as const;
 
 export interface InferenceAutoscalerProps {
   /** The server to scale, protect and monitor. */
@@ -223,22 +218,11 @@ export class InferenceAutoscaler extends Construct {
     }
 
     if (props.networkPolicy ?? true) {
-      const tcp = (port: number): k8s.NetworkPolicyPort => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) });
-      const namespacePeer = (name: string): k8s.NetworkPolicyPeer => ({
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
-      });
-      const scrapers = props.scraperNamespaces ?? (scraping === 'service-monitor' ? ['monitoring'] : [...GMP_COLLECTOR_NAMESPACES]);
-      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-        metadata: metadata(server.name),
-        spec: {
-          podSelector: { matchLabels: { app: server.name } },
-          policyTypes: ['Ingress'],
-          ingress: [
-            { ports: [tcp(DEFAULT_PORTS.http), tcp(DEFAULT_PORTS.grpc)], from: props.clientNamespaces?.map(namespacePeer) },
-            { ports: [tcp(DEFAULT_PORTS.metrics)], from: scrapers.map(namespacePeer) },
-          ],
-        },
-      });
+      this.networkPolicy = new InferenceNetworkPolicy(this, 'NetworkPolicy', {
+        server,
+        scraperNamespaces: props.scraperNamespaces ?? (scraping === 'service-monitor' ? ['monitoring'] : [...GMP_COLLECTOR_NAMESPACES]),
+        clientNamespaces: props.clientNamespaces,
+      }).networkPolicy;
     }
   }
 }

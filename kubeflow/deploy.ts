@@ -28,6 +28,7 @@ export interface DeployOptions {
   readonly maxReplicas: number;
   readonly serviceType: InferenceServiceType;
   readonly serviceAccount: string;
+  readonly adminKeySecret: string;
   readonly timeoutSeconds: number;
   readonly outputEndpointPath: string;
   readonly outputStatusPath: string;
@@ -88,6 +89,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     maxReplicas,
     serviceType: serviceType as InferenceServiceType,
     serviceAccount: text('--service-account'),
+    adminKeySecret: text('--admin-key-secret'),
     timeoutSeconds: int('--timeout-seconds', 1),
     outputEndpointPath: text('--output-endpoint-path'),
     outputStatusPath: text('--output-status-path'),

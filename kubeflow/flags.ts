@@ -30,6 +30,10 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
   { flag: '--max-replicas', kfpName: 'max_replicas', type: 'integer', default: '1', help: 'Above min-replicas, an HPA on the pending-requests gauge (Managed Service for Prometheus) scales between them.' },
   { flag: '--service-type', kfpName: 'service_type', type: 'string', default: 'LoadBalancer', help: 'ClusterIP, NodePort or LoadBalancer.' },
   { flag: '--service-account', kfpName: 'service_account', type: 'string', default: '', help: "Existing Kubernetes ServiceAccount for the pods (e.g. one bound to a Google service account with Workload Identity); '' creates <name>." },
+  {
+    flag: '--admin-key-secret', kfpName: 'admin_key_secret', type: 'string', default: '',
+    help: "Secret (data key admin-key) whose value unlocks the server's admin endpoints; '' means <name>-admin-key; none leaves them open.",
+  },
   { flag: '--timeout-seconds', kfpName: 'timeout_seconds', type: 'integer', default: '900', help: 'How long to wait for the Deployment to become available (and the load balancer address).' },
   { flag: '--output-endpoint-path', kfpName: 'endpoint', type: 'string', output: true, default: '', help: 'File to write the HTTP endpoint to (http://host:8000).' },
   { flag: '--output-status-path', kfpName: 'status', type: 'string', output: true, default: '', help: 'File to write the deployment status (JSON) to.' },

@@ -14,6 +14,8 @@ export interface DeployManifestOptions {
   readonly serviceType: InferenceServiceType;
   /** '' or undefined: the construct creates a ServiceAccount <name>. */
   readonly serviceAccount?: string;
+  /** The Secret whose `admin-key` unlocks the admin endpoints; '' or undefined: `<name>-admin-key`; 'none': open. */
+  readonly adminKeySecret?: string;
 }
 
 export interface KubeObject {
@@ -53,6 +55,7 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
     replicas: options.minReplicas,
     serviceType: options.serviceType,
     serviceAccountName: options.serviceAccount || undefined,
+    adminKey: options.adminKeySecret === 'none' ? false : { secretName: options.adminKeySecret || undefined },
   });
   if (autoscaled) {
     new InferenceAutoscaler(chart, 'Autoscaler', {

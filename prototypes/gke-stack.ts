@@ -46,6 +46,11 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   scraping: { type: 'string', default: 'pod-monitoring', description: 'pod-monitoring (GKE managed Prometheus), service-monitor (Prometheus Operator) or none' },
   scraperNamespaces: { type: 'string', default: '', description: 'comma-separated namespaces allowed to scrape port 8002; defaults to the scraper\'s' },
   customMetricsAdapter: { type: 'boolean', default: true, description: 'add the Custom Metrics Stackdriver Adapter and its IAM grant (one per cluster)' },
+  adminKeySecret: {
+    type: 'string', default: '',
+    description: 'Secret (key admin-key) whose value unlocks the admin endpoints; empty: <name>-admin-key; none: leave them open',
+  },
+  allowClientShm: { type: 'boolean', default: false, description: 'let clients register shared memory regions' },
 };
 
 export interface GkeStackProps {
@@ -116,6 +121,10 @@ export interface GkeStackProps {
   readonly scraperNamespaces?: string;
   /** @default true */
   readonly customMetricsAdapter?: boolean;
+  /** The Secret whose `admin-key` unlocks the admin endpoints; 'none' leaves them open. @default '<name>-admin-key' */
+  readonly adminKeySecret?: string;
+  /** @default false */
+  readonly allowClientShm?: boolean;
 }
 
 /** Where the stack's charts go: each scope is usually an App of its own, synthesized into its own folder. */
@@ -219,6 +228,8 @@ export class GkeStack {
       serviceType: props.serviceType,
       serviceAccountName: this.repository.serviceAccountName,
       imagePullSecrets: pullSecrets,
+      adminKey: props.adminKeySecret === 'none' ? false : { secretName: props.adminKeySecret || undefined },
+      allowClientSharedMemory: props.allowClientShm,
     });
 
     const scraperNamespaces = list(props.scraperNamespaces);

@@ -60,6 +60,11 @@ export const CLI_FLAGS = {
   responseCacheByteSize: '--response-cache-byte-size',
   /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
   grpcMaxMessageBytes: '--grpc-max-message-bytes',
+  /** Endpoint protection, Triton's syntax `<groups>:<key>=<value>` (repeatable). */
+  httpRestrictedApi: '--http-restricted-api',
+  grpcRestrictedProtocol: '--grpc-restricted-protocol',
+  /** Clients may register shared memory regions (default false, as Triton). */
+  allowClientShm: '--allow-client-shm',
   /** Triton's gRPC keepalive and HTTP/2 ping settings (times in milliseconds). */
   grpcKeepaliveTime: '--grpc-keepalive-time',
   grpcKeepaliveTimeout: '--grpc-keepalive-timeout',

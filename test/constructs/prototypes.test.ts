@@ -43,8 +43,13 @@ describe('nvidia-inference-server prototype', () => {
     const m = synth(chart);
     expect(schemaErrors(m)).toEqual([]);
     expect(m.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
-      'ServiceAccount/tensorrt', 'Deployment/tensorrt-v1', 'Service/tensorrt', 'Service/tensorrt-metrics',
+      'ServiceAccount/tensorrt', 'Deployment/tensorrt-v1', 'Service/tensorrt', 'Service/tensorrt-metrics', 'NetworkPolicy/tensorrt',
     ]);
+    // Locked down: admin endpoints behind the key in Secret tensorrt-admin-key, client shared memory off.
+    const args: string[] = find(m, 'Deployment').spec.template.spec.containers[0].args;
+    expect(args).toContain('--http-restricted-api=shared-memory,model-config,model-repository,statistics,trace,logging:admin-key=$(ADMIN_API_KEY)');
+    expect(args).toContain('--allow-client-shm=false');
+    expect(find(m, 'Deployment').spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef).toEqual({ name: 'tensorrt-admin-key', key: 'admin-key' });
     for (const o of m) expect(o.metadata.namespace).toBe('default');
     const svc = find(m, 'Service', 'tensorrt');
     expect(svc.spec.type).toBe('LoadBalancer');
@@ -72,6 +77,9 @@ describe('gke-stack prototype', () => {
     expect(kinds(workload)).toEqual([
       'ServiceAccount', 'Deployment', 'Service', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring', 'NetworkPolicy',
     ]);
+    expect(find(workload, 'Deployment').spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef).toEqual({ name: 'isrv-admin-key', key: 'admin-key' });
+    expect(stack({ adminKeySecret: 'none' }).workload.find((o) => o.kind === 'Deployment')?.spec.template.spec.containers[0].env).toBeUndefined();
+    expect(find(stack({ adminKeySecret: 'ops' }).workload, 'Deployment').spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe('ops');
     for (const o of [...workload, ...adapter]) expect(o.apiVersion).not.toMatch(/cnrm/);
     expect(kinds(adapter)).toContain('APIService');
     const pod = find(workload, 'Deployment').spec.template.spec;

@@ -60,6 +60,12 @@ describe('manifests', () => {
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
     expect(deployment.spec.template.spec.containers[0].args).toContain('--model-repository=gs://bucket/models');
+    // Locked down as the constructs are: the key comes from the Secret <name>-admin-key, or the one named.
+    expect(deployment.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef).toEqual({ name: 'simple-admin-key', key: 'admin-key' });
+    const named = synthesizeDeployManifests({ ...base, adminKeySecret: 'ops-key' }).objects.find((o) => o.kind === 'Deployment') as any;
+    expect(named.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe('ops-key');
+    const open = synthesizeDeployManifests({ ...base, adminKeySecret: 'none' }).objects.find((o) => o.kind === 'Deployment') as any;
+    expect(open.spec.template.spec.containers[0].env).toBeUndefined();
   });
 
   it('add an HPA, a PodDisruptionBudget and the PodMonitoring that feeds the HPA\'s metric when max > min, and leave replicas to the HPA', () => {
