@@ -70,7 +70,7 @@ describe('Dockerfile', () => {
 
   test('the Deployment keeps the image ENTRYPOINT (args only, no command that would bypass tini)', () => {
     const chart = new Chart(Testing.app(), 'image');
-    new InferenceServer(chart, 'Server', { name: 'isrv', modelRepositories: ['gs://bucket/repo'] });
+    new InferenceServer(chart, 'Server', { name: 'isrv', image: 'registry.example/inference-server:test', modelRepositories: ['gs://bucket/repo'] });
     const deployment = Testing.synth(chart).find((m) => m.kind === 'Deployment');
     const container = deployment.spec.template.spec.containers[0];
     expect(container.command).toBeUndefined();
