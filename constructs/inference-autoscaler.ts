@@ -207,7 +207,9 @@ export class InferenceAutoscaler extends Construct {
 
     if (scraping === 'pod-monitoring') {
       // monitoring.googleapis.com/v1 PodMonitoring (prometheus-engine CRD, kept in constructs/crds): the collectors scrape
-      // the pods directly, by container port name; target labels default to pod and container, which the adapter needs.
+      // the pods directly, by container port name; target labels default to pod and container (the CRD's
+      // targetLabels.metadata), and the adapter finds a pod's series by metric.labels.pod (k8s-stackdriver
+      // translator/utils/filter_builder.go PrometheusSchema).
       this.podMonitoring = new ApiObject(this, 'PodMonitoring', {
         apiVersion: 'monitoring.googleapis.com/v1',
         kind: 'PodMonitoring',
