@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs one suite inside a private network namespace (triton-qa.sh starts it under `unshare -n`):
-# Triton's clients hard-code localhost:8000/8001/8002, which are always free in a fresh namespace.
+# Runs one suite inside a private network namespace (triton-qa.sh starts it under `unshare -n -p -f`):
+# Triton's clients hard-code localhost:8000/8001/8002, which are always free in a fresh namespace, and every
+# process the suite leaves behind (a server a test.sh or a test started and never stopped) ends with it.
 # Usage (from triton-qa.sh): run-suite.sh <suite>   with QA_* variables exported.
 set -uo pipefail
 SUITE=$1

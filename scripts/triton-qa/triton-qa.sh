@@ -63,8 +63,8 @@ if [ "$BUILD" = "1" ]; then
 fi
 [ -f "$WORKTREE/dist/server/main.js" ] || { echo "no $WORKTREE/dist/server/main.js: build it first" >&2; exit 1; }
 
-UNSHARE=(unshare -n)
-[ "$(id -u)" = "0" ] || UNSHARE=(unshare -rn)
+UNSHARE=(unshare -n -p -f --mount-proc)
+[ "$(id -u)" = "0" ] || UNSHARE=(unshare -rn -p -f --mount-proc)
 RUNS="$CACHE/runs/$(basename "$WORKTREE")"
 mkdir -p "$RUNS"
 SUMMARY="$RUNS/summary.txt"
