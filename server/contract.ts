@@ -26,12 +26,20 @@ export const PROBE_PATHS = {
 
 /** Command-line flags, named as Triton names them. */
 export const CLI_FLAGS = {
+  /** Server metadata `name` (default `triton`). */
+  id: '--id',
   modelRepository: '--model-repository',
   /** Alias of --model-repository accepted for the 2018 prototype, which passed --model-store. */
   modelStore: '--model-store',
   httpPort: '--http-port',
   grpcPort: '--grpc-port',
   metricsPort: '--metrics-port',
+  /** Bind addresses (default 0.0.0.0; metrics follows --http-address unless given). */
+  httpAddress: '--http-address',
+  grpcAddress: '--grpc-address',
+  metricsAddress: '--metrics-address',
+  /** This server's own: the address every frontend binds unless its address flag is given. */
+  host: '--host',
   allowHttp: '--allow-http',
   allowGrpc: '--allow-grpc',
   allowMetrics: '--allow-metrics',
@@ -51,7 +59,12 @@ export const CLI_FLAGS = {
   disableAutoCompleteConfig: '--disable-auto-complete-config',
   httpMaxInputSize: '--http-max-input-size',
   logVerbose: '--log-verbose',
+  logInfo: '--log-info',
+  logWarning: '--log-warning',
+  logError: '--log-error',
   logFormat: '--log-format',
+  /** Log lines go to this file (appended) instead of stdout. */
+  logFile: '--log-file',
   backendConfig: '--backend-config',
   modelCacheDir: '--model-cache-dir',
   /** Repeatable `<cache>,<setting>=<value>`; this server implements Triton's `local` cache: `local,size=<bytes>`. */
@@ -60,6 +73,17 @@ export const CLI_FLAGS = {
   responseCacheByteSize: '--response-cache-byte-size',
   /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
   grpcMaxMessageBytes: '--grpc-max-message-bytes',
+  /** gRPC over TLS: certificate and key PEM files; mutual TLS also needs the clients' CA (--grpc-root-cert). */
+  grpcUseSsl: '--grpc-use-ssl',
+  grpcUseSslMutual: '--grpc-use-ssl-mutual',
+  grpcServerCert: '--grpc-server-cert',
+  grpcServerKey: '--grpc-server-key',
+  grpcRootCert: '--grpc-root-cert',
+  /** Endpoint protection, Triton's syntax `<groups>:<key>=<value>` (repeatable). */
+  httpRestrictedApi: '--http-restricted-api',
+  grpcRestrictedProtocol: '--grpc-restricted-protocol',
+  /** Clients may register shared memory regions (default false, as Triton). */
+  allowClientShm: '--allow-client-shm',
   /** Triton's gRPC keepalive and HTTP/2 ping settings (times in milliseconds). */
   grpcKeepaliveTime: '--grpc-keepalive-time',
   grpcKeepaliveTimeout: '--grpc-keepalive-timeout',
@@ -67,6 +91,8 @@ export const CLI_FLAGS = {
   grpcHttp2MaxPingsWithoutData: '--grpc-http2-max-pings-without-data',
   grpcHttp2MinRecvPingIntervalWithoutData: '--grpc-http2-min-recv-ping-interval-without-data',
   grpcHttp2MaxPingStrikes: '--grpc-http2-max-ping-strikes',
+  grpcMaxConnectionAge: '--grpc-max-connection-age',
+  grpcMaxConnectionAgeGrace: '--grpc-max-connection-age-grace',
   /** none | low | med | high. */
   grpcInferResponseCompressionLevel: '--grpc-infer-response-compression-level',
   /** Repeatable `[triton,]<setting>=<value>`: level, rate, count, mode; triton,file and triton,log-frequency. */

@@ -179,8 +179,10 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       return { regions: {} };
     }),
     CudaSharedMemoryRegister: unary(log, (request: { name: string }) => service.registerCudaSharedMemory(request.name)),
-    // Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names.
-    CudaSharedMemoryUnregister: unary(log, () => ({})),
+    CudaSharedMemoryUnregister: unary(log, (request: { name?: string }) => {
+      service.unregisterCudaSharedMemory(request.name || undefined);
+      return {};
+    }),
     TraceSetting: unary(log, (request: TraceSettingRequestMessage) => {
       const model = request.model_name || undefined;
       // An empty value list clears the setting (it follows the global one again), as in Triton.

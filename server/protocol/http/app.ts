@@ -3,9 +3,11 @@
  */
 import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { installCompression } from './compression';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
+import { installRestrictedApis } from './restricted';
 import { registerRoutes } from './routes';
 
 /** Triton's --http-max-input-size default. */
@@ -16,6 +18,8 @@ export interface HttpAppOptions {
   readonly bodyLimit?: number;
   /** Errors are logged here (5xx at error, the rest at debug); per-request lines are off, they cost throughput. */
   readonly logger?: Logger | false;
+  /** --http-restricted-api: groups of endpoints that require a header. @default none restricted */
+  readonly restrictedApis?: RestrictedFeatures;
 }
 
 export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptions = {}): FastifyInstance {
@@ -31,6 +35,8 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app, bodyLimit);
+  // First of the onRequest hooks: a refused request costs nothing more (its body is never read).
+  installRestrictedApis(app, options.restrictedApis ?? new Map());
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {
