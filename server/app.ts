@@ -16,6 +16,7 @@ import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
+import { headerForwardPattern } from './core/header-forwarding';
 import type { RestrictedFeatures } from './core/restricted-features';
 import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions, GrpcTlsOptions } from './protocol/grpc/server';
 import { ModelManager } from './repository/model-manager';
@@ -46,6 +47,8 @@ export interface InferenceServerOptions {
   readonly grpcHost?: string;
   /** --metrics-address. @default host */
   readonly metricsHost?: string;
+  /** --model-config-name: models read `configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
+  readonly modelConfigName?: string;
   /** Server metadata `name` (--id). @default 'triton', as Triton */
   readonly serverId?: string;
   /**
@@ -57,6 +60,10 @@ export interface InferenceServerOptions {
   readonly httpRestrictedApis?: RestrictedFeatures;
   /** --grpc-restricted-protocol: RPC groups that require a metadata entry (`triton-grpc-protocol-<key>`). @default none */
   readonly grpcRestrictedProtocols?: RestrictedFeatures;
+  /** --http-header-forward-pattern: infer requests get the matching headers as parameters (case-insensitive). */
+  readonly httpHeaderForwardPattern?: string;
+  /** --grpc-header-forward-pattern: ModelInfer / ModelStreamInfer requests get the matching metadata as parameters. */
+  readonly grpcHeaderForwardPattern?: string;
   /** --grpc-use-ssl / --grpc-use-ssl-mutual with the certificates' contents. @default plaintext */
   readonly grpcTls?: GrpcTlsOptions;
   /** @default 64 MiB */
@@ -160,6 +167,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     log,
     observers,
     gpus: options.gpus,
+    modelConfigName: options.modelConfigName,
   });
   const responseCache = options.responseCache
     ? new LocalResponseCache(options.responseCache.byteSize, (message) => log.warn(message))
@@ -182,6 +190,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
     logger: log,
     restrictedApis: options.httpRestrictedApis,
+    headerForwardPattern: options.httpHeaderForwardPattern !== undefined ? headerForwardPattern(options.httpHeaderForwardPattern) : undefined,
   });
   const grpc =
     options.allowGrpc ?? true
@@ -190,6 +199,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           keepalive: options.grpcKeepalive,
           responseCompressionLevel: options.grpcResponseCompressionLevel,
           restrictedProtocols: options.grpcRestrictedProtocols,
+          headerForwardPattern: options.grpcHeaderForwardPattern !== undefined ? headerForwardPattern(options.grpcHeaderForwardPattern) : undefined,
           tls: options.grpcTls,
           logger: log,
         })

@@ -6,6 +6,7 @@
  * and the tests all derive from this one table.
  */
 import { CLI_FLAGS } from './contract';
+import { headerForwardPattern } from './core/header-forwarding';
 
 export type FlagStatus = 'supported' | 'ignored' | 'refused' | 'partial';
 
@@ -60,6 +61,16 @@ function genericConfigCheck(flag: string, configName: string) {
   };
 }
 
+/** A header pattern must compile (Triton compiles it with RE2; JavaScript regular expressions here). */
+function patternCheck(value: string): string | undefined {
+  try {
+    headerForwardPattern(value);
+    return undefined;
+  } catch (error) {
+    return `invalid regular expression: ${(error as Error).message}`;
+  }
+}
+
 const NO_SAGEMAKER = 'no SageMaker endpoint (/ping, /invocations) is served';
 const NO_VERTEX = 'no Vertex AI endpoint is served (on Vertex AI, route its health and predict routes to the KServe v2 API)';
 const NO_CUDA_POOLS = 'tensors are copied to the GPU by ONNX Runtime, which manages its own memory; there is no server-side pool';
@@ -88,7 +99,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.modelControlMode, argument: 'string', group: 'Model Repository', status: 'supported', note: '`none`, `poll` or `explicit`. Default `none`.' },
   { flag: CLI_FLAGS.repositoryPollSecs, argument: 'int', group: 'Model Repository', status: 'supported', note: 'Seconds between repository scans in poll mode. Default 15.' },
   { flag: CLI_FLAGS.loadModel, argument: 'string', multiple: true, group: 'Model Repository', status: 'supported', note: "Explicit mode: model to load at startup (repeatable; `*` for all)." },
-  { flag: '--model-config-name', argument: 'string', group: 'Model Repository', status: 'refused', note: 'custom configuration files (`configs/<name>.pbtxt`) are not read: every model loads its `config.pbtxt`' },
+  { flag: CLI_FLAGS.modelConfigName, argument: 'string', group: 'Model Repository', status: 'supported', note: 'Models read `<model>/configs/<name>.pbtxt` where it exists, else `config.pbtxt` (or auto-complete).', check: (value) => (value === '' ? 'Error: empty argument for --model-config-name' : undefined) },
   { flag: '--model-load-thread-count', argument: 'int', group: 'Model Repository', status: 'ignored', note: 'models are loaded by the event loop, not a thread pool (each instance gets its own worker or process)' },
   { flag: '--model-load-retry-count', argument: 'int', group: 'Model Repository', status: 'ignored', note: 'a failed load is not retried; it is reported in the repository index and can be loaded again through the repository API or poll mode' },
   { flag: '--model-namespacing', argument: 'bool', group: 'Model Repository', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'model names must be unique across repositories (namespacing is not implemented)' },
@@ -99,7 +110,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.httpAddress, argument: 'string', group: 'HTTP', status: 'supported', note: 'Address HTTP binds (and metrics, unless --metrics-address). Default 0.0.0.0.' },
   { flag: CLI_FLAGS.httpPort, argument: 'int', group: 'HTTP', status: 'supported', note: 'HTTP port. Default 8000.' },
   { flag: '--reuse-http-port', argument: 'bool', group: 'HTTP', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'the HTTP listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
-  { flag: '--http-header-forward-pattern', argument: 'string', group: 'HTTP', status: 'refused', note: 'HTTP headers are not forwarded as inference request parameters' },
+  { flag: CLI_FLAGS.httpHeaderForwardPattern, argument: 'string', group: 'HTTP', status: 'supported', note: 'Headers whose name matches this regular expression (case-insensitive) become string parameters of infer requests.', check: patternCheck },
   { flag: '--http-thread-count', argument: 'int', group: 'HTTP', status: 'ignored', note: 'one event loop serves HTTP; models run in their own workers' },
   { flag: CLI_FLAGS.httpMaxInputSize, argument: 'int', group: 'HTTP', status: 'supported', note: 'Largest request body in bytes (after decompression). Default 67108864.' },
   { flag: CLI_FLAGS.httpRestrictedApi, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'HTTP', status: 'supported', note: '`<apis>:<key>=<value>`: those endpoint groups require header `<key>: <value>`, else 403. See README "Security".' },
@@ -109,7 +120,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.grpcAddress, argument: 'string', group: 'GRPC', status: 'supported', note: 'Address gRPC binds. Default 0.0.0.0.' },
   { flag: CLI_FLAGS.grpcPort, argument: 'int', group: 'GRPC', status: 'supported', note: 'gRPC port. Default 8001.' },
   { flag: '--reuse-grpc-port', argument: 'bool', group: 'GRPC', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'the gRPC listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
-  { flag: '--grpc-header-forward-pattern', argument: 'string', group: 'GRPC', status: 'refused', note: 'gRPC metadata is not forwarded as inference request parameters' },
+  { flag: CLI_FLAGS.grpcHeaderForwardPattern, argument: 'string', group: 'GRPC', status: 'supported', note: 'Metadata whose key matches this regular expression becomes string parameters of ModelInfer and ModelStreamInfer requests.', check: patternCheck },
   {
     flag: '--grpc-infer-thread-count', argument: 'int', group: 'GRPC', status: 'ignored', note: 'one event loop serves gRPC; models run in their own workers',
     check: (value) => (Number(value) < 2 || Number(value) > 128 ? 'invalid argument for --grpc_infer_thread_count. Must be in the range 2 to 128.' : undefined),

@@ -51,6 +51,8 @@ export interface CliOptions {
   modelControlMode: ModelControlMode;
   repositoryPollSecs: number;
   loadModels: string[];
+  /** --model-config-name. */
+  modelConfigName?: string;
   strictReadiness: boolean;
   exitOnError: boolean;
   exitTimeoutSecs: number;
@@ -75,6 +77,9 @@ export interface CliOptions {
   /** --http-restricted-api / --grpc-restricted-protocol (the gRPC header names carry Triton's prefix). */
   httpRestrictedApis: RestrictedFeatures;
   grpcRestrictedProtocols: RestrictedFeatures;
+  /** --http-header-forward-pattern / --grpc-header-forward-pattern. */
+  httpHeaderForwardPattern?: string;
+  grpcHeaderForwardPattern?: string;
   /** --allow-client-shm. */
   allowClientSharedMemory: boolean;
   /** --cache-config / --response-cache-byte-size; undefined: no response cache. */
@@ -249,6 +254,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     modelControlMode: mode,
     repositoryPollSecs: int(CLI_FLAGS.repositoryPollSecs, SERVER_DEFAULTS.repositoryPollSecs, 0),
     loadModels,
+    modelConfigName: text(CLI_FLAGS.modelConfigName),
     strictReadiness: bool(CLI_FLAGS.strictReadiness, true),
     exitOnError: bool(CLI_FLAGS.exitOnError, true),
     exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, SERVER_DEFAULTS.exitTimeoutSecs, 0),
@@ -282,6 +288,8 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     httpRestrictedApis: restrictions(list(CLI_FLAGS.httpRestrictedApi), CLI_FLAGS.httpRestrictedApi, 'api', ''),
     grpcRestrictedProtocols: restrictions(list(CLI_FLAGS.grpcRestrictedProtocol), CLI_FLAGS.grpcRestrictedProtocol, 'protocol', GRPC_RESTRICTED_HEADER_PREFIX),
     allowClientSharedMemory: bool(CLI_FLAGS.allowClientShm, false),
+    httpHeaderForwardPattern: text(CLI_FLAGS.httpHeaderForwardPattern),
+    grpcHeaderForwardPattern: text(CLI_FLAGS.grpcHeaderForwardPattern),
     ...(cache.settings ? { responseCache: cache.settings } : {}),
     warnings,
     trace,

@@ -52,6 +52,8 @@ export const CLI_FLAGS = {
   modelControlMode: '--model-control-mode',
   repositoryPollSecs: '--repository-poll-secs',
   loadModel: '--load-model',
+  /** Custom configuration name: `<model>/configs/<name>.pbtxt` instead of config.pbtxt where it exists. */
+  modelConfigName: '--model-config-name',
   strictReadiness: '--strict-readiness',
   exitOnError: '--exit-on-error',
   exitTimeoutSecs: '--exit-timeout-secs',
@@ -79,6 +81,9 @@ export const CLI_FLAGS = {
   grpcServerCert: '--grpc-server-cert',
   grpcServerKey: '--grpc-server-key',
   grpcRootCert: '--grpc-root-cert',
+  /** Regular expressions: matching request headers / gRPC metadata become inference request parameters. */
+  httpHeaderForwardPattern: '--http-header-forward-pattern',
+  grpcHeaderForwardPattern: '--grpc-header-forward-pattern',
   /** Endpoint protection, Triton's syntax `<groups>:<key>=<value>` (repeatable). */
   httpRestrictedApi: '--http-restricted-api',
   grpcRestrictedProtocol: '--grpc-restricted-protocol',

@@ -56,6 +56,9 @@ export const Errors = {
   badVersion: (version: string) =>
     new InferenceError('INVALID_ARG', `failed to parse model version '${version}': expected a positive integer`),
   serverNotReady: () => new InferenceError('UNAVAILABLE', 'Server not ready'),
+  /** --http-header-forward-pattern / --grpc-header-forward-pattern matched a reserved parameter name. */
+  headerReserved: (header: string) =>
+    new InferenceError('INVALID_ARG', `Header '${header}' is reserved for Triton usage and cannot be forwarded.`),
   /** --grpc-restricted-protocol: the call lacks the header (Triton's grpc_server.cc, UNAVAILABLE). */
   protocolRestricted: (header: string) =>
     new InferenceError('UNAVAILABLE', `This protocol is restricted, expecting header '${header}'`),

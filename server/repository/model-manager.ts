@@ -32,6 +32,8 @@ export interface ModelManagerOptions {
   readonly observers?: ObserverHub;
   /** The GPUs for KIND_GPU / KIND_AUTO placement. @default nvidia-smi's list (none when it is absent) */
   readonly gpus?: GpuInventory;
+  /** --model-config-name: read `<model>/configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
+  readonly modelConfigName?: string;
 }
 
 interface VersionRecord {
@@ -316,7 +318,7 @@ export class ModelManager {
       const available = await listVersionDirs(modelDir);
       const firstVersionEntries =
         available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
-      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir)), {
+      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir, this.options.modelConfigName)), {
         modelDirectoryName: name,
         versionDirectoryEntries: firstVersionEntries,
       });

@@ -75,6 +75,8 @@ export interface GrpcFrontendOptions {
   readonly reflection?: boolean;
   /** --grpc-restricted-protocol: groups of RPCs that require a metadata entry. @default none restricted */
   readonly restrictedProtocols?: RestrictedFeatures;
+  /** --grpc-header-forward-pattern (see core/header-forwarding.ts). @default none forwarded */
+  readonly headerForwardPattern?: RegExp;
   /** Serve over TLS (--grpc-use-ssl). @default plaintext */
   readonly tls?: GrpcTlsOptions;
   /** How often Health/Watch streams see readiness changes. @default 1000 */
@@ -127,7 +129,7 @@ export class GrpcFrontend {
     const restriction = restrictionInterceptor(options.restrictedProtocols ?? new Map());
     this.server = new grpc.Server({ ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
     // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
-    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
+    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger, headerForwardPattern: options.headerForwardPattern }));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
     this.health.addToServer({

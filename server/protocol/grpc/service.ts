@@ -12,7 +12,7 @@ import type { ModelStatistics } from '../../core/statistics';
 import type { InferRequest } from '../../core/types';
 import { decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
-import { received, streamInferHandler } from './stream-infer';
+import { received, streamInferHandler, withMetadata } from './stream-infer';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
@@ -28,6 +28,8 @@ import type {
 export interface GrpcServiceOptions {
   /** Unexpected (non-InferenceError) failures are logged here. */
   readonly logger?: Logger;
+  /** --grpc-header-forward-pattern: matching metadata becomes parameters of ModelInfer / ModelStreamInfer requests. */
+  readonly headerForwardPattern?: RegExp;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -94,7 +96,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = received(decodeInferRequest(call.request).request, startNs);
+      request = withMetadata(received(decodeInferRequest(call.request).request, startNs), call.metadata, options.headerForwardPattern);
     } catch (error) {
       fail(log, callback, error);
       return;
@@ -120,7 +122,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     );
   };
 
-  const modelStreamInfer = streamInferHandler(service, log);
+  const modelStreamInfer = streamInferHandler(service, log, options.headerForwardPattern);
 
   return {
     ServerLive: unary(log, () => ({ live: service.isLive() })),

@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   readonly bodyLimit?: number;
   /** Errors are logged here (5xx at error, the rest at debug); per-request lines are off, they cost throughput. */
   readonly logger?: Logger | false;
+  /** --http-header-forward-pattern (see core/header-forwarding.ts). @default none forwarded */
+  readonly headerForwardPattern?: RegExp;
   /** --http-restricted-api: groups of endpoints that require a header. @default none restricted */
   readonly restrictedApis?: RestrictedFeatures;
 }
@@ -50,6 +52,6 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     done(null, body);
   });
   installCompression(app, bodyLimit);
-  registerRoutes(app, { service });
+  registerRoutes(app, { service, headerForwardPattern: options.headerForwardPattern });
   return app;
 }
