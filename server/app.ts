@@ -47,6 +47,8 @@ export interface InferenceServerOptions {
   readonly grpcHost?: string;
   /** --metrics-address. @default host */
   readonly metricsHost?: string;
+  /** --model-load-retry-count: a version whose load fails is tried this many more times. @default 0 */
+  readonly modelLoadRetryCount?: number;
   /** --model-config-name: models read `configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
   readonly modelConfigName?: string;
   /** Server metadata `name` (--id). @default 'triton', as Triton */
@@ -168,6 +170,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     observers,
     gpus: options.gpus,
     modelConfigName: options.modelConfigName,
+    loadRetryCount: options.modelLoadRetryCount,
   });
   const responseCache = options.responseCache
     ? new LocalResponseCache(options.responseCache.byteSize, (message) => log.warn(message))

@@ -101,7 +101,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.loadModel, argument: 'string', multiple: true, group: 'Model Repository', status: 'supported', note: "Explicit mode: model to load at startup (repeatable; `*` for all)." },
   { flag: CLI_FLAGS.modelConfigName, argument: 'string', group: 'Model Repository', status: 'supported', note: 'Models read `<model>/configs/<name>.pbtxt` where it exists, else `config.pbtxt` (or auto-complete).', check: (value) => (value === '' ? 'Error: empty argument for --model-config-name' : undefined) },
   { flag: '--model-load-thread-count', argument: 'int', group: 'Model Repository', status: 'ignored', note: 'models are loaded by the event loop, not a thread pool (each instance gets its own worker or process)' },
-  { flag: '--model-load-retry-count', argument: 'int', group: 'Model Repository', status: 'ignored', note: 'a failed load is not retried; it is reported in the repository index and can be loaded again through the repository API or poll mode' },
+  { flag: CLI_FLAGS.modelLoadRetryCount, argument: 'int', group: 'Model Repository', status: 'supported', note: 'A model version whose load fails is tried this many more times (each retry logged). Default 0.' },
   { flag: '--model-namespacing', argument: 'bool', group: 'Model Repository', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'model names must be unique across repositories (namespacing is not implemented)' },
   { flag: '--enable-peer-access', argument: 'bool', group: 'Model Repository', status: 'ignored', note: 'CUDA peer access between GPUs is left to ONNX Runtime' },
 

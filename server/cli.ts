@@ -53,6 +53,8 @@ export interface CliOptions {
   loadModels: string[];
   /** --model-config-name. */
   modelConfigName?: string;
+  /** --model-load-retry-count. */
+  modelLoadRetryCount: number;
   strictReadiness: boolean;
   exitOnError: boolean;
   exitTimeoutSecs: number;
@@ -255,6 +257,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     repositoryPollSecs: int(CLI_FLAGS.repositoryPollSecs, SERVER_DEFAULTS.repositoryPollSecs, 0),
     loadModels,
     modelConfigName: text(CLI_FLAGS.modelConfigName),
+    modelLoadRetryCount: int(CLI_FLAGS.modelLoadRetryCount, 0, 0),
     strictReadiness: bool(CLI_FLAGS.strictReadiness, true),
     exitOnError: bool(CLI_FLAGS.exitOnError, true),
     exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, SERVER_DEFAULTS.exitTimeoutSecs, 0),

@@ -52,6 +52,8 @@ export const CLI_FLAGS = {
   modelControlMode: '--model-control-mode',
   repositoryPollSecs: '--repository-poll-secs',
   loadModel: '--load-model',
+  /** Retries of a failed model version load (default 0). */
+  modelLoadRetryCount: '--model-load-retry-count',
   /** Custom configuration name: `<model>/configs/<name>.pbtxt` instead of config.pbtxt where it exists. */
   modelConfigName: '--model-config-name',
   strictReadiness: '--strict-readiness',

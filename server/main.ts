@@ -59,6 +59,7 @@ async function main(): Promise<number> {
     modelControlMode: cli.modelControlMode,
     loadModels: cli.loadModels,
     modelConfigName: cli.modelConfigName,
+    modelLoadRetryCount: cli.modelLoadRetryCount,
     repositoryPollSecs: cli.repositoryPollSecs,
     strictReadiness: cli.strictReadiness,
     autoCompleteConfig: cli.autoCompleteConfig,

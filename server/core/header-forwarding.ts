@@ -10,9 +10,13 @@ import type { InferRequest } from './types';
 /** Triton's kReservedParameterKeys (common.h). */
 const RESERVED = new Set(['sequence_id', 'sequence_start', 'sequence_end', 'priority', 'timeout', 'headers', 'binary_data_output']);
 
-/** The pattern as Triton compiles it: case-insensitive (it prefixes `(?i)`). Throws SyntaxError for a bad one. */
+/**
+ * The pattern as Triton compiles it: case-insensitive (Triton prefixes RE2's `(?i)`), unless it starts with RE2's
+ * `(?-i)`, which turns that off (JavaScript has no such inline flag: it is read here). Throws SyntaxError for a bad one.
+ */
 export function headerForwardPattern(pattern: string): RegExp {
-  return new RegExp(pattern, 'i');
+  if (pattern.startsWith('(?-i)')) return new RegExp(pattern.slice(5));
+  return new RegExp(pattern.startsWith('(?i)') ? pattern.slice(4) : pattern, 'i');
 }
 
 /** The request with the matching headers added as string parameters; `headers` are [name, value] pairs. */

@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { parseCli } from '../../server/cli';
+import { headerForwardPattern } from '../../server/core/header-forwarding';
 import type { InferRequest } from '../../server/core/types';
 import { rawClient, RawClient, simpleRawRequest, startServer, StartedServer } from '../grpc/helpers';
 import { httpRequest, simpleInputs } from '../http/helpers';
@@ -79,6 +80,13 @@ it('gRPC: every request of a ModelStreamInfer stream gets the stream\'s matching
     stream.end();
   });
   expect(request.parameters).toEqual({ 'tenant-id': 'acme' });
+});
+
+it("patterns are case-insensitive unless they start with RE2's (?-i), as Triton's", () => {
+  expect(headerForwardPattern('my_header.*').test('MY_HEADER_1')).toBe(true);
+  expect(headerForwardPattern('(?i)my_header').test('MY_HEADER')).toBe(true);
+  expect(headerForwardPattern('(?-i)MY_HEADER.*').test('my_header_1')).toBe(false);
+  expect(headerForwardPattern('(?-i)MY_HEADER.*').test('MY_HEADER_1')).toBe(true);
 });
 
 it('the flags take a regular expression; a bad one is refused', () => {
