@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { parseCli } from '../../server/cli';
 import { headerForwardPattern } from '../../server/core/header-forwarding';
 import type { InferRequest } from '../../server/core/types';
-import { rawClient, RawClient, simpleRawRequest, startServer, StartedServer } from '../grpc/helpers';
+import { firstStreamReply, metadataOf, rawClient, RawClient, simpleRawRequest, startServer, StartedServer } from '../grpc/helpers';
 import { httpRequest, simpleInputs } from '../http/helpers';
 
 let server: StartedServer;
@@ -49,35 +49,22 @@ it('HTTP: a reserved name is refused with Triton\'s text', async () => {
   expect([response.statusCode, response.json()]).toEqual([400, { error: "Header 'priority' is reserved for Triton usage and cannot be forwarded." }]);
 });
 
-const withMetadata = (entries: Record<string, string>) => {
-  const metadata = new grpc.Metadata();
-  for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
-  return metadata;
-};
-
 it('gRPC: ModelInfer forwards matching metadata; a reserved key is refused', async () => {
   const [request] = await requestsSeen('infer', () =>
     new Promise((resolve, reject) =>
-      client.ModelInfer(simpleRawRequest(), withMetadata({ 'tenant-id': 'acme', 'x-unrelated': 'no' }), (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))),
+      client.ModelInfer(simpleRawRequest(), metadataOf({ 'tenant-id': 'acme', 'x-unrelated': 'no' }), (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))),
     ),
   );
   expect(request.parameters).toEqual({ 'tenant-id': 'acme' });
   const error = await new Promise<grpc.ServiceError>((resolve) =>
-    client.ModelInfer(simpleRawRequest(), withMetadata({ triton_x: '1' }), (e: grpc.ServiceError) => resolve(e)),
+    client.ModelInfer(simpleRawRequest(), metadataOf({ triton_x: '1' }), (e: grpc.ServiceError) => resolve(e)),
   );
   expect([error.code, error.details]).toEqual([grpc.status.INVALID_ARGUMENT, "Header 'triton_x' is reserved for Triton usage and cannot be forwarded."]);
 });
 
 it('gRPC: every request of a ModelStreamInfer stream gets the stream\'s matching metadata', async () => {
   const [request] = await requestsSeen('inferStream', async () => {
-    const stream = client.ModelStreamInfer(withMetadata({ 'tenant-id': 'acme' })) as grpc.ClientDuplexStream<unknown, { error_message: string }>;
-    const reply = new Promise<{ error_message: string }>((resolve, reject) => {
-      stream.on('data', resolve);
-      stream.on('error', reject);
-    });
-    stream.write(simpleRawRequest());
-    expect((await reply).error_message).toBe('');
-    stream.end();
+    expect((await firstStreamReply(client, simpleRawRequest(), metadataOf({ 'tenant-id': 'acme' }))).error_message).toBe('');
   });
   expect(request.parameters).toEqual({ 'tenant-id': 'acme' });
 });

@@ -10,7 +10,18 @@ import { addRestriction, RESTRICTED_CATEGORIES, RestrictedCategory, Restriction 
 import { inferenceServiceDefinition } from '../../server/protocol/grpc/proto';
 import { grpcMethodGroup, INFERENCE_RPC_GROUPS } from '../../server/protocol/grpc/restricted';
 import { httpRouteGroup } from '../../server/protocol/http/restricted';
-import { loadProto, rawClient, RawClient, simpleRawRequest, startServer, StartedServer, unary, unaryError } from '../grpc/helpers';
+import {
+  firstStreamReply,
+  loadProto,
+  metadataOf,
+  rawClient,
+  RawClient,
+  simpleRawRequest,
+  startServer,
+  StartedServer,
+  unary,
+  unaryError,
+} from '../grpc/helpers';
 import { httpRequest, simpleInputs } from '../http/helpers';
 
 const base = ['--model-repository=/models'];
@@ -156,15 +167,13 @@ describe('a server with restricted groups', () => {
         `This protocol is restricted, expecting header 'triton-grpc-protocol-${key}'`,
       ]);
     }
-    const wrong = new grpc.Metadata();
-    wrong.set('triton-grpc-protocol-admin-key', 'nope');
+    const wrong = metadataOf({ 'triton-grpc-protocol-admin-key': 'nope' });
     const error = await new Promise<grpc.ServiceError>((resolve) => client.ServerLive({}, wrong, (e: grpc.ServiceError) => resolve(e)));
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
   });
 
   it('gRPC: with the metadata the call is served; open groups need nothing', async () => {
-    const metadata = new grpc.Metadata();
-    metadata.set('triton-grpc-protocol-admin-key', 's3cret');
+    const metadata = metadataOf({ 'triton-grpc-protocol-admin-key': 's3cret' });
     const live = await new Promise((resolve, reject) => client.ServerLive({}, metadata, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))));
     expect(live).toEqual({ live: true });
     expect((await unary(client, 'ServerMetadata', {})).name).toBe('triton');
@@ -180,16 +189,8 @@ describe('a server with restricted groups', () => {
     });
     expect([status.code, status.details]).toEqual([grpc.status.UNAVAILABLE, "This protocol is restricted, expecting header 'triton-grpc-protocol-infer-key'"]);
 
-    const metadata = new grpc.Metadata();
-    metadata.set('triton-grpc-protocol-infer-key', 'abc');
-    const stream = client.ModelStreamInfer(metadata) as grpc.ClientDuplexStream<unknown, { error_message: string; infer_response: unknown }>;
-    const reply = new Promise<{ error_message: string }>((resolve, reject) => {
-      stream.on('data', resolve);
-      stream.on('error', reject);
-    });
-    stream.write(simpleRawRequest());
-    expect((await reply).error_message).toBe('');
-    stream.end();
+    const reply = await firstStreamReply(client, simpleRawRequest(), metadataOf({ 'triton-grpc-protocol-infer-key': 'abc' }));
+    expect(reply.error_message).toBe('');
   });
 
   it('gRPC: the standard health check is in the health group', async () => {
