@@ -19,7 +19,7 @@ const STATUS: Record<FlagSpec['status'], string> = {
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
 function note(spec: FlagSpec): string {
-  if (spec.status === 'partial') return `${spec.refusedValues} refused: ${spec.note}`;
+  if (spec.status === 'partial') return `refused: ${spec.refusedValues} — ${spec.note}`;
   return spec.note;
 }
 

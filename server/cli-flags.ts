@@ -72,7 +72,7 @@ function patternCheck(value: string): string | undefined {
 }
 
 const NO_SAGEMAKER = 'no SageMaker endpoint (/ping, /invocations) is served';
-const NO_VERTEX = 'no Vertex AI endpoint is served (on Vertex AI, route its health and predict routes to the KServe v2 API)';
+const NO_VERTEX = 'no Vertex AI endpoint (its predict and health routes) is served';
 const NO_CUDA_POOLS = 'tensors are copied to the GPU by ONNX Runtime, which manages its own memory; there is no server-side pool';
 
 export const FLAG_SPECS: readonly FlagSpec[] = [
@@ -102,14 +102,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.modelConfigName, argument: 'string', group: 'Model Repository', status: 'supported', note: 'Models read `<model>/configs/<name>.pbtxt` where it exists, else `config.pbtxt` (or auto-complete).', check: (value) => (value === '' ? 'Error: empty argument for --model-config-name' : undefined) },
   { flag: '--model-load-thread-count', argument: 'int', group: 'Model Repository', status: 'ignored', note: 'models are loaded by the event loop, not a thread pool (each instance gets its own worker or process)' },
   { flag: CLI_FLAGS.modelLoadRetryCount, argument: 'int', group: 'Model Repository', status: 'supported', note: 'A model version whose load fails is tried this many more times (each retry logged). Default 0.' },
-  { flag: '--model-namespacing', argument: 'bool', group: 'Model Repository', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'model names must be unique across repositories (namespacing is not implemented)' },
+  { flag: '--model-namespacing', argument: 'bool', group: 'Model Repository', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: 'model names must be unique across repositories (namespacing is not implemented)' },
   { flag: '--enable-peer-access', argument: 'bool', group: 'Model Repository', status: 'ignored', note: 'CUDA peer access between GPUs is left to ONNX Runtime' },
 
   // HTTP
   { flag: CLI_FLAGS.allowHttp, argument: 'bool', group: 'HTTP', status: 'supported', note: 'Serve HTTP. Default true.' },
   { flag: CLI_FLAGS.httpAddress, argument: 'string', group: 'HTTP', status: 'supported', note: 'Address HTTP binds (and metrics, unless --metrics-address). Default 0.0.0.0.' },
   { flag: CLI_FLAGS.httpPort, argument: 'int', group: 'HTTP', status: 'supported', note: 'HTTP port. Default 8000.' },
-  { flag: '--reuse-http-port', argument: 'bool', group: 'HTTP', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'the HTTP listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
+  { flag: '--reuse-http-port', argument: 'bool', group: 'HTTP', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: 'the HTTP listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
   { flag: CLI_FLAGS.httpHeaderForwardPattern, argument: 'string', group: 'HTTP', status: 'supported', note: 'Headers whose name matches this regular expression (case-insensitive) become string parameters of infer requests.', check: patternCheck },
   { flag: '--http-thread-count', argument: 'int', group: 'HTTP', status: 'ignored', note: 'one event loop serves HTTP; models run in their own workers' },
   { flag: CLI_FLAGS.httpMaxInputSize, argument: 'int', group: 'HTTP', status: 'supported', note: 'Largest request body in bytes (after decompression). Default 67108864.' },
@@ -119,7 +119,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.allowGrpc, argument: 'bool', group: 'GRPC', status: 'supported', note: 'Serve gRPC. Default true.' },
   { flag: CLI_FLAGS.grpcAddress, argument: 'string', group: 'GRPC', status: 'supported', note: 'Address gRPC binds. Default 0.0.0.0.' },
   { flag: CLI_FLAGS.grpcPort, argument: 'int', group: 'GRPC', status: 'supported', note: 'gRPC port. Default 8001.' },
-  { flag: '--reuse-grpc-port', argument: 'bool', group: 'GRPC', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: 'the gRPC listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
+  { flag: '--reuse-grpc-port', argument: 'bool', group: 'GRPC', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: 'the gRPC listener cannot share its port (SO_REUSEPORT) with other servers; run replicas behind a Service' },
   { flag: CLI_FLAGS.grpcHeaderForwardPattern, argument: 'string', group: 'GRPC', status: 'supported', note: 'Metadata whose key matches this regular expression becomes string parameters of ModelInfer and ModelStreamInfer requests.', check: patternCheck },
   {
     flag: '--grpc-infer-thread-count', argument: 'int', group: 'GRPC', status: 'ignored', note: 'one event loop serves gRPC; models run in their own workers',
@@ -147,13 +147,13 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.grpcRestrictedProtocol, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'GRPC', status: 'supported', note: '`<protocols>:<key>=<value>`: those RPC groups require metadata `triton-grpc-protocol-<key>: <value>`, else UNAVAILABLE. See README "Security".' },
 
   // Sagemaker
-  { flag: '--allow-sagemaker', argument: 'bool', group: 'Sagemaker', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: NO_SAGEMAKER },
+  { flag: '--allow-sagemaker', argument: 'bool', group: 'Sagemaker', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: NO_SAGEMAKER },
   { flag: '--sagemaker-port', argument: 'int', group: 'Sagemaker', status: 'ignored', note: NO_SAGEMAKER },
   { flag: '--sagemaker-safe-port-range', argument: 'string', form: '<integer>-<integer>', group: 'Sagemaker', status: 'ignored', note: NO_SAGEMAKER, check: pairCheck('-', 'int') },
   { flag: '--sagemaker-thread-count', argument: 'int', group: 'Sagemaker', status: 'ignored', note: NO_SAGEMAKER },
 
   // Vertex
-  { flag: '--allow-vertex-ai', argument: 'bool', group: 'Vertex', status: 'partial', refusedValues: 'true', refusedWhen: isTrue, note: NO_VERTEX },
+  { flag: '--allow-vertex-ai', argument: 'bool', group: 'Vertex', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: NO_VERTEX },
   { flag: '--vertex-ai-port', argument: 'int', group: 'Vertex', status: 'ignored', note: NO_VERTEX },
   { flag: '--vertex-ai-thread-count', argument: 'int', group: 'Vertex', status: 'ignored', note: NO_VERTEX },
   { flag: '--vertex-ai-default-model', argument: 'string', group: 'Vertex', status: 'ignored', note: NO_VERTEX },

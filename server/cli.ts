@@ -120,7 +120,7 @@ export function helpText(spec: FlagSpec): string {
     case 'refused':
       return `Refused: ${spec.note}.`;
     case 'partial':
-      return spec.refusedWhen ? `${spec.refusedValues} is refused: ${spec.note}.` : `${spec.note}; ${spec.refusedValues} is refused.`;
+      return spec.refusedWhen ? `${spec.refusedValues} is refused: ${spec.note}.` : `${spec.note}. Refused: ${spec.refusedValues}.`;
     default:
       return spec.note;
   }
