@@ -145,6 +145,3 @@ export const WRITABLE_PATHS = {
   shm: '/dev/shm',
   modelCache: '/var/cache/inference-server',
 } as const;
-
-/** The image the constructs deploy when none is given. */
-export const DEFAULT_IMAGE = 'ghcr.io/cdk8s-inference-server/inference-server:0.1.0';

@@ -10,7 +10,7 @@ import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
 import type { InferRequest } from '../../core/types';
-import { decodeInferRequest, encodeInferResponse } from './codec';
+import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
 import { received, streamInferHandler, withMetadata } from './stream-infer';
 import type {
@@ -96,7 +96,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = withMetadata(received(decodeInferRequest(call.request).request, startNs), call.metadata, options.headerForwardPattern);
+      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call.metadata, options.headerForwardPattern);
     } catch (error) {
       fail(log, callback, error);
       return;
