@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { CliError, parseCli, usage } from '../../server/cli';
 import { FLAG_SPECS, FlagSpec } from '../../server/cli-flags';
 import { TRITON_FLAGS_DOC, tritonFlagsMarkdown } from '../../scripts/triton-flags-doc';
+import { InferenceServer } from '../../constructs';
+import { chart } from '../constructs/helpers';
 import { MAIN } from './cli-process';
 
 /** Triton's long options, from SetupOptions() in src/command_line_parser.cc (in its order). */
@@ -176,6 +178,25 @@ describe('supported flags new to this server', () => {
       "Warning: '--trace-rate' has been deprecated and will be removed in future releases. Please use '--trace-config rate=<rate value> instead.",
     ]);
     expect(thrown(() => parse('--no-such-flag=1'))).toMatch(/^Unknown option '--no-such-flag'/);
+  });
+});
+
+describe('the deployment', () => {
+  it("the InferenceServer construct's arguments are flags this command accepts (admin key, client shm off)", () => {
+    const server = new InferenceServer(chart(), 'Server', {
+      name: 'isrv',
+      image: 'us-docker.pkg.dev/p/r/inference-server:0.1.0',
+      modelRepositories: ['gs://models-bucket/repo'],
+      responseCacheByteSize: 1024,
+      logVerbose: 1,
+    });
+    const cli = parseCli(server.args);
+    expect(cli.warnings).toEqual([]);
+    expect(cli.allowClientSharedMemory).toBe(false);
+    // The key arrives through the kubelet's $(VAR) expansion; the groups are restricted on both protocols.
+    expect(cli.httpRestrictedApis.get('model-repository')).toEqual({ header: 'admin-key', value: '$(ADMIN_API_KEY)' });
+    expect(cli.grpcRestrictedProtocols.get('model-repository')).toEqual({ header: 'triton-grpc-protocol-admin-key', value: '$(ADMIN_API_KEY)' });
+    expect(cli.httpRestrictedApis.has('health')).toBe(false); // the kubelet's probes send no header
   });
 });
 
