@@ -145,3 +145,19 @@ export const WRITABLE_PATHS = {
   shm: '/dev/shm',
   modelCache: '/var/cache/inference-server',
 } as const;
+
+/**
+ * Endpoint groups `--http-restricted-api` / `--grpc-restricted-protocol` can put behind a header: Triton's
+ * RESTRICTED_CATEGORY_NAMES (restricted_features.h), in its order.
+ */
+export const RESTRICTED_API_GROUPS = [
+  'health',
+  'metadata',
+  'inference',
+  'shared-memory',
+  'model-config',
+  'model-repository',
+  'statistics',
+  'trace',
+  'logging',
+] as const;

@@ -5,18 +5,10 @@
  * and the messages follow Triton's restricted_features.h and command_line_parser.cc.
  */
 
-/** Triton's RESTRICTED_CATEGORY_NAMES, in its order. */
-export const RESTRICTED_CATEGORIES = [
-  'health',
-  'metadata',
-  'inference',
-  'shared-memory',
-  'model-config',
-  'model-repository',
-  'statistics',
-  'trace',
-  'logging',
-] as const;
+import { RESTRICTED_API_GROUPS } from '../contract';
+
+/** Triton's RESTRICTED_CATEGORY_NAMES, in its order (kept in contract.ts: the constructs restrict groups too). */
+export const RESTRICTED_CATEGORIES = RESTRICTED_API_GROUPS;
 
 export type RestrictedCategory = (typeof RESTRICTED_CATEGORIES)[number];
 
