@@ -267,10 +267,17 @@ async function runCase(testCase: Case): Promise<Row> {
     let inflated = testCase.kind === 'grpc' ? undefined : testCase.inflatedBytes;
     if (testCase.kind === 'stalled') {
       const sockets = await stallConnections(server.httpPort, body, testCase.connections);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const during = await ask(server.child, 'read');
+      // Until the server has inflated all it will (RSS still for 2 s), at most 60 s.
+      let during = await ask(server.child, 'read');
+      for (let waited = 0; waited < 60_000; waited += 2000) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        const next = await ask(server.child, 'read');
+        const settled = next.rssBytes - during.rssBytes < MIB;
+        during = next;
+        if (settled) break;
+      }
       for (const socket of sockets) socket.destroy();
-      return { name: testCase.name, bodyBytes: body.length * testCase.connections, inflatedBytes: inflated, growthBytes: during.peakRssBytes! - before.rssBytes, maxDelayMs: during.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome: 'held open 3 s' };
+      return { name: testCase.name, bodyBytes: body.length * testCase.connections, inflatedBytes: inflated, growthBytes: during.peakRssBytes! - before.rssBytes, maxDelayMs: during.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome: 'held open until RSS settled' };
     }
     if (testCase.kind === 'http') {
       const result = await httpRequest(server.httpPort, 'POST', testCase.path, testCase.headers, body, 300_000);
