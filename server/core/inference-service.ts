@@ -315,6 +315,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
+        ...(result.parameters ? { parameters: result.parameters } : {}),
         outputs: written,
       };
       if (trace) {

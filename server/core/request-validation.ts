@@ -6,7 +6,10 @@ import { Errors } from './errors';
 import type { Tensor } from './tensor';
 import type { InferInputTensor, InferRequest } from './types';
 
-/** Check every input against the configuration: names, datatypes, shapes, batch size, element counts. */
+/**
+ * Check every input against the configuration in Triton's order: names, then the input count, then each input's
+ * datatype, batch dimension, shape and element count.
+ */
 export function validateInputs(
   config: NormalizedModelConfig,
   inputs: readonly InferInputTensor[],
@@ -15,36 +18,42 @@ export function validateInputs(
   const model = config.name;
   const expected = new Map(config.input.map((input) => [input.name, input]));
   const seen = new Set<string>();
-  let batchSize: number | undefined;
   for (const input of inputs) {
-    const spec = expected.get(input.name);
-    if (!spec) throw Errors.unexpectedInput(rid, model, input.name, [...expected.keys()]);
+    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, model, input.name, [...expected.keys()]);
     if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
     seen.add(input.name);
+  }
+  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
+  if (missing.length > 0) {
+    const required = config.input.filter((spec) => !spec.optional).length;
+    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
+  }
+  let batchSize: number | undefined;
+  const batching = config.max_batch_size > 0;
+  if (batching) {
+    for (const input of inputs) {
+      if (input.shape.length === 0) throw Errors.noBatchDimension(rid, model, input.name);
+      const batch = input.shape[0];
+      if (batchSize !== undefined && batch !== batchSize) throw Errors.batchMismatch(rid, model, input.name);
+      batchSize = batch;
+    }
+  }
+  if (batchSize !== undefined && (batchSize < 1 || batchSize > config.max_batch_size)) {
+    throw Errors.batchTooLarge(rid, model, config.max_batch_size);
+  }
+  for (const input of inputs) {
+    const spec = expected.get(input.name)!;
     const want = configToKserve(spec.data_type);
     if (input.datatype !== want) throw Errors.datatypeMismatch(rid, model, input.name, want, input.datatype);
     if (DATATYPES[input.datatype].ortType === null) throw Errors.datatypeNotRunnable(input.datatype, config.backend);
-    const dims = spec.dims;
-    let shape = input.shape;
-    if (config.max_batch_size > 0) {
-      if (shape.length === 0) throw Errors.shapeMismatch(rid, model, input.name, fmt([-1, ...dims]), fmt(shape));
-      const batch = shape[0];
-      if (batchSize !== undefined && batch !== batchSize) {
-        throw Errors.batchMismatch(rid, input.name, batch, batchSize);
-      }
-      if (batch < 1 || batch > config.max_batch_size) throw Errors.batchTooLarge(rid, model, batch, config.max_batch_size);
-      batchSize = batch;
-      shape = shape.slice(1);
-    }
-    if (!shapeMatches(dims, shape)) {
-      const expectedShape = config.max_batch_size > 0 ? [-1, ...dims] : dims;
-      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape));
+    const shape = batching ? input.shape.slice(1) : input.shape;
+    if (!shapeMatches(spec.dims, shape)) {
+      const expectedShape = batching ? [-1, ...spec.dims] : spec.dims;
+      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape), batching);
     }
     const count = elementCount(input.shape);
     if (input.data.length !== count) throw Errors.elementCountMismatch(input.name, count, input.data.length);
   }
-  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
-  if (missing.length > 0) throw Errors.missingInputs(rid, model, config.input.length, [...seen], missing);
   return { inputs: inputs as Tensor[], batchSize: batchSize ?? 1 };
 }
 
@@ -61,11 +70,14 @@ export function selectOutputs(config: NormalizedModelConfig, request: InferReque
   const all = config.output.map((output) => output.name);
   if (!request.outputs || request.outputs.length === 0) return all;
   const known = new Set(all);
+  const selected = new Set<string>();
   for (const output of request.outputs) {
-    if (!known.has(output.name)) throw Errors.unexpectedOutput(config.name, output.name);
+    // Triton refuses a name requested twice while it reads the request, before it looks at the model.
+    if (selected.has(output.name)) throw Errors.duplicateOutput(request.id, output.name);
+    selected.add(output.name);
   }
-  // A name requested twice is answered once, as Triton keeps requested outputs by name.
-  return [...new Set(request.outputs.map((output) => output.name))];
+  for (const name of selected) if (!known.has(name)) throw Errors.unexpectedOutput(config.name, name);
+  return [...selected];
 }
 
 

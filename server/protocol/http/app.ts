@@ -5,6 +5,7 @@ import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogControl
 import type { Logger } from 'pino';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { installCompression } from './compression';
+import { installTritonContentType } from './content-type';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
 import { registerRoutes } from './routes';
 
@@ -31,6 +32,7 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   }) as unknown as FastifyInstance;
 
   installErrorHandling(app, bodyLimit);
+  installTritonContentType(app);
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {

@@ -107,7 +107,7 @@ function isUnsignedInteger(value: unknown): value is number {
 function parseShape(value: unknown, input: string): number[] {
   if (!Array.isArray(value)) throw Errors.badField('shape', `expected an array of dimensions for input '${input}'`);
   for (const dim of value) {
-    if (!isUnsignedInteger(dim)) throw Errors.badField('shape', `dimensions of input '${input}' must be non-negative integers`);
+    if (!isUnsignedInteger(dim)) throw Errors.shapeNotUnsigned();
   }
   return value as number[];
 }
@@ -289,6 +289,14 @@ function isBinaryOutput(name: string, encoding: OutputEncoding): boolean {
   return encoding.binaryByName.get(name) ?? encoding.binaryByDefault;
 }
 
+/** Response parameters as JSON; a 64-bit integer beyond 2^53 (a bigint: an ensemble's sequence_id) as its digits. */
+function parametersJson(parameters: Parameters): string {
+  const members = Object.entries(parameters).map(
+    ([key, value]) => `${JSON.stringify(key)}:${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}`,
+  );
+  return `{${members.join(',')}}`;
+}
+
 function rawBytesOf(tensor: Tensor): Uint8Array {
   return Array.isArray(tensor.data) ? serializeBytesElements(tensor.data) : bytesOfTypedArray(tensor.data);
 }
@@ -302,7 +310,7 @@ export function encodeInferResponse(response: InferResponse, encoding: OutputEnc
   if (response.id) json += `"id":${JSON.stringify(response.id)},`;
   json += `"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(String(response.version))}`;
   if (response.parameters && Object.keys(response.parameters).length > 0) {
-    json += `,"parameters":${JSON.stringify(response.parameters)}`;
+    json += `,"parameters":${parametersJson(response.parameters)}`;
   }
   json += ',"outputs":[';
   const binaryParts: Uint8Array[] = [];
