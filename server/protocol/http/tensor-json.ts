@@ -50,10 +50,11 @@ function isOfKind(value: unknown, kind: ReturnType<typeof jsonKind>): boolean {
       return typeof value === 'boolean';
     case 'number':
       return typeof value === 'number';
+    // Decimal strings carry 64-bit integers past 2^53 (see bigIntegersFromJson): such a string is out of range, not mistyped.
     case 'signed-integer':
-      return typeof value === 'number' && Number.isInteger(value);
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && DECIMAL_INTEGER.test(value));
     case 'unsigned-integer':
-      return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+      return (typeof value === 'number' && Number.isInteger(value) && value >= 0) || (typeof value === 'string' && /^\d+$/.test(value));
   }
 }
 
