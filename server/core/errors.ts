@@ -177,6 +177,7 @@ export const Errors = {
   // HTTP/REST request decoding (protocol/http/codec.ts); wording follows Triton's HTTP frontend.
   badField: (field: string, detail?: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${field}'${detail ? `: ${detail}` : ''}`),
+  invalidValue: (field: string, expected: string) => new InferenceError('INVALID_ARG', `Invalid value for '${field}': expected ${expected}`),
   badTensorData: (input: string, detail: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse 'data' of input '${input}': ${detail}`),
   /** A JSON element of the wrong type: TritonJson's words ("attempt to access JSON non-string as string"). */

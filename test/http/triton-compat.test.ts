@@ -160,7 +160,14 @@ describe('request checks with Triton status codes and words', () => {
     expect(fine.statusCode).toBe(200);
   });
 
-  it('shape and batch errors carry Triton wording', async () => {
+  it("a repository index body with 'ready' nested 250000 arrays deep is a 400 and the server stays up", async () => {
+    const depth = 250_000;
+    const response = await post('/v2/repository/index', `{"ready":${'['.repeat(depth)}true${']'.repeat(depth)}}`);
+    expect(errorOf(response, 400)).toBe("Invalid value for 'ready': expected a boolean");
+    expect((await get('/v2/health/live')).statusCode).toBe(200);
+  });
+
+    it('shape and batch errors carry Triton wording', async () => {
     const batch = await post('/v2/models/simple/infer', { inputs: simpleInputs(9) });
     expect(errorOf(batch, 400)).toBe("[request id: <id_unknown>] inference request batch-size must be <= 8 for 'simple'");
     const shape = await post('/v2/models/simple/infer', {
