@@ -122,6 +122,8 @@ export const Errors = {
       'INVALID_ARG',
       `request JSON size of ${size ?? `more than ${limit}`} bytes exceeds the maximum allowed input size of ${limit} bytes. ${USE_MAX_INPUT_SIZE}`,
     ),
+  decompressedTooLarge: (limit: number) =>
+    new InferenceError('INVALID_ARG', `Decompressed data size exceeds the maximum allowed value of ${limit} bytes. ${USE_MAX_INPUT_SIZE}`),
   rawInputTooLarge: (limit: number, size?: number) =>
     new InferenceError(
       'INVALID_ARG',
@@ -188,6 +190,16 @@ export const Errors = {
     ),
   jsonNestingTooDeep: (limit: number) =>
     new InferenceError('INVALID_ARG', `JSON nesting depth exceeds maximum allowed limit (${limit})`),
+  shapeCountOverflow: (input: string, shape: readonly number[]) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `invalid shape for input '${input}': shape [${shape.join(',')}] causes total element count to exceed maximum size of 9223372036854775807`,
+    ),
+  shapeByteSizeOverflow: (input: string, count: bigint, typeSize: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `byte size overflow for input '${input}': element count (${count}) * data type size (${typeSize}) exceeds maximum allowed size (9223372036854775807)`,
+    ),
   /** A negative or fractional dimension in an HTTP request: TritonJson's words, and its INTERNAL code (500) as Triton. */
   shapeNotUnsigned: () =>
     new InferenceError('INTERNAL', "Unable to parse 'shape': attempt to access JSON non-unsigned-integer as unsigned-integer"),

@@ -615,7 +615,7 @@ describe('body limit (--http-max-input-size)', () => {
       payload: bomb,
       headers: { 'content-encoding': 'gzip' },
     });
-    expect(expectError(gzipped, 400)).toMatch(/exceeds the maximum allowed input size of 4096 bytes/);
+    expect(expectError(gzipped, 400)).toBe('Decompressed data size exceeds the maximum allowed value of 4096 bytes. Use --http-max-input-size to increase the limit.');
   });
 
   it('survives oversized bodies over the wire and keeps serving', async () => {

@@ -148,6 +148,14 @@ describe('request checks with Triton status codes and words', () => {
     expect(errorOf(response, 500)).toBe("Unable to parse 'shape': attempt to access JSON non-unsigned-integer as unsigned-integer");
   });
 
+  it('a shape past 64-bit counts is 400 with Triton words: element count, then byte size', async () => {
+    const shaped = (shape: number[]) => ({ inputs: [{ name: 'INPUT0', datatype: 'INT32', shape, data: [1] }, simpleInputs()[1]] });
+    expect(errorOf(await post('/v2/models/simple/infer', shaped([16, 2 ** 60])), 400)).toMatch(
+      /^invalid shape for input 'INPUT0': shape \[16,\d+\] causes total element count to exceed maximum size of 9223372036854775807$/,
+    );
+    expect(errorOf(await post('/v2/models/simple/infer', shaped([4, 2 ** 60])), 400)).toMatch(/^byte size overflow for input 'INPUT0'/);
+  });
+
   it('data nested 120 deep is refused at Triton\'s limit of 100; 50 deep is served', async () => {
     const nested = (depth: number, leaf: string) => JSON.parse('['.repeat(depth) + leaf + ']'.repeat(depth)) as unknown;
     const deep = await post('/v2/models/string_upper/infer', {

@@ -19,6 +19,7 @@ import type {
   RequestedOutput,
   TensorMetadata,
 } from '../../core/types';
+import { jsonInputElementCount } from './shape-size';
 import { tensorDataFromJson, tensorDataToJson } from './tensor-json';
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -107,7 +108,8 @@ function isUnsignedInteger(value: unknown): value is number {
 function parseShape(value: unknown, input: string): number[] {
   if (!Array.isArray(value)) throw Errors.badField('shape', `expected an array of dimensions for input '${input}'`);
   for (const dim of value) {
-    if (!isUnsignedInteger(dim)) throw Errors.shapeNotUnsigned();
+    // Integers past 2^53 are let through: the element count check names the overflow, as Triton does.
+    if (!(typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) throw Errors.shapeNotUnsigned();
   }
   return value as number[];
 }
@@ -172,7 +174,7 @@ function decodeInput(value: unknown, index: number, binary: BinarySection, heade
     return shm.parameters ? { ...input, parameters: shm.parameters } : input;
   }
 
-  const count = elementCount(shape);
+  const count = data !== undefined ? jsonInputElementCount(name, datatype, shape) : elementCount(shape);
   let tensorParameters = parameters;
   let tensor: Tensor;
   if (data !== undefined) {

@@ -51,7 +51,7 @@ class DecodedBody extends Transform {
     this.decodedLength += chunk.length;
     if (this.decodedLength > this.limit) {
       this.stopInflating();
-      callback(Errors.bodyTooLarge(this.limit));
+      callback(Errors.decompressedTooLarge(this.limit));
       return;
     }
     callback(null, chunk);

@@ -19,8 +19,12 @@ export interface GenerateTarget {
 const PARAMETERS_KEYWORD = 'parameters';
 
 export function decodeGenerateRequest(body: Uint8Array, target: GenerateTarget, metadata: ModelMetadata): InferRequest {
-  const json = parseJsonObject(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const json = parseJsonObject(text);
   const inputs = new Map(metadata.inputs.map((input) => [input.name, input]));
+  // JSON.parse keeps the last of repeated keys; Triton sees every one and refuses an input given twice.
+  const repeated = repeatedTopLevelKeys(text).find((key) => inputs.has(key));
+  if (repeated !== undefined) throw Errors.duplicateInput(repeated);
   const tensors: InferRequestInput[] = [];
   const parameters: Record<string, Parameters[string]> = {};
   let id: string | undefined;
@@ -50,6 +54,39 @@ export function decodeGenerateRequest(body: Uint8Array, target: GenerateTarget, 
     ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
     inputs: tensors,
   };
+}
+
+/**
+ * Keys that occur more than once in the top-level object of a JSON text already known to be valid, in the order
+ * their second occurrence appears. Hand-written: JSON.parse and the JSON libraries in use drop repeated keys silently.
+ */
+export function repeatedTopLevelKeys(text: string): string[] {
+  const seen = new Set<string>();
+  const repeated: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (seen.has(key) && !repeated.includes(key)) repeated.push(key);
+        seen.add(key);
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return repeated;
 }
 
 /**
