@@ -173,6 +173,9 @@ export const Errors = {
   badSequenceParameter: (name: string, expected: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${name}': expected ${expected}`),
   // Ensembles (scheduler/ensemble-scheduler.ts, repository/ensemble-loading.ts).
+  /** A step's failure as the ensemble request reports it: Triton names the ensemble first; code and reason stay. */
+  inEnsemble: (ensemble: string, cause: InferenceError) =>
+    new InferenceError(cause.code, `in ensemble '${ensemble}', ${cause.message}`, cause.failureReason),
   ensembleRunnerMissing: (ensemble: string) =>
     new InferenceError('UNAVAILABLE', `ensemble '${ensemble}' cannot run: no inference service is attached to run its steps`),
 

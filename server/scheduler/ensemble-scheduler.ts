@@ -1,5 +1,5 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
-import { toInferenceError } from '../core/errors';
+import { Errors, toInferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
@@ -38,6 +38,11 @@ export interface ComposingModelRunner {
   runStep(request: StepRequest): Promise<StepResult>;
 }
 
+/** The logger an ensemble notes verbose events to (pino's debug level is Triton's --log-verbose=1). */
+export interface EnsembleLog {
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
 /**
  * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. Only the steps the
  * requested outputs need run; a step starts as soon as every tensor it reads exists, so independent steps run
@@ -53,6 +58,7 @@ export class EnsembleScheduler implements Scheduler {
     readonly ensemble: string,
     private readonly steps: readonly EnsembleStep[],
     private readonly runner: ComposingModelRunner,
+    private readonly log?: EnsembleLog,
   ) {}
 
   get pendingCount(): number {
@@ -67,7 +73,7 @@ export class EnsembleScheduler implements Scheduler {
   async enqueue(job: SchedulerJob): Promise<JobResult> {
     this.pending += 1;
     try {
-      return await new EnsembleRun(this.steps, this.runner, job).run();
+      return await new EnsembleRun(this.ensemble, this.steps, this.runner, job, this.log).run();
     } finally {
       this.pending -= 1;
       if (this.pending === 0) for (const resolve of [...this.idle]) resolve();
@@ -130,9 +136,11 @@ class EnsembleRun {
   private readonly timings = { computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
 
   constructor(
+    private readonly ensemble: string,
     steps: readonly EnsembleStep[],
     private readonly runner: ComposingModelRunner,
     private readonly job: SchedulerJob,
+    private readonly log: EnsembleLog | undefined,
   ) {
     this.waiting = new Set(stepsNeeded(steps, job.outputNames));
     for (const step of this.waiting) for (const tensor of step.inputMap.values()) this.addReader(tensor);
@@ -162,7 +170,7 @@ class EnsembleRun {
               running -= 1;
               if (failed) return;
               failed = true;
-              reject(toInferenceError(error));
+              reject(Errors.inEnsemble(this.ensemble, toInferenceError(error)));
             },
           );
         }
@@ -206,6 +214,8 @@ class EnsembleRun {
     for (const name of this.job.outputNames) {
       const tensor = this.tensors.get(name);
       if (tensor) outputs.push(tensor);
+      // Triton's verbose line, word for word: its qa tests look for it in the server log.
+      else this.log?.debug({ ensemble: this.ensemble }, `Composing models did not output tensor ${name}`);
     }
     return {
       outputs,
