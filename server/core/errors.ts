@@ -133,6 +133,9 @@ export const Errors = {
     new InferenceError('UNSUPPORTED', `unsupported Content-Encoding '${encoding}'`),
   notFoundRoute: (method: string, url: string) => new InferenceError('NOT_FOUND', `Not Found: ${method} ${url}`),
 
+  modelNameEmpty: () => new InferenceError('INVALID_ARG', 'Model name cannot be empty. Please enter a valid name to deploy.'),
+  modelNameTraversal: (name: string) =>
+    new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
   modelControlDisabled: () =>

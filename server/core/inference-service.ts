@@ -12,7 +12,7 @@ import { LogSettings, LogSettingsController, LogSettingValue } from './log-setti
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
 import { schedulingParameters } from './request-parameters';
-import { selectOutputs, validateInputs } from './request-validation';
+import { checkLoadableModelName, selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
@@ -173,6 +173,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   async loadModel(model: string, options: LoadOptions = {}): Promise<void> {
     this.checkModelControl();
+    checkLoadableModelName(model);
     let override: ModelConfig | undefined;
     if (options.config !== undefined) {
       try {

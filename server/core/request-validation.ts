@@ -81,3 +81,10 @@ export function selectOutputs(config: NormalizedModelConfig, request: InferReque
 }
 
 
+
+/** A model name a load request may use (Triton's ValidateModelName): not blank, no path traversal. */
+export function checkLoadableModelName(name: string): void {
+  const trimmed = name.trim();
+  if (trimmed === '') throw Errors.modelNameEmpty();
+  if (trimmed === '..' || trimmed.includes('/')) throw Errors.modelNameTraversal(name);
+}

@@ -175,7 +175,17 @@ describe('request checks with Triton status codes and words', () => {
     expect((await get('/v2/health/live')).statusCode).toBe(200);
   });
 
-    it('shape and batch errors carry Triton wording', async () => {
+    it.each(['../m', 'a/../b', '..', ' .. ', 'm/', '/etc/passwd'])('loading %j is refused as path traversal', async (name) => {
+    const response = await post(`/v2/repository/models/${encodeURIComponent(name)}/load`, '');
+    expect(errorOf(response, 400)).toBe(`invalid model name '${name}', model name must not contain path traversal characters`);
+  });
+
+  it.each([' ', '\t', ' \n '])('loading a blank name %j is refused', async (name) => {
+    const response = await post(`/v2/repository/models/${encodeURIComponent(name)}/load`, '');
+    expect(errorOf(response, 400)).toBe('Model name cannot be empty. Please enter a valid name to deploy.');
+  });
+
+  it('shape and batch errors carry Triton wording', async () => {
     const batch = await post('/v2/models/simple/infer', { inputs: simpleInputs(9) });
     expect(errorOf(batch, 400)).toBe("[request id: <id_unknown>] inference request batch-size must be <= 8 for 'simple'");
     const shape = await post('/v2/models/simple/infer', {
