@@ -138,13 +138,12 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
+  /** Load/unload outside explicit mode: Triton says "polling" for mode none as well, and clients match the text. */
   modelControlDisabled: () =>
     new InferenceError(
       'UNAVAILABLE',
       'explicit model load / unload is not allowed if polling is enabled',
     ),
-  modelControlNone: () =>
-    new InferenceError('UNAVAILABLE', "explicit model load / unload is not allowed if model control mode is 'none'"),
   unloadNotServed: () => new InferenceError('INVALID_ARG', 'Model to be unloaded has not been served'),
   backendFailed: (model: string, detail: string) =>
     new InferenceError('INTERNAL', `model '${model}' failed to execute: ${detail}`, 'BACKEND'),

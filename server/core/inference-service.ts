@@ -402,7 +402,6 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   private checkModelControl(): void {
-    if (this.options.controlMode === 'none') throw Errors.modelControlNone();
-    if (this.options.controlMode === 'poll') throw Errors.modelControlDisabled();
+    if (this.options.controlMode !== 'explicit') throw Errors.modelControlDisabled();
   }
 }

@@ -196,3 +196,18 @@ describe('request checks with Triton status codes and words', () => {
     );
   });
 });
+
+describe('model control outside explicit mode', () => {
+  it("refuses load and unload in mode none with Triton's words, which name polling for both modes", async () => {
+    const none = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], modelControlMode: 'none', httpPort: 0, host: '127.0.0.1' });
+    try {
+      const noneHttp = (await none.start()).httpPort!;
+      for (const action of ['load', 'unload']) {
+        const response = await httpRequest(noneHttp, { method: 'POST', url: `/v2/repository/models/simple/${action}`, payload: '' });
+        expect(errorOf(response, 503)).toBe('explicit model load / unload is not allowed if polling is enabled');
+      }
+    } finally {
+      await none.stop();
+    }
+  });
+});
