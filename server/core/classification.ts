@@ -5,7 +5,7 @@
  */
 import type { DataType } from './datatypes';
 import { Errors } from './errors';
-import type { Tensor } from './tensor';
+import { BytesData, isBytesData, type Tensor } from './tensor';
 
 const encoder = new TextEncoder();
 
@@ -27,7 +27,7 @@ export function classCount(parameters: Readonly<Record<string, unknown>> | undef
 
 /** Replace a tensor by its top-k classes; `batched`: the first dimension is the batch. */
 export function classify(tensor: Tensor, k: number, batched: boolean, labels: readonly string[] | undefined): Tensor {
-  if (!CLASSIFIABLE.has(tensor.datatype)) {
+  if (!CLASSIFIABLE.has(tensor.datatype) || isBytesData(tensor.data)) {
     throw Errors.classificationUnsupportedType(tensor.datatype);
   }
   const values = tensor.data as ArrayLike<number | bigint>;
@@ -51,5 +51,5 @@ export function classify(tensor: Tensor, k: number, batched: boolean, labels: re
       data.push(encoder.encode(label ? `${text}:${index}:${label}` : `${text}:${index}`));
     }
   }
-  return { name: tensor.name, datatype: 'BYTES', shape: batched ? [rows, count] : [count], data };
+  return { name: tensor.name, datatype: 'BYTES', shape: batched ? [rows, count] : [count], data: BytesData.fromElements(data) };
 }

@@ -6,6 +6,43 @@ import { Errors } from './errors';
 import type { Tensor } from './tensor';
 import type { InferInputTensor, InferRequest } from './types';
 
+/** An input as its header describes it, before its data is decoded. */
+export interface InputHeader {
+  readonly name: string;
+  readonly datatype: string;
+}
+
+/**
+ * The checks that need no tensor data, run by the frontends before they decode any (a request for a model that does
+ * not exist, or with an input the model does not have, is refused before its tensors cost memory): each input's name,
+ * the input count and each datatype against the configuration, in validateInputs' order and wording.
+ */
+export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonly InputHeader[], rid: string | undefined): void {
+  checkInputNames(config, inputs, rid);
+  for (const input of inputs) {
+    const spec = config.input.find((candidate) => candidate.name === input.name)!;
+    const want = configToKserve(spec.data_type);
+    if (input.datatype !== want) throw Errors.datatypeMismatch(rid, config.name, input.name, want, input.datatype);
+  }
+}
+
+/** Triton's first checks: every input known and given once, then the count of inputs (optional ones allowed out). */
+function checkInputNames(config: NormalizedModelConfig, inputs: readonly { readonly name: string }[], rid: string | undefined): void {
+  const model = config.name;
+  const expected = new Set(config.input.map((input) => input.name));
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, model, input.name, [...expected]);
+    if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
+    seen.add(input.name);
+  }
+  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
+  if (missing.length > 0) {
+    const required = config.input.filter((spec) => !spec.optional).length;
+    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
+  }
+}
+
 /**
  * Check every input against the configuration in Triton's order: names, then the input count, then each input's
  * datatype, batch dimension, shape and element count.
@@ -17,17 +54,7 @@ export function validateInputs(
 ): { inputs: Tensor[]; batchSize: number } {
   const model = config.name;
   const expected = new Map(config.input.map((input) => [input.name, input]));
-  const seen = new Set<string>();
-  for (const input of inputs) {
-    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, model, input.name, [...expected.keys()]);
-    if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
-    seen.add(input.name);
-  }
-  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
-  if (missing.length > 0) {
-    const required = config.input.filter((spec) => !spec.optional).length;
-    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
-  }
+  checkInputNames(config, inputs, rid);
   let batchSize: number | undefined;
   const batching = config.max_batch_size > 0;
   if (batching) {

@@ -3,7 +3,7 @@ import { Errors, toInferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
-import type { Tensor } from '../core/tensor';
+import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
@@ -240,10 +240,9 @@ class EnsembleRun {
     const left = (this.readersLeft.get(name) ?? 1) - 1;
     this.readersLeft.set(name, left);
     if (tensor === null) return null;
-    const ownsBuffer = Array.isArray(tensor.data) || spansBuffer(tensor.data);
+    const ownsBuffer = spansBuffer(isBytesData(tensor.data) ? tensor.data.serialized : tensor.data);
     if (left <= 0 && ownsBuffer) return tensor;
-    const data = Array.isArray(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
-    return { ...tensor, data: data as Tensor['data'] };
+    return { ...tensor, data: tensor.data.slice() };
   }
 }
 
