@@ -185,6 +185,14 @@ describe('request checks with Triton status codes and words', () => {
     expect(errorOf(response, 400)).toBe('Model name cannot be empty. Please enter a valid name to deploy.');
   });
 
+  it("classification of a BYTES output is refused in Triton's words", async () => {
+    const response = await post('/v2/models/string_upper/infer', {
+      inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1], data: ['a'] }],
+      outputs: [{ name: 'OUTPUT0', parameters: { classification: 1 } }],
+    });
+    expect(errorOf(response, 400)).toBe("class result not available for output due to unsupported type 'BYTES'");
+  });
+
   it('shape and batch errors carry Triton wording', async () => {
     const batch = await post('/v2/models/simple/infer', { inputs: simpleInputs(9) });
     expect(errorOf(batch, 400)).toBe("[request id: <id_unknown>] inference request batch-size must be <= 8 for 'simple'");
