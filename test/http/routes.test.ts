@@ -15,6 +15,7 @@ import {
   RANGE_16,
   rawBytes,
   simpleInputs,
+  startExampleServer,
   TestRequest,
   TestResponse,
 } from './helpers';
@@ -26,16 +27,7 @@ let server: InferenceServerApp;
 let port: number;
 
 beforeAll(async () => {
-  server = createInferenceServer({
-    modelRepositories: [MODEL_REPOSITORY],
-    modelControlMode: 'explicit',
-    loadModels: ['*'],
-    httpPort: 0,
-    host: '127.0.0.1',
-  });
-  const started = await server.start();
-  expect(started.failedModels).toEqual([]);
-  port = started.httpPort!;
+  ({ server, port } = await startExampleServer(['*']));
 });
 
 afterAll(async () => {

@@ -5,22 +5,13 @@
  */
 import * as zlib from 'node:zlib';
 import { createInferenceServer, InferenceServerApp } from '../../server/app';
-import { httpRequest, MODEL_REPOSITORY, simpleInputs, TestResponse } from './helpers';
+import { httpRequest, MODEL_REPOSITORY, simpleInputs, startExampleServer, TestResponse } from './helpers';
 
 let server: InferenceServerApp;
 let port: number;
 
 beforeAll(async () => {
-  server = createInferenceServer({
-    modelRepositories: [MODEL_REPOSITORY],
-    modelControlMode: 'explicit',
-    loadModels: ['simple', 'sequence_accumulate', 'string_upper'],
-    httpPort: 0,
-    host: '127.0.0.1',
-  });
-  const started = await server.start();
-  expect(started.failedModels).toEqual([]);
-  port = started.httpPort!;
+  ({ server, port } = await startExampleServer(['simple', 'sequence_accumulate', 'string_upper']));
 });
 
 afterAll(async () => {
