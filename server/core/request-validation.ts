@@ -14,13 +14,13 @@ export interface InputHeader {
 
 /**
  * The checks that need no tensor data, run by the frontends before they decode any (a request for a model that does
- * not exist, or with an input the model does not have, is refused before its tensors cost memory): each input's name,
- * the input count and each datatype against the configuration, in validateInputs' order and wording.
+ * not exist, or with an input the model does not have, is refused before its tensors cost memory): each input's name
+ * and datatype against the configuration, in validateInputs' order and wording. A request short of required inputs is
+ * left to validateInputs, which refuses it first (Triton counts inputs before it reads datatypes) and traces it.
  */
 export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonly InputHeader[], rid: string | undefined): void {
-  // No headers: the frontend only asks whether the model can be served before it reads the body.
-  if (inputs.length === 0) return;
-  checkInputNames(config, inputs, rid);
+  const seen = checkInputNames(config, inputs, rid);
+  if (missingInputs(config, seen).length > 0) return;
   for (const input of inputs) {
     const spec = config.input.find((candidate) => candidate.name === input.name)!;
     const want = configToKserve(spec.data_type);
@@ -28,21 +28,21 @@ export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonl
   }
 }
 
-/** Triton's first checks: every input known and given once, then the count of inputs (optional ones allowed out). */
-function checkInputNames(config: NormalizedModelConfig, inputs: readonly { readonly name: string }[], rid: string | undefined): void {
-  const model = config.name;
+/** Triton's first check: every input known and given once. Returns the names given. */
+function checkInputNames(config: NormalizedModelConfig, inputs: readonly { readonly name: string }[], rid: string | undefined): Set<string> {
   const expected = new Set(config.input.map((input) => input.name));
   const seen = new Set<string>();
   for (const input of inputs) {
-    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, model, input.name, [...expected]);
+    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, config.name, input.name, [...expected]);
     if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
     seen.add(input.name);
   }
-  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
-  if (missing.length > 0) {
-    const required = config.input.filter((spec) => !spec.optional).length;
-    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
-  }
+  return seen;
+}
+
+/** The required inputs not given. */
+function missingInputs(config: NormalizedModelConfig, given: ReadonlySet<string>): string[] {
+  return config.input.filter((spec) => !given.has(spec.name) && !spec.optional).map((spec) => spec.name);
 }
 
 /**
@@ -56,7 +56,12 @@ export function validateInputs(
 ): { inputs: Tensor[]; batchSize: number } {
   const model = config.name;
   const expected = new Map(config.input.map((input) => [input.name, input]));
-  checkInputNames(config, inputs, rid);
+  const seen = checkInputNames(config, inputs, rid);
+  const missing = missingInputs(config, seen);
+  if (missing.length > 0) {
+    const required = config.input.filter((spec) => !spec.optional).length;
+    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
+  }
   let batchSize: number | undefined;
   const batching = config.max_batch_size > 0;
   if (batching) {
