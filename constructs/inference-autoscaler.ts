@@ -34,40 +34,53 @@ export interface GpuDutyCycleMetricOptions {
   readonly targetPercent?: number;
 }
 
-/** What the HorizontalPodAutoscaler scales on. */
+/**
+ * What the HorizontalPodAutoscaler scales on. The Custom Metrics Stackdriver Adapter adds up the series of one pod
+ * (k8s-stackdriver HEAD 673c7dd, translator/response_translator.go getMetricValuesFromResponse): one per model for the
+ * pending-requests gauge, one per GPU for nv_gpu_utilization; the targets below account for that.
+ */
 export class AutoscalingMetric {
   /**
    * Requests waiting in the queues, averaged over the pods: a gauge, so GKE's stack serves it (PodMonitoring → Managed
-   * Service for Prometheus → Custom Metrics Stackdriver Adapter → HPA). It rises before latency does.
+   * Service for Prometheus → Custom Metrics Stackdriver Adapter → HPA). It rises before latency does. The adapter sums
+   * a pod's models, so the target is per pod, all models together (or one model's, with `model`).
    */
   public static pendingRequests(options: PendingRequestsMetricOptions = {}): AutoscalingMetric {
     const target = options.targetPerPod ?? 5;
     const spec = podsMetric(gmpGaugeMetric(PENDING_REQUESTS_METRIC), k8s.Quantity.fromNumber(target),
       options.model ? { matchLabels: { 'metric.labels.model': options.model } } : undefined);
-    return new AutoscalingMetric(spec, target > 0 ? undefined : `pending requests target must be above zero, got ${target}`, false, true);
+    return new AutoscalingMetric(() => spec, target > 0 ? undefined : `pending requests target must be above zero, got ${target}`, false, true);
   }
 
-  /** GPU duty cycle averaged over the pods, from the server's nv_gpu_utilization gauge through the same path. */
+  /**
+   * GPU duty cycle averaged over the pods, from the server's nv_gpu_utilization gauge through the same path. The adapter
+   * sums a pod's GPUs, so the target is the percentage times the server's GPUs per pod.
+   */
   public static gpuDutyCycle(options: GpuDutyCycleMetricOptions = {}): AutoscalingMetric {
     const percent = options.targetPercent ?? 80;
-    // Milli-units keep the ratio an exact Kubernetes quantity (80% → 800m).
-    const target = k8s.Quantity.fromString(`${Math.round(percent * 10)}m`);
-    return new AutoscalingMetric(podsMetric(gmpGaugeMetric(GPU_UTILIZATION_METRIC), target),
+    // Milli-units keep the ratio an exact Kubernetes quantity (80% of one GPU → 800m).
+    return new AutoscalingMetric(
+      (server) => podsMetric(gmpGaugeMetric(GPU_UTILIZATION_METRIC), k8s.Quantity.fromString(`${Math.round(percent * 10 * Math.max(1, server.numGpus))}m`)),
       percent > 0 && percent <= 100 ? undefined : `GPU duty cycle target must be in (0, 100], got ${percent}`, true, true);
   }
 
   /** Any autoscaling/v2 metric, served by whatever metrics adapter the cluster runs. */
   public static custom(spec: k8s.MetricSpecV2): AutoscalingMetric {
-    return new AutoscalingMetric(spec, undefined, false, false);
+    return new AutoscalingMetric(() => spec, undefined, false, false);
   }
 
   private constructor(
-    public readonly spec: k8s.MetricSpecV2,
+    private readonly build: (server: InferenceServer) => k8s.MetricSpecV2,
     public readonly error: string | undefined,
     public readonly needsGpu: boolean,
     /** Read through Managed Service for Prometheus: needs the PodMonitoring and the Custom Metrics Stackdriver Adapter. */
     public readonly viaManagedPrometheus: boolean,
   ) {}
+
+  /** The HPA metric for this server. */
+  public specFor(server: InferenceServer): k8s.MetricSpecV2 {
+    return this.build(server);
+  }
 }
 
 function podsMetric(name: string, averageValue: k8s.Quantity, selector?: k8s.LabelSelector): k8s.MetricSpecV2 {
@@ -152,7 +165,7 @@ export class InferenceAutoscaler extends Construct {
           errors.push(`scraping "${scraping}" must be "pod-monitoring", "service-monitor" or "none"`);
         }
         if (metric.viaManagedPrometheus && scraping !== 'pod-monitoring') {
-          errors.push(`the HPA reads ${metric.spec.pods?.metric.name} from Managed Service for Prometheus, which only a PodMonitoring feeds: `
+          errors.push(`the HPA reads ${metric.specFor(server).pods?.metric.name} from Managed Service for Prometheus, which only a PodMonitoring feeds: `
             + 'keep scraping "pod-monitoring", or scale on AutoscalingMetric.custom(...) served by your own adapter');
         }
         if (scraping === 'service-monitor' && !server.metricsServiceName) {
@@ -173,7 +186,7 @@ export class InferenceAutoscaler extends Construct {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: server.deploymentName },
         minReplicas,
         maxReplicas,
-        metrics: [metric.spec],
+        metrics: [metric.specFor(server)],
         behavior: {
           scaleDown: {
             stabilizationWindowSeconds: (props.scaleDownStabilization ?? Duration.minutes(5)).toSeconds(),
@@ -194,7 +207,9 @@ export class InferenceAutoscaler extends Construct {
 
     if (scraping === 'pod-monitoring') {
       // monitoring.googleapis.com/v1 PodMonitoring (prometheus-engine CRD, kept in constructs/crds): the collectors scrape
-      // the pods directly, by container port name; target labels default to pod and container, which the adapter needs.
+      // the pods directly, by container port name; target labels default to pod and container (the CRD's
+      // targetLabels.metadata), and the adapter finds a pod's series by metric.labels.pod (k8s-stackdriver
+      // translator/utils/filter_builder.go PrometheusSchema).
       this.podMonitoring = new ApiObject(this, 'PodMonitoring', {
         apiVersion: 'monitoring.googleapis.com/v1',
         kind: 'PodMonitoring',

@@ -64,6 +64,9 @@ describe('InferenceAutoscaler', () => {
     expect(hpa.spec.metrics[0].pods).toEqual({
       metric: { name: 'prometheus.googleapis.com|nv_gpu_utilization|gauge' }, target: { type: 'AverageValue', averageValue: '700m' },
     });
+    // The adapter adds up a pod's GPUs: 70% of each of 4 GPUs is 2.8.
+    const four = find(build({ metric: AutoscalingMetric.gpuDutyCycle({ targetPercent: 70 }) }, { numGpus: 4 }), 'HorizontalPodAutoscaler');
+    expect(four.spec.metrics[0].pods.target.averageValue).toBe('2800m');
   });
 
   test('PodDisruptionBudget selects the server pods and never blocks a drain', () => {
