@@ -4,6 +4,7 @@ import type { ResponseSink } from '../core/streaming';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
+import type { Parameters } from '../core/types';
 
 /** One accepted request waiting for, or in, execution. */
 export interface SchedulerJob {
@@ -28,6 +29,8 @@ export interface SchedulerJob {
 
 export interface JobResult {
   readonly outputs: Tensor[];
+  /** Response parameters the scheduler adds (an ensemble's sequence id and flags). */
+  readonly parameters?: Parameters;
   /** Time from enqueue until its batch started executing. */
   readonly queueNs: number;
   /** Timings of the batch the job ran in (shared by every job of that batch). */
