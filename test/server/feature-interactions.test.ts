@@ -12,7 +12,6 @@ import type { InferRequest } from '../../server/core/types';
 import { runningSums, sequenceRequest } from '../scheduler/sequence-fixture';
 import { createShmFile, removeCreatedShmFiles } from '../shared-memory/fixture';
 import { copyRepository, startServer } from './repo-fixture';
-import type { BytesData } from '../../server/core/bytes-data';
 
 const ENSEMBLE = `name: "accumulate_ensemble"
 platform: "ensemble"
