@@ -12,7 +12,7 @@ import { LogSettings, LogSettingsController, LogSettingValue } from './log-setti
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
 import { backendParameters, schedulingParameters } from './request-parameters';
-import { checkInputHeaders, InputHeader, selectOutputs, validateInputs } from './request-validation';
+import { checkInputHeaders, checkLoadableModelName, InputHeader, selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
@@ -181,6 +181,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   async loadModel(model: string, options: LoadOptions = {}): Promise<void> {
     this.checkModelControl();
+    checkLoadableModelName(model);
     let override: ModelConfig | undefined;
     if (options.config !== undefined) {
       try {
@@ -350,6 +351,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
+        ...(result.parameters ? { parameters: result.parameters } : {}),
         outputs: written,
       };
       if (trace) {
@@ -435,7 +437,6 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   private checkModelControl(): void {
-    if (this.options.controlMode === 'none') throw Errors.modelControlNone();
-    if (this.options.controlMode === 'poll') throw Errors.modelControlDisabled();
+    if (this.options.controlMode !== 'explicit') throw Errors.modelControlDisabled();
   }
 }

@@ -78,6 +78,7 @@ export class ModelManager {
         load: (model) => this.load(model),
       }),
       this.observers,
+      options.log,
     );
   }
 

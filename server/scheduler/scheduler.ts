@@ -32,6 +32,8 @@ export interface SchedulerJob {
 
 export interface JobResult {
   readonly outputs: Tensor[];
+  /** Response parameters the scheduler adds (an ensemble's sequence id and flags). */
+  readonly parameters?: Parameters;
   /** Time from enqueue until its batch started executing. */
   readonly queueNs: number;
   /** Timings of the batch the job ran in (shared by every job of that batch). */

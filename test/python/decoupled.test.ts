@@ -151,7 +151,7 @@ describe('HTTP', () => {
     expect(one.json()).toEqual({ model_name: 'repeat', model_version: '1', OUT: 3, IDX: 0 });
     const many = await post(server.httpPort, '/v2/models/repeat/generate', { IN: [1, 2] });
     expect(many.statusCode).toBe(400);
-    expect(errorOf(many)).toMatch(/use generate_stream/);
+    expect(errorOf(many)).toMatch(/exactly 1 response, use generate stream/);
   });
 
   test('a request that fails before its first response gets a plain JSON error with its status', async () => {

@@ -8,8 +8,8 @@ import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/dat
 import { Errors } from '../../core/errors';
 import { float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from './float16';
 
-/** Deeper than any real tensor rank; guards the recursive flatten against pathological nesting. */
-const MAX_NESTING = 64;
+/** Triton's HTTP_MAX_JSON_NESTING_DEPTH: `data` nested deeper is refused with its message. */
+const MAX_NESTING = 100;
 
 type IntegerDataType = 'INT8' | 'INT16' | 'INT32' | 'UINT8' | 'UINT16' | 'UINT32';
 
@@ -35,7 +35,34 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** The JSON type TritonJson reads a datatype's elements as (its error messages name it). */
+function jsonKind(datatype: DataType): 'string' | 'boolean' | 'signed-integer' | 'unsigned-integer' | 'number' {
+  if (datatype === 'BYTES') return 'string';
+  if (datatype === 'BOOL') return 'boolean';
+  if (datatype.startsWith('FP') || datatype === 'BF16') return 'number';
+  return datatype.startsWith('UINT') ? 'unsigned-integer' : 'signed-integer';
+}
+
+function isOfKind(value: unknown, kind: ReturnType<typeof jsonKind>): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'number':
+      return typeof value === 'number';
+    // Decimal strings carry 64-bit integers past 2^53 (see bigIntegersFromJson): such a string is out of range, not mistyped.
+    case 'signed-integer':
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && DECIMAL_INTEGER.test(value));
+    case 'unsigned-integer':
+      return (typeof value === 'number' && Number.isInteger(value) && value >= 0) || (typeof value === 'string' && /^\d+$/.test(value));
+  }
+}
+
+/** An element of the wrong JSON type gets TritonJson's words; a value out of the datatype's range, ours. */
 function badElement(input: string, datatype: DataType, index: number, value: unknown): Error {
+  const kind = jsonKind(datatype);
+  if (!isOfKind(value, kind)) return Errors.jsonElementType(kind, input);
   return Errors.badTensorData(input, `element ${index} is ${describe(value)}, not a valid ${datatype} value`);
 }
 
@@ -44,7 +71,8 @@ function flatten(data: readonly unknown[], input: string): unknown[] {
   if (data.length === 0 || !Array.isArray(data[0])) return data as unknown[];
   const leaves: unknown[] = [];
   const visit = (values: readonly unknown[], depth: number): void => {
-    if (depth > MAX_NESTING) throw Errors.badTensorData(input, `nested deeper than ${MAX_NESTING} levels`);
+    // `values` holds the elements at `depth` (the data array itself is depth 0), as Triton counts.
+    if (depth >= MAX_NESTING && values.length > 0) throw Errors.jsonNestingTooDeep(MAX_NESTING);
     for (const value of values) {
       if (Array.isArray(value)) visit(value, depth + 1);
       else leaves.push(value);
@@ -86,16 +114,13 @@ export interface ElementWriter {
 export function elementWriter(input: string, datatype: DataType, expectedCount: number, storable = expectedCount): ElementWriter {
   if (datatype === 'BF16') throw Errors.jsonDatatypeUnsupported(datatype, input);
   const room = Math.min(expectedCount, storable);
+  // Hot: called once per element of bodies of millions, so each push checks and stores inline, allocating nothing.
+  // Past `room` elements are only counted: the count error comes at finish, with the real count.
   let index = 0;
+  const bad = (value: unknown): Error => badElement(input, datatype, index, value);
   const finishWith = (data: TensorData): TensorData => {
     if (index !== expectedCount) throw Errors.elementCountMismatch(input, expectedCount, index);
     return data;
-  };
-  /** Store when within the shape's count; past it, only count (the error comes at finish with the real count). */
-  const store = (write: (at: number) => void, value: unknown, valid: boolean): void => {
-    if (!valid) throw badElement(input, datatype, index, value);
-    if (index < room) write(index);
-    index++;
   };
 
   switch (datatype) {
@@ -103,14 +128,21 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       // One buffer for all elements: millions of strings must not become millions of objects.
       const builder = new BytesBuilder();
       return {
-        push: (value) => store(() => builder.addString(value as string), value, typeof value === 'string'),
+        push: (value) => {
+          if (typeof value !== 'string') throw bad(value);
+          if (index++ < room) builder.addString(value);
+        },
         finish: () => finishWith(builder.finish()),
       };
     }
     case 'BOOL': {
       const out = new Uint8Array(room);
       return {
-        push: (value) => store((at) => (out[at] = value ? 1 : 0), value, typeof value === 'boolean'),
+        push: (value) => {
+          if (typeof value !== 'boolean') throw bad(value);
+          if (index < room) out[index] = value ? 1 : 0;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -122,7 +154,9 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       return {
         push: (value) => {
           const big = bigIntegerOf(value);
-          store((at) => (out[at] = big!), value, big !== undefined && big >= min && big <= max);
+          if (big === undefined || big < min || big > max) throw bad(value);
+          if (index < room) out[index] = big;
+          index++;
         },
         finish: () => finishWith(out),
       };
@@ -130,7 +164,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
     case 'FP16': {
       const out = new Uint16Array(room);
       return {
-        push: (value) => store((at) => (out[at] = float16BitsFromNumber(value as number)), value, typeof value === 'number'),
+        push: (value) => {
+          if (typeof value !== 'number') throw bad(value);
+          if (index < room) out[index] = float16BitsFromNumber(value);
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -138,7 +176,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
     case 'FP64': {
       const out = datatype === 'FP32' ? new Float32Array(room) : new Float64Array(room);
       return {
-        push: (value) => store((at) => (out[at] = value as number), value, typeof value === 'number'),
+        push: (value) => {
+          if (typeof value !== 'number') throw bad(value);
+          if (index < room) out[index] = value;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -147,8 +189,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       const ArrayType = DATATYPES[datatype].arrayType as new (length: number) => Exclude<FixedTypedArray, BigInt64Array | BigUint64Array>;
       const out = new ArrayType(room);
       return {
-        push: (value) =>
-          store((at) => (out[at] = value as number), value, typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max),
+        push: (value) => {
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw bad(value);
+          if (index < room) out[index] = value;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
