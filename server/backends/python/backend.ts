@@ -117,7 +117,8 @@ export class PythonBackend implements Backend {
     modelDir: string,
     label: string,
   ): StubSpawnOptions {
-    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
+    // The stub's parent-death check compares its parent with this pid: in a container the server is often pid 1.
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', INFERENCE_SERVER_PID: String(process.pid) };
     if (environment.envDir) {
       env.PATH = `${path.join(environment.envDir, 'bin')}${path.delimiter}${env.PATH ?? ''}`;
       env.CONDA_PREFIX = environment.envDir;

@@ -40,7 +40,10 @@ def _die_with_parent():
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:
+        # The server may have died before prctl took effect: then this process was re-parented. Compare with the
+        # server's own pid (it is pid 1 itself when it runs as a container's entry point).
+        server_pid = os.environ.get("INFERENCE_SERVER_PID")
+        if server_pid is not None and os.getppid() != int(server_pid):
             os._exit(0)
     except Exception:
         pass
