@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
-import { PythonBackend } from './backends/python/backend';
+import { PythonBackend, pythonShmPrefix } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import type { ResponseCacheSettings } from './core/cache-config';
@@ -9,6 +9,7 @@ import { InferenceService } from './core/inference-service';
 import { LogSettingsController } from './core/log-settings';
 import { InferenceObserver, ObserverHub } from './core/observer';
 import { LocalResponseCache } from './core/response-cache';
+import { SystemSharedMemoryRegistry } from './core/shared-memory';
 import { settlesWithin } from './core/promises';
 import { TraceManager } from './core/trace-manager';
 import type { TraceValues } from './core/trace-setting';
@@ -157,6 +158,8 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     logSettings,
     responseCache,
     tracer,
+    // Clients may not register the Python backend's own tensor files (they hold other requests' tensors).
+    sharedMemory: new SystemSharedMemoryRegistry({ reservedKeyPrefixes: [pythonShmPrefix(options.backendConfig?.get('python'))] }),
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,

@@ -286,10 +286,17 @@ export const Errors = {
   shmAlreadyRegistered: (name: string) =>
     new InferenceError('ALREADY_EXISTS', `shared memory region '${name}' already in manager`),
   shmOpenFailed: (key: string) => new InferenceError('INTERNAL', `Unable to open shared memory region: '${key}'`),
-  shmInvalidKey: (key: string) =>
+  shmInvalidKey: (name: string, key: string) =>
+    new InferenceError('INVALID_ARG', `cannot register shared memory region '${name}' - invalid shm key '${key}'`),
+  shmReservedKey: (name: string, key: string, prefix: string) =>
     new InferenceError(
       'INVALID_ARG',
-      `Unable to open shared memory region: '${key}': a key is an optional leading '/' followed by a name without '/'`,
+      `cannot register shared memory region '${name}' with key '${key}' as the key contains the reserved prefix '${prefix}'`,
+    ),
+  shmRegionReplaced: (name: string, key: string) =>
+    new InferenceError(
+      'INTERNAL',
+      `shared memory region '${name}': the object '${key}' was removed or replaced since it was registered; register it again`,
     ),
   shmRegisterInvalidArgs: (name: string) =>
     new InferenceError('INVALID_ARG', `failed to register shared memory region '${name}': invalid args`),
@@ -300,6 +307,11 @@ export const Errors = {
   shmRegionNotFound: (name: string) => new InferenceError('NOT_FOUND', `Unable to find shared memory region: '${name}'`),
   shmInvalidOffset: (name: string) =>
     new InferenceError('INVALID_ARG', `Invalid offset for shared memory region: '${name}'`),
+  shmIntegerOverflow: (name: string, byteSize: number | bigint, offset: number | bigint, max: bigint) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Integer overflow detected: byte_size (${byteSize}) + offset (${offset}) exceeds maximum value (${max}) for region '${name}'`,
+    ),
   shmInvalidOffsetAndSize: (name: string) =>
     new InferenceError('INVALID_ARG', `Invalid offset + byte size for shared memory region: '${name}'`),
   shmOutputTooSmall: (output: string, regionBytes: number, outputBytes: number) =>

@@ -29,6 +29,11 @@ export const PYTHON_SETTINGS = {
 
 const DEFAULTS = { executeTimeoutSeconds: 30, stubTimeoutSeconds: 300, finalizeTimeoutSeconds: 10 };
 
+/** The name prefix of the stubs' tensor files in the shm directory (`shm-region-prefix-name`). */
+export function pythonShmPrefix(backendConfig: Readonly<Record<string, string>> | undefined): string {
+  return backendConfig?.[PYTHON_SETTINGS.shmPrefix.backendConfig] ?? 'inference_server_python_backend';
+}
+
 export interface PythonBackendOptions {
   /** `--backend-config=python,...` (also read from each instance's context). */
   readonly backendConfig?: Readonly<Record<string, string>>;
@@ -126,7 +131,7 @@ export class PythonBackend implements Backend {
       env,
       cwd: modelDir,
       shmDir: backendConfig[PYTHON_SETTINGS.shmDirectory.backendConfig] ?? defaultShmDir(),
-      shmPrefix: backendConfig[PYTHON_SETTINGS.shmPrefix.backendConfig] ?? 'inference_server_python_backend',
+      shmPrefix: pythonShmPrefix(backendConfig),
       output: this.options.output ?? forwardOutput,
     };
   }
