@@ -114,6 +114,11 @@ export const Errors = {
     new InferenceError('UNSUPPORTED', `unsupported Content-Encoding '${encoding}'`),
   notFoundRoute: (method: string, url: string) => new InferenceError('NOT_FOUND', `Not Found: ${method} ${url}`),
 
+  modelPathOutside: (setting: string, name: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `${setting} '${name}' is not inside the model's folder: a path in a model config must name a file in the model's folder, symbolic links included`,
+    ),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
   modelControlDisabled: () =>

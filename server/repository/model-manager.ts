@@ -5,6 +5,7 @@ import type { Backend } from '../backends/backend';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
 import { composingModelNames, isEnsembleConfig } from '../config/ensemble-graph';
+import { checkModelConfigPaths } from '../config/model-paths';
 import { Errors } from '../core/errors';
 import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
@@ -322,6 +323,8 @@ export class ModelManager {
       });
       // An ensemble has no backend: its steps run on the composing models.
       backend = isEnsembleConfig(raw) ? undefined : backendFor(raw, this.backends);
+      // Before anything reads a file the config names (auto-complete reads the model file).
+      await checkModelConfigPaths(raw, modelDir, available);
       let completed: ModelConfig = raw;
       if (backend && this.options.autoCompleteConfig && available.length > 0) {
         completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
@@ -329,6 +332,7 @@ export class ModelManager {
       config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
       versions = selectVersions(config.version_policy, available);
       if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
+      if (completed !== raw) await checkModelConfigPaths(config, modelDir, versions); // what auto_complete_config added
       if (!backend) await this.ensembles.prepare(config);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
