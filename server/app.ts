@@ -46,6 +46,8 @@ export interface InferenceServerOptions {
   readonly httpMaxInputSize?: number;
   /** @default SERVER_DEFAULTS.exitTimeoutSecs */
   readonly exitTimeoutSecs?: number;
+  /** Most instances one model version may start (--max-instances-per-model). @default SERVER_DEFAULTS.maxInstancesPerModel */
+  readonly maxInstancesPerModel?: number;
   /** Where gs:// repositories are downloaded (--model-cache-dir). @default - a folder under the OS temp dir */
   readonly modelCacheDir?: string;
   /** GPUs for KIND_GPU/KIND_AUTO placement. @default the GPUs nvidia-smi lists */
@@ -143,6 +145,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     log,
     observers,
     gpus: options.gpus,
+    maxInstancesPerModel: options.maxInstancesPerModel ?? SERVER_DEFAULTS.maxInstancesPerModel,
   });
   const responseCache = options.responseCache
     ? new LocalResponseCache(options.responseCache.byteSize, (message) => log.warn(message))

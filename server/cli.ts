@@ -26,6 +26,7 @@ export interface CliOptions {
   strictReadiness: boolean;
   exitOnError: boolean;
   exitTimeoutSecs: number;
+  maxInstancesPerModel: number;
   autoCompleteConfig: boolean;
   httpMaxInputSize: number;
   logVerbose: number;
@@ -74,6 +75,7 @@ const FLAGS: FlagSpec[] = [
   { flag: CLI_FLAGS.strictReadiness, help: 'Ready only when every model is ready (true|false). Default true.' },
   { flag: CLI_FLAGS.exitOnError, help: 'Exit when a model fails to load at startup (true|false). Default true.' },
   { flag: CLI_FLAGS.exitTimeoutSecs, help: `Seconds to finish in-flight requests on SIGTERM. Default ${SERVER_DEFAULTS.exitTimeoutSecs}.` },
+  { flag: CLI_FLAGS.maxInstancesPerModel, help: `Most instances one model version may start, over all its instance groups (a larger config fails to load). Default ${SERVER_DEFAULTS.maxInstancesPerModel}.` },
   { flag: CLI_FLAGS.strictModelConfig, help: 'Require complete config.pbtxt, no auto-complete (true|false). Default false.' },
   { flag: CLI_FLAGS.disableAutoCompleteConfig, help: 'Same as --strict-model-config=true.' },
   { flag: CLI_FLAGS.httpMaxInputSize, help: 'Largest HTTP request body in bytes. Default 67108864 (64 MiB).' },
@@ -193,6 +195,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     strictReadiness: bool(CLI_FLAGS.strictReadiness, text(CLI_FLAGS.strictReadiness), true),
     exitOnError: bool(CLI_FLAGS.exitOnError, text(CLI_FLAGS.exitOnError), true),
     exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, text(CLI_FLAGS.exitTimeoutSecs), SERVER_DEFAULTS.exitTimeoutSecs, 0),
+    maxInstancesPerModel: int(CLI_FLAGS.maxInstancesPerModel, text(CLI_FLAGS.maxInstancesPerModel), SERVER_DEFAULTS.maxInstancesPerModel, 1),
     autoCompleteConfig: !strictModelConfig,
     httpMaxInputSize: int(CLI_FLAGS.httpMaxInputSize, text(CLI_FLAGS.httpMaxInputSize), SERVER_DEFAULTS.httpMaxInputSizeBytes, 1),
     logVerbose: int(CLI_FLAGS.logVerbose, text(CLI_FLAGS.logVerbose), 0, 0),

@@ -119,6 +119,11 @@ export const Errors = {
       'INVALID_ARG',
       `${setting} '${name}' is not inside the model's folder: a path in a model config must name a file in the model's folder, symbolic links included`,
     ),
+  tooManyInstances: (model: string, asked: number, limit: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `instance_group of model '${model}' asks for ${asked} instances; this server starts at most ${limit} per model version (--max-instances-per-model)`,
+    ),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
   modelControlDisabled: () =>

@@ -33,6 +33,8 @@ export interface ModelManagerOptions {
   readonly observers?: ObserverHub;
   /** The GPUs for KIND_GPU / KIND_AUTO placement. @default nvidia-smi's list (none when it is absent) */
   readonly gpus?: GpuInventory;
+  /** Most instances one version may start, over all its instance groups. @default unlimited */
+  readonly maxInstancesPerModel?: number;
 }
 
 interface VersionRecord {
@@ -333,6 +335,7 @@ export class ModelManager {
       versions = selectVersions(config.version_policy, available);
       if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
       if (completed !== raw) await checkModelConfigPaths(config, modelDir, versions); // what auto_complete_config added
+      if (backend) checkInstanceCount(config, this.options.maxInstancesPerModel);
       if (!backend) await this.ensembles.prepare(config);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -397,6 +400,17 @@ export class ModelManager {
     if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));
     this.options.log.info({ model: name, versions, seconds: Number(seconds.toFixed(3)) }, 'loaded model');
   }
+}
+
+/** Refuse a config whose instance groups ask for more instances than the server allows, before any of them starts. */
+function checkInstanceCount(config: NormalizedModelConfig, limit: number | undefined): void {
+  if (limit === undefined) return;
+  // A KIND_GPU group with a gpus list starts `count` on each listed GPU; any other group starts `count` in all.
+  const asked = config.instance_group.reduce(
+    (sum, group) => sum + group.count * (group.kind === 'KIND_GPU' && group.gpus.length > 0 ? group.gpus.length : 1),
+    0,
+  );
+  if (asked > limit) throw Errors.tooManyInstances(config.name, asked, limit);
 }
 
 function describeFailures(failed: [number, VersionRecord][]): string {

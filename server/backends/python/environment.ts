@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { resolveInsideModel } from '../../config/model-paths';
+import { Errors } from '../../core/errors';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,7 +48,9 @@ export async function resolvePythonEnvironment(
   const fromConfig = source === 'model-config';
   if (!resolved.includes('/') && !fromConfig) return { python: resolved };
   const target = fromConfig
-    ? await resolveInsideModel(modelDir, modelDir, resolved, 'EXECUTION_ENV_PATH')
+    ? await resolveInsideModel(modelDir, modelDir, resolved, 'EXECUTION_ENV_PATH').catch(() => {
+        throw Errors.modelPathOutside('EXECUTION_ENV_PATH', raw); // named as the config wrote it
+      })
     : path.resolve(modelDir, resolved);
   let stat: fs.Stats;
   try {
