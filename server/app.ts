@@ -17,6 +17,7 @@ import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
+import { HttpDrain } from './protocol/http/drain';
 import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions } from './protocol/grpc/server';
 import { ModelManager } from './repository/model-manager';
 import { createRepositorySource } from './repository/source';
@@ -177,6 +178,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           logger: log,
         })
       : undefined;
+  const httpDrain = new HttpDrain(http);
   let grpcListening = false;
   const metrics =
     options.allowMetrics ?? options.metricsPort !== undefined
@@ -234,6 +236,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     },
     async stop(): Promise<void> {
       service.beginShutdown();
+      httpDrain.begin(); // still listening: new work gets 503 and every response closes its connection
       // One deadline for the whole stop, so the pod's grace period (constructs) can be sized from it.
       const deadline = Date.now() + exitTimeoutMs;
       const drained = Promise.all(manager.readyVersions().map((version) => version.scheduler.drain()));
@@ -244,10 +247,13 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       } else {
         log.info('in-flight requests finished; closing the frontends');
       }
-      await closeHttp(http, listening, Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now()));
-      log.debug('HTTP closed');
-      if (grpc && grpcListening) await grpc.close();
-      log.debug('gRPC closed');
+      // Both frontends at once: HTTP keeps listening until its connections have ended, gRPC sends GOAWAY and lets
+      // running calls finish.
+      const remainingMs = Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now());
+      await Promise.all([
+        listening ? httpDrain.close(remainingMs).then(() => log.debug('HTTP closed')) : http.close(),
+        grpc && grpcListening ? grpc.close(remainingMs).then(() => log.debug('gRPC closed')) : undefined,
+      ]);
       if (inTime) await manager.stop();
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
@@ -279,30 +285,3 @@ function responseCacheLifecycle(cache: LocalResponseCache | undefined, manager: 
 
 /** After the exit deadline, how long responses already being written get before their connections are cut. */
 const LATE_RESPONSE_GRACE_MS = 1000;
-
-/**
- * Close the HTTP listener without waiting on clients' keep-alive connections (fastify keeps them 72 s): connections
- * are closed as soon as their last response is written, and any left after the exit timeout are cut.
- */
-async function closeHttp(http: FastifyInstance, listening: boolean, timeoutMs: number): Promise<void> {
-  if (!listening) {
-    await http.close().catch(() => undefined);
-    return;
-  }
-  const closed = http.close();
-  const sweeper = setInterval(() => http.server.closeIdleConnections(), 25);
-  let deadline: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<void>((resolve) => {
-    deadline = setTimeout(() => {
-      http.server.closeAllConnections();
-      resolve();
-    }, timeoutMs);
-  });
-  try {
-    await Promise.race([closed, timedOut]);
-    await closed;
-  } finally {
-    clearInterval(sweeper);
-    clearTimeout(deadline);
-  }
-}
