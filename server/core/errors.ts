@@ -96,6 +96,9 @@ export const Errors = {
       'INVALID_ARG',
       `unexpected number of elements for input '${input}': shape implies ${expected}, data holds ${got}`,
     ),
+  /** Current Triton core's wording (ValidateRequestInputs); shared memory inputs use it, as L0_shared_memory checks. */
+  inputByteSizeMismatch: (input: string, model: string, expected: number, got: number) =>
+    new InferenceError('INVALID_ARG', `input byte size mismatch for input '${input}' for model '${model}'. Expected ${expected}, got ${got}`),
   byteSizeMismatch: (input: string, expected: number, got: number) =>
     new InferenceError(
       'INVALID_ARG',

@@ -78,7 +78,7 @@ export class RequestSharedMemory {
   constructor(private readonly registry: SystemSharedMemoryRegistry) {}
 
   /** Inputs with their data: the shared memory ones read from their regions, the others as they came. */
-  resolveInputs(inputs: readonly InferRequestInput[]): InferInputTensor[] {
+  resolveInputs(model: string, inputs: readonly InferRequestInput[]): InferInputTensor[] {
     if (!inputs.some(isSharedMemoryInput)) return inputs as InferInputTensor[];
     return inputs.map((input): InferInputTensor => {
       if (!isSharedMemoryInput(input)) return input;
@@ -87,7 +87,7 @@ export class RequestSharedMemory {
       const count = elementCount(shape);
       if (datatype !== 'BYTES') {
         const expected = count * DATATYPES[datatype].byteSize;
-        if (lease.byteSize !== expected) throw Errors.byteSizeMismatch(name, expected, lease.byteSize);
+        if (lease.byteSize !== expected) throw Errors.inputByteSizeMismatch(name, model, expected, lease.byteSize);
       }
       const bytes = lease.read();
       let data: Tensor['data'];

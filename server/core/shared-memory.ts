@@ -177,10 +177,7 @@ export class SystemSharedMemoryRegistry {
   acquire(name: string, offset: Uint64, byteSize: Uint64): SharedMemoryLease {
     const region = this.regions.get(name);
     if (!region) throw Errors.shmRegionNotFound(name);
-    // A zero-size window at offset 0 of an empty region is allowed (an empty tensor); Triton refuses any offset >= size.
-    if (BigInt(offset) > 0n && BigInt(offset) >= BigInt(region.byte_size)) throw Errors.shmInvalidOffset(name);
-    if (BigInt(byteSize) > SIZE_MAX - BigInt(offset)) throw Errors.shmIntegerOverflow(name, byteSize, offset, SIZE_MAX);
-    if (BigInt(offset) + BigInt(byteSize) > BigInt(region.byte_size)) throw Errors.shmInvalidOffsetAndSize(name);
+    checkWindow(region, offset, byteSize);
     const [start, size] = [Number(offset), Number(byteSize)];
     const fd = this.descriptorOf(region);
     region.leases += 1;
@@ -267,6 +264,21 @@ function openShmObject(file: string, key: string): number {
   }
   if (!regular) throw Errors.shmOpenFailed(key);
   return fd;
+}
+
+/** Triton's GetMemoryInfo checks, in its order; numbers (every real request) skip the bigint arithmetic. */
+function checkWindow(region: Region, offset: Uint64, byteSize: Uint64): void {
+  const { name, byte_size: regionSize } = region;
+  // A zero-size window at offset 0 of an empty region is allowed (an empty tensor); Triton refuses any offset >= size.
+  if (typeof offset === 'number' && typeof byteSize === 'number') {
+    if (offset > 0 && offset >= regionSize) throw Errors.shmInvalidOffset(name);
+    if (offset + byteSize > regionSize) throw Errors.shmInvalidOffsetAndSize(name);
+    return;
+  }
+  const [start, size] = [BigInt(offset), BigInt(byteSize)];
+  if (start > 0n && start >= BigInt(regionSize)) throw Errors.shmInvalidOffset(name);
+  if (size > SIZE_MAX - start) throw Errors.shmIntegerOverflow(name, byteSize, offset, SIZE_MAX);
+  if (start + size > BigInt(regionSize)) throw Errors.shmInvalidOffsetAndSize(name);
 }
 
 function statusOf(region: Region): SystemSharedMemoryRegionStatus {

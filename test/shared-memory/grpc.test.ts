@@ -142,7 +142,7 @@ describe('ModelInfer with shared memory tensors', () => {
   it.each([
     ['an unknown region', [shmInput('INPUT0', 'nope'), shmInput('INPUT1', 'e', 64)], grpc.status.NOT_FOUND, "Unable to find shared memory region: 'nope'"],
     ['an offset past the region', [shmInput('INPUT0', 'e', 300), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "Invalid offset for shared memory region: 'e'"],
-    ['a byte size not matching', [shmInput('INPUT0', 'e', 0, 68), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "unexpected total byte size 68 for input 'INPUT0', expecting 64"],
+    ['a byte size not matching', [shmInput('INPUT0', 'e', 0, 68), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 68"],
     [
       'a region of the wrong type',
       [{ ...shmInput('INPUT0', 'e'), parameters: { ...shmParameters('e', 64), shared_memory_region: { int64_param: 1 } } }, shmInput('INPUT1', 'e', 64)],

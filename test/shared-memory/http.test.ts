@@ -227,7 +227,7 @@ describe('inference with shared memory tensors (TS writes the /dev/shm file)', (
     });
 
     it('a byte size that does not match the tensor', async () => {
-      expectError(await infer([shmInput('INPUT0', 'r', 0, 60), second()]), 400, "unexpected total byte size 60 for input 'INPUT0', expecting 64");
+      expectError(await infer([shmInput('INPUT0', 'r', 0, 60), second()]), 400, "input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60");
     });
 
     it('an output too big for its window', async () => {
