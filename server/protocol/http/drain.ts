@@ -36,10 +36,13 @@ export class HttpDrain {
 
   constructor(private readonly app: FastifyInstance) {
     // First hook: during the drain nothing else runs for a refused request.
-    app.addHook('onRequest', (request, reply, done) => {
-      if (!this.draining) return done();
-      void reply.header('connection', 'close');
-      done(request.method === 'POST' ? Errors.serverShuttingDown() : undefined);
+    app.addHook('onRequest', (request, _reply, done) => {
+      done(this.draining && request.method === 'POST' ? Errors.serverShuttingDown() : undefined);
+    });
+    // Responses to requests that were already running when the drain began close their connections too.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.draining) void reply.header('connection', 'close');
+      done(null, payload);
     });
     app.server.on('connection', (socket: Socket) => {
       this.lastConnectionChange = Date.now();
