@@ -28,6 +28,7 @@ import {
   Transport,
 } from './api';
 import {
+  clientData,
   InferInput,
   InferOptions,
   InferResult,
@@ -111,8 +112,8 @@ export function decodeInferResponse(message: ModelInferResponseMessage): InferRe
     if (window) return { name: output.name, datatype: output.datatype, shape, data: [], sharedMemory: window };
     const data =
       index < raw.length
-        ? dataFromRaw(output.name, output.datatype, elementCount(shape), raw[index])
-        : dataFromContents(output.name, output.datatype, output.contents ?? {});
+        ? clientData(dataFromRaw(output.name, output.datatype, elementCount(shape), raw[index]))
+        : clientData(dataFromContents(output.name, output.datatype, output.contents ?? {}));
     return { name: output.name, datatype: output.datatype, shape, data };
   });
   return new InferResult(message.model_name, message.model_version, message.id || undefined, outputs, fromParameterMap(message.parameters));

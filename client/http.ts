@@ -17,7 +17,7 @@ import {
   SystemSharedMemoryRegion,
   Transport,
 } from './api';
-import { InferInput, InferOptions, InferResult, OutputTensor, outputParameters, requestedOutputs, sharedMemoryWindowOf } from './tensor';
+import { clientData, codecData, InferInput, InferOptions, InferResult, OutputTensor, outputParameters, requestedOutputs, sharedMemoryWindowOf } from './tensor';
 
 export interface HttpClientOptions {
   /** Inputs of at least this many bytes go binary. 0: every input binary; Infinity: JSON unless impossible. @default 0 */
@@ -171,7 +171,7 @@ export class HttpTransport implements Transport {
         json += `,"parameters":${JSON.stringify({ ...input.parameters, binary_data_size: raw.byteLength })}}`;
       } else {
         if (input.parameters) json += `,"parameters":${JSON.stringify(input.parameters)}`;
-        json += `,"data":${tensorDataToJson(input.datatype, input.data)}}`;
+        json += `,"data":${tensorDataToJson(input.datatype, codecData(input.data)).toString()}}`;
       }
     });
     json += ']';
@@ -237,9 +237,9 @@ export function decodeHttpInferResponse(body: Buffer, headerLength: string | str
       const slice = body.subarray(offset, offset + size);
       offset += size;
       // Copy so the typed array is aligned and owns its memory.
-      return { name: output.name, datatype: output.datatype, shape: output.shape, data: dataFromRaw(output.name, output.datatype, count, Buffer.from(slice)) };
+      return { name: output.name, datatype: output.datatype, shape: output.shape, data: clientData(dataFromRaw(output.name, output.datatype, count, Buffer.from(slice))) };
     }
-    return { name: output.name, datatype: output.datatype, shape: output.shape, data: tensorDataFromJson(output.name, output.datatype, count, output.data) };
+    return { name: output.name, datatype: output.datatype, shape: output.shape, data: clientData(tensorDataFromJson(output.name, output.datatype, count, output.data)) };
   });
   return new InferResult(json.model_name, json.model_version, json.id, outputs, json.parameters ?? {});
 }

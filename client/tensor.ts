@@ -1,7 +1,21 @@
 /** Typed inputs, requested outputs and results of the client, independent of the protocol that carries them. */
 import { DATATYPES, DataType, elementCount, FixedTypedArray, isDataType, TensorData } from '../server/core/datatypes';
+import { BytesData } from '../server/core/bytes-data';
 
 export type { DataType } from '../server/core/datatypes';
+
+/** Tensor data as the client API shows it: a typed array, or one Uint8Array per BYTES element. */
+export type ClientTensorData = FixedTypedArray | Uint8Array[];
+
+/** The server codecs' data (BYTES as BytesData) as the client shows it. */
+export function clientData(data: TensorData): ClientTensorData {
+  return data instanceof BytesData ? data.toArray() : data;
+}
+
+/** Client data as the server codecs take it. */
+export function codecData(data: ClientTensorData): TensorData {
+  return Array.isArray(data) ? BytesData.fromElements(data) : data;
+}
 export type TypedArray = FixedTypedArray;
 
 /** The datatype a typed array carries when none is named (Uint8Array → UINT8; name BOOL to send booleans). */
@@ -74,7 +88,7 @@ export class InferInput {
     readonly datatype: DataType,
     readonly shape: number[],
     /** Empty for a shared memory input. */
-    readonly data: TensorData,
+    readonly data: ClientTensorData,
     /** Input parameters (not binary_data_size, which the HTTP transport sets itself). */
     readonly parameters?: Record<string, string | number | boolean>,
     /** Set: the data is in this shared memory window, not in the request. */
@@ -114,7 +128,7 @@ export interface OutputTensor {
   readonly datatype: DataType;
   readonly shape: number[];
   /** Empty when the output was written to shared memory. */
-  readonly data: TensorData;
+  readonly data: ClientTensorData;
   /** Set when the server wrote the output into this window: read it there (datatype and shape are here). */
   readonly sharedMemory?: SharedMemoryWindow;
 }

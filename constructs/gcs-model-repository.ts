@@ -1,7 +1,8 @@
 import { Chart } from 'cdk8s';
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { isDnsLabel, isDnsSubdomain } from './gke';
+import { ABANDON_ON_DELETE } from './gpu-node-pool';
 import { IamPolicyMember } from './imports/iampolicymembers-iam.cnrm.cloud.google.com';
 import { IamServiceAccount } from './imports/iamserviceaccounts-iam.cnrm.cloud.google.com';
 import { StorageBucket } from './imports/storagebuckets-storage.cnrm.cloud.google.com';
@@ -25,6 +26,13 @@ export interface GcsModelRepositoryProps {
   readonly serviceAccountName?: string;
   /** Google service account id (6–30 characters). @default - `<serviceAccountName>-gcs`, shortened to 30 characters */
   readonly gcpServiceAccountId?: string;
+  /**
+   * Where the Kubernetes ServiceAccount goes when the Config Connector objects and the workload are applied to different
+   * clusters (a chart of the workload). @default - this construct
+   */
+  readonly serviceAccountScope?: Construct;
+  /** Keep the bucket (and its models) and the Google service account when their objects are deleted. @default true */
+  readonly abandonOnDelete?: boolean;
 }
 
 /**
@@ -51,15 +59,20 @@ export class GcsModelRepository extends Construct {
     this.serviceAccountName = ksa;
     this.gcpServiceAccountEmail = `${gsa}@${props.projectId}.iam.gserviceaccount.com`;
     this.modelRepositoryUrl = modelPath ? `gs://${props.bucketName}/${modelPath}` : `gs://${props.bucketName}`;
-    const cnrm = (name: string) => ({
-      name, namespace: cnrmNamespace, annotations: { 'cnrm.cloud.google.com/project-id': props.projectId },
+    const cnrm = (name: string, keep = false) => ({
+      name,
+      namespace: cnrmNamespace,
+      annotations: {
+        'cnrm.cloud.google.com/project-id': props.projectId,
+        ...(keep && (props.abandonOnDelete ?? true) ? ABANDON_ON_DELETE : {}),
+      },
     });
 
     this.node.addValidation({ validate: () => validateProps(props, ksa, gsa) });
 
     if (!props.existingBucket) {
       this.bucket = new StorageBucket(this, 'Bucket', {
-        metadata: cnrm(props.bucketName),
+        metadata: cnrm(props.bucketName, true),
         spec: {
           location: props.location ?? 'US',
           uniformBucketLevelAccess: true,
@@ -69,7 +82,7 @@ export class GcsModelRepository extends Construct {
     }
 
     new IamServiceAccount(this, 'GcpServiceAccount', {
-      metadata: cnrm(gsa),
+      metadata: cnrm(gsa, true),
       spec: { displayName: `Reads models from gs://${props.bucketName} for ${namespace}/${ksa}` },
     });
 
@@ -94,7 +107,8 @@ export class GcsModelRepository extends Construct {
       },
     });
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+    const ksaScope = props.serviceAccountScope ?? this;
+    new k8s.KubeServiceAccount(ksaScope, ksaScope === this ? 'ServiceAccount' : `${id}ServiceAccount`, {
       metadata: {
         name: ksa,
         namespace,

@@ -19,6 +19,25 @@ const DRIVER_VERSION_ENUM: Record<GpuDriverVersion, string> = {
 /** Node image of the pool; it decides which driver installer DaemonSet applies when installation is disabled. */
 export type GpuNodeImage = 'COS_CONTAINERD' | 'UBUNTU_CONTAINERD';
 
+/**
+ * Config Connector annotation that keeps the Google Cloud resource when its object is deleted, so that
+ * `kubectl delete -f infra/` never deletes a cluster, bucket or service account. Source: Config Connector docs
+ * "Managing and deleting resources" and its samples (k8s-config-connector HEAD cdb85ec,
+ * config/samples/resources/containerattachedcluster/container-attached-cluster-basic/resourcemanager_v1beta1_project.yaml).
+ */
+export const ABANDON_ON_DELETE = { 'cnrm.cloud.google.com/deletion-policy': 'abandon' } as const;
+
+/** How the pool consumes Compute Engine reservations (ContainerNodePool nodeConfig.reservationAffinity). */
+export interface GpuReservation {
+  /** ANY_RESERVATION, SPECIFIC_RESERVATION or NO_RESERVATION (GKE API ReservationAffinity.Type). */
+  readonly consumeReservationType: 'ANY_RESERVATION' | 'SPECIFIC_RESERVATION' | 'NO_RESERVATION';
+  /** SPECIFIC_RESERVATION: the reservation names (key `compute.googleapis.com/reservation-name`). @default [] */
+  readonly values?: string[];
+}
+
+/** Label key of a specific reservation (GKE docs "Consuming reserved zonal resources"). */
+export const RESERVATION_NAME_KEY = 'compute.googleapis.com/reservation-name';
+
 /** Settings of a ContainerCluster created alongside the pool. */
 export interface NewClusterOptions {
   /** Cluster name (`metadata.name`, also the GKE cluster name). */
@@ -38,7 +57,10 @@ export class GpuNodePoolCluster {
     return new GpuNodePoolCluster({ name });
   }
 
-  /** A cluster not managed by Config Connector: `projects/P/locations/L/clusters/C`. */
+  /**
+   * A cluster not managed by Config Connector, e.g. made with gcloud: `projects/P/locations/L/clusters/C`
+   * (clusterRef.external, ContainerNodePool CRD v1beta1; a name would only resolve a ContainerCluster object).
+   */
   public static fromExternal(external: string): GpuNodePoolCluster {
     return new GpuNodePoolCluster({ external });
   }
@@ -86,6 +108,15 @@ export interface GpuNodePoolProps {
   readonly diskSizeGb?: number;
   /** Spot VMs: cheaper, can be reclaimed. @default false */
   readonly spot?: boolean;
+  /**
+   * Zones of the pool's nodes, e.g. those of a regional cluster's region that have the GPU
+   * (https://cloud.google.com/compute/docs/gpus/gpu-regions-zones). @default - the cluster's zones
+   */
+  readonly nodeLocations?: string[];
+  /** Compute Engine reservation to consume. @default - GKE's default (ANY_RESERVATION) */
+  readonly reservation?: GpuReservation;
+  /** Keep the cluster this construct creates when its object is deleted (see ABANDON_ON_DELETE). @default true */
+  readonly abandonClusterOnDelete?: boolean;
 }
 
 /**
@@ -117,16 +148,19 @@ export class GpuNodePool extends Construct {
     const minNodes = props.minNodes ?? 0;
     const maxNodes = props.maxNodes ?? 3;
     const annotations = props.projectId ? { 'cnrm.cloud.google.com/project-id': props.projectId } : undefined;
+    const clusterAnnotations = { ...annotations, ...((props.abandonClusterOnDelete ?? true) ? ABANDON_ON_DELETE : {}) };
 
     this.node.addValidation({ validate: () => validateProps(props, machineType, count, minNodes, maxNodes) });
 
     const create = props.cluster.create;
     if (create) {
       this.containerCluster = new ContainerCluster(this, 'Cluster', {
-        metadata: { name: create.name, namespace: props.namespace, annotations },
+        metadata: { name: create.name, namespace: props.namespace, annotations: clusterAnnotations },
         spec: {
           location: props.location,
           releaseChannel: { channel: create.releaseChannel ?? 'REGULAR' },
+          // Managed collection for PodMonitoring (GKE enables it by default from 1.27; explicit here).
+          monitoringConfig: { managedPrometheus: { enabled: true } },
           initialNodeCount: create.initialNodeCount ?? 1,
           nodeConfig: { machineType: create.machineType ?? 'e2-standard-4', workloadMetadataConfig: { mode: 'GKE_METADATA' } },
           workloadIdentityConfig: props.projectId ? { workloadPool: `${props.projectId}.svc.id.goog` } : undefined,
@@ -139,6 +173,7 @@ export class GpuNodePool extends Construct {
       spec: {
         location: props.location,
         clusterRef: props.cluster.ref,
+        nodeLocations: props.nodeLocations?.length ? props.nodeLocations : undefined,
         initialNodeCount: minNodes,
         autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes },
         management: { autoRepair: true, autoUpgrade: true },
@@ -147,6 +182,10 @@ export class GpuNodePool extends Construct {
           imageType: this.imageType,
           diskSizeGb: props.diskSizeGb ?? 100,
           spot: props.spot || undefined,
+          reservationAffinity: props.reservation ? {
+            consumeReservationType: props.reservation.consumeReservationType,
+            ...(props.reservation.values?.length ? { key: RESERVATION_NAME_KEY, values: props.reservation.values } : {}),
+          } : undefined,
           oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'],
           guestAccelerator: [{
             type: props.acceleratorType,
@@ -182,6 +221,10 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   if (!['default', 'latest', 'disabled'].includes(p.driverVersion ?? 'default')) {
     errors.push(`driverVersion "${p.driverVersion}" must be "default", "latest" or "disabled"`);
   }
+  // gcloud container node-pools create --help (SDK 528): `latest` "can only be used for nodes that use Container-Optimized OS".
+  if (p.driverVersion === 'latest' && p.imageType === 'UBUNTU_CONTAINERD') {
+    errors.push('driverVersion "latest" is for Container-Optimized OS nodes only: use "default" (or "disabled" and the installer) on Ubuntu');
+  }
   if (!Number.isInteger(count) || count < 1) errors.push(`acceleratorCount must be a whole number ≥ 1, got ${count}`);
   const families = ACCELERATOR_MACHINES[p.acceleratorType].families;
   const family = machineFamily(machineType);
@@ -195,6 +238,20 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   if (!Number.isInteger(minNodes) || minNodes < 0) errors.push(`minNodes must be a whole number ≥ 0, got ${minNodes}`);
   if (!Number.isInteger(maxNodes) || maxNodes < 1) errors.push(`maxNodes must be a whole number ≥ 1, got ${maxNodes}`);
   if (minNodes > maxNodes) errors.push(`minNodes (${minNodes}) is larger than maxNodes (${maxNodes})`);
+  const external = p.cluster.ref.external;
+  if (external !== undefined && !/^projects\/[a-z][-a-z0-9]{4,28}[a-z0-9]\/(locations|zones)\/[a-z0-9-]+\/clusters\/[a-z]([-a-z0-9]*[a-z0-9])?$/.test(external)) {
+    errors.push(`cluster "${external}" must be projects/PROJECT/locations/LOCATION/clusters/CLUSTER`);
+  }
+  for (const zone of p.nodeLocations ?? []) {
+    if (!/^[a-z]+-[a-z]+\d+-[a-z]$/.test(zone)) errors.push(`nodeLocations entry "${zone}" is not a zone (e.g. us-central1-a)`);
+  }
+  const reservation = p.reservation;
+  if (reservation && !['ANY_RESERVATION', 'SPECIFIC_RESERVATION', 'NO_RESERVATION'].includes(reservation.consumeReservationType)) {
+    errors.push(`reservation type "${reservation.consumeReservationType}" must be ANY_RESERVATION, SPECIFIC_RESERVATION or NO_RESERVATION`);
+  }
+  if (reservation?.consumeReservationType === 'SPECIFIC_RESERVATION' && !reservation.values?.length) {
+    errors.push('a SPECIFIC_RESERVATION needs the reservation name(s) in values');
+  }
   if (p.cluster.create && !p.projectId) {
     errors.push('creating a cluster needs projectId, for its Workload Identity pool PROJECT.svc.id.goog');
   }

@@ -1,10 +1,11 @@
 import { Chart, Duration } from 'cdk8s';
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import {
-  CLI_FLAGS, DEFAULT_IMAGE, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
+  CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
   WRITABLE_PATHS,
 } from '../server/contract';
+import { ADMIN_GROUPS, ADMIN_KEY_ENV, AdminKey, adminKeyErrors } from './admin-key';
 import { AcceleratorType, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel, NVIDIA_GPU_RESOURCE } from './gke';
 
 /** How the Service is exposed (the 2018 prototype's `serviceType`). */
@@ -27,8 +28,11 @@ export interface InferenceServerProps {
   readonly name: string;
   /** @default - the chart's namespace */
   readonly namespace?: string;
-  /** @default DEFAULT_IMAGE from server/contract.ts */
-  readonly image?: string;
+  /**
+   * The server image. Required: no registry publishes one; build it from the repository's Dockerfile and push it to
+   * a registry the cluster can pull from (see IMAGE_REQUIRED_HINT).
+   */
+  readonly image: string;
   /** @default 'IfNotPresent' */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /** Secrets used to pull the image, e.g. the NGC secret `ngc`. @default [] */
@@ -75,6 +79,13 @@ export interface InferenceServerProps {
    * @default - no response cache
    */
   readonly responseCacheByteSize?: number;
+  /**
+   * Admin endpoints (shared memory, model config, model repository, statistics, trace, logging) need a key from a
+   * Secret, on HTTP and gRPC. `false` leaves every endpoint open. @default {} (locked down, Secret `<name>-admin-key`)
+   */
+  readonly adminKey?: AdminKey | false;
+  /** Let clients register shared memory regions (`--allow-client-shm`). @default false */
+  readonly allowClientSharedMemory?: boolean;
   /** Flags appended after the generated ones. @default [] */
   readonly extraArgs?: string[];
   /** @default {} */
@@ -86,6 +97,11 @@ export interface InferenceServerProps {
 }
 
 const SERVER_CONTAINER = 'inference-server';
+
+/** What to do when no image is given: nobody publishes the server image, so it is built from the Dockerfile. */
+export const IMAGE_REQUIRED_HINT = 'no registry publishes the server image: build it from the Dockerfile and push it, e.g. '
+  + 'docker build -t $REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 . && '
+  + 'docker push $REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 (docs/deploy.md, step 3), then pass that reference';
 /**
  * Container port names are IANA service names (at most 15 characters), so the prototype's longer names
  * ("http-inference-server") go on the Service ports, which target these.
@@ -99,7 +115,7 @@ const STARTUP_PERIOD_SECS = 10;
 /**
  * The inference server: a Deployment, its Service with the prototype's port names, a metrics Service and a ServiceAccount.
  *
- * Built on the k8s API classes bundled with cdk8s-plus-27 rather than its Deployment L2: the L2 cannot express
+ * Built on the k8s API classes bundled with cdk8s-plus-34 rather than its Deployment L2: the L2 cannot express
  * `nvidia.com/gpu` limits (a JSON patch of a quantity is re-serialized by the L1 and comes out `null`), seccomp profiles
  * or dropping ALL capabilities, all of which the Pod Security "restricted" profile and GPUs need.
  */
@@ -118,6 +134,8 @@ export class InferenceServer extends Construct {
   public readonly numGpus: number;
   /** The server's command-line arguments. */
   public readonly args: string[];
+  /** The Secret and key the admin key comes from; undefined when adminKey is false. */
+  public readonly adminKeySecret?: { readonly name: string; readonly key: string; readonly header: string };
   public readonly deployment: k8s.KubeDeployment;
   public readonly service: k8s.KubeService;
 
@@ -149,6 +167,15 @@ export class InferenceServer extends Construct {
 
     this.node.addValidation({ validate: () => validateProps(props, numGpus, replicas, maxStartupSecs) });
 
+    const adminKey = props.adminKey === false ? undefined : props.adminKey ?? {};
+    const adminGroups = adminKey?.groups ?? ADMIN_GROUPS;
+    if (adminKey) {
+      this.adminKeySecret = { name: adminKey.secretName ?? `${props.name}-admin-key`, key: adminKey.secretKey ?? 'admin-key', header: adminKey.header ?? 'admin-key' };
+    }
+    const secret = this.adminKeySecret;
+    // `$(VAR)` is expanded by the kubelet from the container's env: the key itself never appears in the manifest.
+    const restriction = secret ? `${adminGroups.join(',')}:${secret.header}=$(${ADMIN_KEY_ENV})` : undefined;
+
     this.args = [
       ...props.modelRepositories.map((repo) => `${CLI_FLAGS.modelRepository}=${repo}`),
       `${CLI_FLAGS.modelControlMode}=${controlMode}`,
@@ -158,6 +185,8 @@ export class InferenceServer extends Construct {
       `${CLI_FLAGS.allowGpuMetrics}=${numGpus > 0}`,
       ...(props.logVerbose ? [`${CLI_FLAGS.logVerbose}=${props.logVerbose}`] : []),
       ...(props.responseCacheByteSize !== undefined ? [`${CLI_FLAGS.cacheConfig}=local,size=${props.responseCacheByteSize}`] : []),
+      ...(restriction ? [`${CLI_FLAGS.httpRestrictedApi}=${restriction}`, `${CLI_FLAGS.grpcRestrictedProtocol}=${restriction}`] : []),
+      `${CLI_FLAGS.allowClientShm}=${props.allowClientSharedMemory ?? false}`,
       ...(props.extraArgs ?? []),
     ];
 
@@ -181,6 +210,10 @@ export class InferenceServer extends Construct {
       ...(numGpus > 0 ? gpuQuantity : {}),
     };
 
+    const env: k8s.EnvVar[] = [
+      ...(secret ? [{ name: ADMIN_KEY_ENV, valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } }] : []),
+      ...Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
+    ];
     const httpGet = (path: string): k8s.HttpGetAction => ({ path, port: k8s.IntOrString.fromString(CONTAINER_PORT_NAMES.http) });
     const volumes: k8s.Volume[] = [
       { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
@@ -244,10 +277,10 @@ export class InferenceServer extends Construct {
             ...gpuScheduling,
             containers: [{
               name: SERVER_CONTAINER,
-              image: props.image ?? DEFAULT_IMAGE,
+              image: props.image,
               imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
               args: this.args,
-              env: Object.keys(props.env ?? {}).length > 0 ? Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })) : undefined,
+              env: env.length > 0 ? env : undefined,
               ports: (['http', 'grpc', 'metrics'] as const).map((key) => ({
                 name: CONTAINER_PORT_NAMES[key], containerPort: DEFAULT_PORTS[key], protocol: 'TCP',
               })),
@@ -307,6 +340,8 @@ export class InferenceServer extends Construct {
 
 function validateProps(props: InferenceServerProps, numGpus: number, replicas: number, maxStartupSecs: number): string[] {
   const errors: string[] = [];
+  if (typeof props.image !== 'string' || props.image.trim() === '') errors.push(`image is required: ${IMAGE_REQUIRED_HINT}`);
+  else if (/\s/.test(props.image)) errors.push(`image "${props.image}" must be an image reference without spaces`);
   // `<name>-metrics` must stay a valid Service name too.
   if (!isDnsLabel(props.name, 63 - '-metrics'.length)) {
     errors.push(`name "${props.name}" must be lowercase letters, digits and '-', start with a letter and be at most 55 characters`);
@@ -341,8 +376,11 @@ function validateProps(props: InferenceServerProps, numGpus: number, replicas: n
   if (exit !== undefined && (!Number.isInteger(exit) || exit < 0)) errors.push(`exitTimeoutSecs must be a whole number ≥ 0, got ${exit}`);
   const sleep = props.preStopSleepSecs;
   if (sleep !== undefined && (!Number.isInteger(sleep) || sleep < 0)) errors.push(`preStopSleepSecs must be a whole number ≥ 0, got ${sleep}`);
+  if (props.adminKey) errors.push(...adminKeyErrors(props.adminKey));
+  if (props.adminKey !== false && props.env && ADMIN_KEY_ENV in props.env) errors.push(`env must not set ${ADMIN_KEY_ENV}: it carries the admin key from its Secret`);
   const mounts = (props.volumeMounts ?? []).map((m) => m.name);
   const volumes = new Set((props.volumes ?? []).map((v) => v.name));
   for (const m of mounts) if (!volumes.has(m)) errors.push(`volumeMount "${m}" has no matching entry in volumes`);
   return errors;
 }
+

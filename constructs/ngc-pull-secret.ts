@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import { isDnsSubdomain } from './gke';
 

@@ -1,6 +1,6 @@
-import * as k8s from 'cdk8s-plus-27/lib/imports/k8s';
+import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { GKE_ACCELERATOR_LABEL, GKE_GPU_DRIVER_VERSION_LABEL } from './gke';
+import { GKE_ACCELERATOR_LABEL, GKE_CONFIDENTIAL_NODES_LABEL, GKE_GPU_DRIVER_VERSION_LABEL } from './gke';
 
 /** Node OS image family the installer targets. */
 export type DriverInstallerOs = 'cos' | 'ubuntu';
@@ -14,26 +14,61 @@ export interface NvidiaDriverInstallerProps {
   readonly partitionGpus?: boolean;
   /** Installer image. GKE preloads it on GPU nodes, hence the `:fixed` tag. @default 'cos-nvidia-installer:fixed' (COS) or 'gke-nvidia-installer:fixed' (Ubuntu) */
   readonly image?: string;
-  /** @default 'gcr.io/google-containers/pause:2.0' */
+  /** @default PAUSE_IMAGE (Google's pause 3.8, pinned by digest) */
   readonly pauseImage?: string;
   /** @default 'kube-system' */
   readonly namespace?: string;
 }
 
-/** Google's MIG partitioner, pinned by digest as in its published DaemonSet. */
-const PARTITION_GPU_IMAGE =
-  'gcr.io/gke-release/nvidia-partition-gpu@sha256:c54fd003948fac687c2a93a55ea6e4d47ffbd641278a9191e75e822fe72471c2';
+/**
+ * Upstream: GoogleCloudPlatform/container-engine-accelerators at HEAD 992db81 (2026-06-11),
+ * nvidia-driver-installer/cos/daemonset-preloaded.yaml, daemonset-preloaded-latest.yaml and
+ * ubuntu/daemonset-preloaded.yaml. Every image and script below is checked against those files.
+ */
+
+/** Google's MIG partitioner, pinned by digest as in the COS DaemonSets at HEAD 992db81 (updated there 2025-04-02, 4da5c076). */
+export const PARTITION_GPU_IMAGE =
+  'gcr.io/gke-release/nvidia-partition-gpu@sha256:de12f85ebfb4fb6c1893cd30c23aab662a72fa0448f97ef74fccb82d7522ef17';
+
+/**
+ * The keep-alive container of every upstream installer DaemonSet at HEAD 992db81: pause 3.8 from gke.gcr.io, by digest.
+ * (pause:2.0 from gcr.io/google-containers is a Docker schema 1 image, which containerd 2 — GKE 1.33+ — refuses.)
+ */
+export const PAUSE_IMAGE = 'gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830';
+
+/**
+ * The COS installer's command at HEAD: skip when a driver module is loaded already, fail the pod when the install
+ * fails, and with --version=latest open the install folder to non-root containers (the server runs as uid 1000).
+ */
+export function cosInstallScript(version: 'default' | 'latest'): string {
+  const install = version === 'latest'
+    ? ['/cos-gpu-installer install --version=latest || exit 1', 'chmod 755 /root/home/kubernetes/bin/nvidia']
+    : ['/cos-gpu-installer install || exit 1'];
+  return [
+    'echo "Checking for existing GPU driver modules"',
+    'if lsmod | grep nvidia; then',
+    '  echo "GPU driver is already installed, skipping installation"',
+    '  exit 0',
+    'else',
+    '  echo "No GPU driver module detected, installing now"',
+    ...install.map((line) => `  ${line}`),
+    'fi',
+    '',
+  ].join('\n');
+}
 
 const hostPath = (name: string, path: string): k8s.Volume => ({ name, hostPath: { path } });
 const mount = (name: string, mountPath: string): k8s.VolumeMount => ({ name, mountPath });
-// Written as Google writes it (0.15 CPU).
-const installerCpu = { requests: { cpu: k8s.Quantity.fromString('0.15') } };
+// As upstream writes it (150m).
+const installerCpu = { requests: { cpu: k8s.Quantity.fromString('150m') } };
 
 /**
  * Google's `nvidia-driver-installer` DaemonSet for GPU nodes whose pool has driver installation disabled, following
  * GoogleCloudPlatform/container-engine-accelerators nvidia-driver-installer/{cos,ubuntu}/daemonset-preloaded.yaml:
  * a privileged init container installs the driver into the host, then a pause container keeps the pod alive.
- * It schedules only onto GPU nodes that GKE does not manage drivers for (no gke-gpu-driver-version label).
+ * It schedules only onto GPU nodes that GKE does not manage drivers for (no gke-gpu-driver-version label) and, on COS,
+ * not onto Confidential nodes. Prefer GKE-managed drivers (GpuNodePool driverVersion 'latest' or 'default'); this is
+ * for pools with installation disabled.
  */
 export class NvidiaDriverInstaller extends Construct {
   public readonly daemonSet: k8s.KubeDaemonSet;
@@ -70,6 +105,8 @@ export class NvidiaDriverInstaller extends Construct {
                     matchExpressions: [
                       { key: GKE_ACCELERATOR_LABEL, operator: 'Exists' },
                       { key: GKE_GPU_DRIVER_VERSION_LABEL, operator: 'DoesNotExist' },
+                      // Only the COS DaemonSets exclude Confidential nodes at HEAD.
+                      ...(os === 'cos' ? [{ key: GKE_CONFIDENTIAL_NODES_LABEL, operator: 'DoesNotExist' }] : []),
                     ],
                   }],
                 },
@@ -78,7 +115,7 @@ export class NvidiaDriverInstaller extends Construct {
             // Tolerate every taint: the driver must land before anything else can use the GPU.
             tolerations: [{ operator: 'Exists' }],
             ...pod,
-            containers: [{ name: 'pause', image: props.pauseImage ?? 'gcr.io/google-containers/pause:2.0' }],
+            containers: [{ name: 'pause', image: props.pauseImage ?? PAUSE_IMAGE }],
           },
         },
       },
@@ -112,7 +149,7 @@ function cosPod(props: NvidiaDriverInstallerProps): Omit<k8s.PodSpec, 'container
       mount('root-mount', '/root'),
       mount('cos-tools', '/build/cos-tools'),
     ],
-    command: props.cosDriverVersion === 'latest' ? ['/cos-gpu-installer', 'install', '--version=latest'] : undefined,
+    command: ['bash', '-c', cosInstallScript(props.cosDriverVersion ?? 'default')],
   }];
   if (props.partitionGpus ?? true) {
     initContainers.push({
@@ -146,6 +183,9 @@ function ubuntuPod(props: NvidiaDriverInstallerProps): Omit<k8s.PodSpec, 'contai
     initContainers: [{
       name: 'nvidia-driver-installer',
       image: props.image ?? 'gke-nvidia-installer:fixed',
+      // Preloaded on the node like the COS one (upstream leaves the policy to the default, IfNotPresent for this tag);
+      // Never makes a missing image an explicit ErrImageNeverPull instead of a pull from Docker Hub.
+      imagePullPolicy: 'Never',
       resources: installerCpu,
       securityContext: { privileged: true },
       volumeMounts: [mount('boot', '/boot'), mount('dev', '/dev'), mount('root-mount', '/root')],

@@ -28,6 +28,7 @@ export interface DeployOptions {
   readonly maxReplicas: number;
   readonly serviceType: InferenceServiceType;
   readonly serviceAccount: string;
+  readonly adminKeySecret: string;
   readonly timeoutSeconds: number;
   readonly outputEndpointPath: string;
   readonly outputStatusPath: string;
@@ -46,7 +47,7 @@ export function usage(): string {
   const lines = DEPLOY_FLAGS.map(
     (f) => `  ${`${f.flag}=<${f.type}>`.padEnd(34)} ${f.help}${f.default === undefined ? ' Required.' : f.default !== '' ? ` Default ${f.default}.` : ''}`,
   );
-  return ['Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> [options]', '', ...lines].join('\n');
+  return ['Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> --image=<image> [options]', '', ...lines].join('\n');
 }
 
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
@@ -88,6 +89,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     maxReplicas,
     serviceType: serviceType as InferenceServiceType,
     serviceAccount: text('--service-account'),
+    adminKeySecret: text('--admin-key-secret'),
     timeoutSeconds: int('--timeout-seconds', 1),
     outputEndpointPath: text('--output-endpoint-path'),
     outputStatusPath: text('--output-status-path'),

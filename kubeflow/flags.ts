@@ -1,5 +1,3 @@
-import { DEFAULT_IMAGE } from '../server/contract';
-
 /**
  * The deploy entry point's flags and the Kubeflow component inputs/outputs they map to. component.yaml and
  * component-v2.yaml are written by hand from this table; test/kubeflow checks that they still agree with it.
@@ -22,13 +20,20 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
   { flag: '--model-repository', kfpName: 'model_repository_uri', type: 'string', help: 'Model repository: gs://bucket/path or an absolute path in the pod.' },
   { flag: '--name', kfpName: 'name', type: 'string', help: 'Name of the Service; the Deployment is <name>-v1.' },
   { flag: '--namespace', kfpName: 'namespace', type: 'string', default: 'default', help: 'Namespace to deploy into.' },
-  { flag: '--image', kfpName: 'image', type: 'string', default: DEFAULT_IMAGE, help: 'Inference server image.' },
+  {
+    flag: '--image', kfpName: 'image', type: 'string',
+    help: 'Inference server image, built from the Dockerfile and pushed by you (nobody publishes one); the component also runs this step in it.',
+  },
   { flag: '--num-gpus', kfpName: 'num_gpus', type: 'integer', default: '1', help: 'GPUs per pod (0 runs on CPU nodes).' },
   { flag: '--accelerator', kfpName: 'accelerator', type: 'string', default: '', help: "GKE accelerator type, e.g. nvidia-l4; '' for any GPU node." },
   { flag: '--min-replicas', kfpName: 'min_replicas', type: 'integer', default: '1', help: 'Replicas (the HPA minimum when max > min).' },
-  { flag: '--max-replicas', kfpName: 'max_replicas', type: 'integer', default: '1', help: 'Above min-replicas, an HPA on queue time per request scales between them.' },
+  { flag: '--max-replicas', kfpName: 'max_replicas', type: 'integer', default: '1', help: 'Above min-replicas, an HPA on the pending-requests gauge (Managed Service for Prometheus) scales between them.' },
   { flag: '--service-type', kfpName: 'service_type', type: 'string', default: 'LoadBalancer', help: 'ClusterIP, NodePort or LoadBalancer.' },
   { flag: '--service-account', kfpName: 'service_account', type: 'string', default: '', help: "Existing Kubernetes ServiceAccount for the pods (e.g. one bound to a Google service account with Workload Identity); '' creates <name>." },
+  {
+    flag: '--admin-key-secret', kfpName: 'admin_key_secret', type: 'string', default: '',
+    help: "Secret (data key admin-key) whose value unlocks the server's admin endpoints; '' means <name>-admin-key; none leaves them open.",
+  },
   { flag: '--timeout-seconds', kfpName: 'timeout_seconds', type: 'integer', default: '900', help: 'How long to wait for the Deployment to become available (and the load balancer address).' },
   { flag: '--output-endpoint-path', kfpName: 'endpoint', type: 'string', output: true, default: '', help: 'File to write the HTTP endpoint to (http://host:8000).' },
   { flag: '--output-status-path', kfpName: 'status', type: 'string', output: true, default: '', help: 'File to write the deployment status (JSON) to.' },

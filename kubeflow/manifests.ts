@@ -14,6 +14,8 @@ export interface DeployManifestOptions {
   readonly serviceType: InferenceServiceType;
   /** '' or undefined: the construct creates a ServiceAccount <name>. */
   readonly serviceAccount?: string;
+  /** The Secret whose `admin-key` unlocks the admin endpoints; '' or undefined: `<name>-admin-key`; 'none': open. */
+  readonly adminKeySecret?: string;
 }
 
 export interface KubeObject {
@@ -31,11 +33,11 @@ export interface DeployManifests {
 }
 
 /** Apply order: identities first, then what uses them. */
-const KIND_ORDER = ['ServiceAccount', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'];
+const KIND_ORDER = ['ServiceAccount', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring'];
 
 /**
  * The manifests for one deployment, from the same constructs `cdk8s synth` uses: InferenceServer, plus an
- * InferenceAutoscaler (HPA and PodDisruptionBudget) when maxReplicas > minReplicas. Throws the constructs' validation
+ * InferenceAutoscaler (HPA, PodDisruptionBudget and PodMonitoring) when maxReplicas > minReplicas. Throws the constructs' validation
  * messages.
  */
 export function synthesizeDeployManifests(options: DeployManifestOptions): DeployManifests {
@@ -53,14 +55,17 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
     replicas: options.minReplicas,
     serviceType: options.serviceType,
     serviceAccountName: options.serviceAccount || undefined,
+    adminKey: options.adminKeySecret === 'none' ? false : { secretName: options.adminKeySecret || undefined },
   });
   if (autoscaled) {
     new InferenceAutoscaler(chart, 'Autoscaler', {
       server,
       minReplicas: options.minReplicas,
       maxReplicas: options.maxReplicas,
-      // A pipeline cluster may have neither the Prometheus Operator's CRDs nor a policy on who may call the server.
-      serviceMonitor: false,
+      // GKE's own monitoring feeds the HPA: a PodMonitoring (Managed Service for Prometheus) and the Custom Metrics
+      // Stackdriver Adapter, which a cluster admin installs once (docs/deploy.md). No NetworkPolicy: a pipeline's callers
+      // are not known here.
+      scraping: 'pod-monitoring',
       networkPolicy: false,
     });
   }

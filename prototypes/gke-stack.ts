@@ -1,9 +1,11 @@
-import { Chart, Duration } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  AcceleratorType, AutoscalingMetric, fixedGpuCount, GcsModelRepository, GpuDriverVersion, GpuNodeImage, GpuNodePool, GpuNodePoolCluster,
-  InferenceAutoscaler, InferenceServer, InferenceServiceType, NgcPullSecret, NvidiaDriverInstaller,
+  AcceleratorType, AutoscalingMetric, customMetricsAdapterMember, CUSTOM_METRICS_ADAPTER_ROLE, CustomMetricsStackdriverAdapter, fixedGpuCount,
+  GcsModelRepository, GpuDriverVersion, GpuNodeImage, GpuNodePool, GpuNodePoolCluster, GpuReservation, InferenceAutoscaler,
+  InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
 } from '../constructs';
+import { IamPolicyMember } from '../constructs/imports/iampolicymembers-iam.cnrm.cloud.google.com';
 import { NVIDIA_INFERENCE_SERVER_PARAMS } from './nvidia-inference-server';
 import { ParamSpecs } from './params';
 
@@ -14,32 +16,46 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   projectId: { type: 'string', description: 'Google Cloud project id' },
   location: { type: 'string', description: 'zone or region of the cluster, e.g. us-central1-a' },
   clusterName: { type: 'string', description: 'GKE cluster the GPU pool joins' },
+  clusterRef: {
+    type: 'string', default: 'external',
+    description: 'external: a cluster made with gcloud (projects/<projectId>/locations/<location>/clusters/<clusterName>); name: a ContainerCluster object',
+  },
   createCluster: { type: 'boolean', default: false, description: 'create the cluster (ContainerCluster) instead of using an existing one' },
   configConnectorNamespace: { type: 'string', default: '', description: 'namespace Config Connector reads; defaults to namespace' },
   nodePoolName: { type: 'string', default: 'gpu-pool', description: 'GPU node pool name' },
-  acceleratorType: { type: 'string', default: 'nvidia-tesla-t4', description: 'GPU type' },
+  acceleratorType: { type: 'string', default: 'nvidia-l4', description: 'GPU type' },
   gpusPerNode: { type: 'number', default: 0, description: 'GPUs per node; 0 means what the machine type carries, else numGpus' },
-  machineType: { type: 'string', default: '', description: 'node machine type; defaults to a one-GPU machine for the GPU type' },
+  machineType: { type: 'string', default: '', description: 'node machine type; defaults to the smallest machine of the GPU type' },
+  nodeLocations: { type: 'string', default: '', description: 'comma-separated zones of the GPU nodes (regional clusters: zones that have the GPU)' },
+  spot: { type: 'boolean', default: false, description: 'Spot VMs for the GPU nodes' },
+  reservation: { type: 'string', default: '', description: 'ANY_RESERVATION, NO_RESERVATION or a reservation name; empty: GKE default' },
   minNodes: { type: 'number', default: 0, description: 'node pool autoscaling minimum' },
   maxNodes: { type: 'number', default: 3, description: 'node pool autoscaling maximum' },
-  driverVersion: { type: 'string', default: 'default', description: 'default, latest or disabled (then the installer DaemonSet is added)' },
+  driverVersion: { type: 'string', default: '', description: 'latest (COS only), default or disabled (then the installer DaemonSet is added); empty: latest on COS, default on Ubuntu' },
   nodeImage: { type: 'string', default: 'COS_CONTAINERD', description: 'COS_CONTAINERD or UBUNTU_CONTAINERD' },
   bucketName: { type: 'string', description: 'Cloud Storage bucket holding the model repository' },
   createBucket: { type: 'boolean', default: true, description: 'create the bucket; false binds IAM on an existing one' },
   bucketLocation: { type: 'string', default: 'US', description: 'bucket location' },
   modelPath: { type: 'string', default: 'model_repository', description: 'folder of the model repository in the bucket' },
-  ngcSecret: { type: 'string', default: 'existing', description: 'create (from NGC_API_KEY), existing (a secret named ngc) or none' },
+  ngcSecret: { type: 'string', default: 'none', description: 'create (from NGC_API_KEY), existing (a secret named ngc) or none' },
   minReplicas: { type: 'number', default: 1, description: 'HPA minimum' },
   maxReplicas: { type: 'number', default: 4, description: 'HPA maximum' },
-  scaleOn: { type: 'string', default: 'queue-time', description: 'queue-time or gpu-duty-cycle' },
-  targetQueueTimeMs: { type: 'number', default: 50, description: 'HPA target: average queue time per request' },
+  scaleOn: { type: 'string', default: 'pending-requests', description: 'pending-requests or gpu-duty-cycle' },
+  targetPendingRequests: { type: 'number', default: 5, description: 'HPA target: average requests waiting per pod' },
   targetGpuPercent: { type: 'number', default: 80, description: 'HPA target: average GPU duty cycle' },
-  prometheusNamespace: { type: 'string', default: 'monitoring', description: 'namespace of Prometheus (may scrape port 8002)' },
-  serviceMonitor: { type: 'boolean', default: true, description: 'add a ServiceMonitor (needs the Prometheus Operator CRDs)' },
+  scraping: { type: 'string', default: 'pod-monitoring', description: 'pod-monitoring (GKE managed Prometheus), service-monitor (Prometheus Operator) or none' },
+  scraperNamespaces: { type: 'string', default: '', description: 'comma-separated namespaces allowed to scrape port 8002; defaults to the scraper\'s' },
+  customMetricsAdapter: { type: 'boolean', default: true, description: 'add the Custom Metrics Stackdriver Adapter and its IAM grant (one per cluster)' },
+  adminKeySecret: {
+    type: 'string', default: '',
+    description: 'Secret (key admin-key) whose value unlocks the admin endpoints; empty: <name>-admin-key; none: leave them open',
+  },
+  allowClientShm: { type: 'boolean', default: false, description: 'let clients register shared memory regions' },
 };
 
-export interface GkeStackChartProps {
+export interface GkeStackProps {
   readonly name: string;
+  /** The server image you built and pushed (nobody publishes one). */
   readonly image: string;
   /** @default - gs://<bucketName>/<modelPath> */
   readonly modelRepositoryPath?: string;
@@ -52,23 +68,31 @@ export interface GkeStackChartProps {
   readonly projectId: string;
   readonly location: string;
   readonly clusterName: string;
+  /** How the pool finds an existing cluster. @default 'external' */
+  readonly clusterRef?: 'external' | 'name';
   /** @default false */
   readonly createCluster?: boolean;
   /** @default - namespace */
   readonly configConnectorNamespace?: string;
   /** @default 'gpu-pool' */
   readonly nodePoolName?: string;
-  /** @default 'nvidia-tesla-t4' */
+  /** @default 'nvidia-l4' */
   readonly acceleratorType?: AcceleratorType;
   /** @default - what the machine type carries, else numGpus */
   readonly gpusPerNode?: number;
-  /** @default - a one-GPU machine of the GPU's family */
+  /** @default - the smallest machine of the GPU type */
   readonly machineType?: string;
+  /** Comma-separated zones. @default - the cluster's */
+  readonly nodeLocations?: string;
+  /** @default false */
+  readonly spot?: boolean;
+  /** ANY_RESERVATION, NO_RESERVATION or a specific reservation's name. @default - GKE's default */
+  readonly reservation?: string;
   /** @default 0 */
   readonly minNodes?: number;
   /** @default 3 */
   readonly maxNodes?: number;
-  /** @default 'default' */
+  /** @default 'latest' on COS (GKE installs the latest driver of the node version, as Google's GPU tutorials do), 'default' on Ubuntu */
   readonly driverVersion?: GpuDriverVersion;
   /** @default 'COS_CONTAINERD' */
   readonly nodeImage?: GpuNodeImage;
@@ -79,71 +103,109 @@ export interface GkeStackChartProps {
   readonly bucketLocation?: string;
   /** @default 'model_repository' */
   readonly modelPath?: string;
-  /** @default 'existing' */
+  /** @default 'none' (the image comes from your own registry) */
   readonly ngcSecret?: 'create' | 'existing' | 'none';
   /** @default 1 */
   readonly minReplicas?: number;
   /** @default 4 */
   readonly maxReplicas?: number;
-  /** @default 'queue-time' */
-  readonly scaleOn?: 'queue-time' | 'gpu-duty-cycle';
-  /** @default 50 */
-  readonly targetQueueTimeMs?: number;
+  /** @default 'pending-requests' */
+  readonly scaleOn?: 'pending-requests' | 'gpu-duty-cycle';
+  /** @default 5 */
+  readonly targetPendingRequests?: number;
   /** @default 80 */
   readonly targetGpuPercent?: number;
-  /** @default 'monitoring' */
-  readonly prometheusNamespace?: string;
+  /** @default 'pod-monitoring' */
+  readonly scraping?: MetricsScraping;
+  /** Comma-separated. @default - the scraper's namespaces */
+  readonly scraperNamespaces?: string;
   /** @default true */
-  readonly serviceMonitor?: boolean;
+  readonly customMetricsAdapter?: boolean;
+  /** The Secret whose `admin-key` unlocks the admin endpoints; 'none' leaves them open. @default '<name>-admin-key' */
+  readonly adminKeySecret?: string;
+  /** @default false */
+  readonly allowClientShm?: boolean;
+}
+
+/** Where the stack's charts go: each scope is usually an App of its own, synthesized into its own folder. */
+export interface GkeStackScopes {
+  /** Config Connector objects, applied where Config Connector runs. */
+  readonly infra: Construct;
+  /** What runs in the GPU cluster. */
+  readonly workload: Construct;
+}
+
+const list = (value: string | undefined): string[] => (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+
+function reservationOf(value: string | undefined): GpuReservation | undefined {
+  if (!value) return undefined;
+  if (value === 'ANY_RESERVATION' || value === 'NO_RESERVATION') return { consumeReservationType: value };
+  return { consumeReservationType: 'SPECIFIC_RESERVATION', values: [value] };
 }
 
 /**
- * Everything to serve models from Cloud Storage on GKE GPUs in one chart: the GPU node pool (and cluster), the driver
- * installer when GKE does not install drivers, the NGC pull secret, the bucket with its Workload Identity, the server
- * and its autoscaling. Config Connector objects must be applied to a cluster running Config Connector.
+ * Everything to serve models from Cloud Storage on GKE GPUs, as two charts for two `kubectl apply`s:
+ * - `infra`: Config Connector objects (the GPU node pool, and the cluster with `createCluster`; the bucket, the Google
+ *   service account and its IAM bindings; the adapter's monitoring.viewer grant), applied in the cluster and namespace
+ *   where Config Connector runs;
+ * - `workload`: what runs in the GPU cluster (the server, its ServiceAccount, autoscaling, scraping, the driver
+ *   installer when GKE does not install drivers, the NGC secret), plus, in a chart of its own, the Custom Metrics
+ *   Stackdriver Adapter.
  */
-export class GkeStackChart extends Chart {
+export class GkeStack {
+  public readonly infra: Chart;
+  public readonly workload: Chart;
+  /** Undefined when customMetricsAdapter is false. */
+  public readonly metricsAdapter?: Chart;
   public readonly nodePool: GpuNodePool;
   public readonly repository: GcsModelRepository;
   public readonly server: InferenceServer;
   public readonly autoscaler: InferenceAutoscaler;
 
-  constructor(scope: Construct, id: string, props: GkeStackChartProps) {
+  constructor(scopes: GkeStackScopes, id: string, props: GkeStackProps) {
     const namespace = props.namespace ?? 'default';
-    super(scope, id, { namespace, disableResourceNameHashes: true });
     const cnrmNamespace = props.configConnectorNamespace || namespace;
+    this.infra = new Chart(scopes.infra, `${id}-infra`, { namespace: cnrmNamespace, disableResourceNameHashes: true });
+    this.workload = new Chart(scopes.workload, `${id}-workload`, { namespace, disableResourceNameHashes: true });
     const numGpus = props.numGpus ?? 1;
     // A node must fit at least one pod: N1 machines take the pod's GPU count unless told otherwise.
     const gpusPerNode = props.gpusPerNode || (props.machineType && fixedGpuCount(props.machineType)) || undefined;
+    const clusterRefKind = props.clusterRef ?? 'external';
 
-    this.nodePool = new GpuNodePool(this, 'GpuNodePool', {
+    this.nodePool = new GpuNodePool(this.infra, 'GpuNodePool', {
       name: props.nodePoolName ?? 'gpu-pool',
       namespace: cnrmNamespace,
       projectId: props.projectId,
       location: props.location,
       cluster: props.createCluster
         ? GpuNodePoolCluster.create({ name: props.clusterName })
-        : GpuNodePoolCluster.fromName(props.clusterName),
-      acceleratorType: props.acceleratorType ?? 'nvidia-tesla-t4',
+        : clusterRefKind === 'name'
+          ? GpuNodePoolCluster.fromName(props.clusterName)
+          : GpuNodePoolCluster.fromExternal(`projects/${props.projectId}/locations/${props.location}/clusters/${props.clusterName}`),
+      acceleratorType: props.acceleratorType ?? 'nvidia-l4',
       acceleratorCount: gpusPerNode,
       defaultAcceleratorCount: Math.max(1, numGpus),
       machineType: props.machineType || undefined,
+      nodeLocations: list(props.nodeLocations),
+      spot: props.spot,
+      reservation: reservationOf(props.reservation),
       minNodes: props.minNodes,
       maxNodes: props.maxNodes,
-      driverVersion: props.driverVersion,
+      // GKE-managed drivers as Google's tutorials install them: `latest` on COS, which Ubuntu nodes do not take.
+      driverVersion: props.driverVersion ?? (props.nodeImage === 'UBUNTU_CONTAINERD' ? 'default' : 'latest'),
       imageType: props.nodeImage,
     });
     if (this.nodePool.needsDriverInstaller) {
-      new NvidiaDriverInstaller(this, 'DriverInstaller', { os: this.nodePool.imageType === 'UBUNTU_CONTAINERD' ? 'ubuntu' : 'cos' });
+      new NvidiaDriverInstaller(this.workload, 'DriverInstaller', { os: this.nodePool.imageType === 'UBUNTU_CONTAINERD' ? 'ubuntu' : 'cos' });
     }
 
-    const ngc = props.ngcSecret ?? 'existing';
-    const pullSecrets = ngc === 'none' ? [] : [new NgcPullSecret(this, 'NgcSecret', {
+    const ngc = props.ngcSecret ?? 'none';
+    const pullSecrets = ngc === 'none' ? [] : [new NgcPullSecret(this.workload, 'NgcSecret', {
       namespace,
       ...(ngc === 'existing' ? { existingSecretName: 'ngc' } : {}),
     }).secretName];
 
-    this.repository = new GcsModelRepository(this, 'ModelRepository', {
+    this.repository = new GcsModelRepository(this.infra, 'ModelRepository', {
       projectId: props.projectId,
       bucketName: props.bucketName,
       existingBucket: props.createBucket === false,
@@ -152,37 +214,61 @@ export class GkeStackChart extends Chart {
       namespace,
       configConnectorNamespace: cnrmNamespace,
       serviceAccountName: props.name,
+      serviceAccountScope: this.workload,
     });
 
-    this.server = new InferenceServer(this, 'Server', {
+    this.server = new InferenceServer(this.workload, 'Server', {
       name: props.name,
       namespace,
       image: props.image,
       modelRepositories: [props.modelRepositoryPath || this.repository.modelRepositoryUrl],
       numGpus,
-      acceleratorType: this.nodePool.acceleratorType,
+      // A CPU-only server (numGpus 0) is not pinned to the pool's GPU type.
+      acceleratorType: numGpus > 0 ? this.nodePool.acceleratorType : undefined,
       serviceType: props.serviceType,
       serviceAccountName: this.repository.serviceAccountName,
       imagePullSecrets: pullSecrets,
+      adminKey: props.adminKeySecret === 'none' ? false : { secretName: props.adminKeySecret || undefined },
+      allowClientSharedMemory: props.allowClientShm,
     });
 
-    this.autoscaler = new InferenceAutoscaler(this, 'Autoscaler', {
+    const scraperNamespaces = list(props.scraperNamespaces);
+    this.autoscaler = new InferenceAutoscaler(this.workload, 'Autoscaler', {
       server: this.server,
       minReplicas: props.minReplicas,
       maxReplicas: props.maxReplicas,
       metric: props.scaleOn === 'gpu-duty-cycle'
         ? AutoscalingMetric.gpuDutyCycle({ targetPercent: props.targetGpuPercent })
-        : AutoscalingMetric.queueTimePerRequest({ target: Duration.millis(props.targetQueueTimeMs ?? 50) }),
-      prometheusNamespace: props.prometheusNamespace,
-      serviceMonitor: props.serviceMonitor,
+        : AutoscalingMetric.pendingRequests({ targetPerPod: props.targetPendingRequests }),
+      scraping: props.scraping,
+      scraperNamespaces: scraperNamespaces.length > 0 ? scraperNamespaces : undefined,
     });
 
-    this.node.addValidation({
+    if (props.customMetricsAdapter ?? true) {
+      this.metricsAdapter = new Chart(scopes.workload, 'custom-metrics-adapter', { disableResourceNameHashes: true });
+      new CustomMetricsStackdriverAdapter(this.metricsAdapter, 'Adapter');
+      // The adapter reads Cloud Monitoring as its own Kubernetes ServiceAccount through Workload Identity.
+      new IamPolicyMember(this.infra, 'CustomMetricsAdapterViewer', {
+        metadata: {
+          name: 'custom-metrics-adapter-monitoring-viewer',
+          namespace: cnrmNamespace,
+          annotations: { 'cnrm.cloud.google.com/project-id': props.projectId },
+        },
+        spec: {
+          resourceRef: { kind: 'Project', external: `projects/${props.projectId}` },
+          role: CUSTOM_METRICS_ADAPTER_ROLE,
+          member: customMetricsAdapterMember(props.projectId),
+        },
+      });
+    }
+
+    this.workload.node.addValidation({
       validate: () => {
         const errors: string[] = [];
-        if (props.scaleOn !== undefined && !['queue-time', 'gpu-duty-cycle'].includes(props.scaleOn)) {
-          errors.push(`scaleOn "${props.scaleOn}" must be "queue-time" or "gpu-duty-cycle"`);
+        if (props.scaleOn !== undefined && !['pending-requests', 'gpu-duty-cycle'].includes(props.scaleOn)) {
+          errors.push(`scaleOn "${props.scaleOn}" must be "pending-requests" or "gpu-duty-cycle"`);
         }
+        if (!['external', 'name'].includes(clusterRefKind)) errors.push(`clusterRef "${clusterRefKind}" must be "external" or "name"`);
         if (numGpus > this.nodePool.acceleratorCount) {
           errors.push(`numGpus (${numGpus}) is more than a ${this.nodePool.machineType} node carries (${this.nodePool.acceleratorCount}): no pod would fit`);
         }

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { InferenceServer, InferenceServiceType } from '../constructs';
+import { InferenceNetworkPolicy, InferenceServer, InferenceServiceType } from '../constructs';
 import { ParamSpecs } from './params';
 
 /**
@@ -8,7 +8,11 @@ import { ParamSpecs } from './params';
  */
 export const NVIDIA_INFERENCE_SERVER_PARAMS: ParamSpecs = {
   name: { type: 'string', description: 'name of the Service; the Deployment is <name>-v1' },
-  image: { type: 'string', description: 'server image, e.g. nvcr.io/... or the image built from the Dockerfile' },
+  image: {
+    type: 'string',
+    description: 'server image you built from the Dockerfile and pushed (no registry publishes one), e.g. '
+      + '$REGION-docker.pkg.dev/$PROJECT/$REPO/inference-server:0.1.0 (docs/deploy.md, step 3)',
+  },
   modelRepositoryPath: { type: 'string', description: 'model repository: /path in the pod or gs://bucket/path' },
   namespace: { type: 'string', default: 'default', description: 'namespace of every object' },
   numGpus: { type: 'number', default: 1, description: 'GPUs per pod' },
@@ -31,7 +35,10 @@ export interface NvidiaInferenceServerChartProps {
  * The 2018 prototype's objects, modernised: a Service with ports http/grpc/metrics-inference-server selecting app=<name>,
  * and an apps/v1 Deployment <name>-v1 (labels app, version=v1) pulling with the `ngc` secret, probing the v2 health
  * URLs with a startup probe for slow model loads, limiting nvidia.com/gpu to numGpus and running as uid 1000, now under
- * the Pod Security "restricted" profile. Adds what a current cluster expects: a ServiceAccount and a metrics Service.
+ * the Pod Security "restricted" profile. Adds what a current cluster expects: a ServiceAccount, a metrics Service, a
+ * NetworkPolicy (clients on 8000/8001, GKE's managed Prometheus collectors on 8002), and the admin endpoints (shared
+ * memory, model config and repository, statistics, trace, logging) behind a key from the Secret `<name>-admin-key`;
+ * client shared memory off.
  */
 export class NvidiaInferenceServerChart extends Chart {
   public readonly server: InferenceServer;
@@ -48,5 +55,6 @@ export class NvidiaInferenceServerChart extends Chart {
       serviceType: props.serviceType ?? 'LoadBalancer',
       imagePullSecrets: ['ngc'],
     });
+    new InferenceNetworkPolicy(this, 'NetworkPolicy', { server: this.server });
   }
 }

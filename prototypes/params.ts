@@ -62,6 +62,8 @@ export function resolveParams(
     else errors.push(`unknown parameter "${key}" in the params file`);
   }
   if (ignored.length > 0) warn(`ignoring params file keys of another prototype: ${ignored.join(', ')}`);
+  const unknownEnv = unknownEnvironmentVariables(env, [specs, ...Object.values(otherPrototypes)]);
+  if (unknownEnv.length > 0) warn(`ignoring unknown environment variables: ${unknownEnv.join(', ')}`);
   for (const [key, spec] of Object.entries(specs)) {
     const fromEnv = env[envName(key)];
     const raw: unknown = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[key] ?? spec.default;
@@ -75,6 +77,22 @@ export function resolveParams(
   }
   if (errors.length > 0) throw new Error(`Invalid parameters:\n  ${errors.join('\n  ')}`);
   return values;
+}
+
+/** Variables that are not parameters of the prototypes, with the parameter meant when one is close (INFERENCE_NUMGPUS). */
+function unknownEnvironmentVariables(env: NodeJS.ProcessEnv, allSpecs: ParamSpecs[]): string[] {
+  const known = new Map<string, string>();
+  for (const specs of allSpecs) for (const key of Object.keys(specs)) known.set(envName(key), key);
+  const fixed = new Set([PARAMS_FILE_ENV, `${ENV_PREFIX}PROTOTYPE`]);
+  // Same letters without the underscores: INFERENCE_NUMGPUS is INFERENCE_NUM_GPUS mistyped.
+  const squashed = new Map([...known.keys()].map((name) => [name.replace(/_/g, ''), name]));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !known.has(name) && !fixed.has(name))
+    .sort()
+    .map((name) => {
+      const meant = squashed.get(name.toUpperCase().replace(/_/g, ''));
+      return meant ? `${name} (did you mean ${meant}?)` : name;
+    });
 }
 
 function coerce(raw: unknown, type: ParamSpec['type']): string | number | boolean | undefined {

@@ -62,6 +62,11 @@ export const CLI_FLAGS = {
   responseCacheByteSize: '--response-cache-byte-size',
   /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
   grpcMaxMessageBytes: '--grpc-max-message-bytes',
+  /** Endpoint protection, Triton's syntax `<groups>:<key>=<value>` (repeatable). */
+  httpRestrictedApi: '--http-restricted-api',
+  grpcRestrictedProtocol: '--grpc-restricted-protocol',
+  /** Clients may register shared memory regions (default false, as Triton). */
+  allowClientShm: '--allow-client-shm',
   /** Triton's gRPC keepalive and HTTP/2 ping settings (times in milliseconds). */
   grpcKeepaliveTime: '--grpc-keepalive-time',
   grpcKeepaliveTimeout: '--grpc-keepalive-timeout',
@@ -119,6 +124,3 @@ export const WRITABLE_PATHS = {
   shm: '/dev/shm',
   modelCache: '/var/cache/inference-server',
 } as const;
-
-/** The image the constructs deploy when none is given. */
-export const DEFAULT_IMAGE = 'ghcr.io/cdk8s-inference-server/inference-server:0.1.0';

@@ -90,6 +90,7 @@ function stubService(): InferenceServiceApi {
     serverMetadata: () => ({ name: 'bench-stub', version: '0', extensions: [] }),
     isModelReady: (model) => model === 'simple',
     modelMetadata: () => SIMPLE_METADATA,
+    checkInferTarget: () => undefined,
     modelConfig: unsupported,
     modelStatistics: unsupported,
     repositoryIndex: async () => [],

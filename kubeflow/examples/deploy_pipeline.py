@@ -4,10 +4,12 @@
     python kubeflow/examples/deploy_pipeline.py            # writes deploy_pipeline.yaml next to this file
     # upload deploy_pipeline.yaml in the Kubeflow Pipelines UI, or:
     #   kfp run create --experiment-name inference --package-file kubeflow/examples/deploy_pipeline.yaml \
-    #       model_repository_uri=gs://my-bucket/model_repository name=simple
+    #       model_repository_uri=gs://my-bucket/model_repository name=simple \
+    #       image=us-docker.pkg.dev/my-project/my-repo/inference-server:0.1.0
 
-The deploy step runs `node /app/dist/kubeflow/deploy.js` in the server image. Its service account needs the Role in
-kubeflow/rbac.yaml. The server pods read gs:// repositories with their own identity: pass `service_account` (a
+The deploy step runs `node /app/dist/kubeflow/deploy.js` in the server image, which you build from the Dockerfile and
+push (no registry publishes it) and pass as `image`; KFP 2.4+ backends resolve the step image from that input. Its
+service account needs the Role in kubeflow/rbac.yaml. The server pods read gs:// repositories with their own identity: pass `service_account` (a
 Kubernetes ServiceAccount bound to a Google service account through Workload Identity, e.g. the one GcsModelRepository
 creates) or make the bucket public.
 """
@@ -49,11 +51,11 @@ def check_ready(endpoint: str, model: str, attempts: int = 60) -> str:
     description="Deploy the Triton/KServe-v2 compatible inference server on GKE GPUs and check that a model is ready.",
 )
 def deploy_pipeline(
+    image: str,
     model_repository_uri: str = "gs://my-bucket/model_repository",
     name: str = "inference-server",
     namespace: str = "default",
     model: str = "simple",
-    image: str = "ghcr.io/cdk8s-inference-server/inference-server:0.1.0",
     num_gpus: int = 1,
     accelerator: str = "nvidia-l4",
     min_replicas: int = 1,

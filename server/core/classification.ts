@@ -5,7 +5,7 @@
  */
 import { DATATYPES } from './datatypes';
 import { Errors } from './errors';
-import type { Tensor } from './tensor';
+import { BytesData, isBytesData, type Tensor } from './tensor';
 
 const encoder = new TextEncoder();
 
@@ -21,7 +21,7 @@ export function classCount(parameters: Readonly<Record<string, unknown>> | undef
 
 /** Replace a tensor by its top-k classes; `batched`: the first dimension is the batch. */
 export function classify(tensor: Tensor, k: number, batched: boolean, labels: readonly string[] | undefined): Tensor {
-  if (Array.isArray(tensor.data) || DATATYPES[tensor.datatype].ortType === null) {
+  if (isBytesData(tensor.data) || DATATYPES[tensor.datatype].ortType === null) {
     throw Errors.invalidRequest(`output '${tensor.name}': classification needs a numeric output, got ${tensor.datatype}`);
   }
   const values = tensor.data as ArrayLike<number | bigint>;
@@ -44,5 +44,5 @@ export function classify(tensor: Tensor, k: number, batched: boolean, labels: re
       data.push(encoder.encode(label ? `${text}:${index}:${label}` : `${text}:${index}`));
     }
   }
-  return { name: tensor.name, datatype: 'BYTES', shape: batched ? [rows, count] : [count], data };
+  return { name: tensor.name, datatype: 'BYTES', shape: batched ? [rows, count] : [count], data: BytesData.fromElements(data) };
 }

@@ -1,4 +1,5 @@
 /** KServe v2 datatypes and how each is stored in memory. */
+import type { BytesData } from './bytes-data';
 
 export type DataType =
   | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
@@ -10,8 +11,8 @@ export type FixedTypedArray =
   | Int8Array | Int16Array | Int32Array | BigInt64Array
   | Float32Array | Float64Array;
 
-/** Tensor contents: a typed array for fixed-size types, one Uint8Array per element for BYTES. */
-export type TensorData = FixedTypedArray | Uint8Array[];
+/** Tensor contents: a typed array for fixed-size types, BytesData (one buffer, Triton's serialised form) for BYTES. */
+export type TensorData = FixedTypedArray | BytesData;
 
 type TypedArrayConstructor = {
   new (length: number): FixedTypedArray;

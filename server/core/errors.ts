@@ -221,8 +221,18 @@ export const Errors = {
       'INVALID_ARG',
       `malformed BYTES data for input '${input}': each element must be a 4-byte little-endian length followed by that many bytes`,
     ),
-  rawInputUnsupported: (model: string, reason: string) =>
-    new InferenceError('INVALID_ARG', `raw binary request for model '${model}' is not possible: ${reason}`),
+  rawInputCount: (model: string, configInputs: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Raw request must only have 1 input (found 1) to be deduced but got ${configInputs} inputs in '${model}' model configuration`,
+    ),
+  rawInputShapeUndeducible: (input: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `The shape of the raw input '${input}' can not be deduced because there are more than one variable-sized dimension`,
+    ),
+  rawBytesInputShape: (input: string) =>
+    new InferenceError('INVALID_ARG', `For BYTE datatype raw input '${input}', the model must have input shape [1]`),
   outputSizeMismatch: (output: string) =>
     new InferenceError('INTERNAL', `output tensor shape does not match size of output for '${output}'`),
   badLoadParameter: (name: string) =>

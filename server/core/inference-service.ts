@@ -12,7 +12,7 @@ import { LogSettings, LogSettingsController, LogSettingValue } from './log-setti
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
 import { schedulingParameters } from './request-parameters';
-import { selectOutputs, validateInputs } from './request-validation';
+import { checkInputHeaders, InputHeader, selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
@@ -217,6 +217,19 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   registerCudaSharedMemory(): never {
     throw Errors.cudaSharedMemoryUnsupported();
+  }
+
+  checkInferTarget(model: string, version: string | undefined, rid: string | undefined, inputs: readonly InputHeader[]): void {
+    let loaded: LoadedModelVersion | undefined;
+    try {
+      loaded = this.options.manager.getReady(model, version);
+      checkInputHeaders(loaded.config, inputs, rid);
+    } catch (error) {
+      const failure = toInferenceError(error);
+      const account = loaded ? this.accountOf(loaded) : { observers: this.observers, model, version: version ?? '' };
+      recordFailed(account, failure.failureReason, 0);
+      throw failure;
+    }
   }
 
   async infer(request: InferRequest, caller: InferCaller = 'http'): Promise<InferResponse> {

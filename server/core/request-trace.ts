@@ -123,7 +123,7 @@ const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
 /** Triton's "data" string: elements joined by ',', BYTES elements quoted. */
 function tensorDataString(tensor: Tensor): string {
   const data = tensor.data;
-  if (isBytesData(data)) return data.map((element) => JSON.stringify(Buffer.from(element).toString('utf8'))).join(',');
+  if (isBytesData(data)) return data.toStrings().map((text) => JSON.stringify(text)).join(',');
   if (tensor.datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',');
   if (DATATYPES[tensor.datatype].isBigInt) return Array.from(data as BigInt64Array, (v) => v.toString()).join(',');
   return Array.from(data as ArrayLike<number>).join(',');

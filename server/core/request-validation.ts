@@ -6,6 +6,26 @@ import { Errors } from './errors';
 import type { Tensor } from './tensor';
 import type { InferInputTensor, InferRequest } from './types';
 
+/** An input as its header describes it, before its data is decoded. */
+export interface InputHeader {
+  readonly name: string;
+  readonly datatype: string;
+}
+
+/**
+ * The checks that need no tensor data, run by the frontends before they decode any (a request for a model that does
+ * not exist, or with an input the model does not have, is refused before its tensors cost memory): each input's name
+ * and datatype against the configuration, in validateInputs' order and wording.
+ */
+export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonly InputHeader[], rid: string | undefined): void {
+  for (const input of inputs) {
+    const spec = config.input.find((candidate) => candidate.name === input.name);
+    if (!spec) throw Errors.unexpectedInput(rid, config.name, input.name, config.input.map((candidate) => candidate.name));
+    const want = configToKserve(spec.data_type);
+    if (input.datatype !== want) throw Errors.datatypeMismatch(rid, config.name, input.name, want, input.datatype);
+  }
+}
+
 /** Check every input against the configuration: names, datatypes, shapes, batch size, element counts. */
 export function validateInputs(
   config: NormalizedModelConfig,

@@ -34,11 +34,8 @@ export function responseCacheKey(
     if (isBytesData(input.data)) {
       length.writeUInt32LE(input.data.length);
       hash.update(length);
-      for (const element of input.data) {
-        length.writeUInt32LE(element.byteLength);
-        hash.update(length);
-        hash.update(element);
-      }
+      // Serialised form: each element's 4-byte length, then its bytes (what the loop over elements hashed).
+      hash.update(input.data.serialized);
     } else {
       const data = input.data;
       hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

@@ -159,7 +159,7 @@ export function entryByteSize(outputs: readonly Tensor[]): number {
   for (const output of outputs) {
     total += Buffer.byteLength(output.name) + output.datatype.length + 8 * output.shape.length;
     if (isBytesData(output.data)) {
-      for (const element of output.data) total += 4 + element.byteLength;
+      total += output.data.byteLength;
     } else {
       total += output.data.byteLength;
     }
@@ -169,6 +169,6 @@ export function entryByteSize(outputs: readonly Tensor[]): number {
 
 /** A tensor with its own buffers: what the cache stores, and what each hit hands out. */
 export function copyTensor(tensor: Tensor): Tensor {
-  const data = isBytesData(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
+  const data = tensor.data.slice();
   return { name: tensor.name, datatype: tensor.datatype, shape: [...tensor.shape], data };
 }

@@ -4,6 +4,7 @@ import type { SystemSharedMemoryRegionStatus } from './shared-memory';
 import type { InferCaller, InferStreamListener } from './streaming';
 
 export type { InferCaller } from './streaming';
+import type { InputHeader } from './request-validation';
 import type { ModelStatistics } from './statistics';
 import type { TraceSettingChanges } from './trace-changes';
 import type { TraceSettingsView } from './trace-manager';
@@ -36,6 +37,12 @@ export interface InferenceServiceApi {
   repositoryIndex(readyOnly?: boolean): Promise<RepositoryIndexEntry[]>;
   loadModel(model: string, options?: LoadOptions): Promise<void>;
   unloadModel(model: string, options?: UnloadOptions): Promise<void>;
+  /**
+   * Refuse a request before its tensors are decoded: the model and version must be ready, and each input's name and
+   * datatype the model's (the same errors infer gives, counted as failures the same way). Frontends call it with the
+   * input headers, then decode the data.
+   */
+  checkInferTarget(model: string, version: string | undefined, rid: string | undefined, inputs: readonly InputHeader[]): void;
   /**
    * One request, one response. `caller` picks the refusal a decoupled model gets (Triton words it per endpoint):
    * 'http' (default), 'grpc' (ModelInfer), 'bls', 'stream' (never refused: a stream takes any model).

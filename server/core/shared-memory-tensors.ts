@@ -5,7 +5,7 @@
 import { DATATYPES, elementCount } from './datatypes';
 import { Errors } from './errors';
 import type { SharedMemoryLease, SystemSharedMemoryRegistry } from './shared-memory';
-import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from './tensor';
+import { BytesData, rawBytesOf, Tensor, typedArrayFromBytes } from './tensor';
 import type { InferInputTensor, InferOutputTensor, InferRequestInput, Parameters, RequestedOutput, SharedMemoryRef } from './types';
 
 export const SHM_REGION = 'shared_memory_region';
@@ -92,7 +92,7 @@ export class RequestSharedMemory {
       const bytes = lease.read();
       let data: Tensor['data'];
       if (datatype === 'BYTES') {
-        const elements = deserializeBytesElements(bytes);
+        const elements = BytesData.fromSerialized(bytes);
         if (!elements) throw Errors.badBytesFraming(name);
         if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
         data = elements;
@@ -122,7 +122,7 @@ export class RequestSharedMemory {
     return outputs.map((output): InferOutputTensor => {
       const target = targets.get(output.name);
       if (!target) return output;
-      const bytes = Array.isArray(output.data) ? serializeBytesElements(output.data) : bytesOfTypedArray(output.data);
+      const bytes = rawBytesOf(output.data);
       if (bytes.byteLength > target.lease.byteSize) throw Errors.shmOutputTooSmall(output.name, target.lease.byteSize, bytes.byteLength);
       target.lease.write(bytes);
       return { ...output, sharedMemory: target.ref };

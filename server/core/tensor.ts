@@ -1,4 +1,7 @@
+import { BytesData } from './bytes-data';
 import { DATATYPES, DataType, FixedTypedArray, TensorData } from './datatypes';
+
+export { BytesData } from './bytes-data';
 
 /** A named tensor as it travels between frontends, the facade, the scheduler and backends. */
 export interface Tensor {
@@ -8,8 +11,18 @@ export interface Tensor {
   readonly data: TensorData;
 }
 
-export function isBytesData(data: TensorData): data is Uint8Array[] {
-  return Array.isArray(data);
+export function isBytesData(data: TensorData): data is BytesData {
+  return data instanceof BytesData;
+}
+
+/** BYTES given either way (a list of elements, as clients and tests write them, or BytesData) as BytesData. */
+export function bytesData(data: BytesData | readonly Uint8Array[]): BytesData {
+  return data instanceof BytesData ? data : BytesData.fromElements(data);
+}
+
+/** The raw bytes of any tensor data: a view of a typed array, BYTES in Triton's serialised form. */
+export function rawBytesOf(data: TensorData): Uint8Array {
+  return data instanceof BytesData ? data.serialized : bytesOfTypedArray(data);
 }
 
 /** Length in elements of the tensor's data. */
@@ -37,31 +50,10 @@ export function bytesOfTypedArray(array: FixedTypedArray): Uint8Array {
 
 /** BYTES elements serialised as Triton does: 4-byte little-endian length, then the bytes. */
 export function serializeBytesElements(elements: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const element of elements) total += 4 + element.byteLength;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const element of elements) {
-    view.setUint32(offset, element.byteLength, true);
-    out.set(element, offset + 4);
-    offset += 4 + element.byteLength;
-  }
-  return out;
+  return BytesData.fromElements(elements).serialized;
 }
 
 /** Parse Triton's serialised BYTES; returns undefined when the framing is inconsistent. */
 export function deserializeBytesElements(bytes: Uint8Array): Uint8Array[] | undefined {
-  const elements: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    if (offset + 4 > bytes.byteLength) return undefined;
-    const length = view.getUint32(offset, true);
-    offset += 4;
-    if (offset + length > bytes.byteLength) return undefined;
-    elements.push(bytes.subarray(offset, offset + length));
-    offset += length;
-  }
-  return elements;
+  return BytesData.fromSerialized(bytes)?.toArray();
 }

@@ -10,7 +10,7 @@ import { WARMUP_DATA_FOLDER } from '../config/model-paths';
 import type { ModelWarmup, ModelWarmupInput, NormalizedModelConfig, NormalizedModelInput } from '../config/model-config';
 import { DATATYPES, DataType, elementCount } from '../core/datatypes';
 import { Errors } from '../core/errors';
-import { deserializeBytesElements, Tensor, typedArrayFromBytes } from '../core/tensor';
+import { BytesData, deserializeBytesElements, Tensor, typedArrayFromBytes } from '../core/tensor';
 
 /** Triton's kWarmupDataFolder: input_data_file names a file in `<model>/warmup/`. */
 export { WARMUP_DATA_FOLDER };
@@ -196,7 +196,7 @@ function sample(name: string, entry: ModelWarmup, batchSize: number, batching: b
     const shape = batching ? [rows, ...input.dims] : [...input.dims];
     if (Array.isArray(input.data)) {
       const one = input.data;
-      return { name: input.name, datatype: input.datatype, shape, data: Array.from({ length: rows }, () => one.map((element) => element.slice())).flat() };
+      return { name: input.name, datatype: input.datatype, shape, data: BytesData.fromElements(Array.from({ length: rows }, () => one).flat()) };
     }
     const bytes = new Uint8Array(input.data.byteLength * rows);
     for (let row = 0; row < rows; row++) bytes.set(input.data, row * input.data.byteLength);

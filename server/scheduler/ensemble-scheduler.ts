@@ -3,7 +3,7 @@ import { Errors, toInferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
-import type { Tensor } from '../core/tensor';
+import { isBytesData, type Tensor } from '../core/tensor';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
 /** One request to a composing model, as an ensemble step makes it. */
@@ -190,10 +190,9 @@ class EnsembleRun {
     const tensor = this.tensors.get(name)!;
     const left = (this.readersLeft.get(name) ?? 1) - 1;
     this.readersLeft.set(name, left);
-    const ownsBuffer = Array.isArray(tensor.data) || spansBuffer(tensor.data);
+    const ownsBuffer = spansBuffer(isBytesData(tensor.data) ? tensor.data.serialized : tensor.data);
     if (left <= 0 && ownsBuffer) return tensor;
-    const data = Array.isArray(tensor.data) ? tensor.data.map((element) => element.slice()) : tensor.data.slice();
-    return { ...tensor, data: data as Tensor['data'] };
+    return { ...tensor, data: tensor.data.slice() };
   }
 }
 

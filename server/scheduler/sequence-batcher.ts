@@ -1,12 +1,12 @@
 import type { BackendInstance } from '../backends/backend';
 import type { ModelSequenceBatching } from '../config/model-config';
-import { DATATYPES, FixedTypedArray } from '../core/datatypes';
+import { DATATYPES } from '../core/datatypes';
 import { captureCompute } from '../core/request-trace';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import { timerDelay } from '../core/promises';
 import { formatCorrelationId, inSequence, type CorrelationId } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
-import type { Tensor } from '../core/tensor';
+import { BytesData, type Tensor } from '../core/tensor';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 import { RowSignals, SequenceControls } from './sequence-controls';
 import { SequenceState, StateSpec, stateFromOutputs } from './sequence-state';
@@ -332,7 +332,7 @@ export class SequenceBatcher implements Scheduler {
         const state = !sequence || row.pending!.job.sequence?.start ? undefined : sequence.state?.get(spec.inputName);
         const tensor = state ?? spec.initial;
         // A copy with the batch dimension: the instance may take the buffer, and the state must outlive the batch.
-        const data = Array.isArray(tensor.data) ? [...tensor.data] : (tensor.data as FixedTypedArray).slice();
+        const data = tensor.data.slice();
         return { ...tensor, shape: this.batched ? [1, ...tensor.shape] : [...tensor.shape], data };
       });
       inputs.push(this.stack(perRow));
@@ -394,6 +394,6 @@ export class SequenceBatcher implements Scheduler {
 function zerosLike(input: Tensor): Tensor {
   const count = input.data.length / Math.max(1, input.shape[0] ?? 1);
   const ArrayType = DATATYPES[input.datatype].arrayType;
-  const data = ArrayType ? new ArrayType(count) : Array.from({ length: count }, () => new Uint8Array(0));
+  const data = ArrayType ? new ArrayType(count) : BytesData.fromElements(Array.from({ length: count }, () => new Uint8Array(0)));
   return { name: input.name, datatype: input.datatype, shape: [1, ...input.shape.slice(1)], data };
 }

@@ -3,7 +3,7 @@ import type { ModelSequenceBatching, SequenceControlKind } from '../config/model
 import type { DataType } from '../core/datatypes';
 import { Errors } from '../core/errors';
 import type { CorrelationId } from '../core/sequence-parameters';
-import type { Tensor } from '../core/tensor';
+import { BytesData, type Tensor } from '../core/tensor';
 
 /** What one batch row tells the model through the control inputs. */
 export interface RowSignals {
@@ -83,7 +83,7 @@ function corridValues(datatype: DataType, rows: readonly RowSignals[]): Tensor['
   const numeric = (row: RowSignals) => (row.ready && typeof row.id === 'bigint' ? row.id : 0n);
   switch (datatype) {
     case 'BYTES':
-      return rows.map((row) => encoder.encode(row.ready && typeof row.id === 'string' ? row.id : ''));
+      return BytesData.fromElements(rows.map((row) => encoder.encode(row.ready && typeof row.id === 'string' ? row.id : '')));
     case 'INT64':
       return BigInt64Array.from(rows.map((row) => BigInt.asIntN(64, numeric(row))));
     case 'UINT32':

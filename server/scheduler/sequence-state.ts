@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { INITIAL_STATE_FOLDER } from '../config/model-paths';
 import { configToKserve } from '../config/datatypes';
 import type { ModelSequenceBatching } from '../config/model-config';
-import { DATATYPES, DataType, elementCount, FixedTypedArray } from '../core/datatypes';
-import { typedArrayFromBytes, type Tensor } from '../core/tensor';
+import { DATATYPES, DataType, elementCount } from '../core/datatypes';
+import { BytesData, typedArrayFromBytes, type Tensor } from '../core/tensor';
 
 /** One implicit state (config.sequence_batching.state): fed as `inputName`, read back from `outputName`. */
 export interface StateSpec {
@@ -56,7 +56,7 @@ export function stateFromOutputs(specs: readonly StateSpec[], rowOutputs: readon
       state.set(spec.inputName, spec.initial);
       continue;
     }
-    const data = Array.isArray(output.data) ? [...output.data] : (output.data as FixedTypedArray).slice();
+    const data = output.data.slice();
     const shape = batched ? output.shape.slice(1) : [...output.shape];
     state.set(spec.inputName, { name: spec.inputName, datatype: output.datatype, shape, data });
   }
@@ -65,7 +65,7 @@ export function stateFromOutputs(specs: readonly StateSpec[], rowOutputs: readon
 
 function zeros(datatype: DataType, count: number): Tensor['data'] {
   const ArrayType = DATATYPES[datatype].arrayType;
-  if (!ArrayType) return Array.from({ length: count }, () => new Uint8Array(0));
+  if (!ArrayType) return BytesData.fromElements(Array.from({ length: count }, () => new Uint8Array(0)));
   return new ArrayType(count);
 }
 

@@ -1,5 +1,5 @@
 import { DATATYPES, FixedTypedArray, TensorData } from '../core/datatypes';
-import type { Tensor } from '../core/tensor';
+import { BytesData, isBytesData, Tensor } from '../core/tensor';
 
 /** Concatenate the same input of several requests along the batch (first) dimension. */
 export function concatBatch(parts: readonly Tensor[]): Tensor {
@@ -7,8 +7,8 @@ export function concatBatch(parts: readonly Tensor[]): Tensor {
   if (parts.length === 1) return first;
   const batch = parts.reduce((sum, part) => sum + part.shape[0], 0);
   const shape = [batch, ...first.shape.slice(1)];
-  if (Array.isArray(first.data)) {
-    const data = parts.flatMap((part) => part.data as Uint8Array[]);
+  if (isBytesData(first.data)) {
+    const data = BytesData.concat(parts.map((part) => part.data as BytesData));
     return { name: first.name, datatype: first.datatype, shape, data };
   }
   const total = parts.reduce((sum, part) => sum + part.data.length, 0);
@@ -34,9 +34,7 @@ export function splitBatch(output: Tensor, batchSizes: readonly number[]): Tenso
   let offset = 0;
   for (const size of batchSizes) {
     const end = offset + size * perItem;
-    const data: TensorData = Array.isArray(output.data)
-      ? output.data.slice(offset, end)
-      : (output.data as FixedTypedArray).subarray(offset, end);
+    const data: TensorData = output.data.subarray(offset, end);
     result.push({ name: output.name, datatype: output.datatype, shape: [size, ...output.shape.slice(1)], data });
     offset = end;
   }

@@ -3,6 +3,7 @@
  * (small numeric tensors), its postMessage fallbacks (large inputs, large outputs, BYTES, unknown names, a full ring),
  * or postMessage only (`sharedMemory: false`).
  */
+import { BytesData } from '../../server/core/bytes-data';
 import * as path from 'node:path';
 import type { ExecutionResult } from '../../server/backends/backend';
 import { OnnxRuntimeInstance } from '../../server/backends/onnxruntime/instance';
@@ -96,9 +97,9 @@ describe.each([
   it('runs BYTES tensors (postMessage path)', async () => {
     const upper = await OnnxRuntimeInstance.start('string_upper_0', 'string_upper', init('string_upper', 1), { sharedMemory });
     try {
-      const data = ['ab', 'Cd'].map((s) => new TextEncoder().encode(s));
+      const data = BytesData.fromStrings(['ab', 'Cd']);
       const result = await upper.execute([{ name: 'INPUT0', datatype: 'BYTES', shape: [2], data }], ['OUTPUT0']);
-      expect((result.outputs[0].data as Uint8Array[]).map((b) => new TextDecoder().decode(b))).toEqual(['AB', 'CD']);
+      expect((result.outputs[0].data as BytesData).toStrings()).toEqual(['AB', 'CD']);
     } finally {
       await upper.close();
     }

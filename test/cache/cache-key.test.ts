@@ -1,4 +1,5 @@
 /** The response cache key: equal requests share it, any difference in what the entry answers changes it. */
+import { BytesData } from '../../server/core/bytes-data';
 import fc from 'fast-check';
 import { responseCacheKey } from '../../server/core/response-cache-key';
 import type { Tensor } from '../../server/core/tensor';
@@ -31,7 +32,7 @@ it('differs by model, version, requested outputs, datatype and shape with the sa
 });
 
 it('frames BYTES elements: ["ab", "c"] and ["a", "bc"] are different requests', () => {
-  const text = (...values: string[]): Tensor => ({ name: 'T', datatype: 'BYTES', shape: [values.length], data: values.map((v) => Buffer.from(v)) });
+  const text = (...values: string[]): Tensor => ({ name: 'T', datatype: 'BYTES', shape: [values.length], data: BytesData.fromStrings(values) });
   expect(responseCacheKey('m', '1', [text('ab', 'c')], [])).not.toBe(responseCacheKey('m', '1', [text('a', 'bc')], []));
   expect(responseCacheKey('m', '1', [text('ab', 'c')], [])).toBe(responseCacheKey('m', '1', [text('ab', 'c')], []));
 });

@@ -1,4 +1,5 @@
 /** The local cache on its own: LRU eviction by bytes, entries too large, reloads and unloads, counters. */
+import { BytesData } from '../../server/core/bytes-data';
 import { executeWithCache } from '../../server/core/cached-execution';
 import { entryByteSize, LocalResponseCache } from '../../server/core/response-cache';
 import type { Tensor } from '../../server/core/tensor';
@@ -12,7 +13,7 @@ function outputs(n: number, fill = 1): Tensor[] {
 
 it('counts an entry as Triton serialises it: name, datatype, 8 bytes a dimension, data (BYTES with 4-byte lengths)', () => {
   expect(entryByteSize(outputs(4))).toBe(3 + 5 + 8 + 16);
-  const text: Tensor = { name: 'T', datatype: 'BYTES', shape: [2], data: [Buffer.from('ab'), Buffer.from('')] };
+  const text: Tensor = { name: 'T', datatype: 'BYTES', shape: [2], data: BytesData.fromStrings(['ab', '']) };
   expect(entryByteSize([text])).toBe(1 + 5 + 8 + (4 + 2) + 4);
 });
 

@@ -3,6 +3,7 @@
  * --input-data JSON files, --streaming. Short windows, no timing thresholds: the server's own view of the requests
  * (its facade, observed with a pass-through spy) shows the flags, correlation ids and data that were sent.
  */
+import { BytesData } from '../../server/core/bytes-data';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -247,7 +248,7 @@ describe('--input-data JSON files', () => {
       const [result] = await runProfile(options('grpc', '-m', 'string_upper', '--input-data', file));
       expect(result.errors).toBe(0);
     });
-    const sent = requests.filter((r) => r.model === 'string_upper').map((r) => (r.inputs[0] as { data: Uint8Array[] }).data.map((e) => Buffer.from(e).toString()));
+    const sent = requests.filter((r) => r.model === 'string_upper').map((r) => ((r.inputs[0] as { data: BytesData }).data.toStrings()));
     expect(sent.slice(0, 4)).toEqual([['x', 'y', 'z'], ['ab', 'cde'], ['x', 'y', 'z'], ['ab', 'cde']]);
   });
 

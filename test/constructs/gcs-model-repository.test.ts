@@ -20,8 +20,10 @@ describe('GcsModelRepository', () => {
     expect(repo.modelRepositoryUrl).toBe('gs://my-models/model_repository');
     const bucket = find(m, 'StorageBucket', 'my-models');
     expect(bucket.spec).toMatchObject({ uniformBucketLevelAccess: true, publicAccessPrevention: 'enforced', location: 'US' });
-    expect(bucket.metadata.annotations).toEqual({ 'cnrm.cloud.google.com/project-id': 'my-project' });
-    find(m, 'IAMServiceAccount', 'inference-server-gcs');
+    // kubectl delete keeps the bucket (and the models in it) and the Google service account.
+    expect(bucket.metadata.annotations).toEqual({ 'cnrm.cloud.google.com/project-id': 'my-project', 'cnrm.cloud.google.com/deletion-policy': 'abandon' });
+    expect(find(m, 'IAMServiceAccount', 'inference-server-gcs').metadata.annotations?.['cnrm.cloud.google.com/deletion-policy']).toBe('abandon');
+    expect(find(m, 'IAMPolicyMember', 'inference-server-gcs-object-viewer').metadata.annotations?.['cnrm.cloud.google.com/deletion-policy']).toBeUndefined();
     expect(find(m, 'IAMPolicyMember', 'inference-server-gcs-object-viewer').spec).toEqual({
       resourceRef: { kind: 'StorageBucket', name: 'my-models' },
       role: 'roles/storage.objectViewer',

@@ -24,7 +24,7 @@ describe('GpuNodePool', () => {
   test('passes the ContainerNodePool and ContainerCluster CRD schemas', () => {
     expect(schemaErrors(build())).toEqual([]);
     expect(schemaErrors(build({ cluster: GpuNodePoolCluster.create({ name: 'inference' }) }))).toEqual([]);
-    expect(schemaErrors(build({ cluster: GpuNodePoolCluster.fromExternal('projects/p/locations/us-central1/clusters/c') }))).toEqual([]);
+    expect(schemaErrors(build({ cluster: GpuNodePoolCluster.fromExternal('projects/my-project/locations/us-central1/clusters/c') }))).toEqual([]);
   });
 
   test('GPU, driver, machine, autoscaling, taint and Workload Identity', () => {
@@ -58,9 +58,48 @@ describe('GpuNodePool', () => {
     for (const acceleratorType of ACCELERATOR_TYPES) expect(errorsOf({ acceleratorType })).toEqual([]);
   });
 
-  test('can create the cluster with Workload Identity', () => {
+  test('the accelerator catalogue: A3 Mega, A3 Ultra, A4, A4X and G4 with their machines', () => {
+    const machine = (acceleratorType: GpuNodePoolProps['acceleratorType'], machineType?: string) => {
+      const pool = nodeConfig(build({ acceleratorType, machineType }));
+      return `${pool.machineType}:${pool.guestAccelerator[0].type}x${pool.guestAccelerator[0].count}`;
+    };
+    expect(machine('nvidia-h100-mega-80gb')).toBe('a3-megagpu-8g:nvidia-h100-mega-80gbx8');
+    expect(machine('nvidia-h200-141gb')).toBe('a3-ultragpu-8g:nvidia-h200-141gbx8');
+    expect(machine('nvidia-b200')).toBe('a4-highgpu-8g:nvidia-b200x8');
+    expect(machine('nvidia-gb200')).toBe('a4x-highgpu-4g:nvidia-gb200x4');
+    expect(machine('nvidia-gb200', 'a4x-highgpu-4g-nolssd')).toBe('a4x-highgpu-4g-nolssd:nvidia-gb200x4');
+    expect(machine('nvidia-rtx-pro-6000')).toBe('g4-standard-48:nvidia-rtx-pro-6000x1');
+    expect(machine('nvidia-rtx-pro-6000', 'g4-standard-384')).toBe('g4-standard-384:nvidia-rtx-pro-6000x8');
+    // A3 Mega machines carry the Mega H100, not the A3 High one.
+    expect(errorsOf({ acceleratorType: 'nvidia-h100-80gb', machineType: 'a3-megagpu-8g' })[0]).toMatch(/cannot carry nvidia-h100-80gb; use a a3-highgpu or a3-edgegpu/);
+    expect(errorsOf({ acceleratorType: 'nvidia-b200' })).toEqual([]);
+  });
+
+  test('nodeLocations, spot and reservations', () => {
+    const m = build({ nodeLocations: ['us-central1-a', 'us-central1-c'], spot: true, reservation: { consumeReservationType: 'SPECIFIC_RESERVATION', values: ['gpu-res'] } });
+    expect(schemaErrors(m)).toEqual([]);
+    const pool = find(m, 'ContainerNodePool');
+    expect(pool.spec.nodeLocations).toEqual(['us-central1-a', 'us-central1-c']);
+    expect(pool.spec.nodeConfig.spot).toBe(true);
+    expect(pool.spec.nodeConfig.reservationAffinity).toEqual({
+      consumeReservationType: 'SPECIFIC_RESERVATION', key: 'compute.googleapis.com/reservation-name', values: ['gpu-res'],
+    });
+    expect(nodeConfig(build({ reservation: { consumeReservationType: 'ANY_RESERVATION' } })).reservationAffinity).toEqual({ consumeReservationType: 'ANY_RESERVATION' });
+    expect(errorsOf({ reservation: { consumeReservationType: 'SPECIFIC_RESERVATION' } })[0]).toMatch(/needs the reservation name/);
+    expect(errorsOf({ nodeLocations: ['us-central1'] })[0]).toMatch(/"us-central1" is not a zone/);
+  });
+
+  test('an existing gcloud cluster is referenced by clusterRef.external', () => {
+    const m = build({ cluster: GpuNodePoolCluster.fromExternal('projects/my-project/locations/us-central1-a/clusters/inference') });
+    expect(find(m, 'ContainerNodePool').spec.clusterRef).toEqual({ external: 'projects/my-project/locations/us-central1-a/clusters/inference' });
+    expect(errorsOf({ cluster: GpuNodePoolCluster.fromExternal('inference') })[0]).toMatch(/must be projects\/PROJECT\/locations\/LOCATION\/clusters\/CLUSTER/);
+  });
+
+  test('can create the cluster with Workload Identity and managed Prometheus, kept on delete', () => {
     const m = build({ cluster: GpuNodePoolCluster.create({ name: 'inference', releaseChannel: 'STABLE' }) });
     const cluster = find(m, 'ContainerCluster', 'inference');
+    expect(cluster.metadata.annotations).toEqual({ 'cnrm.cloud.google.com/project-id': 'my-project', 'cnrm.cloud.google.com/deletion-policy': 'abandon' });
+    expect(cluster.spec.monitoringConfig).toEqual({ managedPrometheus: { enabled: true } });
     expect(cluster.spec.workloadIdentityConfig).toEqual({ workloadPool: 'my-project.svc.id.goog' });
     expect(cluster.spec.releaseChannel).toEqual({ channel: 'STABLE' });
     expect(find(m, 'ContainerNodePool').spec.clusterRef).toEqual({ name: 'inference' });
@@ -86,6 +125,7 @@ describe('GpuNodePool', () => {
       .toMatch(/comes with 8 GPU\(s\) but acceleratorCount is 2/);
     expect(errorsOf({ minNodes: 4, maxNodes: 2 })[0]).toMatch(/minNodes \(4\) is larger than maxNodes \(2\)/);
     expect(errorsOf({ driverVersion: 'R535' as never })[0]).toMatch(/driverVersion "R535" must be/);
+    expect(errorsOf({ driverVersion: 'latest', imageType: 'UBUNTU_CONTAINERD' })[0]).toMatch(/"latest" is for Container-Optimized OS nodes only/);
     expect(errorsOf({ projectId: undefined, cluster: GpuNodePoolCluster.create({ name: 'c' }) })[0]).toMatch(/needs projectId/);
     expect(errorsOf({ name: 'GPU pool' })[0]).toMatch(/node pool name/);
   });

@@ -3,7 +3,7 @@ import { InferenceServer, InferenceServerProps } from '../../constructs';
 import { CLI_FLAGS, DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
 import { chart, find, Manifest, schemaErrors, synth, validationErrors } from './helpers';
 
-const base: InferenceServerProps = { name: 'isrv', modelRepositories: ['gs://models-bucket/repo'] };
+const base: InferenceServerProps = { name: 'isrv', image: 'us-docker.pkg.dev/p/r/inference-server:0.1.0', modelRepositories: ['gs://models-bucket/repo'] };
 
 function build(props: Partial<InferenceServerProps> = {}): Manifest[] {
   const c = chart('serving');
@@ -25,6 +25,7 @@ describe('InferenceServer', () => {
     expect(schemaErrors(build())).toEqual([]);
     expect(schemaErrors(build({ numGpus: 0, serviceType: 'ClusterIP', metricsService: false }))).toEqual([]);
     expect(schemaErrors(build({ numGpus: 4, acceleratorType: 'nvidia-h100-80gb', env: { A: 'b' }, logVerbose: 1 }))).toEqual([]);
+    expect(schemaErrors(build({ adminKey: false }))).toEqual([]);
   });
 
   test('Deployment <name>-v1 selects the prototype labels; Service selects app', () => {
@@ -57,19 +58,51 @@ describe('InferenceServer', () => {
 
   test('args come from the contract flags', () => {
     const args = container(build()).args;
+    const locked = 'shared-memory,model-config,model-repository,statistics,trace,logging:admin-key=$(ADMIN_API_KEY)';
     expect(args).toEqual([
       `${CLI_FLAGS.modelRepository}=gs://models-bucket/repo`,
       `${CLI_FLAGS.modelControlMode}=none`,
       `${CLI_FLAGS.exitTimeoutSecs}=${SERVER_DEFAULTS.exitTimeoutSecs}`,
       `${CLI_FLAGS.modelCacheDir}=${WRITABLE_PATHS.modelCache}`,
       `${CLI_FLAGS.allowGpuMetrics}=true`,
+      `${CLI_FLAGS.httpRestrictedApi}=${locked}`,
+      `${CLI_FLAGS.grpcRestrictedProtocol}=${locked}`,
+      `${CLI_FLAGS.allowClientShm}=false`,
     ]);
-    const polled = container(build({ modelRepositories: ['/models/a', '/models/b'], modelControlMode: 'poll', repositoryPollSecs: 30, extraArgs: ['--strict-readiness=false'] })).args;
+    const polled = container(build({
+      modelRepositories: ['/models/a', '/models/b'], modelControlMode: 'poll', repositoryPollSecs: 30, extraArgs: ['--strict-readiness=false'],
+      adminKey: false, allowClientSharedMemory: true,
+    })).args;
     expect(polled).toEqual([
       '--model-repository=/models/a', '--model-repository=/models/b', '--model-control-mode=poll', '--repository-poll-secs=30',
-      '--exit-timeout-secs=30', '--allow-gpu-metrics=true', '--strict-readiness=false',
+      '--exit-timeout-secs=30', '--allow-gpu-metrics=true', '--allow-client-shm=true', '--strict-readiness=false',
     ]);
     expect(container(build({ responseCacheByteSize: 268435456 })).args).toContain(`${CLI_FLAGS.cacheConfig}=local,size=268435456`);
+  });
+
+  test('locked down by default: admin endpoints need a key from a Secret, which never appears in the manifest', () => {
+    const m = build();
+    const c = container(m);
+    expect(c.env).toEqual([{ name: 'ADMIN_API_KEY', valueFrom: { secretKeyRef: { name: 'isrv-admin-key', key: 'admin-key' } } }]);
+    const yaml = Yaml.stringify(find(m, 'Deployment'));
+    // The kubelet expands $(ADMIN_API_KEY) from the env at start: the manifest holds only the reference.
+    expect(yaml).toContain('admin-key=$(ADMIN_API_KEY)');
+    expect(m.filter((o) => o.kind === 'Secret')).toEqual([]);
+    // Health, metadata and inference stay open (probes and clients); metrics are on their own port.
+    const restricted = c.args.find((a: string) => a.startsWith('--http-restricted-api=')).split('=')[1].split(':')[0].split(',');
+    for (const open of ['health', 'metadata', 'inference']) expect(restricted).not.toContain(open);
+    const custom = container(build({
+      adminKey: { secretName: 'ops-key', secretKey: 'token', header: 'x-ops-key', groups: ['model-repository', 'logging'] },
+      env: { LOG_LEVEL: 'debug' },
+    }));
+    expect(custom.args).toContain('--grpc-restricted-protocol=model-repository,logging:x-ops-key=$(ADMIN_API_KEY)');
+    expect(custom.env).toEqual([
+      { name: 'ADMIN_API_KEY', valueFrom: { secretKeyRef: { name: 'ops-key', key: 'token' } } }, { name: 'LOG_LEVEL', value: 'debug' },
+    ]);
+    const open = container(build({ adminKey: false }));
+    expect(open.env).toBeUndefined();
+    expect(open.args.filter((a: string) => a.includes('restricted'))).toEqual([]);
+    expect(schemaErrors(build({ adminKey: { groups: ['trace'] } }))).toEqual([]);
   });
 
   test('probes: liveness and readiness on the v2 health URLs, startup sized for slow loads', () => {
@@ -159,6 +192,12 @@ describe('InferenceServer', () => {
     expect(errorsOf({ serviceType: 'External' as never })[0]).toMatch(/serviceType "External"/);
     expect(errorsOf({ responseCacheByteSize: 0 })[0]).toMatch(/responseCacheByteSize must be a whole number of bytes ≥ 1, got 0/);
     expect(errorsOf({ responseCacheByteSize: 1.5 })[0]).toMatch(/responseCacheByteSize must be a whole number/);
+    expect(errorsOf({ adminKey: { header: 'Admin Key' } })[0]).toMatch(/adminKey.header "Admin Key" must be lowercase/);
+    expect(errorsOf({ adminKey: { groups: ['models' as never] } })[0]).toMatch(/"models" is not one of health, metadata/);
+    expect(errorsOf({ adminKey: { groups: [] } })[0]).toMatch(/adminKey.groups is empty/);
+    expect(errorsOf({ env: { ADMIN_API_KEY: 'x' } })[0]).toMatch(/env must not set ADMIN_API_KEY/);
+    expect(errorsOf({ image: '' })[0]).toMatch(/image is required: no registry publishes the server image: build it from the Dockerfile and push it/);
+    expect(errorsOf({ image: undefined as never })[0]).toMatch(/docker build -t .* docker push/);
     expect(errorsOf({ volumeMounts: [{ name: 'pvc', mountPath: '/models' }] })[0]).toMatch(/volumeMount "pvc" has no matching entry/);
     expect(errorsOf({})).toEqual([]);
   });

@@ -3,6 +3,7 @@
  * clients use): the same bytes for every message we send, and the same core request (or the same error) for every
  * message we receive. Fuzzed with fast-check over parameters, 64-bit integers past 2^53, typed contents and raw bytes.
  */
+import { dataFromContentsWire } from '../../server/protocol/grpc/contents-wire';
 import fc from 'fast-check';
 import { decodeInferRequest } from '../../server/protocol/grpc/codec';
 import {
@@ -123,7 +124,17 @@ describe('infer-wire against proto-loader', () => {
     expect(decoded.parameters!.big.uint64_param).toBe('18446744073709551615');
     expect(decoded.parameters!.small.int64_param).toBe(-7);
     expect(decoded.inputs[0].shape).toEqual([2, '9007199254740993']);
-    expect(decoded.inputs[0].contents!.int64_contents).toEqual(['-9223372036854775808', 5]);
+    // Typed contents stay wire bytes until the codec decodes them straight into a typed array (no Long per element).
+    expect(decoded.inputs[0].contents).toBeFalsy();
+    expect(Array.from(dataFromContentsWire('x', 'INT64', 2, decoded.inputs[0].contents_wire!) as BigInt64Array)).toEqual([-(2n ** 63n), 5n]);
+  });
+
+  it('decodes typed contents in the unpacked encoding too (proto2-style writers)', () => {
+    // int_contents (field 2) as two unpacked varints, -1 and 300; fp32_contents (6) unpacked is tested by the property above.
+    const unpacked = Buffer.from([0x10, ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 0x10, 0xac, 0x02]);
+    expect(Array.from(dataFromContentsWire('x', 'INT32', 2, unpacked) as Int32Array)).toEqual([-1, 300]);
+    expect(() => dataFromContentsWire('x', 'INT32', 3, unpacked)).toThrow(/expected 3|3 elements|element/);
+    expect(() => dataFromContentsWire('x', 'INT32', 2, Buffer.from([0x12, 0x05, 0x01]))).toThrow(/malformed InferTensorContents/);
   });
 
   it('decodes responses as the client reads them (shapes, parameters, raw contents)', () => {

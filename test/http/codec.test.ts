@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { BytesData } from '../../server/core/bytes-data';
 import { DataType, DATATYPES, FixedTypedArray, TensorData } from '../../server/core/datatypes';
 import { InferenceError } from '../../server/core/errors';
 import { serializeBytesElements, Tensor } from '../../server/core/tensor';
@@ -46,7 +47,7 @@ function errorOf(fn: () => unknown): InferenceError {
 }
 
 function utf8(elements: TensorData): string[] {
-  return (elements as Uint8Array[]).map((element) => Buffer.from(element).toString('utf8'));
+  return (elements as BytesData).toStrings();
 }
 
 /** Parse a binary response: JSON header and the raw bytes of each binary output, in order. */
@@ -299,26 +300,43 @@ describe('parseInferenceHeaderLength', () => {
 });
 
 describe('decodeRawInferRequest (Inference-Header-Content-Length: 0)', () => {
-  it('takes the batch dimension from the body size and answers in binary', () => {
+  const model = (inputs: { name: string; datatype: DataType; shape: number[] }[], batched = false) => ({ inputs, batched });
+
+  it('takes the batch dimension as 1 and the variable dimension from the body size, and answers in binary', () => {
     const data = new Float32Array(8);
-    const { request, outputEncoding } = decodeRawInferRequest(Buffer.from(bytesOf(data)), TARGET, [
-      { name: 'IN', datatype: 'FP32', shape: [-1, 4] },
-    ]);
-    expect(request.inputs[0]).toMatchObject({ name: 'IN', datatype: 'FP32', shape: [2, 4] });
+    const { request, outputEncoding } = decodeRawInferRequest(Buffer.from(bytesOf(data)), TARGET, model([{ name: 'IN', datatype: 'FP32', shape: [-1, -1, 4] }], true));
+    expect(request.inputs[0]).toMatchObject({ name: 'IN', datatype: 'FP32', shape: [1, 2, 4] });
     expect(outputEncoding.binaryByDefault).toBe(true);
   });
-  it('reads BYTES framing for a variable dimension', () => {
-    const body = Buffer.from(serializeBytesElements([Buffer.from('a'), Buffer.from('b')]));
-    const { request } = decodeRawInferRequest(body, TARGET, [{ name: 'S', datatype: 'BYTES', shape: [-1] }]);
-    expect(request.inputs[0].shape).toEqual([2]);
+  it('deduces a variable dimension that is not the first (Triton: any one dimension may vary)', () => {
+    const { request } = decodeRawInferRequest(Buffer.alloc(24), TARGET, model([{ name: 'IN', datatype: 'INT32', shape: [2, -1] }]));
+    expect(request.inputs[0].shape).toEqual([2, 3]);
   });
-  it('refuses models with several inputs and sizes that do not divide', () => {
-    const two = [
-      { name: 'A', datatype: 'FP32' as const, shape: [4] },
-      { name: 'B', datatype: 'FP32' as const, shape: [4] },
-    ];
-    expect(errorOf(() => decodeRawInferRequest(Buffer.alloc(16), TARGET, two)).message).toMatch(/has 2 inputs, not 1/);
-    const one = [{ name: 'A', datatype: 'FP32' as const, shape: [-1, 4] }];
+  it('takes fixed shapes as they are', () => {
+    const { request } = decodeRawInferRequest(Buffer.alloc(16), TARGET, model([{ name: 'IN', datatype: 'FP32', shape: [4] }]));
+    expect(request.inputs[0].shape).toEqual([4]);
+  });
+  it('reads a BYTES input of shape [1] as one element, the whole body without a length prefix', () => {
+    const body = Buffer.from('raw \u0000 bytes');
+    const { request } = decodeRawInferRequest(body, TARGET, model([{ name: 'S', datatype: 'BYTES', shape: [-1, 1] }], true));
+    expect(request.inputs[0].shape).toEqual([1, 1]);
+    expect(utf8(request.inputs[0].data!)).toEqual(['raw \u0000 bytes']);
+  });
+  it("refuses with Triton's texts: several inputs, several variable dimensions, BYTES not of shape [1], sizes that do not divide", () => {
+    const two = model([
+      { name: 'A', datatype: 'FP32', shape: [4] },
+      { name: 'B', datatype: 'FP32', shape: [4] },
+    ]);
+    expect(errorOf(() => decodeRawInferRequest(Buffer.alloc(16), TARGET, two)).message).toBe(
+      `Raw request must only have 1 input (found 1) to be deduced but got 2 inputs in '${TARGET.model}' model configuration`,
+    );
+    expect(errorOf(() => decodeRawInferRequest(Buffer.alloc(16), TARGET, model([{ name: 'INPUT0', datatype: 'FP16', shape: [-1, -1] }]))).message).toBe(
+      "The shape of the raw input 'INPUT0' can not be deduced because there are more than one variable-sized dimension",
+    );
+    expect(errorOf(() => decodeRawInferRequest(Buffer.alloc(16), TARGET, model([{ name: 'INPUT0', datatype: 'BYTES', shape: [-1] }]))).message).toBe(
+      "For BYTE datatype raw input 'INPUT0', the model must have input shape [1]",
+    );
+    const one = model([{ name: 'A', datatype: 'FP32', shape: [-1, 4] }], true);
     expect(errorOf(() => decodeRawInferRequest(Buffer.alloc(20), TARGET, one)).message).toMatch(/unexpected total byte size 20/);
   });
 });
@@ -370,7 +388,7 @@ describe('encodeInferResponse: JSON', () => {
   it('writes BYTES as UTF-8 strings and non-finite floats as null', () => {
     const encoded = encodeInferResponse(
       response([
-        { name: 'S', datatype: 'BYTES', shape: [2], data: [Buffer.from('HELLO'), Buffer.from('ü "q"')] },
+        { name: 'S', datatype: 'BYTES', shape: [2], data: BytesData.fromStrings(['HELLO', 'ü "q"']) },
         { name: 'F', datatype: 'FP32', shape: [3], data: new Float32Array([NaN, Infinity, 1]) },
         { name: 'H', datatype: 'FP16', shape: [2], data: new Uint16Array([0x7c00, 0x3c00]) },
         { name: 'B', datatype: 'BF16', shape: [1], data: new Uint16Array([0x3fc0]) },
@@ -389,6 +407,44 @@ describe('encodeInferResponse: JSON', () => {
   });
 });
 
+describe('BYTES outputs in JSON that are not UTF-8', () => {
+  it("keeps their bytes, as Triton's JSON writer does, escaping only quotes, backslashes and control characters", () => {
+    const data = BytesData.fromElements([Buffer.from('ok'), Buffer.from([0xff, 0x22, 0x5c, 0x0a, 0x41]), Buffer.from('ü')]);
+    const encoded = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [3], data }]), JSON_OUTPUTS);
+    expect(Buffer.isBuffer(encoded.body)).toBe(true);
+    const body = encoded.body as Buffer;
+    const expected = Buffer.concat([Buffer.from('"data":["ok","'), Buffer.from([0xff]), Buffer.from('\\"\\\\\\nA","ü"]')]);
+    expect(body.includes(expected)).toBe(true);
+    expect(encoded.contentType).toBe('application/json');
+    // Every element valid UTF-8: JSON.stringify's text.
+    const strings = ['ü', 'tab\tquote"back\\slash\u0001', '\u2028'];
+    const valid = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [3], data: BytesData.fromStrings(strings) }]), JSON_OUTPUTS);
+    expect(valid.body.toString()).toContain(`"data":${JSON.stringify(strings)}`);
+  });
+
+  it('writes the same text as JSON.stringify for any valid string', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme' }), { maxLength: 8 }), (strings) => {
+        const encoded = encodeInferResponse(response([{ name: 'S', datatype: 'BYTES', shape: [strings.length], data: BytesData.fromStrings(strings) }]), JSON_OUTPUTS);
+        expect(encoded.body.toString()).toContain(`"data":${JSON.stringify(strings)}`);
+      }),
+    );
+  });
+});
+
+describe('decodeInferRequest: the early check', () => {
+  it('sees every input header before any tensor is decoded, so its refusal wins over bad data', () => {
+    const seen: string[] = [];
+    const refuse = (_rid: string | undefined, inputs: readonly { name: string }[]) => {
+      seen.push(...inputs.map((input) => input.name));
+      throw new InferenceError('NOT_FOUND', 'refused early');
+    };
+    const body = Buffer.from(JSON.stringify({ id: 'r', inputs: [{ name: 'A', datatype: 'INT32', shape: [2], data: ['not', 'numbers'] }, { name: 'B', datatype: 'BYTES', shape: [1], data: ['x'] }] }));
+    expect(errorOf(() => decodeInferRequest(body, TARGET, undefined, refuse)).message).toBe('refused early');
+    expect(seen).toEqual(['A', 'B']);
+  });
+});
+
 describe('encodeInferResponse: binary outputs', () => {
   it('puts binary outputs after the JSON header, in order, JSON ones inline', () => {
     const a = new Float32Array([1.5, 2.5]);
@@ -396,7 +452,7 @@ describe('encodeInferResponse: binary outputs', () => {
       response([
         { name: 'A', datatype: 'FP32', shape: [2], data: a },
         { name: 'J', datatype: 'INT8', shape: [1], data: new Int8Array([-3]) },
-        { name: 'S', datatype: 'BYTES', shape: [1], data: [Buffer.from('xy')] },
+        { name: 'S', datatype: 'BYTES', shape: [1], data: BytesData.fromStrings(['xy']) },
       ]),
       { binaryByDefault: true, binaryByName: new Map([['J', false]]) },
     );

@@ -4,14 +4,15 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { parseDeployArgs } from '../../kubeflow/deploy';
 import { DEPLOY_FLAGS } from '../../kubeflow/flags';
-import { DEFAULT_IMAGE } from '../../server/contract';
 
 const KUBEFLOW = path.resolve(__dirname, '../../kubeflow');
 const read = (file: string) => parse(fs.readFileSync(path.join(KUBEFLOW, file), 'utf8'));
 const inputs = DEPLOY_FLAGS.filter((f) => !f.internal && !f.output);
 const outputs = DEPLOY_FLAGS.filter((f) => f.output);
 const ENTRY = ['node', '/app/dist/kubeflow/deploy.js'];
-const SAMPLE: Record<string, string> = { model_repository_uri: 'gs://bucket/models', name: 'simple' };
+const SAMPLE: Record<string, string> = { model_repository_uri: 'gs://bucket/models', name: 'simple', image: 'us-docker.pkg.dev/p/r/inference-server:0.1.0' };
+/** The step runs in the image the user gives: the v2 placeholder of the `image` input (kubeflow/pipelines#11404). */
+const STEP_IMAGE = "{{$.inputs.parameters['image']}}";
 
 /** Pairs [flag, placeholder] of a container's args. */
 function pairs(args: unknown[]): [string, unknown][] {
@@ -38,7 +39,8 @@ describe('component.yaml (KFP v1)', () => {
 
   it('runs the entry point with every input and output path behind its flag', () => {
     const container = spec.implementation.container;
-    expect(container.image).toBe(DEFAULT_IMAGE);
+    expect(container.image).toBe(STEP_IMAGE);
+    expect(spec.inputs.find((i: any) => i.name === 'image').optional).toBeUndefined();
     expect(container.command).toEqual(ENTRY);
     expect(pairs(container.args)).toEqual([
       ...inputs.map((f) => [f.flag, { inputValue: f.kfpName }]),
@@ -53,7 +55,7 @@ describe('component.yaml (KFP v1)', () => {
       return `/tmp/outputs/${arg.outputPath}/data`;
     });
     const options = parseDeployArgs(args);
-    expect(options).toMatchObject({ name: 'simple', modelRepository: 'gs://bucket/models', accelerator: '', numGpus: 1, outputEndpointPath: '/tmp/outputs/endpoint/data' });
+    expect(options).toMatchObject({ name: 'simple', modelRepository: 'gs://bucket/models', image: SAMPLE.image, accelerator: '', numGpus: 1, outputEndpointPath: '/tmp/outputs/endpoint/data' });
   });
 });
 
@@ -86,7 +88,8 @@ describe('component-v2.yaml (KFP v2 IR)', () => {
   });
 
   it('passes every input and output file behind its flag', () => {
-    expect(executor.container.image).toBe(DEFAULT_IMAGE);
+    expect(executor.container.image).toBe(STEP_IMAGE);
+    expect(component.inputDefinitions.parameters.image.isOptional).toBeUndefined();
     expect(executor.container.command).toEqual(ENTRY);
     expect(pairs(executor.container.args)).toEqual([
       ...inputs.map((f) => [f.flag, `{{$.inputs.parameters['${f.kfpName}']}}`]),
@@ -125,7 +128,7 @@ describe('rbac.yaml', () => {
     const verbs = (resource: string) => new Set(role.rules
       .filter((rule: any) => rule.resources.some((r: string) => `${rule.apiGroups[0]}/${r}` === resource))
       .flatMap((rule: any) => rule.verbs));
-    for (const resource of ['/serviceaccounts', '/services', 'apps/deployments', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets']) {
+    for (const resource of ['/serviceaccounts', '/services', 'apps/deployments', 'autoscaling/horizontalpodautoscalers', 'policy/poddisruptionbudgets', 'monitoring.googleapis.com/podmonitorings']) {
       expect([...verbs(resource)]).toEqual(expect.arrayContaining(['get', 'create', 'patch']));
     }
   });

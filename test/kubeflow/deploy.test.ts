@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_IMAGE } from '../../server/contract';
 import { endpointOf, main, parseDeployArgs, rolloutState } from '../../kubeflow/deploy';
 import type { KubeApi } from '../../kubeflow/kube';
 import { synthesizeDeployManifests } from '../../kubeflow/manifests';
@@ -16,27 +15,30 @@ import { FakeKubeApi } from './fake-kube-api';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.join(ROOT, 'dist', 'kubeflow', 'deploy.js');
+const IMAGE = 'us-docker.pkg.dev/p/r/inference-server:0.1.0';
 
 describe('flags', () => {
   it('applies the defaults', () => {
-    const options = parseDeployArgs(['--name=simple', '--model-repository=gs://bucket/models']);
+    const options = parseDeployArgs(['--name=simple', '--model-repository=gs://bucket/models', `--image=${IMAGE}`]);
     expect(options).toMatchObject({
-      name: 'simple', namespace: 'default', image: DEFAULT_IMAGE, numGpus: 1, accelerator: '', minReplicas: 1, maxReplicas: 1,
+      name: 'simple', namespace: 'default', image: IMAGE, numGpus: 1, accelerator: '', minReplicas: 1, maxReplicas: 1,
       serviceType: 'LoadBalancer', timeoutSeconds: 900, dryRun: false,
     });
   });
 
   it('rejects missing and malformed inputs', () => {
-    expect(() => parseDeployArgs(['--name=x'])).toThrow(/missing --model-repository/);
-    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', '--num-gpus=-1'])).toThrow(/--num-gpus expects a whole number/);
-    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', '--service-type=Ingress'])).toThrow(/--service-type/);
-    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', '--min-replicas=3', '--max-replicas=2'])).toThrow(/--max-replicas \(2\)/);
-    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', '--bogus=1'])).toThrow(/bogus/);
+    expect(() => parseDeployArgs(['--name=x'])).toThrow(/missing --model-repository, --image/);
+    // No image is published: the flag has no default.
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m'])).toThrow(/missing --image/);
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--num-gpus=-1'])).toThrow(/--num-gpus expects a whole number/);
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--service-type=Ingress'])).toThrow(/--service-type/);
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--min-replicas=3', '--max-replicas=2'])).toThrow(/--max-replicas \(2\)/);
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--bogus=1'])).toThrow(/bogus/);
   });
 
   it('exits 2 with the constructs\' validation message for a bad accelerator', async () => {
     const lines: string[] = [];
-    const code = await main(['--name=x', '--model-repository=/m', '--accelerator=nvidia-gtx-1080'], { stderr: (l) => lines.push(l) });
+    const code = await main(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--accelerator=nvidia-gtx-1080'], { stderr: (l) => lines.push(l) });
     expect(code).toBe(2);
     expect(lines.join('\n')).toMatch(/acceleratorType "nvidia-gtx-1080" is not a GKE GPU type/);
   });
@@ -58,11 +60,17 @@ describe('manifests', () => {
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.template.spec.nodeSelector).toEqual({ 'cloud.google.com/gke-accelerator': 'nvidia-l4' });
     expect(deployment.spec.template.spec.containers[0].args).toContain('--model-repository=gs://bucket/models');
+    // Locked down as the constructs are: the key comes from the Secret <name>-admin-key, or the one named.
+    expect(deployment.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef).toEqual({ name: 'simple-admin-key', key: 'admin-key' });
+    const named = synthesizeDeployManifests({ ...base, adminKeySecret: 'ops-key' }).objects.find((o) => o.kind === 'Deployment') as any;
+    expect(named.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe('ops-key');
+    const open = synthesizeDeployManifests({ ...base, adminKeySecret: 'none' }).objects.find((o) => o.kind === 'Deployment') as any;
+    expect(open.spec.template.spec.containers[0].env).toBeUndefined();
   });
 
-  it('add an HPA and a PodDisruptionBudget when max > min, and leave replicas to the HPA', () => {
+  it('add an HPA, a PodDisruptionBudget and the PodMonitoring that feeds the HPA\'s metric when max > min, and leave replicas to the HPA', () => {
     const { objects } = synthesizeDeployManifests({ ...base, minReplicas: 2, maxReplicas: 5, serviceAccount: 'reader' });
-    expect(objects.map((o) => o.kind)).toEqual(['Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+    expect(objects.map((o) => o.kind)).toEqual(['Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring']);
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler') as any;
     expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
     const deployment = objects.find((o) => o.kind === 'Deployment') as any;
@@ -99,7 +107,7 @@ describe('timeout (injected client and clock)', () => {
       readService: async () => ({}),
     };
     const errors: string[] = [];
-    const code = await main(['--name=s', '--model-repository=/m', '--timeout-seconds=30'], {
+    const code = await main(['--name=s', '--model-repository=/m', `--image=${IMAGE}`, '--timeout-seconds=30'], {
       kube, stdout: () => undefined, stderr: (l) => errors.push(l), now: () => clock, sleep: async (ms) => { clock += ms; },
     });
     expect(code).toBe(1);
@@ -144,7 +152,7 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
   it('server-side applies every object, waits for availability and the load balancer, writes the outputs', async () => {
     api.rollout = { type: 'available-after', polls: 3 };
     api.loadBalancerAfterPolls = 2;
-    const result = await run(['--name', 'simple', '--model-repository', 'gs://bucket/models', '--namespace', 'default', ...outputs()]);
+    const result = await run(['--name', 'simple', '--model-repository', 'gs://bucket/models', '--image', IMAGE, '--namespace', 'default', ...outputs()]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
 
@@ -173,17 +181,17 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
 
   it('applies the autoscaler objects too and reports the in-cluster endpoint of a ClusterIP Service', async () => {
     const result = await run([
-      '--name=simple', '--model-repository=gs://bucket/models', '--namespace=serving', '--service-type=ClusterIP',
+      '--name=simple', '--model-repository=gs://bucket/models', `--image=${IMAGE}`, '--namespace=serving', '--service-type=ClusterIP',
       '--min-replicas=1', '--max-replicas=3', '--num-gpus=0', ...outputs(),
     ]);
     expect(result.code).toBe(0);
-    expect(api.patches().map((p) => p.body?.kind)).toEqual(['ServiceAccount', 'Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']);
+    expect(api.patches().map((p) => p.body?.kind)).toEqual(['ServiceAccount', 'Service', 'Service', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'PodMonitoring']);
     expect(fs.readFileSync(path.join(dir, 'out', 'endpoint'), 'utf8')).toBe('http://simple.serving.svc.cluster.local:8000');
   });
 
   it('explains an RBAC denial and names the missing permission', async () => {
     api.forbidden.add('patch deployments');
-    const result = await run(['--name=simple', '--model-repository=/models', ...outputs()]);
+    const result = await run(['--name=simple', '--model-repository=/models', `--image=${IMAGE}`, ...outputs()]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('RBAC denied apply Deployment default/simple-v1');
     expect(result.stderr).toContain('User "system:serviceaccount:kubeflow:pipeline-runner" cannot patch resource "deployments" in API group "apps"');
@@ -195,14 +203,14 @@ describe('apply and wait against the Kubernetes API fake (node dist/kubeflow/dep
 
   it('times out when the Deployment never becomes available', async () => {
     api.rollout = { type: 'never' };
-    const result = await run(['--name=simple', '--model-repository=/models', '--timeout-seconds=1', ...outputs()]);
+    const result = await run(['--name=simple', '--model-repository=/models', `--image=${IMAGE}`, '--timeout-seconds=1', ...outputs()]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/timed out after 1s waiting for Deployment default\/simple-v1 to become available \(0\/1 available.*MinimumReplicasUnavailable/);
   });
 
   it('stops at ProgressDeadlineExceeded without waiting for the timeout', async () => {
     api.rollout = { type: 'progress-deadline' };
-    const result = await run(['--name=simple', '--model-repository=/models', '--timeout-seconds=600', ...outputs()]);
+    const result = await run(['--name=simple', '--model-repository=/models', `--image=${IMAGE}`, '--timeout-seconds=600', ...outputs()]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Deployment default\/simple-v1 failed: rollout stopped: ReplicaSet .* has timed out progressing/);
   });

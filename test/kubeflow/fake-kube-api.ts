@@ -21,6 +21,7 @@ const RESOURCES: ResourceInfo[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment' },
   { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler' },
   { group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' },
+  { group: 'monitoring.googleapis.com', version: 'v1', plural: 'podmonitorings', kind: 'PodMonitoring' },
 ];
 
 export interface KubeRequest {

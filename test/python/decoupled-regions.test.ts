@@ -2,6 +2,7 @@
  * A decoupled execute that fails (raises after a response) must still release its request's input region: a region
  * left held would keep the stub's /dev/shm input file growing for as long as the stub lives.
  */
+import { BytesData } from '../../server/core/bytes-data';
 import * as path from 'node:path';
 import { StubProcess } from '../../server/backends/python/stub-process';
 import type { Tensor } from '../../server/core/tensor';
@@ -14,7 +15,7 @@ it('releases the input region of a decoupled execute that raises, so the input f
   try {
     await stub.initialize({ model_file: path.join(MODEL, '1', 'model.py'), version_dir: path.join(MODEL, '1'), args: {}, decoupled: true, instance_name: 'regions' }, 20_000);
     const files = (stub as unknown as { files: { live: Map<unknown, unknown> } }).files;
-    const mode = (m: string): Tensor[] => [{ name: 'MODE', datatype: 'BYTES', shape: [1], data: [Buffer.from(m)] }];
+    const mode = (m: string): Tensor[] => [{ name: 'MODE', datatype: 'BYTES', shape: [1], data: BytesData.fromStrings([m]) }];
     for (let i = 0; i < 3; i++) {
       await expect(stub.executeDecoupled(mode('raise'), [], () => undefined, 20_000)).rejects.toThrow(/failed after the first response/);
       expect(files.live.size).toBe(0);

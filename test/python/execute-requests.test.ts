@@ -2,6 +2,7 @@
  * The backend instance directly: several requests in one TritonPythonModel.execute call (Triton's `requests` list),
  * through PythonInstance.executeRequests: an error response fails only its request, an exception fails them all.
  */
+import { BytesData } from '../../server/core/bytes-data';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ExecutionResult } from '../../server/backends/backend';
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 const int32 = (name: string, values: number[]): Tensor => ({ name, datatype: 'INT32', shape: [values.length, 1], data: Int32Array.from(values) });
-const mode = (value: string): Tensor => ({ name: 'MODE', datatype: 'BYTES', shape: [1], data: [Buffer.from(value)] });
+const mode = (value: string): Tensor => ({ name: 'MODE', datatype: 'BYTES', shape: [1], data: BytesData.fromStrings([value]) });
 const valueOf = (result: PromiseSettledResult<ExecutionResult>, name: string) => {
   if (result.status !== 'fulfilled') throw result.reason;
   return Array.from(result.value.outputs.find((t) => t.name === name)!.data as Int32Array);

@@ -2,6 +2,7 @@
  * The sequence batcher through the facade, on real ONNX Runtime instances: per-sequence state, START/END, slots and
  * the backlog, idle release, both strategies, Triton's errors, and unload with sequences in flight.
  */
+import { BytesData } from '../../server/core/bytes-data';
 import * as fs from 'node:fs';
 import type { InferenceServerApp } from '../../server/app';
 import type { InferResponse } from '../../server/core/types';
@@ -125,7 +126,7 @@ describe('sequence batcher', () => {
     expect(outputOf(await send('seq_corrid', big, 4, { end: true }))).toEqual([8]);
 
     const named = await send('seq_corrid_string', 'user-42', 1, { start: true });
-    const echoed = (named.outputs.find((o) => o.name === 'CORRID_OUT')!.data as Uint8Array[]).map((b) => Buffer.from(b).toString());
+    const echoed = (named.outputs.find((o) => o.name === 'CORRID_OUT')!.data as BytesData).toStrings();
     expect(echoed).toEqual(['user-42']);
     expect(outputOf(await send('seq_corrid_string', 'user-42', 2, { end: true }))).toEqual([3]);
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { DATATYPES, DataType, dataTypeFromOrt } from '../../core/datatypes';
 import { Errors, InferenceError } from '../../core/errors';
-import type { Tensor } from '../../core/tensor';
+import { BytesData, isBytesData, type Tensor } from '../../core/tensor';
 import { resolveWorkerScript } from '../worker-script';
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
 import type { FromWorker, RunMessage, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
@@ -250,16 +250,12 @@ function toMessage(id: number, runs: readonly ExecutionRequest[]): RunMessage {
 
 /** The tensor as the shared-memory writer reads it: no copy, it is copied into the slot. */
 function viewWire(tensor: Tensor): WireTensor {
-  return { name: tensor.name, ortType: ortTypeOf(tensor), dims: tensor.shape, data: tensor.data };
+  return { name: tensor.name, ortType: ortTypeOf(tensor), dims: tensor.shape, data: isBytesData(tensor.data) ? tensor.data.serialized : tensor.data };
 }
 
 function toWire(tensor: Tensor): WireTensor {
   const ortType = ortTypeOf(tensor);
-  if (Array.isArray(tensor.data)) {
-    // Compact copies: a view would drag its whole request body across the thread boundary.
-    return { name: tensor.name, ortType, dims: tensor.shape, data: tensor.data.map((bytes) => bytes.slice()) };
-  }
-  const data = tensor.data;
+  const data = isBytesData(tensor.data) ? tensor.data.serialized : tensor.data;
   const spansBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
   // Moving a whole request body for a small tensor would detach (or, for pooled buffers, copy) far more than needed:
   // copy small tensors, move large ones (a large binary input is most of its body).
@@ -270,9 +266,7 @@ function toWire(tensor: Tensor): WireTensor {
 function transferList(inputs: WireTensor[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const input of inputs) {
-    if (Array.isArray(input.data)) {
-      for (const element of input.data) buffers.add(element.buffer as ArrayBuffer);
-    } else if (!(input.data.buffer instanceof SharedArrayBuffer)) {
+    if (!(input.data.buffer instanceof SharedArrayBuffer)) {
       buffers.add(input.data.buffer as ArrayBuffer);
     }
   }
@@ -281,5 +275,10 @@ function transferList(inputs: WireTensor[]): ArrayBuffer[] {
 
 function fromWire(wire: WireTensor): Tensor {
   const datatype: DataType = dataTypeFromOrt(wire.ortType) ?? 'BYTES';
+  if (datatype === 'BYTES') {
+    const data = BytesData.fromSerialized(wire.data as Uint8Array);
+    if (!data) throw Errors.outputSizeMismatch(wire.name);
+    return { name: wire.name, datatype, shape: wire.dims, data };
+  }
   return { name: wire.name, datatype, shape: wire.dims, data: wire.data as Tensor['data'] };
 }

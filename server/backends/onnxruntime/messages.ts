@@ -5,8 +5,8 @@ export interface WireTensor {
   /** onnxruntime-node type name: float32, int32, string, bool, ... */
   ortType: string;
   dims: number[];
-  /** Typed array for numeric types, one Uint8Array per element for strings. */
-  data: ArrayBufferView | Uint8Array[];
+  /** Typed array for numeric types; for strings, the elements in Triton's serialised form (BytesData.serialized). */
+  data: ArrayBufferView;
 }
 
 export interface WorkerInit {

@@ -257,7 +257,7 @@ export class Channel {
 
 /** Encoded size of a tensor, or -1 when it cannot travel through shared memory (BYTES, odd types or dims). */
 function tensorBytes(tensor: WireTensor): number {
-  if (Array.isArray(tensor.data) || !TYPE_CODES.has(tensor.ortType)) return -1;
+  if (tensor.ortType === 'string' || !TYPE_CODES.has(tensor.ortType)) return -1;
   const ArrayType = ORT_TYPES[TYPE_CODES.get(tensor.ortType)!][1];
   // Anything unusual (a typed array of another type, dims that are not u32) keeps the postMessage path and its errors.
   if (!(tensor.data instanceof ArrayType)) return -1;

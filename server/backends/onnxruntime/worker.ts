@@ -5,23 +5,26 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { BytesData } from '../../core/bytes-data';
 import type { FromWorker, RunMessage, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
 import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-channel';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
+/** The elements of serialised BYTES as strings (what ORT's string tensors take), without a view per element. */
+function stringsFromSerialized(bytes: Uint8Array): string[] {
+  return BytesData.fromSerialized(bytes)?.toStrings() ?? [];
+}
+
 function toOrtTensor(wire: WireTensor): ort.Tensor {
   if (wire.ortType === 'string') {
-    const strings = (wire.data as Uint8Array[]).map((bytes) => decoder.decode(bytes));
-    return new ort.Tensor('string', strings, wire.dims);
+    return new ort.Tensor('string', stringsFromSerialized(wire.data as Uint8Array), wire.dims);
   }
   return new ort.Tensor(wire.ortType as ort.Tensor.Type, wire.data as ort.Tensor.DataType, wire.dims);
 }
@@ -29,7 +32,7 @@ function toOrtTensor(wire: WireTensor): ort.Tensor {
 function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
   const dims = tensor.dims.map(Number);
   if (tensor.type === 'string') {
-    return { name, ortType: 'string', dims, data: (tensor.data as string[]).map((s) => encoder.encode(s)) };
+    return { name, ortType: 'string', dims, data: BytesData.fromStrings(tensor.data as string[]).serialized };
   }
   return { name, ortType: tensor.type, dims, data: tensor.data as ArrayBufferView };
 }
@@ -39,15 +42,14 @@ function postResults(message: Extract<FromWorker, { type: 'result' }>): void {
   const outputsOf = (m: typeof message) => m.results.flatMap((r) => (r.ok ? r.outputs : []));
   const buffers = new Set<ArrayBuffer>();
   for (const output of outputsOf(message)) {
-    if (!Array.isArray(output.data)) buffers.add(output.data.buffer as ArrayBuffer);
+    buffers.add(output.data.buffer as ArrayBuffer);
   }
   try {
     post(message, [...buffers]);
   } catch {
-    const copy = (o: WireTensor): WireTensor =>
-      Array.isArray(o.data) ? o : { ...o, data: (o.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() };
+    const copy = (o: WireTensor): WireTensor => ({ ...o, data: (o.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() });
     const copied = { ...message, results: message.results.map((r) => (r.ok ? { ...r, outputs: r.outputs.map(copy) } : r)) };
-    post(copied, outputsOf(copied).flatMap((o) => (Array.isArray(o.data) ? [] : [o.data.buffer as ArrayBuffer])));
+    post(copied, outputsOf(copied).map((o) => o.data.buffer as ArrayBuffer));
   }
 }
 

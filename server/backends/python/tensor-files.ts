@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
-import { deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import { BytesData, rawBytesOf, Tensor, typedArrayFromBytes } from '../../core/tensor';
 
 const ALIGNMENT = 64;
 const ZEROS = new Uint8Array(ALIGNMENT);
@@ -41,9 +41,7 @@ export class TensorFiles {
     for (const tensors of groups) {
       const described: WireTensor[] = [];
       for (const tensor of tensors) {
-        const bytes = Array.isArray(tensor.data)
-          ? serializeBytesElements(tensor.data)
-          : new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+        const bytes = rawBytesOf(tensor.data);
         const padding = (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
         if (padding > 0) parts.push(ZEROS.subarray(0, padding));
         offset += padding;
@@ -99,7 +97,7 @@ export class TensorFiles {
       const bytes = buffer.subarray(output.offset - start, output.offset - start + output.size);
       const count = elementCount(output.shape);
       if (datatype === 'BYTES') {
-        const elements = deserializeBytesElements(bytes);
+        const elements = BytesData.fromSerialized(bytes);
         if (!elements || elements.length !== count) throw Errors.outputSizeMismatch(output.name);
         return { name: output.name, datatype, shape: output.shape, data: elements };
       }

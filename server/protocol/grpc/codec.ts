@@ -9,15 +9,18 @@ import { elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
+import type { InferenceServiceApi } from '../../core/service-api';
 import type { InferRequest, InferRequestInput, InferResponse, Parameters, ParameterValue, RequestedOutput } from '../../core/types';
 import type {
+  InferInputTensorMessage,
   InferOutputTensorMessage,
   Int64,
   ModelInferRequestMessage,
   ModelInferResponseMessage,
   ParameterMap,
 } from './messages';
-import { dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+import { contentsWireHasElements, dataFromContentsWire } from './contents-wire';
+import { CONTENTS_FIELD, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
 
 export interface DecodedGrpcRequest {
   readonly request: InferRequest;
@@ -89,7 +92,21 @@ function decodeShape(name: string, shape: readonly Int64[]): number[] {
   return dims;
 }
 
-export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGrpcRequest {
+/** Called with the request id and the inputs' headers before any tensor is decoded (InferenceServiceApi.checkInferTarget). */
+export type InputHeadersCheck = (rid: string | undefined, inputs: readonly { name: string; datatype: string }[]) => void;
+
+/** Typed contents in either form: the server's wire bytes (contents-wire.ts) or a decoded message (tests, clients). */
+function inputHasContents(input: InferInputTensorMessage): boolean {
+  if (input.contents_wire && input.contents_wire.length > 0) return contentsWireHasElements(input.name, input.contents_wire);
+  return hasContents(input.contents);
+}
+
+/** The facade's early check for this message's model and version. */
+export function checkWith(service: Pick<InferenceServiceApi, 'checkInferTarget'>, message: ModelInferRequestMessage): InputHeadersCheck {
+  return (rid, inputs) => service.checkInferTarget(message.model_name, message.model_version || undefined, rid, inputs);
+}
+
+export function decodeInferRequest(message: ModelInferRequestMessage, check?: InputHeadersCheck): DecodedGrpcRequest {
   const model = message.model_name;
   const raw = message.raw_input_contents ?? [];
   const useRaw = raw.length > 0;
@@ -98,6 +115,12 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
   const parsedParameters = message.inputs.map((input) => parseSharedMemoryParameters(input.name, decodeParameters(input.parameters)));
   const inline = parsedParameters.filter((parsed) => !parsed.sharedMemory).length;
   if (useRaw && raw.length !== inline) throw Errors.rawContentsCount(model, inline, raw.length);
+  for (const input of message.inputs) {
+    if (!isDataType(input.datatype)) throw Errors.unsupportedDatatype(input.datatype);
+    // Errors of the request's form come before the model's checks, as they did when contents were decoded first.
+    if (CONTENTS_FIELD[input.datatype] === undefined && inputHasContents(input)) throw Errors.contentsNoTypedField(input.name, input.datatype);
+  }
+  check?.(message.id || undefined, message.inputs);
 
   let rawIndex = 0;
   const inputs = message.inputs.map((input, index): InferRequestInput => {
@@ -107,15 +130,17 @@ export function decodeInferRequest(message: ModelInferRequestMessage): DecodedGr
     const shape = decodeShape(name, input.shape);
     const { sharedMemory, parameters: inputParameters } = parsedParameters[index];
     if (sharedMemory) {
-      if (hasContents(input.contents)) throw Errors.contentsWithSharedMemory(name, model);
+      if (inputHasContents(input)) throw Errors.contentsWithSharedMemory(name, model);
       const tensor = { name, datatype, shape, sharedMemory };
       return inputParameters ? { ...tensor, parameters: inputParameters } : tensor;
     }
     const count = elementCount(shape);
     let data: Tensor['data'];
     if (useRaw) {
-      if (hasContents(input.contents)) throw Errors.contentsWithRaw(name, model);
+      if (inputHasContents(input)) throw Errors.contentsWithRaw(name, model);
       data = dataFromRaw(name, datatype, count, raw[rawIndex++]);
+    } else if (input.contents_wire && input.contents_wire.length > 0 && inputHasContents(input)) {
+      data = dataFromContentsWire(name, datatype, count, input.contents_wire);
     } else if (hasContents(input.contents)) {
       data = dataFromContents(name, datatype, input.contents!);
       if (data.length !== count) throw Errors.elementCountMismatch(name, count, data.length);

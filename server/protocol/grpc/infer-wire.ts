@@ -28,6 +28,8 @@ import { MODEL_CONFIG_PROTO_DIR, PROTO_DIR } from './proto';
 
 interface InferTypes {
   readonly request: protobuf.Type;
+  /** ModelInferRequest whose inputs' `contents` stay wire bytes (`contents_wire`): the server decodes them itself. */
+  readonly requestLazyContents: protobuf.Type;
   readonly response: protobuf.Type;
   readonly streamResponse: protobuf.Type;
 }
@@ -37,6 +39,23 @@ let types: InferTypes | undefined;
 /** The three message types, from grpc_service.proto with proto field names (as proto-loader's keepCase loads them). */
 function inferTypes(): InferTypes {
   if (types) return types;
+  const root = loadRoot();
+  const lazy = loadRoot();
+  const tensor = lazy.lookupType('inference.ModelInferRequest.InferInputTensor');
+  const contents = tensor.fields.contents;
+  tensor.remove(contents);
+  tensor.add(new protobuf.Field('contents_wire', contents.id, 'bytes'));
+  lazy.resolveAll();
+  types = {
+    request: root.lookupType('inference.ModelInferRequest'),
+    requestLazyContents: lazy.lookupType('inference.ModelInferRequest'),
+    response: root.lookupType('inference.ModelInferResponse'),
+    streamResponse: root.lookupType('inference.ModelStreamInferResponse'),
+  };
+  return types;
+}
+
+function loadRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => {
     for (const dir of [PROTO_DIR, MODEL_CONFIG_PROTO_DIR]) {
@@ -47,12 +66,7 @@ function inferTypes(): InferTypes {
   };
   root.loadSync('grpc_service.proto', { keepCase: true });
   root.resolveAll();
-  types = {
-    request: root.lookupType('inference.ModelInferRequest'),
-    response: root.lookupType('inference.ModelInferResponse'),
-    streamResponse: root.lookupType('inference.ModelStreamInferResponse'),
-  };
-  return types;
+  return root;
 }
 
 /** A decoded 64-bit integer (a Long, or a number without the long package): a number when exact, else a string. */
@@ -99,8 +113,9 @@ function normaliseResponse(message: ModelInferResponseMessage): ModelInferRespon
   return message;
 }
 
+/** A request as the server reads it: inputs' typed contents left as wire bytes (`contents_wire`). */
 export function deserializeInferRequest(bytes: Buffer): ModelInferRequestMessage {
-  const message = inferTypes().request.decode(bytes) as unknown as ModelInferRequestMessage;
+  const message = inferTypes().requestLazyContents.decode(bytes) as unknown as ModelInferRequestMessage;
   normaliseParameters(message.parameters);
   normaliseTensors(message.inputs);
   for (const output of message.outputs ?? []) normaliseParameters(output.parameters);

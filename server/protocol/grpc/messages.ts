@@ -36,6 +36,11 @@ export interface InferInputTensorMessage {
   shape: Int64[];
   parameters?: ParameterMap;
   contents?: InferTensorContentsMessage | null;
+  /**
+   * The server's deserializer leaves `contents` (field 5) as its wire bytes here, decoded only once the request is
+   * checked (contents-wire.ts); `contents` is then absent.
+   */
+  contents_wire?: Uint8Array;
 }
 
 export interface InferRequestedOutputTensorMessage {

@@ -10,7 +10,7 @@ import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
 import type { InferRequest } from '../../core/types';
-import { decodeInferRequest, encodeInferResponse } from './codec';
+import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
 import { received, streamInferHandler } from './stream-infer';
 import type {
@@ -94,7 +94,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = received(decodeInferRequest(call.request).request, startNs);
+      request = received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs);
     } catch (error) {
       fail(log, callback, error);
       return;

@@ -11,7 +11,7 @@ import { InferenceError } from '../../core/errors';
 import type { InferenceServiceApi } from '../../core/service-api';
 import type { RequestTrace } from '../../core/request-trace';
 import type { InferRequest, InferResponse } from '../../core/types';
-import { decodeInferRequest, encodeInferResponse } from './codec';
+import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { streamErrorMessage } from './errors';
 import type { ModelInferRequestMessage, ModelStreamInferResponseMessage } from './messages';
 
@@ -65,7 +65,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       let request: InferRequest;
       let flagFinal: boolean;
       try {
-        ({ request, flagFinal } = withoutStreamParameters(received(decodeInferRequest(message).request, startNs)));
+        ({ request, flagFinal } = withoutStreamParameters(received(decodeInferRequest(message, checkWith(service, message)).request, startNs)));
       } catch (error) {
         writeError(message, error);
         return;

@@ -4,7 +4,7 @@
  */
 import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
-import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, typedArrayFromBytes } from '../../core/tensor';
+import { BytesData, bytesOfTypedArray, isBytesData, serializeBytesElements, typedArrayFromBytes } from '../../core/tensor';
 import type { InferTensorContentsMessage, Int64 } from './messages';
 
 export type ContentsField = keyof InferTensorContentsMessage;
@@ -86,7 +86,7 @@ export function dataFromContents(name: string, datatype: DataType, contents: Inf
     case 'FP64':
       return Float64Array.from(contents.fp64_contents ?? []);
     case 'BYTES':
-      return contents.bytes_contents ?? [];
+      return BytesData.fromElements(contents.bytes_contents ?? []);
     default:
       throw Errors.contentsNoTypedField(name, datatype);
   }
@@ -98,14 +98,15 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 /** In-memory data → raw bytes (a view for fixed-size types; BYTES elements length-prefixed). */
-export function rawFromData(data: TensorData): Buffer {
-  return asBuffer(Array.isArray(data) ? serializeBytesElements(data) : bytesOfTypedArray(data as FixedTypedArray));
+export function rawFromData(data: TensorData | readonly Uint8Array[]): Buffer {
+  if (Array.isArray(data)) return asBuffer(serializeBytesElements(data));
+  return asBuffer(isBytesData(data as TensorData) ? (data as BytesData).serialized : bytesOfTypedArray(data as FixedTypedArray));
 }
 
 /** Raw bytes → in-memory data, checking the size the element count implies. Fixed-size data is a view when aligned. */
 export function dataFromRaw(name: string, datatype: DataType, count: number, bytes: Uint8Array): TensorData {
   if (datatype === 'BYTES') {
-    const elements = deserializeBytesElements(bytes);
+    const elements = BytesData.fromSerialized(bytes);
     if (!elements) throw Errors.badBytesFraming(name);
     if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
     return elements;

@@ -4,9 +4,15 @@
 import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { InferenceServiceApi } from '../../core/service-api';
-import { installCompression } from './compression';
+import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, installCompression } from './compression';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
 import { registerRoutes } from './routes';
+
+/**
+ * Time to receive a whole request, headers and body (fastify's requestTimeout; Node's headersTimeout of 60 s applies to
+ * the headers). A client that stalls mid-body would otherwise hold its buffered body (up to the body limit) forever.
+ */
+export const DEFAULT_HTTP_REQUEST_TIMEOUT_MS = 120_000;
 
 /** Triton's --http-max-input-size default. */
 export const DEFAULT_HTTP_BODY_LIMIT = 64 * 1024 * 1024;
@@ -14,14 +20,23 @@ export const DEFAULT_HTTP_BODY_LIMIT = 64 * 1024 * 1024;
 export interface HttpAppOptions {
   /** Largest request body, after decompression, in bytes. @default 64 MiB */
   readonly bodyLimit?: number;
+  /** Time to receive a whole request, in ms (0: none). @default DEFAULT_HTTP_REQUEST_TIMEOUT_MS */
+  readonly requestTimeoutMs?: number;
+  /** Request bodies decompressed at once; more wait, paused. @default DEFAULT_MAX_CONCURRENT_INFLATE */
+  readonly maxConcurrentInflate?: number;
   /** Errors are logged here (5xx at error, the rest at debug); per-request lines are off, they cost throughput. */
   readonly logger?: Logger | false;
 }
 
 export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_HTTP_BODY_LIMIT;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit,
+    requestTimeout,
+    // Node checks the timeouts every connectionsCheckingInterval (30 s by default): a quarter of the timeout keeps
+    // the overshoot small for short timeouts.
+    ...(requestTimeout > 0 ? { http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
     // Model names are path parameters; Triton puts no small limit on them.
@@ -30,6 +45,8 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     clientErrorHandler,
   }) as unknown as FastifyInstance;
 
+  // Node only enforces requestTimeout while headersTimeout (60 s) is not above it.
+  if (requestTimeout > 0) app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeout);
   installErrorHandling(app, bodyLimit);
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
@@ -43,7 +60,7 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer | string, done) => {
     done(null, body);
   });
-  installCompression(app, bodyLimit);
+  installCompression(app, bodyLimit, new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE));
   registerRoutes(app, { service });
   return app;
 }

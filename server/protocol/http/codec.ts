@@ -8,7 +8,7 @@
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { exactIntegerParameter } from './exact-integer';
 import { Errors } from '../../core/errors';
-import { bytesOfTypedArray, deserializeBytesElements, serializeBytesElements, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import { BytesData, rawBytesOf, Tensor, typedArrayFromBytes } from '../../core/tensor';
 import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
 import type {
   InferRequest,
@@ -19,6 +19,7 @@ import type {
   RequestedOutput,
   TensorMetadata,
 } from '../../core/types';
+import { parseInferJsonStreaming, STREAM_JSON_MIN_BYTES, StreamedData } from './json-stream';
 import { tensorDataFromJson, tensorDataToJson } from './tensor-json';
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -151,7 +152,16 @@ class BinarySection {
   }
 }
 
-function decodeInput(value: unknown, index: number, binary: BinarySection, headerGiven: boolean, text: string): InferRequestInput {
+/** An input's JSON with its header fields checked; its data is decoded later (decodeInputData). */
+interface ParsedInput {
+  readonly name: string;
+  readonly datatype: DataType;
+  readonly shape: number[];
+  readonly data: unknown;
+  readonly parameters?: Parameters;
+}
+
+function parseInput(value: unknown, index: number): ParsedInput {
   if (!isJsonObject(value)) throw Errors.badField('inputs', `input ${index} is not a JSON object`);
   const { name, datatype, shape: rawShape, data, parameters: rawParameters } = value;
   if (typeof name !== 'string') throw Errors.badField('name', `input ${index} needs a string 'name'`);
@@ -159,6 +169,11 @@ function decodeInput(value: unknown, index: number, binary: BinarySection, heade
   if (!isDataType(datatype)) throw Errors.unsupportedDatatype(datatype);
   const shape = parseShape(rawShape, name);
   const parameters = rawParameters === undefined ? undefined : parseParameters(rawParameters, 'parameters');
+  return { name, datatype, shape, data, ...(parameters ? { parameters } : {}) };
+}
+
+function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven: boolean, text: () => string): InferRequestInput {
+  const { name, datatype, shape, data, parameters } = input;
 
   const sources: string[] = [];
   if (data !== undefined) sources.push("'data'");
@@ -176,7 +191,8 @@ function decodeInput(value: unknown, index: number, binary: BinarySection, heade
   let tensorParameters = parameters;
   let tensor: Tensor;
   if (data !== undefined) {
-    tensor = { name, datatype, shape, data: tensorDataFromJson(name, datatype, count, data) };
+    const decoded = data instanceof StreamedData ? data.finish(name, datatype, count) : tensorDataFromJson(name, datatype, count, data);
+    tensor = { name, datatype, shape, data: decoded };
   } else {
     const { binary_data_size: byteSize, ...rest } = parameters as Parameters;
     if (!isUnsignedInteger(byteSize)) throw Errors.badField('binary_data_size', `expected a non-negative integer for input '${name}'`);
@@ -190,7 +206,7 @@ function decodeInput(value: unknown, index: number, binary: BinarySection, heade
 /** Raw little-endian tensor bytes → in-memory data, checking the size the shape implies. */
 export function tensorDataFromBinary(input: string, datatype: DataType, count: number, bytes: Uint8Array): Tensor['data'] {
   if (datatype === 'BYTES') {
-    const elements = deserializeBytesElements(bytes);
+    const elements = BytesData.fromSerialized(bytes);
     if (!elements) throw Errors.badBytesFraming(input);
     if (elements.length !== count) throw Errors.elementCountMismatch(input, count, elements.length);
     return elements;
@@ -200,7 +216,7 @@ export function tensorDataFromBinary(input: string, datatype: DataType, count: n
   return typedArrayFromBytes(datatype, bytes);
 }
 
-function decodeOutputs(value: unknown, text: string): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
+function decodeOutputs(value: unknown, text: () => string): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
   const binaryByName = new Map<string, boolean>();
   if (value === undefined) return { binaryByName };
   if (!Array.isArray(value)) throw Errors.badField('outputs', 'expected an array');
@@ -226,12 +242,12 @@ function decodeOutputs(value: unknown, text: string): { outputs?: RequestedOutpu
  * shared_memory_offset / shared_memory_byte_size are uint64 (Triton's AsUInt): past 2^53 JSON.parse rounds them, so take
  * their exact digits from the text, which Triton's offset and overflow errors quote.
  */
-function withExactShmIntegers(parameters: Parameters | undefined, text: string): Parameters | undefined {
+function withExactShmIntegers(parameters: Parameters | undefined, text: () => string): Parameters | undefined {
   if (!parameters) return parameters;
   for (const key of ['shared_memory_offset', 'shared_memory_byte_size']) {
     const value = parameters[key];
     if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-      parameters[key] = exactIntegerParameter(text, key, value) ?? value;
+      parameters[key] = exactIntegerParameter(text(), key, value) ?? value;
     }
   }
   return parameters;
@@ -241,11 +257,37 @@ function withExactShmIntegers(parameters: Parameters | undefined, text: string):
  * Decode an infer request body. `jsonLength` is the parsed Inference-Header-Content-Length (undefined: no header,
  * the whole body is JSON). A length of 0 is a raw request: use decodeRawInferRequest instead.
  */
-export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLength?: number): DecodedInferRequest {
+/** Called with the request id and the inputs' headers before any tensor is decoded (InferenceServiceApi.checkInferTarget). */
+export type InputHeadersCheck = (rid: string | undefined, inputs: readonly ParsedInput[]) => void;
+
+export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLength?: number, check?: InputHeadersCheck): DecodedInferRequest {
   const buffer = asBuffer(body);
-  const headerGiven = jsonLength !== undefined;
   const text = buffer.toString('utf8', 0, jsonLength ?? buffer.length);
-  const json = parseJsonObject(text);
+  return decodeParsedRequest(parseJsonObject(text), buffer, target, jsonLength, check, () => text);
+}
+
+/**
+ * decodeInferRequest for any body size: a JSON part from STREAM_JSON_MIN_BYTES on is parsed incrementally, its
+ * tensors written as they stream (json-stream.ts), never blocking the event loop for long nor holding the elements
+ * as JavaScript values.
+ */
+export async function decodeInferRequestAsync(body: Uint8Array, target: InferTarget, jsonLength?: number, check?: InputHeadersCheck): Promise<DecodedInferRequest> {
+  const buffer = asBuffer(body);
+  const length = jsonLength ?? buffer.length;
+  if (length < STREAM_JSON_MIN_BYTES) return decodeInferRequest(body, target, jsonLength, check);
+  const json = await parseInferJsonStreaming(buffer.subarray(0, length));
+  return decodeParsedRequest(json, buffer, target, jsonLength, check, () => buffer.toString('utf8', 0, length));
+}
+
+function decodeParsedRequest(
+  json: JsonObject,
+  buffer: Buffer,
+  target: InferTarget,
+  jsonLength: number | undefined,
+  check: InputHeadersCheck | undefined,
+  text: () => string,
+): DecodedInferRequest {
+  const headerGiven = jsonLength !== undefined;
   const binary = new BinarySection(buffer, jsonLength, target.model);
 
   if (json.id !== undefined && typeof json.id !== 'string') throw Errors.badField('id', 'expected a string');
@@ -253,9 +295,11 @@ export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLe
   const { parameters, binaryByDefault } = parseRequestParameters(json.parameters);
   const sequenceId = parameters?.sequence_id;
   if (typeof sequenceId === 'number' && Number.isInteger(sequenceId) && !Number.isSafeInteger(sequenceId)) {
-    parameters!.sequence_id = exactIntegerParameter(text, 'sequence_id', sequenceId) ?? sequenceId;
+    parameters!.sequence_id = exactIntegerParameter(text(), 'sequence_id', sequenceId) ?? sequenceId;
   }
-  const inputs = json.inputs.map((input: unknown, index) => decodeInput(input, index, binary, headerGiven, text));
+  const parsedInputs = json.inputs.map(parseInput);
+  check?.(json.id as string | undefined, parsedInputs);
+  const inputs = parsedInputs.map((input) => decodeInputData(input, binary, headerGiven, text));
   if (binary.remaining() !== 0) throw Errors.binaryTrailingData(target.model);
   const { outputs, binaryByName } = decodeOutputs(json.outputs, text);
 
@@ -270,31 +314,39 @@ export function decodeInferRequest(body: Uint8Array, target: InferTarget, jsonLe
   return { request, outputEncoding: { binaryByDefault, binaryByName } };
 }
 
+/** What a raw request needs to know of its model: its inputs (metadata shapes) and whether it batches. */
+export interface RawRequestModel {
+  readonly inputs: readonly TensorMetadata[];
+  /** The metadata shapes' leading -1 is the batch dimension. */
+  readonly batched: boolean;
+}
+
 /**
  * Triton's raw binary request (Inference-Header-Content-Length: 0): the whole body is the data of the model's only
- * input; its shape comes from the model metadata, a variable leading (batch) dimension taken from the body size.
- * Outputs are binary.
+ * input, its shape deduced as Triton's core does: batch 1 when the model batches, the one variable dimension from the
+ * body size (at most one may vary). A BYTES input must have shape [1]: the body is that one element, without a length
+ * prefix. Outputs are binary.
  */
-export function decodeRawInferRequest(body: Uint8Array, target: InferTarget, inputs: readonly TensorMetadata[]): DecodedInferRequest {
-  if (inputs.length !== 1) throw Errors.rawInputUnsupported(target.model, `the model has ${inputs.length} inputs, not 1`);
-  const [input] = inputs;
-  const variable = input.shape.filter((dim) => dim < 0).length;
-  const fixed = input.shape.filter((dim) => dim >= 0);
-  let shape: number[];
+export function decodeRawInferRequest(body: Uint8Array, target: InferTarget, model: RawRequestModel): DecodedInferRequest {
+  if (model.inputs.length !== 1) throw Errors.rawInputCount(target.model, model.inputs.length);
+  const [input] = model.inputs;
+  const dims = model.batched ? input.shape.slice(1) : input.shape;
+  const shape = model.batched ? [1, ...dims] : [...dims];
+  const variableAt = shape.findIndex((dim, index) => dim < 0 && (!model.batched || index > 0));
+  if (variableAt >= 0 && shape.slice(variableAt + 1).some((dim) => dim < 0)) throw Errors.rawInputShapeUndeducible(input.name);
+  const fixedCount = elementCount(dims.filter((dim) => dim >= 0));
+  let data: Tensor['data'];
   if (input.datatype === 'BYTES') {
-    const elements = deserializeBytesElements(body);
-    if (!elements) throw Errors.badBytesFraming(input.name);
-    if (variable > 1) throw Errors.rawInputUnsupported(target.model, `input '${input.name}' has more than one variable dimension`);
-    const perRow = elementCount(fixed);
-    shape = input.shape.map((dim) => (dim < 0 ? (perRow === 0 ? 0 : Math.floor(elements.length / perRow)) : dim));
+    if (variableAt >= 0 || fixedCount !== 1) throw Errors.rawBytesInputShape(input.name);
+    const element = Buffer.allocUnsafe(4 + body.byteLength);
+    element.writeUInt32LE(body.byteLength, 0);
+    element.set(body, 4);
+    data = BytesData.fromSerialized(element)!;
   } else {
-    const rowBytes = elementCount(fixed) * DATATYPES[input.datatype].byteSize;
-    if (variable > 1 || (variable === 1 && input.shape[0] >= 0)) {
-      throw Errors.rawInputUnsupported(target.model, `input '${input.name}' may only have a variable batch dimension`);
-    }
-    shape = variable === 1 ? [rowBytes === 0 ? 0 : Math.floor(body.byteLength / rowBytes), ...fixed] : [...input.shape];
+    const rowBytes = fixedCount * DATATYPES[input.datatype].byteSize;
+    if (variableAt >= 0) shape[variableAt] = rowBytes === 0 ? 0 : Math.floor(body.byteLength / rowBytes);
+    data = tensorDataFromBinary(input.name, input.datatype, elementCount(shape), body);
   }
-  const data = tensorDataFromBinary(input.name, input.datatype, elementCount(shape), body);
   const request: InferRequest = {
     model: target.model,
     ...(target.version ? { version: target.version } : {}),
@@ -307,9 +359,6 @@ function isBinaryOutput(name: string, encoding: OutputEncoding): boolean {
   return encoding.binaryByName.get(name) ?? encoding.binaryByDefault;
 }
 
-function rawBytesOf(tensor: Tensor): Uint8Array {
-  return Array.isArray(tensor.data) ? serializeBytesElements(tensor.data) : bytesOfTypedArray(tensor.data);
-}
 
 /**
  * Encode a response as Triton does: `id` (when set), `model_name`, `model_version`, `parameters` (when any) and
@@ -324,6 +373,8 @@ export function encodeInferResponse(response: InferResponse, encoding: OutputEnc
   }
   json += ',"outputs":[';
   const binaryParts: Uint8Array[] = [];
+  // JSON written before a BYTES output whose elements are not UTF-8 (kept as bytes, see bytesDataToJson).
+  const jsonBefore: Buffer[] = [];
   for (let i = 0; i < response.outputs.length; i++) {
     const output = response.outputs[i];
     if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
@@ -332,17 +383,24 @@ export function encodeInferResponse(response: InferResponse, encoding: OutputEnc
       // Already written into the client's region: only its metadata travels.
       json += `,"parameters":${JSON.stringify(sharedMemoryParameters(output.sharedMemory))}}`;
     } else if (isBinaryOutput(output.name, encoding)) {
-      const bytes = rawBytesOf(output);
+      const bytes = rawBytesOf(output.data);
       binaryParts.push(bytes);
       json += `,"parameters":{"binary_data_size":${bytes.byteLength}}}`;
     } else {
-      json += `,"data":${tensorDataToJson(output.datatype, output.data)}}`;
+      const data = tensorDataToJson(output.datatype, output.data);
+      if (typeof data === 'string') {
+        json += `,"data":${data}}`;
+      } else {
+        jsonBefore.push(Buffer.from(`${json},"data":`), data);
+        json = '}';
+      }
     }
   }
   json += ']}';
-  if (binaryParts.length === 0) return { body: json, contentType: JSON_CONTENT_TYPE };
+  if (binaryParts.length === 0 && jsonBefore.length === 0) return { body: json, contentType: JSON_CONTENT_TYPE };
 
-  const header = Buffer.from(json, 'utf8');
+  const header = Buffer.concat([...jsonBefore, Buffer.from(json, 'utf8')]);
+  if (binaryParts.length === 0) return { body: header, contentType: JSON_CONTENT_TYPE };
   const body = Buffer.concat([header, ...binaryParts]);
   return { body, contentType: BINARY_CONTENT_TYPE, inferenceHeaderLength: header.byteLength };
 }

@@ -21,6 +21,41 @@ function inflaterFor(encoding: string): Inflater | undefined {
 }
 
 /**
+ * At most `limit` request bodies inflate at once; the others wait with their sockets paused (TCP back-pressure, no
+ * memory held). Each inflating body may grow to the body limit, so this bounds what compressed requests can make the
+ * server hold, stalled ones included (they end at the request timeout and free their slot).
+ */
+export class InflateSlots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  acquire(start: () => void): void {
+    if (this.active < this.limit) {
+      this.active++;
+      start();
+    } else {
+      this.waiting.push(start);
+    }
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  /** Bodies inflating now and bodies waiting (for tests and metrics). */
+  get counts(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+}
+
+/** Request bodies inflated at once by default: 4 × the 64 MiB body limit at most. */
+export const DEFAULT_MAX_CONCURRENT_INFLATE = 4;
+
+/**
  * The decoded body as a stream for fastify's body reader. `receivedEncodedLength` is the property fastify compares
  * with Content-Length (which counts the encoded bytes).
  */
@@ -28,13 +63,17 @@ class DecodedBody extends Transform {
   receivedEncodedLength = 0;
   private decodedLength = 0;
 
+  private released = false;
+
   constructor(
     private readonly source: IncomingMessage | Readable,
     private readonly inflater: Inflater,
     encoding: string,
     private readonly limit: number,
+    private readonly slots: InflateSlots,
   ) {
     super();
+    source.pause();
     source.on('data', (chunk: Buffer) => {
       this.receivedEncodedLength += chunk.length;
     });
@@ -43,7 +82,22 @@ class DecodedBody extends Transform {
       this.stopInflating();
       this.destroy(Errors.decompressFailed(encoding, error.message));
     });
-    source.pipe(inflater).pipe(this);
+    // The slot goes back when this body is done either way: read, refused, or its connection closed or timed out.
+    this.once('close', () => this.releaseSlot());
+    this.once('end', () => this.releaseSlot());
+    slots.acquire(() => {
+      if (this.destroyed) {
+        this.releaseSlot();
+        return;
+      }
+      source.pipe(inflater).pipe(this);
+    });
+  }
+
+  private releaseSlot(): void {
+    if (this.released) return;
+    this.released = true;
+    this.slots.release();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -79,7 +133,7 @@ function requestEncoding(request: FastifyRequest): string | undefined {
 }
 
 /** Install request decompression (a root preParsing hook) and response compression (@fastify/compress). */
-export function installCompression(app: FastifyInstance, bodyLimit: number): void {
+export function installCompression(app: FastifyInstance, bodyLimit: number, slots = new InflateSlots(DEFAULT_MAX_CONCURRENT_INFLATE)): void {
   app.addHook(
     'preParsing',
     (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (error: Error | null, stream?: Readable) => void) => {
@@ -95,7 +149,7 @@ export function installCompression(app: FastifyInstance, bodyLimit: number): voi
         done(HttpErrors.unsupportedContentEncoding(encoding.slice(0, 64)));
         return;
       }
-      done(null, new DecodedBody(payload, inflater, encoding, bodyLimit));
+      done(null, new DecodedBody(payload, inflater, encoding, bodyLimit, slots));
     },
   );
 

@@ -61,7 +61,8 @@ export function encodeGenerateResponse(response: InferResponse): string {
     if (output.sharedMemory) continue;
     if (output.data.length !== elementCount(output.shape)) throw Errors.outputSizeMismatch(output.name);
     if (output.datatype === 'BF16') throw Errors.generateOutputNotConvertible(output.name, output.datatype);
-    const array = tensorDataToJson(output.datatype, output.data);
+    // Server-sent events are text: BYTES that are not UTF-8 read as U+FFFD here.
+    const array = tensorDataToJson(output.datatype, output.data).toString();
     out += `,${JSON.stringify(output.name)}:${output.data.length === 1 ? array.slice(1, -1) : array}`;
   }
   return `${out}}`;

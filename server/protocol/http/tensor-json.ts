@@ -3,6 +3,7 @@
  * a wrong type); encoding writes the JSON text directly so numeric typed arrays cost one native join, not a
  * per-element serializer.
  */
+import { BytesBuilder, BytesData } from '../../core/bytes-data';
 import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import { float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from './float16';
@@ -62,82 +63,103 @@ export function tensorDataFromJson(input: string, datatype: DataType, expectedCo
   if (datatype === 'BF16') throw Errors.jsonDatatypeUnsupported(datatype, input);
   const values = flatten(data, input);
   if (values.length !== expectedCount) throw Errors.elementCountMismatch(input, expectedCount, values.length);
+  const writer = elementWriter(input, datatype, expectedCount);
+  for (let i = 0; i < values.length; i++) writer.push(values[i]);
+  return writer.finish();
+}
+
+/**
+ * Writes a tensor's JSON elements one at a time straight into its in-memory form, checking each as Triton does (400
+ * for a wrong type). Shared by bodies parsed whole and bodies streamed (json-stream.ts), which never hold the
+ * elements as JavaScript values.
+ */
+export interface ElementWriter {
+  push(value: unknown): void;
+  /** The data; throws the element-count error when the pushes were not `expectedCount`. */
+  finish(): TensorData;
+}
+
+/**
+ * `storable`: elements room is made for, when the shape's count cannot be trusted yet (a streamed body can hold at most
+ * one element per two bytes: a shape asking for more gets no allocation, only the count error at finish).
+ */
+export function elementWriter(input: string, datatype: DataType, expectedCount: number, storable = expectedCount): ElementWriter {
+  if (datatype === 'BF16') throw Errors.jsonDatatypeUnsupported(datatype, input);
+  const room = Math.min(expectedCount, storable);
+  let index = 0;
+  const finishWith = (data: TensorData): TensorData => {
+    if (index !== expectedCount) throw Errors.elementCountMismatch(input, expectedCount, index);
+    return data;
+  };
+  /** Store when within the shape's count; past it, only count (the error comes at finish with the real count). */
+  const store = (write: (at: number) => void, value: unknown, valid: boolean): void => {
+    if (!valid) throw badElement(input, datatype, index, value);
+    if (index < room) write(index);
+    index++;
+  };
 
   switch (datatype) {
     case 'BYTES': {
-      const elements: Uint8Array[] = new Array<Uint8Array>(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (typeof value !== 'string') throw badElement(input, datatype, i, value);
-        elements[i] = Buffer.from(value, 'utf8');
-      }
-      return elements;
+      // One buffer for all elements: millions of strings must not become millions of objects.
+      const builder = new BytesBuilder();
+      return {
+        push: (value) => store(() => builder.addString(value as string), value, typeof value === 'string'),
+        finish: () => finishWith(builder.finish()),
+      };
     }
     case 'BOOL': {
-      const out = new Uint8Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (typeof value !== 'boolean') throw badElement(input, datatype, i, value);
-        out[i] = value ? 1 : 0;
-      }
-      return out;
+      const out = new Uint8Array(room);
+      return {
+        push: (value) => store((at) => (out[at] = value ? 1 : 0), value, typeof value === 'boolean'),
+        finish: () => finishWith(out),
+      };
     }
     case 'INT64':
-    case 'UINT64':
-      return bigIntegersFromJson(input, datatype, values);
+    case 'UINT64': {
+      const out = datatype === 'INT64' ? new BigInt64Array(room) : new BigUint64Array(room);
+      const min = datatype === 'INT64' ? INT64_MIN : 0n;
+      const max = datatype === 'INT64' ? INT64_MAX : UINT64_MAX;
+      return {
+        push: (value) => {
+          const big = bigIntegerOf(value);
+          store((at) => (out[at] = big!), value, big !== undefined && big >= min && big <= max);
+        },
+        finish: () => finishWith(out),
+      };
+    }
     case 'FP16': {
-      const out = new Uint16Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (typeof value !== 'number') throw badElement(input, datatype, i, value);
-        out[i] = float16BitsFromNumber(value);
-      }
-      return out;
+      const out = new Uint16Array(room);
+      return {
+        push: (value) => store((at) => (out[at] = float16BitsFromNumber(value as number)), value, typeof value === 'number'),
+        finish: () => finishWith(out),
+      };
     }
     case 'FP32':
     case 'FP64': {
-      const out = new (DATATYPES[datatype].arrayType as Float32ArrayConstructor | Float64ArrayConstructor)(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (typeof value !== 'number') throw badElement(input, datatype, i, value);
-        out[i] = value;
-      }
-      return out;
+      const out = datatype === 'FP32' ? new Float32Array(room) : new Float64Array(room);
+      return {
+        push: (value) => store((at) => (out[at] = value as number), value, typeof value === 'number'),
+        finish: () => finishWith(out),
+      };
     }
     default: {
       const [min, max] = INTEGER_RANGES[datatype];
-      const ArrayType = DATATYPES[datatype].arrayType as new (length: number) => Exclude<
-        FixedTypedArray,
-        BigInt64Array | BigUint64Array
-      >;
-      const out = new ArrayType(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-          throw badElement(input, datatype, i, value);
-        }
-        out[i] = value;
-      }
-      return out;
+      const ArrayType = DATATYPES[datatype].arrayType as new (length: number) => Exclude<FixedTypedArray, BigInt64Array | BigUint64Array>;
+      const out = new ArrayType(room);
+      return {
+        push: (value) =>
+          store((at) => (out[at] = value as number), value, typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max),
+        finish: () => finishWith(out),
+      };
     }
   }
 }
 
-/** INT64/UINT64 from JSON integers, or decimal strings for values beyond 2^53 that JSON numbers cannot carry. */
-function bigIntegersFromJson(input: string, datatype: 'INT64' | 'UINT64', values: readonly unknown[]): TensorData {
-  const out = datatype === 'INT64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
-  const min = datatype === 'INT64' ? INT64_MIN : 0n;
-  const max = datatype === 'INT64' ? INT64_MAX : UINT64_MAX;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    let big: bigint;
-    if (typeof value === 'number' && Number.isInteger(value)) big = BigInt(value);
-    else if (typeof value === 'string' && DECIMAL_INTEGER.test(value)) big = BigInt(value);
-    else throw badElement(input, datatype, i, value);
-    if (big < min || big > max) throw badElement(input, datatype, i, value);
-    out[i] = big;
-  }
-  return out;
+/** INT64/UINT64 from a JSON integer, or a decimal string for values beyond 2^53 that JSON numbers cannot carry. */
+function bigIntegerOf(value: unknown): bigint | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && DECIMAL_INTEGER.test(value)) return BigInt(value);
+  return undefined;
 }
 
 /** A JSON number for a float; JSON has no NaN or Infinity, so those become null (numpy reads null as NaN). */
@@ -160,17 +182,52 @@ function sixteenBitFloatsToJson(array: Uint16Array, toNumber: (bits: number) => 
   return out;
 }
 
-/** The JSON text of a tensor's `data` array, brackets included. */
-export function tensorDataToJson(datatype: DataType, data: TensorData): string {
-  if (Array.isArray(data)) {
-    let out = '[';
-    for (let i = 0; i < data.length; i++) {
-      const element = data[i];
-      const text = Buffer.from(element.buffer, element.byteOffset, element.byteLength).toString('utf8');
-      out += (i === 0 ? '' : ',') + JSON.stringify(text);
+/**
+ * The JSON of a BYTES `data` array, written from the elements' bytes as Triton's JSON writer does (rapidjson without
+ * encoding validation): '"', '\\' and control characters escaped, every other byte as it is. For UTF-8 elements that is
+ * JSON.stringify's text; an element that is not UTF-8 keeps its bytes instead of becoming U+FFFD. One buffer, no
+ * string per element. Hand-written: JSON libraries write strings, not bytes.
+ */
+export function bytesDataToJson(data: BytesData): Buffer {
+  const source = Buffer.from(data.serialized.buffer, data.serialized.byteOffset, data.serialized.byteLength);
+  // Brackets, commas and quotes, plus the bytes; escapes grow it on demand.
+  let out = Buffer.allocUnsafe(2 + data.length * 3 + source.length);
+  let used = 0;
+  const reserve = (extra: number) => {
+    if (used + extra <= out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(used + extra, out.length * 2));
+    out.copy(grown, 0, 0, used);
+    out = grown;
+  };
+  out[used++] = 0x5b; // [
+  data.forEachRange((start, end, index) => {
+    reserve(3 + end - start);
+    if (index > 0) out[used++] = 0x2c; // ,
+    out[used++] = 0x22; // "
+    let from = start;
+    for (let i = start; i < end; i++) {
+      const byte = source[i];
+      if (byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) continue;
+      const escape = JSON_ESCAPES[byte];
+      reserve(i - from + escape.length + 1 + end - i);
+      used += source.copy(out, used, from, i);
+      used += out.write(escape, used, 'latin1');
+      from = i + 1;
     }
-    return `${out}]`;
-  }
+    used += source.copy(out, used, from, end);
+    out[used++] = 0x22;
+  });
+  reserve(1);
+  out[used++] = 0x5d; // ]
+  return out.subarray(0, used);
+}
+
+/** JSON's escape of each byte below 0x20, '"' and '\\' (JSON.stringify's forms). */
+const JSON_ESCAPES: readonly string[] = Array.from({ length: 0x5d }, (_, byte) => JSON.stringify(String.fromCharCode(byte)).slice(1, -1));
+
+/** The JSON text of a tensor's `data` array, brackets included (BYTES: see bytesDataToJson). */
+export function tensorDataToJson(datatype: DataType, data: TensorData): string | Buffer {
+  if (data instanceof BytesData) return bytesDataToJson(data);
   switch (datatype) {
     case 'BOOL': {
       let out = '';

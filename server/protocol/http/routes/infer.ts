@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  decodeInferRequest,
+  decodeInferRequestAsync,
   decodeRawInferRequest,
   DecodedInferRequest,
   encodeInferResponse,
@@ -19,15 +19,20 @@ import type { InferenceServiceApi } from '../../../core/service-api';
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>): DecodedInferRequest {
+async function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>): Promise<DecodedInferRequest> {
   const body = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
   const target: InferTarget = { model: request.params.model, version: request.params.version };
   const jsonLength = parseInferenceHeaderLength(request.headers[INFERENCE_HEADER_CONTENT_LENGTH], body.length);
   if (jsonLength === 0) {
     // Raw request: the body is the only input's data, described by the model metadata.
-    return decodeRawInferRequest(body, target, service.modelMetadata(target.model, target.version).inputs);
+    const { inputs } = service.modelMetadata(target.model, target.version);
+    const batched = (service.modelConfig(target.model, target.version).max_batch_size ?? 0) > 0;
+    return decodeRawInferRequest(body, target, { inputs, batched });
   }
-  return decodeInferRequest(body, target, jsonLength);
+  // As Triton, the model is looked up before the body is parsed: a request for a model that does not exist costs
+  // nothing more. The inputs' names and datatypes are checked once the JSON is read, before the tensors are made.
+  service.checkInferTarget(target.model, target.version, undefined, []);
+  return decodeInferRequestAsync(body, target, jsonLength, (rid, inputs) => service.checkInferTarget(target.model, target.version, rid, inputs));
 }
 
 /** The trace's HTTP_SEND_* timestamps: it is written once the response has gone out (or the connection closed). */
@@ -52,7 +57,7 @@ export async function inferRoutes(app: FastifyInstance, { service }: RouteOption
   const handler = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const startNs = service.isTracing() ? receivedAt.get(request) : undefined;
     const endNs = startNs === undefined ? undefined : process.hrtime.bigint();
-    const decoded = decode(service, request);
+    const decoded = await decode(service, request);
     const inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
     const response = await service.infer(inferRequest);
     if (response.trace) traceSend(response.trace, reply);

@@ -1,0 +1,310 @@
+/**
+ * `npm run bench:hostile`: memory and event-loop cost of hostile-but-legal requests. Each case starts a fresh server
+ * (node dist/server/main.js on 127.0.0.1, examples/model_repository) with a probe preloaded (bench/lib/server-probe.ts),
+ * sends one request, and prints the server's peak RSS growth over the request (VmHWM after − VmRSS before, after a GC)
+ * as a ratio of the request body, and the longest event-loop stall (monitorEventLoopDelay max).
+ * Target (issue 14): growth ≤ 4 × body + 32 MiB for every case; no stall > 100 ms decoding a request of up to 64 MiB.
+ *
+ * Usage: node dist/bench/hostile.js [--cases=name,name] [--scale=1] (scale multiplies element counts)
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { benchArgs } from './lib/args';
+import { describeMachine, machineInfo } from './lib/machine';
+import { benchPaths, freePort, httpRequest, requireBuilt } from './lib/processes';
+import { serializeInferRequest } from '../server/protocol/grpc/infer-wire';
+import type { ModelInferRequestMessage } from '../server/protocol/grpc/messages';
+
+const MIB = 1024 * 1024;
+const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
+const PROBE = path.join(LIB, 'server-probe.js');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface HttpCase {
+  readonly kind: 'http';
+  readonly name: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: () => Buffer;
+  /** Size after decompression, for compressed bodies: the ratio is taken against it. */
+  readonly inflatedBytes?: number;
+}
+/** `connections` clients each send all but the last byte of a compressed body, then stall. */
+interface StalledCase {
+  readonly kind: 'stalled';
+  readonly name: string;
+  readonly connections: number;
+  readonly body: () => Buffer;
+  readonly inflatedBytes: number;
+}
+interface GrpcCase {
+  readonly kind: 'grpc';
+  readonly name: string;
+  readonly message: () => ModelInferRequestMessage;
+}
+type Case = HttpCase | GrpcCase | StalledCase;
+
+function jsonBody(model: string, input: object): Buffer {
+  return Buffer.from(JSON.stringify({ inputs: [input] }));
+}
+
+function framed(count: number, element: string): Buffer {
+  const bytes = Buffer.from(element);
+  const out = Buffer.alloc(count * (4 + bytes.length));
+  for (let i = 0, offset = 0; i < count; i++, offset += 4 + bytes.length) {
+    out.writeUInt32LE(bytes.length, offset);
+    bytes.copy(out, offset + 4);
+  }
+  return out;
+}
+
+function binaryBody(input: object, data: Buffer): { body: Buffer; headers: Record<string, string> } {
+  const header = Buffer.from(JSON.stringify({ inputs: [input] }));
+  return { body: Buffer.concat([header, data]), headers: { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' } };
+}
+
+/** A JSON document of `size` bytes that compresses to ~1/1000 (a long string of one letter). */
+function gzippedJson(size: number): Buffer {
+  return zlib.gzipSync(Buffer.concat([Buffer.from('{"inputs":[],"pad":"'), Buffer.alloc(size - 22, 'a'), Buffer.from('"}')]), { level: 9 });
+}
+
+function cases(scale: number): Case[] {
+  const n = (count: number) => Math.max(1, Math.round(count * scale));
+  const infer = (model: string) => `/v2/models/${model}/infer`;
+  const bytesJson = (model: string, count: number, element: string): HttpCase => ({
+    kind: 'http',
+    name: `json BYTES ${count} × "${element}" → ${model}`,
+    path: infer(model),
+    headers: { 'content-type': 'application/json' },
+    body: () => jsonBody(model, { name: 'INPUT0', datatype: 'BYTES', shape: [count], data: new Array<string>(count).fill(element) }),
+  });
+  const bytesBinary = (model: string, count: number, element: string): HttpCase => {
+    const make = () => binaryBody({ name: 'INPUT0', datatype: 'BYTES', shape: [count], parameters: { binary_data_size: count * (4 + element.length) } }, framed(count, element));
+    return { kind: 'http', name: `binary BYTES ${count} × "${element}" → ${model}`, path: infer(model), headers: make().headers, body: () => make().body };
+  };
+  const c1 = n(2_000_000);
+  const c2 = n(500_000);
+  const c3 = n(1_000_000);
+  const c4 = n(14_000_000);
+  return [
+    bytesJson('nope', c1, ''),
+    bytesJson('string_upper', c2, 'ab'),
+    bytesBinary('nope', c1, ''),
+    bytesBinary('string_upper', c2, 'ab'),
+    {
+      kind: 'http',
+      name: `json INT32 ${c4} × 1 → simple (shape refused)`,
+      path: infer('simple'),
+      headers: { 'content-type': 'application/json' },
+      body: () => jsonBody('simple', { name: 'INPUT0', datatype: 'INT32', shape: [c4], data: new Array<number>(c4).fill(1) }),
+    },
+    {
+      kind: 'http',
+      name: `json FP32 ${c4} × 1.5 → nope`,
+      path: infer('nope'),
+      headers: { 'content-type': 'application/json' },
+      body: () => jsonBody('nope', { name: 'INPUT0', datatype: 'FP32', shape: [c4], data: new Array<number>(c4).fill(1.5) }),
+    },
+    {
+      kind: 'http',
+      name: `binary FP32 ${c4} → simple (shape refused)`,
+      ...(() => {
+        const made = binaryBody({ name: 'INPUT0', datatype: 'FP32', shape: [c4], parameters: { binary_data_size: c4 * 4 } }, Buffer.alloc(c4 * 4));
+        return { headers: made.headers, body: () => made.body };
+      })(),
+      path: infer('simple'),
+    },
+    {
+      kind: 'http',
+      name: 'gzip 60 KiB → 60 MiB of JSON → nope',
+      path: infer('nope'),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: () => gzippedJson(60 * MIB),
+      inflatedBytes: 60 * MIB,
+    },
+    {
+      kind: 'stalled',
+      name: '20 connections × gzip 60 KiB → 60 MiB, stalled before the last byte',
+      connections: 20,
+      body: () => gzippedJson(60 * MIB),
+      inflatedBytes: 20 * 60 * MIB,
+    },
+    {
+      kind: 'grpc',
+      name: `grpc int64_contents ${c3} → nope`,
+      message: () => ({ model_name: 'nope', inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [c3], contents: { int64_contents: new Array<number>(c3).fill(-1) } }] }),
+    },
+    {
+      kind: 'grpc',
+      name: `grpc int64_contents ${c3} → simple (datatype refused)`,
+      message: () => ({ model_name: 'simple', inputs: [{ name: 'INPUT0', datatype: 'INT64', shape: [c3], contents: { int64_contents: new Array<number>(c3).fill(-1) } }] }),
+    },
+    {
+      kind: 'grpc',
+      name: `grpc bytes_contents ${c2} × "ab" → string_upper`,
+      message: () => ({ model_name: 'string_upper', inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [c2], contents: { bytes_contents: new Array<Buffer>(c2).fill(Buffer.from('ab')) } }] }),
+    },
+    {
+      kind: 'grpc',
+      name: `grpc raw BYTES ${c1} × "" → nope`,
+      message: () => ({ model_name: 'nope', inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [c1] }], raw_input_contents: [framed(c1, '')] }),
+    },
+  ];
+}
+
+interface ProbeReply {
+  type: string;
+  rssBytes: number;
+  peakRssBytes?: number;
+  maxDelayMs?: number;
+}
+
+function ask(child: ChildProcess, type: 'reset' | 'read'): Promise<ProbeReply> {
+  return new Promise((resolve) => {
+    const listener = (message: ProbeReply) => {
+      if (message.type !== type) return;
+      child.off('message', listener);
+      resolve(message);
+    };
+    child.on('message', listener);
+    child.send({ type });
+  });
+}
+
+async function startServer(): Promise<{ child: ChildProcess; httpPort: number; grpcPort: number; stop: () => Promise<void> }> {
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '-r', PROBE, SERVER_MAIN, `--model-repository=${path.join(ROOT, 'examples', 'model_repository')}`, `--http-port=${httpPort}`, `--grpc-port=${grpcPort}`, '--allow-metrics=false'],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, LOG_LEVEL: 'error' } },
+  );
+  let tail = '';
+  child.stderr!.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-2000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  for (let tries = 0; ; tries++) {
+    try {
+      if ((await httpRequest(httpPort, 'GET', '/v2/health/ready', {}, undefined, 1000)).status === 200) break;
+    } catch {
+      // not yet listening
+    }
+    if (tries > 600 || child.exitCode !== null) throw new Error(`server did not start:\n${tail}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, httpPort, grpcPort, stop };
+}
+
+function grpcCall(port: number, message: Buffer): Promise<string> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      '/inference.GRPCInferenceService/ModelInfer',
+      (value: Buffer) => value,
+      (value: Buffer) => value,
+      message,
+      (error) => {
+        client.close();
+        resolve(error ? `${grpc.status[error.code]}: ${error.details.slice(0, 80)}` : 'OK');
+      },
+    );
+  });
+}
+
+interface Row {
+  readonly name: string;
+  readonly bodyBytes: number;
+  readonly growthBytes: number;
+  readonly inflatedBytes?: number;
+  readonly maxDelayMs: number;
+  /** The same server's max loop delay over 1 s with no request: this machine's noise. */
+  readonly idleDelayMs: number;
+  readonly outcome: string;
+}
+
+/** Open `connections` sockets that send headers and all of `body` but its last byte; resolves once all is written. */
+async function stallConnections(port: number, body: Buffer, connections: number): Promise<net.Socket[]> {
+  const head = `POST /v2/models/nope/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`;
+  return Promise.all(
+    Array.from({ length: connections }, () => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(head);
+        socket.write(body.subarray(0, body.length - 1), () => resolve(socket));
+      });
+      socket.on('error', reject);
+    })),
+  );
+}
+
+async function runCase(testCase: Case): Promise<Row> {
+  const body = testCase.kind === 'grpc' ? serializeInferRequest(testCase.message()) : testCase.body();
+  const server = await startServer();
+  try {
+    // The same wait with no request: the loop delay this machine shows anyway (other work on it).
+    await ask(server.child, 'reset');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const idle = await ask(server.child, 'read');
+    const before = await ask(server.child, 'reset');
+    let outcome: string;
+    let inflated = testCase.kind === 'grpc' ? undefined : testCase.inflatedBytes;
+    if (testCase.kind === 'stalled') {
+      const sockets = await stallConnections(server.httpPort, body, testCase.connections);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const during = await ask(server.child, 'read');
+      for (const socket of sockets) socket.destroy();
+      return { name: testCase.name, bodyBytes: body.length * testCase.connections, inflatedBytes: inflated, growthBytes: during.peakRssBytes! - before.rssBytes, maxDelayMs: during.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome: 'held open 3 s' };
+    }
+    if (testCase.kind === 'http') {
+      const result = await httpRequest(server.httpPort, 'POST', testCase.path, testCase.headers, body, 300_000);
+      outcome = `${result.status}: ${result.body.toString('utf8', 0, Math.min(result.body.length, 80)).replace(/\s+/g, ' ')}`;
+    } else {
+      outcome = await grpcCall(server.grpcPort, body);
+    }
+    const after = await ask(server.child, 'read');
+    return { name: testCase.name, bodyBytes: body.length, inflatedBytes: inflated, growthBytes: after.peakRssBytes! - before.rssBytes, maxDelayMs: after.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  let scale = 1;
+  let only: string[] | undefined;
+  for (const { arg, key, value, number } of benchArgs(process.argv.slice(2), { positive: true })) {
+    if (key === 'scale') scale = number();
+    else if (key === 'cases') only = value.split(',');
+    else throw new Error(`unknown argument '${arg}'`);
+  }
+  requireBuilt([SERVER_MAIN, PROBE], 'bench:hostile');
+  log(describeMachine(machineInfo()));
+  const selected = cases(scale).filter((c, index) => !only || only.some((o) => c.name.includes(o) || String(index + 1) === o));
+  const rows: Row[] = [];
+  for (const testCase of selected) {
+    log(`running: ${testCase.name}`);
+    rows.push(await runCase(testCase));
+  }
+  console.log('| case | body MiB (inflated) | peak RSS growth MiB | growth / body | within 4×body+32 MiB | max loop delay ms (idle) | answer |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    // Compressed bodies: against what they inflate to, which the body limit (and the inflate cap) bound.
+    const size = row.inflatedBytes ?? row.bodyBytes;
+    const ok = row.growthBytes <= 4 * size + 32 * MIB;
+    const sizeText = row.inflatedBytes ? `${(row.bodyBytes / MIB).toFixed(2)} (${(row.inflatedBytes / MIB).toFixed(0)})` : (row.bodyBytes / MIB).toFixed(1);
+    console.log(
+      `| ${row.name} | ${sizeText} | ${(row.growthBytes / MIB).toFixed(0)} | ${(row.growthBytes / size).toFixed(2)}× | ${ok ? 'yes' : '**no**'} | ${row.maxDelayMs.toFixed(0)} (${row.idleDelayMs.toFixed(0)}) | ${row.outcome.replace(/\|/g, '/')} |`,
+    );
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
