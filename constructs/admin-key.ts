@@ -1,12 +1,8 @@
+import { RESTRICTED_API_GROUPS } from '../server/contract';
 import { isDnsSubdomain } from './gke';
 
-/**
- * Endpoint groups the server can restrict, Triton's RESTRICTED_CATEGORY_NAMES (restricted_features.h; the server's
- * server/core/restricted-features.ts).
- */
-export const RESTRICTABLE_GROUPS = [
-  'health', 'metadata', 'inference', 'shared-memory', 'model-config', 'model-repository', 'statistics', 'trace', 'logging',
-] as const;
+/** Endpoint groups the server can restrict (Triton's RESTRICTED_CATEGORY_NAMES), from the server's contract. */
+export const RESTRICTABLE_GROUPS = RESTRICTED_API_GROUPS;
 export type RestrictableGroup = (typeof RESTRICTABLE_GROUPS)[number];
 
 /** What a deployment keeps behind the admin key unless told otherwise: everything but health, metadata and inference. */

@@ -18,7 +18,9 @@ import { MetricsConfig } from './metrics/config';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
 import { HttpDrain } from './protocol/http/drain';
-import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions } from './protocol/grpc/server';
+import { headerForwardPattern } from './core/header-forwarding';
+import type { RestrictedFeatures } from './core/restricted-features';
+import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions, GrpcTlsOptions } from './protocol/grpc/server';
 import { ModelManager } from './repository/model-manager';
 import { createRepositorySource } from './repository/source';
 
@@ -41,8 +43,33 @@ export interface InferenceServerOptions {
   readonly allowHttp?: boolean;
   /** 0 for an ephemeral port. @default 8000 */
   readonly httpPort?: number;
-  /** @default '0.0.0.0' */
+  /** Address HTTP binds (--http-address), and gRPC and metrics unless grpcHost / metricsHost say otherwise. @default '0.0.0.0' */
   readonly host?: string;
+  /** --grpc-address. @default host */
+  readonly grpcHost?: string;
+  /** --metrics-address. @default host */
+  readonly metricsHost?: string;
+  /** --model-load-retry-count: a version whose load fails is tried this many more times. @default 0 */
+  readonly modelLoadRetryCount?: number;
+  /** --model-config-name: models read `configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
+  readonly modelConfigName?: string;
+  /** Server metadata `name` (--id). @default 'triton', as Triton */
+  readonly serverId?: string;
+  /**
+   * --allow-client-shm: clients may register and unregister shared memory regions (status is always readable).
+   * @default false, as Triton
+   */
+  readonly allowClientSharedMemory?: boolean;
+  /** --http-restricted-api: endpoint groups that require a header. @default none */
+  readonly httpRestrictedApis?: RestrictedFeatures;
+  /** --grpc-restricted-protocol: RPC groups that require a metadata entry (`triton-grpc-protocol-<key>`). @default none */
+  readonly grpcRestrictedProtocols?: RestrictedFeatures;
+  /** --http-header-forward-pattern: infer requests get the matching headers as parameters (case-insensitive). */
+  readonly httpHeaderForwardPattern?: string;
+  /** --grpc-header-forward-pattern: ModelInfer / ModelStreamInfer requests get the matching metadata as parameters. */
+  readonly grpcHeaderForwardPattern?: string;
+  /** --grpc-use-ssl / --grpc-use-ssl-mutual with the certificates' contents. @default plaintext */
+  readonly grpcTls?: GrpcTlsOptions;
   /** @default 64 MiB */
   readonly httpMaxInputSize?: number;
   /** @default SERVER_DEFAULTS.exitTimeoutSecs */
@@ -146,6 +173,8 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     log,
     observers,
     gpus: options.gpus,
+    modelConfigName: options.modelConfigName,
+    loadRetryCount: options.modelLoadRetryCount,
     maxInstancesPerModel: options.maxInstancesPerModel ?? SERVER_DEFAULTS.maxInstancesPerModel,
   });
   const responseCache = options.responseCache
@@ -162,12 +191,16 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     logSettings,
     responseCache,
     tracer,
+    serverId: options.serverId,
+    allowClientSharedMemory: options.allowClientSharedMemory,
     // Clients may not register the Python backend's own tensor files (they hold other requests' tensors).
     sharedMemory: new SystemSharedMemoryRegistry({ reservedKeyPrefixes: [pythonShmPrefix(options.backendConfig?.get('python'))] }),
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
     logger: log,
+    restrictedApis: options.httpRestrictedApis,
+    headerForwardPattern: options.httpHeaderForwardPattern !== undefined ? headerForwardPattern(options.httpHeaderForwardPattern) : undefined,
   });
   const grpc =
     options.allowGrpc ?? true
@@ -175,6 +208,9 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           maxMessageBytes: options.grpcMaxMessageBytes,
           keepalive: options.grpcKeepalive,
           responseCompressionLevel: options.grpcResponseCompressionLevel,
+          restrictedProtocols: options.grpcRestrictedProtocols,
+          headerForwardPattern: options.grpcHeaderForwardPattern !== undefined ? headerForwardPattern(options.grpcHeaderForwardPattern) : undefined,
+          tls: options.grpcTls,
           logger: log,
         })
       : undefined;
@@ -209,7 +245,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       let metricsPort: number | undefined;
       if (metrics) {
         // Before loading models: Prometheus sees the target (and nv_model_load_duration_secs) during long loads.
-        metricsPort = await metrics.start(options.metricsPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.metrics), options.host ?? '0.0.0.0');
+        metricsPort = await metrics.start(options.metricsPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.metrics), options.metricsHost ?? options.host ?? '0.0.0.0');
         log.info({ port: metricsPort }, 'Metrics service started');
       }
       const failedModels = await manager.start();
@@ -228,7 +264,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       if (grpc) {
         // An ephemeral HTTP port with no gRPC port given (tests, embedding) makes gRPC ephemeral too, never 8001.
         const grpcPortOption = options.grpcPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.grpc);
-        grpcPort = await grpc.listen(options.host ?? '0.0.0.0', grpcPortOption);
+        grpcPort = await grpc.listen(options.grpcHost ?? options.host ?? '0.0.0.0', grpcPortOption);
         grpcListening = true;
         log.info({ port: grpcPort }, 'GRPC service started');
       }
@@ -252,7 +288,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       const remainingMs = Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now());
       await Promise.all([
         listening ? httpDrain.close(remainingMs).then(() => log.debug('HTTP closed')) : http.close(),
-        grpc && grpcListening ? grpc.close(remainingMs).then(() => log.debug('gRPC closed')) : undefined,
+        grpc && grpcListening ? grpc.close().then(() => log.debug('gRPC closed')) : undefined,
       ]);
       if (inTime) await manager.stop();
       log.debug('models unloaded');

@@ -26,12 +26,20 @@ export const PROBE_PATHS = {
 
 /** Command-line flags, named as Triton names them. */
 export const CLI_FLAGS = {
+  /** Server metadata `name` (default `triton`). */
+  id: '--id',
   modelRepository: '--model-repository',
   /** Alias of --model-repository accepted for the 2018 prototype, which passed --model-store. */
   modelStore: '--model-store',
   httpPort: '--http-port',
   grpcPort: '--grpc-port',
   metricsPort: '--metrics-port',
+  /** Bind addresses (default 0.0.0.0; metrics follows --http-address unless given). */
+  httpAddress: '--http-address',
+  grpcAddress: '--grpc-address',
+  metricsAddress: '--metrics-address',
+  /** This server's own: the address every frontend binds unless its address flag is given. */
+  host: '--host',
   allowHttp: '--allow-http',
   allowGrpc: '--allow-grpc',
   allowMetrics: '--allow-metrics',
@@ -44,6 +52,10 @@ export const CLI_FLAGS = {
   modelControlMode: '--model-control-mode',
   repositoryPollSecs: '--repository-poll-secs',
   loadModel: '--load-model',
+  /** Retries of a failed model version load (default 0). */
+  modelLoadRetryCount: '--model-load-retry-count',
+  /** Custom configuration name: `<model>/configs/<name>.pbtxt` instead of config.pbtxt where it exists. */
+  modelConfigName: '--model-config-name',
   strictReadiness: '--strict-readiness',
   exitOnError: '--exit-on-error',
   exitTimeoutSecs: '--exit-timeout-secs',
@@ -53,7 +65,12 @@ export const CLI_FLAGS = {
   disableAutoCompleteConfig: '--disable-auto-complete-config',
   httpMaxInputSize: '--http-max-input-size',
   logVerbose: '--log-verbose',
+  logInfo: '--log-info',
+  logWarning: '--log-warning',
+  logError: '--log-error',
   logFormat: '--log-format',
+  /** Log lines go to this file (appended) instead of stdout. */
+  logFile: '--log-file',
   backendConfig: '--backend-config',
   modelCacheDir: '--model-cache-dir',
   /** Repeatable `<cache>,<setting>=<value>`; this server implements Triton's `local` cache: `local,size=<bytes>`. */
@@ -62,6 +79,15 @@ export const CLI_FLAGS = {
   responseCacheByteSize: '--response-cache-byte-size',
   /** Largest gRPC message received or sent, in bytes (default 2147483647, Triton's INT32_MAX). */
   grpcMaxMessageBytes: '--grpc-max-message-bytes',
+  /** gRPC over TLS: certificate and key PEM files; mutual TLS also needs the clients' CA (--grpc-root-cert). */
+  grpcUseSsl: '--grpc-use-ssl',
+  grpcUseSslMutual: '--grpc-use-ssl-mutual',
+  grpcServerCert: '--grpc-server-cert',
+  grpcServerKey: '--grpc-server-key',
+  grpcRootCert: '--grpc-root-cert',
+  /** Regular expressions: matching request headers / gRPC metadata become inference request parameters. */
+  httpHeaderForwardPattern: '--http-header-forward-pattern',
+  grpcHeaderForwardPattern: '--grpc-header-forward-pattern',
   /** Endpoint protection, Triton's syntax `<groups>:<key>=<value>` (repeatable). */
   httpRestrictedApi: '--http-restricted-api',
   grpcRestrictedProtocol: '--grpc-restricted-protocol',
@@ -74,6 +100,8 @@ export const CLI_FLAGS = {
   grpcHttp2MaxPingsWithoutData: '--grpc-http2-max-pings-without-data',
   grpcHttp2MinRecvPingIntervalWithoutData: '--grpc-http2-min-recv-ping-interval-without-data',
   grpcHttp2MaxPingStrikes: '--grpc-http2-max-ping-strikes',
+  grpcMaxConnectionAge: '--grpc-max-connection-age',
+  grpcMaxConnectionAgeGrace: '--grpc-max-connection-age-grace',
   /** none | low | med | high. */
   grpcInferResponseCompressionLevel: '--grpc-infer-response-compression-level',
   /** Repeatable `[triton,]<setting>=<value>`: level, rate, count, mode; triton,file and triton,log-frequency. */
@@ -124,3 +152,19 @@ export const WRITABLE_PATHS = {
   shm: '/dev/shm',
   modelCache: '/var/cache/inference-server',
 } as const;
+
+/**
+ * Endpoint groups `--http-restricted-api` / `--grpc-restricted-protocol` can put behind a header: Triton's
+ * RESTRICTED_CATEGORY_NAMES (restricted_features.h), in its order.
+ */
+export const RESTRICTED_API_GROUPS = [
+  'health',
+  'metadata',
+  'inference',
+  'shared-memory',
+  'model-config',
+  'model-repository',
+  'statistics',
+  'trace',
+  'logging',
+] as const;

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** The inference-server command: Triton-named flags → the server → frontends; SIGTERM/SIGINT stop it cleanly. */
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { createInferenceServer } from './app';
-import { CliError, parseCli, usage } from './cli';
+import { CliError, GrpcTlsFiles, parseCli, usage } from './cli';
+import { CLI_FLAGS } from './contract';
+import type { GrpcTlsOptions } from './protocol/grpc/server';
 import { LogSettingsController } from './core/log-settings';
 
 async function main(): Promise<number> {
@@ -23,20 +26,55 @@ async function main(): Promise<number> {
   // The logging extension (GET/POST /v2/logging, gRPC LogSettings) changes these settings at run time.
   // LOG_LEVEL (a pino level name) sets the starting point when --log-verbose does not; GET /v2/logging reports it.
   const fromEnv = cli.logVerbose === 0 && process.env.LOG_LEVEL ? LogSettingsController.forLevel(process.env.LOG_LEVEL) : {};
-  const logSettings = new LogSettingsController({ log_verbose_level: cli.logVerbose, log_format: cli.logFormat, ...fromEnv });
-  const logger = pino({ ...logSettings.pinoOptions(), base: { service: 'inference-server' } });
+  const logSettings = new LogSettingsController({
+    log_verbose_level: cli.logVerbose,
+    log_format: cli.logFormat,
+    log_info: cli.logInfo,
+    log_warning: cli.logWarning,
+    log_error: cli.logError,
+    log_file: cli.logFile ?? '',
+    ...fromEnv,
+  });
+  let destination;
+  try {
+    // Written synchronously, as Triton's log file: nothing is lost when the process exits.
+    destination = cli.logFile ? pino.destination({ dest: cli.logFile, append: true, sync: true }) : undefined;
+  } catch (error) {
+    process.stderr.write(`error: ${CLI_FLAGS.logFile}: cannot open '${cli.logFile}': ${(error as Error).message}\n`);
+    return 1;
+  }
+  const pinoOptions = { ...logSettings.pinoOptions(), base: { service: 'inference-server' } };
+  const logger = destination ? pino(pinoOptions, destination) : pino(pinoOptions);
   for (const warning of cli.warnings) logger.warn(warning);
+  let grpcTls: GrpcTlsOptions | undefined;
+  try {
+    grpcTls = cli.grpcTls && readGrpcTls(cli.grpcTls);
+  } catch (error) {
+    logger.error({ err: (error as Error).message }, 'failed to start');
+    return 1;
+  }
   const server = createInferenceServer({
+    serverId: cli.serverId,
     modelRepositories: cli.modelRepositories,
     modelControlMode: cli.modelControlMode,
     loadModels: cli.loadModels,
+    modelConfigName: cli.modelConfigName,
+    modelLoadRetryCount: cli.modelLoadRetryCount,
     repositoryPollSecs: cli.repositoryPollSecs,
     strictReadiness: cli.strictReadiness,
     autoCompleteConfig: cli.autoCompleteConfig,
     backendConfig: cli.backendConfig,
     allowHttp: cli.allowHttp,
     httpPort: cli.httpPort,
-    host: cli.host,
+    host: cli.httpAddress,
+    grpcHost: cli.grpcAddress,
+    metricsHost: cli.metricsAddress,
+    allowClientSharedMemory: cli.allowClientSharedMemory,
+    httpRestrictedApis: cli.httpRestrictedApis,
+    grpcRestrictedProtocols: cli.grpcRestrictedProtocols,
+    grpcTls,
+    httpHeaderForwardPattern: cli.httpHeaderForwardPattern,
+    grpcHeaderForwardPattern: cli.grpcHeaderForwardPattern,
     modelCacheDir: cli.modelCacheDir,
     httpMaxInputSize: cli.httpMaxInputSize,
     allowGrpc: cli.allowGrpc,
@@ -93,6 +131,23 @@ async function main(): Promise<number> {
     await server.stop().catch(() => undefined);
     return 1;
   }
+}
+
+/** The PEM files of --grpc-server-cert, --grpc-server-key and --grpc-root-cert (Triton reads them at startup too). */
+function readGrpcTls(files: GrpcTlsFiles): GrpcTlsOptions {
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`${flag}: cannot read '${file}': ${(error as Error).message}`);
+    }
+  };
+  return {
+    certChain: read(CLI_FLAGS.grpcServerCert, files.serverCert),
+    privateKey: read(CLI_FLAGS.grpcServerKey, files.serverKey),
+    ...(files.rootCert !== undefined ? { rootCerts: read(CLI_FLAGS.grpcRootCert, files.rootCert) } : {}),
+    mutual: files.mutual,
+  };
 }
 
 main().then(

@@ -104,10 +104,12 @@ function stubService(): InferenceServiceApi {
     traceSettings: unsupported,
     updateTraceSettings: unsupported,
     systemSharedMemoryStatus: unsupported,
+    checkClientSharedMemoryAllowed: unsupported,
     registerSystemSharedMemory: unsupported,
     unregisterSystemSharedMemory: unsupported,
     cudaSharedMemoryStatus: unsupported,
     registerCudaSharedMemory: unsupported,
+    unregisterCudaSharedMemory: unsupported,
     async infer(request: InferRequest): Promise<InferResponse> {
       const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
       const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;

@@ -9,7 +9,7 @@
 # with examples/model_repository and examples/python_models mounted read-only, the Deployment's security context
 # (read-only root, no capabilities) and the HTTP port published on 127.0.0.1 only; then /v2/health/ready, an infer
 # on simple (ONNX) and on add_sub (Python backend: python3 + numpy in the image), every process's user, SIGTERM
-# (exit status and seconds), the Kubeflow entry point, image size.
+# (exit status and seconds), the Kubeflow entry point, image size (uncompressed and as pushed).
 #
 # Environment:
 #   GPU              none (default here: NuGet and NVIDIA's repository are unreachable from the development
@@ -116,11 +116,17 @@ podman run --rm --network none "${PODMAN_ULIMITS[@]}" --entrypoint node "$IMAGE"
   head -1
 
 size_bytes=$(podman image inspect --format '{{.Size}}' "$IMAGE")
+# What a registry stores and a node pulls: the layers gzip-compressed, as podman push writes them.
+rm -rf "/tmp/$CONTAINER.dir"
+podman push -q --compress "$IMAGE" "dir:/tmp/$CONTAINER.dir"
+pushed_bytes=$(du -sb "/tmp/$CONTAINER.dir" | cut -f1)
+rm -rf "/tmp/$CONTAINER.dir"
 base_bytes=$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")
 say "results"
 printf '%-28s %s\n' \
   "image" "$IMAGE (GPU=$GPU)" \
   "image size" "$(awk -v b="$size_bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }')" \
+  "compressed (gzip layers)" "$(awk -v b="$pushed_bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }')" \
   "base image size" "$(awk -v b="$base_bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }')" \
   "build" "${build_seconds} s$([ "${NO_CACHE:-}" = 1 ] && echo ' (no cache)' || echo ' (layer cache allowed)')" \
   "start to /v2/health/ready" "${ready_seconds} s" \

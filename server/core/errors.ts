@@ -56,6 +56,12 @@ export const Errors = {
   badVersion: (version: string) =>
     new InferenceError('INVALID_ARG', `failed to parse model version '${version}': expected a positive integer`),
   serverNotReady: () => new InferenceError('UNAVAILABLE', 'Server not ready'),
+  /** --http-header-forward-pattern / --grpc-header-forward-pattern matched a reserved parameter name. */
+  headerReserved: (header: string) =>
+    new InferenceError('INVALID_ARG', `Header '${header}' is reserved for Triton usage and cannot be forwarded.`),
+  /** --grpc-restricted-protocol: the call lacks the header (Triton's grpc_server.cc, UNAVAILABLE). */
+  protocolRestricted: (header: string) =>
+    new InferenceError('UNAVAILABLE', `This protocol is restricted, expecting header '${header}'`),
   serverShuttingDown: () => new InferenceError('UNAVAILABLE', 'Server is stopping, request is refused'),
 
   unexpectedInput: (rid: string | undefined, model: string, input: string, allowed: string[]) =>
@@ -357,6 +363,9 @@ export const Errors = {
     ),
   shmWithClassification: () =>
     new InferenceError('INVALID_ARG', "output can't set both 'shared_memory_region' and 'classification'"),
+  /** Triton's kClientShmDisabledErrorStr (common.h): registering and unregistering need --allow-client-shm=true. */
+  clientSharedMemoryDisabled: () =>
+    new InferenceError('UNSUPPORTED', "Client shared memory is disabled. Start the server with '--allow-client-shm=true' to enable."),
   cudaSharedMemoryUnsupported: () =>
     new InferenceError(
       'UNSUPPORTED',

@@ -40,7 +40,8 @@ import type {
 import type { ModelControlMode } from '../contract';
 import type { JobResult, SchedulerJob } from '../scheduler/scheduler';
 
-export const SERVER_NAME = 'cdk8s-inference-server';
+/** Server metadata `name` unless --id says otherwise: Triton's default server id. */
+export const DEFAULT_SERVER_ID = 'triton';
 export const SERVER_VERSION = '0.1.0';
 /** Triton's extension names, for the ones this server implements. */
 export const SERVER_EXTENSIONS = [
@@ -73,6 +74,13 @@ export interface InferenceServiceOptions {
   readonly responseCache?: ResponseCache;
   /** Triton's trace extension settings (default: tracing OFF, settings changeable at run time). */
   readonly tracer?: TraceManager;
+  /** Server metadata `name` (Triton's --id). @default DEFAULT_SERVER_ID */
+  readonly serverId?: string;
+  /**
+   * Triton's --allow-client-shm: clients may register and unregister shared memory regions. Status stays readable
+   * either way; backends' own shared memory (the Python backend's) is not affected. @default false, as Triton
+   */
+  readonly allowClientSharedMemory?: boolean;
 }
 
 /** The facade under both frontends: validates requests against the model config and hands them to the scheduler. */
@@ -130,7 +138,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   serverMetadata(): ServerMetadata {
-    return { name: SERVER_NAME, version: SERVER_VERSION, extensions: [...SERVER_EXTENSIONS] };
+    return { name: this.options.serverId ?? DEFAULT_SERVER_ID, version: SERVER_VERSION, extensions: [...SERVER_EXTENSIONS] };
   }
 
   isModelReady(model: string, version?: string): boolean {
@@ -202,11 +210,18 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void {
+    this.checkClientSharedMemoryAllowed();
     this.sharedMemory.register(name, key, offset, byteSize);
   }
 
   unregisterSystemSharedMemory(name?: string): void {
+    this.checkClientSharedMemoryAllowed();
     this.sharedMemory.unregister(name);
+  }
+
+  /** Triton refuses client registration and unregistration (never status) unless --allow-client-shm=true. */
+  checkClientSharedMemoryAllowed(): void {
+    if (this.options.allowClientSharedMemory !== true) throw Errors.clientSharedMemoryDisabled();
   }
 
   /** No CUDA here: nothing is ever registered, and registering is refused (UNSUPPORTED). */
@@ -216,7 +231,13 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   registerCudaSharedMemory(): never {
+    this.checkClientSharedMemoryAllowed();
     throw Errors.cudaSharedMemoryUnsupported();
+  }
+
+  /** Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names. */
+  unregisterCudaSharedMemory(): void {
+    this.checkClientSharedMemoryAllowed();
   }
 
   checkInferTarget(model: string, version: string | undefined, rid: string | undefined, inputs: readonly InputHeader[]): void {

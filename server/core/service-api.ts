@@ -64,10 +64,14 @@ export interface InferenceServiceApi {
   updateTraceSettings(model: string | undefined, changes: TraceSettingChanges): TraceSettingsView;
   /** Triton's system_shared_memory extension: every region, or the named one (NOT_FOUND when unknown). */
   systemSharedMemoryStatus(name?: string): SystemSharedMemoryRegionStatus[];
+  /** Fails with UNSUPPORTED (Triton's text) unless the server allows client shared memory (--allow-client-shm). */
+  checkClientSharedMemoryAllowed(): void;
   registerSystemSharedMemory(name: string, key: string, offset: number, byteSize: number): void;
   /** One region, or all when no name is given; an unknown name is no error. */
   unregisterSystemSharedMemory(name?: string): void;
   /** CUDA shared memory is not supported: status is always empty, register always fails with UNSUPPORTED. */
   cudaSharedMemoryStatus(name?: string): [];
   registerCudaSharedMemory(name: string): never;
+  /** Allowed or not as system shared memory is; there is never a region to remove. */
+  unregisterCudaSharedMemory(name?: string): void;
 }

@@ -35,6 +35,10 @@ export interface ModelManagerOptions {
   readonly gpus?: GpuInventory;
   /** Most instances one version may start, over all its instance groups. @default unlimited */
   readonly maxInstancesPerModel?: number;
+  /** --model-config-name: read `<model>/configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
+  readonly modelConfigName?: string;
+  /** --model-load-retry-count: a version whose backend load fails is tried this many more times. @default 0 */
+  readonly loadRetryCount?: number;
 }
 
 interface VersionRecord {
@@ -319,7 +323,7 @@ export class ModelManager {
       const available = await listVersionDirs(modelDir);
       const firstVersionEntries =
         available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
-      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir)), {
+      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir, this.options.modelConfigName)), {
         modelDirectoryName: name,
         versionDirectoryEntries: firstVersionEntries,
       });
@@ -359,15 +363,17 @@ export class ModelManager {
         if (!record.versions.has(version)) record.versions.set(version, entry);
         const versionStarted = process.hrtime.bigint();
         try {
-          entry.loaded = !backend ? await this.ensembles.version(config, version, modelDir) : await LoadedModelVersion.load(config, version, {
-            backend,
-            modelDir,
-            backendConfig,
-            observers: this.observers,
-            gpus: this.gpus,
-            ledger: this.ledger,
-            log: this.options.log,
-          });
+          const load = (versionBackend: Backend) => () =>
+            LoadedModelVersion.load(config, version, {
+              backend: versionBackend,
+              modelDir,
+              backendConfig,
+              observers: this.observers,
+              gpus: this.gpus,
+              ledger: this.ledger,
+              log: this.options.log,
+            });
+          entry.loaded = !backend ? await this.ensembles.version(config, version, modelDir) : await this.withLoadRetries(name, version, load(backend));
           entry.state = 'READY';
         } catch (error) {
           entry.state = 'UNAVAILABLE';
@@ -399,6 +405,19 @@ export class ModelManager {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));
     this.options.log.info({ model: name, versions, seconds: Number(seconds.toFixed(3)) }, 'loaded model');
+  }
+
+  /** Triton's --model-load-retry-count: the backend load of a version is tried up to 1 + count times. */
+  private async withLoadRetries<T>(model: string, version: number, load: () => Promise<T>): Promise<T> {
+    const retries = this.options.loadRetryCount ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await load();
+      } catch (error) {
+        if (attempt >= retries) throw error;
+        this.options.log.warn({ model, version, attempt: attempt + 1, err: (error as Error).message }, 'model load failed; retrying');
+      }
+    }
   }
 }
 

@@ -86,15 +86,21 @@ export async function listVersionDirs(modelDir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-/** `<model>/config.pbtxt`, parsed; an empty config when the file is absent (auto-complete fills it). */
-export async function readConfigFile(modelDir: string): Promise<ModelConfig> {
-  const file = path.join(modelDir, 'config.pbtxt');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw error;
+/**
+ * `<model>/config.pbtxt`, parsed; an empty config when the file is absent (auto-complete fills it). With a custom
+ * configuration name (Triton's --model-config-name), `<model>/configs/<name>.pbtxt` wins where it exists.
+ */
+export async function readConfigFile(modelDir: string, customName?: string): Promise<ModelConfig> {
+  const candidates = [...(customName ? [path.join(modelDir, 'configs', `${customName}.pbtxt`)] : []), path.join(modelDir, 'config.pbtxt')];
+  for (const file of candidates) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    return parseModelConfigText(text, file);
   }
-  return parseModelConfigText(text, file);
+  return {};
 }

@@ -53,7 +53,7 @@ describe.each(['http', 'http-json', 'grpc'] as const)('%s', (protocol) => {
     expect(await client().isModelReady('simple')).toBe(true);
     expect(await client().isModelReady('simple', '1')).toBe(false);
     expect(await client().isModelReady('nope')).toBe(false);
-    expect((await client().serverMetadata()).name).toBe('cdk8s-inference-server');
+    expect((await client().serverMetadata()).name).toBe('triton');
   });
 
   it('model metadata and config', async () => {

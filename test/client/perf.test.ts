@@ -11,7 +11,7 @@ import { startServer, StartedServer } from '../grpc/helpers';
 let server: StartedServer;
 
 beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple', 'string_upper'] });
+  server = await startServer({ loadModels: ['simple', 'string_upper'], allowClientSharedMemory: true });
 });
 
 afterAll(async () => {

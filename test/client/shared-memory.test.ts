@@ -7,7 +7,7 @@ let server: StartedServer;
 const clients: Partial<Record<Protocol, InferenceServerClient>> = {};
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ allowClientSharedMemory: true });
   clients.http = new InferenceServerClient({ url: `127.0.0.1:${server.httpPort}` });
   clients.grpc = new InferenceServerClient({ url: `127.0.0.1:${server.grpcPort}`, protocol: 'grpc' });
 });

@@ -34,6 +34,8 @@ describe('gRPC command-line flags', () => {
       '--grpc-http2-min-recv-ping-interval-without-data=5000',
       '--grpc-http2-max-ping-strikes=5',
       '--grpc-infer-response-compression-level=high',
+      '--grpc-max-connection-age=60000',
+      '--grpc-max-connection-age-grace=5000',
     ]);
     expect(cli).toMatchObject({ grpcPort: 9001, allowGrpc: false, grpcMaxMessageBytes: 1048576, grpcResponseCompressionLevel: 'high' });
     expect(cli.grpcKeepalive).toEqual({
@@ -43,14 +45,21 @@ describe('gRPC command-line flags', () => {
       http2MaxPingsWithoutData: 0,
       http2MinRecvPingIntervalWithoutDataMs: 5000,
       http2MaxPingStrikes: 5,
+      maxConnectionAgeMs: 60000,
+      maxConnectionAgeGraceMs: 5000,
     });
+    // Triton's spelling of the middle level; 'med' stays accepted.
+    expect(parseCli([...base, '--grpc-infer-response-compression-level=MEDIUM']).grpcResponseCompressionLevel).toBe('medium');
   });
 
   it('rejects bad values', () => {
-    expect(() => parseCli([...base, '--grpc-infer-response-compression-level=max'])).toThrow(/none, low, med or high/);
+    expect(() => parseCli([...base, '--grpc-infer-response-compression-level=max'])).toThrow(
+      'Bad option: "--grpc-infer-response-compression-level".\ninvalid argument for --grpc_infer_response_compression_level',
+    );
     expect(() => parseCli([...base, '--grpc-max-message-bytes=0'])).toThrow(/--grpc-max-message-bytes/);
     expect(() => parseCli([...base, '--grpc-max-message-bytes=4294967296'])).toThrow(/--grpc-max-message-bytes/);
-    expect(() => parseCli([...base, '--grpc-keepalive-permit-without-calls=maybe'])).toThrow(/true or false/);
+    expect(() => parseCli([...base, '--grpc-keepalive-permit-without-calls=maybe'])).toThrow('invalid value for bool option: maybe');
+    expect(() => parseCli([...base, '--grpc-keepalive-time=soon'])).toThrow('Bad option: "--grpc-keepalive-time".\nInvalid option value. Got soon');
   });
 
   it('become grpc-js channel options', () => {
@@ -64,5 +73,10 @@ describe('gRPC command-line flags', () => {
       'grpc.enable_channelz': 0,
     });
     expect(grpcServerChannelOptions({})['grpc.max_receive_message_length']).toBe(DEFAULT_GRPC_MAX_MESSAGE_BYTES);
+    expect(grpcServerChannelOptions({})).not.toHaveProperty('grpc.max_connection_age_ms');
+    expect(grpcServerChannelOptions({ keepalive: { maxConnectionAgeMs: 1000, maxConnectionAgeGraceMs: 10 } })).toMatchObject({
+      'grpc.max_connection_age_ms': 1000,
+      'grpc.max_connection_age_grace_ms': 10,
+    });
   });
 });

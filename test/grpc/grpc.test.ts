@@ -45,7 +45,7 @@ describe('health and metadata RPCs', () => {
 
   it('ServerMetadata names the server and its extensions', async () => {
     const metadata = await unary(client, 'ServerMetadata', {});
-    expect(metadata.name).toBe('cdk8s-inference-server');
+    expect(metadata.name).toBe('triton');
     expect(metadata.extensions).toEqual(expect.arrayContaining(['model_repository', 'statistics']));
   });
 

@@ -95,3 +95,25 @@ export function simpleTypedRequest(id = '') {
 export function loadProto(file: string, includeDirs: string[]): grpc.GrpcObject {
   return grpc.loadPackageDefinition(protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, defaults: true, includeDirs }));
 }
+
+/** Metadata with these text entries. */
+export function metadataOf(entries: Record<string, string>): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
+  return metadata;
+}
+
+/** Open a ModelStreamInfer stream, write one request and resolve to the first message back; the stream is then ended. */
+export async function firstStreamReply<T = any>(client: RawClient, request: unknown, metadata = new grpc.Metadata()): Promise<T> {
+  const stream = client.ModelStreamInfer(metadata) as grpc.ClientDuplexStream<unknown, T>;
+  const reply = new Promise<T>((resolve, reject) => {
+    stream.on('data', resolve);
+    stream.on('error', reject);
+  });
+  stream.write(request);
+  try {
+    return await reply;
+  } finally {
+    stream.end();
+  }
+}

@@ -56,7 +56,7 @@ describe('feature interactions', () => {
       const config = fs.readFileSync(path.join(repo, 'sequence_accumulate', 'config.pbtxt'), 'utf8').replace('"sequence_accumulate"', `"${name}"`);
       fs.writeFileSync(path.join(repo, name, 'config.pbtxt'), `${config}\nmodel_warmup [ { name: "w" batch_size: 2 ${inputs.map(zeros).join(' ')} } ]\n`);
     }
-    server = startServer({ modelRepositories: [repo] });
+    server = startServer({ modelRepositories: [repo], allowClientSharedMemory: true });
     expect((await server.start()).failedModels).toEqual(['seq_warm_no_start']);
   });
 

@@ -16,7 +16,7 @@ let port: number;
 let file: ShmFile;
 
 beforeAll(async () => {
-  server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false });
+  server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false, allowClientSharedMemory: true });
   port = (await server.start()).httpPort!;
   file = createShmFile(256);
   const response = await post('/v2/systemsharedmemory/region/fixed/register', { key: file.key, offset: 0, byte_size: 256 });

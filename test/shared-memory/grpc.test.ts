@@ -18,7 +18,7 @@ let server: StartedServer;
 let client: RawClient;
 
 beforeAll(async () => {
-  server = await startServer({ allowHttp: false });
+  server = await startServer({ allowHttp: false, allowClientSharedMemory: true });
   client = rawClient(server.grpcPort);
 });
 

@@ -21,7 +21,7 @@ let server: InferenceServerApp;
 let port: number;
 
 beforeAll(async () => {
-  server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false });
+  server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false, allowClientSharedMemory: true });
   port = (await server.start()).httpPort!;
 });
 

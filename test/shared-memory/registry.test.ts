@@ -93,7 +93,7 @@ describe('SystemSharedMemoryRegistry', () => {
 describe('server shutdown', () => {
   it('stopping the server closes every shared memory descriptor', async () => {
     const file = createShmFile(64);
-    const app = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], modelControlMode: 'explicit', httpPort: 0, host: '127.0.0.1', allowGrpc: false });
+    const app = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], modelControlMode: 'explicit', httpPort: 0, host: '127.0.0.1', allowGrpc: false, allowClientSharedMemory: true });
     const port = (await app.start()).httpPort!;
     for (const name of ['s1', 's2']) {
       const response = await httpRequest(port, {

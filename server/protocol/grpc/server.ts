@@ -7,15 +7,30 @@ import type { ServiceDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { withInferWire } from './infer-wire';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
+import { restrictionInterceptor } from './restricted';
 import { createServiceImplementation } from './service';
 
 /** Triton's default: INT32_MAX bytes each way. */
 export const DEFAULT_GRPC_MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 
-export type GrpcCompressionLevel = 'none' | 'low' | 'med' | 'high';
+/** Triton's levels ('medium'; 'med' is kept as an alias). */
+export type GrpcCompressionLevel = 'none' | 'low' | 'med' | 'medium' | 'high';
+
+/** Triton's --grpc-use-ssl / --grpc-use-ssl-mutual, with the PEM contents of its certificate flags. */
+export interface GrpcTlsOptions {
+  /** --grpc-server-cert: the server's certificate chain (PEM). */
+  readonly certChain: Buffer;
+  /** --grpc-server-key: its private key (PEM). */
+  readonly privateKey: Buffer;
+  /** --grpc-root-cert: CA certificates that sign client certificates (PEM); required when mutual. */
+  readonly rootCerts?: Buffer;
+  /** --grpc-use-ssl-mutual: clients must present a certificate signed by rootCerts. @default false */
+  readonly mutual?: boolean;
+}
 
 /** Triton's --grpc-keepalive-* and --grpc-http2-* settings (milliseconds where a time). */
 export interface GrpcKeepaliveOptions {
@@ -31,9 +46,13 @@ export interface GrpcKeepaliveOptions {
   readonly http2MinRecvPingIntervalWithoutDataMs?: number;
   /** @default 2 */
   readonly http2MaxPingStrikes?: number;
+  /** --grpc-max-connection-age: a connection is closed (GOAWAY) after this long. @default no limit */
+  readonly maxConnectionAgeMs?: number;
+  /** --grpc-max-connection-age-grace: how long calls on an aged connection may still run. @default no limit */
+  readonly maxConnectionAgeGraceMs?: number;
 }
 
-export const GRPC_KEEPALIVE_DEFAULTS: Required<GrpcKeepaliveOptions> = {
+export const GRPC_KEEPALIVE_DEFAULTS: Required<Omit<GrpcKeepaliveOptions, 'maxConnectionAgeMs' | 'maxConnectionAgeGraceMs'>> = {
   keepaliveTimeMs: 7_200_000,
   keepaliveTimeoutMs: 20_000,
   keepalivePermitWithoutCalls: false,
@@ -54,6 +73,12 @@ export interface GrpcFrontendOptions {
   readonly responseCompressionLevel?: GrpcCompressionLevel;
   /** @default true */
   readonly reflection?: boolean;
+  /** --grpc-restricted-protocol: groups of RPCs that require a metadata entry. @default none restricted */
+  readonly restrictedProtocols?: RestrictedFeatures;
+  /** --grpc-header-forward-pattern (see core/header-forwarding.ts). @default none forwarded */
+  readonly headerForwardPattern?: RegExp;
+  /** Serve over TLS (--grpc-use-ssl). @default plaintext */
+  readonly tls?: GrpcTlsOptions;
   /** How often Health/Watch streams see readiness changes. @default 1000 */
   readonly healthPollMs?: number;
   readonly logger?: Logger;
@@ -72,10 +97,18 @@ export function grpcServerChannelOptions(options: GrpcFrontendOptions): grpc.Cha
     'grpc.http2.max_pings_without_data': keepalive.http2MaxPingsWithoutData,
     'grpc.http2.min_ping_interval_without_data_ms': keepalive.http2MinRecvPingIntervalWithoutDataMs,
     'grpc.http2.max_ping_strikes': keepalive.http2MaxPingStrikes,
+    ...(keepalive.maxConnectionAgeMs !== undefined ? { 'grpc.max_connection_age_ms': keepalive.maxConnectionAgeMs } : {}),
+    ...(keepalive.maxConnectionAgeGraceMs !== undefined ? { 'grpc.max_connection_age_grace_ms': keepalive.maxConnectionAgeGraceMs } : {}),
     // Channelz bookkeeping (call counters, timestamps per message) costs CPU on every call, and nothing serves it:
     // no channelz service is registered. Measured in bench/README.md "bench:grpc".
     'grpc.enable_channelz': 0,
   };
+}
+
+/** Plaintext, or Triton's SslServerCredentials: mutual TLS requires and verifies client certificates. */
+export function grpcServerCredentials(tls: GrpcTlsOptions | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(tls.rootCerts ?? null, [{ private_key: tls.privateKey, cert_chain: tls.certChain }], tls.mutual === true);
 }
 
 function bindAddress(host: string, port: number): string {
@@ -93,9 +126,10 @@ export class GrpcFrontend {
     private readonly service: InferenceServiceApi,
     private readonly options: GrpcFrontendOptions = {},
   ) {
-    this.server = new grpc.Server(grpcServerChannelOptions(options));
+    const restriction = restrictionInterceptor(options.restrictedProtocols ?? new Map());
+    this.server = new grpc.Server({ ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
     // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
-    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger }));
+    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger, headerForwardPattern: options.headerForwardPattern }));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
     this.health.addToServer({
@@ -132,7 +166,7 @@ export class GrpcFrontend {
   /** Bind and start serving; resolves to the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(bindAddress(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      this.server.bindAsync(bindAddress(host, port), grpcServerCredentials(this.options.tls), (error, bound) => {
         if (error) {
           reject(error);
           return;

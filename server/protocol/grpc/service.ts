@@ -12,7 +12,7 @@ import type { ModelStatistics } from '../../core/statistics';
 import type { InferRequest } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
-import { received, streamInferHandler } from './stream-infer';
+import { received, streamInferHandler, withMetadata } from './stream-infer';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
@@ -28,6 +28,8 @@ import type {
 export interface GrpcServiceOptions {
   /** Unexpected (non-InferenceError) failures are logged here. */
   readonly logger?: Logger;
+  /** --grpc-header-forward-pattern: matching metadata becomes parameters of ModelInfer / ModelStreamInfer requests. */
+  readonly headerForwardPattern?: RegExp;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -94,7 +96,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs);
+      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call.metadata, options.headerForwardPattern);
     } catch (error) {
       fail(log, callback, error);
       return;
@@ -120,7 +122,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     );
   };
 
-  const modelStreamInfer = streamInferHandler(service, log);
+  const modelStreamInfer = streamInferHandler(service, log, options.headerForwardPattern);
 
   return {
     ServerLive: unary(log, () => ({ live: service.isLive() })),
@@ -179,8 +181,10 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       return { regions: {} };
     }),
     CudaSharedMemoryRegister: unary(log, (request: { name: string }) => service.registerCudaSharedMemory(request.name)),
-    // Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names.
-    CudaSharedMemoryUnregister: unary(log, () => ({})),
+    CudaSharedMemoryUnregister: unary(log, (request: { name?: string }) => {
+      service.unregisterCudaSharedMemory(request.name || undefined);
+      return {};
+    }),
     TraceSetting: unary(log, (request: TraceSettingRequestMessage) => {
       const model = request.model_name || undefined;
       // An empty value list clears the setting (it follows the global one again), as in Triton.

@@ -5,7 +5,8 @@
  * `triton_enable_empty_final_response` also gets an empty response carrying only that flag when the final flag comes
  * alone.
  */
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
+import { forwardHeaders } from '../../core/header-forwarding';
 import type { Logger } from 'pino';
 import { InferenceError } from '../../core/errors';
 import type { InferenceServiceApi } from '../../core/service-api';
@@ -24,7 +25,14 @@ export function received(request: InferRequest, startNs: bigint | undefined): In
   return { ...request, received: { protocol: 'GRPC', startNs, endNs: process.hrtime.bigint() } };
 }
 
-export function streamInferHandler(service: InferenceServiceApi, log: Logger | undefined) {
+/** The request with the metadata --grpc-header-forward-pattern selects as string parameters (text entries only). */
+export function withMetadata(request: InferRequest, metadata: Metadata, pattern: RegExp | undefined): InferRequest {
+  if (!pattern) return request;
+  const pairs = Object.entries(metadata.getMap()).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value] as const] : []));
+  return forwardHeaders(request, pairs, pattern);
+}
+
+export function streamInferHandler(service: InferenceServiceApi, log: Logger | undefined, headerForwardPattern?: RegExp) {
   return (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
     let pending = 0;
     let ended = false;
@@ -65,7 +73,8 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       let request: InferRequest;
       let flagFinal: boolean;
       try {
-        ({ request, flagFinal } = withoutStreamParameters(received(decodeInferRequest(message, checkWith(service, message)).request, startNs)));
+        const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
+        ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call.metadata, headerForwardPattern)));
       } catch (error) {
         writeError(message, error);
         return;

@@ -3,9 +3,11 @@
  */
 import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, installCompression } from './compression';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
+import { installRestrictedApis } from './restricted';
 import { registerRoutes } from './routes';
 
 /**
@@ -26,6 +28,10 @@ export interface HttpAppOptions {
   readonly maxConcurrentInflate?: number;
   /** Errors are logged here (5xx at error, the rest at debug); per-request lines are off, they cost throughput. */
   readonly logger?: Logger | false;
+  /** --http-header-forward-pattern (see core/header-forwarding.ts). @default none forwarded */
+  readonly headerForwardPattern?: RegExp;
+  /** --http-restricted-api: groups of endpoints that require a header. @default none restricted */
+  readonly restrictedApis?: RestrictedFeatures;
 }
 
 export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptions = {}): FastifyInstance {
@@ -48,6 +54,8 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   // Node only enforces requestTimeout while headersTimeout (60 s) is not above it.
   if (requestTimeout > 0) app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeout);
   installErrorHandling(app, bodyLimit);
+  // First of the onRequest hooks: a refused request costs nothing more (its body is never read).
+  installRestrictedApis(app, options.restrictedApis ?? new Map());
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -61,6 +69,6 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     done(null, body);
   });
   installCompression(app, bodyLimit, new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE));
-  registerRoutes(app, { service });
+  registerRoutes(app, { service, headerForwardPattern: options.headerForwardPattern });
   return app;
 }

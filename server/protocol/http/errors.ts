@@ -38,6 +38,8 @@ export class HttpError extends Error {
 
 export const HttpErrors = {
   methodNotAllowed: () => new HttpError(405, 'Method Not Allowed'),
+  /** --http-restricted-api: Triton's RespondIfRestricted (403). */
+  apiRestricted: (header: string) => new HttpError(403, `This API is restricted, expecting header '${header}'`),
   unsupportedContentEncoding: (encoding: string) =>
     new HttpError(415, `Unsupported compression type '${encoding}'`, { 'accept-encoding': 'gzip, deflate' }),
 };

@@ -14,6 +14,7 @@ import {
   parseInferenceHeaderLength,
 } from '../codec';
 import { ModelParams, modelPaths, RouteOptions } from './options';
+import { forwardHeaders } from '../../../core/header-forwarding';
 import type { RequestTrace } from '../../../core/request-trace';
 import type { InferenceServiceApi } from '../../../core/service-api';
 
@@ -46,7 +47,12 @@ function traceSend(trace: RequestTrace, reply: FastifyReply): void {
   reply.raw.once('close', sent);
 }
 
-export async function inferRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
+/** The request's headers as sent (name case kept, as Triton forwards them): [name, value] pairs. */
+function* rawHeaderPairs(raw: readonly string[]): Iterable<readonly [string, string]> {
+  for (let i = 0; i + 1 < raw.length; i += 2) yield [raw[i], raw[i + 1]];
+}
+
+export async function inferRoutes(app: FastifyInstance, { service, headerForwardPattern }: RouteOptions): Promise<void> {
   // HTTP_RECV_START of requests that arrive while tracing is on (nothing is kept otherwise).
   const receivedAt = new WeakMap<FastifyRequest, bigint>();
   const onRequest = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
@@ -58,7 +64,8 @@ export async function inferRoutes(app: FastifyInstance, { service }: RouteOption
     const startNs = service.isTracing() ? receivedAt.get(request) : undefined;
     const endNs = startNs === undefined ? undefined : process.hrtime.bigint();
     const decoded = await decode(service, request);
-    const inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
+    let inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
+    if (headerForwardPattern) inferRequest = forwardHeaders(inferRequest, rawHeaderPairs(request.raw.rawHeaders), headerForwardPattern);
     const response = await service.infer(inferRequest);
     if (response.trace) traceSend(response.trace, reply);
     const encoded = encodeInferResponse(

@@ -3,6 +3,8 @@ import type { InferenceServiceApi } from '../../../core/service-api';
 /** What every route plugin is registered with. */
 export interface RouteOptions {
   readonly service: InferenceServiceApi;
+  /** --http-header-forward-pattern: matching headers become parameters of infer requests. */
+  readonly headerForwardPattern?: RegExp;
 }
 
 /** `:model` and, on the `/versions/:version` form of a route, `:version`. */

@@ -35,6 +35,7 @@ export async function sharedMemoryRoutes(app: FastifyInstance, { service }: Rout
     app.get<{ Params: RegionParams }>(path, async (request) => service.systemSharedMemoryStatus(request.params.name));
   }
   app.post<{ Params: Required<RegionParams> }>('/v2/systemsharedmemory/region/:name/register', async (request, reply) => {
+    service.checkClientSharedMemoryAllowed(); // before the body, as Triton
     const { key, offset, byteSize } = registerBodyOf(request.body);
     service.registerSystemSharedMemory(request.params.name, key, offset, byteSize);
     return reply.code(200).send();
@@ -52,8 +53,10 @@ export async function sharedMemoryRoutes(app: FastifyInstance, { service }: Rout
   app.post<{ Params: Required<RegionParams> }>('/v2/cudasharedmemory/region/:name/register', async (request) =>
     service.registerCudaSharedMemory(request.params.name),
   );
-  // Nothing can be registered, so there is nothing to unregister: success, as Triton answers for unknown names.
   for (const path of ['/v2/cudasharedmemory/unregister', '/v2/cudasharedmemory/region/:name/unregister']) {
-    app.post(path, async (_request, reply) => reply.code(200).send());
+    app.post<{ Params: RegionParams }>(path, async (request, reply) => {
+      service.unregisterCudaSharedMemory(request.params.name);
+      return reply.code(200).send();
+    });
   }
 }

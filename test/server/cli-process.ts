@@ -1,0 +1,52 @@
+/** The real `inference-server` command (dist/server/main.js, built by jest's global setup) as a child process. */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+export const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
+
+export interface RunningCli {
+  child: ChildProcess;
+  /** The HTTP port from the "HTTP service started" line. */
+  port: number;
+  grpcPort?: number;
+  metricsPort?: number;
+  exit: Promise<number | null>;
+  /** stdout and stderr lines so far. */
+  logs: string[];
+}
+
+/**
+ * Start the CLI (give it ephemeral ports); resolves once the log line `until` is written, with the ports the
+ * "... service started" lines gave. Rejects if the process exits first.
+ */
+export function startCli(args: string[], until = 'HTTP service started'): Promise<RunningCli> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
+  const ports: Record<string, number | undefined> = {};
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      let entry: { msg?: string; port?: number };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return; // not a log line
+      }
+      if (entry.msg?.endsWith(' service started')) ports[entry.msg] = entry.port;
+      if (entry.msg === until) {
+        resolve({
+          child,
+          port: ports['HTTP service started'] ?? 0,
+          grpcPort: ports['GRPC service started'],
+          metricsPort: ports['Metrics service started'],
+          exit,
+          logs,
+        });
+      }
+    });
+    void exit.then((code) => reject(new Error(`server exited with ${code}: ${logs.join('\n')}`)));
+  });
+}
