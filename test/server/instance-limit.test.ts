@@ -45,6 +45,6 @@ describe('instance_group count limit', () => {
   it('--max-instances-per-model parses as a positive integer', () => {
     expect(parseCli(['--model-repository=/m']).maxInstancesPerModel).toBe(SERVER_DEFAULTS.maxInstancesPerModel);
     expect(parseCli(['--model-repository=/m', '--max-instances-per-model=128']).maxInstancesPerModel).toBe(128);
-    expect(() => parseCli(['--model-repository=/m', '--max-instances-per-model=0'])).toThrow('--max-instances-per-model expects an integer between 1');
+    expect(() => parseCli(['--model-repository=/m', '--max-instances-per-model=0'])).toThrow('expects an integer between 1 and');
   });
 });
