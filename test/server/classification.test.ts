@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceServerApp } from '../../server/app';
+import type { BytesData } from '../../server/core/bytes-data';
 import { copyRepository, startServer } from './repo-fixture';
 
-const decode = (data: unknown) => (data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
+const decode = (data: unknown) => (data as BytesData).toStrings();
 
 describe('classification extension', () => {
   let server: InferenceServerApp;

@@ -11,6 +11,7 @@ import type { InferRequest } from '../../server/core/types';
 import { runningSums, sequenceRequest } from '../scheduler/sequence-fixture';
 import { createShmFile, removeCreatedShmFiles } from '../shared-memory/fixture';
 import { copyRepository, startServer } from './repo-fixture';
+import type { BytesData } from '../../server/core/bytes-data';
 
 const ENSEMBLE = `name: "accumulate_ensemble"
 platform: "ensemble"
@@ -105,7 +106,7 @@ describe('feature interactions', () => {
       ],
       outputs: [{ name: 'OUTPUT0', parameters: { classification: 2 } }],
     });
-    expect(response.outputs[0].data).toEqual([Buffer.from('30:15:class_15'), Buffer.from('28:14:class_14')]);
+    expect((response.outputs[0].data as BytesData).toStrings()).toEqual(['30:15:class_15', '28:14:class_14']);
   });
 
   it('a START request reading its input from shared memory is not overtaken by the next request of its sequence', async () => {
