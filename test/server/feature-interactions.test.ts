@@ -5,13 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { BytesData } from '../../server/core/bytes-data';
 import type { InferenceServerApp } from '../../server/app';
 import { InferenceError } from '../../server/core/errors';
 import type { InferRequest } from '../../server/core/types';
 import { runningSums, sequenceRequest } from '../scheduler/sequence-fixture';
 import { createShmFile, removeCreatedShmFiles } from '../shared-memory/fixture';
 import { copyRepository, startServer } from './repo-fixture';
-import type { BytesData } from '../../server/core/bytes-data';
 
 const ENSEMBLE = `name: "accumulate_ensemble"
 platform: "ensemble"

@@ -142,6 +142,10 @@ function headerOf(input: { [key: string]: Json }): StreamedData['header'] {
 
 type ContainerState = 'key-or-close' | 'key' | 'colon' | 'value' | 'value-or-close' | 'after';
 
+function unexpected(token: TokenType, offset: number): Error {
+  return Errors.badJson(`unexpected ${TokenType[token]} at byte ${offset}`);
+}
+
 /**
  * JSON's grammar over the token stream (the tokenizer only splits tokens: `[1 2]` tokenizes fine). Hand-written: the
  * library's own grammar check, its TokenParser, builds every value, which is what this file avoids.
@@ -151,48 +155,39 @@ class Grammar {
   private topDone = false;
 
   take(token: TokenType, offset: number): void {
-    const top = this.stack[this.stack.length - 1];
-    const fail = () => Errors.badJson(`unexpected ${TokenType[token]} at byte ${offset}`);
-    const inValuePosition = top ? top.state === 'value' || top.state === 'value-or-close' : !this.topDone;
-    const valueTaken = () => {
-      if (top) top.state = 'after';
-      else this.topDone = true;
-    };
-    switch (token) {
-      case TokenType.LEFT_BRACE:
-      case TokenType.LEFT_BRACKET:
-        if (!inValuePosition) throw fail();
-        valueTaken();
-        this.stack.push(token === TokenType.LEFT_BRACE ? { object: true, state: 'key-or-close' } : { object: false, state: 'value-or-close' });
-        return;
-      case TokenType.RIGHT_BRACE:
-      case TokenType.RIGHT_BRACKET: {
-        const closesObject = token === TokenType.RIGHT_BRACE;
-        if (!top || top.object !== closesObject) throw fail();
-        if (top.state !== 'after' && top.state !== (closesObject ? 'key-or-close' : 'value-or-close')) throw fail();
-        this.stack.pop();
-        return;
-      }
-      case TokenType.COLON:
-        if (top?.state !== 'colon') throw fail();
-        top.state = 'value';
-        return;
-      case TokenType.COMMA:
-        if (top?.state !== 'after') throw fail();
-        top.state = top.object ? 'key' : 'value';
-        return;
-      case TokenType.STRING:
-        if (top && (top.state === 'key' || top.state === 'key-or-close')) {
-          top.state = 'colon';
-          return;
-        }
-        if (!inValuePosition) throw fail();
-        valueTaken();
-        return;
-      default:
-        if (!inValuePosition) throw fail();
-        valueTaken();
+    // Hot: once per token of a body of millions, so no closures or allocations here.
+    const top = this.stack.length > 0 ? this.stack[this.stack.length - 1] : undefined;
+    if (token === TokenType.COMMA) {
+      if (top === undefined || top.state !== 'after') throw unexpected(token, offset);
+      top.state = top.object ? 'key' : 'value';
+      return;
     }
+    if (token === TokenType.STRING && top !== undefined && (top.state === 'key' || top.state === 'key-or-close')) {
+      top.state = 'colon';
+      return;
+    }
+    if (token === TokenType.COLON) {
+      if (top === undefined || top.state !== 'colon') throw unexpected(token, offset);
+      top.state = 'value';
+      return;
+    }
+    if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
+      const closesObject = token === TokenType.RIGHT_BRACE;
+      if (top === undefined || top.object !== closesObject) throw unexpected(token, offset);
+      if (top.state !== 'after' && top.state !== (closesObject ? 'key-or-close' : 'value-or-close')) throw unexpected(token, offset);
+      this.stack.pop();
+      return;
+    }
+    // A value: a scalar, or a container that opens here.
+    if (top === undefined) {
+      if (this.topDone) throw unexpected(token, offset);
+      this.topDone = true;
+    } else {
+      if (top.state !== 'value' && top.state !== 'value-or-close') throw unexpected(token, offset);
+      top.state = 'after';
+    }
+    if (token === TokenType.LEFT_BRACE) this.stack.push({ object: true, state: 'key-or-close' });
+    else if (token === TokenType.LEFT_BRACKET) this.stack.push({ object: false, state: 'value-or-close' });
   }
 
   /** The document is complete. */

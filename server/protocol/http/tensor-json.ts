@@ -86,16 +86,13 @@ export interface ElementWriter {
 export function elementWriter(input: string, datatype: DataType, expectedCount: number, storable = expectedCount): ElementWriter {
   if (datatype === 'BF16') throw Errors.jsonDatatypeUnsupported(datatype, input);
   const room = Math.min(expectedCount, storable);
+  // Hot: called once per element of bodies of millions, so each push checks and stores inline, allocating nothing.
+  // Past `room` elements are only counted: the count error comes at finish, with the real count.
   let index = 0;
+  const bad = (value: unknown): Error => badElement(input, datatype, index, value);
   const finishWith = (data: TensorData): TensorData => {
     if (index !== expectedCount) throw Errors.elementCountMismatch(input, expectedCount, index);
     return data;
-  };
-  /** Store when within the shape's count; past it, only count (the error comes at finish with the real count). */
-  const store = (write: (at: number) => void, value: unknown, valid: boolean): void => {
-    if (!valid) throw badElement(input, datatype, index, value);
-    if (index < room) write(index);
-    index++;
   };
 
   switch (datatype) {
@@ -103,14 +100,21 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       // One buffer for all elements: millions of strings must not become millions of objects.
       const builder = new BytesBuilder();
       return {
-        push: (value) => store(() => builder.addString(value as string), value, typeof value === 'string'),
+        push: (value) => {
+          if (typeof value !== 'string') throw bad(value);
+          if (index++ < room) builder.addString(value);
+        },
         finish: () => finishWith(builder.finish()),
       };
     }
     case 'BOOL': {
       const out = new Uint8Array(room);
       return {
-        push: (value) => store((at) => (out[at] = value ? 1 : 0), value, typeof value === 'boolean'),
+        push: (value) => {
+          if (typeof value !== 'boolean') throw bad(value);
+          if (index < room) out[index] = value ? 1 : 0;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -122,7 +126,9 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       return {
         push: (value) => {
           const big = bigIntegerOf(value);
-          store((at) => (out[at] = big!), value, big !== undefined && big >= min && big <= max);
+          if (big === undefined || big < min || big > max) throw bad(value);
+          if (index < room) out[index] = big;
+          index++;
         },
         finish: () => finishWith(out),
       };
@@ -130,7 +136,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
     case 'FP16': {
       const out = new Uint16Array(room);
       return {
-        push: (value) => store((at) => (out[at] = float16BitsFromNumber(value as number)), value, typeof value === 'number'),
+        push: (value) => {
+          if (typeof value !== 'number') throw bad(value);
+          if (index < room) out[index] = float16BitsFromNumber(value);
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -138,7 +148,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
     case 'FP64': {
       const out = datatype === 'FP32' ? new Float32Array(room) : new Float64Array(room);
       return {
-        push: (value) => store((at) => (out[at] = value as number), value, typeof value === 'number'),
+        push: (value) => {
+          if (typeof value !== 'number') throw bad(value);
+          if (index < room) out[index] = value;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
@@ -147,8 +161,11 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       const ArrayType = DATATYPES[datatype].arrayType as new (length: number) => Exclude<FixedTypedArray, BigInt64Array | BigUint64Array>;
       const out = new ArrayType(room);
       return {
-        push: (value) =>
-          store((at) => (out[at] = value as number), value, typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max),
+        push: (value) => {
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw bad(value);
+          if (index < room) out[index] = value;
+          index++;
+        },
         finish: () => finishWith(out),
       };
     }
