@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
+import { IdentityBackend } from './backends/identity/backend';
 import { PythonBackend, pythonShmPrefix } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
@@ -15,6 +16,7 @@ import { TraceManager } from './core/trace-manager';
 import type { TraceValues } from './core/trace-setting';
 import type { GpuInventory } from './scheduler/gpu-placement';
 import { MetricsConfig } from './metrics/config';
+import { CustomMetrics } from './metrics/custom-metrics';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
 import { HttpDrain } from './protocol/http/drain';
@@ -147,8 +149,10 @@ export interface InferenceServerApp {
 export function createInferenceServer(options: InferenceServerOptions): InferenceServerApp {
   const log = options.logger ?? pino({ level: 'silent' });
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
+  const customMetrics = new CustomMetrics();
   const backends: Backend[] = [
     new OnnxRuntimeBackend(),
+    new IdentityBackend(),
     // BLS calls run on the facade, created below: bound late, used only once models execute.
     new PythonBackend({
       backendConfig: options.backendConfig?.get('python'),
@@ -156,6 +160,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         inferForBackend: (request) => service.inferForBackend(request),
         inferStream: (request, listener) => service.inferStreamForBackend(request, listener),
       },
+      customMetrics,
     }),
   ];
   const observers = new ObserverHub();
@@ -225,6 +230,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           allowGpuMetrics: options.allowGpuMetrics,
           allowCpuMetrics: options.allowCpuMetrics,
           responseCache: responseCache ? { cache: responseCache, versions: manager } : undefined,
+          customMetrics,
           log,
         })
       : undefined;

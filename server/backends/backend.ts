@@ -1,7 +1,8 @@
 import type { ModelConfig } from '../config/model-config';
 import type { Tensor } from '../core/tensor';
 import type { InferStreamListener, ResponseSink } from '../core/streaming';
-import type { InferRequest, InferResponse } from '../core/types';
+import type { InferRequest, InferResponse, Parameters } from '../core/types';
+import type { CorrelationId } from '../core/sequence-parameters';
 
 export type { ResponseSink, StreamedResponse } from '../core/streaming';
 
@@ -25,7 +26,7 @@ export interface InstanceContext {
   /** `<repo>/<model>/<version>` */
   readonly versionDir: string;
   readonly config: ModelConfig;
-  /** Name of the instance, e.g. `simple_0_1` (group name, group index, instance index), as Triton names them. */
+  /** Name of the instance, `<group name>_<index in the group>` as Triton names them, e.g. `simple_0_1` (group `simple_0`). */
   readonly instanceName: string;
   readonly kind: 'KIND_CPU' | 'KIND_GPU';
   /** GPU device id for KIND_GPU instances. */
@@ -49,11 +50,24 @@ export interface ExecutionRequest {
   readonly outputNames: readonly string[];
 }
 
+/**
+ * What the backend may know of the one request an execution runs (Python's InferenceRequest.request_id(),
+ * parameters(), correlation_id(), flags()). Absent for a merged batch, which is no single request.
+ */
+export interface RequestContext {
+  readonly requestId?: string;
+  /** The request's parameters less those the server itself consumes (backendParameters). */
+  readonly parameters?: Parameters;
+  readonly correlationId?: CorrelationId;
+  /** Triton's request flags: 1 sequence START, 2 sequence END. */
+  readonly flags?: number;
+}
+
 /** One loaded instance of a model version; executes one batch at a time. */
 export interface BackendInstance {
   readonly name: string;
   /** Run the model. Rejects with InferenceError; an instance that died rejects with Errors.instanceLost. */
-  execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
+  execute(inputs: Tensor[], outputNames: readonly string[], request?: RequestContext): Promise<ExecutionResult>;
   /**
    * Run several independent executions one after another with a single hand-off (optional). Each settles on its
    * own: one failing does not fail the others.
@@ -63,7 +77,7 @@ export interface BackendInstance {
    * Run one request of a decoupled model: responses go to `sink` as the model sends them; resolves (timings, no
    * outputs) once the final flag was sent, rejects when the execution fails.
    */
-  executeDecoupled?(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink): Promise<ExecutionResult>;
+  executeDecoupled?(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink, request?: RequestContext): Promise<ExecutionResult>;
   /** Release everything the instance holds (worker thread, process, memory). */
   close(): Promise<void>;
 }

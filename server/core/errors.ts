@@ -40,6 +40,7 @@ export function toInferenceError(error: unknown, code: ErrorCode = 'INTERNAL'): 
 }
 
 const unknownModel = 'Request for unknown model: ';
+const USE_MAX_INPUT_SIZE = 'Use --http-max-input-size to increase the limit.';
 
 /** Triton prefixes request errors with the request's id, or <id_unknown> when it has none. */
 const requestTag = (rid: string | undefined) => `[request id: ${rid === undefined || rid === '' ? '<id_unknown>' : rid}]`;
@@ -69,12 +70,17 @@ export const Errors = {
       'INVALID_ARG',
       `${requestTag(rid)} unexpected inference input '${input}' for model '${model}', allowed inputs are: ${allowed.join(', ')}`,
     ),
-  missingInputs: (rid: string | undefined, model: string, expected: number, got: string[], missing: string[]) =>
+  /** `required` of `total` inputs are not optional; Triton words the count as a range when some are. */
+  missingInputs: (rid: string | undefined, model: string, required: number, total: number, got: string[], missing: string[]) =>
     new InferenceError(
       'INVALID_ARG',
-      `${requestTag(rid)} expected ${expected} inputs but got ${got.length} inputs for model '${model}'. Got input(s) ${quotedList(got)}, but missing required input(s) ${quotedList(missing)}. Please provide all required input(s).`,
+      `${requestTag(rid)} expected ${required === total ? String(total) : `number of inputs between ${required} and ${total} but got`}` +
+        `${required === total ? ' inputs but got' : ''} ${got.length} inputs for model '${model}'. Got input(s) ${quotedList(got)}, ` +
+        `but missing required input(s) ${quotedList(missing)}. Please provide all required input(s).`,
     ),
   duplicateInput: (input: string) => new InferenceError('INVALID_ARG', `input '${input}' already exists in request`),
+  duplicateOutput: (rid: string | undefined, output: string) =>
+    new InferenceError('INVALID_ARG', `${requestTag(rid)} output '${output}' already exists in request`),
   unexpectedOutput: (model: string, output: string) =>
     new InferenceError('INVALID_ARG', `unexpected inference output '${output}' for model '${model}'`),
   datatypeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string) =>
@@ -82,21 +88,23 @@ export const Errors = {
       'INVALID_ARG',
       `${requestTag(rid)} inference input '${input}' data-type is '${got}', but model '${model}' expects '${expected}'`,
     ),
-  shapeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string) =>
+  /** `batching`: the model's max_batch_size > 0, where Triton adds a note on the batch dimension. */
+  shapeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string, batching = false) =>
     new InferenceError(
       'INVALID_ARG',
-      `${requestTag(rid)} unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}.`,
+      `${requestTag(rid)} unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}. ` +
+        (batching
+          ? 'NOTE: Setting a non-zero max_batch_size in the model config requires a batch dimension to be prepended to each ' +
+            'input shape. If you want to specify the full shape including the batch dim in your input dims config, try ' +
+            'setting max_batch_size to zero. See the model configuration docs for more info on max_batch_size.'
+          : ''),
     ),
-  batchTooLarge: (rid: string | undefined, model: string, batch: number, max: number) =>
-    new InferenceError(
-      'INVALID_ARG',
-      `${requestTag(rid)} inference request batch-size must be <= ${max} for '${model}', got ${batch}`,
-    ),
-  batchMismatch: (rid: string | undefined, input: string, batch: number, others: number) =>
-    new InferenceError(
-      'INVALID_ARG',
-      `${requestTag(rid)} input '${input}' batch size ${batch} does not match other inputs' batch size ${others}`,
-    ),
+  batchTooLarge: (rid: string | undefined, model: string, max: number) =>
+    new InferenceError('INVALID_ARG', `${requestTag(rid)} inference request batch-size must be <= ${max} for '${model}'`),
+  batchMismatch: (rid: string | undefined, model: string, input: string) =>
+    new InferenceError('INVALID_ARG', `${requestTag(rid)} input '${input}' batch size does not match other inputs for '${model}'`),
+  noBatchDimension: (rid: string | undefined, model: string, input: string) =>
+    new InferenceError('INVALID_ARG', `${requestTag(rid)} input '${input}' has no shape but model requires batch dimension for '${model}'`),
   elementCountMismatch: (input: string, expected: number, got: number) =>
     new InferenceError(
       'INVALID_ARG',
@@ -117,8 +125,19 @@ export const Errors = {
   invalidRequest: (detail: string) => new InferenceError('INVALID_ARG', detail),
   badJson: (detail: string) => new InferenceError('INVALID_ARG', `failed to parse the request JSON buffer: ${detail}`),
   badBinaryHeader: (detail: string) => new InferenceError('INVALID_ARG', detail),
-  bodyTooLarge: (limit: number) =>
-    new InferenceError('TOO_LARGE', `request body exceeds the maximum allowed size of ${limit} bytes`),
+  /** A body over --http-max-input-size: Triton's words (and 400). `size` undefined: only known to be over the limit. */
+  bodyTooLarge: (limit: number, size?: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `request JSON size of ${size ?? `more than ${limit}`} bytes exceeds the maximum allowed input size of ${limit} bytes. ${USE_MAX_INPUT_SIZE}`,
+    ),
+  decompressedTooLarge: (limit: number) =>
+    new InferenceError('INVALID_ARG', `Decompressed data size exceeds the maximum allowed value of ${limit} bytes. ${USE_MAX_INPUT_SIZE}`),
+  rawInputTooLarge: (limit: number, size?: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Raw input has a byte_size (${size ?? `more than ${limit}`} bytes) that exceeds the maximum allowed value of ${limit} bytes. ${USE_MAX_INPUT_SIZE}`,
+    ),
   unsupportedEncoding: (encoding: string) =>
     new InferenceError('UNSUPPORTED', `unsupported Content-Encoding '${encoding}'`),
   notFoundRoute: (method: string, url: string) => new InferenceError('NOT_FOUND', `Not Found: ${method} ${url}`),
@@ -133,15 +152,17 @@ export const Errors = {
       'INVALID_ARG',
       `instance_group of model '${model}' asks for ${asked} instances; this server starts at most ${limit} per model version (--max-instances-per-model)`,
     ),
+  modelNameEmpty: () => new InferenceError('INVALID_ARG', 'Model name cannot be empty. Please enter a valid name to deploy.'),
+  modelNameTraversal: (name: string) =>
+    new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
+  /** Load/unload outside explicit mode: Triton says "polling" for mode none as well, and clients match the text. */
   modelControlDisabled: () =>
     new InferenceError(
       'UNAVAILABLE',
       'explicit model load / unload is not allowed if polling is enabled',
     ),
-  modelControlNone: () =>
-    new InferenceError('UNAVAILABLE', "explicit model load / unload is not allowed if model control mode is 'none'"),
   unloadNotServed: () => new InferenceError('INVALID_ARG', 'Model to be unloaded has not been served'),
   backendFailed: (model: string, detail: string) =>
     new InferenceError('INTERNAL', `model '${model}' failed to execute: ${detail}`, 'BACKEND'),
@@ -173,16 +194,39 @@ export const Errors = {
   badSequenceParameter: (name: string, expected: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${name}': expected ${expected}`),
   // Ensembles (scheduler/ensemble-scheduler.ts, repository/ensemble-loading.ts).
-  ensembleOutputMissing: (ensemble: string, output: string) =>
-    new InferenceError('INTERNAL', `in ensemble ${ensemble}, output '${output}' was not produced by any step`),
+  /** A step's failure as the ensemble request reports it: Triton names the ensemble first; code and reason stay. */
+  inEnsemble: (ensemble: string, cause: InferenceError) =>
+    new InferenceError(cause.code, `in ensemble '${ensemble}', ${cause.message}`, cause.failureReason),
   ensembleRunnerMissing: (ensemble: string) =>
     new InferenceError('UNAVAILABLE', `ensemble '${ensemble}' cannot run: no inference service is attached to run its steps`),
 
   // HTTP/REST request decoding (protocol/http/codec.ts); wording follows Triton's HTTP frontend.
   badField: (field: string, detail?: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse '${field}'${detail ? `: ${detail}` : ''}`),
+  invalidValue: (field: string, expected: string) => new InferenceError('INVALID_ARG', `Invalid value for '${field}': expected ${expected}`),
   badTensorData: (input: string, detail: string) =>
     new InferenceError('INVALID_ARG', `Unable to parse 'data' of input '${input}': ${detail}`),
+  /** A JSON element of the wrong type: TritonJson's words ("attempt to access JSON non-string as string"). */
+  jsonElementType: (expected: 'string' | 'boolean' | 'signed-integer' | 'unsigned-integer' | 'number', input: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Unable to parse 'data': attempt to access JSON non-${expected} as ${expected === 'number' ? 'double' : expected} (input '${input}')`,
+    ),
+  jsonNestingTooDeep: (limit: number) =>
+    new InferenceError('INVALID_ARG', `JSON nesting depth exceeds maximum allowed limit (${limit})`),
+  shapeCountOverflow: (input: string, shape: readonly number[]) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `invalid shape for input '${input}': shape [${shape.join(',')}] causes total element count to exceed maximum size of 9223372036854775807`,
+    ),
+  shapeByteSizeOverflow: (input: string, count: bigint, typeSize: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `byte size overflow for input '${input}': element count (${count}) * data type size (${typeSize}) exceeds maximum allowed size (9223372036854775807)`,
+    ),
+  /** A negative or fractional dimension in an HTTP request: TritonJson's words, and its INTERNAL code (500) as Triton. */
+  shapeNotUnsigned: () =>
+    new InferenceError('INTERNAL', "Unable to parse 'shape': attempt to access JSON non-unsigned-integer as unsigned-integer"),
   inputDataSources: (input: string, set: string[]) =>
     new InferenceError(
       'INVALID_ARG',
@@ -241,6 +285,9 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `For BYTE datatype raw input '${input}', the model must have input shape [1]`),
   outputSizeMismatch: (output: string) =>
     new InferenceError('INTERNAL', `output tensor shape does not match size of output for '${output}'`),
+  classificationUnsupportedType: (datatype: string) =>
+    new InferenceError('INVALID_ARG', `class result not available for output due to unsupported type '${datatype}'`),
+  classificationTooLarge: () => new InferenceError('INVALID_ARG', 'classification output tensor too large'),
   badLoadParameter: (name: string) =>
     new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' is supported`),
   decompressFailed: (encoding: string, detail: string) =>
@@ -406,14 +453,15 @@ export const Errors = {
     new InferenceError('UNSUPPORTED', `shared memory outputs are not supported for the responses of decoupled model '${model}'`),
   decoupledSequenceUnsupported: (model: string) =>
     new InferenceError('UNSUPPORTED', `decoupled model '${model}' with sequence_batching is not supported by this server`),
-  generateInputInvalid: (input: string, detail: string) =>
-    new InferenceError('INVALID_ARG', `Unable to parse '${input}' for the generate request: ${detail}`),
-  generateResponseCount: (count: number) =>
+  generateInputShape: (input: string) =>
+    new InferenceError('INVALID_ARG', `The schema can not convert input '${input}' to tensor with proper shape`),
+  generateKeywordNotObject: (keyword: string) => new InferenceError('INVALID_ARG', `Expected JSON object for keyword: '${keyword}'`),
+  generateKeyword: (keyword: string, cause: InferenceError) =>
+    new InferenceError(cause.code, `Converting keyword: '${keyword}': ${cause.message}`),
+  generateResponseCount: () =>
     new InferenceError(
       'INVALID_ARG',
-      count === 0
-        ? 'generate: the model sent no response'
-        : `generate expects exactly one response, the model sent ${count}; use generate_stream for decoupled models`,
+      'generate expects model to produce exactly 1 response, use generate stream for model that generates various number of responses',
     ),
   generateOutputNotConvertible: (output: string, datatype: string) =>
     new InferenceError('UNSUPPORTED', `generate: output '${output}' of datatype ${datatype} cannot be written as JSON`),

@@ -11,8 +11,8 @@ import { Errors, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
-import { schedulingParameters } from './request-parameters';
-import { checkInputHeaders, InputHeader, selectOutputs, validateInputs } from './request-validation';
+import { backendParameters, schedulingParameters } from './request-parameters';
+import { checkInputHeaders, checkLoadableModelName, InputHeader, selectOutputs, validateInputs } from './request-validation';
 import type { ResponseCache } from './response-cache';
 import { inSequence, sequenceFlags } from './sequence-parameters';
 import type { InferenceServiceApi } from './service-api';
@@ -181,6 +181,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   async loadModel(model: string, options: LoadOptions = {}): Promise<void> {
     this.checkModelControl();
+    checkLoadableModelName(model);
     let override: ModelConfig | undefined;
     if (options.config !== undefined) {
       try {
@@ -259,7 +260,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
   async runStep(step: StepRequest): Promise<StepResult> {
-    const parameters: Parameters = {};
+    const parameters: Parameters = { ...step.parameters };
     if (step.priority !== undefined) parameters.priority = step.priority;
     if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
     if (step.sequence && inSequence(step.sequence.id)) {
@@ -320,6 +321,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         // Read by the sequence batcher, and by the ensemble scheduler, which gives them to every step (as Triton).
         sequence,
         requestId: request.id,
+        parameters: backendParameters(request.parameters),
         trace,
       };
       let result: JobResult;
@@ -349,6 +351,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         model: request.model,
         version: String(loaded.version),
         ...(request.id !== undefined ? { id: request.id } : {}),
+        ...(result.parameters ? { parameters: result.parameters } : {}),
         outputs: written,
       };
       if (trace) {
@@ -434,7 +437,6 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   }
 
   private checkModelControl(): void {
-    if (this.options.controlMode === 'none') throw Errors.modelControlNone();
-    if (this.options.controlMode === 'poll') throw Errors.modelControlDisabled();
+    if (this.options.controlMode !== 'explicit') throw Errors.modelControlDisabled();
   }
 }

@@ -30,3 +30,19 @@ function nonNegativeInteger(parameters: Parameters, key: 'priority' | 'timeout')
   }
   return value;
 }
+
+/** The parameters the server acts on itself; Triton's frontends do not pass them on to the backend. */
+const CONSUMED_PARAMETERS = new Set(['priority', 'timeout', 'sequence_id', 'sequence_start', 'sequence_end']);
+
+/** A request's parameters as a backend sees them (Python's `request.parameters()`): all but the consumed ones. */
+export function backendParameters(parameters: Parameters | undefined): Parameters | undefined {
+  if (!parameters) return undefined;
+  const kept: Parameters = {};
+  let any = false;
+  for (const [key, value] of Object.entries(parameters)) {
+    if (CONSUMED_PARAMETERS.has(key)) continue;
+    kept[key] = value;
+    any = true;
+  }
+  return any ? kept : undefined;
+}

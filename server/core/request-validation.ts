@@ -15,18 +15,40 @@ export interface InputHeader {
 /**
  * The checks that need no tensor data, run by the frontends before they decode any (a request for a model that does
  * not exist, or with an input the model does not have, is refused before its tensors cost memory): each input's name
- * and datatype against the configuration, in validateInputs' order and wording.
+ * and datatype against the configuration, in validateInputs' order and wording. A request short of required inputs is
+ * left to validateInputs, which refuses it first (Triton counts inputs before it reads datatypes) and traces it.
  */
 export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonly InputHeader[], rid: string | undefined): void {
+  const seen = checkInputNames(config, inputs, rid);
+  if (missingInputs(config, seen).length > 0) return;
   for (const input of inputs) {
-    const spec = config.input.find((candidate) => candidate.name === input.name);
-    if (!spec) throw Errors.unexpectedInput(rid, config.name, input.name, config.input.map((candidate) => candidate.name));
+    const spec = config.input.find((candidate) => candidate.name === input.name)!;
     const want = configToKserve(spec.data_type);
     if (input.datatype !== want) throw Errors.datatypeMismatch(rid, config.name, input.name, want, input.datatype);
   }
 }
 
-/** Check every input against the configuration: names, datatypes, shapes, batch size, element counts. */
+/** Triton's first check: every input known and given once. Returns the names given. */
+function checkInputNames(config: NormalizedModelConfig, inputs: readonly { readonly name: string }[], rid: string | undefined): Set<string> {
+  const expected = new Set(config.input.map((input) => input.name));
+  const seen = new Set<string>();
+  for (const input of inputs) {
+    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, config.name, input.name, [...expected]);
+    if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
+    seen.add(input.name);
+  }
+  return seen;
+}
+
+/** The required inputs not given. */
+function missingInputs(config: NormalizedModelConfig, given: ReadonlySet<string>): string[] {
+  return config.input.filter((spec) => !given.has(spec.name) && !spec.optional).map((spec) => spec.name);
+}
+
+/**
+ * Check every input against the configuration in Triton's order: names, then the input count, then each input's
+ * datatype, batch dimension, shape and element count.
+ */
 export function validateInputs(
   config: NormalizedModelConfig,
   inputs: readonly InferInputTensor[],
@@ -34,37 +56,38 @@ export function validateInputs(
 ): { inputs: Tensor[]; batchSize: number } {
   const model = config.name;
   const expected = new Map(config.input.map((input) => [input.name, input]));
-  const seen = new Set<string>();
+  const seen = checkInputNames(config, inputs, rid);
+  const missing = missingInputs(config, seen);
+  if (missing.length > 0) {
+    const required = config.input.filter((spec) => !spec.optional).length;
+    throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
+  }
   let batchSize: number | undefined;
+  const batching = config.max_batch_size > 0;
+  if (batching) {
+    for (const input of inputs) {
+      if (input.shape.length === 0) throw Errors.noBatchDimension(rid, model, input.name);
+      const batch = input.shape[0];
+      if (batchSize !== undefined && batch !== batchSize) throw Errors.batchMismatch(rid, model, input.name);
+      batchSize = batch;
+    }
+  }
+  if (batchSize !== undefined && (batchSize < 1 || batchSize > config.max_batch_size)) {
+    throw Errors.batchTooLarge(rid, model, config.max_batch_size);
+  }
   for (const input of inputs) {
-    const spec = expected.get(input.name);
-    if (!spec) throw Errors.unexpectedInput(rid, model, input.name, [...expected.keys()]);
-    if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
-    seen.add(input.name);
+    const spec = expected.get(input.name)!;
     const want = configToKserve(spec.data_type);
     if (input.datatype !== want) throw Errors.datatypeMismatch(rid, model, input.name, want, input.datatype);
     if (DATATYPES[input.datatype].ortType === null) throw Errors.datatypeNotRunnable(input.datatype, config.backend);
-    const dims = spec.dims;
-    let shape = input.shape;
-    if (config.max_batch_size > 0) {
-      if (shape.length === 0) throw Errors.shapeMismatch(rid, model, input.name, fmt([-1, ...dims]), fmt(shape));
-      const batch = shape[0];
-      if (batchSize !== undefined && batch !== batchSize) {
-        throw Errors.batchMismatch(rid, input.name, batch, batchSize);
-      }
-      if (batch < 1 || batch > config.max_batch_size) throw Errors.batchTooLarge(rid, model, batch, config.max_batch_size);
-      batchSize = batch;
-      shape = shape.slice(1);
-    }
-    if (!shapeMatches(dims, shape)) {
-      const expectedShape = config.max_batch_size > 0 ? [-1, ...dims] : dims;
-      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape));
+    const shape = batching ? input.shape.slice(1) : input.shape;
+    if (!shapeMatches(spec.dims, shape)) {
+      const expectedShape = batching ? [-1, ...spec.dims] : spec.dims;
+      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape), batching);
     }
     const count = elementCount(input.shape);
     if (input.data.length !== count) throw Errors.elementCountMismatch(input.name, count, input.data.length);
   }
-  const missing = config.input.filter((spec) => !seen.has(spec.name) && !spec.optional).map((spec) => spec.name);
-  if (missing.length > 0) throw Errors.missingInputs(rid, model, config.input.length, [...seen], missing);
   return { inputs: inputs as Tensor[], batchSize: batchSize ?? 1 };
 }
 
@@ -81,11 +104,21 @@ export function selectOutputs(config: NormalizedModelConfig, request: InferReque
   const all = config.output.map((output) => output.name);
   if (!request.outputs || request.outputs.length === 0) return all;
   const known = new Set(all);
+  const selected = new Set<string>();
   for (const output of request.outputs) {
-    if (!known.has(output.name)) throw Errors.unexpectedOutput(config.name, output.name);
+    // Triton refuses a name requested twice while it reads the request, before it looks at the model.
+    if (selected.has(output.name)) throw Errors.duplicateOutput(request.id, output.name);
+    selected.add(output.name);
   }
-  // A name requested twice is answered once, as Triton keeps requested outputs by name.
-  return [...new Set(request.outputs.map((output) => output.name))];
+  for (const name of selected) if (!known.has(name)) throw Errors.unexpectedOutput(config.name, name);
+  return [...selected];
 }
 
 
+
+/** A model name a load request may use (Triton's ValidateModelName): not blank, no path traversal. */
+export function checkLoadableModelName(name: string): void {
+  const trimmed = name.trim();
+  if (trimmed === '') throw Errors.modelNameEmpty();
+  if (trimmed === '..' || trimmed.includes('/')) throw Errors.modelNameTraversal(name);
+}

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
+import type { CustomMetrics } from './custom-metrics';
 import { DEFAULT_METRICS_CONFIG, MetricsConfig } from './config';
 import { CpuCollector, ProcReader } from './cpu';
 import { GpuCollector, GpuCollectorOptions } from './gpu';
@@ -28,6 +29,8 @@ export interface MetricsServiceOptions {
   readonly responseCache?: { readonly cache: { stats(): ResponseCacheStats }; readonly versions?: CachingVersionSource };
   /** Where 'GPU metrics unavailable' and scrape errors go. */
   readonly log?: { debug(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Models' custom metrics (Python pb_utils.MetricFamily), exported next to the server's own. */
+  readonly customMetrics?: CustomMetrics;
 }
 
 /**
@@ -56,6 +59,7 @@ export class MetricsService {
     });
     if (options.responseCache) this.cache = new CacheMetrics({ registry: this.registry, ...options.responseCache });
     if (options.allowCpuMetrics ?? true) this.cpu = new CpuCollector(this.registry, options.proc);
+    options.customMetrics?.exportTo(this.registry);
     if (options.allowGpuMetrics ?? true) {
       this.gpu = new GpuCollector({
         timeoutMs: Math.max(1000, Math.min(this.intervalMs, 10_000)),

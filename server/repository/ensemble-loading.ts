@@ -10,7 +10,7 @@ import type { NormalizedModelConfig } from '../config/model-config';
 import type { ModelControlMode } from '../contract';
 import { Errors } from '../core/errors';
 import type { ObserverHub } from '../core/observer';
-import { ComposingModelRunner, EnsembleScheduler, StepRequest } from '../scheduler/ensemble-scheduler';
+import { ComposingModelRunner, EnsembleLog, EnsembleScheduler, StepRequest } from '../scheduler/ensemble-scheduler';
 import { LoadedModelVersion } from './loaded-version';
 
 /** What the loader needs to know of a composing model. */
@@ -74,6 +74,8 @@ export class EnsembleLoader {
   constructor(
     private readonly host: EnsembleHost,
     private readonly observers: ObserverHub,
+    /** Where ensemble requests note what Triton logs verbosely (an output no step produced). */
+    private readonly log?: EnsembleLog,
   ) {}
 
   /** The facade runs the steps; set once it exists (it is built on top of the manager). */
@@ -131,7 +133,7 @@ export class EnsembleLoader {
         return this.runner.runStep(request);
       },
     };
-    const scheduler = new EnsembleScheduler(config.name, ensembleSteps(config), runner);
+    const scheduler = new EnsembleScheduler(config.name, ensembleSteps(config), runner, this.log);
     return LoadedModelVersion.ensemble(config, version, modelDir, scheduler, this.observers);
   }
 

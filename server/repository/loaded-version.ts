@@ -33,6 +33,8 @@ export interface VersionLoadContext {
 }
 
 interface PlannedInstance {
+  /** `<group name>_<index in the group>`, as Triton names instances (e.g. `add_sub_0_0`). */
+  readonly name: string;
   readonly kind: 'KIND_CPU' | 'KIND_GPU';
   readonly deviceId?: number;
   readonly uuid?: string;
@@ -103,14 +105,14 @@ export class LoadedModelVersion {
     const instances: BackendInstance[] = [];
     const placedOn: string[] = [];
     try {
-      for (const [i, planned] of plan.entries()) {
+      for (const planned of plan) {
         const base: InstanceContext = {
           modelName: config.name,
           version,
           modelDir: context.modelDir,
           versionDir,
           config,
-          instanceName: `${config.name}_${i}`,
+          instanceName: planned.name,
           kind: planned.kind,
           deviceId: planned.deviceId,
           backendConfig: context.backendConfig,
@@ -200,19 +202,21 @@ async function planInstances(
   const bytes = await modelBytes(versionDir, config.default_model_filename);
   const plan: PlannedInstance[] = [];
   for (const group of config.instance_group) {
+    let index = 0;
+    const name = () => `${group.name}_${index++}`;
     if (group.kind === 'KIND_GPU' && group.gpus.length > 0) {
       for (const deviceId of group.gpus) {
-        for (let i = 0; i < group.count; i++) plan.push({ kind: 'KIND_GPU', deviceId, cpuFallback: false });
+        for (let i = 0; i < group.count; i++) plan.push({ name: name(), kind: 'KIND_GPU', deviceId, cpuFallback: false });
       }
     } else if (group.kind === 'KIND_GPU' || (group.kind === 'KIND_AUTO' && devices.length > 0)) {
       if (devices.length === 0) {
         throw new Error(`instance group '${group.name}' is KIND_GPU but no usable GPU was found (nvidia-smi lists none)`);
       }
       for (const device of placeInstances(devices, group.count, bytes, context.ledger)) {
-        plan.push({ kind: 'KIND_GPU', deviceId: device.deviceId, uuid: device.uuid, cpuFallback: group.kind === 'KIND_AUTO' });
+        plan.push({ name: name(), kind: 'KIND_GPU', deviceId: device.deviceId, uuid: device.uuid, cpuFallback: group.kind === 'KIND_AUTO' });
       }
     } else {
-      for (let i = 0; i < group.count; i++) plan.push({ kind: 'KIND_CPU', cpuFallback: false });
+      for (let i = 0; i < group.count; i++) plan.push({ name: name(), kind: 'KIND_CPU', cpuFallback: false });
     }
   }
   return plan;

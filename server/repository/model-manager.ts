@@ -81,6 +81,7 @@ export class ModelManager {
         load: (model) => this.load(model),
       }),
       this.observers,
+      options.log,
     );
   }
 

@@ -4,6 +4,7 @@ import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import { isBytesData, type Tensor } from '../core/tensor';
+import type { Parameters } from '../core/types';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
 /** One request to a composing model, as an ensemble step makes it. */
@@ -19,6 +20,8 @@ export interface StepRequest {
   /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
   readonly sequence?: SequenceFlags;
   readonly requestId?: string;
+  /** The ensemble request's parameters the composing models may read (Triton passes them to every step). */
+  readonly parameters?: Parameters;
   /** The ensemble request's trace, when it is traced: each step's trace is its child. */
   readonly trace?: TraceRecorder;
 }
@@ -37,19 +40,27 @@ export interface ComposingModelRunner {
   runStep(request: StepRequest): Promise<StepResult>;
 }
 
+/** The logger an ensemble notes verbose events to (pino's debug level is Triton's --log-verbose=1). */
+export interface EnsembleLog {
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
 /**
- * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. A step starts as soon
- * as every tensor it reads exists, so independent steps run concurrently; the job resolves with the requested
- * ensemble outputs once every step has run. The first failing step fails the job with that step's error.
+ * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. Only the steps the
+ * requested outputs need run; a step starts as soon as every tensor it reads exists, so independent steps run
+ * concurrently; the job resolves with the requested outputs once every step has run. The first failing step fails
+ * the job with that step's error.
  */
 export class EnsembleScheduler implements Scheduler {
   private pending = 0;
   private readonly idle = new Set<() => void>();
 
   constructor(
-    private readonly ensemble: string,
+    /** The ensemble's name. */
+    readonly ensemble: string,
     private readonly steps: readonly EnsembleStep[],
     private readonly runner: ComposingModelRunner,
+    private readonly log?: EnsembleLog,
   ) {}
 
   get pendingCount(): number {
@@ -64,7 +75,7 @@ export class EnsembleScheduler implements Scheduler {
   async enqueue(job: SchedulerJob): Promise<JobResult> {
     this.pending += 1;
     try {
-      return await new EnsembleRun(this.ensemble, this.steps, this.runner, job).run();
+      return await new EnsembleRun(this.ensemble, this.steps, this.runner, job, this.log).run();
     } finally {
       this.pending -= 1;
       if (this.pending === 0) for (const resolve of [...this.idle]) resolve();
@@ -83,9 +94,43 @@ export class EnsembleScheduler implements Scheduler {
   }
 }
 
-/** The state of one ensemble request: the tensors produced so far and the steps still to start. */
+/**
+ * The steps a request needs, as Triton prunes an ensemble: walking back from the requested outputs, a step runs only
+ * when some tensor it writes is requested or read by another step that runs.
+ */
+export function stepsNeeded(steps: readonly EnsembleStep[], requested: readonly string[]): EnsembleStep[] {
+  const neededTensors = new Set(requested);
+  const needed = new Set<EnsembleStep>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const step of steps) {
+      if (needed.has(step) || ![...step.outputMap.values()].some((tensor) => neededTensors.has(tensor))) continue;
+      needed.add(step);
+      for (const tensor of step.inputMap.values()) neededTensors.add(tensor);
+      grew = true;
+    }
+  }
+  return steps.filter((step) => needed.has(step));
+}
+
+/** Triton puts the request's sequence id and flags on every ensemble response whose outputs came from its steps. */
+function sequenceResponseParameters(sequence: SequenceFlags | undefined): Parameters {
+  const id = sequence?.id ?? 0n;
+  return {
+    sequence_id: typeof id === 'string' || id > BigInt(Number.MAX_SAFE_INTEGER) ? id : Number(id),
+    sequence_start: sequence?.start ?? false,
+    sequence_end: sequence?.end ?? false,
+  };
+}
+
+/**
+ * The state of one ensemble request: the tensors produced so far and the steps still to start. A tensor a step
+ * was to write but did not is kept as `null`: a step reading it runs without that input (the composing model refuses
+ * it unless the input is optional) and a requested output left `null` is left out of the response, as Triton does.
+ */
 class EnsembleRun {
-  private readonly tensors = new Map<string, Tensor>();
+  private readonly tensors = new Map<string, Tensor | null>();
   /** Readers left per tensor (steps not started, plus one when it is a requested output): the last reader may move it. */
   private readonly readersLeft = new Map<string, number>();
   private readonly waiting: Set<EnsembleStep>;
@@ -97,14 +142,16 @@ class EnsembleRun {
     steps: readonly EnsembleStep[],
     private readonly runner: ComposingModelRunner,
     private readonly job: SchedulerJob,
+    private readonly log: EnsembleLog | undefined,
   ) {
-    this.waiting = new Set(steps);
-    for (const step of steps) for (const tensor of step.inputMap.values()) this.addReader(tensor);
+    this.waiting = new Set(stepsNeeded(steps, job.outputNames));
+    for (const step of this.waiting) for (const tensor of step.inputMap.values()) this.addReader(tensor);
     for (const name of job.outputNames) this.addReader(name);
     for (const input of job.inputs) this.tensors.set(input.name, input);
   }
 
   run(): Promise<JobResult> {
+    const ranSteps = this.waiting.size > 0;
     return new Promise((resolve, reject) => {
       let running = 0;
       let failed = false;
@@ -119,24 +166,28 @@ class EnsembleRun {
               running -= 1;
               if (failed) return;
               launchReady();
-              if (running === 0) this.finish(resolve, reject);
+              if (running === 0) resolve(this.finish(ranSteps));
             },
             (error: unknown) => {
               running -= 1;
               if (failed) return;
               failed = true;
-              reject(toInferenceError(error));
+              reject(Errors.inEnsemble(this.ensemble, toInferenceError(error)));
             },
           );
         }
       };
       launchReady();
-      if (running === 0 && !failed) this.finish(resolve, reject);
+      if (running === 0 && !failed) resolve(this.finish(ranSteps));
     });
   }
 
   private async runStep(step: EnsembleStep): Promise<void> {
-    const inputs = [...step.inputMap].map(([modelInput, tensor]) => ({ ...this.take(tensor), name: modelInput }));
+    const inputs: Tensor[] = [];
+    for (const [modelInput, tensorName] of step.inputMap) {
+      const tensor = this.take(tensorName);
+      if (tensor) inputs.push({ ...tensor, name: modelInput });
+    }
     const result = await this.runner.runStep({
       model: step.modelName,
       version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
@@ -146,34 +197,35 @@ class EnsembleRun {
       timeoutUs: this.job.timeoutUs,
       sequence: this.job.sequence,
       requestId: this.job.requestId,
+      parameters: this.job.parameters,
       trace: this.job.trace,
     });
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
     this.timings.computeInferNs += result.timings.computeInferNs;
     this.timings.computeOutputNs += result.timings.computeOutputNs;
-    for (const output of result.outputs) {
-      const tensor = step.outputMap.get(output.name);
-      if (tensor !== undefined) this.tensors.set(tensor, { ...output, name: tensor });
+    const produced = new Map(result.outputs.map((output) => [output.name, output]));
+    for (const [modelOutput, tensorName] of step.outputMap) {
+      const output = produced.get(modelOutput);
+      this.tensors.set(tensorName, output ? { ...output, name: tensorName } : null);
     }
   }
 
-  /** Every step has run: answer with the requested outputs. Validation at load guarantees they were written. */
-  private finish(resolve: (result: JobResult) => void, reject: (error: unknown) => void): void {
+  /** Every step that could run has run: answer with the requested outputs that exist. */
+  private finish(ranSteps: boolean): JobResult {
     const outputs: Tensor[] = [];
     for (const name of this.job.outputNames) {
       const tensor = this.tensors.get(name);
-      if (!tensor) {
-        reject(Errors.ensembleOutputMissing(this.ensemble, name));
-        return;
-      }
-      outputs.push(tensor);
+      if (tensor) outputs.push(tensor);
+      // Triton's verbose line, word for word: its qa tests look for it in the server log.
+      else this.log?.debug({ ensemble: this.ensemble }, `Composing models did not output tensor ${name}`);
     }
-    resolve({
+    return {
       outputs,
+      ...(ranSteps ? { parameters: sequenceResponseParameters(this.job.sequence) } : {}),
       queueNs: this.queueNs,
       timings: { batchSize: this.job.batchSize, ...this.timings },
-    });
+    };
   }
 
   private addReader(tensor: string): void {
@@ -181,15 +233,16 @@ class EnsembleRun {
   }
 
   /**
-   * The tensor for one reader. Backends may move (detach) the buffers they are given, so every reader but the last
-   * gets a copy, and so does the last one when the tensor is a view into a buffer that holds more than it: the body
-   * of a binary request (other inputs, read by other steps), the rows of a batch or the outputs of one Python execute
-   * (other requests).
+   * The tensor for one reader (null: its step did not produce it). Backends may move (detach) the buffers they are
+   * given, so every reader but the last gets a copy, and so does the last one when the tensor is a view into a buffer
+   * that holds more than it: the body of a binary request (other inputs, read by other steps), the rows of a batch or
+   * the outputs of one Python execute (other requests).
    */
-  private take(name: string): Tensor {
+  private take(name: string): Tensor | null {
     const tensor = this.tensors.get(name)!;
     const left = (this.readersLeft.get(name) ?? 1) - 1;
     this.readersLeft.set(name, left);
+    if (tensor === null) return null;
     const ownsBuffer = spansBuffer(isBytesData(tensor.data) ? tensor.data.serialized : tensor.data);
     if (left <= 0 && ownsBuffer) return tensor;
     return { ...tensor, data: tensor.data.slice() };

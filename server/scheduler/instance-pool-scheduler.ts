@@ -5,7 +5,7 @@ import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import { PriorityPolicy, PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from './priority-queue';
-import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
+import { requestContext, type JobResult, type Scheduler, type SchedulerJob } from './scheduler';
 import { canShareBatch, concatBatch, splitBatch } from './tensor-batching';
 
 /** How requests are merged; `enabled` false runs every request alone (models without dynamic_batching). */
@@ -262,10 +262,12 @@ export class InstancePoolScheduler implements Scheduler {
 
   /** One execution; a streaming job (decoupled model) runs alone through executeDecoupled. */
   private executeOne(instance: BackendInstance, batch: QueueEntry<Waiting>[], request: ExecutionRequest): Promise<ExecutionResult> {
-    const sink = batch.length === 1 ? batch[0].item.job.sink : undefined;
-    if (!sink) return instance.execute(request.inputs, request.outputNames);
+    // A request that runs alone is shown to the backend as itself (id, parameters, sequence); a merged batch is not.
+    const alone = batch.length === 1 ? batch[0].item.job : undefined;
+    const context = alone && requestContext(alone);
+    if (!alone?.sink) return instance.execute(request.inputs, request.outputNames, context);
     if (!instance.executeDecoupled) return Promise.reject(Errors.decoupledBackendUnsupported());
-    return instance.executeDecoupled(request.inputs, request.outputNames, sink);
+    return instance.executeDecoupled(request.inputs, request.outputNames, alone.sink, context);
   }
 
   /** Split one execution's result back to the requests of its batch. */

@@ -1,9 +1,11 @@
+import type { RequestContext } from '../backends/backend';
 import type { InferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { ResponseSink } from '../core/streaming';
 import type { ExecutionTimings } from '../core/statistics';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { Tensor } from '../core/tensor';
+import type { Parameters } from '../core/types';
 
 /** One accepted request waiting for, or in, execution. */
 export interface SchedulerJob {
@@ -18,8 +20,10 @@ export interface SchedulerJob {
   readonly timeoutUs?: number;
   /** The request's correlation id and START/END flags (read for models with sequence_batching). */
   readonly sequence?: SequenceFlags;
-  /** The request's id, for error messages that name it. */
+  /** The request's id, for error messages that name it (and the backend, when the job runs alone). */
   readonly requestId?: string;
+  /** The request's parameters a backend may read (backendParameters), when the job runs alone. */
+  readonly parameters?: Parameters;
   /** Present when the request is traced: the scheduler adds QUEUE_START and its batch's COMPUTE_* timestamps. */
   readonly trace?: TraceRecorder;
   /** Decoupled models: where the responses go as they come; the job runs alone and its result has no outputs. */
@@ -28,6 +32,8 @@ export interface SchedulerJob {
 
 export interface JobResult {
   readonly outputs: Tensor[];
+  /** Response parameters the scheduler adds (an ensemble's sequence id and flags). */
+  readonly parameters?: Parameters;
   /** Time from enqueue until its batch started executing. */
   readonly queueNs: number;
   /** Timings of the batch the job ran in (shared by every job of that batch). */
@@ -49,4 +55,15 @@ export interface Scheduler {
    * holds to its instances has nothing to do here, closing the instances fails those jobs.
    */
   abort?(error: InferenceError): void;
+}
+
+/** The request a job came from, as a backend may see it when the job executes alone. */
+export function requestContext(job: SchedulerJob): RequestContext {
+  const sequence = job.sequence;
+  return {
+    requestId: job.requestId,
+    parameters: job.parameters,
+    correlationId: sequence?.id,
+    flags: sequence ? (sequence.start ? 1 : 0) | (sequence.end ? 2 : 0) : 0,
+  };
 }

@@ -7,7 +7,7 @@ import { timerDelay } from '../core/promises';
 import { formatCorrelationId, inSequence, type CorrelationId } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import { BytesData, type Tensor } from '../core/tensor';
-import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
+import { requestContext, type JobResult, type Scheduler, type SchedulerJob } from './scheduler';
 import { RowSignals, SequenceControls } from './sequence-controls';
 import { SequenceState, StateSpec, stateFromOutputs } from './sequence-state';
 import { canShareBatch, concatBatch, splitBatch } from './tensor-batching';
@@ -270,7 +270,9 @@ export class SequenceBatcher implements Scheduler {
       const outputNames = [
         ...new Set([...real.flatMap((row) => row.pending!.job.outputNames), ...this.policy.states.map((s) => s.outputName)]),
       ];
-      const result = await lane.instance.execute(this.batchInputs(rows, real[0].pending!.job.inputs), outputNames);
+      // A batch of one sequence's request is shown to the backend as that request (correlation id, flags, ...).
+      const context = rows.length === 1 && real.length === 1 ? requestContext(real[0].pending!.job) : undefined;
+      const result = await lane.instance.execute(this.batchInputs(rows, real[0].pending!.job.inputs), outputNames, context);
       const timings: ExecutionTimings = {
         batchSize: rows.length,
         computeInputNs: result.computeInputNs,

@@ -55,6 +55,8 @@ describe('simple_chain over HTTP', () => {
       model_name: 'simple_chain',
       model_version: '1',
       id: 'chain-1',
+      // Triton echoes the sequence id and flags on every ensemble response.
+      parameters: { sequence_id: 0, sequence_start: false, sequence_end: false },
       outputs: [{ name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16], data: DOUBLE_RANGE }],
     });
   });
@@ -86,7 +88,10 @@ describe('simple_chain over HTTP', () => {
     expect(config.platform).toBe('ensemble');
     expect(config.ensemble_scheduling.step[1].input_map).toEqual({ INPUT0: 'SUM', INPUT1: 'DIFFERENCE' });
     const bad = await http('POST', '/v2/models/simple_chain/infer', {
-      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: RANGE_16 }],
+      inputs: [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: RANGE_16 },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: ONES_16 },
+      ],
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({

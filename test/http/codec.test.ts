@@ -142,20 +142,18 @@ describe('decodeInferRequest: JSON errors (INVALID_ARG, Triton wording)', () => 
     ['missing datatype', () => decodeInputs(input({ datatype: undefined })), /^Unable to parse 'datatype'/],
     ['unknown datatype', () => decodeInputs(input({ datatype: 'FLOAT' })), /^invalid datatype 'FLOAT'/],
     ['missing shape', () => decodeInputs(input({ shape: undefined })), /^Unable to parse 'shape'/],
-    ['negative dimension', () => decodeInputs(input({ shape: [-1] })), /^Unable to parse 'shape'/],
-    ['fractional dimension', () => decodeInputs(input({ shape: [1.5] })), /^Unable to parse 'shape'/],
     ['no data', () => decodeInputs(input({ data: undefined })), /must set only one of .* But no field is set/],
     ['data and binary', () => decodeInputs(input({ parameters: { binary_data_size: 8 } })), /But set 'data' 'binary_data_size'/],
     ['too few elements', () => decodeInputs(input({ shape: [3] })), /shape implies 3, data holds 2/],
     ['too many elements', () => decodeInputs(input({ shape: [1] })), /shape implies 1, data holds 2/],
-    ['non-numeric element', () => decodeInputs(input({ data: [1, 'two'] })), /^Unable to parse 'data' of input 'X': element 1 is string "two"/],
-    ['fractional integer', () => decodeInputs(input({ data: [1, 2.5] })), /element 1 is number 2.5, not a valid INT32/],
+    ['non-numeric element', () => decodeInputs(input({ data: [1, 'two'] })), /^Unable to parse 'data': attempt to access JSON non-signed-integer as signed-integer \(input 'X'\)/],
+    ['fractional integer', () => decodeInputs(input({ data: [1, 2.5] })), /non-signed-integer as signed-integer/],
     ['out of range', () => decodeInputs(input({ datatype: 'UINT8', data: [1, 256] })), /not a valid UINT8/],
-    ['negative unsigned', () => decodeInputs(input({ datatype: 'UINT64', data: [1, -1] })), /not a valid UINT64/],
+    ['negative unsigned', () => decodeInputs(input({ datatype: 'UINT64', data: [1, -1] })), /non-unsigned-integer as unsigned-integer/],
     ['INT64 overflow', () => decodeInputs(input({ datatype: 'INT64', data: [1, '9223372036854775808'] })), /not a valid INT64/],
-    ['BOOL as number', () => decodeInputs(input({ datatype: 'BOOL', data: [1, 0] })), /not a valid BOOL/],
-    ['BYTES as number', () => decodeInputs(input({ datatype: 'BYTES', data: ['a', 1] })), /not a valid BYTES/],
-    ['null element', () => decodeInputs(input({ datatype: 'FP32', data: [1, null] })), /element 1 is null/],
+    ['BOOL as number', () => decodeInputs(input({ datatype: 'BOOL', data: [1, 0] })), /attempt to access JSON non-boolean as boolean/],
+    ['BYTES as number', () => decodeInputs(input({ datatype: 'BYTES', data: ['a', 1] })), /attempt to access JSON non-string as string/],
+    ['null element', () => decodeInputs(input({ datatype: 'FP32', data: [1, null] })), /attempt to access JSON non-number as double/],
     ['data not an array', () => decodeInputs(input({ data: 'abc' })), /expected an array/],
     ['BF16 via JSON', () => decodeInputs(input({ datatype: 'BF16' })), /receiving BF16 data via JSON is not supported/],
     ['id not a string', () => decodeJson({ id: 5, inputs: [] }), /^Unable to parse 'id'/],
@@ -164,12 +162,28 @@ describe('decodeInferRequest: JSON errors (INVALID_ARG, Triton wording)', () => 
     ['outputs not an array', () => decodeJson({ inputs: [], outputs: {} }), /^Unable to parse 'outputs'/],
     ['output without name', () => decodeJson({ inputs: [], outputs: [{}] }), /^Unable to parse 'name'/],
     ['binary_data not bool', () => decodeJson({ inputs: [], outputs: [{ name: 'A', parameters: { binary_data: 'yes' } }] }), /'binary_data'/],
-    ['absurd nesting', () => decodeInputs(input({ shape: [1], data: JSON.parse('['.repeat(70) + '1' + ']'.repeat(70)) })), /nested deeper/],
+    ['absurd nesting', () => decodeInputs(input({ shape: [1], data: JSON.parse('['.repeat(101) + '1' + ']'.repeat(101)) })), /^JSON nesting depth exceeds maximum allowed limit \(100\)$/],
   ];
   it.each(cases)('%s', (_name, fn, message) => {
     const error = errorOf(fn);
     expect(error.code).toBe('INVALID_ARG');
     expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ['negative', [2, -5]],
+    ['fractional', [1.5]],
+  ])('a %s dimension is INTERNAL with TritonJson\'s words, as Triton answers it (500)', (_name, shape) => {
+    const error = errorOf(() => decodeInputs(input({ shape })));
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toBe("Unable to parse 'shape': attempt to access JSON non-unsigned-integer as unsigned-integer");
+  });
+
+  it('an element 99 arrays deep is read, one at depth 100 is refused (Triton counts the data array as depth 0)', () => {
+    const nested = (depth: number) => JSON.parse('['.repeat(depth) + '7' + ']'.repeat(depth)) as unknown[];
+    const [decoded] = decodeInputs(input({ shape: [1], data: nested(99) }));
+    expect(Array.from(decoded.data as Int32Array)).toEqual([7]);
+    expect(errorOf(() => decodeInputs(input({ shape: [1], data: nested(100) }))).message).toMatch(/nesting depth/);
   });
 
   it('a shared memory input becomes a region reference for the facade to read', () => {

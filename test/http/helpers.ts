@@ -1,6 +1,7 @@
 /** Shared by the HTTP suites: the example repository, request builders, and a plain node:http client. */
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { createInferenceServer, InferenceServerApp } from '../../server/app';
 
 export const MODEL_REPOSITORY = path.resolve(__dirname, '../../examples/model_repository');
 
@@ -115,4 +116,18 @@ export function httpRequest(port: number, options: TestRequest): Promise<TestRes
     });
     request.end(options.payload);
   });
+}
+
+/** A server on the example repository (explicit mode, the given models loaded), HTTP on an ephemeral loopback port. */
+export async function startExampleServer(loadModels: string[]): Promise<{ server: InferenceServerApp; port: number }> {
+  const server = createInferenceServer({
+    modelRepositories: [MODEL_REPOSITORY],
+    modelControlMode: 'explicit',
+    loadModels,
+    httpPort: 0,
+    host: '127.0.0.1',
+  });
+  const started = await server.start();
+  expect(started.failedModels).toEqual([]);
+  return { server, port: started.httpPort! };
 }

@@ -15,6 +15,7 @@ import {
   RANGE_16,
   rawBytes,
   simpleInputs,
+  startExampleServer,
   TestRequest,
   TestResponse,
 } from './helpers';
@@ -26,16 +27,7 @@ let server: InferenceServerApp;
 let port: number;
 
 beforeAll(async () => {
-  server = createInferenceServer({
-    modelRepositories: [MODEL_REPOSITORY],
-    modelControlMode: 'explicit',
-    loadModels: ['*'],
-    httpPort: 0,
-    host: '127.0.0.1',
-  });
-  const started = await server.start();
-  expect(started.failedModels).toEqual([]);
-  port = started.httpPort!;
+  ({ server, port } = await startExampleServer(['*']));
 });
 
 afterAll(async () => {
@@ -593,10 +585,20 @@ describe('body limit (--http-max-input-size)', () => {
     await small?.stop();
   });
 
-  it('a body over the limit is 413 JSON, also when only its decompressed size is over', async () => {
+  it("a body over the limit is 400 with Triton's words, also when only its decompressed size is over", async () => {
     const over = JSON.stringify({ inputs: simpleInputs(), pad: 'x'.repeat(LIMIT) });
     const plain = await httpRequest(smallPort, { method: 'POST', url: '/v2/models/simple/infer', payload: over });
-    expectError(plain, 413);
+    expect(expectError(plain, 400)).toBe(
+      `request JSON size of ${Buffer.byteLength(over)} bytes exceeds the maximum allowed input size of ${LIMIT} bytes. ` +
+        'Use --http-max-input-size to increase the limit.',
+    );
+    const raw = await httpRequest(smallPort, {
+      method: 'POST',
+      url: '/v2/models/simple/infer',
+      payload: Buffer.alloc(LIMIT + 4),
+      headers: { 'inference-header-content-length': '0' },
+    });
+    expect(expectError(raw, 400)).toMatch(/^Raw input has a byte_size \(4100 bytes\) that exceeds the maximum allowed value of 4096 bytes/);
     const bomb = zlib.gzipSync(Buffer.alloc(50 * LIMIT, 0x20));
     expect(bomb.length).toBeLessThan(LIMIT);
     const gzipped = await httpRequest(smallPort, {
@@ -605,19 +607,19 @@ describe('body limit (--http-max-input-size)', () => {
       payload: bomb,
       headers: { 'content-encoding': 'gzip' },
     });
-    expect(expectError(gzipped, 413)).toMatch(/4096 bytes/);
+    expect(expectError(gzipped, 400)).toBe('Decompressed data size exceeds the maximum allowed value of 4096 bytes. Use --http-max-input-size to increase the limit.');
   });
 
   it('survives oversized bodies over the wire and keeps serving', async () => {
     const big = await httpRequest(smallPort, { method: 'POST', url: '/v2/models/simple/infer', payload: Buffer.alloc(64 * LIMIT, 0x20) });
-    expectError(big, 413);
+    expectError(big, 400);
     const chunked = await httpRequest(smallPort, {
       method: 'POST',
       url: '/v2/models/simple/infer',
       headers: { 'transfer-encoding': 'chunked' },
       payload: Buffer.alloc(64 * LIMIT, 0x20),
     });
-    expectError(chunked, 413);
+    expectError(chunked, 400);
     const ok = await httpRequest(smallPort, { method: 'POST', url: '/v2/models/simple/infer', payload: JSON.stringify({ inputs: simpleInputs() }) });
     expect(ok.statusCode).toBe(200);
   });

@@ -98,7 +98,7 @@ describe('gRPC ModelStreamInfer', () => {
     const messages = await streamInfer(server.grpcPort!, [probe('x', 'raise')]);
     expect(messages).toHaveLength(2);
     expect(int32sFrom(messages[0].infer_response.raw_output_contents[0])).toEqual([1]);
-    expect(messages[1].error_message).toMatch(/^Failed to process the request\(s\) for model instance 'stream_probe_0', message: ValueError: failed after the first response/);
+    expect(messages[1].error_message).toMatch(/^Failed to process the request\(s\) for model instance 'stream_probe_0_0', message: ValueError: failed after the first response/);
     const next = await streamInfer(server.grpcPort!, [probe('y', 'ok')]);
     expect(next.map((m) => int32sFrom(m.infer_response.raw_output_contents[0])[0])).toEqual([1, 2]);
   });
@@ -113,7 +113,7 @@ describe('gRPC ModelStreamInfer', () => {
     const messages = await streamInfer(server.grpcPort!, [probe('c', 'crash')]);
     expect(messages).toHaveLength(2);
     expect(int32sFrom(messages[0].infer_response.raw_output_contents[0])).toEqual([1]);
-    expect(messages[1].error_message).toMatch(/Stub process 'stream_probe_0' is not healthy: the process exited with code 7/);
+    expect(messages[1].error_message).toMatch(/Stub process 'stream_probe_0_0' is not healthy: the process exited with code 7/);
     const again = await streamInfer(server.grpcPort!, [probe('d', 'ok')]);
     expect(again.map((m) => m.error_message)).toEqual(['', '']);
     expect(stubPids()).not.toEqual(before);
@@ -151,7 +151,7 @@ describe('HTTP', () => {
     expect(one.json()).toEqual({ model_name: 'repeat', model_version: '1', OUT: 3, IDX: 0 });
     const many = await post(server.httpPort, '/v2/models/repeat/generate', { IN: [1, 2] });
     expect(many.statusCode).toBe(400);
-    expect(errorOf(many)).toMatch(/use generate_stream/);
+    expect(errorOf(many)).toMatch(/exactly 1 response, use generate stream/);
   });
 
   test('a request that fails before its first response gets a plain JSON error with its status', async () => {

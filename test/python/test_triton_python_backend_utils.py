@@ -23,6 +23,22 @@ class BytesTensors(unittest.TestCase):
         self.assertIsNone(pb_utils.serialize_byte_tensor(np.array([], dtype=object)))
         self.assertIsNone(pb_utils.serialize_byte_tensor(np.array([1, 2], dtype=np.int32)))
 
+    def test_many_elements_of_one_length_take_the_vectorised_path_with_the_same_bytes(self):
+        # Large same-length tensors are split and laid out by numpy; the result must equal the element-wise form,
+        # including elements ending in NUL (which numpy's fixed-width bytes would drop) and empty elements.
+        for elements in ([b"A"] * 5000, [b"ab\x00"] * 5000, [b""] * 5000, [b"xyz", b"ab"] * 3000, ["s\u00f6"] * 3000):
+            values = np.array(elements, dtype=object)
+            expected = b"".join(
+                len(e if isinstance(e, bytes) else e.encode()).to_bytes(4, "little") + (e if isinstance(e, bytes) else e.encode())
+                for e in elements
+            )
+            serialized = pb_utils.serialize_byte_tensor(values).tobytes()
+            self.assertEqual(serialized, expected)
+            back = pb_utils.deserialize_bytes_tensor(serialized)
+            self.assertEqual(back.dtype, np.object_)
+            self.assertEqual(list(back), [e if isinstance(e, bytes) else e.encode() for e in elements])
+            self.assertTrue(all(type(item) is bytes for item in back))
+
     def test_truncated_buffer_is_an_error(self):
         with self.assertRaises(pb_utils.TritonModelException):
             pb_utils.deserialize_bytes_tensor(b"\x05\x00\x00\x00ab")

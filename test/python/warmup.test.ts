@@ -41,7 +41,7 @@ test('every instance runs every sample (count times) with zero, random and file 
   expect(loaded.statusCode).toBe(200);
   const recorded = calls('warmup_probe');
   const instances = [...new Set(recorded.map((c) => c.instance))].sort();
-  expect(instances).toEqual(['warmup_probe_0', 'warmup_probe_1']);
+  expect(instances).toEqual(['warmup_probe_0_0', 'warmup_probe_0_1']);
   expect(new Set(recorded.map((c) => c.pid)).size).toBe(2);
   for (const instance of instances) {
     const mine = recorded.filter((c) => c.instance === instance);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceServerApp } from '../../server/app';
 import type { BytesData } from '../../server/core/bytes-data';
+import { classify } from '../../server/core/classification';
 import { copyRepository, startServer } from './repo-fixture';
 
 const decode = (data: unknown) => (data as BytesData).toStrings();
@@ -44,5 +45,17 @@ describe('classification extension', () => {
 
   it('refuses a classification count that is not a positive integer', async () => {
     await expect(server.service.infer(request({ classification: 0 }))).rejects.toMatchObject({ code: 'INVALID_ARG' });
+  });
+});
+
+describe('classify: Triton bounds', () => {
+  it('refuses more than 1,000,000 elements per batch item, and BOOL, FP16 and BF16 outputs', () => {
+    const big = { name: 'P', datatype: 'FP32' as const, shape: [1, 1_000_001], data: new Float32Array(1_000_001) };
+    expect(() => classify(big, 1, true, undefined)).toThrow('classification output tensor too large');
+    expect(classify({ ...big, shape: [1, 1_000_000], data: new Float32Array(1_000_000) }, 1, true, undefined).shape).toEqual([1, 1]);
+    for (const datatype of ['BOOL', 'FP16', 'BF16'] as const) {
+      const tensor = { name: 'P', datatype, shape: [2], data: new Uint8Array(2) } as unknown as Parameters<typeof classify>[0];
+      expect(() => classify(tensor, 1, false, undefined)).toThrow(`class result not available for output due to unsupported type '${datatype}'`);
+    }
   });
 });

@@ -66,7 +66,7 @@ describe('ensembles: lifecycle', () => {
     expect(service.isModelReady('simple_chain')).toBe(true);
     await expect(service.infer(chainRequest())).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: "Request for unknown model: 'simple' has no available versions",
+      message: "in ensemble 'simple_chain', Request for unknown model: 'simple' has no available versions",
     });
     expect(service.modelStatistics('simple_chain')[0].inference_stats.fail.count).toBe(1);
     await service.loadModel('simple');

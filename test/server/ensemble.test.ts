@@ -237,7 +237,7 @@ ensemble_scheduling { step [
     expect(failed).toEqual([]);
     await expect(server.service.infer({ ...chainRequest(), parameters: { timeout: 1000 } })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
-      message: 'Request timeout expired',
+      message: "in ensemble 'simple_chain', Request timeout expired",
       failureReason: 'REJECTED',
     });
     expect(server.service.modelStatistics('simple')[0].inference_stats.fail.count).toBe(1);

@@ -6,6 +6,7 @@ import type { ModelConfig } from '../../config/model-config';
 import type { Backend, BackendInstance, InferenceRunner, InstanceContext } from '../backend';
 import { PythonEnvironment, resolvePythonEnvironment } from './environment';
 import { PythonInstance } from './instance';
+import type { CustomMetricRegistry } from './metric-calls';
 import { StubOutput, StubProcess, StubSpawnOptions } from './stub-process';
 
 /**
@@ -41,6 +42,8 @@ export interface PythonBackendOptions {
   readonly output?: StubOutput;
   /** Runs models' BLS calls (pb_utils.InferenceRequest.exec) through the server; absent: they get an error response. */
   readonly runner?: InferenceRunner;
+  /** The server's custom metrics (pb_utils.MetricFamily); absent: those calls fail with a clear error. */
+  readonly customMetrics?: CustomMetricRegistry;
 }
 
 /**
@@ -109,6 +112,7 @@ export class PythonBackend implements Backend {
       executeTimeoutMs: seconds(config, backendConfig, 'executeTimeout', DEFAULTS.executeTimeoutSeconds) * 1000,
       finalizeTimeoutMs: seconds(config, backendConfig, 'finalizeTimeout', DEFAULTS.finalizeTimeoutSeconds) * 1000,
       runner: this.options.runner,
+      customMetrics: this.options.customMetrics,
     });
   }
 

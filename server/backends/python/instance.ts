@@ -1,8 +1,9 @@
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import type { ResponseSink } from '../../core/streaming';
-import type { BackendInstance, ExecutionResult, InferenceRunner } from '../backend';
+import type { BackendInstance, ExecutionResult, InferenceRunner, RequestContext } from '../backend';
 import { blsHandler } from './bls';
+import type { CustomMetricRegistry } from './metric-calls';
 import { StubProcess, StubSpawnOptions } from './stub-process';
 import { settlesWithin } from '../../core/promises';
 
@@ -10,6 +11,8 @@ import { settlesWithin } from '../../core/promises';
 export interface RunRequest {
   readonly inputs: Tensor[];
   readonly outputNames: readonly string[];
+  /** The request as the model's InferenceRequest shows it (id, parameters, correlation id, flags). */
+  readonly request?: RequestContext;
 }
 
 export interface PythonInstanceSettings {
@@ -25,6 +28,8 @@ export interface PythonInstanceSettings {
   readonly finalizeTimeoutMs: number;
   /** Runs the model's BLS calls on the server (absent: they get an error response). */
   readonly runner?: InferenceRunner;
+  /** The server's custom metrics, for pb_utils.MetricFamily (absent: those calls fail with a clear error). */
+  readonly customMetrics?: CustomMetricRegistry;
 }
 
 /**
@@ -62,10 +67,10 @@ export class PythonInstance implements BackendInstance {
     return this.stub?.alive ? this.stub.pid : undefined;
   }
 
-  execute(inputs: Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+  execute(inputs: Tensor[], outputNames: readonly string[], request?: RequestContext): Promise<ExecutionResult> {
     return this.serialize(async () => {
       try {
-        return await (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs);
+        return await (await this.ready()).execute(inputs, outputNames, this.settings.executeTimeoutMs, request);
       } catch (error) {
         // A run cut short because the instance is being closed is the unload's doing, not the model's.
         throw this.closed ? Errors.unloading(this.settings.modelName) : error;
@@ -74,10 +79,10 @@ export class PythonInstance implements BackendInstance {
   }
 
   /** A decoupled model's request: responses go to `sink` as the model sends them; the instance is busy until the final flag. */
-  executeDecoupled(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink): Promise<ExecutionResult> {
+  executeDecoupled(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink, request?: RequestContext): Promise<ExecutionResult> {
     return this.serialize(async () => {
       try {
-        return await (await this.ready()).executeDecoupled(inputs, outputNames, sink, this.settings.executeTimeoutMs);
+        return await (await this.ready()).executeDecoupled(inputs, outputNames, sink, this.settings.executeTimeoutMs, request);
       } catch (error) {
         throw this.closed ? Errors.unloading(this.settings.modelName) : error;
       }
@@ -166,6 +171,7 @@ export class PythonInstance implements BackendInstance {
   private async launch(): Promise<StubProcess> {
     const stub = StubProcess.spawn(this.settings.spawn);
     if (this.settings.runner) stub.onBls = blsHandler(this.settings.runner);
+    stub.customMetrics = this.settings.customMetrics;
     try {
       await stub.initialize(this.settings.initialize, this.settings.initializeTimeoutMs);
     } catch (error) {

@@ -9,6 +9,8 @@ import { encodeFrame, FrameDecoder, OutputTail } from './control-frames';
 import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
 import { TensorFiles } from './tensor-files';
+import type { RequestContext } from '../backend';
+import { CustomMetricRegistry, StubMetricCalls } from './metric-calls';
 import { BlsHandler, StubTraffic, TRITON_ERROR_CODES, UnsolicitedMessage, WireResponse } from './stub-traffic';
 
 export type { WireTensor } from './tensor-files';
@@ -86,6 +88,10 @@ export class StubProcess {
   /** Runs the model's BLS calls; without one they get an error response. */
   set onBls(handler: BlsHandler | undefined) {
     this.traffic.onBls = handler;
+  }
+  /** Where the model's custom metrics (pb_utils.MetricFamily) live; released when the stub exits. */
+  set customMetrics(registry: CustomMetricRegistry | undefined) {
+    this.traffic.metricCalls = new StubMetricCalls(registry);
   }
   private readonly frames = new FrameDecoder();
   private waiter: Waiter | undefined;
@@ -211,8 +217,13 @@ export class StubProcess {
    * Run one batch: the tensors go into the input file, TritonPythonModel.execute sees one request holding them,
    * and its response comes back through the output file. Rejects with InferenceErrors in Triton's wording.
    */
-  async execute(inputs: readonly Tensor[], outputNames: readonly string[], timeoutMs: number): Promise<StubExecution> {
-    const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs);
+  async execute(
+    inputs: readonly Tensor[],
+    outputNames: readonly string[],
+    timeoutMs: number,
+    request?: RequestContext,
+  ): Promise<StubExecution> {
+    const [outcome] = await this.executeRequests([{ inputs, outputNames, request }], timeoutMs);
     if (outcome instanceof InferenceError) throw outcome;
     return outcome;
   }
@@ -223,7 +234,7 @@ export class StubProcess {
    * hang rejects the whole call. Timings are the call's, shared evenly between the requests.
    */
   async executeRequests(
-    runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[] }[],
+    runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[]; request?: RequestContext }[],
     timeoutMs: number,
     /** Keep the inputs' region until this settles (a decoupled model's thread may still read its request's inputs). */
     inputsHeldUntil?: Promise<unknown>,
@@ -240,7 +251,7 @@ export class StubProcess {
           type: 'execute',
           id,
           in_size: end,
-          requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames })),
+          requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames, ...requestFields(run.request) })),
         },
         timeoutMs,
         () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
@@ -288,6 +299,7 @@ export class StubProcess {
     outputNames: readonly string[],
     sink: ResponseSink,
     timeoutMs: number,
+    request?: RequestContext,
   ): Promise<StubExecution> {
     const id = this.nextId;
     let finished!: () => void;
@@ -299,7 +311,7 @@ export class StubProcess {
     done.catch(() => undefined);
     this.traffic.streams.set(id, { sink, finished, fail });
     try {
-      const [outcome] = await this.executeRequests([{ inputs, outputNames }], timeoutMs, done);
+      const [outcome] = await this.executeRequests([{ inputs, outputNames, request }], timeoutMs, done);
       if (outcome instanceof InferenceError) throw outcome;
       await done;
       return outcome;
@@ -402,6 +414,7 @@ export class StubProcess {
       waiter.reject(waiter.crash(detail));
     }
     for (const stream of this.traffic.streams.values()) stream.fail(this.crashError(detail));
+    this.traffic.metricCalls.releaseAll();
     if (!this.fdsClosed) {
       this.fdsClosed = true;
       fs.closeSync(this.inputFd);
@@ -419,4 +432,21 @@ export class StubProcess {
     const tail = this.stderrSummary();
     return Errors.pythonStubCrashed(this.options.label, tail ? `${detail}; its last output:\n${tail}` : detail);
   }
+}
+
+/**
+ * The fields of one request in an execute message, as stub.py builds its InferenceRequest from them. 64-bit values
+ * past 2^53 travel as strings (JSON numbers would lose digits).
+ */
+function requestFields(request: RequestContext | undefined): Record<string, unknown> {
+  if (!request) return {};
+  const json = (value: unknown) => (typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()) : value);
+  const parameters: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request.parameters ?? {})) parameters[key] = json(value);
+  return {
+    request_id: request.requestId ?? '',
+    parameters,
+    correlation_id: json(request.correlationId ?? 0),
+    flags: request.flags ?? 0,
+  };
 }

@@ -2,6 +2,7 @@ import { ErrorCode, Errors, InferenceError } from '../../core/errors';
 import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
 import type { TensorFiles, WireTensor } from './tensor-files';
+import { MetricMessage, StubMetricCalls } from './metric-calls';
 
 /** A BLS call from the model (pb_utils.InferenceRequest.exec / async_exec). */
 export interface BlsCallMessage {
@@ -31,6 +32,7 @@ export type WireResponse = { region?: number; outputs: WireTensor[] } | { error:
 export type UnsolicitedMessage =
   | { type: 'response'; id: number; index: number; flags: number; region?: number; outputs?: WireTensor[]; error?: { message: string; code: number } }
   | BlsCallMessage
+  | MetricMessage
   | { type: 'release_input'; region: number };
 
 /** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
@@ -55,6 +57,8 @@ export class StubTraffic {
   readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
   /** Runs the model's BLS calls; without one they get an error response. */
   onBls: BlsHandler | undefined;
+  /** The model's custom metrics (pb_utils.MetricFamily); without a registry every call gets an error. */
+  metricCalls = new StubMetricCalls(undefined);
 
   constructor(
     private readonly files: TensorFiles,
@@ -75,6 +79,11 @@ export class StubTraffic {
       case 'release_input':
         this.files.release(unsolicited.region);
         return true;
+      case 'metric': {
+        const reply = this.metricCalls.handle(unsolicited);
+        if (reply && this.alive()) this.send(reply);
+        return true;
+      }
       default:
         return false;
     }

@@ -162,7 +162,7 @@ class Channel:
             kind = message.get("type")
             if kind == "release":
                 self.arena.release(message.get("region"))
-            elif kind == "bls_response":
+            elif kind in ("bls_response", "metric_response"):
                 self._deliver(message)
             else:
                 self.inbox.put(message)

@@ -56,6 +56,27 @@ class Runtime:
             message.update(self.response_payload(response, wanted))
         send_message(message)
 
+    # -- custom metrics ------------------------------------------------------------------------------------------
+
+    def metric_call(self, fields):
+        """One custom-metrics operation on the server (pb_utils.MetricFamily / Metric); returns its reply."""
+        results = queue.Queue()
+        call_id = self.channel.register(lambda message, tensors, error: results.put(message))
+        if self.channel.closed:
+            self.channel.forget(call_id)
+            raise self.pb_utils.TritonModelException("the server closed the stub's channel")
+        send_message(dict(fields, type="metric", id=call_id))
+        reply = results.get()
+        error = reply.get("error")
+        if error is not None:
+            raise self.pb_utils.TritonModelException(error.get("message") if isinstance(error, dict) else str(error))
+        return reply
+
+    def metric_release(self, fields):
+        """A deletion (a MetricFamily or Metric object went away): not answered."""
+        if not self.channel.closed:
+            send_message(dict(fields, type="metric"))
+
     # -- BLS -----------------------------------------------------------------------------------------------------
 
     def _call_message(self, request, decoupled):

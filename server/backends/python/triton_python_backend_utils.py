@@ -6,8 +6,7 @@ ModelConfig for auto_complete_config, Logger, and the helper functions). Models 
 it unchanged; the stub process (stub.py) builds the requests and reads the responses.
 
 Business Logic Scripting (InferenceRequest.exec / async_exec) and decoupled response senders go through the
-stub's runtime (stub_runtime.py), installed here as `_runtime`. Not supported here (raises TritonModelException
-with a clear message): custom metrics (MetricFamily).
+stub's runtime (stub_runtime.py), installed here as `_runtime`, and so do custom metrics (MetricFamily, Metric).
 """
 
 import json
@@ -159,17 +158,43 @@ def _element_bytes(item):
 
 
 def _serialize_bytes(array):
+    flat = np.asarray(array, dtype=object).reshape(-1, order="C")
+    fast = _serialize_same_length(flat)
+    if fast is not None:
+        return fast
     parts = []
-    for item in np.asarray(array, dtype=object).reshape(-1, order="C"):
+    for item in flat:
         data = _element_bytes(item)
         parts.append(struct.pack("<I", len(data)))
         parts.append(data)
     return b"".join(parts)
 
 
+def _serialize_same_length(flat):
+    """Many `bytes` elements of one length (a common shape of large BYTES tensors) laid out by numpy in one pass,
+    instead of a Python loop per element; None when the elements are not all bytes of one length."""
+    if len(flat) < 1024:
+        return None
+    items = flat.tolist()
+    if set(map(type, items)) != {bytes}:
+        return None
+    lengths = set(map(len, items))
+    if len(lengths) != 1:
+        return None
+    (length,) = lengths
+    out = np.empty((len(items), 4 + length), dtype=np.uint8)
+    out[:, :4] = np.frombuffer(struct.pack("<I", length), dtype=np.uint8)
+    if length:
+        out[:, 4:] = np.frombuffer(b"".join(items), dtype=np.uint8).reshape(len(items), length)
+    return out.tobytes()
+
+
 def deserialize_bytes_tensor(encoded_tensor):
     """Parse serialised BYTES into a 1-D numpy array of dtype object holding bytes."""
     view = memoryview(encoded_tensor).cast("B")
+    fast = _deserialize_same_length(view)
+    if fast is not None:
+        return fast
     elements = []
     offset = 0
     end = len(view)
@@ -185,6 +210,29 @@ def deserialize_bytes_tensor(encoded_tensor):
     result = np.empty(len(elements), dtype=object)
     result[:] = elements
     return result
+
+
+def _deserialize_same_length(view):
+    """Serialised elements that all have the first element's length, split by numpy in one pass (a Python loop per
+    element takes seconds for millions of them); None when they do not, or when an element ends in a NUL byte
+    (numpy's fixed-width bytes would drop it)."""
+    end = len(view)
+    if end < 4 * 1024:
+        return None
+    (length,) = struct.unpack_from("<I", view, 0)
+    stride = 4 + length
+    if end % stride:
+        return None
+    rows = np.frombuffer(view, dtype=np.uint8).reshape(end // stride, stride)
+    if not (rows[:, :4].copy().view("<u4") == length).all():
+        return None
+    if length == 0:
+        result = np.empty(len(rows), dtype=object)
+        result[:] = [b""] * len(rows)
+        return result
+    if not rows[:, -1].all():
+        return None
+    return np.ascontiguousarray(rows[:, 4:]).view("S%d" % length).reshape(-1).astype(object)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -344,10 +392,11 @@ class InferenceRequest:
         parameters=None,
         **_ignored,
     ):
-        self._model_name = model_name
+        # Triton's binding takes str or bytes (UTF-8) for the names; models built on bytes config values pass bytes.
+        self._model_name = _text(model_name)
         self._inputs = list(inputs or [])
         self._requested_output_names = list(requested_output_names or [])
-        self._request_id = request_id
+        self._request_id = _text(request_id)
         self._correlation_id = correlation_id
         self._flags = flags
         self._model_version = model_version
@@ -408,6 +457,12 @@ class InferenceRequest:
     def async_exec(self, decoupled=False):
         """Like exec, as an awaitable for `async def execute`; several may run at once (asyncio.gather)."""
         return _require_runtime("InferenceRequest.async_exec").async_exec(self, decoupled)
+
+
+def _text(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8")
+    return value
 
 
 class InferenceResponseSender:
@@ -486,6 +541,12 @@ def get_output_tensor_by_name(inference_response, name):
         if tensor.name() == name:
             return tensor
     return None
+
+
+def using_decoupled_model_transaction_policy(model_config):
+    """Whether the model configuration (the dict json.loads(args["model_config"]) gives) is decoupled."""
+    policy = model_config.get("model_transaction_policy") or {}
+    return bool(policy.get("decoupled", False))
 
 
 def get_input_config_by_name(model_config, name):
@@ -635,9 +696,87 @@ class Logger:
 
 
 class MetricFamily:
+    """A family of custom metrics exported on the server's metrics endpoint (Triton's custom metrics API).
+
+    Families are identified by name: creating one again with the same kind shares it. It lives while some
+    MetricFamily object names it; its metrics refuse every operation once it is gone.
+    """
+
     COUNTER = 0
     GAUGE = 1
     HISTOGRAM = 2
 
-    def __init__(self, *args, **kwargs):
-        raise TritonModelException("custom metrics (pb_utils.MetricFamily) are not supported by this server")
+    def __init__(self, name, description, kind):
+        self._handle = None
+        if kind not in (MetricFamily.COUNTER, MetricFamily.GAUGE, MetricFamily.HISTOGRAM):
+            raise TritonModelException("MetricFamily kind must be COUNTER, GAUGE or HISTOGRAM, got %r" % (kind,))
+        if not isinstance(name, str) or not isinstance(description, str):
+            raise TritonModelException("MetricFamily name and description must be strings")
+        self._kind = kind
+        reply = _require_runtime("MetricFamily").metric_call(
+            {"op": "create_family", "name": name, "description": description, "kind": kind}
+        )
+        self._handle = reply["handle"]
+
+    def Metric(self, labels=None, buckets=None):
+        """A metric of this family with these labels (a dict of strings); histograms need their bucket bounds."""
+        return Metric(self, labels, buckets)
+
+    def __del__(self):
+        _release({"op": "delete_family", "handle": getattr(self, "_handle", None)})
+
+
+class Metric:
+    """One metric of a MetricFamily (one label set). Metrics of a family with the same labels share their value."""
+
+    def __init__(self, family, labels=None, buckets=None):
+        self._handle = None
+        if not isinstance(family, MetricFamily):
+            raise TritonModelException("Metric needs a MetricFamily")
+        if labels is None:
+            labels = {}
+        if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            raise TritonModelException("Metric labels must be a dict of strings")
+        if buckets is not None:
+            try:
+                buckets = [float(bound) for bound in buckets]
+            except (TypeError, ValueError):
+                raise TritonModelException("Metric buckets must be a list of numbers")
+        # Only the family's handle is kept: deleting the MetricFamily object must delete the family (Triton's rule).
+        reply = _require_runtime("Metric").metric_call(
+            {"op": "create_metric", "handle": family._handle, "labels": labels, "buckets": buckets}
+        )
+        self._handle = reply["handle"]
+
+    def _operation(self, op, value=None):
+        fields = {"op": op, "handle": self._handle}
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TritonModelException("Metric %s expects a number, got %r" % (op, value))
+            fields["value"] = float(value)
+        return _require_runtime("Metric").metric_call(fields)
+
+    def increment(self, value):
+        self._operation("increment", value)
+
+    def set(self, value):
+        self._operation("set", value)
+
+    def observe(self, value):
+        self._operation("observe", value)
+
+    def value(self):
+        return float(self._operation("value")["value"])
+
+    def __del__(self):
+        _release({"op": "delete_metric", "handle": getattr(self, "_handle", None)})
+
+
+def _release(fields):
+    """Tell the server an object is gone; quietly nothing when the stub is shutting down."""
+    if fields.get("handle") is None or _runtime is None:
+        return
+    try:
+        _runtime.metric_release(fields)
+    except Exception:
+        pass

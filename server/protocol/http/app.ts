@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, installCompression } from './compression';
+import { installTritonContentType } from './content-type';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
 import { installRestrictedApis } from './restricted';
 import { registerRoutes } from './routes';
@@ -54,6 +55,7 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   // Node only enforces requestTimeout while headersTimeout (60 s) is not above it.
   if (requestTimeout > 0) app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeout);
   installErrorHandling(app, bodyLimit);
+  installTritonContentType(app);
   // First of the onRequest hooks: a refused request costs nothing more (its body is never read).
   installRestrictedApis(app, options.restrictedApis ?? new Map());
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse

@@ -20,6 +20,7 @@ import type {
   TensorMetadata,
 } from '../../core/types';
 import { parseInferJsonStreaming, STREAM_JSON_MIN_BYTES, StreamedData } from './json-stream';
+import { jsonInputElementCount } from './shape-size';
 import { tensorDataFromJson, tensorDataToJson } from './tensor-json';
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -108,7 +109,8 @@ function isUnsignedInteger(value: unknown): value is number {
 function parseShape(value: unknown, input: string): number[] {
   if (!Array.isArray(value)) throw Errors.badField('shape', `expected an array of dimensions for input '${input}'`);
   for (const dim of value) {
-    if (!isUnsignedInteger(dim)) throw Errors.badField('shape', `dimensions of input '${input}' must be non-negative integers`);
+    // Integers past 2^53 are let through: the element count check names the overflow, as Triton does.
+    if (!(typeof dim === 'number' && Number.isInteger(dim) && dim >= 0)) throw Errors.shapeNotUnsigned();
   }
   return value as number[];
 }
@@ -187,7 +189,7 @@ function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven:
     return shm.parameters ? { ...input, parameters: shm.parameters } : input;
   }
 
-  const count = elementCount(shape);
+  const count = data !== undefined ? jsonInputElementCount(name, datatype, shape) : elementCount(shape);
   let tensorParameters = parameters;
   let tensor: Tensor;
   if (data !== undefined) {
@@ -359,6 +361,13 @@ function isBinaryOutput(name: string, encoding: OutputEncoding): boolean {
   return encoding.binaryByName.get(name) ?? encoding.binaryByDefault;
 }
 
+/** Response parameters as JSON; a 64-bit integer beyond 2^53 (a bigint: an ensemble's sequence_id) as its digits. */
+function parametersJson(parameters: Parameters): string {
+  const members = Object.entries(parameters).map(
+    ([key, value]) => `${JSON.stringify(key)}:${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}`,
+  );
+  return `{${members.join(',')}}`;
+}
 
 /**
  * Encode a response as Triton does: `id` (when set), `model_name`, `model_version`, `parameters` (when any) and
@@ -369,7 +378,7 @@ export function encodeInferResponse(response: InferResponse, encoding: OutputEnc
   if (response.id) json += `"id":${JSON.stringify(response.id)},`;
   json += `"model_name":${JSON.stringify(response.model)},"model_version":${JSON.stringify(String(response.version))}`;
   if (response.parameters && Object.keys(response.parameters).length > 0) {
-    json += `,"parameters":${JSON.stringify(response.parameters)}`;
+    json += `,"parameters":${parametersJson(response.parameters)}`;
   }
   json += ',"outputs":[';
   const binaryParts: Uint8Array[] = [];

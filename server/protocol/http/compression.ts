@@ -2,7 +2,8 @@
  * Content-Encoding / Accept-Encoding, gzip and deflate as Triton offers them.
  * Requests: decompressed here, before the body is read, with the decoded size held to the body limit (a small
  * gzip bomb would otherwise expand without bound; this stops the inflater as soon as the limit is passed).
- * Responses: @fastify/compress, negotiated from Accept-Encoding.
+ * Responses: @fastify/compress, negotiated from Accept-Encoding, for successful infer responses only (routes call
+ * `reply.compress`), as Triton compresses nothing else: clients such as aiohttp's read its other answers as sent.
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable, Transform, TransformCallback } from 'node:stream';
@@ -104,7 +105,7 @@ class DecodedBody extends Transform {
     this.decodedLength += chunk.length;
     if (this.decodedLength > this.limit) {
       this.stopInflating();
-      callback(Errors.bodyTooLarge(this.limit));
+      callback(Errors.decompressedTooLarge(this.limit));
       return;
     }
     callback(null, chunk);
@@ -154,7 +155,8 @@ export function installCompression(app: FastifyInstance, bodyLimit: number, slot
   );
 
   void app.register(fastifyCompress, {
-    global: true,
+    // Off by default: only the infer route opts in, through reply.compress (errors and every other route stay plain).
+    global: false,
     encodings: ['gzip', 'deflate'],
     // Triton compresses whatever the client accepts, however small.
     threshold: 0,

@@ -52,11 +52,28 @@ export interface HttpFailure {
 
 const INTERNAL_MESSAGE = 'Internal Server Error';
 
+/** What an error message may say about the request it answers (fastify's errors carry none of it). */
+export interface RequestFacts {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * A body over the limit, in Triton's words (400): a raw binary request (Inference-Header-Content-Length: 0) is
+ * "Raw input ...", anything else "request JSON size of ...", with the size the client declared when it did.
+ */
+function bodyTooLarge(bodyLimit: number, request: RequestFacts | undefined): InferenceError {
+  const declared = Number(request?.headers['content-length']);
+  const size = Number.isSafeInteger(declared) && declared > bodyLimit ? declared : undefined;
+  return request?.headers['inference-header-content-length'] === '0'
+    ? Errors.rawInputTooLarge(bodyLimit, size)
+    : Errors.bodyTooLarge(bodyLimit, size);
+}
+
 /** Fastify's own request errors that map onto a catalogue entry; the rest keep fastify's 4xx status and message. */
-function fromFastifyCode(code: string, message: string, bodyLimit: number): InferenceError | undefined {
+function fromFastifyCode(code: string, message: string, bodyLimit: number, request: RequestFacts | undefined): InferenceError | undefined {
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return Errors.bodyTooLarge(bodyLimit);
+      return bodyTooLarge(bodyLimit, request);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_BAD_URL':
       return Errors.invalidRequest(message);
@@ -66,14 +83,14 @@ function fromFastifyCode(code: string, message: string, bodyLimit: number): Infe
 }
 
 /** Turn anything thrown while handling a request into a status and a client-safe message (never a stack). */
-export function toHttpFailure(error: unknown, bodyLimit: number): HttpFailure {
+export function toHttpFailure(error: unknown, bodyLimit: number, request?: RequestFacts): HttpFailure {
   // InferenceError first: fastify stamps statusCode 400 on errors raised by body streams, which must not win.
   if (isInferenceError(error)) return { statusCode: httpStatusOf(error.code), message: error.message, headers: {} };
   if (error instanceof HttpError) return { statusCode: error.statusCode, message: error.message, headers: error.headers };
   if (error instanceof Error) {
     const { code, statusCode } = error as Error & { code?: unknown; statusCode?: unknown };
     if (typeof code === 'string') {
-      const mapped = fromFastifyCode(code, error.message, bodyLimit);
+      const mapped = fromFastifyCode(code, error.message, bodyLimit, request);
       if (mapped) return toHttpFailure(mapped, bodyLimit);
     }
     // Client errors from fastify and its plugins (media type, JSON, content length...): their message is about the request.
@@ -111,7 +128,7 @@ function isKnownPath(url: string): boolean {
 /** Install the error handler, the not-found handler and the framework-error hook on the root instance. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const failure = toHttpFailure(error, bodyLimit);
+    const failure = toHttpFailure(error, bodyLimit, request);
     if (failure.statusCode >= 500 && !isInferenceError(error)) {
       request.log.error({ err: error }, 'unexpected error while handling a request');
     } else {
@@ -130,8 +147,8 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
 
 /** For fastify's `frameworkErrors` option: router-level failures (malformed URL encoding) get the same JSON body. */
 export function frameworkErrorHandler(bodyLimit: number) {
-  return (error: Error, _request: FastifyRequest, reply: FastifyReply): void => {
-    sendFailure(reply, toHttpFailure(error, bodyLimit));
+  return (error: Error, request: FastifyRequest, reply: FastifyReply): void => {
+    sendFailure(reply, toHttpFailure(error, bodyLimit, request));
   };
 }
 

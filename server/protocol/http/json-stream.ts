@@ -17,8 +17,8 @@ import { elementWriter, ElementWriter } from './tensor-json';
 /** JSON parts from this size on are streamed; smaller ones go through JSON.parse (fast, and short enough). */
 export const STREAM_JSON_MIN_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
-/** Deeper than any real tensor rank (as tensor-json's flatten). */
-const MAX_NESTING = 64;
+/** Triton's HTTP_MAX_JSON_NESTING_DEPTH. */
+const MAX_NESTING = 100;
 
 /** An input's data, already decoded while the body streamed. */
 export class StreamedData {
@@ -72,7 +72,8 @@ class DataCollector {
   setupError: Error | undefined;
 
   constructor(
-    private readonly input: string,
+    /** The input's name. */
+    readonly input: string,
     readonly writer: ElementWriter | undefined,
   ) {}
 
@@ -94,7 +95,8 @@ class DataCollector {
         this.push(token === TokenType.LEFT_BRACE ? {} : []);
         this.skipUntil = this.depth;
       }
-      if (++this.depth > MAX_NESTING && this.skipUntil === 0) throw Errors.badTensorData(this.input, `nested deeper than ${MAX_NESTING} levels`);
+      // `depth` counts the data array as 1: elements inside this array sit at Triton's depth `depth` (data is its 0).
+      if (++this.depth >= MAX_NESTING && this.skipUntil === 0) throw Errors.jsonNestingTooDeep(MAX_NESTING);
       return false;
     }
     if (token === TokenType.RIGHT_BRACKET || token === TokenType.RIGHT_BRACE) {

@@ -8,8 +8,8 @@ import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/dat
 import { Errors } from '../../core/errors';
 import { float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from './float16';
 
-/** Deeper than any real tensor rank; guards the recursive flatten against pathological nesting. */
-const MAX_NESTING = 64;
+/** Triton's HTTP_MAX_JSON_NESTING_DEPTH: `data` nested deeper is refused with its message. */
+const MAX_NESTING = 100;
 
 type IntegerDataType = 'INT8' | 'INT16' | 'INT32' | 'UINT8' | 'UINT16' | 'UINT32';
 
@@ -35,7 +35,34 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** The JSON type TritonJson reads a datatype's elements as (its error messages name it). */
+function jsonKind(datatype: DataType): 'string' | 'boolean' | 'signed-integer' | 'unsigned-integer' | 'number' {
+  if (datatype === 'BYTES') return 'string';
+  if (datatype === 'BOOL') return 'boolean';
+  if (datatype.startsWith('FP') || datatype === 'BF16') return 'number';
+  return datatype.startsWith('UINT') ? 'unsigned-integer' : 'signed-integer';
+}
+
+function isOfKind(value: unknown, kind: ReturnType<typeof jsonKind>): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'number':
+      return typeof value === 'number';
+    // Decimal strings carry 64-bit integers past 2^53 (see bigIntegersFromJson): such a string is out of range, not mistyped.
+    case 'signed-integer':
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && DECIMAL_INTEGER.test(value));
+    case 'unsigned-integer':
+      return (typeof value === 'number' && Number.isInteger(value) && value >= 0) || (typeof value === 'string' && /^\d+$/.test(value));
+  }
+}
+
+/** An element of the wrong JSON type gets TritonJson's words; a value out of the datatype's range, ours. */
 function badElement(input: string, datatype: DataType, index: number, value: unknown): Error {
+  const kind = jsonKind(datatype);
+  if (!isOfKind(value, kind)) return Errors.jsonElementType(kind, input);
   return Errors.badTensorData(input, `element ${index} is ${describe(value)}, not a valid ${datatype} value`);
 }
 
@@ -44,7 +71,8 @@ function flatten(data: readonly unknown[], input: string): unknown[] {
   if (data.length === 0 || !Array.isArray(data[0])) return data as unknown[];
   const leaves: unknown[] = [];
   const visit = (values: readonly unknown[], depth: number): void => {
-    if (depth > MAX_NESTING) throw Errors.badTensorData(input, `nested deeper than ${MAX_NESTING} levels`);
+    // `values` holds the elements at `depth` (the data array itself is depth 0), as Triton counts.
+    if (depth >= MAX_NESTING && values.length > 0) throw Errors.jsonNestingTooDeep(MAX_NESTING);
     for (const value of values) {
       if (Array.isArray(value)) visit(value, depth + 1);
       else leaves.push(value);

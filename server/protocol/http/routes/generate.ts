@@ -1,14 +1,14 @@
 /**
  * Triton's generate extension: POST /v2/models/{m}[/versions/{v}]/generate answers one flat JSON object;
  * .../generate_stream answers Server-Sent Events, one `data: {...}` per response as the model sends them (decoupled
- * models: any number). A request that fails before its first response gets the usual JSON error and status; an
- * error after that (the status is sent by then) arrives as `data: {"error": "..."}`, as in Triton.
+ * models: any number). A request refused before it runs gets the usual JSON error and status; the model's responses,
+ * errors included, arrive as `data: {...}` events, the first one setting the status (as in Triton).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, InferenceError, toInferenceError } from '../../../core/errors';
 import type { InferenceServiceApi } from '../../../core/service-api';
 import type { InferRequest, InferResponse } from '../../../core/types';
-import { errorBody } from '../errors';
+import { errorBody, httpStatusOf } from '../errors';
 import { decodeGenerateRequest, encodeGenerateResponse } from '../generate-codec';
 import { ModelParams, modelPaths, RouteOptions } from './options';
 
@@ -17,8 +17,7 @@ const EMPTY_BODY = Buffer.alloc(0);
 function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>): InferRequest {
   const { model, version } = request.params;
   const body = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
-  const batching = (service.modelConfig(model, version).max_batch_size ?? 0) > 0;
-  return decodeGenerateRequest(body, { model, version }, service.modelMetadata(model, version), batching);
+  return decodeGenerateRequest(body, { model, version }, service.modelMetadata(model, version));
 }
 
 export async function generateRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
@@ -31,7 +30,7 @@ export async function generateRoutes(app: FastifyInstance, { service }: RouteOpt
       else if (event) responses.push(event.response);
     });
     if (failure) throw failure;
-    if (responses.length !== 1) throw Errors.generateResponseCount(responses.length);
+    if (responses.length !== 1) throw Errors.generateResponseCount();
     reply.header('content-type', 'application/json');
     return reply.send(encodeGenerateResponse(responses[0]));
   };
@@ -40,24 +39,29 @@ export async function generateRoutes(app: FastifyInstance, { service }: RouteOpt
     const decoded = decode(service, request);
     let started = false;
     const raw = reply.raw;
-    const send = (text: string) => {
-      if (!started) {
-        started = true;
-        reply.hijack();
-        raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-      }
+    // The first response sets the status, as in Triton: an error as the first response gives the error's status.
+    const start = (status: number) => {
+      if (started) return;
+      started = true;
+      reply.hijack();
+      raw.writeHead(status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    };
+    const send = (text: string, status = 200) => {
+      start(status);
       if (!raw.destroyed) raw.write(`data: ${text}\n\n`);
     };
     try {
       await service.inferStream(decoded, (event) => {
         if (!event) return;
-        send('error' in event ? errorBody(event.error.message) : encodeGenerateResponse(event.response));
+        if ('error' in event) send(errorBody(event.error.message), httpStatusOf(event.error.code));
+        else send(encodeGenerateResponse(event.response));
       });
     } catch (error) {
       if (!started) throw error; // nothing sent yet: the usual JSON error and status
       send(errorBody(toInferenceError(error).message));
     }
-    if (!started) send(errorBody(Errors.generateResponseCount(0).message));
+    // A decoupled model may send no response at all: an empty event stream, as Triton.
+    start(200);
     raw.end();
     return reply;
   };

@@ -76,7 +76,8 @@ export async function inferRoutes(app: FastifyInstance, { service, headerForward
     if (encoded.inferenceHeaderLength !== undefined) {
       reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.inferenceHeaderLength);
     }
-    return reply.send(encoded.body);
+    // Triton compresses successful infer responses only (when the client accepts gzip or deflate).
+    return reply.compress(encoded.body);
   };
 
   for (const path of modelPaths('/infer')) app.post<{ Params: ModelParams }>(path, { onRequest }, handler);

@@ -44,7 +44,7 @@ function unloadOptionsOf(body: Record<string, unknown> | undefined): UnloadOptio
 export async function repositoryRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
   app.post('/v2/repository/index', async (request) => {
     const ready = optionalJsonBody(request.body)?.ready;
-    if (ready !== undefined && typeof ready !== 'boolean') throw Errors.badField('ready', 'expected a boolean');
+    if (ready !== undefined && typeof ready !== 'boolean') throw Errors.invalidValue('ready', 'a boolean');
     return service.repositoryIndex(ready ?? false);
   });
 
