@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
 import { IdentityBackend } from './backends/identity/backend';
-import { PythonBackend } from './backends/python/backend';
+import { PythonBackend, pythonShmPrefix } from './backends/python/backend';
 import type { Backend } from './backends/backend';
 import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import type { ResponseCacheSettings } from './core/cache-config';
@@ -10,6 +10,7 @@ import { InferenceService } from './core/inference-service';
 import { LogSettingsController } from './core/log-settings';
 import { InferenceObserver, ObserverHub } from './core/observer';
 import { LocalResponseCache } from './core/response-cache';
+import { SystemSharedMemoryRegistry } from './core/shared-memory';
 import { settlesWithin } from './core/promises';
 import { TraceManager } from './core/trace-manager';
 import type { TraceValues } from './core/trace-setting';
@@ -18,6 +19,7 @@ import { MetricsConfig } from './metrics/config';
 import { CustomMetrics } from './metrics/custom-metrics';
 import { MetricsService } from './metrics/service';
 import { buildHttpApp } from './protocol/http/app';
+import { HttpDrain } from './protocol/http/drain';
 import { headerForwardPattern } from './core/header-forwarding';
 import type { RestrictedFeatures } from './core/restricted-features';
 import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions, GrpcTlsOptions } from './protocol/grpc/server';
@@ -74,6 +76,8 @@ export interface InferenceServerOptions {
   readonly httpMaxInputSize?: number;
   /** @default SERVER_DEFAULTS.exitTimeoutSecs */
   readonly exitTimeoutSecs?: number;
+  /** Most instances one model version may start (--max-instances-per-model). @default SERVER_DEFAULTS.maxInstancesPerModel */
+  readonly maxInstancesPerModel?: number;
   /** Where gs:// repositories are downloaded (--model-cache-dir). @default - a folder under the OS temp dir */
   readonly modelCacheDir?: string;
   /** GPUs for KIND_GPU/KIND_AUTO placement. @default the GPUs nvidia-smi lists */
@@ -176,6 +180,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     gpus: options.gpus,
     modelConfigName: options.modelConfigName,
     loadRetryCount: options.modelLoadRetryCount,
+    maxInstancesPerModel: options.maxInstancesPerModel ?? SERVER_DEFAULTS.maxInstancesPerModel,
   });
   const responseCache = options.responseCache
     ? new LocalResponseCache(options.responseCache.byteSize, (message) => log.warn(message))
@@ -193,6 +198,8 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     tracer,
     serverId: options.serverId,
     allowClientSharedMemory: options.allowClientSharedMemory,
+    // Clients may not register the Python backend's own tensor files (they hold other requests' tensors).
+    sharedMemory: new SystemSharedMemoryRegistry({ reservedKeyPrefixes: [pythonShmPrefix(options.backendConfig?.get('python'))] }),
   });
   const http = buildHttpApp(service, {
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
@@ -212,6 +219,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
           logger: log,
         })
       : undefined;
+  const httpDrain = new HttpDrain(http);
   let grpcListening = false;
   const metrics =
     options.allowMetrics ?? options.metricsPort !== undefined
@@ -270,6 +278,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     },
     async stop(): Promise<void> {
       service.beginShutdown();
+      httpDrain.begin(); // still listening: new work gets 503 and every response closes its connection
       // One deadline for the whole stop, so the pod's grace period (constructs) can be sized from it.
       const deadline = Date.now() + exitTimeoutMs;
       const drained = Promise.all(manager.readyVersions().map((version) => version.scheduler.drain()));
@@ -280,10 +289,13 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       } else {
         log.info('in-flight requests finished; closing the frontends');
       }
-      await closeHttp(http, listening, Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now()));
-      log.debug('HTTP closed');
-      if (grpc && grpcListening) await grpc.close();
-      log.debug('gRPC closed');
+      // Both frontends at once: HTTP keeps listening until its connections have ended, gRPC sends GOAWAY and lets
+      // running calls finish.
+      const remainingMs = Math.max(LATE_RESPONSE_GRACE_MS, deadline - Date.now());
+      await Promise.all([
+        listening ? httpDrain.close(remainingMs).then(() => log.debug('HTTP closed')) : http.close(),
+        grpc && grpcListening ? grpc.close().then(() => log.debug('gRPC closed')) : undefined,
+      ]);
       if (inTime) await manager.stop();
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
@@ -315,30 +327,3 @@ function responseCacheLifecycle(cache: LocalResponseCache | undefined, manager: 
 
 /** After the exit deadline, how long responses already being written get before their connections are cut. */
 const LATE_RESPONSE_GRACE_MS = 1000;
-
-/**
- * Close the HTTP listener without waiting on clients' keep-alive connections (fastify keeps them 72 s): connections
- * are closed as soon as their last response is written, and any left after the exit timeout are cut.
- */
-async function closeHttp(http: FastifyInstance, listening: boolean, timeoutMs: number): Promise<void> {
-  if (!listening) {
-    await http.close().catch(() => undefined);
-    return;
-  }
-  const closed = http.close();
-  const sweeper = setInterval(() => http.server.closeIdleConnections(), 25);
-  let deadline: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<void>((resolve) => {
-    deadline = setTimeout(() => {
-      http.server.closeAllConnections();
-      resolve();
-    }, timeoutMs);
-  });
-  try {
-    await Promise.race([closed, timedOut]);
-    await closed;
-  } finally {
-    clearInterval(sweeper);
-    clearTimeout(deadline);
-  }
-}

@@ -214,6 +214,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
 
   // This server's own
   { flag: CLI_FLAGS.host, argument: 'string', group: 'This server', status: 'supported', note: 'Address HTTP, gRPC and metrics bind unless their own address flag is given. Default 0.0.0.0.' },
+  { flag: CLI_FLAGS.maxInstancesPerModel, argument: 'int', group: 'This server', status: 'supported', note: 'Most instances one model version may start over all its instance groups; a config asking for more fails to load (Triton has no limit). Default 32.' },
   { flag: CLI_FLAGS.modelCacheDir, argument: 'string', group: 'This server', status: 'supported', note: 'Local folder `gs://` repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },
   { flag: CLI_FLAGS.grpcMaxMessageBytes, argument: 'int', group: 'This server', status: 'supported', note: 'Largest gRPC message each way, bytes (Triton fixes it at 2147483647). Default 2147483647.' },
 ];

@@ -58,6 +58,7 @@ export interface CliOptions {
   strictReadiness: boolean;
   exitOnError: boolean;
   exitTimeoutSecs: number;
+  maxInstancesPerModel: number;
   autoCompleteConfig: boolean;
   httpMaxInputSize: number;
   logVerbose: number;
@@ -261,6 +262,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     strictReadiness: bool(CLI_FLAGS.strictReadiness, true),
     exitOnError: bool(CLI_FLAGS.exitOnError, true),
     exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, SERVER_DEFAULTS.exitTimeoutSecs, 0),
+    maxInstancesPerModel: int(CLI_FLAGS.maxInstancesPerModel, SERVER_DEFAULTS.maxInstancesPerModel, 1),
     autoCompleteConfig: !(bool(CLI_FLAGS.strictModelConfig, false) || values[flagName(CLI_FLAGS.disableAutoCompleteConfig)] === true),
     httpMaxInputSize: int(CLI_FLAGS.httpMaxInputSize, SERVER_DEFAULTS.httpMaxInputSizeBytes, 1),
     logVerbose: logVerbose(text(CLI_FLAGS.logVerbose)),

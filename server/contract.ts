@@ -59,6 +59,8 @@ export const CLI_FLAGS = {
   strictReadiness: '--strict-readiness',
   exitOnError: '--exit-on-error',
   exitTimeoutSecs: '--exit-timeout-secs',
+  /** Most instances one model version may start, summed over its instance groups (not a Triton flag: Triton has no limit). */
+  maxInstancesPerModel: '--max-instances-per-model',
   strictModelConfig: '--strict-model-config',
   disableAutoCompleteConfig: '--disable-auto-complete-config',
   httpMaxInputSize: '--http-max-input-size',
@@ -121,6 +123,11 @@ export const SERVER_DEFAULTS = {
   repositoryPollSecs: 15,
   /** Seconds the server waits for in-flight requests after SIGTERM; the pod's grace period must exceed it. */
   exitTimeoutSecs: 30,
+  /**
+   * --max-instances-per-model: room for 8 GPUs x 4 instances, or one instance per core of a 32-core CPU node, while a
+   * config (which the load API can override) cannot start hundreds of processes or threads.
+   */
+  maxInstancesPerModel: 32,
   /** Triton's default HTTP body limit: 64 MiB. */
   httpMaxInputSizeBytes: 64 * 1024 * 1024,
 } as const;

@@ -90,6 +90,7 @@ async function main(): Promise<number> {
     metricsConfig: cli.metricsConfig,
     responseCache: cli.responseCache,
     exitTimeoutSecs: cli.exitTimeoutSecs,
+    maxInstancesPerModel: cli.maxInstancesPerModel,
     trace: cli.trace,
     logger,
     logSettings,

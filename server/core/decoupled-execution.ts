@@ -26,7 +26,7 @@ export async function runDecoupled(
   try {
     if (loaded.config.sequence_batching) throw Errors.decoupledSequenceUnsupported(request.model);
     const scheduling = schedulingParameters(request.parameters);
-    const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
+    const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.model, request.inputs), request.id);
     const outputNames = selectOutputs(loaded.config, request);
     if (request.outputs?.some((output) => output.sharedMemory)) throw Errors.decoupledSharedMemoryOutput(request.model);
     const header = { model: request.model, version: String(loaded.version), ...(request.id !== undefined ? { id: request.id } : {}) };

@@ -110,6 +110,9 @@ export const Errors = {
       'INVALID_ARG',
       `unexpected number of elements for input '${input}': shape implies ${expected}, data holds ${got}`,
     ),
+  /** Current Triton core's wording (ValidateRequestInputs); shared memory inputs use it, as L0_shared_memory checks. */
+  inputByteSizeMismatch: (input: string, model: string, expected: number, got: number) =>
+    new InferenceError('INVALID_ARG', `input byte size mismatch for input '${input}' for model '${model}'. Expected ${expected}, got ${got}`),
   byteSizeMismatch: (input: string, expected: number, got: number) =>
     new InferenceError(
       'INVALID_ARG',
@@ -139,6 +142,16 @@ export const Errors = {
     new InferenceError('UNSUPPORTED', `unsupported Content-Encoding '${encoding}'`),
   notFoundRoute: (method: string, url: string) => new InferenceError('NOT_FOUND', `Not Found: ${method} ${url}`),
 
+  modelPathOutside: (setting: string, name: string) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `${setting} '${name}' is not inside the model's folder: a path in a model config must name a file in the model's folder, symbolic links included`,
+    ),
+  tooManyInstances: (model: string, asked: number, limit: number) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `instance_group of model '${model}' asks for ${asked} instances; this server starts at most ${limit} per model version (--max-instances-per-model)`,
+    ),
   modelNameEmpty: () => new InferenceError('INVALID_ARG', 'Model name cannot be empty. Please enter a valid name to deploy.'),
   modelNameTraversal: (name: string) =>
     new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
@@ -349,10 +362,17 @@ export const Errors = {
   shmAlreadyRegistered: (name: string) =>
     new InferenceError('ALREADY_EXISTS', `shared memory region '${name}' already in manager`),
   shmOpenFailed: (key: string) => new InferenceError('INTERNAL', `Unable to open shared memory region: '${key}'`),
-  shmInvalidKey: (key: string) =>
+  shmInvalidKey: (name: string, key: string) =>
+    new InferenceError('INVALID_ARG', `cannot register shared memory region '${name}' - invalid shm key '${key}'`),
+  shmReservedKey: (name: string, key: string, prefix: string) =>
     new InferenceError(
       'INVALID_ARG',
-      `Unable to open shared memory region: '${key}': a key is an optional leading '/' followed by a name without '/'`,
+      `cannot register shared memory region '${name}' with key '${key}' as the key contains the reserved prefix '${prefix}'`,
+    ),
+  shmRegionReplaced: (name: string, key: string) =>
+    new InferenceError(
+      'INTERNAL',
+      `shared memory region '${name}': the object '${key}' was removed or replaced since it was registered; register it again`,
     ),
   shmRegisterInvalidArgs: (name: string) =>
     new InferenceError('INVALID_ARG', `failed to register shared memory region '${name}': invalid args`),
@@ -363,6 +383,11 @@ export const Errors = {
   shmRegionNotFound: (name: string) => new InferenceError('NOT_FOUND', `Unable to find shared memory region: '${name}'`),
   shmInvalidOffset: (name: string) =>
     new InferenceError('INVALID_ARG', `Invalid offset for shared memory region: '${name}'`),
+  shmIntegerOverflow: (name: string, byteSize: number | bigint, offset: number | bigint, max: bigint) =>
+    new InferenceError(
+      'INVALID_ARG',
+      `Integer overflow detected: byte_size (${byteSize}) + offset (${offset}) exceeds maximum value (${max}) for region '${name}'`,
+    ),
   shmInvalidOffsetAndSize: (name: string) =>
     new InferenceError('INVALID_ARG', `Invalid offset + byte size for shared memory region: '${name}'`),
   shmOutputTooSmall: (output: string, regionBytes: number, outputBytes: number) =>

@@ -307,7 +307,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       loaded = this.options.manager.getReady(request.model, request.version);
       if (loaded.config.model_transaction_policy?.decoupled) throw decoupledRefusal(caller, request.model);
       if (trace) trace.version = loaded.version;
-      const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.inputs), request.id);
+      const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.model, request.inputs), request.id);
       if (trace?.tracesTensors) for (const input of inputs) trace.captureTensor('TENSOR_QUEUE_INPUT', input);
       const outputNames = selectOutputs(loaded.config, request);
       shm.reserveOutputs(request.outputs);

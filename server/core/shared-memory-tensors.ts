@@ -19,7 +19,21 @@ export interface ParsedSharedMemoryParameters {
   readonly parameters?: Parameters;
 }
 
-const isSize = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** A uint64 as Triton parses these parameters: non-negative integers up to 2^64 - 1 (bigint past 2^53). */
+function asUint64(value: unknown): number | bigint | undefined {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return value >= 0 ? value : undefined;
+    // A rounded integer past 2^53 whose exact digits the frontend could not recover.
+    return Number.isInteger(value) && value > 0 ? asUint64(BigInt(value)) : undefined;
+  }
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > UINT64_MAX) return undefined;
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+  return undefined;
+}
 
 /** Split a tensor's parameters into its shared memory reference (checked as Triton does) and the rest. */
 export function parseSharedMemoryParameters(tensor: string, parameters: Parameters | undefined): ParsedSharedMemoryParameters {
@@ -31,11 +45,13 @@ export function parseSharedMemoryParameters(tensor: string, parameters: Paramete
     throw Errors.shmParameterWithoutRegion(offset !== undefined ? SHM_OFFSET : SHM_BYTE_SIZE, tensor);
   }
   if (typeof region !== 'string') throw Errors.shmParameterType(SHM_REGION, tensor, 'a string');
-  if (offset !== undefined && !isSize(offset)) throw Errors.shmParameterType(SHM_OFFSET, tensor, 'a non-negative integer');
+  const start = offset === undefined ? 0 : asUint64(offset);
+  if (start === undefined) throw Errors.shmParameterType(SHM_OFFSET, tensor, 'a non-negative integer');
   if (byteSize === undefined) throw Errors.shmByteSizeMissing(tensor);
-  if (!isSize(byteSize)) throw Errors.shmParameterType(SHM_BYTE_SIZE, tensor, 'a non-negative integer');
+  const size = asUint64(byteSize);
+  if (size === undefined) throw Errors.shmParameterType(SHM_BYTE_SIZE, tensor, 'a non-negative integer');
   return {
-    sharedMemory: { region, offset: offset ?? 0, byteSize },
+    sharedMemory: { region, offset: start, byteSize: size },
     ...(Object.keys(rest).length > 0 ? { parameters: rest } : {}),
   };
 }
@@ -62,7 +78,7 @@ export class RequestSharedMemory {
   constructor(private readonly registry: SystemSharedMemoryRegistry) {}
 
   /** Inputs with their data: the shared memory ones read from their regions, the others as they came. */
-  resolveInputs(inputs: readonly InferRequestInput[]): InferInputTensor[] {
+  resolveInputs(model: string, inputs: readonly InferRequestInput[]): InferInputTensor[] {
     if (!inputs.some(isSharedMemoryInput)) return inputs as InferInputTensor[];
     return inputs.map((input): InferInputTensor => {
       if (!isSharedMemoryInput(input)) return input;
@@ -71,7 +87,7 @@ export class RequestSharedMemory {
       const count = elementCount(shape);
       if (datatype !== 'BYTES') {
         const expected = count * DATATYPES[datatype].byteSize;
-        if (ref.byteSize !== expected) throw Errors.byteSizeMismatch(name, expected, ref.byteSize);
+        if (lease.byteSize !== expected) throw Errors.inputByteSizeMismatch(name, model, expected, lease.byteSize);
       }
       const bytes = lease.read();
       let data: Tensor['data'];
@@ -107,7 +123,7 @@ export class RequestSharedMemory {
       const target = targets.get(output.name);
       if (!target) return output;
       const bytes = rawBytesOf(output.data);
-      if (bytes.byteLength > target.ref.byteSize) throw Errors.shmOutputTooSmall(output.name, target.ref.byteSize, bytes.byteLength);
+      if (bytes.byteLength > target.lease.byteSize) throw Errors.shmOutputTooSmall(output.name, target.lease.byteSize, bytes.byteLength);
       target.lease.write(bytes);
       return { ...output, sharedMemory: target.ref };
     });

@@ -13,9 +13,12 @@ export interface InferInputTensor extends Tensor {
 /** A window of a registered system shared memory region (Triton's shared_memory_* tensor parameters). */
 export interface SharedMemoryRef {
   readonly region: string;
-  /** Bytes from the start of the registered region (default 0). */
-  readonly offset: number;
-  readonly byteSize: number;
+  /**
+   * Bytes from the start of the registered region (default 0). Offsets and sizes are uint64 as in Triton: a bigint only
+   * past 2^53, which no region can hold, so acquiring it fails with Triton's offset/overflow errors.
+   */
+  readonly offset: number | bigint;
+  readonly byteSize: number | bigint;
 }
 
 /** An input whose bytes are in a shared memory region: the facade reads them before validation. */

@@ -5,6 +5,7 @@ import type { Backend } from '../backends/backend';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
 import { composingModelNames, isEnsembleConfig } from '../config/ensemble-graph';
+import { checkModelConfigPaths } from '../config/model-paths';
 import { Errors } from '../core/errors';
 import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
@@ -32,6 +33,8 @@ export interface ModelManagerOptions {
   readonly observers?: ObserverHub;
   /** The GPUs for KIND_GPU / KIND_AUTO placement. @default nvidia-smi's list (none when it is absent) */
   readonly gpus?: GpuInventory;
+  /** Most instances one version may start, over all its instance groups. @default unlimited */
+  readonly maxInstancesPerModel?: number;
   /** --model-config-name: read `<model>/configs/<name>.pbtxt` where it exists instead of config.pbtxt. */
   readonly modelConfigName?: string;
   /** --model-load-retry-count: a version whose backend load fails is tried this many more times. @default 0 */
@@ -327,6 +330,8 @@ export class ModelManager {
       });
       // An ensemble has no backend: its steps run on the composing models.
       backend = isEnsembleConfig(raw) ? undefined : backendFor(raw, this.backends);
+      // Before anything reads a file the config names (auto-complete reads the model file).
+      await checkModelConfigPaths(raw, modelDir, available);
       let completed: ModelConfig = raw;
       if (backend && this.options.autoCompleteConfig && available.length > 0) {
         completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
@@ -334,6 +339,8 @@ export class ModelManager {
       config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
       versions = selectVersions(config.version_policy, available);
       if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
+      if (completed !== raw) await checkModelConfigPaths(config, modelDir, versions); // what auto_complete_config added
+      if (backend) checkInstanceCount(config, this.options.maxInstancesPerModel);
       if (!backend) await this.ensembles.prepare(config);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -413,6 +420,17 @@ export class ModelManager {
       }
     }
   }
+}
+
+/** Refuse a config whose instance groups ask for more instances than the server allows, before any of them starts. */
+function checkInstanceCount(config: NormalizedModelConfig, limit: number | undefined): void {
+  if (limit === undefined) return;
+  // A KIND_GPU group with a gpus list starts `count` on each listed GPU; any other group starts `count` in all.
+  const asked = config.instance_group.reduce(
+    (sum, group) => sum + group.count * (group.kind === 'KIND_GPU' && group.gpus.length > 0 ? group.gpus.length : 1),
+    0,
+  );
+  if (asked > limit) throw Errors.tooManyInstances(config.name, asked, limit);
 }
 
 function describeFailures(failed: [number, VersionRecord][]): string {

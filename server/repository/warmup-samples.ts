@@ -6,13 +6,14 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { configToKserve } from '../config/datatypes';
+import { WARMUP_DATA_FOLDER } from '../config/model-paths';
 import type { ModelWarmup, ModelWarmupInput, NormalizedModelConfig, NormalizedModelInput } from '../config/model-config';
 import { DATATYPES, DataType, elementCount } from '../core/datatypes';
 import { Errors } from '../core/errors';
 import { BytesData, deserializeBytesElements, Tensor, typedArrayFromBytes } from '../core/tensor';
 
 /** Triton's kWarmupDataFolder: input_data_file names a file in `<model>/warmup/`. */
-export const WARMUP_DATA_FOLDER = 'warmup';
+export { WARMUP_DATA_FOLDER };
 
 export interface WarmupSample {
   readonly name: string;

@@ -1,5 +1,6 @@
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backends/backend';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
+import { timerDelay } from '../core/promises';
 import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
@@ -159,7 +160,7 @@ export class InstancePoolScheduler implements Scheduler {
     if (this.deadlineTimer && this.deadlineArmedFor !== undefined && this.deadlineArmedFor <= deadline) return;
     clearTimeout(this.deadlineTimer);
     this.deadlineArmedFor = deadline;
-    const waitMs = Math.max(1, Math.ceil(Number(deadline - process.hrtime.bigint()) / 1e6));
+    const waitMs = timerDelay(Number(deadline - process.hrtime.bigint()) / 1e6);
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
       this.deadlineArmedFor = undefined;
@@ -215,7 +216,7 @@ export class InstancePoolScheduler implements Scheduler {
     };
     // Timers have millisecond resolution; a shorter wait is re-checked on the next turn of the event loop instead.
     if (remainingNs < 1e6) setImmediate(fire);
-    else setTimeout(fire, Math.ceil(remainingNs / 1e6)).unref();
+    else setTimeout(fire, timerDelay(remainingNs / 1e6)).unref();
   }
 
   private async execute(instance: BackendInstance, batches: QueueEntry<Waiting>[][]): Promise<void> {

@@ -3,6 +3,7 @@ import type { ModelSequenceBatching } from '../config/model-config';
 import { DATATYPES } from '../core/datatypes';
 import { captureCompute } from '../core/request-trace';
 import { Errors, InferenceError, toInferenceError } from '../core/errors';
+import { timerDelay } from '../core/promises';
 import { formatCorrelationId, inSequence, type CorrelationId } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import { BytesData, type Tensor } from '../core/tensor';
@@ -251,7 +252,7 @@ export class SequenceBatcher implements Scheduler {
     setTimeout(() => {
       lane.delayArmed = false;
       this.dispatch(lane);
-    }, Math.ceil(remainingNs / 1e6)).unref();
+    }, timerDelay(remainingNs / 1e6)).unref();
     return true;
   }
 
@@ -368,7 +369,7 @@ export class SequenceBatcher implements Scheduler {
       }
     }
     if (next === undefined) return;
-    const waitMs = Math.max(1, Math.ceil(Number(next - process.hrtime.bigint()) / 1e6));
+    const waitMs = timerDelay(Number(next - process.hrtime.bigint()) / 1e6);
     this.reaper = setTimeout(() => {
       this.reaper = undefined;
       this.reap();

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { INITIAL_STATE_FOLDER } from '../config/model-paths';
 import { configToKserve } from '../config/datatypes';
 import type { ModelSequenceBatching } from '../config/model-config';
 import { DATATYPES, DataType, elementCount } from '../core/datatypes';
@@ -29,7 +30,7 @@ export async function loadStateSpecs(sequenceBatching: ModelSequenceBatching, mo
     const count = elementCount(dims);
     let data = zeros(datatype, count);
     if (initialConfig?.data_file) {
-      const bytes = await fs.readFile(path.join(modelDir, 'initial_state', initialConfig.data_file));
+      const bytes = await fs.readFile(path.join(modelDir, INITIAL_STATE_FOLDER, initialConfig.data_file));
       data = fromFile(datatype, new Uint8Array(bytes), count, initialConfig.data_file);
     }
     specs.push({

@@ -172,33 +172,43 @@ describe('EXECUTION_ENV_PATH: the interpreter per model', () => {
     expect(executable).toBe(path.join(env, 'bin', 'python3'));
   });
 
-  test('an interpreter that does not exist fails the load clearly', async () => {
-    const response = await load('env_probe', {
+  const overrideWithEnv = (value: string) =>
+    load('env_probe', {
       parameters: {
         config: JSON.stringify({
           name: 'env_probe',
           backend: 'python',
           input: [{ name: 'INPUT0', data_type: 'TYPE_INT32', dims: [1] }],
           output: [{ name: 'OUTPUT0', data_type: 'TYPE_STRING', dims: [3] }],
-          parameters: { EXECUTION_ENV_PATH: { string_value: '/nonexistent/python-env' } },
+          parameters: { EXECUTION_ENV_PATH: { string_value: value } },
         }),
       },
     });
-    expect(response.statusCode).toBe(400);
-    expect(errorOf(response)).toContain("EXECUTION_ENV_PATH '/nonexistent/python-env' does not exist");
-    const missingCommand = await load('env_probe', {
-      parameters: {
-        config: JSON.stringify({
-          name: 'env_probe',
-          backend: 'python',
-          input: [{ name: 'INPUT0', data_type: 'TYPE_INT32', dims: [1] }],
-          output: [{ name: 'OUTPUT0', data_type: 'TYPE_STRING', dims: [3] }],
-          parameters: { EXECUTION_ENV_PATH: { string_value: 'python3-not-installed' } },
-        }),
-      },
-    });
-    expect(missingCommand.statusCode).toBe(400);
-    expect(errorOf(missingCommand)).toContain("failed to start Python interpreter 'python3-not-installed'");
+
+  test('a config may only name an environment folder or archive inside the model folder; anything else fails the load clearly', async () => {
+    const outside = await overrideWithEnv('/nonexistent/python-env');
+    expect(outside.statusCode).toBe(400);
+    expect(errorOf(outside)).toContain("EXECUTION_ENV_PATH '/nonexistent/python-env' is not inside the model's folder");
+    // An interpreter (or any program) outside the model folder, directly or through ../ or a link, never runs.
+    for (const value of [absolute, '$$TRITON_MODEL_DIRECTORY/../../../../../../bin/sh', '../env_probe/../../x']) {
+      const response = await overrideWithEnv(value);
+      expect(response.statusCode).toBe(400);
+      expect(errorOf(response)).toContain("is not inside the model's folder");
+    }
+    fs.symlinkSync(path.dirname(path.dirname(absolute)), path.join(modelDir('env_probe'), 'linked-env'));
+    const linked = await overrideWithEnv('$$TRITON_MODEL_DIRECTORY/linked-env');
+    expect(errorOf(linked)).toContain("EXECUTION_ENV_PATH '$$TRITON_MODEL_DIRECTORY/linked-env' is not inside the model's folder");
+    // A bare command name is looked up in the model folder, not on PATH.
+    const command = await overrideWithEnv('python3-not-installed');
+    expect(command.statusCode).toBe(400);
+    expect(errorOf(command)).toContain("EXECUTION_ENV_PATH 'python3-not-installed' does not exist");
+    // A program inside the model folder is neither a folder nor an archive.
+    const program = path.join(modelDir('env_probe'), 'run.sh');
+    fs.writeFileSync(program, '#!/bin/sh\necho ran > ran.txt\n', { mode: 0o755 });
+    const script = await overrideWithEnv('$$TRITON_MODEL_DIRECTORY/run.sh');
+    expect(script.statusCode).toBe(400);
+    expect(errorOf(script)).toContain('must be an environment folder (with bin/python3) or a conda-pack archive');
+    expect(fs.existsSync(path.join(modelDir('env_probe'), 'ran.txt'))).toBe(false);
     // The previous version keeps serving.
     expect((await envProbe())[0]).toBe(path.join(modelDir('env_probe'), 'pyenv', 'bin', 'python3'));
   });
@@ -212,13 +222,17 @@ describe('EXECUTION_ENV_PATH: the interpreter per model', () => {
       console.warn('skipped: only one interpreter with numpy on this machine');
       return;
     }
-    fs.cpSync(modelDir('env_probe'), path.join(repository, 'env_probe_other'), { recursive: true });
+    fs.cpSync(modelDir('env_probe'), path.join(repository, 'env_probe_other'), { recursive: true, verbatimSymlinks: true });
+    // The model's own environment folder, its interpreter a link (as a venv's is).
+    const otherEnv = path.join(repository, 'env_probe_other', 'other-env');
+    fs.mkdirSync(path.join(otherEnv, 'bin'), { recursive: true });
+    fs.symlinkSync(others[0].includes('/') ? others[0] : spawnSync('which', [others[0]], { encoding: 'utf8' }).stdout.trim(), path.join(otherEnv, 'bin', 'python3'));
     fs.writeFileSync(
       path.join(repository, 'env_probe_other', 'config.pbtxt'),
       fs
         .readFileSync(path.join(repository, 'env_probe', 'config.pbtxt'), 'utf8')
         .replace('name: "env_probe"', 'name: "env_probe_other"') +
-        `parameters { key: "EXECUTION_ENV_PATH" value: { string_value: "${others[0]}" } }\n`,
+        'parameters { key: "EXECUTION_ENV_PATH" value: { string_value: "$$TRITON_MODEL_DIRECTORY/other-env" } }\n',
     );
     expect((await load('env_probe_other')).statusCode).toBe(200);
     const [first] = await envProbe('env_probe');

@@ -1,6 +1,7 @@
 import { InstancePoolScheduler, SINGLE_LEVEL } from '../../server/scheduler/instance-pool-scheduler';
 import { UNBOUNDED_QUEUE } from '../../server/scheduler/priority-queue';
 import { InferenceError } from '../../server/core/errors';
+import { MAX_TIMER_DELAY_MS, timerDelay } from '../../server/core/promises';
 import { GatedInstance, int32Input, tick, unrefTick } from './gated-instance';
 
 const batching = { enabled: true, maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 0, preserveOrdering: false };
@@ -119,6 +120,52 @@ describe('InstancePoolScheduler', () => {
     instance.openOne();
     await running;
     expect(await patient).not.toBeInstanceOf(InferenceError);
+  });
+
+  it('a timeout past what a Node timer holds (~24.8 days) waits quietly: no overflow warning, no 1 ms timer loop', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const delays: number[] = [];
+    const realSetTimeout = global.setTimeout;
+    const spy = jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout);
+    try {
+      const instance = new GatedInstance();
+      const scheduler = new InstancePoolScheduler([instance], batching, {
+        ...SINGLE_LEVEL,
+        defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
+      });
+      const running = scheduler.enqueue(job([1]));
+      await tick();
+      const thirtyDaysUs = 30 * 24 * 3600 * 1e6;
+      const patient = scheduler.enqueue(job([2], { timeoutUs: thirtyDaysUs }));
+      await unrefTick(30);
+      // One deadline timer, clamped (an overflowing one fires after 1 ms and re-arms, again and again).
+      expect(delays.filter((ms) => ms > 1000)).toEqual([MAX_TIMER_DELAY_MS]);
+      instance.autoOpen = true;
+      instance.openOne();
+      await Promise.all([running, patient]);
+    } finally {
+      spy.mockRestore();
+      process.off('warning', onWarning);
+    }
+    await tick();
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('timerDelay: at least 1 ms, at most 2^31 - 1', () => {
+    expect([timerDelay(0), timerDelay(-5), timerDelay(0.2), timerDelay(1.5), timerDelay(2 ** 40), timerDelay(Infinity), timerDelay(NaN)]).toEqual([
+      1,
+      1,
+      1,
+      2,
+      MAX_TIMER_DELAY_MS,
+      MAX_TIMER_DELAY_MS,
+      MAX_TIMER_DELAY_MS,
+    ]);
   });
 
   it('answers in arrival order with preserve_ordering even when instances finish out of order', async () => {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import { MAIN, startCli } from './cli-process';
 import { copyRepository, EXAMPLES } from './repo-fixture';
 
@@ -22,6 +23,22 @@ function slowBatchingRepository(): string {
 }
 
 const REQUESTS = 5;
+
+/** One POST on `agent`: the status, or the error code when no response came. */
+function post(agent: http.Agent, port: number, body: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path: '/v2/models/simple/infer', method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    request.end(body);
+  });
+}
 
 describe('the inference-server command', () => {
   it('on SIGTERM turns unready at once, finishes every in-flight request, then exits 0', async () => {
@@ -57,6 +74,53 @@ describe('the inference-server command', () => {
       expect(r.body.outputs?.[0].data).toEqual(Array.from({ length: 16 }, (_, k) => k + 1));
     });
     expect([400, 'closed']).toContain(ready);
+    expect(await exit).toBe(0);
+  });
+
+  it('SIGTERM under 16 concurrent keep-alive clients loses no request: each gets 200 or 503, never a reset', async () => {
+    const { child, port, exit } = await startCli([
+      `--model-repository=${copyRepository(['simple'])}`,
+      '--http-port=0',
+      '--grpc-port=0',
+      '--metrics-port=0',
+      '--host=127.0.0.1',
+      '--exit-timeout-secs=30',
+    ]);
+    const outcomes = { ok: 0, refusedWith503: 0, connectionRefused: 0, lost: [] as string[] };
+    let signalled = false;
+    let beforeSignal = 0;
+    /** One client on its own keep-alive connection, back to back, until the server turns it away (as a balancer would). */
+    const client = async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (;;) {
+          const result = await post(agent, port, simpleBody);
+          if (result === 200) {
+            outcomes.ok += 1;
+            if (!signalled && ++beforeSignal === 16 * 20) {
+              signalled = true;
+              child.kill('SIGTERM');
+            }
+          } else if (result === 503) {
+            outcomes.refusedWith503 += 1;
+            return;
+          } else if (result === 'ECONNREFUSED') {
+            outcomes.connectionRefused += 1; // never reached the server: nothing was lost
+            return;
+          } else {
+            outcomes.lost.push(String(result));
+            return;
+          }
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, client));
+    expect(signalled).toBe(true);
+    expect(outcomes.lost).toEqual([]);
+    expect(outcomes.ok).toBeGreaterThanOrEqual(16 * 20);
+    expect(outcomes.refusedWith503 + outcomes.connectionRefused).toBe(16);
     expect(await exit).toBe(0);
   });
 

@@ -73,12 +73,20 @@ describe('SystemSharedMemory RPCs', () => {
   it.each([
     ['an unknown region status', 'SystemSharedMemoryStatus', { name: 'zz' }, grpc.status.NOT_FOUND, "Unable to find system shared memory region: 'zz'"],
     ['a key that does not exist', 'SystemSharedMemoryRegister', { name: 'k', key: '/cdk8s_absent', offset: 0, byte_size: 4 }, grpc.status.INTERNAL, "Unable to open shared memory region: '/cdk8s_absent'"],
-    ['a key with a separator', 'SystemSharedMemoryRegister', { name: 'k', key: '/x/../y', offset: 0, byte_size: 4 }, grpc.status.INVALID_ARGUMENT, "Unable to open shared memory region: '/x/../y'"],
-    ['a window larger than 2^53', 'SystemSharedMemoryRegister', { name: 'k', key: '/x', offset: 0, byte_size: '18446744073709551615' }, grpc.status.INVALID_ARGUMENT, "failed to register shared memory region 'k': invalid args"],
+    ['a key with a separator', 'SystemSharedMemoryRegister', { name: 'k', key: '/x/../y', offset: 0, byte_size: 4 }, grpc.status.INTERNAL, "Unable to open shared memory region: '/x/../y'"],
+    ['an all-slash key', 'SystemSharedMemoryRegister', { name: 'k', key: '///', offset: 0, byte_size: 4 }, grpc.status.INVALID_ARGUMENT, "cannot register shared memory region 'k' - invalid shm key '///'"],
+    ['a reserved key', 'SystemSharedMemoryRegister', { name: 'k', key: '/triton_python_backend_shm_region_1', offset: 0, byte_size: 4 }, grpc.status.INVALID_ARGUMENT, "as the key contains the reserved prefix 'triton_python_backend_shm_region_'"],
   ])('%s', async (_label, method, request, code, message) => {
     const error = await unaryError(client, method, request);
     expect(error.code).toBe(code);
     expect(error.details).toContain(message);
+  });
+
+  it('a window larger than 2^53 is invalid args', async () => {
+    const file = createShmFile(8);
+    const error = await unaryError(client, 'SystemSharedMemoryRegister', { name: 'k', key: file.key, offset: 0, byte_size: '18446744073709551615' });
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error.details).toBe("failed to register shared memory region 'k': invalid args");
   });
 
   it('a name registered twice is ALREADY_EXISTS', async () => {
@@ -134,7 +142,7 @@ describe('ModelInfer with shared memory tensors', () => {
   it.each([
     ['an unknown region', [shmInput('INPUT0', 'nope'), shmInput('INPUT1', 'e', 64)], grpc.status.NOT_FOUND, "Unable to find shared memory region: 'nope'"],
     ['an offset past the region', [shmInput('INPUT0', 'e', 300), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "Invalid offset for shared memory region: 'e'"],
-    ['a byte size not matching', [shmInput('INPUT0', 'e', 0, 68), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "unexpected total byte size 68 for input 'INPUT0', expecting 64"],
+    ['a byte size not matching', [shmInput('INPUT0', 'e', 0, 68), shmInput('INPUT1', 'e', 64)], grpc.status.INVALID_ARGUMENT, "input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 68"],
     [
       'a region of the wrong type',
       [{ ...shmInput('INPUT0', 'e'), parameters: { ...shmParameters('e', 64), shared_memory_region: { int64_param: 1 } } }, shmInput('INPUT1', 'e', 64)],

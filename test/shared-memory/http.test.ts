@@ -133,11 +133,25 @@ describe('status, register, unregister', () => {
     const url = (name: string) => `/v2/systemsharedmemory/region/${name}/register`;
     expectError(await post(url('dup'), { key: file.key, offset: 0, byte_size: 64 }), 400, "shared memory region 'dup' already in manager");
     expectError(await post(url('x'), { key: '/cdk8s_no_such_key', offset: 0, byte_size: 8 }), 500, "Unable to open shared memory region: '/cdk8s_no_such_key'");
-    for (const key of ['/a/b', '../etc/passwd', '/', '']) {
-      const response = await post(url('x'), { key, offset: 0, byte_size: 8 });
-      expect(response.statusCode).toBe(400);
-      expect((response.json() as { error: string }).error).toContain(`Unable to open shared memory region: '${key}'`);
+    // shm_open refuses a name with a separator (EINVAL): Triton answers its INTERNAL "Unable to open".
+    for (const key of ['/a/b', '../etc/passwd']) {
+      expectError(await post(url('x'), { key, offset: 0, byte_size: 8 }), 500, `Unable to open shared memory region: '${key}'`);
     }
+    for (const key of ['/', '///', '']) {
+      expectError(await post(url('x'), { key, offset: 0, byte_size: 8 }), 400, `cannot register shared memory region 'x' - invalid shm key '${key}'`);
+    }
+    for (const key of ['triton_python_backend_shm_region__k', '///triton_python_backend_shm_region_k']) {
+      expectError(
+        await post(url('x'), { key, offset: 0, byte_size: 8 }),
+        400,
+        `cannot register shared memory region 'x' with key '${key}' as the key contains the reserved prefix 'triton_python_backend_shm_region_'`,
+      );
+    }
+    expectError(
+      await post(url('x'), { key: '/inference_server_python_backend-1-x', offset: 0, byte_size: 8 }),
+      400,
+      "cannot register shared memory region 'x' with key '/inference_server_python_backend-1-x' as the key contains the reserved prefix 'inference_server_python_backend'",
+    );
     expectError(await post(url('x'), { key: file.key, offset: 32, byte_size: 64 }), 400, "failed to register shared memory region 'x': invalid args");
     expectError(await post(url('x'), { key: file.key, offset: 0 }), 400, "Unable to parse 'byte_size': expected a non-negative integer");
     expectError(await post(url('x'), { offset: 0, byte_size: 1 }), 400, "Unable to parse 'key': expected a string");
@@ -213,7 +227,7 @@ describe('inference with shared memory tensors (TS writes the /dev/shm file)', (
     });
 
     it('a byte size that does not match the tensor', async () => {
-      expectError(await infer([shmInput('INPUT0', 'r', 0, 60), second()]), 400, "unexpected total byte size 60 for input 'INPUT0', expecting 64");
+      expectError(await infer([shmInput('INPUT0', 'r', 0, 60), second()]), 400, "input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60");
     });
 
     it('an output too big for its window', async () => {
@@ -246,6 +260,29 @@ describe('inference with shared memory tensors (TS writes the /dev/shm file)', (
     it('shared memory and classification on one output', async () => {
       const response = await infer([shmInput('INPUT0', 'r'), second()], [{ name: 'OUTPUT0', parameters: { ...shmParameters('r', 64, 128), classification: 2 } }]);
       expectError(response, 400, "output can't set both 'shared_memory_region' and 'classification'");
+    });
+
+    it('uint64 offsets and sizes past 2^53 get Triton\'s offset and overflow errors (exact digits)', async () => {
+      const inputs = JSON.stringify([shmInput('INPUT0', 'r'), second()]);
+      const withOutput = (parameters: string) =>
+        httpRequest(port, {
+          method: 'POST',
+          url: '/v2/models/simple/infer',
+          payload: `{"inputs":${inputs},"outputs":[{"name":"OUTPUT0","parameters":${parameters}}]}`,
+          headers: { 'content-type': 'application/json' },
+        });
+      // L0_shared_memory's test_infer_offset_out_of_bound: 2^64 - 32 as a uint64 offset.
+      const offset = await withOutput('{"shared_memory_region":"r","shared_memory_byte_size":64,"shared_memory_offset":18446744073709551584}');
+      expectError(offset, 400, "Invalid offset for shared memory region: 'r'");
+      // test_infer_integer_overflow: offset 32, byte size 2^64 - 32.
+      const overflow = await withOutput('{"shared_memory_region":"r","shared_memory_byte_size":18446744073709551584,"shared_memory_offset":32}');
+      expectError(
+        overflow,
+        400,
+        "Integer overflow detected: byte_size (18446744073709551584) + offset (32) exceeds maximum value (18446744073709551615) for region 'r'",
+      );
+      const large = await withOutput('{"shared_memory_region":"r","shared_memory_byte_size":9007199254740993,"shared_memory_offset":0}');
+      expectError(large, 400, "Invalid offset + byte size for shared memory region: 'r'");
     });
 
     it('a failed request leaves the region usable', async () => {

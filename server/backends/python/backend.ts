@@ -30,6 +30,11 @@ export const PYTHON_SETTINGS = {
 
 const DEFAULTS = { executeTimeoutSeconds: 30, stubTimeoutSeconds: 300, finalizeTimeoutSeconds: 10 };
 
+/** The name prefix of the stubs' tensor files in the shm directory (`shm-region-prefix-name`). */
+export function pythonShmPrefix(backendConfig: Readonly<Record<string, string>> | undefined): string {
+  return backendConfig?.[PYTHON_SETTINGS.shmPrefix.backendConfig] ?? 'inference_server_python_backend';
+}
+
 export interface PythonBackendOptions {
   /** `--backend-config=python,...` (also read from each instance's context). */
   readonly backendConfig?: Readonly<Record<string, string>>;
@@ -62,7 +67,7 @@ export class PythonBackend implements Backend {
     if (!source.includes('auto_complete_config')) return config; // no stub needed for models without the hook
     const backendConfig = this.options.backendConfig ?? {};
     const modelDir = path.dirname(versionDir);
-    const environment = await resolvePythonEnvironment(setting(config, backendConfig, 'executionEnvPath'), modelDir);
+    const environment = await environmentOf(config, backendConfig, modelDir);
     const stub = StubProcess.spawn(this.spawnOptions(environment, backendConfig, modelDir, `${config.name}_auto_complete`));
     try {
       const completed = await stub.autoComplete(
@@ -83,7 +88,7 @@ export class PythonBackend implements Backend {
     const backendConfig = { ...this.options.backendConfig, ...context.backendConfig };
     const modelFile = path.join(context.versionDir, config.default_model_filename || this.defaultModelFilename);
     if (!fs.existsSync(modelFile)) throw new Error(`unable to find '${modelFile}' for model '${context.modelName}'`);
-    const environment = await resolvePythonEnvironment(setting(config, backendConfig, 'executionEnvPath'), context.modelDir);
+    const environment = await environmentOf(config, backendConfig, context.modelDir);
     const args: Record<string, string> = {
       model_config: JSON.stringify(modelConfigToJson(config)),
       model_instance_kind: context.kind === 'KIND_GPU' ? 'GPU' : 'CPU',
@@ -131,13 +136,20 @@ export class PythonBackend implements Backend {
       env,
       cwd: modelDir,
       shmDir: backendConfig[PYTHON_SETTINGS.shmDirectory.backendConfig] ?? defaultShmDir(),
-      shmPrefix: backendConfig[PYTHON_SETTINGS.shmPrefix.backendConfig] ?? 'inference_server_python_backend',
+      shmPrefix: pythonShmPrefix(backendConfig),
       output: this.options.output ?? forwardOutput,
     };
   }
 }
 
 type SettingName = keyof typeof PYTHON_SETTINGS;
+
+/** The model's EXECUTION_ENV_PATH (checked as a config-named path) or else the server-wide one, resolved. */
+function environmentOf(config: ModelConfig, backendConfig: Readonly<Record<string, string>>, modelDir: string): Promise<PythonEnvironment> {
+  const fromModel = config.parameters?.[PYTHON_SETTINGS.executionEnvPath.parameter]?.string_value;
+  if (fromModel !== undefined) return resolvePythonEnvironment(fromModel, modelDir, 'model-config');
+  return resolvePythonEnvironment(backendConfig[PYTHON_SETTINGS.executionEnvPath.backendConfig], modelDir, 'server');
+}
 
 function setting(config: ModelConfig, backendConfig: Readonly<Record<string, string>>, name: SettingName): string | undefined {
   const { parameter, backendConfig: key } = PYTHON_SETTINGS[name];

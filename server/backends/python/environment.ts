@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { resolveInsideModel } from '../../config/model-paths';
+import { Errors } from '../../core/errors';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,22 +20,38 @@ export const DEFAULT_PYTHON = 'python3';
 const MODEL_DIRECTORY_VARIABLE = '$$TRITON_MODEL_DIRECTORY';
 const extractions = new Map<string, Promise<string>>();
 
+/** Where an EXECUTION_ENV_PATH came from: the model's config (load API, config.pbtxt) or the server's own flags. */
+export type EnvironmentSource = 'model-config' | 'server';
+
+const ARCHIVE = /\.(tar\.gz|tgz|tar)$/;
+
 /**
  * Resolve Triton's `EXECUTION_ENV_PATH` (model parameter, or `--backend-config=python,execution-env-path=...` as the
  * server-wide default) to an interpreter:
  *  - unset: `python3` from PATH;
- *  - a bare command name (`python3.11`): looked up on PATH;
  *  - a directory (an unpacked conda-pack environment, a venv): its `bin/python3` (or `bin/python`);
  *  - a `.tar.gz` / `.tgz` / `.tar` archive (conda-pack's output): unpacked once into a cache directory, then as above;
- *  - any other file: used as the interpreter itself.
+ *  - from the server's flags only (the operator's choice): a bare command name (`python3.11`) looked up on PATH, or an
+ *    interpreter file.
+ * From a model config it must be a folder or an archive inside the model's folder (symbolic links included), as
+ * Triton's conda-pack environments are: a config (which the load API can override) never runs an arbitrary program.
  * `$$TRITON_MODEL_DIRECTORY` is replaced by the model's directory, as Triton does.
  */
-export async function resolvePythonEnvironment(value: string | undefined, modelDir: string): Promise<PythonEnvironment> {
+export async function resolvePythonEnvironment(
+  value: string | undefined,
+  modelDir: string,
+  source: EnvironmentSource = 'server',
+): Promise<PythonEnvironment> {
   const raw = (value ?? '').trim();
   if (raw === '') return { python: DEFAULT_PYTHON };
   const resolved = raw.split(MODEL_DIRECTORY_VARIABLE).join(modelDir);
-  if (!resolved.includes('/')) return { python: resolved };
-  const target = path.resolve(modelDir, resolved);
+  const fromConfig = source === 'model-config';
+  if (!resolved.includes('/') && !fromConfig) return { python: resolved };
+  const target = fromConfig
+    ? await resolveInsideModel(modelDir, modelDir, resolved, 'EXECUTION_ENV_PATH').catch(() => {
+        throw Errors.modelPathOutside('EXECUTION_ENV_PATH', raw); // named as the config wrote it
+      })
+    : path.resolve(modelDir, resolved);
   let stat: fs.Stats;
   try {
     stat = await fs.promises.stat(target);
@@ -41,9 +59,14 @@ export async function resolvePythonEnvironment(value: string | undefined, modelD
     throw new Error(`EXECUTION_ENV_PATH '${raw}' does not exist (resolved to '${target}')`);
   }
   if (stat.isDirectory()) return environmentFromDirectory(target, raw);
-  if (/\.(tar\.gz|tgz|tar)$/.test(target)) {
+  if (stat.isFile() && ARCHIVE.test(target)) {
     const dir = await extract(target, stat);
     return environmentFromDirectory(dir, raw);
+  }
+  if (fromConfig) {
+    throw new Error(
+      `EXECUTION_ENV_PATH '${raw}' in a model config must be an environment folder (with bin/python3) or a conda-pack archive (.tar.gz, .tgz, .tar); an interpreter can only be named server-wide (--backend-config=python,execution-env-path=...)`,
+    );
   }
   return { python: target };
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import * as path from 'node:path';
 import { Errors, InferenceError } from '../../core/errors';
+import { timerDelay } from '../../core/promises';
 import { encodeFrame, FrameDecoder, OutputTail } from './control-frames';
 import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
@@ -339,7 +340,7 @@ export class StubProcess {
       }
     }
     if (this.exitInfo === undefined) {
-      const timer = setTimeout(() => this.kill('it did not exit after finalize'), graceMs);
+      const timer = setTimeout(() => this.kill('it did not exit after finalize'), timerDelay(graceMs));
       await this.exited;
       clearTimeout(timer);
     }
@@ -375,7 +376,7 @@ export class StubProcess {
           this.waiter = undefined;
           reject(onTimeout());
           this.kill('it did not answer in time'); // a stub that does not answer cannot be trusted with the next request
-        }, timeoutMs);
+        }, timerDelay(timeoutMs));
       }
       this.waiter = waiter;
       this.send(message);

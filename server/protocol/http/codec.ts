@@ -174,7 +174,7 @@ function parseInput(value: unknown, index: number): ParsedInput {
   return { name, datatype, shape, data, ...(parameters ? { parameters } : {}) };
 }
 
-function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven: boolean): InferRequestInput {
+function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven: boolean, text: () => string): InferRequestInput {
   const { name, datatype, shape, data, parameters } = input;
 
   const sources: string[] = [];
@@ -182,7 +182,7 @@ function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven:
   if (parameters && 'binary_data_size' in parameters) sources.push("'binary_data_size'");
   if (parameters && 'shared_memory_region' in parameters) sources.push("'shared_memory_region'");
   if (sources.length !== 1) throw Errors.inputDataSources(name, sources);
-  const shm = parseSharedMemoryParameters(name, parameters);
+  const shm = parseSharedMemoryParameters(name, withExactShmIntegers(parameters, text));
   if (shm.sharedMemory) {
     // The facade reads the bytes from the region.
     const input = { name, datatype, shape, sharedMemory: shm.sharedMemory };
@@ -218,7 +218,7 @@ export function tensorDataFromBinary(input: string, datatype: DataType, count: n
   return typedArrayFromBytes(datatype, bytes);
 }
 
-function decodeOutputs(value: unknown): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
+function decodeOutputs(value: unknown, text: () => string): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
   const binaryByName = new Map<string, boolean>();
   if (value === undefined) return { binaryByName };
   if (!Array.isArray(value)) throw Errors.badField('outputs', 'expected an array');
@@ -231,10 +231,28 @@ function decodeOutputs(value: unknown): { outputs?: RequestedOutput[]; binaryByN
       if (typeof binaryData !== 'boolean') throw Errors.badField('binary_data', 'expected a boolean');
       binaryByName.set(entry.name, binaryData);
     }
-    const { sharedMemory, parameters } = parseSharedMemoryParameters(entry.name, Object.keys(rest).length > 0 ? rest : undefined);
+    const { sharedMemory, parameters } = parseSharedMemoryParameters(
+      entry.name,
+      Object.keys(rest).length > 0 ? withExactShmIntegers(rest, text) : undefined,
+    );
     return { name: entry.name, ...(parameters ? { parameters } : {}), ...(sharedMemory ? { sharedMemory } : {}) };
   });
   return { outputs, binaryByName };
+}
+
+/**
+ * shared_memory_offset / shared_memory_byte_size are uint64 (Triton's AsUInt): past 2^53 JSON.parse rounds them, so take
+ * their exact digits from the text, which Triton's offset and overflow errors quote.
+ */
+function withExactShmIntegers(parameters: Parameters | undefined, text: () => string): Parameters | undefined {
+  if (!parameters) return parameters;
+  for (const key of ['shared_memory_offset', 'shared_memory_byte_size']) {
+    const value = parameters[key];
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      parameters[key] = exactIntegerParameter(text(), key, value) ?? value;
+    }
+  }
+  return parameters;
 }
 
 /**
@@ -283,9 +301,9 @@ function decodeParsedRequest(
   }
   const parsedInputs = json.inputs.map(parseInput);
   check?.(json.id as string | undefined, parsedInputs);
-  const inputs = parsedInputs.map((input) => decodeInputData(input, binary, headerGiven));
+  const inputs = parsedInputs.map((input) => decodeInputData(input, binary, headerGiven, text));
   if (binary.remaining() !== 0) throw Errors.binaryTrailingData(target.model);
-  const { outputs, binaryByName } = decodeOutputs(json.outputs);
+  const { outputs, binaryByName } = decodeOutputs(json.outputs, text);
 
   const request: InferRequest = {
     model: target.model,
