@@ -38,6 +38,11 @@ suite_main() {
   export BACKENDS="python onnx"
   python_model ../python_models/add_sub models python_int32_int32_int32
   sed -i 's/TYPE_FP32/TYPE_INT32/g' models/python_int32_int32_int32/config.pbtxt
-  copy_model "$DATADIR/qa_model_repository/onnx_int32_int32_int32" models
+  echo "max_batch_size: 8" >> models/python_int32_int32_int32/config.pbtxt
+  # As test.sh: version 1 only (versions 2 and 3 of the generated model compute their outputs swapped), config, labels.
+  local onnx="$DATADIR/qa_model_repository/onnx_int32_int32_int32"
+  mkdir -p models/onnx_int32_int32_int32
+  cp -r "$onnx/1" models/onnx_int32_int32_int32/1
+  cp "$onnx/config.pbtxt" "$onnx/output0_labels.txt" models/onnx_int32_int32_int32/
   shm_case models --allow-client-shm=true -- SharedMemoryTest.test_large_shm_register_offset
 }
