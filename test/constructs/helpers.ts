@@ -9,6 +9,7 @@ import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
+import { POD_MONITORING_SCHEMA } from './schemas/pod-monitoring';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const CRD_DIR = path.join(ROOT, 'constructs', 'crds');
@@ -51,6 +52,7 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
         crdValidators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(version.schema.openAPIV3Schema));
       }
     }
+    crdValidators.set('monitoring.googleapis.com/v1/PodMonitoring', ajv.compile(POD_MONITORING_SCHEMA));
   }
   return crdValidators.get(`${apiVersion}/${kind}`);
 }

@@ -13,7 +13,7 @@ const build = (props: Partial<InferenceAutoscalerProps> = {}, serverProps: Parti
   synth(setup(props, serverProps));
 
 describe('InferenceAutoscaler', () => {
-  test('HPA, PDB, NetworkPolicy, PodMonitoring (against its CRD) and ServiceMonitor pass their schemas', () => {
+  test('HPA, PDB, NetworkPolicy, PodMonitoring (against our schema of its API) and ServiceMonitor pass their schemas', () => {
     const m = build();
     expect(m.map((o) => o.kind)).toContain('PodMonitoring');
     expect(schemaErrors(m)).toEqual([]);
