@@ -44,8 +44,15 @@ export function int32Input(values: number[], batch = 1): Tensor {
   return { name: 'INPUT0', datatype: 'INT32', shape: [batch, values.length / batch], data: Int32Array.from(values) };
 }
 
-/** Let queued microtasks and timers settle. */
-export const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Let queued microtasks, immediates and timers settle. The scheduler dispatches from setImmediate; a bare
+ * setTimeout(0) may fire before it on a loaded machine (the 1 ms timer has already expired when the loop starts), so
+ * the immediate queue is passed first.
+ */
+export const tick = async (ms = 0): Promise<void> => {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, ms));
+};
 
 /** A timer that does not keep the jest worker alive after the race it guards is decided. */
 export const unrefTick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
