@@ -113,10 +113,13 @@ export const Errors = {
   /** Current Triton core's wording (ValidateRequestInputs); shared memory inputs use it, as L0_shared_memory checks. */
   inputByteSizeMismatch: (input: string, model: string, expected: number, got: number) =>
     new InferenceError('INVALID_ARG', `input byte size mismatch for input '${input}' for model '${model}'. Expected ${expected}, got ${got}`),
-  byteSizeMismatch: (input: string, expected: number, got: number) =>
+  /** Triton core's texts (ValidateBytesInputs): it stops counting at one element past the shape's count. */
+  bytesElementCount: (input: string, model: string, expected: number, got: number) =>
     new InferenceError(
       'INVALID_ARG',
-      `unexpected total byte size ${got} for input '${input}', expecting ${expected}`,
+      got < expected
+        ? `expected ${expected} string elements for inference input '${input}' for model '${model}', got ${got}`
+        : `unexpected number of string elements ${expected + 1} for inference input '${input}' for model '${model}', expecting ${expected}`,
     ),
   unsupportedDatatype: (datatype: string) =>
     new InferenceError('INVALID_ARG', `invalid datatype '${datatype}'`),

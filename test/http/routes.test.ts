@@ -390,7 +390,7 @@ describe('infer: errors', () => {
     const long = binaryRequest(json, Buffer.alloc(64), Buffer.alloc(68));
     expect(expectError(await post('/v2/models/simple/infer', long.body, long.headers), 400)).toMatch(/unexpected additional input data/);
     const sized = binaryRequest({ inputs: [{ ...json.inputs[0], parameters: { binary_data_size: 60 } }, json.inputs[1]] }, Buffer.alloc(60), Buffer.alloc(64));
-    expect(expectError(await post('/v2/models/simple/infer', sized.body, sized.headers), 400)).toMatch(/unexpected total byte size 60/);
+    expect(expectError(await post('/v2/models/simple/infer', sized.body, sized.headers), 400)).toMatch(/input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60/);
     expect(expectError(await post('/v2/models/simple/infer', good.body), 400)).toMatch(/failed to parse the request JSON buffer/);
   });
 
