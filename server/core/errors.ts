@@ -158,6 +158,9 @@ export const Errors = {
   modelNameEmpty: () => new InferenceError('INVALID_ARG', 'Model name cannot be empty. Please enter a valid name to deploy.'),
   modelNameTraversal: (name: string) =>
     new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
+  /** Triton's text and code (INTERNAL) when a load's model files cannot be read or, for `file:` parameters, written. */
+  loadPollFailed: (model: string, detail: string) =>
+    new InferenceError('INTERNAL', `failed to load '${model}', failed to poll from model repository: ${detail}`),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
   /** Load/unload outside explicit mode: Triton says "polling" for mode none as well, and clients match the text. */
@@ -292,7 +295,7 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `class result not available for output due to unsupported type '${datatype}'`),
   classificationTooLarge: () => new InferenceError('INVALID_ARG', 'classification output tensor too large'),
   badLoadParameter: (name: string) =>
-    new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' is supported`),
+    new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' and 'file:<path>' are supported`),
   decompressFailed: (encoding: string, detail: string) =>
     new InferenceError('INVALID_ARG', `failed to decompress the ${encoding} request body: ${detail}`),
 

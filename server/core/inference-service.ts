@@ -190,7 +190,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         throw Errors.loadFailed(model, (error as Error).message);
       }
     }
-    await this.options.manager.load(model, override);
+    await this.options.manager.load(model, override, options.files && options.files.size > 0 ? options.files : undefined);
   }
 
   async unloadModel(model: string, options: UnloadOptions = {}): Promise<void> {

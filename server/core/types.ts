@@ -108,6 +108,8 @@ export interface RepositoryIndexEntry {
 export interface LoadOptions {
   /** A model configuration in JSON that replaces config.pbtxt for this load (Triton's "config" parameter). */
   readonly config?: string;
+  /** Model files sent with the load (Triton's `file:<path>` parameters): path in the model folder → contents. */
+  readonly files?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface UnloadOptions {

@@ -13,6 +13,7 @@ import type { InferRequest } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
 import { received, streamInferHandler, withMetadata } from './stream-infer';
+import { FILE_PARAMETER_PREFIX } from '../../repository/file-override';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
@@ -151,11 +152,13 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     }),
     RepositoryModelLoad: unary(log, async (request: RepositoryModelRequestMessage) => {
       let config: string | undefined;
+      const files = new Map<string, Uint8Array>();
       for (const [key, value] of Object.entries(request.parameters ?? {})) {
         if (key === 'config' && value.parameter_choice === 'string_param') config = value.string_param;
+        else if (key.startsWith(FILE_PARAMETER_PREFIX) && value.parameter_choice === 'bytes_param') files.set(key.slice(FILE_PARAMETER_PREFIX.length), value.bytes_param!);
         else throw Errors.badLoadParameter(key);
       }
-      await service.loadModel(request.model_name, config !== undefined ? { config } : {});
+      await service.loadModel(request.model_name, { ...(config !== undefined ? { config } : {}), ...(files.size > 0 ? { files } : {}) });
       return {};
     }),
     RepositoryModelUnload: unary(log, async (request: RepositoryModelRequestMessage) => {
