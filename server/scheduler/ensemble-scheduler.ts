@@ -5,6 +5,7 @@ import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
+import { StreamingEnsembleRun } from './ensemble-stream';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
 /** One request to a composing model, as an ensemble step makes it. */
@@ -38,6 +39,10 @@ export interface StepResult {
  */
 export interface ComposingModelRunner {
   runStep(request: StepRequest): Promise<StepResult>;
+  /** A step on a decoupled composing model: each response's outputs as they come; resolves after the final flag. */
+  runStepStream?(request: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void>;
+  /** Whether the ready version a step would use is decoupled. */
+  isDecoupled?(model: string, version?: string): boolean;
 }
 
 /** The logger an ensemble notes verbose events to (pino's debug level is Triton's --log-verbose=1). */
@@ -72,9 +77,15 @@ export class EnsembleScheduler implements Scheduler {
     return 0;
   }
 
+  /** Triton makes an ensemble decoupled when a composing model is: its responses then stream (ensemble-stream.ts). */
+  hasDecoupledStep(): boolean {
+    return this.steps.some((step) => this.runner.isDecoupled?.(step.modelName, step.modelVersion === undefined ? undefined : String(step.modelVersion)) === true);
+  }
+
   async enqueue(job: SchedulerJob): Promise<JobResult> {
     this.pending += 1;
     try {
+      if (job.sink) return await new StreamingEnsembleRun(this.ensemble, stepsNeeded(this.steps, job.outputNames), this.runner, job).run();
       return await new EnsembleRun(this.ensemble, this.steps, this.runner, job, this.log).run();
     } finally {
       this.pending -= 1;
