@@ -3,6 +3,7 @@ import {
   ACCELERATOR_MACHINES, ACCELERATOR_TYPES, AcceleratorType, fixedGpuCount, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel,
   machineFamily,
 } from './gke';
+import { GpuSharing, gpuSharingErrors, gpuSharingNodeSelector } from './gpu-sharing';
 import { ContainerCluster } from './imports/containerclusters-container.cnrm.cloud.google.com';
 import { ContainerNodePool, ContainerNodePoolSpecClusterRef } from './imports/containernodepools-container.cnrm.cloud.google.com';
 
@@ -115,6 +116,12 @@ export interface GpuNodePoolProps {
   readonly nodeLocations?: string[];
   /** Compute Engine reservation to consume. @default - GKE's default (ANY_RESERVATION) */
   readonly reservation?: GpuReservation;
+  /**
+   * Share each GPU between containers (time-sharing or MPS) and/or split it into MIG partitions. Give the server the
+   * same value (InferenceServer `gpuSharing`, or this pool's `gpuSharing`). Immutable: changing it replaces the pool.
+   * @default - whole GPUs
+   */
+  readonly gpuSharing?: GpuSharing;
   /** Keep the cluster this construct creates when its object is deleted (see ABANDON_ON_DELETE). @default true */
   readonly abandonClusterOnDelete?: boolean;
 }
@@ -130,6 +137,8 @@ export class GpuNodePool extends Construct {
   public readonly machineType: string;
   /** GPUs per node. */
   public readonly acceleratorCount: number;
+  /** Undefined: whole GPUs. */
+  public readonly gpuSharing?: GpuSharing;
   public readonly nodePool: ContainerNodePool;
   /** Set when the pool created its cluster. */
   public readonly containerCluster?: ContainerCluster;
@@ -144,6 +153,8 @@ export class GpuNodePool extends Construct {
     const machineType = props.machineType ?? machine?.defaultMachineType ?? 'n1-standard-8';
     const count = props.acceleratorCount ?? fixedGpuCount(machineType) ?? props.defaultAcceleratorCount ?? 1;
     this.machineType = machineType;
+    this.gpuSharing = props.gpuSharing;
+    const sharing = props.gpuSharing;
     this.acceleratorCount = count;
     const minNodes = props.minNodes ?? 0;
     const maxNodes = props.maxNodes ?? 3;
@@ -191,6 +202,11 @@ export class GpuNodePool extends Construct {
             type: props.acceleratorType,
             count,
             gpuDriverInstallationConfig: { gpuDriverVersion: DRIVER_VERSION_ENUM[this.driverVersion] },
+            gpuPartitionSize: sharing?.partitionSize,
+            gpuSharingConfig: sharing?.strategy ? {
+              gpuSharingStrategy: sharing.strategy,
+              maxSharedClientsPerGpu: sharing.maxSharedClientsPerGpu ?? 0,
+            } : undefined,
           }],
           // Config Connector spells taint effects as the GKE API does.
           taint: (props.taint ?? true) ? [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }] : undefined,
@@ -205,9 +221,9 @@ export class GpuNodePool extends Construct {
     return this.driverVersion === 'disabled';
   }
 
-  /** The nodeSelector that lands pods on this pool's GPU type. */
+  /** The nodeSelector that lands pods on this pool's GPU type (and its sharing settings). */
   public get nodeSelector(): Record<string, string> {
-    return { [GKE_ACCELERATOR_LABEL]: this.acceleratorType };
+    return { [GKE_ACCELERATOR_LABEL]: this.acceleratorType, ...gpuSharingNodeSelector(this.gpuSharing) };
   }
 }
 
@@ -252,6 +268,7 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   if (reservation?.consumeReservationType === 'SPECIFIC_RESERVATION' && !reservation.values?.length) {
     errors.push('a SPECIFIC_RESERVATION needs the reservation name(s) in values');
   }
+  errors.push(...gpuSharingErrors('gpuSharing', p.gpuSharing, p.acceleratorType));
   if (p.cluster.create && !p.projectId) {
     errors.push('creating a cluster needs projectId, for its Workload Identity pool PROJECT.svc.id.goog');
   }
