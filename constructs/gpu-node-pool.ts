@@ -122,6 +122,15 @@ export interface GpuNodePoolProps {
    * @default - whole GPUs
    */
   readonly gpuSharing?: GpuSharing;
+  /**
+   * Queued provisioning (Dynamic Workload Scheduler, ContainerNodePool spec.queuedProvisioning): nodes come only for
+   * ProvisioningRequests (Kueue, batch jobs), all at once, so the pool starts empty, consumes no reservation, and has
+   * auto-repair off and location policy ANY, as GKE's `gcloud container node-pools create --enable-queued-provisioning`
+   * example sets them. Not for the InferenceServer, whose Deployment makes no ProvisioningRequest. Flex-start
+   * (`--flex-start`) has no field in the Config Connector CRD (v1beta1, k8s-config-connector cdb85ec): make such a pool
+   * with gcloud and reference its cluster. @default false
+   */
+  readonly queuedProvisioning?: boolean;
   /** Keep the cluster this construct creates when its object is deleted (see ABANDON_ON_DELETE). @default true */
   readonly abandonClusterOnDelete?: boolean;
 }
@@ -155,6 +164,8 @@ export class GpuNodePool extends Construct {
     this.machineType = machineType;
     this.gpuSharing = props.gpuSharing;
     const sharing = props.gpuSharing;
+    const queued = props.queuedProvisioning ?? false;
+    const reservation: GpuReservation | undefined = props.reservation ?? (queued ? { consumeReservationType: 'NO_RESERVATION' } : undefined);
     this.acceleratorCount = count;
     const minNodes = props.minNodes ?? 0;
     const maxNodes = props.maxNodes ?? 3;
@@ -186,16 +197,17 @@ export class GpuNodePool extends Construct {
         clusterRef: props.cluster.ref,
         nodeLocations: props.nodeLocations?.length ? props.nodeLocations : undefined,
         initialNodeCount: minNodes,
-        autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes },
-        management: { autoRepair: true, autoUpgrade: true },
+        autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes, locationPolicy: queued ? 'ANY' : undefined },
+        management: { autoRepair: !queued, autoUpgrade: true },
+        queuedProvisioning: queued ? { enabled: true } : undefined,
         nodeConfig: {
           machineType,
           imageType: this.imageType,
           diskSizeGb: props.diskSizeGb ?? 100,
           spot: props.spot || undefined,
-          reservationAffinity: props.reservation ? {
-            consumeReservationType: props.reservation.consumeReservationType,
-            ...(props.reservation.values?.length ? { key: RESERVATION_NAME_KEY, values: props.reservation.values } : {}),
+          reservationAffinity: reservation ? {
+            consumeReservationType: reservation.consumeReservationType,
+            ...(reservation.values?.length ? { key: RESERVATION_NAME_KEY, values: reservation.values } : {}),
           } : undefined,
           oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'],
           guestAccelerator: [{
@@ -269,6 +281,12 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
     errors.push('a SPECIFIC_RESERVATION needs the reservation name(s) in values');
   }
   errors.push(...gpuSharingErrors('gpuSharing', p.gpuSharing, p.acceleratorType));
+  if (p.queuedProvisioning) {
+    if (minNodes > 0) errors.push(`queuedProvisioning pools start empty (nodes come for ProvisioningRequests): minNodes must be 0, got ${minNodes}`);
+    if (reservation && reservation.consumeReservationType !== 'NO_RESERVATION') {
+      errors.push(`queuedProvisioning pools consume no reservation: drop reservation (${reservation.consumeReservationType}) or use NO_RESERVATION`);
+    }
+  }
   if (p.cluster.create && !p.projectId) {
     errors.push('creating a cluster needs projectId, for its Workload Identity pool PROJECT.svc.id.goog');
   }
