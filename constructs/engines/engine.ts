@@ -125,7 +125,7 @@ function valueError(flag: string, kind: TritonFlagValue, value: string | undefin
     return `${flag}=${value}: Triton takes true/false, on/off or 1/0`;
   }
   if (kind === 'int' && !/^-?\d+$/.test(value)) return `${flag}=${value}: Triton takes a whole number`;
-  if (kind === 'float' && !Number.isFinite(Number(value))) return `${flag}=${value}: Triton takes a number`;
+  if (kind === 'float' && (value.trim() === '' || !Number.isFinite(Number(value)))) return `${flag}=${value}: Triton takes a number`;
   return undefined;
 }
 

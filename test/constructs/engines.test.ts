@@ -4,8 +4,9 @@
  * from its command_line_parser.cc), and the props an engine cannot honour refused with the prop and engine named.
  */
 import { Testing } from 'cdk8s';
+import * as fc from 'fast-check';
 import {
-  InferenceEngine, InferenceServer, InferenceServerProps, TRITON_FLAGS, TRITON_IMAGE,
+  argumentError, InferenceEngine, InferenceServer, InferenceServerProps, TRITON_FLAGS, TRITON_IMAGE,
 } from '../../constructs';
 import { GkeStack } from '../../prototypes/gke-stack';
 import { buildApps } from '../../prototypes/main';
@@ -202,5 +203,29 @@ describe('engine parameter', () => {
     expect(pullSecrets({ engine: 'triton' })).toEqual([{ name: 'ngc' }]);
     expect(pullSecrets({ engine: 'triton', ngcSecret: 'none' })).toBeUndefined();
     expect(pullSecrets({ image: BUILTIN_IMAGE })).toBeUndefined();
+  });
+});
+
+describe('argument checks on hostile input', () => {
+  const engines = fc.constantFrom<InferenceEngine>('builtin', 'triton');
+
+  test('any argument gets an answer, never an exception', () => {
+    fc.assert(fc.property(engines, fc.string(), (engine, arg) => {
+      const answer = argumentError(engine, arg);
+      expect(answer === undefined || typeof answer === 'string').toBe(true);
+    }));
+  });
+
+  test('every Triton flag with a value of its kind passes; with a value of the wrong kind it does not', () => {
+    const sample = { bool: fc.constantFrom('true', 'OFF', '1'), int: fc.integer().map(String), float: fc.double({ noNaN: true, noDefaultInfinity: true }).map(String), string: fc.string() };
+    for (const [flag, kind] of Object.entries(TRITON_FLAGS)) {
+      if (kind === 'none') {
+        expect(argumentError('triton', flag)).toBeUndefined();
+        expect(argumentError('triton', `${flag}=x`)).toBe(`${flag} takes no value`);
+        continue;
+      }
+      fc.assert(fc.property(sample[kind], (value) => argumentError('triton', `${flag}=${value}`) === undefined), { numRuns: 20 });
+      if (kind !== 'string') for (const bad of [`not-a-${kind}`, '']) expect(argumentError('triton', `${flag}=${bad}`)).toMatch(/^--.*: Triton takes/);
+    }
   });
 });
