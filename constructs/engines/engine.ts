@@ -29,6 +29,13 @@ export const TRITON_RELEASE = {
 export const TRITON_IMAGE = `nvcr.io/nvidia/tritonserver:${TRITON_RELEASE.ngcTag}`;
 
 /**
+ * GKE GPUs the pinned Triton cannot use: Triton's release notes for 26.07 ("GPU Requirements") support CUDA compute
+ * capability 7.5 and later; V100 is 7.0 and P4 6.1 (NVIDIA's CUDA GPUs list). The release is built on CUDA 13.3.1,
+ * so the nodes also need a driver that runs CUDA 13 (docs/engines.md).
+ */
+export const TRITON_UNSUPPORTED_GPUS: readonly string[] = ['nvidia-tesla-v100', 'nvidia-tesla-p4'];
+
+/**
  * Where Triton copies a gs:// repository before loading it (its default is a temporary folder under /tmp). Triton's
  * docs/user_guide/model_repository.md ("Cloud Storage with Environment variables"): the folder must exist and be empty,
  * which the model cache emptyDir is.
@@ -135,6 +142,7 @@ export interface EngineProps {
   readonly modelRepositories: readonly string[];
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
+  readonly acceleratorType?: string;
 }
 
 /** Props the engine cannot honour, each message naming the prop and the engine. */
@@ -144,6 +152,10 @@ export function engineErrors(props: EngineProps, engine: string): string[] {
   for (const arg of props.extraArgs ?? []) {
     const why = argumentError(engine, arg);
     if (why) errors.push(`extraArgs "${arg}" cannot go to engine "${engine}": ${why}`);
+  }
+  if (engine === 'triton' && props.acceleratorType !== undefined && TRITON_UNSUPPORTED_GPUS.includes(props.acceleratorType)) {
+    errors.push(`acceleratorType "${props.acceleratorType}" cannot run engine "triton": Triton ${TRITON_RELEASE.ngcTag} needs CUDA compute `
+      + 'capability 7.5 or later (T4, L4 and newer); use the builtin engine or a newer GPU');
   }
   const gcsMount = props.env?.[TRITON_GCS_MOUNT_ENV];
   if (engine === 'triton' && gcsMount !== undefined && props.modelRepositories.some((r) => r.startsWith('gs://'))) {

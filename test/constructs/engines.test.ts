@@ -173,6 +173,10 @@ describe('triton engine', () => {
       expect.stringMatching(/^env must not set TRITON_GCS_MOUNT_DIRECTORY with engine "triton"/),
     ]);
     expect(errorsOf({ engine: 'triton', extraArgs: ['--pinned-memory-pool-byte-size=0', '--disable-auto-complete-config'] })).toEqual([]);
+    expect(errorsOf({ engine: 'triton', acceleratorType: 'nvidia-tesla-v100' })).toEqual([
+      expect.stringMatching(/^acceleratorType "nvidia-tesla-v100" cannot run engine "triton": Triton 26.07-py3 needs CUDA compute capability 7.5/),
+    ]);
+    expect(errorsOf({ engine: 'triton', acceleratorType: 'nvidia-tesla-t4' })).toEqual([]);
   });
 
   test('props the builtin engine cannot honour fail validation naming the prop and the engine', () => {
