@@ -33,6 +33,12 @@ export const TRITON_IMAGE = `nvcr.io/nvidia/tritonserver:${TRITON_RELEASE.ngcTag
  * capability 7.5 and later; V100 is 7.0 and P4 6.1 (NVIDIA's CUDA GPUs list). The release is built on CUDA 13.3.1,
  * so the nodes also need a driver that runs CUDA 13 (docs/engines.md).
  */
+/**
+ * The oldest NGC tag that knows every flag the construct passes: `--allow-client-shm` first appears in
+ * command_line_parser.cc at v2.68.0 (26.04); v2.67.0 lacks it.
+ */
+export const TRITON_OLDEST_TAG = '26.04';
+
 export const TRITON_UNSUPPORTED_GPUS: readonly string[] = ['nvidia-tesla-v100', 'nvidia-tesla-p4'];
 
 /**
@@ -143,6 +149,7 @@ export interface EngineProps {
   readonly extraArgs?: readonly string[];
   readonly env?: Record<string, string>;
   readonly acceleratorType?: string;
+  readonly image?: string;
 }
 
 /** Props the engine cannot honour, each message naming the prop and the engine. */
@@ -156,6 +163,11 @@ export function engineErrors(props: EngineProps, engine: string): string[] {
   if (engine === 'triton' && props.acceleratorType !== undefined && TRITON_UNSUPPORTED_GPUS.includes(props.acceleratorType)) {
     errors.push(`acceleratorType "${props.acceleratorType}" cannot run engine "triton": Triton ${TRITON_RELEASE.ngcTag} needs CUDA compute `
       + 'capability 7.5 or later (T4, L4 and newer); use the builtin engine or a newer GPU');
+  }
+  const tag = /\/tritonserver:(\d{2}\.\d{2})-/.exec(props.image ?? '')?.[1];
+  if (engine === 'triton' && tag !== undefined && tag < TRITON_OLDEST_TAG) {
+    errors.push(`image "${props.image}" is too old for engine "triton": the construct passes --allow-client-shm, which Triton has from `
+      + `${TRITON_OLDEST_TAG} on; use ${TRITON_OLDEST_TAG} or later (default ${TRITON_RELEASE.ngcTag})`);
   }
   const gcsMount = props.env?.[TRITON_GCS_MOUNT_ENV];
   if (engine === 'triton' && gcsMount !== undefined && props.modelRepositories.some((r) => r.startsWith('gs://'))) {

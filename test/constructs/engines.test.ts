@@ -177,6 +177,10 @@ describe('triton engine', () => {
       expect.stringMatching(/^acceleratorType "nvidia-tesla-v100" cannot run engine "triton": Triton 26.07-py3 needs CUDA compute capability 7.5/),
     ]);
     expect(errorsOf({ engine: 'triton', acceleratorType: 'nvidia-tesla-t4' })).toEqual([]);
+    expect(errorsOf({ engine: 'triton', image: 'nvcr.io/nvidia/tritonserver:25.12-py3' })).toEqual([
+      expect.stringMatching(/^image "nvcr.io\/nvidia\/tritonserver:25.12-py3" is too old for engine "triton": the construct passes --allow-client-shm/),
+    ]);
+    expect(errorsOf({ engine: 'triton', image: 'nvcr.io/nvidia/tritonserver:26.04-py3' })).toEqual([]);
   });
 
   test('props the builtin engine cannot honour fail validation naming the prop and the engine', () => {
