@@ -205,16 +205,8 @@ export class InferenceServer extends Construct {
     const restriction = secret ? `${adminGroups.join(',')}:${secret.header}=$(${ADMIN_KEY_ENV})` : undefined;
 
     const container = engineContainer(engine, {
-      modelRepositories: props.modelRepositories,
-      modelControlMode: controlMode,
-      repositoryPollSecs: props.repositoryPollSecs,
-      exitTimeoutSecs,
-      numGpus,
-      logVerbose: props.logVerbose,
-      responseCacheByteSize: props.responseCacheByteSize,
-      restriction,
-      allowClientShm: props.allowClientSharedMemory ?? false,
-      extraArgs: props.extraArgs ?? [],
+      ...props, modelControlMode: controlMode, exitTimeoutSecs, numGpus, restriction,
+      allowClientShm: props.allowClientSharedMemory ?? false, extraArgs: props.extraArgs ?? [],
     });
     this.command = container.command;
     this.args = container.args;
