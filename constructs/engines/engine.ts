@@ -42,9 +42,11 @@ export const TRITON_OLDEST_TAG = '26.04';
 export const TRITON_UNSUPPORTED_GPUS: readonly string[] = ['nvidia-tesla-v100', 'nvidia-tesla-p4'];
 
 /**
- * Where Triton copies a gs:// repository before loading it (its default is a temporary folder under /tmp). Triton's
- * docs/user_guide/model_repository.md ("Cloud Storage with Environment variables"): the folder must exist and be empty,
- * which the model cache emptyDir is.
+ * Where Triton copies a gs:// repository before loading it (docs/user_guide/model_repository.md, "Cloud Storage with
+ * Environment variables"; by default a folder under /tmp). Triton core's GCSFileSystem::LocalizePath
+ * (src/filesystem/implementations/gcs.h) makes a fresh temporary folder inside it at each start, so a copy left by a
+ * crashed container in the emptyDir does not get in the way. Credentials: GOOGLE_APPLICATION_CREDENTIALS if set,
+ * else the metadata server, which on GKE is Workload Identity.
  */
 export const TRITON_GCS_MOUNT_ENV = 'TRITON_GCS_MOUNT_DIRECTORY';
 
