@@ -43,7 +43,8 @@ export interface NvidiaInferenceServerChartProps {
  * the Pod Security "restricted" profile. Adds what a current cluster expects: a ServiceAccount, a metrics Service, a
  * NetworkPolicy (clients on 8000/8001, GKE's managed Prometheus collectors on 8002), and the admin endpoints (shared
  * memory, model config and repository, statistics, trace, logging) behind a key from the Secret `<name>-admin-key`;
- * client shared memory off.
+ * client shared memory off. `engine: 'triton'` runs NVIDIA's Triton from its NGC image instead, as the 2018 prototype
+ * did (docs/engines.md).
  */
 export class NvidiaInferenceServerChart extends Chart {
   public readonly server: InferenceServer;
