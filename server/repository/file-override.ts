@@ -13,9 +13,6 @@ import * as path from 'node:path';
 /** The load request's files: path relative to the model directory → contents. */
 export type OverrideFiles = ReadonlyMap<string, Uint8Array>;
 
-/** The parameter name prefix Triton gives model files in a load request. */
-export const FILE_PARAMETER_PREFIX = 'file:';
-
 export class OverrideError extends Error {}
 
 /** Write `files` into a new temporary directory holding one model folder; returns that model folder. */

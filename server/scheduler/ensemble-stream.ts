@@ -10,7 +10,7 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
 import type { Tensor } from '../core/tensor';
-import type { ComposingModelRunner, StepRequest } from './ensemble-scheduler';
+import type { ComposingModelRunner, StepRequest } from './composing-runner';
 import type { JobResult, SchedulerJob } from './scheduler';
 
 /** The composing model's tensors of one flow, by ensemble tensor name (null: the step did not produce it). */

@@ -9,11 +9,10 @@ import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
-import type { InferRequest } from '../../core/types';
+import { LOAD_FILE_PARAMETER_PREFIX, type InferRequest } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
 import { received, streamInferHandler, withMetadata } from './stream-infer';
-import { FILE_PARAMETER_PREFIX } from '../../repository/file-override';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
@@ -155,7 +154,7 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       const files = new Map<string, Uint8Array>();
       for (const [key, value] of Object.entries(request.parameters ?? {})) {
         if (key === 'config' && value.parameter_choice === 'string_param') config = value.string_param;
-        else if (key.startsWith(FILE_PARAMETER_PREFIX) && value.parameter_choice === 'bytes_param') files.set(key.slice(FILE_PARAMETER_PREFIX.length), value.bytes_param!);
+        else if (key.startsWith(LOAD_FILE_PARAMETER_PREFIX) && value.parameter_choice === 'bytes_param') files.set(key.slice(LOAD_FILE_PARAMETER_PREFIX.length), value.bytes_param!);
         else throw Errors.badLoadParameter(key);
       }
       await service.loadModel(request.model_name, { ...(config !== undefined ? { config } : {}), ...(files.size > 0 ? { files } : {}) });

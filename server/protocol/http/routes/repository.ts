@@ -1,8 +1,7 @@
 /** Triton's model repository extension: index, load, unload. Bodies are optional JSON objects. */
 import type { FastifyInstance } from 'fastify';
 import { Errors } from '../../../core/errors';
-import type { LoadOptions, UnloadOptions } from '../../../core/types';
-import { FILE_PARAMETER_PREFIX } from '../../../repository/file-override';
+import { LOAD_FILE_PARAMETER_PREFIX, type LoadOptions, type UnloadOptions } from '../../../core/types';
 import { parseJsonObject } from '../codec';
 import type { RouteOptions } from './options';
 
@@ -29,10 +28,10 @@ function loadOptionsOf(body: Record<string, unknown> | undefined): LoadOptions {
   let config: string | undefined;
   const files = new Map<string, Uint8Array>();
   for (const [name, value] of Object.entries(parametersOf(body))) {
-    if (name.startsWith(FILE_PARAMETER_PREFIX)) {
+    if (name.startsWith(LOAD_FILE_PARAMETER_PREFIX)) {
       // Over HTTP a file's contents are base64 text (Triton's HTTP client encodes them so).
       if (typeof value !== 'string') throw Errors.badField(name, 'expected a base64 string holding the file contents');
-      files.set(name.slice(FILE_PARAMETER_PREFIX.length), Buffer.from(value, 'base64'));
+      files.set(name.slice(LOAD_FILE_PARAMETER_PREFIX.length), Buffer.from(value, 'base64'));
       continue;
     }
     if (name !== 'config') throw Errors.badLoadParameter(name);
