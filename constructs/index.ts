@@ -8,3 +8,4 @@ export * from './gcs-model-repository';
 export * from './inference-autoscaler';
 export * from './inference-network-policy';
 export * from './custom-metrics-adapter';
+export * from './inference-gateway';
