@@ -9,3 +9,7 @@ export * from './inference-autoscaler';
 export * from './inference-network-policy';
 export * from './custom-metrics-adapter';
 export * from './inference-gateway';
+export * from './grafana-dashboard';
+export * from './dashboards/panels';
+export * from './dashboards/grafana';
+export * from './dashboards/cloud-monitoring';
