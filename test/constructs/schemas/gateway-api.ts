@@ -4,14 +4,14 @@
  * are checked, and unknown spec fields are refused, so a misspelt field fails the synth tests. Only what the API
  * documents; no upstream CRD file is copied.
  */
+import { customObjectSchema } from './custom-object';
+
 const name = { type: 'string', minLength: 1, maxLength: 253 };
 const sectionName = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' };
 const hostname = { type: 'string', minLength: 1, maxLength: 253, pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' };
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
 const group = { type: 'string', maxLength: 253 };
 const kind = { type: 'string', minLength: 1, maxLength: 63 };
-
-const metadata = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } };
 
 const parentRef = {
   type: 'object',
@@ -78,117 +78,62 @@ const listener = {
   },
 };
 
-export const GATEWAY_SCHEMA = {
+export const GATEWAY_SCHEMA = customObjectSchema('gateway.networking.k8s.io/v1', 'Gateway', {
   type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  required: ['gatewayClassName', 'listeners'],
+  additionalProperties: false,
   properties: {
-    apiVersion: { const: 'gateway.networking.k8s.io/v1' },
-    kind: { const: 'Gateway' },
-    metadata,
-    spec: {
-      type: 'object',
-      required: ['gatewayClassName', 'listeners'],
-      additionalProperties: false,
-      properties: {
-        gatewayClassName: name,
-        listeners: { type: 'array', minItems: 1, maxItems: 64, items: listener },
-        addresses: {
-          type: 'array', maxItems: 16,
-          items: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: { type: 'string' }, value: { type: 'string', minLength: 1 } } },
-        },
-        infrastructure: { type: 'object' },
-      },
+    gatewayClassName: name,
+    listeners: { type: 'array', minItems: 1, maxItems: 64, items: listener },
+    addresses: {
+      type: 'array', maxItems: 16,
+      items: { type: 'object', required: ['value'], additionalProperties: false, properties: { type: { type: 'string' }, value: { type: 'string', minLength: 1 } } },
     },
+    infrastructure: { type: 'object' },
   },
-} as const;
+});
 
-export const HTTP_ROUTE_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'gateway.networking.k8s.io/v1' },
-    kind: { const: 'HTTPRoute' },
-    metadata,
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        ...commonRouteSpec,
-        rules: {
-          type: 'array', maxItems: 16,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              name: sectionName,
-              matches: {
-                type: 'array', maxItems: 64,
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: {
-                    path: {
-                      type: 'object',
-                      additionalProperties: false,
-                      properties: { type: { enum: ['Exact', 'PathPrefix', 'RegularExpression'] }, value: { type: 'string', pattern: '^/', maxLength: 1024 } },
-                    },
-                    headers: { type: 'array', items: headerMatch },
-                    queryParams: { type: 'array', items: headerMatch },
-                    method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] },
-                  },
-                },
-              },
-              filters: { type: 'array', maxItems: 16, items: { type: 'object', required: ['type'] } },
-              backendRefs: { type: 'array', maxItems: 16, items: backendRef },
-              timeouts: { type: 'object', additionalProperties: false, properties: { request: { type: 'string' }, backendRequest: { type: 'string' } } },
-            },
+/** A route kind's spec: parentRefs, hostnames, and rules of the kind's matches (and extra rule fields). */
+function routeSchema(kind: string, match: Record<string, unknown>, maxMatches: number, extraRuleProperties: Record<string, unknown> = {}) {
+  return customObjectSchema('gateway.networking.k8s.io/v1', kind, {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...commonRouteSpec,
+      rules: {
+        type: 'array', maxItems: 16,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            name: sectionName,
+            matches: { type: 'array', maxItems: maxMatches, items: { type: 'object', additionalProperties: false, properties: match } },
+            filters: { type: 'array', maxItems: 16, items: { type: 'object', required: ['type'] } },
+            backendRefs: { type: 'array', maxItems: 16, items: backendRef },
+            ...extraRuleProperties,
           },
         },
       },
     },
-  },
-} as const;
+  });
+}
 
-export const GRPC_ROUTE_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'gateway.networking.k8s.io/v1' },
-    kind: { const: 'GRPCRoute' },
-    metadata,
-    spec: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        ...commonRouteSpec,
-        rules: {
-          type: 'array', maxItems: 16,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              name: sectionName,
-              matches: {
-                type: 'array', maxItems: 8,
-                items: {
-                  type: 'object',
-                  additionalProperties: false,
-                  properties: {
-                    method: {
-                      type: 'object',
-                      additionalProperties: false,
-                      properties: { type: { enum: ['Exact', 'RegularExpression'] }, service: { type: 'string', maxLength: 1024 }, method: { type: 'string', maxLength: 1024 } },
-                    },
-                    headers: { type: 'array', maxItems: 16, items: headerMatch },
-                  },
-                },
-              },
-              filters: { type: 'array', maxItems: 16, items: { type: 'object', required: ['type'] } },
-              backendRefs: { type: 'array', maxItems: 16, items: backendRef },
-            },
-          },
-        },
-      },
-    },
+export const HTTP_ROUTE_SCHEMA = routeSchema('HTTPRoute', {
+  path: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { type: { enum: ['Exact', 'PathPrefix', 'RegularExpression'] }, value: { type: 'string', pattern: '^/', maxLength: 1024 } },
   },
-} as const;
+  headers: { type: 'array', items: headerMatch },
+  queryParams: { type: 'array', items: headerMatch },
+  method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] },
+}, 64, { timeouts: { type: 'object', additionalProperties: false, properties: { request: { type: 'string' }, backendRequest: { type: 'string' } } } });
+
+export const GRPC_ROUTE_SCHEMA = routeSchema('GRPCRoute', {
+  method: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { type: { enum: ['Exact', 'RegularExpression'] }, service: { type: 'string', maxLength: 1024 }, method: { type: 'string', maxLength: 1024 } },
+  },
+  headers: { type: 'array', maxItems: 16, items: headerMatch },
+}, 8);

@@ -4,14 +4,14 @@
  * reference): field names, enums and ranges of what the constructs emit; unknown fields are refused. No upstream file
  * is copied.
  */
+import { customObjectSchema } from './custom-object';
+
 const targetRef = {
   type: 'object',
   required: ['group', 'kind', 'name'],
   additionalProperties: false,
   properties: { group: { type: 'string' }, kind: { enum: ['Service', 'ServiceImport'] }, name: { type: 'string', minLength: 1 }, namespace: { type: 'string' } },
 };
-
-const metadata = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } };
 
 const commonCheck = {
   portSpecification: { enum: ['USE_FIXED_PORT', 'USE_NAMED_PORT', 'USE_SERVING_PORT'] },
@@ -31,78 +31,46 @@ const httpCheck = {
 };
 const seconds = (max: number) => ({ type: 'integer', minimum: 1, maximum: max });
 
-export const HEALTH_CHECK_POLICY_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'networking.gke.io/v1' },
-    kind: { const: 'HealthCheckPolicy' },
-    metadata,
-    spec: {
-      type: 'object',
-      required: ['targetRef'],
-      additionalProperties: false,
-      properties: {
-        targetRef,
-        default: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            checkIntervalSec: seconds(300),
-            timeoutSec: seconds(300),
-            healthyThreshold: seconds(10),
-            unhealthyThreshold: seconds(10),
-            logConfig: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
-            config: {
-              // A union: the type and exactly the one matching protocol block.
-              type: 'object',
-              required: ['type'],
-              minProperties: 2,
-              maxProperties: 2,
-              additionalProperties: false,
-              properties: {
-                type: { enum: ['TCP', 'HTTP', 'HTTPS', 'HTTP2', 'GRPC'] },
-                tcpHealthCheck: { type: 'object' },
-                httpHealthCheck: httpCheck,
-                httpsHealthCheck: httpCheck,
-                http2HealthCheck: httpCheck,
-                grpcHealthCheck: { type: 'object' },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
+/** A policy attached to a Service: its targetRef and the `default` settings. */
+function policySchema(kind: string, defaults: Record<string, unknown>) {
+  return customObjectSchema('networking.gke.io/v1', kind, {
+    type: 'object',
+    required: ['targetRef'],
+    additionalProperties: false,
+    properties: { targetRef, default: { type: 'object', additionalProperties: false, properties: defaults } },
+  });
+}
 
-export const GCP_BACKEND_POLICY_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'metadata', 'spec'],
-  properties: {
-    apiVersion: { const: 'networking.gke.io/v1' },
-    kind: { const: 'GCPBackendPolicy' },
-    metadata,
-    spec: {
-      type: 'object',
-      required: ['targetRef'],
-      additionalProperties: false,
-      properties: {
-        targetRef,
-        default: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            timeoutSec: seconds(2147483647),
-            connectionDraining: { type: 'object', additionalProperties: false, properties: { drainingTimeoutSec: { type: 'integer', minimum: 0, maximum: 3600 } } },
-            logging: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sampleRate: { type: 'integer', minimum: 0, maximum: 1000000 } } },
-            sessionAffinity: { type: 'object' },
-            securityPolicy: { type: 'string' },
-            iap: { type: 'object' },
-            maxRatePerEndpoint: { type: 'integer', minimum: 1, maximum: 1000000000 },
-          },
-        },
-      },
+export const HEALTH_CHECK_POLICY_SCHEMA = policySchema('HealthCheckPolicy', {
+  checkIntervalSec: seconds(300),
+  timeoutSec: seconds(300),
+  healthyThreshold: seconds(10),
+  unhealthyThreshold: seconds(10),
+  logConfig: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
+  config: {
+    // A union: the type and exactly the one matching protocol block.
+    type: 'object',
+    required: ['type'],
+    minProperties: 2,
+    maxProperties: 2,
+    additionalProperties: false,
+    properties: {
+      type: { enum: ['TCP', 'HTTP', 'HTTPS', 'HTTP2', 'GRPC'] },
+      tcpHealthCheck: { type: 'object' },
+      httpHealthCheck: httpCheck,
+      httpsHealthCheck: httpCheck,
+      http2HealthCheck: httpCheck,
+      grpcHealthCheck: { type: 'object' },
     },
   },
-} as const;
+});
+
+export const GCP_BACKEND_POLICY_SCHEMA = policySchema('GCPBackendPolicy', {
+  timeoutSec: seconds(2147483647),
+  connectionDraining: { type: 'object', additionalProperties: false, properties: { drainingTimeoutSec: { type: 'integer', minimum: 0, maximum: 3600 } } },
+  logging: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, sampleRate: { type: 'integer', minimum: 0, maximum: 1000000 } } },
+  sessionAffinity: { type: 'object' },
+  securityPolicy: { type: 'string' },
+  iap: { type: 'object' },
+  maxRatePerEndpoint: { type: 'integer', minimum: 1, maximum: 1000000000 },
+});
