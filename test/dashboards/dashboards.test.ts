@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import Ajv from 'ajv';
 import { Testing } from 'cdk8s';
 import { DASHBOARD_ROWS, GRAFANA_DASHBOARD_KEY, GrafanaDashboard } from '../../constructs';
 import { INFERENCE_METRICS } from '../../server/metrics/names';
 import { DASHBOARD_FILES, dashboardFileContents } from '../../scripts/dashboards';
 import { chart, find, schemaErrors, synth } from '../constructs/helpers';
+import { CLOUD_MONITORING_DASHBOARD_SCHEMA } from './cloud-monitoring-schema';
 import { exportedMetricNames, parsePromql, promqlMetricNames, unknownMetricNames } from './promql-names';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -72,8 +74,11 @@ describe('dashboard files', () => {
     }
   });
 
-  test('Cloud Monitoring: tiles inside the 48-column mosaic, legends in its ${labels.x} form, no Grafana syntax left', () => {
+  test('Cloud Monitoring: valid against the Dashboard API, tiles inside the mosaic, legends in its ${labels.x} form, no Grafana syntax left', () => {
     const cm = read(DASHBOARD_FILES.cloudMonitoring);
+    const validate = new Ajv({ allErrors: true }).compile(CLOUD_MONITORING_DASHBOARD_SCHEMA);
+    expect(validate(cm) ? [] : validate.errors).toEqual([]);
+    expect(validate({ ...cm, mosaicLayout: { ...cm.mosaicLayout, colums: 48 } })).toBe(false);
     for (const tile of cm.mosaicLayout.tiles) {
       expect(tile.xPos + tile.width).toBeLessThanOrEqual(cm.mosaicLayout.columns);
       for (const d of tile.widget.xyChart?.dataSets ?? []) {
