@@ -6,6 +6,7 @@ import {
   InferenceGateway, InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
 } from '../constructs';
 import { IamPolicyMember } from '../constructs/imports/iampolicymembers-iam.cnrm.cloud.google.com';
+import { addDashboards, GKE_STACK_DASHBOARD_PARAMS, GkeStackDashboardProps } from './gke-stack-dashboards';
 import { addEdge, edgeServiceType, GKE_STACK_EDGE_PARAMS, GkeStackEdgeProps } from './gke-stack-edge';
 import { NVIDIA_INFERENCE_SERVER_PARAMS } from './nvidia-inference-server';
 import { ParamSpecs } from './params';
@@ -53,9 +54,10 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   },
   allowClientShm: { type: 'boolean', default: false, description: 'let clients register shared memory regions' },
   ...GKE_STACK_EDGE_PARAMS,
+  ...GKE_STACK_DASHBOARD_PARAMS,
 };
 
-export interface GkeStackProps extends GkeStackEdgeProps {
+export interface GkeStackProps extends GkeStackEdgeProps, GkeStackDashboardProps {
   readonly name: string;
   /** The server image you built and pushed (nobody publishes one). */
   readonly image: string;
@@ -237,6 +239,7 @@ export class GkeStack {
     });
 
     this.gateway = addEdge(this.workload, this.server, props);
+    addDashboards(this.workload, props);
     const scraperNamespaces = list(props.scraperNamespaces);
     this.autoscaler = new InferenceAutoscaler(this.workload, 'Autoscaler', {
       server: this.server,

@@ -102,7 +102,7 @@ describe('InferenceGateway', () => {
   });
 });
 
-describe('gke-stack edge parameter', () => {
+describe('gke-stack edge and dashboard parameters', () => {
   const base: GkeStackProps = {
     name: 'isrv', image: 'registry.example/inference-server:0.1.0', projectId: 'p', location: 'us-central1-a', clusterName: 'c', bucketName: 'my-models',
   };
@@ -136,5 +136,12 @@ describe('gke-stack edge parameter', () => {
     expect(workload({ gatewayTlsSecret: 'x' }).errors.join('\n')).toMatch(/gatewayTlsSecret only applies with edge "gateway"/);
     expect(workload({ edge: 'ingress' as never }).errors.join('\n')).toMatch(/edge "ingress" must be "service" or "gateway"/);
     expect(workload({ edge: 'gateway', gatewayTlsSecret: 'x', gatewayCertificateMap: 'm' }).errors.join('\n')).toMatch(/not both/);
+  });
+
+  test('grafanaDashboardNamespace adds the dashboard ConfigMap there', () => {
+    const { errors, m } = workload({ grafanaDashboardNamespace: 'monitoring' });
+    expect(errors).toEqual([]);
+    expect(find(m, 'ConfigMap', 'inference-server-dashboard').metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' } });
+    expect(workload({}).m.some((o) => o.kind === 'ConfigMap')).toBe(false);
   });
 });
