@@ -1,6 +1,6 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_PORTS, PROBE_PATHS } from '../server/contract';
+import { DEFAULT_PORTS, PORT_NAMES, PROBE_PATHS } from '../server/contract';
 import { isDnsLabel, isDnsSubdomain } from './gke';
 import { InferenceServer } from './inference-server';
 
@@ -145,8 +145,11 @@ export class InferenceGateway extends Construct {
         metadata: metadata(`${server.name}-grpc`),
         spec: { parentRefs, hostnames: [props.grpcHostname], rules: [{ backendRefs: backend(DEFAULT_PORTS.grpc) }] },
       });
-      // The gRPC frontend speaks HTTP/2 without TLS: tell the load balancer so (the Service's ports are http, grpc, metrics).
-      server.service.addJsonPatch(JsonPatch.add('/spec/ports/1/appProtocol', H2C_APP_PROTOCOL));
+      // The gRPC frontend speaks HTTP/2 without TLS: tell the load balancer so, on the Service's gRPC port.
+      const ports: Array<{ name?: string }> = server.service.toJson().spec?.ports ?? [];
+      const grpcPort = ports.findIndex((port) => port.name === PORT_NAMES.grpc);
+      if (grpcPort < 0) throw new Error(`the Service ${server.serviceName} has no port named ${PORT_NAMES.grpc}`);
+      server.service.addJsonPatch(JsonPatch.add(`/spec/ports/${grpcPort}/appProtocol`, H2C_APP_PROTOCOL));
     }
 
     const targetRef = { group: '', kind: 'Service', name: server.serviceName };
