@@ -54,7 +54,8 @@ export interface InferenceGatewayProps {
   /**
    * Host name of the gRPC API (port 8001). Needs `tls` (Google's load balancers speak HTTP/2 to clients only over TLS)
    * and an `httpHostname` other than this one: the Gateway API accepts only one of an HTTPRoute and a GRPCRoute whose
-   * host names meet on a listener. @default - no gRPC route
+   * host names meet on a listener. GKE's own controller does not program GRPCRoute yet (gke-gateway-api issue #31):
+   * there the route stays unaccepted. @default - no gRPC route
    */
   readonly grpcHostname?: string;
   /** @default - no TLS: plain HTTP on port 80 */

@@ -10,7 +10,7 @@ export const GKE_STACK_EDGE_PARAMS: ParamSpecs = {
   },
   gatewayClass: { type: 'string', default: 'gke-l7-global-external-managed', description: 'GKE GatewayClass (edge: gateway)' },
   gatewayHttpHostname: { type: 'string', default: '', description: 'host name of the REST API behind the Gateway; empty: any' },
-  gatewayGrpcHostname: { type: 'string', default: '', description: 'host name of the gRPC API behind the Gateway (needs TLS and gatewayHttpHostname); empty: no gRPC route' },
+  gatewayGrpcHostname: { type: 'string', default: '', description: 'host name of the gRPC API behind the Gateway (needs TLS and gatewayHttpHostname; GKE\'s controller does not program GRPCRoute yet); empty: no gRPC route' },
   gatewayTlsSecret: { type: 'string', default: '', description: 'kubernetes.io/tls Secret(s), comma-separated, the HTTPS listener serves' },
   gatewayCertificateMap: { type: 'string', default: '', description: 'Certificate Manager certificate map (global classes) instead of a Secret' },
   gatewayStaticAddress: { type: 'string', default: '', description: 'name of a reserved static IP address for the Gateway' },
