@@ -20,6 +20,7 @@ import { benchArgs } from './lib/args';
 import { profileTables, summariseProfile } from './lib/cpuprofile';
 import { describeMachine, machineInfo } from './lib/machine';
 import { benchPaths, freePort, HOST, httpRequest, processCpuSeconds, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
+import { threadCpu, threadCpuDelta } from './lib/threads';
 import type { OrtImageRawResult } from './lib/ort-image-raw';
 import { buildResnet18, RESNET18_CLASSES, RESNET18_INPUT_SHAPE, resnet18Input } from './lib/resnet18';
 
@@ -139,6 +140,8 @@ async function drive(port: number, body: Buffer, headerLength: number, clients: 
 }
 
 interface Row {
+  /** Per thread of the server, µs per image: `name/tid` → µs (the busiest few). */
+  threads?: string;
   imagesPerSecond: number;
   cpuUsPerImage: number;
   loadSeconds: number;
@@ -152,11 +155,16 @@ async function measureServer(repository: string, script: string, name: string, a
     const load = await loadSeconds(metricsPort);
     await drive(child.port, body, headerLength, args.clients, args.warmup);
     const cpuBefore = processCpuSeconds(child.process.pid!) ?? NaN;
+    const threadsBefore = threadCpu(child.process.pid!);
     const started = process.hrtime.bigint();
     const images = await drive(child.port, body, headerLength, args.clients, args.duration);
     const wallS = Number(process.hrtime.bigint() - started) / 1e9;
     const cpuS = (processCpuSeconds(child.process.pid!) ?? NaN) - cpuBefore;
-    return { imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
+    const threads = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!))
+      .slice(0, 5)
+      .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)}`)
+      .join(', ');
+    return { threads, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
   } finally {
     await child.stop();
   }
@@ -185,7 +193,7 @@ async function main(): Promise<void> {
       rows.raw.push(raw);
       const server = await measureServer(repository, SERVER_MAIN, 'server', args, body, headerLength);
       rows.server.push(server);
-      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}×`;
+      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× [threads µs/img: ${server.threads}]`;
       if (args.compare) {
         const compare = await measureServer(repository, path.join(args.compare, 'server', 'main.js'), 'compare', args, body, headerLength);
         rows.compare.push(compare);
