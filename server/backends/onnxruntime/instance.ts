@@ -22,6 +22,8 @@ interface QueuedJob {
 export interface InstanceOptions {
   /** Hand small tensors over through shared memory (default); false sends every run by postMessage. */
   readonly sharedMemory?: boolean;
+  /** A started worker waiting for its model (spare-worker.ts); without it a new thread is started. */
+  readonly spare?: Worker;
 }
 
 /**
@@ -53,7 +55,8 @@ export class OnnxRuntimeInstance implements BackendInstance {
   static async start(name: string, modelName: string, init: WorkerInit, options: InstanceOptions = {}): Promise<OnnxRuntimeInstance> {
     const buffer = options.sharedMemory === false ? undefined : new SharedArrayBuffer(CHANNEL_BYTES);
     const workerData: WorkerInit = { ...init, channel: buffer };
-    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData, name });
+    const worker = options.spare ?? new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData, name });
+    if (options.spare) worker.postMessage({ type: 'init', init: workerData } satisfies ToWorker);
     const instance = new OnnxRuntimeInstance(name, modelName, worker);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {

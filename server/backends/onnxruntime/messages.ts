@@ -42,7 +42,8 @@ export type WireRunResult =
  * small models, so a queue of independent requests pays it once.
  */
 export type RunMessage = { type: 'run'; id: number; runs: WireRun[] };
-export type ToWorker = RunMessage | { type: 'stop' };
+/** 'init': the model a spare worker (spare-worker.ts) is to serve; a worker started for one model gets it as workerData. */
+export type ToWorker = RunMessage | { type: 'stop' } | { type: 'init'; init: WorkerInit };
 
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }

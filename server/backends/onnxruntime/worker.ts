@@ -11,7 +11,17 @@ import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-chann
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
-const init = workerData as WorkerInit;
+
+/** The model to serve: given at start, or, for a spare started ahead of need (spare-worker.ts), by the first message. */
+function modelInit(): Promise<WorkerInit> {
+  if (workerData) return Promise.resolve(workerData as WorkerInit);
+  return new Promise((resolve) => {
+    port!.once('message', (message: ToWorker) => {
+      if (message.type === 'init') resolve(message.init);
+      else process.exit(0); // 'stop' before any model
+    });
+  });
+}
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -76,6 +86,7 @@ async function runOne(session: ort.InferenceSession, run: WireRun): Promise<Wire
 }
 
 async function main(): Promise<void> {
+  const init = await modelInit();
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(init.modelPath, {
