@@ -3,13 +3,15 @@ import * as path from 'node:path';
 import { autoCompleteOnnx } from '../../config/autocomplete';
 import type { ModelConfig } from '../../config/model-config';
 import type { Backend, BackendInstance, InstanceContext } from '../backend';
+import { InlineOnnxRuntimeInstance } from './inline-instance';
 import { OnnxRuntimeInstance } from './instance';
 import { planSession } from './session-options';
 import { SpareWorker } from './spare-worker';
 
 /**
- * Triton's onnxruntime backend on onnxruntime-node: one worker thread per instance; session settings (threads,
- * providers, memory) from session-options.ts.
+ * Triton's onnxruntime backend on onnxruntime-node: one worker thread per instance (or, opted into per model with
+ * `execute_on_event_loop`, the event loop: inline-instance.ts); session settings (threads, providers, memory) from
+ * session-options.ts.
  */
 export class OnnxRuntimeBackend implements Backend {
   readonly name = 'onnxruntime';
@@ -39,11 +41,13 @@ export class OnnxRuntimeBackend implements Backend {
         `onnxruntime-node passes only the device id to GPU execution providers; not applied: ${plan.notApplied.join(', ')}`,
       );
     }
+    const init = { modelPath: path.join(context.versionDir, modelFile), ...plan.init };
+    if (plan.executeOnEventLoop) return InlineOnnxRuntimeInstance.start(context.instanceName, context.modelName, init);
     try {
       return await OnnxRuntimeInstance.start(
         context.instanceName,
         context.modelName,
-        { modelPath: path.join(context.versionDir, modelFile), ...plan.init },
+        init,
         { spare: this.spare.take() },
       );
     } finally {

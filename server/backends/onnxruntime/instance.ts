@@ -241,7 +241,7 @@ export class OnnxRuntimeInstance implements BackendInstance {
 /** Tensor data smaller than this, or viewing a small part of a larger buffer, is copied rather than transferred. */
 const TRANSFER_MIN_BYTES = 64 * 1024;
 
-function ortTypeOf(tensor: Tensor): string {
+export function ortTypeOf(tensor: Tensor): string {
   const ortType = DATATYPES[tensor.datatype].ortType;
   if (!ortType) throw Errors.datatypeNotRunnable(tensor.datatype, 'onnxruntime');
   return ortType;
@@ -252,7 +252,7 @@ function toMessage(id: number, runs: readonly ExecutionRequest[]): RunMessage {
 }
 
 /** The tensor as the shared-memory writer reads it: no copy, it is copied into the slot. */
-function viewWire(tensor: Tensor): WireTensor {
+export function viewWire(tensor: Tensor): WireTensor {
   return { name: tensor.name, ortType: ortTypeOf(tensor), dims: tensor.shape, data: isBytesData(tensor.data) ? tensor.data.serialized : tensor.data };
 }
 
@@ -276,7 +276,7 @@ function transferList(inputs: WireTensor[]): ArrayBuffer[] {
   return [...buffers];
 }
 
-function fromWire(wire: WireTensor): Tensor {
+export function fromWire(wire: WireTensor): Tensor {
   const datatype: DataType = dataTypeFromOrt(wire.ortType) ?? 'BYTES';
   if (datatype === 'BYTES') {
     const data = BytesData.fromSerialized(wire.data as Uint8Array);
