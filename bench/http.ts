@@ -347,8 +347,11 @@ async function main(): Promise<void> {
   ];
   // Issue 18's bound for small requests: one core doing bare's HTTP work and raw ORT's run back to back, nothing else.
   const bound = 1 / (1 / bareRate + 1 / ort.main);
-  const cpuBound = bare.serverCpuUsPerRequest !== undefined ? bare.serverCpuUsPerRequest + 1e6 / ort.main : undefined;
-  ratioLines.push(`bound 1/(1/bare + 1/raw ORT on the event loop) = ${bound.toFixed(0)} req/s; CPU bound bare + raw ORT = ${cpuBound?.toFixed(1) ?? '?'} µs/request`);
+  const cpuBound = bare.serverCpuUsPerRequest !== undefined ? bare.serverCpuUsPerRequest + ort.mainCpuUsPerCall : undefined;
+  ratioLines.push(
+    `bound 1/(1/bare + 1/raw ORT on the event loop) = ${bound.toFixed(0)} req/s; CPU bound bare + raw ORT = ` +
+      `${bare.serverCpuUsPerRequest?.toFixed(0) ?? '?'} + ${ort.mainCpuUsPerCall.toFixed(1)} = ${cpuBound?.toFixed(1) ?? '?'} µs/request`,
+  );
   for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary']) {
     const results = perRow.get(key);
     if (!results) continue;
