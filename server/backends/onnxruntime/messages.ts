@@ -27,6 +27,12 @@ export interface WorkerInit {
   channel?: SharedArrayBuffer;
 }
 
+/** What a spare worker (spare-worker.ts) starts with: no model yet, a tiny one to warm onnxruntime up with. */
+export interface SpareWorkerData {
+  spare: true;
+  warmUpModel: Uint8Array;
+}
+
 /** One model execution: a (possibly merged) batch. */
 export interface WireRun {
   inputs: WireTensor[];

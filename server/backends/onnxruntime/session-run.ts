@@ -6,8 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { BytesData } from '../../core/bytes-data';
 import type { WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
 
-export function createSession(init: WorkerInit): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(init.modelPath, {
+/** The session of `init.modelPath`, or of the model bytes given. */
+export function createSession(init: WorkerInit, modelBytes?: Uint8Array): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: init.intraOpThreads,
     interOpNumThreads: init.interOpThreads,
     executionMode: init.executionMode ?? 'sequential',
@@ -18,7 +19,8 @@ export function createSession(init: WorkerInit): Promise<ort.InferenceSession> {
     // Spinning threads would compete with the event loop for these few cores. The binding joins nested keys
     // with '.', and takes an already dotted key as it is.
     extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0', ...init.sessionConfig },
-  });
+  };
+  return modelBytes ? ort.InferenceSession.create(modelBytes, options) : ort.InferenceSession.create(init.modelPath, options);
 }
 
 /** The elements of serialised BYTES as strings (what ORT's string tensors take), without a view per element. */

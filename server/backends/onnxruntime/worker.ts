@@ -4,8 +4,8 @@
  * messages with their buffers transferred (no copy); outputs go back the same way.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type * as ort from 'onnxruntime-node';
-import type { FromWorker, RunMessage, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import * as ort from 'onnxruntime-node';
+import type { FromWorker, RunMessage, SpareWorkerData, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
 import { createSession, runOne } from './session-run';
 import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-channel';
 
@@ -13,15 +13,29 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 
 /** The model to serve: given at start, or, for a spare started ahead of need (spare-worker.ts), by the first message. */
-function modelInit(): Promise<WorkerInit> {
-  if (workerData) return Promise.resolve(workerData as WorkerInit);
-  return new Promise((resolve) => {
-    port!.once('message', (message: ToWorker) => {
-      if (message.type === 'init') resolve(message.init);
-      else process.exit(0); // 'stop' before any model
-    });
-  });
+async function modelInit(): Promise<WorkerInit> {
+  const data = workerData as WorkerInit | SpareWorkerData;
+  if (!('spare' in data)) return data;
+  // Create, run and release a tiny session meanwhile: the first real load then finds onnxruntime ready.
+  const message = new Promise<ToWorker>((resolve) => port!.once('message', resolve));
+  try {
+    const warm = await createSession({ ...WARM_UP_SETTINGS, modelPath: '' }, data.warmUpModel);
+    await warm.run({ X: new ort.Tensor('float32', new Float32Array(1), [1]) });
+    await warm.release();
+  } catch {
+    // Only a head start: the real session reports any problem with onnxruntime itself.
+  }
+  const first = await message;
+  if (first.type !== 'init') process.exit(0); // 'stop' before any model
+  return first.init;
 }
+
+const WARM_UP_SETTINGS: Omit<WorkerInit, 'modelPath'> = {
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+};
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
