@@ -8,6 +8,8 @@ import type { Worker } from 'node:worker_threads';
 import type { InstanceContext } from '../../server/backends/backend';
 import { OnnxRuntimeBackend } from '../../server/backends/onnxruntime/backend';
 import { SpareWorker } from '../../server/backends/onnxruntime/spare-worker';
+import { warmUpModel } from '../../server/backends/onnxruntime/warm-up-model';
+import { describeOnnx } from '../../server/config/autocomplete';
 
 const SIMPLE_DIR = path.join(__dirname, '..', '..', 'examples', 'model_repository', 'simple');
 
@@ -28,6 +30,15 @@ const waitingSpare = (backend: OnnxRuntimeBackend): Worker | undefined =>
   (backend as unknown as { spare: { spare: Worker | undefined } }).spare.spare;
 
 const exited = (worker: Worker) => new Promise<number>((resolve) => worker.once('exit', resolve));
+
+describe('warmUpModel', () => {
+  it('is a valid one-node FP32 [1] → [1] model (what the spare creates and runs while it waits)', () => {
+    expect(describeOnnx(warmUpModel())).toEqual({
+      inputs: [{ name: 'X', datatype: 'FP32', shape: [1] }],
+      outputs: [{ name: 'Y', datatype: 'FP32', shape: [1] }],
+    });
+  });
+});
 
 describe('SpareWorker', () => {
   it('disabled: never starts a thread', () => {
