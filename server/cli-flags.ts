@@ -18,6 +18,8 @@ export type FlagArgument = 'int' | 'bool' | 'float' | 'string' | 'none';
 
 export interface FlagSpec {
   readonly flag: string;
+  /** A one-letter alias (`-h`). */
+  readonly short?: string;
   readonly argument: FlagArgument;
   /** The value's form in --help when it is not plain (Triton's arg_desc, e.g. `<string>:<string>=<string>`). */
   readonly form?: string;
@@ -76,7 +78,7 @@ const NO_VERTEX = 'no Vertex AI endpoint (its predict and health routes) is serv
 const NO_CUDA_POOLS = 'tensors are copied to the GPU by ONNX Runtime, which manages its own memory; there is no server-side pool';
 
 export const FLAG_SPECS: readonly FlagSpec[] = [
-  { flag: '--help', argument: 'none', group: '', status: 'supported', note: 'Print usage.' },
+  { flag: '--help', short: 'h', argument: 'none', group: '', status: 'supported', note: 'Print usage.' },
 
   // Server
   { flag: CLI_FLAGS.id, argument: 'string', group: 'Server', status: 'supported', note: 'Server metadata `name` (`GET /v2`, gRPC ServerMetadata). Default `triton`.' },
@@ -87,7 +89,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.logInfo, argument: 'bool', group: 'Logging', status: 'supported', note: 'Info lines on or off. Default true.' },
   { flag: CLI_FLAGS.logWarning, argument: 'bool', group: 'Logging', status: 'supported', note: 'Warning lines on or off. Default true.' },
   { flag: CLI_FLAGS.logError, argument: 'bool', group: 'Logging', status: 'supported', note: 'Error lines on or off. Default true.' },
-  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: '`default` or `ISO8601`: JSON lines (pino) timed in epoch ms or ISO 8601. Default `default`.' },
+  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601`, or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/logging.md).' },
   { flag: CLI_FLAGS.logFile, argument: 'string', group: 'Logging', status: 'supported', note: 'Append log lines to this file instead of stdout; `GET /v2/logging` reports it.' },
 
   // Model Repository
@@ -213,6 +215,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.traceLogFrequency, argument: 'int', group: 'DEPRECATED', status: 'supported', note: 'Same as --trace-config triton,log-frequency=<n>.' },
 
   // This server's own
+  { flag: '--version', argument: 'none', group: 'This server', status: 'supported', note: 'Print the version and exit.' },
   { flag: CLI_FLAGS.host, argument: 'string', group: 'This server', status: 'supported', note: 'Address HTTP, gRPC and metrics bind unless their own address flag is given. Default 0.0.0.0.' },
   { flag: CLI_FLAGS.maxInstancesPerModel, argument: 'int', group: 'This server', status: 'supported', note: 'Most instances one model version may start over all its instance groups; a config asking for more fails to load (Triton has no limit). Default 32.' },
   { flag: CLI_FLAGS.modelCacheDir, argument: 'string', group: 'This server', status: 'supported', note: 'Local folder `gs://` repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },

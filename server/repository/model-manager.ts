@@ -151,6 +151,8 @@ export class ModelManager {
       for (const [, version] of loaded) {
         if (version.state === 'READY') version.state = 'UNLOADING';
       }
+      // A model that never loaded (its load failed) has nothing to report unloading.
+      const wasServing = loaded.some(([, version]) => version.loaded !== undefined);
       await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload({ drain })));
       for (const [number, version] of loaded) {
         if (version.loaded) this.observers.onModelUnload({ model: name, version: String(number) });
@@ -159,7 +161,7 @@ export class ModelManager {
         version.loaded = undefined;
       }
       record.failure = undefined;
-      this.options.log.info({ model: name }, 'unloaded model');
+      if (wasServing) this.options.log.info({ model: name }, 'unloaded model');
     });
     record.busy = run.catch(() => undefined);
     return run;

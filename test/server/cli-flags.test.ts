@@ -32,7 +32,7 @@ response-cache-byte-size trace-file trace-level trace-rate trace-count trace-log
   .split(/\s+/)
   .map((name) => `--${name}`);
 
-const OWN_FLAGS = ['--host', '--max-instances-per-model', '--model-cache-dir', '--grpc-max-message-bytes'];
+const OWN_FLAGS = ['--version', '--host', '--max-instances-per-model', '--model-cache-dir', '--grpc-max-message-bytes'];
 
 const base = ['--model-repository=/models'];
 
