@@ -290,12 +290,13 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       httpDrain.begin(); // still listening: new work gets 503 and every response closes its connection
       // One deadline for the whole stop, so the pod's grace period (constructs) can be sized from it.
       const deadline = Date.now() + exitTimeoutMs;
-      const drained = Promise.all(manager.readyVersions().map((version) => version.scheduler.drain()));
+      const serving = manager.readyVersions();
+      const drained = Promise.all(serving.map((version) => version.scheduler.drain()));
       const inTime = await settlesWithin(drained, exitTimeoutMs);
       if (!inTime) {
         log.warn({ exitTimeoutSecs: exitTimeoutMs / 1000 }, 'exit timeout reached: failing the requests still in flight');
         await manager.stop({ drain: false }); // their clients get 503 before the connections close
-      } else if (listening || grpcListening) {
+      } else if ((listening || grpcListening) && serving.length > 0) {
         log.info('in-flight requests finished; closing the frontends');
       }
       // Both frontends at once: HTTP keeps listening until its connections have ended, gRPC sends GOAWAY and lets

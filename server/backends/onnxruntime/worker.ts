@@ -75,10 +75,20 @@ async function runOne(session: ort.InferenceSession, run: WireRun): Promise<Wire
   }
 }
 
+/**
+ * ONNX Runtime's process-wide logger writes straight to stderr, outside the server's log (the Node binding takes no
+ * logging callback, unlike Triton's backend): its errors, such as an execution provider library that cannot load,
+ * reach the server as exceptions that the server logs with the model and the reason, so only its fatal lines are kept.
+ * Each session's own logger stays at warning level (graph and placement warnings appear only there).
+ */
+ort.env.logLevel = 'fatal';
+const SESSION_LOG_SEVERITY_WARNING = 2;
+
 async function main(): Promise<void> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(init.modelPath, {
+      logSeverityLevel: SESSION_LOG_SEVERITY_WARNING,
       intraOpNumThreads: init.intraOpThreads,
       interOpNumThreads: init.interOpThreads,
       executionMode: init.executionMode ?? 'sequential',
