@@ -3,6 +3,7 @@ import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
 import { IdentityBackend } from './backends/identity/backend';
 import { PythonBackend, pythonShmPrefix } from './backends/python/backend';
+import type { StubOutput } from './backends/python/stub-process';
 import type { Backend } from './backends/backend';
 import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import type { ResponseCacheSettings } from './core/cache-config';
@@ -119,6 +120,8 @@ export interface InferenceServerOptions {
   readonly responseCache?: ResponseCacheSettings;
   /** Trace settings at startup (--trace-config); changeable at run time. @default tracing OFF */
   readonly trace?: Partial<TraceValues>;
+  /** Where Python models' prints and pb_utils.Logger lines go. @default the server's stdout and stderr, as Triton */
+  readonly pythonStubOutput?: StubOutput;
 }
 
 export interface StartResult {
@@ -157,6 +160,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     // BLS calls run on the facade, created below: bound late, used only once models execute.
     new PythonBackend({
       backendConfig: options.backendConfig?.get('python'),
+      output: options.pythonStubOutput,
       runner: {
         inferForBackend: (request) => service.inferForBackend(request),
         inferStream: (request, listener) => service.inferStreamForBackend(request, listener),
