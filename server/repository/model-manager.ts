@@ -15,8 +15,8 @@ import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/
 import { backendFor } from './backend-for';
 import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
 import { LoadedModelVersion } from './loaded-version';
-import { listVersionDirs, readConfigFile, RepositorySource } from './source';
-import { noVersionAvailableMessage, selectVersions } from './version-policy';
+import { listVersionDirs, looseModelFiles, readConfigFile, RepositorySource } from './source';
+import { missingVersionFolderMessage, noVersionAvailableMessage, selectVersions } from './version-policy';
 
 export interface ModelManagerOptions {
   readonly sources: RepositorySource[];
@@ -324,6 +324,8 @@ export class ModelManager {
       record.fingerprint = await source.fingerprint?.(name);
       modelDir = await source.materialize(name);
       const available = await listVersionDirs(modelDir);
+      const loose = available.length === 0 ? await looseModelFiles(modelDir) : [];
+      if (loose.length > 0) throw new Error(missingVersionFolderMessage(name, loose[0]));
       const firstVersionEntries =
         available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
       const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir, this.options.modelConfigName)), {
