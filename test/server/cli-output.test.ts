@@ -101,7 +101,7 @@ describe('startup output', () => {
       expect.stringMatching(/^\| Model +\| Version \| Status +\|$/),
       expect.stringMatching(/^\+-+\+-+\+-+\+$/),
     ]);
-    expect(rows[3]).toMatch(/^\| flat +\| - +\| UNAVAILABLE: model 'flat' has no version folder: 'model\.onnx' lies +\|$/);
+    expect(rows[3]).toMatch(/^\| flat +\| - +\| UNAVAILABLE: model 'flat' has no version folder: 'model\.onnx' lies directly in +\|$/);
     expect(rows.find((row) => row.startsWith('| simple '))).toMatch(/^\| simple +\| 2 +\| READY +\|$/);
     expect(rows[rows.length - 1]).toMatch(/^\+-+\+-+\+-+\+$/);
     // Every row is as wide as the borders (Triton's table), the long reason wrapped inside its cell.
