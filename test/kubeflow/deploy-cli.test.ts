@@ -48,7 +48,7 @@ describe('deploy command line', () => {
     const help = await captured(['-h']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: deploy --name=<name> /);
-    expect(help.stdout).toMatch(/\nRequired:\n {6}--model-repository <string> +Model repository/);
+    expect(help.stdout).toMatch(/\nRequired:\n {6}--model-repository <string>\s+Model repository/);
     expect(help.stdout).toMatch(/\nDeployment:\n(.*\n)* {6}--num-gpus <integer> +GPUs per pod \(0 runs on CPU nodes\)\. Default 1\./);
     expect(help.stdout).toMatch(/\nRunning it by hand:\n(.*\n)* {6}--dry-run +Print the manifests as YAML/);
     const { version } = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string };
