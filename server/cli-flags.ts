@@ -89,7 +89,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.logInfo, argument: 'bool', group: 'Logging', status: 'supported', note: 'Info lines on or off. Default true.' },
   { flag: CLI_FLAGS.logWarning, argument: 'bool', group: 'Logging', status: 'supported', note: 'Warning lines on or off. Default true.' },
   { flag: CLI_FLAGS.logError, argument: 'bool', group: 'Logging', status: 'supported', note: 'Error lines on or off. Default true.' },
-  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601`, or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/logging.md).' },
+  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601`, or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/server-output.md).' },
   { flag: CLI_FLAGS.logFile, argument: 'string', group: 'Logging', status: 'supported', note: 'Append log lines to this file instead of stdout; `GET /v2/logging` reports it.' },
 
   // Model Repository
