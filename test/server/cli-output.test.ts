@@ -130,6 +130,13 @@ describe('startup output', () => {
       expect(failed?.err).toBe(`--metrics-port ${busy} is in use (EADDRINUSE 127.0.0.1:${busy})`);
       expect(result.stdout).not.toMatch(/in-flight requests finished|unloaded model|loaded model/);
       expect(result.stderr).toBe('');
+      // gRPC binds last, after the models loaded; @grpc/grpc-js's own bind error goes to the log, not stderr.
+      const grpc = await run([`--model-repository=${repo}`, '--exit-on-error=false', ...LOOPBACK, `--grpc-port=${busy}`]);
+      expect(grpc.code).toBe(1);
+      expect(jsonLines(grpc.stdout).find((line) => line.msg === 'failed to start')?.err).toBe(
+        `--grpc-port ${busy} is in use (EADDRINUSE 127.0.0.1:${busy})`,
+      );
+      expect(grpc.stderr).toBe('');
     } finally {
       blocker.close();
     }
