@@ -3,13 +3,13 @@
  * `--dry-run` YAML that `kubectl apply -f -` takes (multi-document, each a schema-valid object), and one line when
  * there is no kubeconfig (node dist/kubeflow/deploy.js, as a person runs it).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { main, missingClusterCredentials, parseDeployArgs } from '../../kubeflow/deploy';
 import { Manifest, schemaErrors } from '../constructs/helpers';
+import { runCommand } from '../server/cli-process';
 
 const ENTRY = path.resolve(__dirname, '../../dist/kubeflow/deploy.js');
 const IMAGE = 'us-docker.pkg.dev/p/r/inference-server:0.1.0';
@@ -90,15 +90,7 @@ describe('without a cluster', () => {
 
   it('the built command exits 1 with that line', async () => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home };
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [ENTRY, ...REQUIRED], { env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await runCommand(ENTRY, REQUIRED, { env });
     expect(result).toEqual({
       code: 1,
       stdout: '',

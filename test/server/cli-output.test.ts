@@ -4,37 +4,14 @@
  * --log-format=pretty (a terminal's default) and JSON when piped, a busy port named by its flag, and a failed start
  * that reports only what happened.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { copyRepository } from './repo-fixture';
-import { MAIN } from './cli-process';
+import { MAIN, runCommand } from './cli-process';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run the command to its end (or until `stopWhen` sees its output, then SIGTERM). */
-function run(args: string[], stopWhen?: (stdout: string) => boolean): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!signalled && stopWhen?.(stdout)) {
-        signalled = true;
-        child.kill('SIGTERM');
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The command to its end, or until `stopWhen` sees its output (then SIGTERM). */
+const run = (args: string[], stopWhen?: (stdout: string) => boolean) => runCommand(MAIN, args, { stopWhen });
 
 const LOOPBACK = ['--http-port=0', '--grpc-port=0', '--metrics-port=0', '--host=127.0.0.1'];
 const jsonLines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; [key: string]: unknown });
