@@ -89,7 +89,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.logInfo, argument: 'bool', group: 'Logging', status: 'supported', note: 'Info lines on or off. Default true.' },
   { flag: CLI_FLAGS.logWarning, argument: 'bool', group: 'Logging', status: 'supported', note: 'Warning lines on or off. Default true.' },
   { flag: CLI_FLAGS.logError, argument: 'bool', group: 'Logging', status: 'supported', note: 'Error lines on or off. Default true.' },
-  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601`, or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/server-output.md).' },
+  { flag: CLI_FLAGS.logFormat, argument: 'string', form: '<default|ISO8601|json|pretty>', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601`, or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/server-output.md).' },
   { flag: CLI_FLAGS.logFile, argument: 'string', group: 'Logging', status: 'supported', note: 'Append log lines to this file instead of stdout; `GET /v2/logging` reports it.' },
 
   // Model Repository
@@ -98,7 +98,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.exitOnError, argument: 'bool', group: 'Model Repository', status: 'supported', note: 'Exit when a model fails to load at startup. Default true.' },
   { flag: CLI_FLAGS.disableAutoCompleteConfig, argument: 'none', group: 'Model Repository', status: 'supported', note: 'No auto-complete: config.pbtxt must be complete.' },
   { flag: CLI_FLAGS.strictReadiness, argument: 'bool', group: 'Model Repository', status: 'supported', note: '`/v2/health/ready` is 200 only when every model is ready. Default true.' },
-  { flag: CLI_FLAGS.modelControlMode, argument: 'string', group: 'Model Repository', status: 'supported', note: '`none`, `poll` or `explicit`. Default `none`.' },
+  { flag: CLI_FLAGS.modelControlMode, argument: 'string', form: '<none|poll|explicit>', group: 'Model Repository', status: 'supported', note: '`none`, `poll` or `explicit`. Default `none`.' },
   { flag: CLI_FLAGS.repositoryPollSecs, argument: 'int', group: 'Model Repository', status: 'supported', note: 'Seconds between repository scans in poll mode. Default 15.' },
   { flag: CLI_FLAGS.loadModel, argument: 'string', multiple: true, group: 'Model Repository', status: 'supported', note: "Explicit mode: model to load at startup (repeatable; `*` for all)." },
   { flag: CLI_FLAGS.modelConfigName, argument: 'string', group: 'Model Repository', status: 'supported', note: 'Models read `<model>/configs/<name>.pbtxt` where it exists, else `config.pbtxt` (or auto-complete).', check: (value) => (value === '' ? 'Error: empty argument for --model-config-name' : undefined) },
@@ -137,7 +137,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.grpcServerCert, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the server certificate (chain).' },
   { flag: CLI_FLAGS.grpcServerKey, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the server private key.' },
   { flag: CLI_FLAGS.grpcRootCert, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the CA that signs client certificates (mutual TLS).' },
-  { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, argument: 'string', group: 'GRPC', status: 'supported', note: '`none`, `low`, `medium`, `high`; compressed requests are accepted, but @grpc/grpc-js sends responses uncompressed (logged at startup). Default `none`.' },
+  { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, argument: 'string', form: '<none|low|medium|high>', group: 'GRPC', status: 'supported', note: '`none`, `low`, `medium`, `high`; compressed requests are accepted, but @grpc/grpc-js sends responses uncompressed (logged at startup). Default `none`.' },
   { flag: CLI_FLAGS.grpcKeepaliveTime, argument: 'int', group: 'GRPC', status: 'supported', note: 'Keepalive ping period, ms. Default 7200000.' },
   { flag: CLI_FLAGS.grpcKeepaliveTimeout, argument: 'int', group: 'GRPC', status: 'supported', note: 'Keepalive ping timeout, ms. Default 20000.' },
   { flag: CLI_FLAGS.grpcKeepalivePermitWithoutCalls, argument: 'bool', group: 'GRPC', status: 'supported', note: 'Allow keepalive pings without calls in flight. Default false.' },
