@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
+import { gcsBucketNameProblem } from '../server/contract';
 import { isDnsLabel, isDnsSubdomain } from './gke';
 import { ABANDON_ON_DELETE } from './gpu-node-pool';
 import { IamPolicyMember } from './imports/iampolicymembers-iam.cnrm.cloud.google.com';
@@ -125,9 +126,8 @@ function validateProps(p: GcsModelRepositoryProps, ksa: string, gsa: string): st
   if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(p.projectId)) {
     errors.push(`projectId "${p.projectId}" is not a Google Cloud project id (6–30 lowercase letters, digits, '-')`);
   }
-  if (!/^[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]$/.test(p.bucketName) || p.bucketName.startsWith('goog')) {
-    errors.push(`bucketName "${p.bucketName}" is not a valid bucket name (3–63 lowercase letters, digits, '-', '_', '.')`);
-  }
+  const bucketProblem = gcsBucketNameProblem(p.bucketName);
+  if (bucketProblem) errors.push(`bucketName "${p.bucketName}" is not a valid Cloud Storage bucket name: ${bucketProblem}`);
   if (!/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(gsa)) {
     errors.push(`Google service account id "${gsa}" must be 6–30 lowercase letters, digits or '-': set gcpServiceAccountId`);
   }

@@ -2,7 +2,7 @@ import { Chart, Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS,
+  DEFAULT_PORTS, gcsBucketNameProblem, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS,
 } from '../server/contract';
 import { ADMIN_GROUPS, ADMIN_KEY_ENV, AdminKey, adminKeyErrors } from './admin-key';
 import { engineContainer, engineErrors, InferenceEngine, TRITON_IMAGE } from './engines/engine';
@@ -359,7 +359,11 @@ function validateProps(props: InferenceServerProps, numGpus: number, replicas: n
     errors.push('modelRepositories is empty: give at least one path or gs:// URL holding the models');
   }
   for (const repo of props.modelRepositories) {
-    if (!repo.startsWith('/') && !/^gs:\/\/[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9](\/.*)?$/.test(repo)) {
+    const bucket = /^gs:\/\/([^/]*)/.exec(repo)?.[1];
+    const bucketProblem = bucket !== undefined ? gcsBucketNameProblem(bucket) : undefined;
+    if (bucketProblem) {
+      errors.push(`model repository "${repo}": "${bucket}" is not a valid Cloud Storage bucket name: ${bucketProblem}`);
+    } else if (!repo.startsWith('/') && bucket === undefined) {
       errors.push(`model repository "${repo}" must be an absolute path inside the pod or a gs://bucket/path URL`);
     }
   }

@@ -9,11 +9,13 @@
  * Exit codes: 0 deployed and available; 1 the cluster refused (RBAC), timed out or the rollout failed; 2 bad inputs.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { Yaml } from 'cdk8s';
+import { BOOL_WORDS, formatHelp, HelpGroup, OptionsConfig, parseFlags, USAGE_EXIT_CODE, UsageError, versionLine } from '../server/command-line';
 import { DEFAULT_PORTS } from '../server/contract';
 import type { InferenceEngine, InferenceServiceType } from '../constructs';
-import { DEPLOY_FLAGS } from './flags';
+import { DEPLOY_FLAGS, DeployFlag } from './flags';
 import { DeploymentState, KubeApi, KubeApiError, loadKubeApi, ServiceState } from './kube';
 import { DeployManifests, synthesizeDeployManifests } from './manifests';
 
@@ -39,27 +41,44 @@ export interface DeployOptions {
   readonly dryRun: boolean;
 }
 
-export class DeployInputError extends Error {}
+export class DeployInputError extends UsageError {}
 
 /** Why the step failed, in words that say what to do about it. */
 export class DeployError extends Error {}
 
 export function usage(): string {
-  const lines = DEPLOY_FLAGS.map(
-    (f) => `  ${`${f.flag}=<${f.type}>`.padEnd(34)} ${f.help}${f.default === undefined ? ' Required.' : f.default !== '' ? ` Default ${f.default}.` : ''}`,
-  );
-  return ['Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> --image=<image> [options]', '', ...lines].join('\n');
+  const topic = (f: DeployFlag) =>
+    f.default === undefined ? 'Required' : f.output ? 'Outputs (Kubeflow passes these paths)' : f.internal ? 'Running it by hand' : 'Deployment';
+  const groups: HelpGroup[] = ['Required', 'Deployment', 'Outputs (Kubeflow passes these paths)', 'Running it by hand'].map((title) => ({
+    title,
+    entries: DEPLOY_FLAGS.filter((f) => topic(f) === title).map((f) => ({
+      flag: f.flag,
+      value: f.type === 'boolean' ? undefined : `<${f.type}>`,
+      help: `${f.help}${f.default !== undefined && f.default !== '' && f.type !== 'boolean' ? ` Default ${f.default}.` : ''}`,
+    })),
+  }));
+  groups.push({
+    title: 'General',
+    entries: [
+      { flag: '--help', short: 'h', help: 'Print this help.' },
+      { flag: '--version', help: 'Print the version.' },
+    ],
+  });
+  return formatHelp('Usage: deploy --name=<name> --model-repository=<gs://bucket/path|/path> --image=<image> [options]', groups).trimEnd();
 }
 
+/** The deploy flags, plus --help and --version, for node:util parseArgs. */
+const DEPLOY_OPTIONS: OptionsConfig = {
+  ...Object.fromEntries(DEPLOY_FLAGS.map((f) => [f.flag.slice(2), { type: 'string' as const }])),
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+};
+
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
-  const options: Record<string, { type: 'string' }> = {};
-  for (const f of DEPLOY_FLAGS) options[f.flag.slice(2)] = { type: 'string' };
-  let values: Record<string, string | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof values;
-  } catch (error) {
-    throw new DeployInputError((error as Error).message);
-  }
+  const values = parseFlags(argv, DEPLOY_OPTIONS, {
+    program: 'deploy',
+    trueWhenBare: DEPLOY_FLAGS.filter((f) => f.type === 'boolean').map((f) => f.flag.slice(2)),
+  }) as Record<string, string | undefined>;
   const missing = DEPLOY_FLAGS.filter((f) => f.default === undefined && !values[f.flag.slice(2)]);
   if (missing.length > 0) throw new DeployInputError(`missing ${missing.map((f) => f.flag).join(', ')}`);
   const text = (flag: string): string => values[flag.slice(2)] ?? DEPLOY_FLAGS.find((f) => f.flag === flag)?.default ?? '';
@@ -74,8 +93,8 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   }
   const poll = Number(text('--poll-interval-seconds'));
   if (!(poll > 0)) throw new DeployInputError(`--poll-interval-seconds expects a positive number, got '${text('--poll-interval-seconds')}'`);
-  const dryRun = text('--dry-run');
-  if (!['true', 'false'].includes(dryRun)) throw new DeployInputError(`--dry-run expects true or false, got '${dryRun}'`);
+  const dryRun = text('--dry-run').toLowerCase();
+  if (!BOOL_WORDS.includes(dryRun)) throw new DeployInputError(`--dry-run expects true or false, got '${dryRun}'`);
   const engine = text('--engine');
   if (!['builtin', 'triton'].includes(engine)) throw new DeployInputError(`--engine must be builtin or triton, got '${engine}'`);
   const minReplicas = int('--min-replicas', 1);
@@ -100,7 +119,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     pollIntervalSeconds: poll,
     fieldManager: text('--field-manager'),
     kubeconfig: text('--kubeconfig'),
-    dryRun: dryRun === 'true',
+    dryRun: ['true', 'on', '1'].includes(dryRun),
   };
 }
 
@@ -152,8 +171,12 @@ export interface DeployDeps {
 export async function main(argv: readonly string[], deps: DeployDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((line: string) => process.stdout.write(`${line}\n`));
   const err = deps.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
-  if (argv.includes('--help')) {
+  if (argv.includes('--help') || argv.includes('-h')) {
     out(usage());
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    out(versionLine('deploy').trimEnd());
     return 0;
   }
   let options: DeployOptions;
@@ -162,12 +185,19 @@ export async function main(argv: readonly string[], deps: DeployDeps = {}): Prom
     options = parseDeployArgs(argv);
     manifests = synthesizeDeployManifests({ ...options, accelerator: options.accelerator || undefined });
   } catch (error) {
-    err(`error: ${(error as Error).message}\n\n${usage()}`);
-    return 2;
+    const message = (error as Error).message;
+    err(`error: ${message}${message.includes('--help') ? '' : ' (deploy --help lists every option)'}`);
+    return USAGE_EXIT_CODE;
   }
   if (options.dryRun) {
-    out(JSON.stringify(manifests.objects, null, 2));
+    // One YAML document per object: `deploy --dry-run ... | kubectl apply -f -`.
+    out(Yaml.stringify(...manifests.objects).trimEnd());
     return 0;
+  }
+  const noCluster = deps.kube ? undefined : missingClusterCredentials(options.kubeconfig);
+  if (noCluster) {
+    err(`error: ${noCluster}`);
+    return 1;
   }
   try {
     const result = await deploy(options, manifests, deps.kube ?? loadKubeApi(options.kubeconfig || undefined), {
@@ -294,6 +324,25 @@ function explain(error: unknown, options: DeployOptions): DeployError {
     return new DeployError(error.message);
   }
   return new DeployError(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Why there is no cluster to talk to, in one line, or undefined: outside a pod the deploy needs --kubeconfig, KUBECONFIG
+ * or ~/.kube/config (the places @kubernetes/client-node looks), and one of them must exist.
+ */
+export function missingClusterCredentials(kubeconfig: string, env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string | undefined {
+  if (kubeconfig) return fs.existsSync(kubeconfig) ? undefined : `--kubeconfig ${kubeconfig} does not exist`;
+  if (env.KUBERNETES_SERVICE_HOST) return undefined;
+  const fromEnv = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
+  if (fromEnv.length > 0) {
+    return fromEnv.some((file) => fs.existsSync(file)) ? undefined : `KUBECONFIG names no file that exists (${fromEnv.join(path.delimiter)})`;
+  }
+  const defaultFile = path.join(home, '.kube', 'config');
+  if (fs.existsSync(defaultFile)) return undefined;
+  return (
+    `no kubeconfig: not in a pod, no --kubeconfig, KUBECONFIG unset and ${defaultFile} missing ` +
+    '(run `gcloud container clusters get-credentials <cluster>`, or --dry-run to print the manifests)'
+  );
 }
 
 function writeOutput(file: string, content: string): void {

@@ -6,7 +6,8 @@ export interface DeployFlag {
   readonly flag: string;
   /** KFP input name (snake_case) or output name. */
   readonly kfpName: string;
-  readonly type: 'string' | 'integer';
+  /** `boolean` flags take true/false, or nothing (bare `--dry-run` is true). */
+  readonly type: 'string' | 'integer' | 'boolean';
   /** Absent: required. */
   readonly default?: string;
   readonly help: string;
@@ -44,5 +45,5 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
   { flag: '--poll-interval-seconds', kfpName: 'poll_interval_seconds', type: 'string', default: '5', internal: true, help: 'Seconds between status checks.' },
   { flag: '--field-manager', kfpName: 'field_manager', type: 'string', default: 'kubeflow-inference-server-deploy', internal: true, help: 'Server-side apply field manager.' },
   { flag: '--kubeconfig', kfpName: 'kubeconfig', type: 'string', default: '', internal: true, help: 'Kubeconfig file; default: in-cluster config (or KUBECONFIG / ~/.kube/config outside a cluster).' },
-  { flag: '--dry-run', kfpName: 'dry_run', type: 'string', default: 'false', internal: true, help: 'true: print the manifests as JSON and apply nothing.' },
+  { flag: '--dry-run', kfpName: 'dry_run', type: 'boolean', default: 'false', internal: true, help: 'Print the manifests as YAML (for kubectl apply -f -) and apply nothing.' },
 ];

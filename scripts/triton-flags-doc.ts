@@ -38,9 +38,10 @@ export function tritonFlagsMarkdown(): string {
     '- **refused**: the server exits 2 with `Bad option: "<flag>".` and the reason.',
     '- **partial**: the values named are refused that way; the others are supported.',
     '',
-    'Values are read as Triton reads them: `--flag=value` or `--flag value`; booleans `true`/`on`/`1`, `false`/`off`/`0`;',
-    'a bad value stops the server with Triton\'s message (`Bad option: "--http-port".` / `Invalid option value. Got abc`).',
-    'A flag that is in neither Triton nor this table stops it with `Unknown option`.',
+    'Values are read as Triton reads them: `--flag=value` or `--flag value`; booleans `true`/`on`/`1`, `false`/`off`/`0`',
+    '(a boolean flag given bare means `true`); a bad value stops the server with Triton\'s message',
+    '(`Bad option: "--http-port".` / `Invalid option value. Got abc`). A flag that is in neither Triton nor this table',
+    "stops it (exit 2) with one line naming the closest flag: `unknown option '--htp-port'; did you mean --http-port?`.",
     '',
   ];
   let group: string | undefined;

@@ -3,8 +3,9 @@ import pino, { Logger } from 'pino';
 import { OnnxRuntimeBackend } from './backends/onnxruntime/backend';
 import { IdentityBackend } from './backends/identity/backend';
 import { PythonBackend, pythonShmPrefix } from './backends/python/backend';
+import type { StubOutput } from './backends/python/stub-process';
 import type { Backend } from './backends/backend';
-import { DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
+import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import type { ResponseCacheSettings } from './core/cache-config';
 import { InferenceService } from './core/inference-service';
 import { LogSettingsController } from './core/log-settings';
@@ -25,6 +26,7 @@ import type { RestrictedFeatures } from './core/restricted-features';
 import { GrpcCompressionLevel, GrpcFrontend, GrpcKeepaliveOptions, GrpcTlsOptions } from './protocol/grpc/server';
 import { ModelManager } from './repository/model-manager';
 import { createRepositorySource } from './repository/source';
+import { modelStatusTable, readyLine } from './startup-report';
 
 export interface InferenceServerOptions {
   /** Repository roots (local paths; gs:// later). */
@@ -123,6 +125,8 @@ export interface InferenceServerOptions {
   readonly responseCache?: ResponseCacheSettings;
   /** Trace settings at startup (--trace-config); changeable at run time. @default tracing OFF */
   readonly trace?: Partial<TraceValues>;
+  /** Where Python models' prints and pb_utils.Logger lines go. @default the server's stdout and stderr, as Triton */
+  readonly pythonStubOutput?: StubOutput;
 }
 
 export interface StartResult {
@@ -162,6 +166,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     // BLS calls run on the facade, created below: bound late, used only once models execute.
     new PythonBackend({
       backendConfig: options.backendConfig?.get('python'),
+      output: options.pythonStubOutput,
       runner: {
         inferForBackend: (request) => service.inferForBackend(request),
         inferStream: (request, listener) => service.inferStreamForBackend(request, listener),
@@ -257,29 +262,37 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       let metricsPort: number | undefined;
       if (metrics) {
         // Before loading models: Prometheus sees the target (and nv_model_load_duration_secs) during long loads.
-        metricsPort = await metrics.start(options.metricsPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.metrics), options.metricsHost ?? options.host ?? '0.0.0.0');
-        log.info({ port: metricsPort }, 'Metrics service started');
+        const port = options.metricsPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.metrics);
+        const host = options.metricsHost ?? options.host ?? '0.0.0.0';
+        metricsPort = await namingTheFlag(CLI_FLAGS.metricsPort, host, port, metrics.start(port, host));
+        log.info({ port: metricsPort, address: host }, 'Metrics service started');
       }
       const failedModels = await manager.start();
+      const models = (await manager.index()).filter((entry) => entry.state !== undefined);
+      log.info({ models }, `model status\n${modelStatusTable(models)}`);
       if (controlMode === 'poll') {
         manager.startPolling((options.repositoryPollSecs ?? SERVER_DEFAULTS.repositoryPollSecs) * 1000);
       }
       let httpPort: number | undefined;
       if (options.allowHttp ?? true) {
-        await http.listen({ port: options.httpPort ?? DEFAULT_PORTS.http, host: options.host ?? '0.0.0.0' });
+        const port = options.httpPort ?? DEFAULT_PORTS.http;
+        const host = options.host ?? '0.0.0.0';
+        await namingTheFlag(CLI_FLAGS.httpPort, host, port, http.listen({ port, host }));
         listening = true;
         const address = http.server.address();
         httpPort = typeof address === 'object' && address ? address.port : undefined;
-        log.info({ port: httpPort }, 'HTTP service started');
+        log.info({ port: httpPort, address: host }, 'HTTP service started');
       }
       let grpcPort: number | undefined;
       if (grpc) {
         // An ephemeral HTTP port with no gRPC port given (tests, embedding) makes gRPC ephemeral too, never 8001.
-        const grpcPortOption = options.grpcPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.grpc);
-        grpcPort = await grpc.listen(options.grpcHost ?? options.host ?? '0.0.0.0', grpcPortOption);
+        const port = options.grpcPort ?? (options.httpPort === 0 ? 0 : DEFAULT_PORTS.grpc);
+        const host = options.grpcHost ?? options.host ?? '0.0.0.0';
+        grpcPort = await namingTheFlag(CLI_FLAGS.grpcPort, host, port, grpc.listen(host, port));
         grpcListening = true;
-        log.info({ port: grpcPort }, 'GRPC service started');
+        log.info({ port: grpcPort, address: host }, 'GRPC service started');
       }
+      log.info({ httpPort, grpcPort, metricsPort }, readyLine({ httpPort, grpcPort, metricsPort }));
       return { httpPort, grpcPort, metricsPort, failedModels };
     },
     async stop(): Promise<void> {
@@ -287,12 +300,13 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       httpDrain.begin(); // still listening: new work gets 503 and every response closes its connection
       // One deadline for the whole stop, so the pod's grace period (constructs) can be sized from it.
       const deadline = Date.now() + exitTimeoutMs;
-      const drained = Promise.all(manager.readyVersions().map((version) => version.scheduler.drain()));
+      const serving = manager.readyVersions();
+      const drained = Promise.all(serving.map((version) => version.scheduler.drain()));
       const inTime = await settlesWithin(drained, exitTimeoutMs);
       if (!inTime) {
         log.warn({ exitTimeoutSecs: exitTimeoutMs / 1000 }, 'exit timeout reached: failing the requests still in flight');
         await manager.stop({ drain: false }); // their clients get 503 before the connections close
-      } else {
+      } else if ((listening || grpcListening) && serving.length > 0) {
         log.info('in-flight requests finished; closing the frontends');
       }
       // Both frontends at once: HTTP keeps listening until its connections have ended, gRPC sends GOAWAY and lets
@@ -330,6 +344,22 @@ function responseCacheLifecycle(cache: LocalResponseCache | undefined, manager: 
       );
     },
   };
+}
+
+/**
+ * A listener that cannot bind says which flag chose its port: `--http-port 8000 is in use (EADDRINUSE 0.0.0.0:8000)`.
+ * gRPC's bind error carries Node's listen error only in its text.
+ */
+async function namingTheFlag<T>(flag: string, host: string, port: number, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = /\b(EADDRINUSE|EACCES)\b/.exec(`${(error as NodeJS.ErrnoException).code ?? ''} ${message}`)?.[1];
+    if (!code) throw error;
+    const why = code === 'EADDRINUSE' ? 'is in use' : 'needs privileges this process lacks';
+    throw new Error(`${flag} ${port} ${why} (${code} ${host}:${port})`);
+  }
 }
 
 /** After the exit deadline, how long responses already being written get before their connections are cut. */

@@ -18,6 +18,8 @@ export type FlagArgument = 'int' | 'bool' | 'float' | 'string' | 'none';
 
 export interface FlagSpec {
   readonly flag: string;
+  /** A one-letter alias (`-h`). */
+  readonly short?: string;
   readonly argument: FlagArgument;
   /** The value's form in --help when it is not plain (Triton's arg_desc, e.g. `<string>:<string>=<string>`). */
   readonly form?: string;
@@ -76,7 +78,7 @@ const NO_VERTEX = 'no Vertex AI endpoint (its predict and health routes) is serv
 const NO_CUDA_POOLS = 'tensors are copied to the GPU by ONNX Runtime, which manages its own memory; there is no server-side pool';
 
 export const FLAG_SPECS: readonly FlagSpec[] = [
-  { flag: '--help', argument: 'none', group: '', status: 'supported', note: 'Print usage.' },
+  { flag: '--help', short: 'h', argument: 'none', group: '', status: 'supported', note: 'Print usage.' },
 
   // Server
   { flag: CLI_FLAGS.id, argument: 'string', group: 'Server', status: 'supported', note: 'Server metadata `name` (`GET /v2`, gRPC ServerMetadata). Default `triton`.' },
@@ -87,7 +89,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.logInfo, argument: 'bool', group: 'Logging', status: 'supported', note: 'Info lines on or off. Default true.' },
   { flag: CLI_FLAGS.logWarning, argument: 'bool', group: 'Logging', status: 'supported', note: 'Warning lines on or off. Default true.' },
   { flag: CLI_FLAGS.logError, argument: 'bool', group: 'Logging', status: 'supported', note: 'Error lines on or off. Default true.' },
-  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: '`default` or `ISO8601`. Given: Triton\'s text lines (`I1206 12:00:00.123456 1 server:0] "message"`, or ISO 8601 time first; messages JSON-escaped unless TRITON_SERVER_ESCAPE_LOG_MESSAGES=0). Not given: JSON lines (pino).' },
+  { flag: CLI_FLAGS.logFormat, argument: 'string', form: '<default|ISO8601|json|pretty>', group: 'Logging', status: 'supported', note: 'Triton\'s `default` or `ISO8601` (Triton\'s text lines: `I1206 12:00:00.123456 1 server:0] "message"`, or ISO 8601 time first; messages JSON-escaped unless TRITON_SERVER_ESCAPE_LOG_MESSAGES=0), or `json` (one JSON object per line) or `pretty` (readable lines). Not given: readable lines on a terminal, JSON otherwise (docs/server-output.md).' },
   { flag: CLI_FLAGS.logFile, argument: 'string', group: 'Logging', status: 'supported', note: 'Append log lines to this file instead of stdout; `GET /v2/logging` reports it.' },
 
   // Model Repository
@@ -96,7 +98,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.exitOnError, argument: 'bool', group: 'Model Repository', status: 'supported', note: 'Exit when a model fails to load at startup. Default true.' },
   { flag: CLI_FLAGS.disableAutoCompleteConfig, argument: 'none', group: 'Model Repository', status: 'supported', note: 'No auto-complete: config.pbtxt must be complete.' },
   { flag: CLI_FLAGS.strictReadiness, argument: 'bool', group: 'Model Repository', status: 'supported', note: '`/v2/health/ready` is 200 only when every model is ready. Default true.' },
-  { flag: CLI_FLAGS.modelControlMode, argument: 'string', group: 'Model Repository', status: 'supported', note: '`none`, `poll` or `explicit`. Default `none`.' },
+  { flag: CLI_FLAGS.modelControlMode, argument: 'string', form: '<none|poll|explicit>', group: 'Model Repository', status: 'supported', note: '`none`, `poll` or `explicit`. Default `none`.' },
   { flag: CLI_FLAGS.repositoryPollSecs, argument: 'int', group: 'Model Repository', status: 'supported', note: 'Seconds between repository scans in poll mode. Default 15.' },
   { flag: CLI_FLAGS.loadModel, argument: 'string', multiple: true, group: 'Model Repository', status: 'supported', note: "Explicit mode: model to load at startup (repeatable; `*` for all)." },
   { flag: CLI_FLAGS.modelConfigName, argument: 'string', group: 'Model Repository', status: 'supported', note: 'Models read `<model>/configs/<name>.pbtxt` where it exists, else `config.pbtxt` (or auto-complete).', check: (value) => (value === '' ? 'Error: empty argument for --model-config-name' : undefined) },
@@ -135,7 +137,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.grpcServerCert, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the server certificate (chain).' },
   { flag: CLI_FLAGS.grpcServerKey, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the server private key.' },
   { flag: CLI_FLAGS.grpcRootCert, argument: 'string', group: 'GRPC', status: 'supported', note: 'PEM file with the CA that signs client certificates (mutual TLS).' },
-  { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, argument: 'string', group: 'GRPC', status: 'supported', note: '`none`, `low`, `medium`, `high`; compressed requests are accepted, but @grpc/grpc-js sends responses uncompressed (logged at startup). Default `none`.' },
+  { flag: CLI_FLAGS.grpcInferResponseCompressionLevel, argument: 'string', form: '<none|low|medium|high>', group: 'GRPC', status: 'supported', note: '`none`, `low`, `medium`, `high`; compressed requests are accepted, but @grpc/grpc-js sends responses uncompressed (logged at startup). Default `none`.' },
   { flag: CLI_FLAGS.grpcKeepaliveTime, argument: 'int', group: 'GRPC', status: 'supported', note: 'Keepalive ping period, ms. Default 7200000.' },
   { flag: CLI_FLAGS.grpcKeepaliveTimeout, argument: 'int', group: 'GRPC', status: 'supported', note: 'Keepalive ping timeout, ms. Default 20000.' },
   { flag: CLI_FLAGS.grpcKeepalivePermitWithoutCalls, argument: 'bool', group: 'GRPC', status: 'supported', note: 'Allow keepalive pings without calls in flight. Default false.' },
@@ -213,6 +215,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.traceLogFrequency, argument: 'int', group: 'DEPRECATED', status: 'supported', note: 'Same as --trace-config triton,log-frequency=<n>.' },
 
   // This server's own
+  { flag: '--version', argument: 'none', group: 'This server', status: 'supported', note: 'Print the version and exit.' },
   { flag: CLI_FLAGS.host, argument: 'string', group: 'This server', status: 'supported', note: 'Address HTTP, gRPC and metrics bind unless their own address flag is given. Default 0.0.0.0.' },
   { flag: CLI_FLAGS.maxInstancesPerModel, argument: 'int', group: 'This server', status: 'supported', note: 'Most instances one model version may start over all its instance groups; a config asking for more fails to load (Triton has no limit). Default 32.' },
   { flag: CLI_FLAGS.modelCacheDir, argument: 'string', group: 'This server', status: 'supported', note: 'Local folder `gs://` repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },

@@ -2,7 +2,8 @@
  * The command line: Triton's flags (cli-flags.ts says what each one does here) → CliOptions. Errors and warnings
  * carry Triton's texts (command_line_parser.cc): `Bad option: "--<flag>".` followed by the reason.
  */
-import { parseArgs } from 'node:util';
+import { formatHelp, HelpEntry, HelpGroup, OptionsConfig, parseFlags, UsageError } from './command-line';
+import { LOG_FORMAT_VALUES, LogFormatRequest } from './log-output';
 import { CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, SERVER_DEFAULTS } from './contract';
 import { FLAG_SPECS, FlagSpec } from './cli-flags';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES, GRPC_KEEPALIVE_DEFAULTS, GrpcCompressionLevel, GrpcKeepaliveOptions } from './protocol/grpc/server';
@@ -65,10 +66,11 @@ export interface CliOptions {
   logInfo: boolean;
   logWarning: boolean;
   logError: boolean;
-  /** Triton's timestamp style: `I1206 12:00:00.123456` (default) or ISO 8601. */
-  logFormat: 'default' | 'ISO8601';
-  /** --log-format was given: lines are written in Triton's text format (server/core/triton-log-text.ts). */
-  logFormatGiven: boolean;
+  /**
+   * --log-format: Triton's `default` / `ISO8601`, or `json` / `pretty`; `auto` (not given): readable lines on a
+   * terminal, JSON otherwise (log-output.ts).
+   */
+  logFormat: LogFormatRequest;
   /** --log-file: lines are appended there instead of going to stdout. */
   logFile?: string;
   backendConfig: Map<string, Record<string, string>>;
@@ -94,9 +96,12 @@ export interface CliOptions {
   /** Triton's trace extension settings at startup (--trace-config and the deprecated --trace-* flags). */
   trace: TraceValues;
   help: boolean;
+  /** --version: print the version and exit. */
+  version: boolean;
 }
 
-export class CliError extends Error {}
+/** A command line the server cannot start with (exit 2). */
+export class CliError extends UsageError {}
 
 const flagName = (flag: string) => flag.replace(/^--/, '');
 
@@ -104,16 +109,23 @@ const flagName = (flag: string) => flag.replace(/^--/, '');
 const badOption = (flag: string, message: string) => new CliError(`Bad option: "${flag}".\n${message}`);
 
 export function usage(): string {
-  const lines = ['Usage: inference-server --model-repository=<path> [options]'];
-  let group: string | undefined;
+  const groups: HelpGroup[] = [];
   for (const spec of FLAG_SPECS) {
-    if (spec.group !== group && spec.group !== '') lines.push('', `${spec.group}:`);
-    group = spec.group;
-    const value = spec.argument === 'none' ? '' : `=${spec.form ?? `<${spec.argument === 'int' ? 'integer' : spec.argument === 'bool' ? 'boolean' : spec.argument}>`}`;
-    lines.push(`  ${spec.flag}${value}`, `\t${helpText(spec).replace(/`/g, '')}`);
+    const title = spec.group === '' ? 'General' : spec.group;
+    if (groups[groups.length - 1]?.title !== title) groups.push({ title, entries: [] });
+    (groups[groups.length - 1].entries as HelpEntry[]).push({
+      flag: spec.flag,
+      short: spec.short,
+      value: spec.argument === 'none' ? undefined : spec.form ?? `<${VALUE_TYPE_NAMES[spec.argument]}>`,
+      help: helpText(spec).replace(/`/g, ''),
+    });
   }
-  return lines.join('\n');
+  return formatHelp('Usage: inference-server --model-repository=<path> [options]', groups, [
+    'Values: --flag=value or --flag value; <boolean> is true/on/1 or false/off/0, and a bare --flag means true.',
+  ]).trimEnd();
 }
+
+const VALUE_TYPE_NAMES = { int: 'integer', bool: 'boolean', float: 'number', string: 'string', none: '' } as const;
 
 /** What --help says of a flag (and the docs' note column). */
 export function helpText(spec: FlagSpec): string {
@@ -152,16 +164,18 @@ function checkValue(spec: FlagSpec, value: string): void {
 type Values = Record<string, string | string[] | boolean | undefined>;
 
 export function parseCli(argv: readonly string[]): CliOptions {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
+  const options: OptionsConfig = {};
   for (const spec of FLAG_SPECS) {
-    options[flagName(spec.flag)] = { type: spec.argument === 'none' ? 'boolean' : 'string', multiple: spec.multiple === true };
+    options[flagName(spec.flag)] = {
+      type: spec.argument === 'none' ? 'boolean' : 'string',
+      multiple: spec.multiple === true,
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
-  let values: Values;
-  try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Values;
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${usage()}`);
-  }
+  const values = parseFlags(argv, options, {
+    program: 'inference-server',
+    trueWhenBare: FLAG_SPECS.filter((spec) => spec.argument === 'bool').map((spec) => flagName(spec.flag)),
+  }) as Values;
 
   const warnings: string[] = [];
   for (const spec of FLAG_SPECS) {
@@ -199,7 +213,10 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
 
   const modelRepositories = [...list(CLI_FLAGS.modelRepository), ...list(CLI_FLAGS.modelStore)];
   const help = values.help === true;
-  if (!help && modelRepositories.length === 0) throw new CliError(`${CLI_FLAGS.modelRepository} is required\n\n${usage()}`);
+  const version = values.version === true;
+  if (!help && !version && modelRepositories.length === 0) {
+    throw new CliError(`${CLI_FLAGS.modelRepository} is required (inference-server --help lists every option)`);
+  }
 
   const mode = (text(CLI_FLAGS.modelControlMode) ?? SERVER_DEFAULTS.modelControlMode).toLowerCase();
   if (mode !== 'none' && mode !== 'poll' && mode !== 'explicit') throw badOption(CLI_FLAGS.modelControlMode, 'invalid argument for --model-control-mode');
@@ -211,8 +228,10 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
   if (!['none', 'low', 'med', 'medium', 'high'].includes(compression)) {
     throw badOption(CLI_FLAGS.grpcInferResponseCompressionLevel, 'invalid argument for --grpc_infer_response_compression_level');
   }
-  const logFormat = text(CLI_FLAGS.logFormat) ?? 'default';
-  if (logFormat !== 'default' && logFormat !== 'ISO8601') throw badOption(CLI_FLAGS.logFormat, 'invalid argument for --log-format');
+  const logFormat = (text(CLI_FLAGS.logFormat) ?? 'auto') as LogFormatRequest;
+  if (logFormat === 'auto' ? text(CLI_FLAGS.logFormat) !== undefined : !LOG_FORMAT_VALUES.includes(logFormat)) {
+    throw badOption(CLI_FLAGS.logFormat, 'invalid argument for --log-format');
+  }
   const httpMaxInputSize = text(CLI_FLAGS.httpMaxInputSize);
   if (httpMaxInputSize !== undefined && Number(httpMaxInputSize) <= 0) {
     throw badOption(CLI_FLAGS.httpMaxInputSize, 'Error: --http-max-input-size must be greater than 0.');
@@ -302,6 +321,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     warnings,
     trace,
     help,
+    version,
   };
 }
 

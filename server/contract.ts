@@ -168,3 +168,17 @@ export const RESTRICTED_API_GROUPS = [
   'trace',
   'logging',
 ] as const;
+
+/**
+ * Why a bucket name breaks Cloud Storage's naming rules (cloud.google.com/storage/docs/buckets#naming), in words;
+ * undefined for a valid name.
+ */
+export function gcsBucketNameProblem(bucket: string): string | undefined {
+  const lengths = 'bucket names have 3 to 63 characters, or up to 222 when they contain dots';
+  if (bucket.length < 3) return `it is too short (${bucket.length} character${bucket.length === 1 ? '' : 's'}; ${lengths})`;
+  if (bucket.length > (bucket.includes('.') ? 222 : 63)) return `it is too long (${bucket.length} characters; ${lengths})`;
+  if (/[^-_.a-z0-9]/.test(bucket)) return "bucket names hold only lowercase letters, digits, '-', '_' and '.'";
+  if (!/^[a-z0-9]/.test(bucket) || !/[a-z0-9]$/.test(bucket)) return 'bucket names start and end with a letter or a digit';
+  if (bucket.startsWith('goog')) return "bucket names cannot start with 'goog'";
+  return undefined;
+}

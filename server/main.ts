@@ -1,22 +1,24 @@
 #!/usr/bin/env node
 /** The inference-server command: Triton-named flags → the server → frontends; SIGTERM/SIGINT stop it cleanly. */
 import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { createInferenceServer } from './app';
-import { CliError, GrpcTlsFiles, parseCli, usage } from './cli';
+import { GrpcTlsFiles, parseCli, usage } from './cli';
+import { USAGE_EXIT_CODE, UsageError, versionLine } from './command-line';
+import { createCommandLogger, logRendering, tritonLogFormat } from './log-output';
 import { CLI_FLAGS } from './contract';
 import type { GrpcTlsOptions } from './protocol/grpc/server';
 import { LogSettingsController } from './core/log-settings';
-import { escapeFromEnvironment, TritonTextDestination } from './core/triton-log-text';
 
 async function main(): Promise<number> {
   let cli;
   try {
     cli = parseCli(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof CliError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n`);
-      return 2;
+      return USAGE_EXIT_CODE;
     }
     throw error;
   }
@@ -24,12 +26,16 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
+  if (cli.version) {
+    process.stdout.write(versionLine('inference-server'));
+    return 0;
+  }
   // The logging extension (GET/POST /v2/logging, gRPC LogSettings) changes these settings at run time.
   // LOG_LEVEL (a pino level name) sets the starting point when --log-verbose does not; GET /v2/logging reports it.
   const fromEnv = cli.logVerbose === 0 && process.env.LOG_LEVEL ? LogSettingsController.forLevel(process.env.LOG_LEVEL) : {};
   const logSettings = new LogSettingsController({
     log_verbose_level: cli.logVerbose,
-    log_format: cli.logFormat,
+    log_format: tritonLogFormat(cli.logFormat),
     log_info: cli.logInfo,
     log_warning: cli.logWarning,
     log_error: cli.logError,
@@ -45,14 +51,11 @@ async function main(): Promise<number> {
     return 1;
   }
   const pinoOptions = { ...logSettings.pinoOptions(), base: { service: 'inference-server' } };
-  // --log-format given: Triton's text lines (info to stdout, the rest to stderr, as Triton) instead of JSON lines.
-  const tritonText =
-    cli.logFormatGiven &&
-    new TritonTextDestination(
-      { format: () => logSettings.current().log_format, escape: escapeFromEnvironment() },
-      { file: destination, stdout: process.stdout, stderr: process.stderr },
-    );
-  const logger = tritonText ? pino(pinoOptions, tritonText) : destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+  const toTerminal = !destination && process.stdout.isTTY === true;
+  const logger = createCommandLogger(pinoOptions, logRendering(cli.logFormat, toTerminal), destination, toTerminal, () => logSettings.current().log_format);
+  // @grpc/grpc-js writes its own diagnostics to stderr (a failed bind, which the start error reports with the flag
+  // that chose the port): they go to the log, at debug level.
+  grpc.setLogger({ error: (...args: unknown[]) => logger.debug({ source: '@grpc/grpc-js' }, args.map(String).join(' ')) });
   for (const warning of cli.warnings) logger.warn(warning);
   let grpcTls: GrpcTlsOptions | undefined;
   try {

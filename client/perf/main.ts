@@ -5,18 +5,24 @@
  */
 import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
+import { USAGE_EXIT_CODE, versionLine } from '../../server/command-line';
 import { parsePerfArgs, PERF_USAGE, PerfUsageError } from './options';
 import { runProfile } from './profiler';
 import { delayedWarning, resultLine, summaryTable, toCsv } from './report';
 
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(versionLine('inference-perf'));
+    return 0;
+  }
   let options;
   try {
     options = parsePerfArgs(argv);
   } catch (error) {
     if (error instanceof PerfUsageError) {
-      process.stderr.write(`error: ${error.message}\n\n${PERF_USAGE}`);
-      return 2;
+      const hint = error.message.includes('--help') ? '' : ' (inference-perf --help lists every option)';
+      process.stderr.write(`error: ${error.message}${hint}\n`);
+      return USAGE_EXIT_CODE;
     }
     throw error;
   }

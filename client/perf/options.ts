@@ -1,5 +1,5 @@
 /** inference-perf's command line, named after perf_analyzer's flags where it has them. */
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from '../../server/command-line';
 import type { Protocol } from '../client';
 
 export interface PerfOptions {
@@ -52,37 +52,52 @@ export interface SequenceOptions {
   serial: boolean;
 }
 
-export class PerfUsageError extends Error {}
+/** A command line inference-perf cannot run (one line, exit 2). */
+export class PerfUsageError extends UsageError {}
 
 export const PERF_USAGE = `Usage: inference-perf -m <model> [options]
 
+Model and server:
   -m, --model-name <name>              Model to profile (required)
   -x, --model-version <v>              Model version (default: the served one)
   -u, --url <host:port>                Server (default localhost:8000 for http, localhost:8001 for grpc)
   -i, --protocol <http|grpc>           Protocol (default http)
+      --streaming                      gRPC: send over ModelStreamInfer (needed for decoupled models)
+      --http-json                      HTTP: tensors as JSON rather than the binary extension
+
+Load:
   -b, --batch-size <n>                 Batch size of each request (default 1)
       --concurrency-range <s[:e[:st]]> Concurrencies start..end by step, as perf_analyzer (default 1)
       --concurrency-scale <linear|geometric>  Step added (linear, perf_analyzer's) or multiplied (default linear)
       --request-rate-range <s[:e[:st]]> Open-loop request rates (requests/s, decimals allowed) instead of concurrencies
       --request-distribution <constant|poisson>  Intervals between requests at a request rate (default constant)
-      --sequence-length <n>            Stateful models: base requests per sequence (default 20, or the data stream's)
+
+Stateful models:
+      --sequence-length <n>            Base requests per sequence (default 20, or the data stream's)
       --sequence-length-variation <pct>  Sequence lengths vary within +/- pct % (default 20)
       --sequence-id-range <s[:e]>      Correlation ids from s up to e (excluded) (default 1, unbounded)
       --num-of-sequences <n>           Live sequences at a request rate (default 4)
       --serial-sequences               At most one request in flight per sequence at a request rate
-      --streaming                      gRPC: send over ModelStreamInfer (needed for decoupled models)
+
+Measurement:
   -p, --measurement-interval <ms>      Length of a measurement window (default 5000)
   -s, --stability-percentage <pct>     Stability criterion across 3 windows (default 10)
   -r, --max-trials <n>                 Windows per concurrency before accepting unstable figures (default 10)
+
+Input data:
       --shape <name:d1,d2,...>         Shape of an input with variable dimensions (repeatable)
       --input-data <random|zero|file.json>  Input values, or perf_analyzer's JSON data file (repeatable) (default random)
-      --http-json                      HTTP: tensors as JSON rather than the binary extension
       --shared-memory <none|system>    Tensors in system shared memory (server on this host) (default none)
       --output-shared-memory-size <n>  Bytes reserved for each output in shared memory (default 102400)
+
+Output:
   -f, --filename <file.csv>            Write the results as CSV
       --json                           Print the results as JSON on stdout instead of the table
       --no-progress                    No progress bar
+
+General:
   -h, --help                           This help
+      --version                        Print the version
 `;
 
 function nonNegativeNumber(flag: string, raw: string | undefined, fallback: number): number {
@@ -143,11 +158,7 @@ export function sequenceIdRange(spec: string): { idStart: number; idEnd?: number
 export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
-    values = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
+    values = parseFlags([...argv], {
         'model-name': { type: 'string', short: 'm' },
         'model-version': { type: 'string', short: 'x' },
         url: { type: 'string', short: 'u' },
@@ -175,8 +186,8 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-      },
-    }).values as typeof values;
+        version: { type: 'boolean' }, // main() answers it before parsing
+      }, { program: 'inference-perf' }) as typeof values;
   } catch (error) {
     throw new PerfUsageError((error as Error).message);
   }

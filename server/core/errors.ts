@@ -88,19 +88,28 @@ export const Errors = {
       'INVALID_ARG',
       `${requestTag(rid)} inference input '${input}' data-type is '${got}', but model '${model}' expects '${expected}'`,
     ),
-  /** `batching`: the model's max_batch_size > 0, where Triton adds a note on the batch dimension. */
-  shapeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string, batching = false) =>
+  /**
+   * `batching`: the model's max_batch_size > 0, where Triton adds a note on the batch dimension. `hint`: this
+   * server's note when the request's shape is a sample's shape without the batch dimension (missingBatchDimensionHint).
+   */
+  shapeMismatch: (rid: string | undefined, model: string, input: string, expected: string, got: string, batching = false, hint?: string) =>
     new InferenceError(
       'INVALID_ARG',
       `${requestTag(rid)} unexpected shape for input '${input}' for model '${model}'. Expected ${expected}, got ${got}. ` +
+        (hint ? `${hint} ` : '') +
         (batching
           ? 'NOTE: Setting a non-zero max_batch_size in the model config requires a batch dimension to be prepended to each ' +
             'input shape. If you want to specify the full shape including the batch dim in your input dims config, try ' +
             'setting max_batch_size to zero. See the model configuration docs for more info on max_batch_size.'
           : ''),
     ),
-  batchTooLarge: (rid: string | undefined, model: string, max: number) =>
-    new InferenceError('INVALID_ARG', `${requestTag(rid)} inference request batch-size must be <= ${max} for '${model}'`),
+  /** `hint` as for shapeMismatch, after Triton's text. */
+  batchTooLarge: (rid: string | undefined, model: string, max: number, hint?: string) =>
+    new InferenceError('INVALID_ARG', `${requestTag(rid)} inference request batch-size must be <= ${max} for '${model}'${hint ? `. ${hint}` : ''}`),
+  /** A batching model sent an input whose shape is the config's dims: the batch dimension is missing. */
+  missingBatchDimensionHint: (model: string, maxBatchSize: number, input: string, shape: string, withBatch: string) =>
+    `The first dimension of each input's shape is the batch size for model '${model}' (max_batch_size ${maxBatchSize}): ` +
+    `input '${input}' has shape ${shape}, the shape of one sample; send ${withBatch} for one sample.`,
   batchMismatch: (rid: string | undefined, model: string, input: string) =>
     new InferenceError('INVALID_ARG', `${requestTag(rid)} input '${input}' batch size does not match other inputs for '${model}'`),
   noBatchDimension: (rid: string | undefined, model: string, input: string) =>

@@ -73,7 +73,7 @@ export function validateInputs(
     }
   }
   if (batchSize !== undefined && (batchSize < 1 || batchSize > config.max_batch_size)) {
-    throw Errors.batchTooLarge(rid, model, config.max_batch_size);
+    throw Errors.batchTooLarge(rid, model, config.max_batch_size, missingBatchDimension(config, inputs));
   }
   for (const input of inputs) {
     const spec = expected.get(input.name)!;
@@ -83,12 +83,23 @@ export function validateInputs(
     const shape = batching ? input.shape.slice(1) : input.shape;
     if (!shapeMatches(spec.dims, shape)) {
       const expectedShape = batching ? [-1, ...spec.dims] : spec.dims;
-      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape), batching);
+      throw Errors.shapeMismatch(rid, model, input.name, fmt(expectedShape), fmt(input.shape), batching, batching ? missingBatchDimension(config, inputs) : undefined);
     }
     const count = elementCount(input.shape);
     if (input.data.length !== count) throw Errors.elementCountMismatch(input.name, count, input.data.length);
   }
   return { inputs: inputs as Tensor[], batchSize: batchSize ?? 1 };
+}
+
+/** For a batching model: the hint for the first input whose shape is a sample's shape (the config's dims), if any. */
+function missingBatchDimension(config: NormalizedModelConfig, inputs: readonly InferInputTensor[]): string | undefined {
+  for (const input of inputs) {
+    const spec = config.input.find((candidate) => candidate.name === input.name);
+    if (spec && spec.dims.length > 0 && shapeMatches(spec.dims, input.shape)) {
+      return Errors.missingBatchDimensionHint(config.name, config.max_batch_size, input.name, fmt(input.shape), fmt([1, ...input.shape]));
+    }
+  }
+  return undefined;
 }
 
 function shapeMatches(dims: readonly number[], shape: readonly number[]): boolean {

@@ -16,8 +16,8 @@ import { backendFor } from './backend-for';
 import { OverrideFiles, removeOverrideModel, writeOverrideModel } from './file-override';
 import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
 import { LoadedModelVersion } from './loaded-version';
-import { listVersionDirs, readConfigFile, RepositorySource } from './source';
-import { noVersionAvailableMessage, selectVersions } from './version-policy';
+import { listVersionDirs, looseModelFiles, readConfigFile, RepositorySource } from './source';
+import { missingVersionFolderMessage, noVersionAvailableMessage, selectVersions } from './version-policy';
 
 export interface ModelManagerOptions {
   readonly sources: RepositorySource[];
@@ -154,6 +154,8 @@ export class ModelManager {
       for (const [, version] of loaded) {
         if (version.state === 'READY') version.state = 'UNLOADING';
       }
+      // A model that never loaded (its load failed) has nothing to report unloading.
+      const wasServing = loaded.some(([, version]) => version.loaded !== undefined);
       await Promise.all(loaded.map(async ([, version]) => version.loaded?.unload({ drain })));
       for (const [number, version] of loaded) {
         if (version.loaded) this.observers.onModelUnload({ model: name, version: String(number) });
@@ -164,7 +166,7 @@ export class ModelManager {
       record.failure = undefined;
       if (record.overrideDir) await removeOverrideModel(record.overrideDir);
       record.overrideDir = undefined;
-      this.options.log.info({ model: name }, 'unloaded model');
+      if (wasServing) this.options.log.info({ model: name }, 'unloaded model');
     });
     record.busy = run.catch(() => undefined);
     return run;
@@ -354,6 +356,8 @@ export class ModelManager {
         modelDir = await source.materialize(name);
       }
       const available = await listVersionDirs(modelDir);
+      const loose = available.length === 0 ? await looseModelFiles(modelDir) : [];
+      if (loose.length > 0) throw new Error(missingVersionFolderMessage(name, loose[0]));
       const firstVersionEntries =
         available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
       const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir, this.options.modelConfigName)), {

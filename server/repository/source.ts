@@ -86,6 +86,15 @@ export async function listVersionDirs(modelDir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
+/** Model files (`model.onnx`, `model.py`, any `*.onnx`...) lying directly in the model folder instead of a version folder. */
+export async function looseModelFiles(modelDir: string): Promise<string[]> {
+  const entries = await fs.readdir(modelDir, { withFileTypes: true });
+  return entries
+    .filter((entry) => !entry.isDirectory() && (/^model\.[a-z]+$/.test(entry.name) || entry.name.endsWith('.onnx')))
+    .map((entry) => entry.name)
+    .sort();
+}
+
 /**
  * `<model>/config.pbtxt`, parsed; an empty config when the file is absent (auto-complete fills it). With a custom
  * configuration name (Triton's --model-config-name), `<model>/configs/<name>.pbtxt` wins where it exists.

@@ -44,3 +44,11 @@ export function missingSpecificVersions(policy: ModelVersionPolicy | undefined, 
 export function noVersionAvailableMessage(modelName: string): string {
   return `at least one version must be available under the version policy of model '${modelName}'`;
 }
+
+/** A model whose file lies in the model folder itself: Triton's layout wants it in a numbered version folder. */
+export function missingVersionFolderMessage(modelName: string, file: string): string {
+  return (
+    `model '${modelName}' has no version folder: '${file}' lies directly in the model folder, but model files go in a ` +
+    `numbered version folder (${modelName}/1/${file})`
+  );
+}

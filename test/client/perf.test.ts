@@ -97,7 +97,17 @@ describe('the inference-perf command', () => {
       expect(await main([...args, '--json'])).toBe(0);
       const json = JSON.parse(writes.join(''));
       expect(json.results[0]).toMatchObject({ concurrency: 1, batchSize: 1 });
-      expect(await main(['-m', 'nope', '-u', `127.0.0.1:${server.grpcPort}`, '-i', 'grpc', '--no-progress'])).toBe(1);
+      const errors: string[] = [];
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        errors.push(String(chunk));
+        return true;
+      });
+      try {
+        expect(await main(['-m', 'nope', '-u', `127.0.0.1:${server.grpcPort}`, '-i', 'grpc', '--no-progress'])).toBe(1);
+      } finally {
+        stderr.mockRestore();
+      }
+      expect(errors.join('')).toBe("error: Request for unknown model: 'nope' is not found\n");
     } finally {
       spy.mockRestore();
       fs.rmSync(dir, { recursive: true, force: true });

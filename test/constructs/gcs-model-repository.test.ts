@@ -60,7 +60,7 @@ describe('GcsModelRepository', () => {
       return validationErrors(c);
     };
     expect(errorsOf({ projectId: 'My Project' })[0]).toMatch(/projectId "My Project" is not a Google Cloud project id/);
-    expect(errorsOf({ bucketName: 'Bad Bucket' })[0]).toMatch(/bucketName "Bad Bucket" is not a valid bucket name/);
+    expect(errorsOf({ bucketName: 'Bad Bucket' })[0]).toBe(`bucketName "Bad Bucket" is not a valid Cloud Storage bucket name: bucket names hold only lowercase letters, digits, '-', '_' and '.'`);
     expect(errorsOf({ gcpServiceAccountId: 'gsa' })[0]).toMatch(/must be 6–30 lowercase/);
     expect(errorsOf({})).toEqual([]);
   });

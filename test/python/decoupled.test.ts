@@ -113,6 +113,9 @@ describe('gRPC ModelStreamInfer', () => {
   test('sending after the final flag is refused inside the model; the stream still ends normally', async () => {
     const messages = await streamInfer(server.grpcPort!, [probe('t', 'twice_final')]);
     expect(messages.map((m) => m.error_message)).toEqual(['', '']);
+    // The model prints the TritonModelException it caught.
+    await waitFor(() => server.stubOutput.join('').includes('second final refused: '));
+    expect(server.stubOutput.join('')).toContain('second final refused: Unable to send response. Response sender has been closed.');
   });
 
   test('a stub that dies mid-stream ends that stream with an error; the server lives and the stub is restarted', async () => {

@@ -54,6 +54,8 @@ export interface Started {
   grpcPort?: number;
   metricsPort?: number;
   failedModels: string[];
+  /** What the stubs wrote (models' prints, pb_utils.Logger lines): kept here, so passing tests print nothing. */
+  stubOutput: string[];
 }
 
 /**
@@ -64,7 +66,9 @@ export async function startServer(options: Partial<InferenceServerOptions> & { m
   const python = requirePythonWithNumpy();
   const backendConfig = new Map(options.backendConfig ?? []);
   if (python !== 'python3' && !backendConfig.has('python')) backendConfig.set('python', { 'execution-env-path': python });
+  const stubOutput: string[] = [];
   const app = createInferenceServer({
+    pythonStubOutput: (_stream, text) => stubOutput.push(text),
     modelControlMode: 'explicit',
     httpPort: 0,
     grpcPort: 0,
@@ -81,6 +85,7 @@ export async function startServer(options: Partial<InferenceServerOptions> & { m
     grpcPort: started.grpcPort,
     metricsPort: started.metricsPort,
     failedModels: started.failedModels,
+    stubOutput,
   };
 }
 

@@ -3,7 +3,7 @@
  * python3-torch). Skipped with a message elsewhere: torch is large and not needed by the other suites.
  */
 import { spawnSync } from 'node:child_process';
-import { findPython, outputs, post, PYTHON_EXAMPLES, Started, startServer } from './helpers';
+import { findPython, outputs, post, PYTHON_EXAMPLES, Started, startServer, waitFor } from './helpers';
 
 const python = findPython('numpy', 'torch');
 const describeWithTorch = python ? describe : describe.skip;
@@ -21,6 +21,9 @@ describeWithTorch('torch_mlp: a PyTorch model behind the Python backend', () => 
       backendConfig: new Map([['python', { 'execution-env-path': python! }]]),
     });
     expect(server.failedModels).toEqual([]);
+    // initialize() says where the model runs through pb_utils.Logger (the stub's stderr, read as it comes).
+    await waitFor(() => server.stubOutput.join('').includes('torch_mlp on '));
+    expect(server.stubOutput.join('')).toMatch(/^I python: torch_mlp on cpu \(torch [^)]+\)$/m);
   }, 120_000);
 
   afterAll(async () => {

@@ -50,3 +50,36 @@ export function startCli(args: string[], until = 'HTTP service started'): Promis
     void exit.then((code) => reject(new Error(`server exited with ${code}: ${logs.join('\n')}`)));
   });
 }
+
+export interface CommandRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run a built entry point (`dist/...js`) with node to its end, or until `stopWhen` sees its stdout (then SIGTERM), with
+ * stdout and stderr collected.
+ */
+export function runCommand(
+  script: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stopWhen?: (stdout: string) => boolean } = {},
+): Promise<CommandRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!signalled && options.stopWhen?.(stdout)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -6,9 +6,19 @@ import * as ort from 'onnxruntime-node';
 import { BytesData } from '../../core/bytes-data';
 import type { WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
 
+/**
+ * ONNX Runtime's process-wide logger writes straight to stderr, outside the server's log (the Node binding takes no
+ * logging callback, unlike Triton's backend): its errors, such as an execution provider library that cannot load,
+ * reach the server as exceptions that the server logs with the model and the reason, so only its fatal lines are kept.
+ * Each session's own logger stays at warning level (graph and placement warnings appear only there).
+ */
+ort.env.logLevel = 'fatal';
+const SESSION_LOG_SEVERITY_WARNING = 2;
+
 /** The session of `init.modelPath`, or of the model bytes given. */
 export function createSession(init: WorkerInit, modelBytes?: Uint8Array): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: SESSION_LOG_SEVERITY_WARNING,
     intraOpNumThreads: init.intraOpThreads,
     interOpNumThreads: init.interOpThreads,
     executionMode: init.executionMode ?? 'sequential',

@@ -1,11 +1,10 @@
+import { gcsBucketNameProblem } from '../../contract';
+
 /** `gs://bucket/some/prefix` → bucket and prefix (no leading or trailing slash; '' for the bucket's root). */
 export interface GcsLocation {
   readonly bucket: string;
   readonly prefix: string;
 }
-
-/** Bucket names: 3–222 characters of lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit. */
-const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,220}[a-z0-9]$/;
 
 export function isGcsUri(root: string): boolean {
   return root.startsWith('gs://');
@@ -15,7 +14,8 @@ export function parseGcsUri(uri: string): GcsLocation {
   const match = /^gs:\/\/([^/]+)(?:\/(.*))?$/.exec(uri);
   if (!match) throw new Error(`model repository '${uri}': expected gs://<bucket>[/<path>]`);
   const bucket = match[1];
-  if (!BUCKET.test(bucket)) throw new Error(`model repository '${uri}': '${bucket}' is not a valid Cloud Storage bucket name`);
+  const problem = gcsBucketNameProblem(bucket);
+  if (problem) throw new Error(`model repository '${uri}': '${bucket}' is not a valid Cloud Storage bucket name: ${problem}`);
   const prefix = (match[2] ?? '').replace(/\/+$/, '');
   if (prefix !== '' && !isSafeRelativePath(prefix)) {
     throw new Error(`model repository '${uri}': the path must not contain empty, '.' or '..' segments`);
