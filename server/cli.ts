@@ -291,7 +291,6 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     logWarning: bool(CLI_FLAGS.logWarning, true),
     logError: bool(CLI_FLAGS.logError, true),
     logFormat,
-    logFormatGiven: text(CLI_FLAGS.logFormat) !== undefined,
     logFile: text(CLI_FLAGS.logFile),
     backendConfig: parseBackendConfig(list(CLI_FLAGS.backendConfig)),
     modelCacheDir: text(CLI_FLAGS.modelCacheDir),
