@@ -113,6 +113,18 @@ describe('load, unload, reload', () => {
     expect(outputs(await inferLifecycle(5)).OUTPUT0.data).toEqual([205]);
   });
 
+  test('a model.py importing a missing module names the interpreter that ran it and how to choose another', async () => {
+    const dir = path.join(repository, 'needs_module');
+    fs.mkdirSync(path.join(dir, '1'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.pbtxt'), 'backend: "python"\nmax_batch_size: 0\n');
+    fs.writeFileSync(path.join(dir, '1', 'model.py'), 'import no_such_module_for_this_test\n\nclass TritonPythonModel:\n    pass\n');
+    const response = await load('needs_module');
+    expect(response.statusCode).toBe(400);
+    const message = errorOf(response);
+    expect(message).toContain("ModuleNotFoundError: No module named 'no_such_module_for_this_test' (Python interpreter '/");
+    expect(message).toContain('--backend-config=python,execution-env-path=');
+  });
+
   test('a model.py with a syntax error fails the load with the traceback', async () => {
     const dir = path.join(repository, 'broken');
     fs.mkdirSync(path.join(dir, '1'), { recursive: true });
