@@ -179,6 +179,7 @@ export class DocServer {
    */
   static async start(id: string, environment: DocEnvironment, readyTimeoutMs = 180_000): Promise<DocServer> {
     const lines = localize(docBlock(id).body, environment)
+      .replace(/\\\n/g, ' ') // one line per command
       .split('\n')
       .map((line) => line.replace(/\s+#.*$/, ''))
       .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
