@@ -19,7 +19,7 @@ test.each([
   const outdir = path.join(environment.scratch, 'manifests');
   try {
     const run = await runDocBlock(id, { ...environment, env: { ...STEP_ONE, IMAGE, CDK8S_OUTDIR: outdir } }, 240_000);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     expect(fs.readdirSync(outdir).sort()).toEqual(folders);
     const workload = filesUnder(path.join(outdir, 'workload')).map((f) => fs.readFileSync(path.join(outdir, 'workload', f), 'utf8')).join('\n');
     expect(workload).toContain(`image: ${IMAGE}`);
@@ -33,7 +33,7 @@ test('the committed Config Connector classes are what `cdk8s import` generates f
   try {
     const run = await runDocBlock('cdk8s-import', environment, 240_000);
     expect(run.stdout + run.stderr).not.toMatch(/^(Only in|diff )/m);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
   } finally {
     fs.rmSync(environment.scratch, { recursive: true, force: true });
   }

@@ -25,7 +25,7 @@ describe('examples/model_repository/README.md', () => {
 
   test('the generator writes the committed repository, byte for byte', async () => {
     const run = await runDocBlock('build-models', environment, 240_000);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     const built = path.join(environment.scratch, 'model_repository');
     const committed = path.join(ROOT, 'examples/model_repository');
     expect(listFiles(built).sort()).toEqual(listFiles(committed).filter((f) => f !== 'README.md').sort());
@@ -34,26 +34,26 @@ describe('examples/model_repository/README.md', () => {
 
   test('simple: OUTPUT0 = [1..16], OUTPUT1 = [-1..14], version 2', async () => {
     const run = await runDocBlock('examples-simple', environment);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     expect(JSON.parse(run.stdout).model_version).toBe('2');
     expect(outputsOf(run.stdout)).toEqual({ OUTPUT0: Array.from({ length: 16 }, (_, i) => i + 1), OUTPUT1: Array.from({ length: 16 }, (_, i) => i - 1) });
   });
 
   test('add_sub_autocomplete: the config completed from the ONNX file', async () => {
     const run = await runDocBlock('examples-autocomplete', environment);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     expect(JSON.parse(run.stdout)).toMatchObject({ max_batch_size: 4, input: expect.arrayContaining([expect.objectContaining({ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [4] })]) });
   });
 
   test('sequence_accumulate: 1, 3, 6', async () => {
     const run = await runDocBlock('examples-sequence', environment);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     expect([...run.stdout.matchAll(/"name":"OUTPUT","datatype":"INT32","shape":\[1,1\],"data":\[(-?\d+)\]/g)].map((m) => Number(m[1]))).toEqual([1, 3, 6]);
   });
 
   test('simple_chain: OUTPUT0 = 2 * INPUT0, OUTPUT1 = 2 * INPUT1', async () => {
     const run = await runDocBlock('examples-ensemble', environment);
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 });
     expect(outputsOf(run.stdout)).toEqual({ OUTPUT0: Array.from({ length: 16 }, (_, i) => 2 * i), OUTPUT1: new Array(16).fill(2) });
   });
 });
@@ -64,7 +64,7 @@ describe('docs/security.md: locking the admin APIs', () => {
     const server = await DocServer.start('restricted-apis-serve', environment);
     try {
       const run = await runDocBlock('restricted-apis', environment);
-      expect(run.code).toBe(0);
+      expect(run).toMatchObject({ code: 0 });
       expectDocumentedOutput('restricted-apis', run.stdout);
     } finally {
       await server.stop();

@@ -33,13 +33,13 @@ test('every model but torch_mlp is READY; torch_mlp is READY or names the interp
 
 test('add_sub: [2,3,4,5] and [0,1,2,3]', async () => {
   const run = await runDocBlock('python-add-sub', environment);
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   expect(outputsOf(run.stdout)).toEqual({ OUTPUT0: [2, 3, 4, 5], OUTPUT1: [0, 1, 2, 3] });
 });
 
 test('repeat: one Server-Sent Event per element', async () => {
   const run = await runDocBlock('python-repeat', environment);
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   const events = run.stdout.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
   expect(events.map((e) => [e.OUT, e.IDX])).toEqual([
     [4, 0],
@@ -50,9 +50,9 @@ test('repeat: one Server-Sent Event per element', async () => {
 
 test('the pipeline without an ensemble and the ensemble give the same label and score', async () => {
   const pipeline = await runDocBlock('python-pipeline', environment);
-  expect(pipeline.code).toBe(0);
+  expect(pipeline).toMatchObject({ code: 0 });
   const ensemble = await runDocBlock('python-ensemble', environment);
-  expect(ensemble.code).toBe(0);
+  expect(ensemble).toMatchObject({ code: 0 });
   const chained = outputsOf(pipeline.stdout);
   const together = outputsOf(ensemble.stdout);
   expect(Object.keys(together).sort()).toEqual(['LABEL', 'SCORE']);

@@ -19,13 +19,13 @@ afterAll(async () => {
 test('the quickstart curls print what README.md shows', async () => {
   const run = await runDocBlock('quickstart-try', environment);
   expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   expectDocumentedOutput('quickstart-try', run.stdout);
 });
 
 test('the client example and inference-perf with a report print what README.md shows', async () => {
   const run = await runDocBlock('quickstart-client', environment, 300_000);
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   expectDocumentedOutput('quickstart-client', run.stdout);
   const report = fs.readFileSync(path.join(environment.scratch, 'simple.html'), 'utf8');
   expect(report.match(/<svg /g)).toHaveLength(3);
@@ -33,7 +33,7 @@ test('the client example and inference-perf with a report print what README.md s
 
 test("docs/client.md's inference-perf command writes its CSV and report", async () => {
   const run = await runDocBlock('client-perf', environment, 300_000);
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   const csv = fs.readFileSync(path.join(environment.scratch, 'mlp.csv'), 'utf8');
   expect(csv.startsWith('Concurrency,Inferences/Second,')).toBe(true);
   expect(csv.trimEnd().split('\n')).toHaveLength(3); // concurrency 1 and 8
@@ -42,7 +42,7 @@ test("docs/client.md's inference-perf command writes its CSV and report", async 
 
 test("docs/ensembles.md's request: simple twice gives 2a and 2b", async () => {
   const run = await runDocBlock('ensembles-doc', environment);
-  expect(run.code).toBe(0);
+  expect(run).toMatchObject({ code: 0 });
   const outputs = Object.fromEntries((JSON.parse(run.stdout).outputs as { name: string; data: number[] }[]).map((o) => [o.name, o.data]));
   expect(outputs.OUTPUT0).toEqual(Array.from({ length: 16 }, (_, i) => 2 * i));
   expect(outputs.OUTPUT1).toEqual(new Array(16).fill(2));
