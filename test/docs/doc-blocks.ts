@@ -170,12 +170,14 @@ export class DocServer {
   private constructor(private readonly child: ChildProcess) {
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close': every process of the group that holds the output pipes (npm, the build wrapper, the server) has gone.
+    this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   }
 
   /**
    * Starts block <id> (its last command is the server) with the environment's ports and loopback address appended
-   * (`-- ` first when the command has none), and waits until /v2/health/ready answers 200.
+   * (`-- ` first when the command has none), and waits until /v2/health/live answers 200 (the server opens its HTTP
+   * port once the models at startup have loaded or failed; /v2/health/ready stays 400 while one is unavailable).
    */
   static async start(id: string, environment: DocEnvironment, readyTimeoutMs = 180_000): Promise<DocServer> {
     const lines = localize(docBlock(id).body, environment)
@@ -198,7 +200,7 @@ export class DocServer {
     let exitCode: number | null | undefined;
     void server.exited.then((code) => (exitCode = code));
     while (Date.now() < deadline && exitCode === undefined) {
-      if ((await httpStatus(`http://127.0.0.1:${environment.http}/v2/health/ready`)) === 200) return server;
+      if ((await httpStatus(`http://127.0.0.1:${environment.http}/v2/health/live`)) === 200) return server;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     await server.stop();
@@ -209,14 +211,22 @@ export class DocServer {
     return this.output;
   }
 
-  /** SIGTERM to the process group (npm, the build wrapper and the server), then its exit code. */
+  /** SIGTERM to the process group (npm, the build wrapper and the server), SIGKILL if it outlives the server's drain. */
   async stop(): Promise<number | null> {
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-this.child.pid!, name);
+      } catch {
+        // already gone
+      }
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), 60_000);
     try {
-      process.kill(-this.child.pid!, 'SIGTERM');
-    } catch {
-      // already gone
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
     }
-    return this.exited;
   }
 }
 
