@@ -162,6 +162,23 @@ export function runDocBlock(id: string, environment: DocEnvironment, timeoutMs =
   });
 }
 
+/**
+ * For a test file or describe block: the documented server <id> on fresh ports (started in beforeAll, stopped and its
+ * scratch folder removed in afterAll); `environment` is set once it runs.
+ */
+export function documentedServer(id: string): { readonly environment: DocEnvironment } {
+  const handle: { environment: DocEnvironment; server?: DocServer } = { environment: undefined as unknown as DocEnvironment };
+  beforeAll(async () => {
+    handle.environment = await docEnvironment();
+    handle.server = await DocServer.start(id, handle.environment);
+  }, 240_000);
+  afterAll(async () => {
+    await handle.server?.stop();
+    if (handle.environment) fs.rmSync(handle.environment.scratch, { recursive: true, force: true });
+  });
+  return handle;
+}
+
 /** A documented server command running in the background, in a process group of its own. */
 export class DocServer {
   private output = '';

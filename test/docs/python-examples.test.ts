@@ -3,26 +3,14 @@
  * Python backend's tests do; .ci/run installs it); torch_mlp loads only where that python3 has torch, and otherwise
  * its error names the interpreter.
  */
-import * as fs from 'node:fs';
-import { docEnvironment, DocEnvironment, DocServer, runDocBlock } from './doc-blocks';
+import { documentedServer, runDocBlock } from './doc-blocks';
 
-let environment: DocEnvironment;
-let server: DocServer;
-
-beforeAll(async () => {
-  environment = await docEnvironment();
-  server = await DocServer.start('python-examples-serve', environment);
-}, 240_000);
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(environment.scratch, { recursive: true, force: true });
-});
+const docs = documentedServer('python-examples-serve');
 
 const outputsOf = (text: string) => Object.fromEntries((JSON.parse(text).outputs as { name: string; data: unknown[] }[]).map((o) => [o.name, o.data]));
 
 test('every model but torch_mlp is READY; torch_mlp is READY or names the interpreter that lacks torch', async () => {
-  const index = (await (await fetch(`http://127.0.0.1:${environment.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason: string }[];
+  const index = (await (await fetch(`http://127.0.0.1:${docs.environment.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason: string }[];
   for (const entry of index.filter((e) => e.name !== 'torch_mlp')) expect(entry).toMatchObject({ state: 'READY' });
   const torch = index.find((e) => e.name === 'torch_mlp')!;
   if (torch.state !== 'READY') {
@@ -32,13 +20,13 @@ test('every model but torch_mlp is READY; torch_mlp is READY or names the interp
 });
 
 test('add_sub: [2,3,4,5] and [0,1,2,3]', async () => {
-  const run = await runDocBlock('python-add-sub', environment);
+  const run = await runDocBlock('python-add-sub', docs.environment);
   expect(run).toMatchObject({ code: 0 });
   expect(outputsOf(run.stdout)).toEqual({ OUTPUT0: [2, 3, 4, 5], OUTPUT1: [0, 1, 2, 3] });
 });
 
 test('repeat: one Server-Sent Event per element', async () => {
-  const run = await runDocBlock('python-repeat', environment);
+  const run = await runDocBlock('python-repeat', docs.environment);
   expect(run).toMatchObject({ code: 0 });
   const events = run.stdout.split('\n').filter((line) => line.startsWith('data: ')).map((line) => JSON.parse(line.slice(6)));
   expect(events.map((e) => [e.OUT, e.IDX])).toEqual([
@@ -49,9 +37,9 @@ test('repeat: one Server-Sent Event per element', async () => {
 });
 
 test('the pipeline without an ensemble and the ensemble give the same label and score', async () => {
-  const pipeline = await runDocBlock('python-pipeline', environment);
+  const pipeline = await runDocBlock('python-pipeline', docs.environment);
   expect(pipeline).toMatchObject({ code: 0 });
-  const ensemble = await runDocBlock('python-ensemble', environment);
+  const ensemble = await runDocBlock('python-ensemble', docs.environment);
   expect(ensemble).toMatchObject({ code: 0 });
   const chained = outputsOf(pipeline.stdout);
   const together = outputsOf(ensemble.stdout);
