@@ -9,6 +9,7 @@
  */
 import { execFile, spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -247,11 +248,24 @@ export class DocServer {
   }
 }
 
-function httpStatus(url: string): Promise<number | undefined> {
-  return fetch(url, { signal: AbortSignal.timeout(5000) }).then(
-    (response) => response.status,
-    () => undefined,
-  );
+/** One HTTP request on a connection of its own (no pooled keep-alive socket outlives the test), or undefined on error. */
+export function httpRequest(url: string, method = 'GET'): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const request = http.request(url, { method, agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', () => resolve(undefined));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(undefined));
+    request.end();
+  });
+}
+
+async function httpStatus(url: string): Promise<number | undefined> {
+  return (await httpRequest(url))?.status;
 }
 
 /**

@@ -3,14 +3,15 @@
  * Python backend's tests do; .ci/run installs it); torch_mlp loads only where that python3 has torch, and otherwise
  * its error names the interpreter.
  */
-import { documentedServer, runDocBlock } from './doc-blocks';
+import { documentedServer, httpRequest, runDocBlock } from './doc-blocks';
 
 const docs = documentedServer('python-examples-serve');
 
 const outputsOf = (text: string) => Object.fromEntries((JSON.parse(text).outputs as { name: string; data: unknown[] }[]).map((o) => [o.name, o.data]));
 
 test('every model but torch_mlp is READY; torch_mlp is READY or names the interpreter that lacks torch', async () => {
-  const index = (await (await fetch(`http://127.0.0.1:${docs.environment.http}/v2/repository/index`, { method: 'POST' })).json()) as { name: string; state: string; reason: string }[];
+  const response = await httpRequest(`http://127.0.0.1:${docs.environment.http}/v2/repository/index`, 'POST');
+  const index = JSON.parse(response!.body) as { name: string; state: string; reason: string }[];
   for (const entry of index.filter((e) => e.name !== 'torch_mlp')) expect(entry).toMatchObject({ state: 'READY' });
   const torch = index.find((e) => e.name === 'torch_mlp')!;
   if (torch.state !== 'READY') {
