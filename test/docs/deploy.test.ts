@@ -1,4 +1,4 @@
-/** docs/deploy.md's synthesis commands with the values of its first step, and its CRD import check. */
+/** The synthesis commands of docs/deploy.md (with the values of its first step), engines.md and gpu-sharing.md; the CRD import check. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { docEnvironment, runDocBlock } from './doc-blocks';
@@ -14,6 +14,8 @@ function filesUnder(dir: string): string[] {
 test.each([
   ['deploy-synth-gke-stack', ['infra', 'workload']],
   ['deploy-synth-prototype', ['workload']],
+  ['engines-synth-triton', ['workload']],
+  ['gpu-sharing-synth', ['infra', 'workload']],
 ])('%s writes its manifests (into a scratch folder: CDK8S_OUTDIR)', async (id, folders) => {
   const environment = await docEnvironment();
   const outdir = path.join(environment.scratch, 'manifests');
@@ -22,7 +24,8 @@ test.each([
     expect(run).toMatchObject({ code: 0 });
     expect(fs.readdirSync(outdir).sort()).toEqual(folders);
     const workload = filesUnder(path.join(outdir, 'workload')).map((f) => fs.readFileSync(path.join(outdir, 'workload', f), 'utf8')).join('\n');
-    expect(workload).toContain(`image: ${IMAGE}`);
+    // The Triton engine runs NVIDIA's image; ours runs the one built in docs/deploy.md's step 2.
+    expect(workload).toContain(id.startsWith('deploy-') ? `image: ${IMAGE}` : 'image: nvcr.io/nvidia/tritonserver:');
   } finally {
     fs.rmSync(environment.scratch, { recursive: true, force: true });
   }
