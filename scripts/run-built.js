@@ -3,7 +3,7 @@
 // building dist/ first when it is missing or older than the sources, so that every documented command works on a
 // fresh clone without a separate `npm run build`. Usage: node scripts/run-built.js <program> [arguments...]
 // where <program> is a bin of package.json (inference-server, inference-perf) or a path under dist/ (examples/client.js).
-// npm has no "build if stale" step, and tsc's own --incremental would still rewrite dist/ for a run, hence this file.
+// npm has no "build if stale" step, and even an up-to-date `tsc -b` costs seconds of reading, hence this stamp check.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -37,7 +37,7 @@ function ensureBuilt() {
   const built = fs.existsSync(stampFile) ? fs.statSync(stampFile).mtimeMs : 0;
   if (built >= newestSource()) return;
   process.stderr.write(built === 0 ? 'building dist/ (first run) ...\n' : 'rebuilding dist/ (sources changed) ...\n');
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   if (tsc.status !== 0) {
     process.stderr.write('error: the TypeScript build failed (see above); fix it or run `npm run build` to see it again\n');
     process.exit(1);
