@@ -9,12 +9,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const stampFile = path.join(root, 'dist', '.build-stamp');
+// The server alone builds from tsconfig.server.json (faster, as `npm run build:server`); the other programs need it all.
+const FULL = { config: 'tsconfig.json', stamp: path.join(root, 'dist', '.build-stamp') };
+const SERVER = { config: 'tsconfig.server.json', stamp: path.join(root, 'dist', '.build-stamp-server') };
 
-/** Newest modification time of the files tsc and copy-assets read (sources under tsconfig's include, the config). */
-function newestSource() {
-  const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
-  let newest = Math.max(fs.statSync(path.join(root, 'tsconfig.json')).mtimeMs, fs.statSync(path.join(root, 'package.json')).mtimeMs);
+/** Newest modification time of the files tsc and copy-assets read for a config (sources under its include, the configs). */
+function newestSource(config) {
+  const tsconfig = JSON.parse(fs.readFileSync(path.join(root, config), 'utf8'));
+  let newest = Math.max(...[config, 'tsconfig.json', 'package.json'].map((file) => fs.statSync(path.join(root, file)).mtimeMs));
   const visit = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
@@ -33,17 +35,21 @@ function newestSource() {
   return newest;
 }
 
-function ensureBuilt() {
-  const built = fs.existsSync(stampFile) ? fs.statSync(stampFile).mtimeMs : 0;
-  if (built >= newestSource()) return;
+const stampTime = (file) => (fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0);
+
+function ensureBuilt(target) {
+  // A full build also holds the server.
+  const built = Math.max(stampTime(target.stamp), target === SERVER ? stampTime(FULL.stamp) : 0);
+  if (built >= newestSource(target.config)) return;
   process.stderr.write(built === 0 ? 'building dist/ (first run) ...\n' : 'rebuilding dist/ (sources changed) ...\n');
-  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', target.config], { cwd: root, stdio: 'inherit' });
   if (tsc.status !== 0) {
     process.stderr.write('error: the TypeScript build failed (see above); fix it or run `npm run build` to see it again\n');
     process.exit(1);
   }
-  const assets = spawnSync(process.execPath, [path.join(root, 'scripts', 'copy-assets.js')], { cwd: root, stdio: 'inherit' });
+  const assets = spawnSync(process.execPath, [path.join(root, 'scripts', 'copy-assets.js'), ...(target === FULL ? ['--full'] : [])], { cwd: root, stdio: 'inherit' });
   if (assets.status !== 0) process.exit(1);
+  if (target === SERVER) fs.writeFileSync(SERVER.stamp, `${new Date().toISOString()}\n`);
 }
 
 function programPath(name) {
@@ -58,7 +64,7 @@ function programPath(name) {
 }
 
 const [name, ...args] = process.argv.slice(2);
-ensureBuilt();
+ensureBuilt(name === 'inference-server' ? SERVER : FULL);
 const child = spawn(process.execPath, [programPath(name), ...args], { cwd: process.cwd(), stdio: 'inherit' });
 // npm and a terminal signal this process: pass the signal on so the server drains and exits on its own terms.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
