@@ -26,6 +26,7 @@ export const SKIP_NEEDS = {
   pip: 'Python packages from PyPI',
   'triton-sources': "Triton's repositories and tritonclient checked out (scripts/triton-qa)",
   'your-files': 'files the reader provides (certificates, a model repository of their own)',
+  benchmark: 'minutes of a quiet machine (benchmarks; their figures are in bench/README.md)',
 } as const;
 
 export const SHELL_LANGUAGES = new Set(['sh', 'bash', 'shell', 'console']);
