@@ -15,3 +15,5 @@ function walk(dir) {
   }
 }
 walk(path.join(root, 'server'));
+// After a full build (--full): scripts/run-built.js compares this stamp with the sources to decide whether to build again.
+if (process.argv.includes('--full')) fs.writeFileSync(path.join(root, 'dist', '.build-stamp'), `${new Date().toISOString()}\n`);

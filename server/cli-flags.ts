@@ -115,7 +115,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.httpHeaderForwardPattern, argument: 'string', group: 'HTTP', status: 'supported', note: 'Headers whose name matches this regular expression (case-insensitive) become string parameters of infer requests.', check: patternCheck },
   { flag: '--http-thread-count', argument: 'int', group: 'HTTP', status: 'ignored', note: 'one event loop serves HTTP; models run in their own workers' },
   { flag: CLI_FLAGS.httpMaxInputSize, argument: 'int', group: 'HTTP', status: 'supported', note: 'Largest request body in bytes (after decompression). Default 67108864.' },
-  { flag: CLI_FLAGS.httpRestrictedApi, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'HTTP', status: 'supported', note: '`<apis>:<key>=<value>`: those endpoint groups require header `<key>: <value>`, else 403. See README "Security".' },
+  { flag: CLI_FLAGS.httpRestrictedApi, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'HTTP', status: 'supported', note: '`<apis>:<key>=<value>`: those endpoint groups require header `<key>: <value>`, else 403. See docs/security.md.' },
 
   // GRPC
   { flag: CLI_FLAGS.allowGrpc, argument: 'bool', group: 'GRPC', status: 'supported', note: 'Serve gRPC. Default true.' },
@@ -146,7 +146,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.grpcHttp2MaxPingStrikes, argument: 'int', group: 'GRPC', status: 'supported', note: 'Bad pings tolerated before GOAWAY. Default 2.' },
   { flag: CLI_FLAGS.grpcMaxConnectionAge, argument: 'int', group: 'GRPC', status: 'supported', note: 'Close connections (GOAWAY) after this many ms. Default no limit.' },
   { flag: CLI_FLAGS.grpcMaxConnectionAgeGrace, argument: 'int', group: 'GRPC', status: 'supported', note: 'Ms calls on an aged connection may still run. Default no limit.' },
-  { flag: CLI_FLAGS.grpcRestrictedProtocol, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'GRPC', status: 'supported', note: '`<protocols>:<key>=<value>`: those RPC groups require metadata `triton-grpc-protocol-<key>: <value>`, else UNAVAILABLE. See README "Security".' },
+  { flag: CLI_FLAGS.grpcRestrictedProtocol, argument: 'string', form: '<string>:<string>=<string>', multiple: true, group: 'GRPC', status: 'supported', note: '`<protocols>:<key>=<value>`: those RPC groups require metadata `triton-grpc-protocol-<key>: <value>`, else UNAVAILABLE. See docs/security.md.' },
 
   // Sagemaker
   { flag: '--allow-sagemaker', argument: 'bool', group: 'Sagemaker', status: 'partial', refusedValues: '`true`', refusedWhen: isTrue, note: NO_SAGEMAKER },
@@ -170,17 +170,17 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.metricsConfig, argument: 'string', form: '<string>=<string>', multiple: true, group: 'Metrics', status: 'supported', note: '`counter_latencies`, `histogram_latencies`, `histogram_buckets` (see docs/metrics.md).' },
 
   // Tracing
-  { flag: CLI_FLAGS.traceConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Tracing', status: 'partial', refusedValues: 'mode `opentelemetry`', note: 'Triton trace mode: `level`, `rate`, `count`, `triton,file`, `triton,log-frequency` (README "Request tracing"); OpenTelemetry export is not implemented' },
+  { flag: CLI_FLAGS.traceConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Tracing', status: 'partial', refusedValues: 'mode `opentelemetry`', note: 'Triton trace mode: `level`, `rate`, `count`, `triton,file`, `triton,log-frequency` (docs/tracing.md); OpenTelemetry export is not implemented' },
 
   // Backend
   { flag: '--backend-directory', argument: 'string', group: 'Backend', status: 'ignored', note: 'the backends (onnxruntime, python) are built in; no backend shared libraries are loaded' },
-  { flag: CLI_FLAGS.backendConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Backend', status: 'supported', note: '`<backend>,<setting>=<value>` for onnxruntime and python (see README).' },
+  { flag: CLI_FLAGS.backendConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Backend', status: 'supported', note: '`<backend>,<setting>=<value>` for onnxruntime and python (docs/command-line.md, docs/python-backend.md).' },
 
   // Repository Agent
   { flag: '--repoagent-directory', argument: 'string', group: 'Repository Agent', status: 'ignored', note: 'repository agents are not supported; no agent shared libraries are loaded' },
 
   // Response Cache
-  { flag: CLI_FLAGS.cacheConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Response Cache', status: 'partial', refusedValues: 'caches other than `local`', note: 'the `local` cache, `local,size=<bytes>` (README "Response cache"); no other cache implementation is built in' },
+  { flag: CLI_FLAGS.cacheConfig, argument: 'string', form: '<string>,<string>=<string>', multiple: true, group: 'Response Cache', status: 'partial', refusedValues: 'caches other than `local`', note: 'the `local` cache, `local,size=<bytes>` (docs/response-cache.md); no other cache implementation is built in' },
   { flag: '--cache-directory', argument: 'string', group: 'Response Cache', status: 'ignored', note: 'the local cache is built in; no cache shared libraries are loaded' },
 
   // Rate Limiter

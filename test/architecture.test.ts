@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's dependency rules, checked on the source: protocol/* → core only; constructs/ → server/contract.ts only;
+ * The dependency rules of docs/architecture.md, checked on the source: protocol/* → core only; constructs/ → server/contract.ts only;
  * nothing imports prototypes/; no import cycles. Imports are read with TypeScript's own pre-processor.
  */
 import * as fs from 'node:fs';
@@ -36,7 +36,7 @@ const graph = new Map<string, string[]>(
 );
 const rel = (file: string) => path.relative(ROOT, file);
 
-describe('dependency rules (DESIGN.md)', () => {
+describe('dependency rules (docs/architecture.md)', () => {
   it('protocol frontends import only core (and their own folder)', () => {
     const offending: string[] = [];
     for (const [file, targets] of graph) {

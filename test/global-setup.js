@@ -10,5 +10,5 @@ module.exports = async function globalSetup() {
     encoding: 'utf8',
   });
   if (tsc.status !== 0) process.stderr.write(`\n[global-setup] tsc reported errors (JavaScript emitted anyway):\n${tsc.stdout}${tsc.stderr}\n`);
-  execFileSync(process.execPath, [path.join(root, 'scripts', 'copy-assets.js')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'copy-assets.js'), '--full'], { cwd: root, stdio: 'inherit' });
 };

@@ -1,6 +1,6 @@
 /**
  * Reference HTTP servers for bench/http.ts, each run as its own child process on 127.0.0.1:
- *  - bare: node:http that reads the body, JSON.parse's it and answers a small JSON (the "hello" DESIGN.md measures);
+ *  - bare: node:http that reads the body, JSON.parse's it and answers a small JSON (the "hello" baseline every server is compared with);
  *  - fastify: the same work as one fastify route (body read as a Buffer, as the server reads it): fastify's own cost;
  *  - fastify-compress: the same plus @fastify/compress registered globally, as the server registers it;
  *  - frontend-stub: the server's real HTTP frontend (buildHttpApp: hooks, compression, codec decode/encode) over a

@@ -8,7 +8,8 @@ import { SingleBar } from 'cli-progress';
 import { USAGE_EXIT_CODE, versionLine } from '../../server/command-line';
 import { parsePerfArgs, PERF_USAGE, PerfUsageError } from './options';
 import { runProfile } from './profiler';
-import { delayedWarning, resultLine, summaryTable, toCsv } from './report';
+import { htmlReport } from './html-report';
+import { delayedWarning, resultLine, summaryTable, toCsv, unstableVerdict, windowLine } from './report';
 
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--version')) {
@@ -39,7 +40,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.requestRates) out(`  Request Rate: ${options.requestRates.join(', ')} requests/s, ${options.requestDistribution} distribution\n`);
   else out(`  Concurrency: ${options.concurrency.join(', ')}\n`);
 
-  const bar = options.progress
+  // A bar on a terminal; elsewhere (CI logs, pipes) a line per measurement window, which a log keeps readable.
+  const bar = options.progress && process.stderr.isTTY
     ? new SingleBar({
         format: '{level} | window {trial}/{maxTrials} |{bar}| {percentage}%',
         stream: process.stderr,
@@ -50,6 +52,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let barStarted = false;
   try {
     const results = await runProfile(options, {
+      onWindow(window, trial, level) {
+        if (options.progress && !bar) process.stderr.write(`${windowLine(level, trial, options.maxTrials, window)}\n`);
+      },
       onTick(fraction, trial, level) {
         if (!bar) return;
         const payload = { level, trial, maxTrials: options.maxTrials };
@@ -68,11 +73,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         // perf_analyzer prints this one on stderr, so it shows with --json too.
         const warning = delayedWarning(result);
         if (warning) process.stderr.write(`${warning}\n`);
+        const verdict = unstableVerdict(result, options);
+        if (verdict) process.stderr.write(`${verdict}\n`);
       },
     });
     if (options.json) process.stdout.write(`${JSON.stringify({ model: options.model, protocol: options.protocol, results }, null, 2)}\n`);
     else out(`\n*** Summary (latencies in microseconds) ***\n${summaryTable(results)}`);
     if (options.csvFile) writeFileSync(options.csvFile, toCsv(results));
+    if (options.reportFile) {
+      writeFileSync(options.reportFile, htmlReport(results, options));
+      process.stderr.write(`report: ${options.reportFile}\n`);
+    }
     return 0;
   } catch (error) {
     if (bar && barStarted) bar.stop();

@@ -34,6 +34,8 @@ export interface PerfOptions {
   /** Bytes of the shared memory window of each output (perf_analyzer's --output-shared-memory-size). */
   outputSharedMemorySize: number;
   csvFile?: string;
+  /** --report: a self-contained HTML page with the charts. */
+  reportFile?: string;
   json: boolean;
   progress: boolean;
 }
@@ -92,8 +94,9 @@ Input data:
 
 Output:
   -f, --filename <file.csv>            Write the results as CSV
+      --report <file.html>             Write a self-contained HTML page with latency and throughput charts
       --json                           Print the results as JSON on stdout instead of the table
-      --no-progress                    No progress bar
+      --no-progress                    No progress bar (or, when stderr is not a terminal, no line per window)
 
 General:
   -h, --help                           This help
@@ -183,6 +186,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
         'shared-memory': { type: 'string' },
         'output-shared-memory-size': { type: 'string' },
         filename: { type: 'string', short: 'f' },
+        report: { type: 'string' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -258,6 +262,7 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions | 'help' {
     sharedMemory,
     outputSharedMemorySize: positiveInt('--output-shared-memory-size', values['output-shared-memory-size'] as string | undefined, 102400),
     csvFile: values.filename as string | undefined,
+    reportFile: values.report as string | undefined,
     json: values.json === true,
     progress: values['no-progress'] !== true,
   };

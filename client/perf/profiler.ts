@@ -51,6 +51,8 @@ export interface ConcurrencyResult extends WindowStats {
   readonly batchSize: number;
   readonly stable: boolean;
   readonly windows: number;
+  /** How far the last (up to 3) windows stray from their mean, in %: what --stability-percentage is compared with. */
+  readonly spread: { readonly throughput: number; readonly latency: number };
 }
 
 export interface ProfileEvents {
@@ -137,10 +139,15 @@ function serverDelta(before: Totals | undefined, after: Totals | undefined): Win
   };
 }
 
-function withinPercent(values: number[], percent: number): boolean {
+/** The largest distance of a value from the mean of all, in % of the mean (0 when all are 0). */
+function spreadPercent(values: number[]): number {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  if (mean === 0) return values.every((v) => v === 0);
-  return values.every((v) => (Math.abs(v - mean) / mean) * 100 <= percent);
+  if (mean === 0) return values.every((v) => v === 0) ? 0 : Infinity;
+  return Math.max(...values.map((v) => (Math.abs(v - mean) / mean) * 100));
+}
+
+function withinPercent(values: number[], percent: number): boolean {
+  return spreadPercent(values) <= percent;
 }
 
 function meanLatencies(all: readonly Latencies[]): Latencies {
@@ -332,5 +339,7 @@ async function measureLevel(
   if (windows.length === 0 || windows.every((w) => w.count === 0)) {
     throw new Error(`no request succeeded at ${label}${load.lastError ? `: ${load.lastError.message}` : ''}`);
   }
-  return { batchSize: options.batchSize, stable, windows: windows.length, ...meanWindow(windows.slice(-3)) };
+  const last = windows.slice(-3);
+  const spread = { throughput: spreadPercent(last.map((w) => w.throughput)), latency: spreadPercent(last.map((w) => w.latency.avg)) };
+  return { batchSize: options.batchSize, stable, windows: windows.length, spread, ...meanWindow(last) };
 }

@@ -20,6 +20,29 @@ export function delayedWarning(r: ConcurrencyResult): string | undefined {
   return `WARNING: inference-perf is unable to keep up with the desired request rate. ${percent.toFixed(2)}% of the requests were delayed.`;
 }
 
+/**
+ * What to do when a level did not settle: perf_analyzer only marks it; here the spread is shown against the criterion,
+ * with the flags that change the outcome and values to try.
+ */
+export function unstableVerdict(r: ConcurrencyResult, options: { measurementIntervalMs: number; maxTrials: number; stabilityPercentage: number }): string | undefined {
+  if (r.stable) return undefined;
+  const worst = Math.max(r.spread.throughput, r.spread.latency);
+  const spread = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)}%` : 'without bound');
+  return (
+    `WARNING: ${r.requestRate !== undefined ? `Request rate ${r.requestRate}` : `Concurrency ${r.concurrency}`} is not stable after ${r.windows} windows (--max-trials ${options.maxTrials}): over the last 3 windows ` +
+    `throughput strayed ${spread(r.spread.throughput)} and average latency ${spread(r.spread.latency)} from their mean, ` +
+    `above --stability-percentage ${options.stabilityPercentage}. Its figures are the mean of those windows. ` +
+    `Raise --measurement-interval (now ${options.measurementIntervalMs} ms; try ${options.measurementIntervalMs * 2}) so each window averages ` +
+    `more requests, or --max-trials (try ${options.maxTrials * 2}) to give it more windows` +
+    (Number.isFinite(worst) ? `; --stability-percentage ${Math.ceil(worst)} would accept this variation.` : '.')
+  );
+}
+
+/** One line per measurement window, for progress when stderr is not a terminal (CI logs, pipes). */
+export function windowLine(level: string, trial: number, maxTrials: number, w: { throughput: number; latency: { avg: number; p99: number }; errors: number }): string {
+  return `${level}: window ${trial}/${maxTrials}: ${w.throughput.toFixed(1)} infer/sec, latency avg ${us(w.latency.avg)} usec, p99 ${us(w.latency.p99)} usec${w.errors > 0 ? `, ${w.errors} errors` : ''}`;
+}
+
 const latencyLine = (label: string, l: ConcurrencyResult['latency']) =>
   `  ${label}: avg ${us(l.avg)} usec, p50 ${us(l.p50)} usec, p90 ${us(l.p90)} usec, p95 ${us(l.p95)} usec, p99 ${us(l.p99)} usec`;
 

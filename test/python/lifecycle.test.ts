@@ -113,14 +113,25 @@ describe('load, unload, reload', () => {
     expect(outputs(await inferLifecycle(5)).OUTPUT0.data).toEqual([205]);
   });
 
-  test('a model.py with a syntax error fails the load with the traceback', async () => {
-    const dir = path.join(repository, 'broken');
+  /** Writes a Python model with this model.py into the repository and loads it; the load must fail: its message. */
+  async function failedLoadOf(name: string, modelPy: string): Promise<string> {
+    const dir = path.join(repository, name);
     fs.mkdirSync(path.join(dir, '1'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'config.pbtxt'), 'backend: "python"\nmax_batch_size: 0\n');
-    fs.writeFileSync(path.join(dir, '1', 'model.py'), 'class TritonPythonModel:\n    def execute(self, requests)\n');
-    const response = await load('broken');
+    fs.writeFileSync(path.join(dir, '1', 'model.py'), modelPy);
+    const response = await load(name);
     expect(response.statusCode).toBe(400);
-    expect(errorOf(response)).toContain('SyntaxError');
+    return errorOf(response);
+  }
+
+  test('a model.py importing a missing module names the interpreter that ran it and how to choose another', async () => {
+    const message = await failedLoadOf('needs_module', 'import no_such_module_for_this_test\n\nclass TritonPythonModel:\n    pass\n');
+    expect(message).toContain("ModuleNotFoundError: No module named 'no_such_module_for_this_test' (Python interpreter '/");
+    expect(message).toContain('--backend-config=python,execution-env-path=');
+  });
+
+  test('a model.py with a syntax error fails the load with the traceback', async () => {
+    expect(await failedLoadOf('broken', 'class TritonPythonModel:\n    def execute(self, requests)\n')).toContain('SyntaxError');
   });
 });
 

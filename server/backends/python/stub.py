@@ -49,9 +49,18 @@ def _die_with_parent():
         pass
 
 
-def describe_exception(error):
+def missing_module_hint(error):
+    """For a model whose import fails: which interpreter ran it and how to choose another (several may be installed)."""
+    if not isinstance(error, ImportError):
+        return ""
+    return (" (Python interpreter '%s', Python %s: install the module there, or choose another interpreter with"
+            " --backend-config=python,execution-env-path=<python3 or a venv/conda-pack folder>,"
+            " or per model the EXECUTION_ENV_PATH parameter)" % (sys.executable, sys.version.split()[0]))
+
+
+def describe_exception(error, hint=""):
     """Type: message, then the frames of the model's code innermost first, as Triton's stub prints them."""
-    lines = ["%s: %s" % (type(error).__name__, error)]
+    lines = ["%s: %s%s" % (type(error).__name__, error, hint)]
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
@@ -128,7 +137,7 @@ class Stub:
                 raise AttributeError("TritonPythonModel in '%s' has no execute method" % message["model_file"])
             self.model = model
         except BaseException as error:  # SystemExit included: report it rather than vanish
-            send_message({"type": "error", "message": describe_exception(error)})
+            send_message({"type": "error", "message": describe_exception(error, missing_module_hint(error))})
             return False
         send_message({"type": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
         return True
