@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# .ci/run's image step, after npm test: the image test (scripts/image/test.sh) where containers can run, a one-line
+# skip where they cannot. Installs podman, buildah, mmdebstrap and runc from Debian when it is root with apt-get.
+# Exit status: the image test's; 0 with a "skipped" line when this machine cannot build or run containers, or when
+# the test has not finished within IMAGE_TEST_TIMEOUT_S (900: a cold build here is about 6 minutes).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+skip() { echo "image test: skipped: $*"; exit 0; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (podman's root storage), running as uid $(id -u)"
+missing=()
+for tool in podman buildah mmdebstrap runc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  command -v apt-get >/dev/null || skip "no ${missing[*]} and no apt-get to install them"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      podman buildah mmdebstrap runc uidmap fuse-overlayfs; } >/tmp/image-ci-apt.log 2>&1 ||
+    skip "apt-get install ${missing[*]} failed (log: /tmp/image-ci-apt.log)"
+fi
+# Can this machine run a container at all? (crun fails on hybrid cgroups, so the scripts use runc; nested sandboxes
+# may refuse namespaces.) A scratch image from an empty tar: nothing to pull.
+# shellcheck source=scripts/image/lib.sh
+. "$ROOT/scripts/image/lib.sh"
+probe_dir="$(mktemp -d)"
+cp /bin/true "$probe_dir/true" 2>/dev/null
+if ! (tar -C "$probe_dir" -cf - true | podman import -q - localhost/image-ci-probe >/dev/null 2>&1 &&
+      podman run --rm --network none "${PODMAN_ULIMITS[@]}" localhost/image-ci-probe /true >/dev/null 2>&1); then
+  rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
+  skip "podman cannot run a container on this machine"
+fi
+rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
+
+timeout "${IMAGE_TEST_TIMEOUT_S:-900}" bash "$ROOT/scripts/image/test.sh"
+status=$?
+[ "$status" = 124 ] && skip "not finished within ${IMAGE_TEST_TIMEOUT_S:-900} s on this machine"
+exit "$status"
