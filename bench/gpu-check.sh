@@ -238,7 +238,7 @@ run() {
   return "$rc"
 }
 
-PARTS="$ROOT/.gpu-parts"
+PARTS="${GPU_PARTS_DIR:-$ROOT/.gpu-parts}"
 PROVIDER_STASH="${GPU_PROVIDER_STASH:-/tmp/gpu-provider-parts}"
 ORT_CUDA_PROVIDER="${ORT_CUDA_PROVIDER:-com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9}"
 
@@ -262,16 +262,24 @@ provider() {
   fi
   node "$ROOT/scripts/image/check-ort-provider.js" "$ROOT/node_modules/onnxruntime-node/package.json" \
     "$work/lib/libonnxruntime_providers_cuda.so" "$ORT_CUDA_PROVIDER"
+  split_into_parts "$work/ort-cuda.tar.xz" "${part_mib}M"
+  grep -qxF '/.gpu-parts/' "$ROOT/.gitignore" 2>/dev/null || echo "warning: /.gpu-parts/ is not in .gitignore" >&2
+  local f
+  say "$(find "$PARTS" -mindepth 1 -maxdepth 1 -type d | wc -l) parts of $(mib "$(size_of "$work/ort-cuda.tar.xz")") in $PARTS:"
+  for f in "$PARTS"/*/ort-cuda.tar.xz.part*; do echo "  ${f#"$ROOT/"} $(mib "$(size_of "$f")")"; done
+}
+
+# $1 cut into $PARTS/1/, $PARTS/2/, ... (parts of size $2, a split -b size), each with SHA256SUMS of the whole and
+# of every part.
+split_into_parts() {
+  local file="$1" size="$2" name sums n=0 f
+  name="$(basename "$file")"
   rm -rf "$PARTS" && mkdir -p "$PARTS"
-  (cd "$work" && split -b "${part_mib}M" -d -a 2 ort-cuda.tar.xz "$PARTS/ort-cuda.tar.xz.part")
-  local sums n=0 f
-  sums="$(cd "$work" && sha256sum ort-cuda.tar.xz; cd "$PARTS" && sha256sum ort-cuda.tar.xz.part*)"
-  for f in "$PARTS"/ort-cuda.tar.xz.part*; do
+  split -b "$size" -d -a 2 "$file" "$PARTS/$name.part"
+  sums="$(cd "$(dirname "$file")" && sha256sum "$name"; cd "$PARTS" && sha256sum "$name".part*)"
+  for f in "$PARTS/$name".part*; do
     n=$((n + 1)); mkdir -p "$PARTS/$n"; mv "$f" "$PARTS/$n/"; printf '%s\n' "$sums" > "$PARTS/$n/SHA256SUMS"
   done
-  grep -qxF '/.gpu-parts/' "$ROOT/.gitignore" 2>/dev/null || echo "warning: /.gpu-parts/ is not in .gitignore" >&2
-  say "$n parts of $(mib "$(size_of "$work/ort-cuda.tar.xz")") in $PARTS:"
-  for f in "$PARTS"/*/ort-cuda.tar.xz.part*; do echo "  ${f#"$ROOT/"} $(mib "$(size_of "$f")")"; done
 }
 
 # On the GPU machine: keep what this call carried (the working tree's copy is replaced on the next call).
@@ -331,5 +339,8 @@ case "${1:-}" in
   provider) shift; provider ;;
   stash) shift; stash ;;
   provider-check) shift; provider_check ;;
+  # The pieces on their own (test/gpu-bundle/provider-parts.test.ts): split FILE SIZE, join STASH_DIR OUT_FILE.
+  split) shift; split_into_parts "$1" "$2" ;;
+  join) shift; join_parts "$1" "$2" ;;
   *) echo "usage: bash bench/gpu-check.sh bundle | provider | provider-check | stash | run [--cpu-only] [--seconds N] [--batch N] [--concurrency N] [--cpu-threads N]" >&2; exit 2 ;;
 esac
