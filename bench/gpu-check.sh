@@ -211,11 +211,14 @@ run() {
       if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"; break; fi
     done
   fi
-  # CUDA: the driver's libcuda and any CUDA 12 runtime the machine has (the CUDA provider needs cudart/cuBLAS/cuDNN 9).
-  for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda-12/lib64; do [ -d "$d" ] && libs+=("$d"); done
-  # Machines with PyTorch have CUDA 12 / cuDNN 9 as pip wheels (site-packages/nvidia/*/lib) rather than a CUDA toolkit.
+  # CUDA: the driver's libcuda and any CUDA 13 runtime the machine has (the CUDA provider needs cudart/cuBLAS/cuRAND
+  # 13, and cuDNN 9 for convolutions).
+  for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda-13/lib64; do [ -d "$d" ] && libs+=("$d"); done
+  # Machines with PyTorch have the CUDA libraries and cuDNN 9 as pip wheels (site-packages/nvidia/...) rather than a
+  # CUDA toolkit: the GPU machines have torch 2.11+cu130 with CUDA 13's, which the provider (built for CUDA 13) needs.
   local wheel_libs
-  wheel_libs="$(python3 -c 'import nvidia, os, glob; print(":".join(sorted(d for p in nvidia.__path__ for d in glob.glob(os.path.join(p, "*", "lib")))))' 2>/dev/null || true)"
+  # CUDA 12 wheels put them in nvidia/<library>/lib, CUDA 13 ones in nvidia/cu13/lib: both depths are searched.
+  wheel_libs="$(python3 -c 'import nvidia, os, glob; print(":".join(sorted(d for p in nvidia.__path__ for pattern in ("*/lib", "*/*/lib") for d in glob.glob(os.path.join(p, pattern)) if glob.glob(os.path.join(d, "*.so*")))))' 2>/dev/null || true)"
   [ -n "$wheel_libs" ] && libs+=("$wheel_libs")
   if [ "${#libs[@]}" -gt 0 ]; then
     LD_LIBRARY_PATH="$(IFS=:; echo "${libs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
