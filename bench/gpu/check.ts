@@ -28,7 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { freePort, HOST, httpRequest, runJsonChild, startServerChild, type ServerChild } from '../lib/processes';
-import { CONV_CLASSES, CONV_INPUT_SHAPE, convFlopsPerImage, convInput } from './build-conv-model';
+import { CONV_CLASSES, CONV_INPUT_SHAPE, convFlopsPerImage, convInput, type ConvVariant, parseConvVariant } from './build-conv-model';
 import { checkTorchModels, torchAvailability, writeTorchModels } from './torch-check';
 
 export const GPU_PROVIDERS = ['cuda', 'webgpu'] as const;
@@ -345,6 +345,8 @@ async function machine(): Promise<Record<string, unknown>> {
 
 interface RunOptions {
   model: string;
+  /** Which build-conv-model variant --model is (for the GFLOP figure in the report). */
+  variant: ConvVariant;
   cpuOnly: boolean;
   seconds: number;
   batch: number;
@@ -366,6 +368,7 @@ function parseRunOptions(argv: string[]): RunOptions {
   const distRoot = path.resolve(__dirname, '..', '..');
   const options: RunOptions = {
     model: path.resolve(value('--model') ?? 'conv.onnx'),
+    variant: parseConvVariant(value('--variant')),
     cpuOnly: argv.includes('--cpu-only'),
     seconds: Number(value('--seconds') ?? 5),
     batch: Number(value('--batch') ?? 8),
@@ -392,7 +395,7 @@ async function run(options: RunOptions): Promise<number> {
   report.machine = facts;
   log(`== machine: node ${facts.node}, ${facts.platform}, ${facts.cpus} CPUs, GPUs: ${(facts.gpus as string[]).join(' | ') || 'none (nvidia-smi absent or failed)'}`);
   log(`   onnxruntime-node backends: ${JSON.stringify(facts.ortBackends)}`);
-  log(`   model ${options.model}: ${(convFlopsPerImage() / 1e9).toFixed(2)} GFLOP per image, batch ${options.batch}`);
+  log(`   model ${options.model}: ${options.variant}, ${(convFlopsPerImage(options.variant) / 1e9).toFixed(2)} GFLOP per image, batch ${options.batch}`);
 
   // Probes, each in its own process: a provider that crashes in native code takes only its probe down.
   const probes: ProbeResult[] = [];
