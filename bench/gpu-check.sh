@@ -342,7 +342,7 @@ provider_check() {
         }
       }
     })();' "$ROOT/examples/model_repository/simple/1/model.onnx" 2>"$dir/ort-stderr.txt")
-  say "ONNX Runtime's own log of why: $(grep -o 'Failed to load library[^\n]*' "$dir/ort-stderr.txt" | head -1)"
+  say "ONNX Runtime's own log of why: $(grep -o 'Failed to load library.*' "$dir/ort-stderr.txt" | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 }
 
 case "${1:-}" in
