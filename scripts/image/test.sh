@@ -37,6 +37,8 @@ cleanup() {
   rm -rf "/tmp/$CONTAINER.dir" "/tmp/$CONTAINER.seconds"
 }
 trap cleanup EXIT
+# scripts/image/ci.sh stops a test that runs too long with SIGTERM: exit through cleanup (the container goes too).
+trap 'exit 143' TERM INT
 seconds_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
 
 # 1. The image.
