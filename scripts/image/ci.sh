@@ -14,7 +14,8 @@ for tool in podman buildah mmdebstrap runc; do command -v "$tool" >/dev/null || 
 if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null || skip "no ${missing[*]} and no apt-get to install them"
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      podman buildah mmdebstrap runc uidmap fuse-overlayfs; } >/tmp/image-ci-apt.log 2>&1 ||
+      podman buildah mmdebstrap runc netavark aardvark-dns iptables uidmap fuse-overlayfs slirp4netns catatonit; } \
+      >/tmp/image-ci-apt.log 2>&1 ||
     skip "apt-get install ${missing[*]} failed (log: /tmp/image-ci-apt.log)"
 fi
 # Can this machine run a container at all? (crun fails on hybrid cgroups, so the scripts use runc; nested sandboxes
@@ -27,6 +28,12 @@ if ! (tar -C "$probe_dir" -cf - . | podman import -q - localhost/image-ci-probe 
       podman run --rm --network none "${PODMAN_ULIMITS[@]}" localhost/image-ci-probe /bin/true >/dev/null 2>&1); then
   rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
   skip "podman cannot run a container on this machine"
+fi
+# A container network (bridge, port publishing) where it works, else the host's network (the test's server then
+# binds 127.0.0.1 only).
+if ! podman run --rm "${PODMAN_ULIMITS[@]}" localhost/image-ci-probe /bin/true >/dev/null 2>&1; then
+  export NETWORK=host
+  echo "image test: no container bridge network here: the container uses the host's network, bound to 127.0.0.1"
 fi
 rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
 
