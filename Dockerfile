@@ -61,7 +61,7 @@ COPY --from=build /app/node_modules/onnxruntime-node/package.json /provider/onnx
 COPY scripts/image/check-ort-provider.js /provider/
 RUN --mount=type=secret,id=extra-ca-certs \
     if [ -f /run/secrets/extra-ca-certs ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra-ca-certs; fi \
- && npm pack "$ORT_CUDA_PROVIDER" --silent >/dev/null && tar xzf ./*.tgz && rm ./*.tgz \
+ && npm pack "$ORT_CUDA_PROVIDER" --loglevel=error >/dev/null && tar xzf ./*.tgz && rm ./*.tgz \
  && mkdir out && cp package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so \
       package/Plugins/Linux/x64/libonnxruntime_providers_shared.so out/ && rm -rf package \
  && node check-ort-provider.js onnxruntime-node.json out/libonnxruntime_providers_cuda.so "$ORT_CUDA_PROVIDER"

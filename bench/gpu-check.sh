@@ -263,7 +263,7 @@ provider() {
   if [ ! -f "$work/ort-cuda.tar.xz" ] || [ "$(cat "$work/spec" 2>/dev/null)" != "$ORT_CUDA_PROVIDER" ]; then
     say "npm pack $ORT_CUDA_PROVIDER"
     rm -rf "$work" && mkdir -p "$work/lib"
-    (cd "$work" && npm pack "$ORT_CUDA_PROVIDER" --silent >/dev/null && tar xzf ./*.tgz && rm ./*.tgz)
+    (cd "$work" && npm pack "$ORT_CUDA_PROVIDER" --loglevel=error >/dev/null && tar xzf ./*.tgz && rm ./*.tgz)
     cp "$work/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" \
       "$work/package/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$work/lib/"
     rm -rf "$work/package"
