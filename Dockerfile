@@ -51,7 +51,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && sh scripts/image/trim-node-modules.sh node_modules \
  && rm -rf dist/test dist/bench dist/examples \
- && find dist -type f \( -name '*.d.ts' -o -name '*.map' \) -delete
+ && find dist -type f \( -name '*.d.ts' -o -name '*.map' -o -name '*.tsbuildinfo' -o -name '.tsbuildinfo' \) -delete
 
 # ---- the CUDA provider, from the npm registry (onnxruntime-node's own installer downloads it from NuGet) ----
 FROM ${NODE_IMAGE} AS cuda-provider
