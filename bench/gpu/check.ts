@@ -28,7 +28,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { freePort, HOST, httpRequest, runJsonChild, startServerChild, type ServerChild } from '../lib/processes';
-import { CONV_CLASSES, CONV_INPUT_SHAPE, convFlopsPerImage, convInput } from './build-conv-model';
+import { CONV_CLASSES, CONV_INPUT_SHAPE, convFlopsPerImage, convInput, type ConvVariant, parseConvVariant } from './build-conv-model';
+import { checkTorchModels, torchAvailability, writeTorchModels } from './torch-check';
 
 export const GPU_PROVIDERS = ['cuda', 'webgpu'] as const;
 export type GpuProvider = (typeof GPU_PROVIDERS)[number];
@@ -344,6 +345,8 @@ async function machine(): Promise<Record<string, unknown>> {
 
 interface RunOptions {
   model: string;
+  /** Which build-conv-model variant --model is (for the GFLOP figure in the report). */
+  variant: ConvVariant;
   cpuOnly: boolean;
   seconds: number;
   batch: number;
@@ -352,6 +355,8 @@ interface RunOptions {
   cpuThreads: number;
   out?: string;
   server: string;
+  /** The torch_mlp example's model.py (torch_gpu/torch_cpu are served when python3 imports torch). */
+  torchModel: string;
 }
 
 function parseRunOptions(argv: string[]): RunOptions {
@@ -363,6 +368,7 @@ function parseRunOptions(argv: string[]): RunOptions {
   const distRoot = path.resolve(__dirname, '..', '..');
   const options: RunOptions = {
     model: path.resolve(value('--model') ?? 'conv.onnx'),
+    variant: parseConvVariant(value('--variant')),
     cpuOnly: argv.includes('--cpu-only'),
     seconds: Number(value('--seconds') ?? 5),
     batch: Number(value('--batch') ?? 8),
@@ -370,6 +376,7 @@ function parseRunOptions(argv: string[]): RunOptions {
     cpuThreads: Number(value('--cpu-threads') ?? os.availableParallelism()),
     out: value('--out') ?? process.env.OUT,
     server: path.resolve(value('--server') ?? path.join(distRoot, 'server', 'main.js')),
+    torchModel: path.resolve(value('--torch-model') ?? path.join('models', 'torch_mlp', '1', 'model.py')),
   };
   for (const key of ['seconds', 'batch', 'concurrency', 'cpuThreads'] as const) {
     if (!(options[key] > 0)) throw new Error(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive number`);
@@ -388,7 +395,7 @@ async function run(options: RunOptions): Promise<number> {
   report.machine = facts;
   log(`== machine: node ${facts.node}, ${facts.platform}, ${facts.cpus} CPUs, GPUs: ${(facts.gpus as string[]).join(' | ') || 'none (nvidia-smi absent or failed)'}`);
   log(`   onnxruntime-node backends: ${JSON.stringify(facts.ortBackends)}`);
-  log(`   model ${options.model}: ${(convFlopsPerImage() / 1e9).toFixed(2)} GFLOP per image, batch ${options.batch}`);
+  log(`   model ${options.model}: ${options.variant}, ${(convFlopsPerImage(options.variant) / 1e9).toFixed(2)} GFLOP per image, batch ${options.batch}`);
 
   // Probes, each in its own process: a provider that crashes in native code takes only its probe down.
   const probes: ProbeResult[] = [];
@@ -426,6 +433,11 @@ async function run(options: RunOptions): Promise<number> {
   const cpuThreads = options.cpuThreads;
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-check-repo-'));
   const models = writeRepository(repo, options.model, options.batch, gpuProvider, cpuThreads);
+  // The Python backend on the GPU: PyTorch in the model's stub process.
+  const torch = fs.existsSync(options.torchModel) ? torchAvailability() : { ok: false, error: `no ${options.torchModel}` };
+  report.torchAvailability = torch;
+  const torchModels = torch.ok ? writeTorchModels(repo, options.torchModel, !options.cpuOnly) : [];
+  log(`== python3 + torch: ${torch.ok ? `torch ${torch.torch}, CUDA ${torch.cuda ? 'available' : 'NOT available'}` : `not usable (${torch.error}): torch models skipped`}`);
   const deviceModel = gpuProvider ? 'conv_gpu' : 'conv_cpu';
   const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   let server: ServerChild | undefined;
@@ -446,6 +458,8 @@ async function run(options: RunOptions): Promise<number> {
       readyPath: '/v2/health/live',
       cwd: process.cwd(),
       readyTimeoutMs: 120_000,
+      // info: the torch models log the device they loaded on.
+      env: { LOG_LEVEL: 'info' },
     });
     const reference = await (async () => {
       const cpu = await ort.InferenceSession.create(options.model, sessionOptions('cpu', cpuThreads));
@@ -487,6 +501,22 @@ async function run(options: RunOptions): Promise<number> {
       );
     }
     report.correctness = correctness;
+    if (torchModels.length > 0) {
+      for (const model of torchModels) {
+        const state = await waitModelReady(httpPort, model, 300_000);
+        if (!state.ready) failures.push(`${model} did not load: ${state.reason}`);
+      }
+      const torchResult = await checkTorchModels(httpPort, torchModels, () => server!.output());
+      report.torch = torchResult;
+      failures.push(...torchResult.errors);
+      log(
+        `== server ${torchModels.join(', ')} (Python backend, PyTorch): devices ${torchResult.devices.join(', ') || 'not logged'}` +
+          (torchResult.comparison
+            ? `, torch_gpu vs torch_cpu ${torchResult.comparison.pass ? 'EQUAL' : 'DIFFERENT'} (max |diff| ${torchResult.comparison.maxAbsDiff.toExponential(2)})`
+            : '') +
+          (torchResult.errors.length ? `\n   ${torchResult.errors.join('\n   ')}` : ''),
+      );
+    }
 
     // (a) server over raw on the same provider, interleaved twice.
     const deviceThreads = device === 'cpu' ? cpuThreads : 1;

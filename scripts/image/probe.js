@@ -1,6 +1,7 @@
-// The HTTP half of scripts/image/check.sh: talks KServe v2 JSON to a server in a container and fails on a wrong answer.
+// The HTTP half of scripts/image/test.sh: talks KServe v2 JSON to a server in a container and fails on a wrong answer.
 //   node scripts/image/probe.js ready URL TIMEOUT_S   wait for /v2/health/ready, print the milliseconds it took
-//   node scripts/image/probe.js infer URL             infer on simple (ONNX) and add_sub (Python backend), check outputs
+//   node scripts/image/probe.js infer URL             /v2/health/live, then infer on simple (ONNX), simple_chain
+//                                                     (ensemble of simple twice) and add_sub (Python backend)
 // Plain fetch (Node 20+) rather than the repository's client: it runs before and without a build of the project.
 'use strict';
 
@@ -39,7 +40,14 @@ function expectOutput(model, body, name, expected, tolerance = 0) {
   console.log(`${model} v${body.model_version}: ${name} = [${output.data.join(',')}] ok`);
 }
 
+async function checkLive(base) {
+  const response = await fetch(`${base}/v2/health/live`);
+  if (response.status !== 200) throw new Error(`/v2/health/live: HTTP ${response.status}`);
+  console.log('/v2/health/live: 200 ok');
+}
+
 async function checkInfer(base) {
+  await checkLive(base);
   const a = Array.from({ length: 16 }, (_, i) => i * 3 - 7);
   const b = Array.from({ length: 16 }, (_, i) => 100 - i * i);
   const simple = await infer(base, 'simple', [
@@ -48,6 +56,14 @@ async function checkInfer(base) {
   ]);
   expectOutput('simple', simple, 'OUTPUT0', a.map((x, i) => x + b[i]));
   expectOutput('simple', simple, 'OUTPUT1', a.map((x, i) => x - b[i]));
+
+  // simple_chain feeds simple's sum and difference into simple again: (a+b)+(a-b) = 2a, (a+b)-(a-b) = 2b.
+  const chain = await infer(base, 'simple_chain', [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: a },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: b },
+  ]);
+  expectOutput('simple_chain', chain, 'OUTPUT0', a.map((x) => 2 * x));
+  expectOutput('simple_chain', chain, 'OUTPUT1', b.map((x) => 2 * x));
 
   // add_sub's numpy runs in a python3 stub process: this answer proves python3 and numpy work in the image.
   const x = [0.5, -1.25, 3, 1e6];

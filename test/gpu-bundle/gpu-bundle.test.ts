@@ -14,6 +14,8 @@ import {
   CONV_INPUT_SHAPE,
   convFlopsPerImage,
   convInput,
+  convWeights,
+  parseConvVariant,
 } from '../../bench/gpu/build-conv-model';
 import { packageClosure, packageName, walkRequires } from '../../bench/gpu/bundle-deps';
 import { compareOutputs, decodeOutput, executionProviders, inferBody, writeRepository } from '../../bench/gpu/check';
@@ -28,6 +30,19 @@ describe('conv model', () => {
     expect(bytes.length).toBeGreaterThan(4_000_000);
     expect(bytes.length).toBeLessThan(6_000_000);
     expect(convFlopsPerImage()).toBeGreaterThan(1e9);
+  });
+
+  it('has a ResNet-50-sized variant: about 8.2 GFLOP per image and 25.6 M weights, within 15 %', () => {
+    // ResNet-50: 4.1 G multiply-adds (8.2 GFLOP as counted here), 25.6 M parameters.
+    expect(convFlopsPerImage('resnet50') / 8.2e9).toBeGreaterThan(0.85);
+    expect(convFlopsPerImage('resnet50') / 8.2e9).toBeLessThan(1.15);
+    expect(convWeights('resnet50') / 25.6e6).toBeGreaterThan(0.85);
+    expect(convWeights('resnet50') / 25.6e6).toBeLessThan(1.15);
+    // The small model's weights are what its file holds: 4 bytes each, plus the graph.
+    expect(bytes.length - convWeights() * 4).toBeGreaterThan(0);
+    expect(bytes.length - convWeights() * 4).toBeLessThan(10_000);
+    expect(parseConvVariant(undefined)).toBe('small');
+    expect(() => parseConvVariant('vgg')).toThrow("unknown conv model variant 'vgg' (small, resnet50)");
   });
 
   it('auto-completes as a batched FP32 image model', () => {

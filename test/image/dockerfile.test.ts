@@ -1,11 +1,13 @@
 /**
  * The Dockerfile read statically against what the rest of the repository expects of the image. Building and running
- * it needs root and podman: scripts/image/check.sh does that (README "Container image and GPUs").
+ * it needs root and podman: `npm run test:image` (scripts/image/test.sh) does that, and .ci/run runs it after npm test
+ * where containers can run (docs/image.md).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Dockerfile, DockerfileParser, ImageTemplate } from 'dockerfile-ast';
 import { Chart, Testing } from 'cdk8s';
+import { parse as parseYaml } from 'yaml';
 import { InferenceServer } from '../../constructs';
 import { DEFAULT_PORTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
 
@@ -13,10 +15,13 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DOCKERFILE_TEXT = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const dockerfile = DockerfileParser.parse(DOCKERFILE_TEXT);
 
-function stages(file: Dockerfile): ImageTemplate[] {
-  return file.getFROMs().map((from) => file.getContainingImage(from.getRange().start)!);
+function stage(name: string): ImageTemplate {
+  const found = dockerfile.getFROMs().find((from) => from.getBuildStage() === name);
+  if (!found) throw new Error(`no stage ${name}`);
+  return dockerfile.getContainingImage(found.getRange().start)!;
 }
-const runtime = stages(dockerfile).at(-1)!;
+const runtime = stage('cpu');
+const cuda = stage('cuda');
 
 function instructionArguments(stage: ImageTemplate, keyword: string): string[] {
   return stage.getInstructions().filter((i) => i.getKeyword() === keyword).map((i) => i.getArgumentsContent() ?? '');
@@ -38,14 +43,44 @@ function argumentsOutOfScope(file: Dockerfile): string[] {
 }
 
 describe('Dockerfile', () => {
-  test('GPU build argument: cuda12 by default, and every stage that reads it declares it', () => {
-    const initial = dockerfile.getInitialARGs().map((arg) => arg.getArgumentsContent());
-    expect(initial).toContain('GPU=cuda12');
+  test('two targets: cpu, and cuda built on it (the default, last stage); build arguments in scope', () => {
+    const froms = dockerfile.getFROMs();
+    expect(froms.at(-1)!.getBuildStage()).toBe('cuda');
+    expect(froms.find((from) => from.getBuildStage() === 'cuda')!.getImageName()).toBe('cpu');
     expect(argumentsOutOfScope(dockerfile)).toEqual([]);
-    // The check itself: the runtime stage without its ARG GPU line reads an unset GPU.
-    const withoutRuntimeArg = DOCKERFILE_TEXT.replace(/(FROM \$\{NODE_IMAGE\}\n)ARG GPU\n/, '$1');
-    expect(withoutRuntimeArg).not.toBe(DOCKERFILE_TEXT);
-    expect(argumentsOutOfScope(DockerfileParser.parse(withoutRuntimeArg))).toEqual([expect.stringMatching(/: GPU$/)]);
+    // The check itself: the cuda stage without its ARG CUDA_VERSION line reads an unset CUDA_VERSION.
+    const withoutArg = DOCKERFILE_TEXT.replace(/(FROM cpu AS cuda\n)ARG CUDA_VERSION\n/, '$1');
+    expect(withoutArg).not.toBe(DOCKERFILE_TEXT);
+    expect([...new Set(argumentsOutOfScope(DockerfileParser.parse(withoutArg)))])
+      .toEqual([expect.stringMatching(/: CUDA_VERSION$/)]);
+  });
+
+  test('the cuda target gets the CUDA provider of exactly onnxruntime-node\'s version, and runs as uid 1000 again', () => {
+    // A provider library of another ONNX Runtime release does not work with it, so the dependency is pinned, not a range.
+    const ort = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).dependencies['onnxruntime-node'];
+    expect(ort).toMatch(/^\d+\.\d+\.\d+$/);
+    const provider = stage('cuda-provider');
+    expect(instructionArguments(provider, 'ARG').join('\n')).toMatch(/^ORT_CUDA_PROVIDER=\S+@\d+\.\d+\.\d+$/m);
+    expect(instructionArguments(provider, 'RUN').join('\n')).toContain('node check-ort-provider.js onnxruntime-node.json out/libonnxruntime_providers_cuda.so');
+    const cudaLines = DOCKERFILE_TEXT.split('\n').slice(cuda.getRange()!.start.line, cuda.getRange()!.end.line + 1);
+    expect(cudaLines).toContain('COPY --from=cuda-provider /provider/out/ /app/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/');
+    expect(instructionArguments(cuda, 'USER').at(-1)).toBe(`${SERVER_UID}:${SERVER_UID}`);
+  });
+
+  test('the image test runs the container with the constructs\' writable paths and nothing else writable', () => {
+    const script = fs.readFileSync(path.join(ROOT, 'scripts', 'image', 'test.sh'), 'utf8');
+    expect(script).toContain('--read-only');
+    expect(script).toContain(`--user ${SERVER_UID}:${SERVER_UID}`);
+    const tmpfs = [...script.matchAll(/--tmpfs (\S+?):/g)].map((m) => m[1]);
+    // /dev/shm is podman's own memory-backed mount (--shm-size), as the constructs' emptyDir medium Memory.
+    expect([...tmpfs, ...(script.includes('--shm-size=') ? [WRITABLE_PATHS.shm] : [])].sort())
+      .toEqual(Object.values(WRITABLE_PATHS).sort());
+  });
+
+  test('.npmrc holds only settings npm knows (a package-specific key is an "Unknown project config" to npm 11)', () => {
+    const settings = fs.readFileSync(path.join(ROOT, '.npmrc'), 'utf8').split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
+    expect(settings).toEqual(['ignore-scripts=true']);
   });
 
   test('the runtime stage runs as the uid the constructs expect and exposes the default ports', () => {
@@ -75,5 +110,18 @@ describe('Dockerfile', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.command).toBeUndefined();
     expect(container.args.length).toBeGreaterThan(0);
+  });
+
+  test('the release workflow builds and pushes every target on a version tag, with provenance and an SBOM', () => {
+    const workflow = parseYaml(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'));
+    expect(workflow.on.push.tags).toEqual(['v*.*.*']);
+    const job = workflow.jobs.image;
+    expect(job.needs).toBe('test');
+    const targets = job.strategy.matrix.include.map((entry: { target: string }) => entry.target).sort();
+    expect(targets).toEqual(['cpu', 'cuda']);
+    for (const target of targets) stage(target);
+    const build = job.steps.find((step: { uses?: string }) => step.uses?.startsWith('docker/build-push-action@'));
+    expect(build.with).toMatchObject({ target: '${{ matrix.target }}', push: true, provenance: 'mode=max', sbom: true });
+    expect(job.permissions).toMatchObject({ packages: 'write', 'id-token': 'write', attestations: 'write' });
   });
 });

@@ -14,7 +14,7 @@ const GPU_ACCELERATORS = new Set(['tensorrt', 'cuda', 'webgpu']);
 
 /**
  * Options of ORT's CUDA provider that Triton reads from model parameters (or the `cuda` accelerator's parameters).
- * onnxruntime-node (1.30) passes only the device id to the CUDA and TensorRT providers, so these are checked as
+ * onnxruntime-node (1.29) passes only the device id to the CUDA and TensorRT providers, so these are checked as
  * Triton checks them and reported as not applied rather than silently dropped.
  */
 const CUDA_OPTION_CHECKS: Record<string, (value: string) => string | undefined> = {

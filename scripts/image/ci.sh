@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# .ci/run's image step, after npm test: the image test (scripts/image/test.sh) where containers can run, a one-line
+# skip where they cannot. Installs podman, buildah, mmdebstrap and runc from Debian when it is root with apt-get.
+# Exit status: the image test's; 0 with a "skipped" line when this machine cannot build or run containers, or when
+# the test has not finished within IMAGE_TEST_TIMEOUT_S (660: a cold build here is 9 minutes under load, a build
+# with podman's layer cache 3 to 4; .ci/run must not grow by much more than 10 minutes).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+skip() { echo "image test: skipped: $*"; exit 0; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (podman's root storage), running as uid $(id -u)"
+missing=()
+for tool in podman buildah mmdebstrap runc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  command -v apt-get >/dev/null || skip "no ${missing[*]} and no apt-get to install them"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      podman buildah mmdebstrap runc netavark aardvark-dns iptables uidmap fuse-overlayfs slirp4netns catatonit; } \
+      >/tmp/image-ci-apt.log 2>&1 ||
+    skip "apt-get install ${missing[*]} failed (log: /tmp/image-ci-apt.log)"
+fi
+# Can this machine run a container at all? (crun fails on hybrid cgroups, so the scripts use runc; nested sandboxes
+# may refuse namespaces.) A scratch image of this machine's /bin/true and the libraries it links: nothing to pull.
+# shellcheck source=scripts/image/lib.sh
+. "$ROOT/scripts/image/lib.sh"
+probe_dir="$(mktemp -d)"
+for file in /bin/true $(ldd /bin/true 2>/dev/null | grep -o '/[^ ]*'); do cp --parents -L "$file" "$probe_dir/"; done
+if ! (tar -C "$probe_dir" -cf - . | podman import -q - localhost/image-ci-probe >/dev/null 2>&1 &&
+      podman run --rm --network none "${PODMAN_ULIMITS[@]}" localhost/image-ci-probe /bin/true >/dev/null 2>&1); then
+  rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
+  skip "podman cannot run a container on this machine"
+fi
+# A container network (bridge, port publishing) where it works, else the host's network (the test's server then
+# binds 127.0.0.1 only).
+if ! podman run --rm "${PODMAN_ULIMITS[@]}" localhost/image-ci-probe /bin/true >/dev/null 2>&1; then
+  export NETWORK=host
+  echo "image test: no container bridge network here: the container uses the host's network, bound to 127.0.0.1"
+fi
+rm -rf "$probe_dir"; podman rmi -f localhost/image-ci-probe >/dev/null 2>&1
+
+timeout "${IMAGE_TEST_TIMEOUT_S:-660}" bash "$ROOT/scripts/image/test.sh"
+status=$?
+[ "$status" = 124 ] && skip "not finished within ${IMAGE_TEST_TIMEOUT_S:-660} s on this machine"
+exit "$status"
