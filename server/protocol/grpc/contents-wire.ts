@@ -25,160 +25,175 @@ const FIELD_NUMBER: Readonly<Record<ContentsField, number>> = {
   bytes_contents: 8,
 };
 const FIELD_NAME = new Map(Object.entries(FIELD_NUMBER).map(([name, number]) => [number, name as ContentsField]));
+const MAX_FIELD_NUMBER = 8;
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 
-/** One occurrence of a field: its payload's range and wire type. */
-interface Segment {
-  readonly wireType: number;
-  readonly start: number;
-  readonly end: number;
-}
+/** Called with each occurrence of a field: its number, wire type and payload range (no object per occurrence). */
+type FieldVisitor = (field: number, wireType: number, start: number, end: number) => void;
 
 function malformed(name: string): Error {
   return Errors.badTensorData(name, 'malformed InferTensorContents');
 }
 
-/** Read a varint's low 32 bits at `pos` (high bits are validated and dropped); returns [value, next position]. */
-function readVarint32(bytes: Uint8Array, pos: number, name: string): [number, number] {
+/** Read a varint's low 32 bits at `pos` (high bits are validated and dropped); the next position is in `cursor.pos`. */
+function readVarint32(bytes: Uint8Array, cursor: { pos: number }, name: string): number {
   let value = 0;
+  let pos = cursor.pos;
   for (let shift = 0; shift < 70; shift += 7) {
     if (pos >= bytes.length) throw malformed(name);
     const byte = bytes[pos++];
     if (shift < 32) value |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return [value >>> 0, pos];
+    if ((byte & 0x80) === 0) {
+      cursor.pos = pos;
+      return value >>> 0;
+    }
   }
   throw malformed(name);
 }
 
-/** The occurrences of each field, without decoding values. */
-function scan(name: string, bytes: Uint8Array): Map<number, Segment[]> {
-  const fields = new Map<number, Segment[]>();
-  let pos = 0;
-  while (pos < bytes.length) {
-    let tag: number;
-    [tag, pos] = readVarint32(bytes, pos, name);
+/**
+ * Walk the message's fields in order without decoding values. A repeated bytes field is one occurrence per element,
+ * so this allocates nothing per occurrence: a 500,000-element bytes_contents is two passes over its bytes.
+ */
+function forEachField(name: string, bytes: Uint8Array, visit: FieldVisitor): void {
+  const cursor = { pos: 0 };
+  while (cursor.pos < bytes.length) {
+    // One-byte tags and lengths (every field here, elements under 128 bytes) skip the general varint reader.
+    const tag = bytes[cursor.pos] < 0x80 ? bytes[cursor.pos++] : readVarint32(bytes, cursor, name);
     const field = tag >>> 3;
     const wireType = tag & 7;
-    const start = pos;
+    if (field === 0) throw malformed(name);
+    const start = cursor.pos;
+    let end: number;
     if (wireType === WIRE_VARINT) {
-      while (pos < bytes.length && (bytes[pos] & 0x80) !== 0) pos++;
-      pos++;
+      end = start;
+      while (end < bytes.length && (bytes[end] & 0x80) !== 0) end++;
+      end++;
     } else if (wireType === WIRE_FIXED64) {
-      pos += 8;
+      end = start + 8;
     } else if (wireType === WIRE_FIXED32) {
-      pos += 4;
+      end = start + 4;
     } else if (wireType === WIRE_LENGTH) {
-      let length: number;
-      [length, pos] = readVarint32(bytes, pos, name);
-      const payload = pos;
-      pos += length;
-      if (pos > bytes.length) throw malformed(name);
-      push(fields, field, { wireType, start: payload, end: pos });
+      const length = cursor.pos < bytes.length && bytes[cursor.pos] < 0x80 ? bytes[cursor.pos++] : readVarint32(bytes, cursor, name);
+      const payload = cursor.pos;
+      end = payload + length;
+      if (end > bytes.length) throw malformed(name);
+      cursor.pos = end;
+      visit(field, wireType, payload, end);
       continue;
     } else {
       throw malformed(name);
     }
-    if (pos > bytes.length || field === 0) throw malformed(name);
-    push(fields, field, { wireType, start, end: pos });
+    if (end > bytes.length) throw malformed(name);
+    cursor.pos = end;
+    visit(field, wireType, start, end);
   }
-  return fields;
 }
 
-function push(fields: Map<number, Segment[]>, field: number, segment: Segment): void {
-  const list = fields.get(field);
-  if (list) list.push(segment);
-  else fields.set(field, [segment]);
-}
-
-/** Elements in a field's segments: packed runs count their varints or fixed-size words. */
-function countElements(bytes: Uint8Array, segments: readonly Segment[], field: ContentsField): number {
+/** Elements one occurrence holds: packed runs count their varints or fixed-size words (fractional when torn). */
+function elementsIn(bytes: Uint8Array, field: ContentsField, wireType: number, start: number, end: number): number {
+  if (field === 'bytes_contents' || wireType !== WIRE_LENGTH) return 1;
+  if (field === 'fp32_contents') return (end - start) / 4;
+  if (field === 'fp64_contents') return (end - start) / 8;
   let count = 0;
-  for (const segment of segments) {
-    if (field === 'bytes_contents' || segment.wireType !== WIRE_LENGTH) {
-      count++;
-    } else if (field === 'fp32_contents') {
-      count += (segment.end - segment.start) / 4;
-    } else if (field === 'fp64_contents') {
-      count += (segment.end - segment.start) / 8;
-    } else {
-      for (let i = segment.start; i < segment.end; i++) if ((bytes[i] & 0x80) === 0) count++;
-    }
-  }
+  for (let i = start; i < end; i++) if ((bytes[i] & 0x80) === 0) count++;
   return count;
+}
+
+/** Elements in each contents field, indexed by field number (unknown fields are skipped, as protobuf parsers do). */
+function countByField(name: string, bytes: Uint8Array): Float64Array {
+  const counts = new Float64Array(MAX_FIELD_NUMBER + 1);
+  forEachField(name, bytes, (field, wireType, start, end) => {
+    const known = FIELD_NAME.get(field);
+    if (known) counts[field] += elementsIn(bytes, known, wireType, start, end);
+  });
+  return counts;
 }
 
 /** Whether the wire bytes hold any element (what hasContents says of a decoded message). */
 export function contentsWireHasElements(name: string, bytes: Uint8Array): boolean {
   if (bytes.length === 0) return false;
-  for (const [number, segments] of scan(name, bytes)) {
-    const field = FIELD_NAME.get(number);
-    if (field && countElements(bytes, segments, field) > 0) return true;
-  }
-  return false;
+  return countByField(name, bytes).some((count) => count > 0);
 }
 
 /** Decode the datatype's contents field into its in-memory form, checking fields and the element count first. */
 export function dataFromContentsWire(name: string, datatype: DataType, expectedCount: number, bytes: Uint8Array): TensorData {
   const field = CONTENTS_FIELD[datatype];
   if (field === undefined) throw Errors.contentsNoTypedField(name, datatype);
-  const fields = scan(name, bytes);
-  for (const [number, segments] of fields) {
-    const other = FIELD_NAME.get(number);
-    if (other && other !== field && countElements(bytes, segments, other) > 0) throw Errors.contentsWrongField(name, datatype, field);
+  const number = FIELD_NUMBER[field];
+  const counts = countByField(name, bytes);
+  for (let other = 1; other <= MAX_FIELD_NUMBER; other++) {
+    if (other !== number && counts[other] > 0) throw Errors.contentsWrongField(name, datatype, field);
   }
-  const segments = fields.get(FIELD_NUMBER[field]) ?? [];
-  const count = countElements(bytes, segments, field);
+  const count = counts[number];
   if (!Number.isInteger(count)) throw malformed(name);
   if (count !== expectedCount) throw Errors.elementCountMismatch(name, expectedCount, count);
 
   switch (field) {
     case 'bytes_contents':
-      return bytesElements(bytes, segments, count);
+      return bytesElements(name, bytes, count);
     case 'fp32_contents':
     case 'fp64_contents':
-      return fixedWidth(name, bytes, segments, count, field === 'fp32_contents' ? new Float32Array(count) : new Float64Array(count));
+      return fixedWidth(name, bytes, number, count, field === 'fp32_contents' ? new Float32Array(count) : new Float64Array(count));
     case 'int64_contents':
     case 'uint64_contents': {
       const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
-      varints(name, bytes, segments, new Uint32Array(out.buffer), true);
+      varints(name, bytes, number, new Uint32Array(out.buffer), true);
       return out;
     }
     default: {
       const words = new Uint32Array(count);
-      varints(name, bytes, segments, words, false);
+      varints(name, bytes, number, words, false);
       return narrow(datatype, words);
     }
   }
 }
 
-function bytesElements(bytes: Uint8Array, segments: readonly Segment[], count: number): BytesData {
+/** Copy bytes[start, end) to out at `at`: a loop for short runs, where a subarray view per element would cost more. */
+function copyRange(bytes: Uint8Array, start: number, end: number, out: Uint8Array, at: number): void {
+  if (end - start <= 32) {
+    for (let i = start; i < end; i++) out[at++] = bytes[i];
+  } else {
+    out.set(bytes.subarray(start, end), at);
+  }
+}
+
+/** bytes_contents (one occurrence per element) into Triton's serialised form, in one buffer: a pass to size, one to copy. */
+function bytesElements(name: string, bytes: Uint8Array, count: number): BytesData {
+  const BYTES = FIELD_NUMBER.bytes_contents;
   let total = 0;
-  for (const segment of segments) total += 4 + segment.end - segment.start;
+  forEachField(name, bytes, (field, wireType, start, end) => {
+    if (field !== BYTES) return;
+    if (wireType !== WIRE_LENGTH) throw malformed(name);
+    total += 4 + end - start;
+  });
   const out = Buffer.allocUnsafe(total);
   let offset = 0;
-  for (const segment of segments) {
-    out.writeUInt32LE(segment.end - segment.start, offset);
-    out.set(bytes.subarray(segment.start, segment.end), offset + 4);
-    offset += 4 + segment.end - segment.start;
-  }
-  return BytesData.fromSerialized(out) ?? BytesData.fromElements(new Array(count).fill(new Uint8Array(0)));
+  forEachField(name, bytes, (field, _wireType, start, end) => {
+    if (field !== BYTES) return;
+    out.writeUInt32LE(end - start, offset);
+    copyRange(bytes, start, end, out, offset + 4);
+    offset += 4 + end - start;
+  });
+  return BytesData.trusted(out, count);
 }
 
 /** Packed or unpacked fixed32/fixed64 words copied into the typed array's bytes. */
-function fixedWidth(name: string, bytes: Uint8Array, segments: readonly Segment[], count: number, out: Float32Array | Float64Array): FixedTypedArray {
+function fixedWidth(name: string, bytes: Uint8Array, number: number, count: number, out: Float32Array | Float64Array): FixedTypedArray {
   const target = new Uint8Array(out.buffer);
   const width = out.BYTES_PER_ELEMENT;
+  const unpackedWireType = width === 4 ? WIRE_FIXED32 : WIRE_FIXED64;
   let offset = 0;
-  for (const segment of segments) {
-    const length = segment.end - segment.start;
-    if (segment.wireType !== WIRE_LENGTH && segment.wireType !== (width === 4 ? WIRE_FIXED32 : WIRE_FIXED64)) throw malformed(name);
-    target.set(bytes.subarray(segment.start, segment.end), offset);
-    offset += length;
-  }
+  forEachField(name, bytes, (field, wireType, start, end) => {
+    if (field !== number) return;
+    if (wireType !== WIRE_LENGTH && wireType !== unpackedWireType) throw malformed(name);
+    copyRange(bytes, start, end, target, offset);
+    offset += end - start;
+  });
   if (offset !== count * width) throw malformed(name);
   return out;
 }
@@ -187,16 +202,17 @@ function fixedWidth(name: string, bytes: Uint8Array, segments: readonly Segment[
  * Varints into 32-bit words: one word per element, or (wide) two words, low then high, per 64-bit element. A 64-bit
  * varint is at most 10 bytes; its bits above 64 are dropped as protobuf parsers do.
  */
-function varints(name: string, bytes: Uint8Array, segments: readonly Segment[], words: Uint32Array, wide: boolean): void {
+function varints(name: string, bytes: Uint8Array, number: number, words: Uint32Array, wide: boolean): void {
   let index = 0;
-  for (const segment of segments) {
-    if (segment.wireType !== WIRE_LENGTH && segment.wireType !== WIRE_VARINT) throw malformed(name);
-    let pos = segment.start;
-    while (pos < segment.end) {
+  forEachField(name, bytes, (field, wireType, start, end) => {
+    if (field !== number) return;
+    if (wireType !== WIRE_LENGTH && wireType !== WIRE_VARINT) throw malformed(name);
+    let pos = start;
+    while (pos < end) {
       let low = 0;
       let high = 0;
       for (let shift = 0; ; shift += 7) {
-        if (pos >= segment.end || shift >= 70) throw malformed(name);
+        if (pos >= end || shift >= 70) throw malformed(name);
         const byte = bytes[pos++];
         const bits = byte & 0x7f;
         if (shift < 28) low |= bits << shift;
@@ -213,7 +229,7 @@ function varints(name: string, bytes: Uint8Array, segments: readonly Segment[], 
         words[index++] = low >>> 0;
       }
     }
-  }
+  });
 }
 
 /** 32-bit words into the datatype's array (INT8/INT16 keep the low bits, as a C++ server's cast does). */
