@@ -37,7 +37,10 @@ export class BytesData implements Iterable<Uint8Array> {
 
   /** UTF-8 elements from strings. */
   static fromStrings(strings: readonly string[]): BytesData {
-    const builder = new BytesBuilder();
+    // Sized for ASCII (exact then): no growing copies for the usual case, e.g. a string model's outputs.
+    let ascii = 0;
+    for (const text of strings) ascii += 4 + text.length;
+    const builder = new BytesBuilder(ascii);
     for (const text of strings) builder.addString(text);
     return builder.finish();
   }
@@ -166,8 +169,8 @@ export class BytesBuilder {
   }
 
   addString(text: string): void {
-    // A UTF-8 encoding is at most 3 bytes per UTF-16 unit: reserve that, write, then record the real length.
-    this.reserve(4 + text.length * 3);
+    // A UTF-8 encoding is at most 3 bytes per UTF-16 unit: when that may not fit, reserve the exact length instead.
+    if (this.used + 4 + text.length * 3 > this.buffer.length) this.reserve(4 + Buffer.byteLength(text, 'utf8'));
     const written = this.buffer.write(text, this.used + 4, 'utf8');
     this.buffer.writeUInt32LE(written, this.used);
     this.used += 4 + written;
