@@ -237,8 +237,8 @@ export class OnnxRuntimeInstance implements BackendInstance {
 
 /**
  * The worker's V8 young generation. Its only large JavaScript allocations are string tensors (onnxruntime-node takes
- * and returns a JS string per element), which V8's default young generation (up to 3 × 16 MiB on 64-bit) lets grow
- * to tens of MiB before a scavenge: measured on a 500,000-element string request, peak RSS 129 → 98 MiB. Numeric runs
+ * and returns a JS string per element), which V8's default young generation lets grow by tens of MiB before a
+ * scavenge: measured on a 500,000-element string request, peak RSS 129 → 98 MiB (1–2 MiB gave 93, at more GC time). Numeric runs
  * allocate a few small objects each, so the smaller space costs them nothing measurable.
  */
 const WORKER_YOUNG_GENERATION_MB = 4;
