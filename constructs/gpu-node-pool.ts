@@ -3,6 +3,7 @@ import {
   ACCELERATOR_MACHINES, ACCELERATOR_TYPES, AcceleratorType, fixedGpuCount, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel,
   machineFamily,
 } from './gke';
+import { GpuSharing, gpuSharingErrors, gpuSharingNodeSelector } from './gpu-sharing';
 import { ContainerCluster } from './imports/containerclusters-container.cnrm.cloud.google.com';
 import { ContainerNodePool, ContainerNodePoolSpecClusterRef } from './imports/containernodepools-container.cnrm.cloud.google.com';
 
@@ -115,6 +116,21 @@ export interface GpuNodePoolProps {
   readonly nodeLocations?: string[];
   /** Compute Engine reservation to consume. @default - GKE's default (ANY_RESERVATION) */
   readonly reservation?: GpuReservation;
+  /**
+   * Share each GPU between containers (time-sharing or MPS) and/or split it into MIG partitions. Give the server the
+   * same value (InferenceServer `gpuSharing`, or this pool's `gpuSharing`). Immutable: changing it replaces the pool.
+   * @default - whole GPUs
+   */
+  readonly gpuSharing?: GpuSharing;
+  /**
+   * Queued provisioning (Dynamic Workload Scheduler, ContainerNodePool spec.queuedProvisioning): nodes come only for
+   * ProvisioningRequests (Kueue, batch jobs), all at once, so the pool starts empty, consumes no reservation, and has
+   * auto-repair off and location policy ANY, as GKE's `gcloud container node-pools create --enable-queued-provisioning`
+   * example sets them. Not for the InferenceServer, whose Deployment makes no ProvisioningRequest. Flex-start
+   * (`--flex-start`) has no field in the Config Connector CRD (v1beta1, k8s-config-connector cdb85ec): make such a pool
+   * with gcloud and reference its cluster. @default false
+   */
+  readonly queuedProvisioning?: boolean;
   /** Keep the cluster this construct creates when its object is deleted (see ABANDON_ON_DELETE). @default true */
   readonly abandonClusterOnDelete?: boolean;
 }
@@ -130,6 +146,8 @@ export class GpuNodePool extends Construct {
   public readonly machineType: string;
   /** GPUs per node. */
   public readonly acceleratorCount: number;
+  /** Undefined: whole GPUs. */
+  public readonly gpuSharing?: GpuSharing;
   public readonly nodePool: ContainerNodePool;
   /** Set when the pool created its cluster. */
   public readonly containerCluster?: ContainerCluster;
@@ -144,6 +162,10 @@ export class GpuNodePool extends Construct {
     const machineType = props.machineType ?? machine?.defaultMachineType ?? 'n1-standard-8';
     const count = props.acceleratorCount ?? fixedGpuCount(machineType) ?? props.defaultAcceleratorCount ?? 1;
     this.machineType = machineType;
+    this.gpuSharing = props.gpuSharing;
+    const sharing = props.gpuSharing;
+    const queued = props.queuedProvisioning ?? false;
+    const reservation: GpuReservation | undefined = props.reservation ?? (queued ? { consumeReservationType: 'NO_RESERVATION' } : undefined);
     this.acceleratorCount = count;
     const minNodes = props.minNodes ?? 0;
     const maxNodes = props.maxNodes ?? 3;
@@ -175,22 +197,28 @@ export class GpuNodePool extends Construct {
         clusterRef: props.cluster.ref,
         nodeLocations: props.nodeLocations?.length ? props.nodeLocations : undefined,
         initialNodeCount: minNodes,
-        autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes },
-        management: { autoRepair: true, autoUpgrade: true },
+        autoscaling: { minNodeCount: minNodes, maxNodeCount: maxNodes, locationPolicy: queued ? 'ANY' : undefined },
+        management: { autoRepair: !queued, autoUpgrade: true },
+        queuedProvisioning: queued ? { enabled: true } : undefined,
         nodeConfig: {
           machineType,
           imageType: this.imageType,
           diskSizeGb: props.diskSizeGb ?? 100,
           spot: props.spot || undefined,
-          reservationAffinity: props.reservation ? {
-            consumeReservationType: props.reservation.consumeReservationType,
-            ...(props.reservation.values?.length ? { key: RESERVATION_NAME_KEY, values: props.reservation.values } : {}),
+          reservationAffinity: reservation ? {
+            consumeReservationType: reservation.consumeReservationType,
+            ...(reservation.values?.length ? { key: RESERVATION_NAME_KEY, values: reservation.values } : {}),
           } : undefined,
           oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'],
           guestAccelerator: [{
             type: props.acceleratorType,
             count,
             gpuDriverInstallationConfig: { gpuDriverVersion: DRIVER_VERSION_ENUM[this.driverVersion] },
+            gpuPartitionSize: sharing?.partitionSize,
+            gpuSharingConfig: sharing?.strategy ? {
+              gpuSharingStrategy: sharing.strategy,
+              maxSharedClientsPerGpu: sharing.maxSharedClientsPerGpu ?? 0,
+            } : undefined,
           }],
           // Config Connector spells taint effects as the GKE API does.
           taint: (props.taint ?? true) ? [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: 'NO_SCHEDULE' }] : undefined,
@@ -205,9 +233,9 @@ export class GpuNodePool extends Construct {
     return this.driverVersion === 'disabled';
   }
 
-  /** The nodeSelector that lands pods on this pool's GPU type. */
+  /** The nodeSelector that lands pods on this pool's GPU type (and its sharing settings). */
   public get nodeSelector(): Record<string, string> {
-    return { [GKE_ACCELERATOR_LABEL]: this.acceleratorType };
+    return { [GKE_ACCELERATOR_LABEL]: this.acceleratorType, ...gpuSharingNodeSelector(this.gpuSharing) };
   }
 }
 
@@ -251,6 +279,13 @@ function validateProps(p: GpuNodePoolProps, machineType: string, count: number, 
   }
   if (reservation?.consumeReservationType === 'SPECIFIC_RESERVATION' && !reservation.values?.length) {
     errors.push('a SPECIFIC_RESERVATION needs the reservation name(s) in values');
+  }
+  errors.push(...gpuSharingErrors('gpuSharing', p.gpuSharing, p.acceleratorType));
+  if (p.queuedProvisioning) {
+    if (minNodes > 0) errors.push(`queuedProvisioning pools start empty (nodes come for ProvisioningRequests): minNodes must be 0, got ${minNodes}`);
+    if (reservation && reservation.consumeReservationType !== 'NO_RESERVATION') {
+      errors.push(`queuedProvisioning pools consume no reservation: drop reservation (${reservation.consumeReservationType}) or use NO_RESERVATION`);
+    }
   }
   if (p.cluster.create && !p.projectId) {
     errors.push('creating a cluster needs projectId, for its Workload Identity pool PROJECT.svc.id.goog');

@@ -8,3 +8,6 @@ export * from './gcs-model-repository';
 export * from './inference-autoscaler';
 export * from './inference-network-policy';
 export * from './custom-metrics-adapter';
+export * from './gpu-sharing';
+export * from './engines/engine';
+export * from './engines/triton-flags';

@@ -2,11 +2,12 @@ import { Chart, Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-34/lib/imports/k8s';
 import { Construct } from 'constructs';
 import {
-  CLI_FLAGS, DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID,
-  WRITABLE_PATHS,
+  DEFAULT_PORTS, ModelControlMode, PORT_NAMES, PROBE_PATHS, SERVER_DEFAULTS, SERVER_UID, WRITABLE_PATHS,
 } from '../server/contract';
 import { ADMIN_GROUPS, ADMIN_KEY_ENV, AdminKey, adminKeyErrors } from './admin-key';
-import { AcceleratorType, GKE_ACCELERATOR_LABEL, GPU_TAINT, isAcceleratorType, isDnsLabel, NVIDIA_GPU_RESOURCE } from './gke';
+import { engineContainer, engineErrors, InferenceEngine, TRITON_IMAGE } from './engines/engine';
+import { GpuSharing, gpuSharingPodErrors, gpuSharingPodSpec } from './gpu-sharing';
+import { AcceleratorType, isAcceleratorType, isDnsLabel, NVIDIA_GPU_RESOURCE } from './gke';
 
 /** How the Service is exposed (the 2018 prototype's `serviceType`). */
 export type InferenceServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -29,10 +30,17 @@ export interface InferenceServerProps {
   /** @default - the chart's namespace */
   readonly namespace?: string;
   /**
-   * The server image. Required: no registry publishes one; build it from the repository's Dockerfile and push it to
-   * a registry the cluster can pull from (see IMAGE_REQUIRED_HINT).
+   * Which server runs: this repository's (`builtin`) or NVIDIA's Triton (`triton`, from its NGC image). Both take the
+   * same props; one that an engine cannot honour fails validation naming the prop and the engine (docs/engines.md).
+   * @default 'builtin'
    */
-  readonly image: string;
+  readonly engine?: InferenceEngine;
+  /**
+   * The server image. Required for the builtin engine: no registry publishes one; build it from the repository's
+   * Dockerfile and push it to a registry the cluster can pull from (see IMAGE_REQUIRED_HINT).
+   * @default - builtin: none (required); triton: TRITON_IMAGE (nvcr.io/nvidia/tritonserver, the release in TRITON_RELEASE)
+   */
+  readonly image?: string;
   /** @default 'IfNotPresent' */
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /** Secrets used to pull the image, e.g. the NGC secret `ngc`. @default [] */
@@ -47,13 +55,21 @@ export interface InferenceServerProps {
   readonly numGpus?: number;
   /** Pins pods to nodes of this GPU type with a nodeSelector. @default - any GPU node (node affinity on the label's presence) */
   readonly acceleratorType?: AcceleratorType;
+  /**
+   * Run on shared or partitioned GPUs: the node pool's settings (GpuNodePool `gpuSharing`), selected with GKE's node
+   * labels. numGpus must be 1. @default - whole GPUs
+   */
+  readonly gpuSharing?: GpuSharing;
   /** @default 1 */
   readonly replicas?: number;
   /** Label `version` and the Deployment's name suffix, as in the prototype. @default 'v1' */
   readonly version?: string;
   /** @default - see InferenceServerResources */
   readonly resources?: InferenceServerResources;
-  /** Size of the memory-backed /dev/shm (tensors shared with backend processes). @default '1Gi' */
+  /**
+   * Size of the memory-backed /dev/shm (tensors shared with backend processes, Python backend stubs). Not with MPS
+   * sharing, where pods use the node's IPC namespace and /dev/shm. @default '1Gi'
+   */
   readonly shmSize?: string;
   /** Size of the model cache for gs:// repositories. @default '20Gi' */
   readonly modelCacheSize?: string;
@@ -132,6 +148,9 @@ export class InferenceServer extends Construct {
   /** Labels of the metrics Service, for a ServiceMonitor's selector. */
   public readonly metricsServiceLabels: Record<string, string>;
   public readonly numGpus: number;
+  public readonly engine: InferenceEngine;
+  /** The container's command; undefined runs the image's entrypoint. */
+  public readonly command?: string[];
   /** The server's command-line arguments. */
   public readonly args: string[];
   /** The Secret and key the admin key comes from; undefined when adminKey is false. */
@@ -149,10 +168,13 @@ export class InferenceServer extends Construct {
     const maxStartupSecs = (props.maxStartupTime ?? Duration.minutes(15)).toSeconds();
     const controlMode = props.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
     const resources = props.resources ?? {};
+    const engine = props.engine ?? 'builtin';
+    const mps = props.gpuSharing?.strategy === 'MPS';
 
     this.name = props.name;
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     this.numGpus = numGpus;
+    this.engine = engine;
     this.deploymentName = `${props.name}-${version}`;
     this.serviceName = props.name;
     this.metricsServiceName = (props.metricsService ?? true) ? `${props.name}-metrics` : undefined;
@@ -165,7 +187,13 @@ export class InferenceServer extends Construct {
       name, namespace: props.namespace, labels: { ...commonLabels, app: props.name, ...labels },
     });
 
-    this.node.addValidation({ validate: () => validateProps(props, numGpus, replicas, maxStartupSecs) });
+    this.node.addValidation({
+      validate: () => [
+        ...validateProps(props, numGpus, replicas, maxStartupSecs),
+        ...engineErrors(props, engine),
+        ...gpuSharingPodErrors(props.gpuSharing, props.acceleratorType, numGpus, props.shmSize),
+      ],
+    });
 
     const adminKey = props.adminKey === false ? undefined : props.adminKey ?? {};
     const adminGroups = adminKey?.groups ?? ADMIN_GROUPS;
@@ -176,19 +204,12 @@ export class InferenceServer extends Construct {
     // `$(VAR)` is expanded by the kubelet from the container's env: the key itself never appears in the manifest.
     const restriction = secret ? `${adminGroups.join(',')}:${secret.header}=$(${ADMIN_KEY_ENV})` : undefined;
 
-    this.args = [
-      ...props.modelRepositories.map((repo) => `${CLI_FLAGS.modelRepository}=${repo}`),
-      `${CLI_FLAGS.modelControlMode}=${controlMode}`,
-      ...(props.repositoryPollSecs !== undefined ? [`${CLI_FLAGS.repositoryPollSecs}=${props.repositoryPollSecs}`] : []),
-      `${CLI_FLAGS.exitTimeoutSecs}=${exitTimeoutSecs}`,
-      ...(props.modelRepositories.some((r) => r.startsWith('gs://')) ? [`${CLI_FLAGS.modelCacheDir}=${WRITABLE_PATHS.modelCache}`] : []),
-      `${CLI_FLAGS.allowGpuMetrics}=${numGpus > 0}`,
-      ...(props.logVerbose ? [`${CLI_FLAGS.logVerbose}=${props.logVerbose}`] : []),
-      ...(props.responseCacheByteSize !== undefined ? [`${CLI_FLAGS.cacheConfig}=local,size=${props.responseCacheByteSize}`] : []),
-      ...(restriction ? [`${CLI_FLAGS.httpRestrictedApi}=${restriction}`, `${CLI_FLAGS.grpcRestrictedProtocol}=${restriction}`] : []),
-      `${CLI_FLAGS.allowClientShm}=${props.allowClientSharedMemory ?? false}`,
-      ...(props.extraArgs ?? []),
-    ];
+    const container = engineContainer(engine, {
+      ...props, modelControlMode: controlMode, exitTimeoutSecs, numGpus, restriction,
+      allowClientShm: props.allowClientSharedMemory ?? false, extraArgs: props.extraArgs ?? [],
+    });
+    this.command = container.command;
+    this.args = container.args;
 
     if (props.serviceAccountName === undefined) {
       new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -212,36 +233,23 @@ export class InferenceServer extends Construct {
 
     const env: k8s.EnvVar[] = [
       ...(secret ? [{ name: ADMIN_KEY_ENV, valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } }] : []),
-      ...Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
+      ...Object.entries({ ...container.env, ...props.env }).map(([name, value]) => ({ name, value })),
     ];
     const httpGet = (path: string): k8s.HttpGetAction => ({ path, port: k8s.IntOrString.fromString(CONTAINER_PORT_NAMES.http) });
     const volumes: k8s.Volume[] = [
       { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-      { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.shmSize ?? '1Gi') } },
+      ...(mps ? [] : [{ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(props.shmSize ?? '1Gi') } }]),
       { name: 'model-cache', emptyDir: { sizeLimit: k8s.Quantity.fromString(props.modelCacheSize ?? '20Gi') } },
       ...(props.volumes ?? []),
     ];
     const volumeMounts: k8s.VolumeMount[] = [
       { name: 'tmp', mountPath: WRITABLE_PATHS.tmp },
-      { name: 'dshm', mountPath: WRITABLE_PATHS.shm },
+      ...(mps ? [] : [{ name: 'dshm', mountPath: WRITABLE_PATHS.shm }]),
       { name: 'model-cache', mountPath: WRITABLE_PATHS.modelCache },
       ...(props.volumeMounts ?? []),
     ];
 
-    const gpuScheduling: Pick<k8s.PodSpec, 'tolerations' | 'nodeSelector' | 'affinity'> = numGpus === 0 ? {} : {
-      tolerations: [{ key: GPU_TAINT.key, operator: 'Exists', effect: GPU_TAINT.effect }],
-      ...(props.acceleratorType
-        ? { nodeSelector: { [GKE_ACCELERATOR_LABEL]: props.acceleratorType } }
-        : {
-          affinity: {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [{ matchExpressions: [{ key: GKE_ACCELERATOR_LABEL, operator: 'Exists' }] }],
-              },
-            },
-          },
-        }),
-    };
+    const gpuScheduling = numGpus === 0 ? {} : gpuSharingPodSpec(props.acceleratorType, props.gpuSharing);
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: metadata(this.deploymentName, { version }),
@@ -277,7 +285,8 @@ export class InferenceServer extends Construct {
             ...gpuScheduling,
             containers: [{
               name: SERVER_CONTAINER,
-              image: props.image,
+              image: props.image ?? (engine === 'triton' ? TRITON_IMAGE : ''),
+              command: this.command,
               imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
               args: this.args,
               env: env.length > 0 ? env : undefined,
@@ -340,8 +349,8 @@ export class InferenceServer extends Construct {
 
 function validateProps(props: InferenceServerProps, numGpus: number, replicas: number, maxStartupSecs: number): string[] {
   const errors: string[] = [];
-  if (typeof props.image !== 'string' || props.image.trim() === '') errors.push(`image is required: ${IMAGE_REQUIRED_HINT}`);
-  else if (/\s/.test(props.image)) errors.push(`image "${props.image}" must be an image reference without spaces`);
+  if ((props.engine ?? 'builtin') === 'builtin' && (props.image ?? '').trim() === '') errors.push(`image is required: ${IMAGE_REQUIRED_HINT}`);
+  else if (props.image !== undefined && /\s/.test(props.image)) errors.push(`image "${props.image}" must be an image reference without spaces`);
   // `<name>-metrics` must stay a valid Service name too.
   if (!isDnsLabel(props.name, 63 - '-metrics'.length)) {
     errors.push(`name "${props.name}" must be lowercase letters, digits and '-', start with a letter and be at most 55 characters`);

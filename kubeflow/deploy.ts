@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS } from '../server/contract';
-import type { InferenceServiceType } from '../constructs';
+import type { InferenceEngine, InferenceServiceType } from '../constructs';
 import { DEPLOY_FLAGS } from './flags';
 import { DeploymentState, KubeApi, KubeApiError, loadKubeApi, ServiceState } from './kube';
 import { DeployManifests, synthesizeDeployManifests } from './manifests';
@@ -29,6 +29,7 @@ export interface DeployOptions {
   readonly serviceType: InferenceServiceType;
   readonly serviceAccount: string;
   readonly adminKeySecret: string;
+  readonly engine: InferenceEngine;
   readonly timeoutSeconds: number;
   readonly outputEndpointPath: string;
   readonly outputStatusPath: string;
@@ -75,6 +76,8 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   if (!(poll > 0)) throw new DeployInputError(`--poll-interval-seconds expects a positive number, got '${text('--poll-interval-seconds')}'`);
   const dryRun = text('--dry-run');
   if (!['true', 'false'].includes(dryRun)) throw new DeployInputError(`--dry-run expects true or false, got '${dryRun}'`);
+  const engine = text('--engine');
+  if (!['builtin', 'triton'].includes(engine)) throw new DeployInputError(`--engine must be builtin or triton, got '${engine}'`);
   const minReplicas = int('--min-replicas', 1);
   const maxReplicas = int('--max-replicas', 1);
   if (maxReplicas < minReplicas) throw new DeployInputError(`--max-replicas (${maxReplicas}) must be ≥ --min-replicas (${minReplicas})`);
@@ -90,6 +93,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     serviceType: serviceType as InferenceServiceType,
     serviceAccount: text('--service-account'),
     adminKeySecret: text('--admin-key-secret'),
+    engine: engine as InferenceEngine,
     timeoutSeconds: int('--timeout-seconds', 1),
     outputEndpointPath: text('--output-endpoint-path'),
     outputStatusPath: text('--output-status-path'),

@@ -34,6 +34,10 @@ export const DEPLOY_FLAGS: readonly DeployFlag[] = [
     flag: '--admin-key-secret', kfpName: 'admin_key_secret', type: 'string', default: '',
     help: "Secret (data key admin-key) whose value unlocks the server's admin endpoints; '' means <name>-admin-key; none leaves them open.",
   },
+  {
+    flag: '--engine', kfpName: 'engine', type: 'string', default: 'builtin',
+    help: "builtin (this repository's server, the image input) or triton (NVIDIA's Triton Inference Server from nvcr.io/nvidia/tritonserver:26.07-py3, pulled with the ngc secret when present; this step still runs in the image input).",
+  },
   { flag: '--timeout-seconds', kfpName: 'timeout_seconds', type: 'integer', default: '900', help: 'How long to wait for the Deployment to become available (and the load balancer address).' },
   { flag: '--output-endpoint-path', kfpName: 'endpoint', type: 'string', output: true, default: '', help: 'File to write the HTTP endpoint to (http://host:8000).' },
   { flag: '--output-status-path', kfpName: 'status', type: 'string', output: true, default: '', help: 'File to write the deployment status (JSON) to.' },

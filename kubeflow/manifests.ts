@@ -1,5 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { AcceleratorType, InferenceAutoscaler, InferenceServer, InferenceServiceType } from '../constructs';
+import { AcceleratorType, InferenceAutoscaler, InferenceEngine, InferenceServer, InferenceServiceType } from '../constructs';
 
 export interface DeployManifestOptions {
   readonly name: string;
@@ -16,6 +16,8 @@ export interface DeployManifestOptions {
   readonly serviceAccount?: string;
   /** The Secret whose `admin-key` unlocks the admin endpoints; '' or undefined: `<name>-admin-key`; 'none': open. */
   readonly adminKeySecret?: string;
+  /** @default 'builtin'; 'triton' deploys NVIDIA's image, not `image` (the step's own), pulled with the `ngc` secret. */
+  readonly engine?: InferenceEngine;
 }
 
 export interface KubeObject {
@@ -47,7 +49,10 @@ export function synthesizeDeployManifests(options: DeployManifestOptions): Deplo
   const server = new InferenceServer(chart, 'Server', {
     name: options.name,
     namespace: options.namespace,
-    image: options.image,
+    engine: options.engine,
+    // The triton engine's image is NVIDIA's (TRITON_IMAGE); `image` is the one this step runs in.
+    image: options.engine === 'triton' ? undefined : options.image,
+    imagePullSecrets: options.engine === 'triton' ? ['ngc'] : undefined,
     modelRepositories: [options.modelRepository],
     numGpus: options.numGpus,
     acceleratorType: options.accelerator ? (options.accelerator as AcceleratorType) : undefined,

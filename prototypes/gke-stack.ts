@@ -2,8 +2,8 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   AcceleratorType, AutoscalingMetric, customMetricsAdapterMember, CUSTOM_METRICS_ADAPTER_ROLE, CustomMetricsStackdriverAdapter, fixedGpuCount,
-  GcsModelRepository, GpuDriverVersion, GpuNodeImage, GpuNodePool, GpuNodePoolCluster, GpuReservation, InferenceAutoscaler,
-  InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
+  GcsModelRepository, GpuDriverVersion, GpuNodeImage, GpuNodePool, GpuNodePoolCluster, GpuReservation, GpuSharing, GpuSharingStrategy,
+  InferenceAutoscaler, InferenceEngine, InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
 } from '../constructs';
 import { IamPolicyMember } from '../constructs/imports/iampolicymembers-iam.cnrm.cloud.google.com';
 import { NVIDIA_INFERENCE_SERVER_PARAMS } from './nvidia-inference-server';
@@ -29,6 +29,9 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   nodeLocations: { type: 'string', default: '', description: 'comma-separated zones of the GPU nodes (regional clusters: zones that have the GPU)' },
   spot: { type: 'boolean', default: false, description: 'Spot VMs for the GPU nodes' },
   reservation: { type: 'string', default: '', description: 'ANY_RESERVATION, NO_RESERVATION or a reservation name; empty: GKE default' },
+  gpuSharingStrategy: { type: 'string', default: '', description: 'TIME_SHARING or MPS: several pods per GPU (numGpus 1); empty: whole GPUs' },
+  maxSharedClientsPerGpu: { type: 'number', default: 0, description: 'pods per GPU (or per MIG partition) with gpuSharingStrategy, 2 to 48' },
+  gpuPartitionSize: { type: 'string', default: '', description: 'MIG partition per pod, e.g. 1g.10gb (A100, H100, H200, B200, GB200, RTX PRO 6000); empty: none' },
   minNodes: { type: 'number', default: 0, description: 'node pool autoscaling minimum' },
   maxNodes: { type: 'number', default: 3, description: 'node pool autoscaling maximum' },
   driverVersion: { type: 'string', default: '', description: 'latest (COS only), default or disabled (then the installer DaemonSet is added); empty: latest on COS, default on Ubuntu' },
@@ -37,7 +40,10 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
   createBucket: { type: 'boolean', default: true, description: 'create the bucket; false binds IAM on an existing one' },
   bucketLocation: { type: 'string', default: 'US', description: 'bucket location' },
   modelPath: { type: 'string', default: 'model_repository', description: 'folder of the model repository in the bucket' },
-  ngcSecret: { type: 'string', default: 'none', description: 'create (from NGC_API_KEY), existing (a secret named ngc) or none' },
+  ngcSecret: {
+    type: 'string', default: '',
+    description: 'create (from NGC_API_KEY), existing (a secret named ngc) or none; empty: existing with engine triton, none with builtin',
+  },
   minReplicas: { type: 'number', default: 1, description: 'HPA minimum' },
   maxReplicas: { type: 'number', default: 4, description: 'HPA maximum' },
   scaleOn: { type: 'string', default: 'pending-requests', description: 'pending-requests or gpu-duty-cycle' },
@@ -55,8 +61,8 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
 
 export interface GkeStackProps {
   readonly name: string;
-  /** The server image you built and pushed (nobody publishes one). */
-  readonly image: string;
+  /** The server image you built and pushed (nobody publishes one). @default - required with builtin; the pinned Triton image with triton */
+  readonly image?: string;
   /** @default - gs://<bucketName>/<modelPath> */
   readonly modelRepositoryPath?: string;
   /** @default 'default' */
@@ -88,6 +94,12 @@ export interface GkeStackProps {
   readonly spot?: boolean;
   /** ANY_RESERVATION, NO_RESERVATION or a specific reservation's name. @default - GKE's default */
   readonly reservation?: string;
+  /** Share each GPU between pods. @default - whole GPUs */
+  readonly gpuSharingStrategy?: GpuSharingStrategy | '';
+  /** Pods per GPU (or MIG partition) with gpuSharingStrategy. @default - none */
+  readonly maxSharedClientsPerGpu?: number;
+  /** MIG partition size per pod, e.g. `1g.10gb`. @default - none */
+  readonly gpuPartitionSize?: string;
   /** @default 0 */
   readonly minNodes?: number;
   /** @default 3 */
@@ -103,8 +115,8 @@ export interface GkeStackProps {
   readonly bucketLocation?: string;
   /** @default 'model_repository' */
   readonly modelPath?: string;
-  /** @default 'none' (the image comes from your own registry) */
-  readonly ngcSecret?: 'create' | 'existing' | 'none';
+  /** @default 'existing' with engine triton (NGC's secret `ngc`, as the 2018 prototype), 'none' with builtin (your own registry) */
+  readonly ngcSecret?: 'create' | 'existing' | 'none' | '';
   /** @default 1 */
   readonly minReplicas?: number;
   /** @default 4 */
@@ -125,6 +137,8 @@ export interface GkeStackProps {
   readonly adminKeySecret?: string;
   /** @default false */
   readonly allowClientShm?: boolean;
+  /** @default 'builtin' */
+  readonly engine?: InferenceEngine;
 }
 
 /** Where the stack's charts go: each scope is usually an App of its own, synthesized into its own folder. */
@@ -136,6 +150,16 @@ export interface GkeStackScopes {
 }
 
 const list = (value: string | undefined): string[] => (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+
+/** The pool's and the server's sharing settings from the flat parameters (empty and 0 mean unset). */
+function gpuSharingOf(props: GkeStackProps): GpuSharing | undefined {
+  const sharing: GpuSharing = {
+    strategy: props.gpuSharingStrategy || undefined,
+    maxSharedClientsPerGpu: props.maxSharedClientsPerGpu || undefined,
+    partitionSize: props.gpuPartitionSize || undefined,
+  };
+  return Object.values(sharing).some((v) => v !== undefined) ? sharing : undefined;
+}
 
 function reservationOf(value: string | undefined): GpuReservation | undefined {
   if (!value) return undefined;
@@ -189,6 +213,7 @@ export class GkeStack {
       nodeLocations: list(props.nodeLocations),
       spot: props.spot,
       reservation: reservationOf(props.reservation),
+      gpuSharing: gpuSharingOf(props),
       minNodes: props.minNodes,
       maxNodes: props.maxNodes,
       // GKE-managed drivers as Google's tutorials install them: `latest` on COS, which Ubuntu nodes do not take.
@@ -199,7 +224,8 @@ export class GkeStack {
       new NvidiaDriverInstaller(this.workload, 'DriverInstaller', { os: this.nodePool.imageType === 'UBUNTU_CONTAINERD' ? 'ubuntu' : 'cos' });
     }
 
-    const ngc = props.ngcSecret ?? 'none';
+    const engine = props.engine ?? 'builtin';
+    const ngc = props.ngcSecret || (engine === 'triton' ? 'existing' : 'none');
     const pullSecrets = ngc === 'none' ? [] : [new NgcPullSecret(this.workload, 'NgcSecret', {
       namespace,
       ...(ngc === 'existing' ? { existingSecretName: 'ngc' } : {}),
@@ -220,11 +246,13 @@ export class GkeStack {
     this.server = new InferenceServer(this.workload, 'Server', {
       name: props.name,
       namespace,
-      image: props.image,
+      engine,
+      image: props.image || undefined,
       modelRepositories: [props.modelRepositoryPath || this.repository.modelRepositoryUrl],
       numGpus,
       // A CPU-only server (numGpus 0) is not pinned to the pool's GPU type.
       acceleratorType: numGpus > 0 ? this.nodePool.acceleratorType : undefined,
+      gpuSharing: numGpus > 0 ? this.nodePool.gpuSharing : undefined,
       serviceType: props.serviceType,
       serviceAccountName: this.repository.serviceAccountName,
       imagePullSecrets: pullSecrets,

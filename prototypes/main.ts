@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdk8s';
-import { InferenceServiceType } from '../constructs';
+import { InferenceEngine, InferenceServiceType } from '../constructs';
 import { GKE_STACK_PARAMS, GkeStack, GkeStackProps } from './gke-stack';
 import { NVIDIA_INFERENCE_SERVER_PARAMS, NvidiaInferenceServerChart } from './nvidia-inference-server';
 import { ENV_PREFIX, ParamSpecs, readParamsFile, resolveParams } from './params';
@@ -40,8 +40,9 @@ export function buildApps(env: NodeJS.ProcessEnv = process.env, outdir = env.CDK
     const p = resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, env, others, warn);
     new NvidiaInferenceServerChart(workload, 'nvidia-inference-server', {
       name: p.name as string,
-      image: p.image as string,
+      image: p.image as string | undefined,
       modelRepositoryPath: p.modelRepositoryPath as string,
+      engine: p.engine as InferenceEngine,
       namespace: p.namespace as string,
       numGpus: p.numGpus as number,
       serviceType: p.serviceType as InferenceServiceType,

@@ -7,6 +7,8 @@ export interface ParamSpec {
   /** Undefined: the parameter is required. */
   readonly default?: string | number | boolean;
   readonly description: string;
+  /** A required parameter (no default) that may be left out when another parameter has this value. */
+  readonly optionalWhen?: { readonly param: string; readonly equals: string | number | boolean };
 }
 
 export type ParamSpecs = Record<string, ParamSpec>;
@@ -64,11 +66,16 @@ export function resolveParams(
   if (ignored.length > 0) warn(`ignoring params file keys of another prototype: ${ignored.join(', ')}`);
   const unknownEnv = unknownEnvironmentVariables(env, [specs, ...Object.values(otherPrototypes)]);
   if (unknownEnv.length > 0) warn(`ignoring unknown environment variables: ${unknownEnv.join(', ')}`);
-  for (const [key, spec] of Object.entries(specs)) {
+  const rawValue = (key: string): unknown => {
     const fromEnv = env[envName(key)];
-    const raw: unknown = fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[key] ?? spec.default;
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : file[key] ?? specs[key]?.default;
+  };
+  const exempt = (spec: ParamSpec) => spec.optionalWhen !== undefined
+    && coerce(rawValue(spec.optionalWhen.param), specs[spec.optionalWhen.param]?.type ?? 'string') === spec.optionalWhen.equals;
+  for (const [key, spec] of Object.entries(specs)) {
+    const raw = rawValue(key);
     if (raw === undefined || raw === null || raw === '') {
-      if (spec.default === undefined) errors.push(`missing required parameter "${key}" (${spec.description}); set ${envName(key)} or "${key}:" in the params file`);
+      if (spec.default === undefined && !exempt(spec)) errors.push(`missing required parameter "${key}" (${spec.description}); set ${envName(key)} or "${key}:" in the params file`);
       continue;
     }
     const value = coerce(raw, spec.type);

@@ -130,3 +130,23 @@ describe('GpuNodePool', () => {
     expect(errorsOf({ name: 'GPU pool' })[0]).toMatch(/node pool name/);
   });
 });
+
+describe('GpuNodePool queuedProvisioning', () => {
+  test("an empty pool for ProvisioningRequests: no reservation, no auto-repair, location policy ANY; the CRD's schema holds", () => {
+    const m = build({ queuedProvisioning: true });
+    const pool = find(m, 'ContainerNodePool');
+    expect(pool.spec.queuedProvisioning).toEqual({ enabled: true });
+    expect(pool.spec.autoscaling).toEqual({ minNodeCount: 0, maxNodeCount: 3, locationPolicy: 'ANY' });
+    expect(pool.spec.management).toEqual({ autoRepair: false, autoUpgrade: true });
+    expect(nodeConfig(m).reservationAffinity).toEqual({ consumeReservationType: 'NO_RESERVATION' });
+    expect(schemaErrors(m)).toEqual([]);
+    expect(find(build(), 'ContainerNodePool').spec.queuedProvisioning).toBeUndefined();
+  });
+
+  test('a queued pool cannot keep nodes or consume a reservation', () => {
+    expect(errorsOf({ queuedProvisioning: true, minNodes: 1, reservation: { consumeReservationType: 'ANY_RESERVATION' } })).toEqual([
+      'queuedProvisioning pools start empty (nodes come for ProvisioningRequests): minNodes must be 0, got 1',
+      'queuedProvisioning pools consume no reservation: drop reservation (ANY_RESERVATION) or use NO_RESERVATION',
+    ]);
+  });
+});

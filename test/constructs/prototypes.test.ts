@@ -31,9 +31,9 @@ function stack(props: Partial<GkeStackProps> = {}) {
 
 describe('nvidia-inference-server prototype', () => {
   test('keeps the ksonnet parameter names and defaults', () => {
-    expect(Object.keys(NVIDIA_INFERENCE_SERVER_PARAMS)).toEqual(['name', 'image', 'modelRepositoryPath', 'namespace', 'numGpus', 'serviceType']);
+    expect(Object.keys(NVIDIA_INFERENCE_SERVER_PARAMS)).toEqual(['name', 'image', 'modelRepositoryPath', 'namespace', 'numGpus', 'serviceType', 'engine']);
     const defaults = Object.fromEntries(Object.entries(NVIDIA_INFERENCE_SERVER_PARAMS).map(([k, v]) => [k, v.default]));
-    expect(defaults).toEqual({ name: undefined, image: undefined, modelRepositoryPath: undefined, namespace: 'default', numGpus: 1, serviceType: 'LoadBalancer' });
+    expect(defaults).toEqual({ name: undefined, image: undefined, modelRepositoryPath: undefined, namespace: 'default', numGpus: 1, serviceType: 'LoadBalancer', engine: 'builtin' });
   });
 
   test('makes the prototype\'s Service and <name>-v1 Deployment, modernised and schema-valid', () => {
@@ -187,7 +187,7 @@ describe('parameters without editing code', () => {
   test('defaults < params file < environment, with types checked', () => {
     const file = { name: 'from-file', image: 'img', modelRepositoryPath: '/models', numGpus: 2 };
     expect(resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, { INFERENCE_NUM_GPUS: '4' })).toEqual({
-      name: 'from-file', image: 'img', modelRepositoryPath: '/models', namespace: 'default', numGpus: 4, serviceType: 'LoadBalancer',
+      name: 'from-file', image: 'img', modelRepositoryPath: '/models', namespace: 'default', numGpus: 4, serviceType: 'LoadBalancer', engine: 'builtin',
     });
     expect(resolveParams(GKE_STACK_PARAMS, { ...file, projectId: 'p', location: 'l', clusterName: 'c', bucketName: 'b', createBucket: 'false' }, {}).createBucket).toBe(false);
   });
@@ -277,7 +277,7 @@ describe('parameters without editing code', () => {
     const file = { name: 'x', image: 'img', modelRepositoryPath: '/models', projectId: 'p', bucketName: 'b' };
     const others = { 'gke-stack': GKE_STACK_PARAMS };
     expect(resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, file, {}, others, (w) => warnings.push(w))).toEqual({
-      name: 'x', image: 'img', modelRepositoryPath: '/models', namespace: 'default', numGpus: 1, serviceType: 'LoadBalancer',
+      name: 'x', image: 'img', modelRepositoryPath: '/models', namespace: 'default', numGpus: 1, serviceType: 'LoadBalancer', engine: 'builtin',
     });
     expect(warnings).toEqual(['ignoring params file keys of another prototype: "projectId" (gke-stack), "bucketName" (gke-stack)']);
     expect(() => resolveParams(NVIDIA_INFERENCE_SERVER_PARAMS, { ...file, bucket: 'b' }, {}, others, () => undefined)).toThrow(/unknown parameter "bucket"/);

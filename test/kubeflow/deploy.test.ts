@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { endpointOf, main, parseDeployArgs, rolloutState } from '../../kubeflow/deploy';
 import type { KubeApi } from '../../kubeflow/kube';
 import { synthesizeDeployManifests } from '../../kubeflow/manifests';
+import { TRITON_IMAGE } from '../../constructs';
 import { FakeKubeApi } from './fake-kube-api';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -22,8 +23,9 @@ describe('flags', () => {
     const options = parseDeployArgs(['--name=simple', '--model-repository=gs://bucket/models', `--image=${IMAGE}`]);
     expect(options).toMatchObject({
       name: 'simple', namespace: 'default', image: IMAGE, numGpus: 1, accelerator: '', minReplicas: 1, maxReplicas: 1,
-      serviceType: 'LoadBalancer', timeoutSeconds: 900, dryRun: false,
+      serviceType: 'LoadBalancer', timeoutSeconds: 900, dryRun: false, engine: 'builtin',
     });
+    expect(() => parseDeployArgs(['--name=x', '--model-repository=/m', `--image=${IMAGE}`, '--engine=tensorrt'])).toThrow(/--engine must be builtin or triton/);
   });
 
   it('rejects missing and malformed inputs', () => {
@@ -66,6 +68,14 @@ describe('manifests', () => {
     expect(named.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name).toBe('ops-key');
     const open = synthesizeDeployManifests({ ...base, adminKeySecret: 'none' }).objects.find((o) => o.kind === 'Deployment') as any;
     expect(open.spec.template.spec.containers[0].env).toBeUndefined();
+  });
+
+  it("with engine triton deploy NVIDIA's tritonserver, not the step's image, pulled with the ngc secret", () => {
+    const deployment = synthesizeDeployManifests({ ...base, engine: 'triton' }).objects.find((o) => o.kind === 'Deployment') as any;
+    const pod = deployment.spec.template.spec;
+    expect(pod.containers[0].image).toBe(TRITON_IMAGE);
+    expect(pod.containers[0].command).toEqual(['tritonserver']);
+    expect(pod.imagePullSecrets).toEqual([{ name: 'ngc' }]);
   });
 
   it('add an HPA, a PodDisruptionBudget and the PodMonitoring that feeds the HPA\'s metric when max > min, and leave replicas to the HPA', () => {

@@ -10,27 +10,12 @@ import * as path from 'node:path';
 import { CliError, parseCli, usage } from '../../server/cli';
 import { FLAG_SPECS, FlagSpec } from '../../server/cli-flags';
 import { TRITON_FLAGS_DOC, tritonFlagsMarkdown } from '../../scripts/triton-flags-doc';
-import { InferenceServer } from '../../constructs';
+import { InferenceServer, TRITON_FLAGS as TRITON_RELEASE_FLAGS } from '../../constructs';
 import { chart } from '../constructs/helpers';
 import { MAIN } from './cli-process';
 
-/** Triton's long options, from SetupOptions() in src/command_line_parser.cc (in its order). */
-const TRITON_FLAGS = `help id exit-timeout-secs model-store model-repository exit-on-error disable-auto-complete-config strict-readiness
-model-control-mode repository-poll-secs load-model model-config-name model-load-thread-count model-load-retry-count model-namespacing
-enable-peer-access allow-http http-address http-port reuse-http-port http-header-forward-pattern http-thread-count http-max-input-size
-http-restricted-api allow-grpc grpc-address grpc-port reuse-grpc-port grpc-header-forward-pattern grpc-infer-thread-count
-grpc-infer-allocation-pool-size grpc-max-response-pool-size grpc-use-ssl grpc-use-ssl-mutual grpc-server-cert grpc-server-key
-grpc-root-cert grpc-infer-response-compression-level grpc-keepalive-time grpc-keepalive-timeout grpc-keepalive-permit-without-calls
-grpc-http2-max-pings-without-data grpc-http2-min-recv-ping-interval-without-data grpc-http2-max-ping-strikes grpc-max-connection-age
-grpc-max-connection-age-grace grpc-restricted-protocol log-verbose log-info log-warning log-error log-format log-file allow-sagemaker
-sagemaker-port sagemaker-safe-port-range sagemaker-thread-count allow-vertex-ai vertex-ai-port vertex-ai-thread-count
-vertex-ai-default-model allow-metrics allow-gpu-metrics allow-cpu-metrics metrics-address metrics-port metrics-interval-ms
-metrics-config trace-config cache-config cache-directory rate-limit rate-limit-resource pinned-memory-pool-byte-size
-cuda-memory-pool-byte-size cuda-virtual-address-size min-supported-compute-capability buffer-manager-thread-count host-policy
-model-load-gpu-limit allow-client-shm backend-directory backend-config repoagent-directory strict-model-config
-response-cache-byte-size trace-file trace-level trace-rate trace-count trace-log-frequency`
-  .split(/\s+/)
-  .map((name) => `--${name}`);
+/** Triton's long options, from SetupOptions() in src/command_line_parser.cc (the list the constructs check Triton's arguments against). */
+const TRITON_FLAGS = Object.keys(TRITON_RELEASE_FLAGS);
 
 const OWN_FLAGS = ['--host', '--max-instances-per-model', '--model-cache-dir', '--grpc-max-message-bytes'];
 
