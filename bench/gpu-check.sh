@@ -77,7 +77,7 @@ bundle() {
   # 3. Compile into a stage folder (the working tree's dist/ is left alone) and copy the run-time assets.
   say "tsc -> $WORK/stage/dist"
   rm -rf "$WORK/stage" && mkdir -p "$WORK/stage/models"
-  (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --outDir "$WORK/stage/dist")
+  (cd "$ROOT" && npx --no-install tsc -p tsconfig.json --outDir "$WORK/stage/dist" --tsBuildInfoFile "$WORK/stage/.tsbuildinfo")
   (cd "$ROOT" && find server -type f \( -name '*.proto' -o -name '*.py' \) -print0 |
     while IFS= read -r -d '' f; do mkdir -p "$WORK/stage/dist/$(dirname "$f")"; cp "$f" "$WORK/stage/dist/$f"; done)
   cp "$ROOT/package.json" "$WORK/stage/"

@@ -13,7 +13,7 @@
  * Target: server ≥ 0.75 × bare node:http.
  *
  * Run: npm run bench:http [-- --tool=wrk|autocannon --connections=16 --warmup=2 --duration=10 --rounds=3
- *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder>]
+ *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder> --inline]
  * --compare: also measure the server of another build (e.g. `cp -r dist bench-before/` before a change), interleaved
  * with this one, for before/after figures from one run.
  * Rounds: every row is measured once per round, rows interleaved, and the median round is reported (the machines are
@@ -50,10 +50,12 @@ interface Args {
   rounds: number;
   /** A dist/ folder of another build (e.g. a copy taken before a change): its server is measured too, interleaved. */
   compare?: string;
+  /** Also measure the server with `simple` opted into execute_on_event_loop (a scratch copy of its model folder). */
+  inline: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3 };
+  const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3, inline: false };
   for (const { arg, key, value, number } of benchArgs(argv)) {
     if (key === 'tool') args.tool = value;
     else if (key === 'connections') args.connections = number();
@@ -64,6 +66,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === 'rounds') args.rounds = Math.max(1, Math.floor(number()));
     else if (key === 'breakdown') args.breakdown = true;
     else if (key === 'profile') args.profile = true;
+    else if (key === 'inline') args.inline = true;
     else if (key === 'compare') args.compare = path.resolve(value);
     else throw new Error(`unknown argument '${arg}'`);
   }
@@ -97,9 +100,9 @@ function medianResult(results: Measured[]): Measured {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** gRPC and metrics are off; their ports are free ones all the same, so a build that serves them anyway still starts. */
-function serverArgs(port: number, grpcPort: number, metricsPort: number): string[] {
+function serverArgs(port: number, grpcPort: number, metricsPort: number, repository = MODEL_REPOSITORY): string[] {
   return [
-    `--model-repository=${MODEL_REPOSITORY}`,
+    `--model-repository=${repository}`,
     `--http-port=${port}`,
     '--host=127.0.0.1',
     '--allow-grpc=false',
@@ -109,9 +112,9 @@ function serverArgs(port: number, grpcPort: number, metricsPort: number): string
   ];
 }
 
-async function startServer(nodeArgs: string[] = [], script = SERVER_MAIN): Promise<ServerChild> {
+async function startServer(nodeArgs: string[] = [], script = SERVER_MAIN, repository = MODEL_REPOSITORY): Promise<ServerChild> {
   const port = await freePort();
-  const all = serverArgs(port, await freePort(), await freePort());
+  const all = serverArgs(port, await freePort(), await freePort(), repository);
   try {
     return await startServerChild({ name: 'server', nodeArgs, script, args: all, port, readyPath: READY_PATH, cwd: ROOT });
   } catch (error) {
@@ -224,6 +227,7 @@ async function main(): Promise<void> {
   // spreads drifts in machine load (other work on a shared 2-core box) over all rows instead of one.
   const children: ServerChild[] = [];
   const plans: Plan[] = [];
+  let inlineRepository: string | undefined;
   try {
     log('starting servers');
     const bareChild = await startBaseline('bare');
@@ -249,6 +253,19 @@ async function main(): Promise<void> {
       const from = path.relative(ROOT, args.compare);
       plans.push({ key: 'compare-json', name: `server (${from})`, what: '`simple` infer, JSON', child: compareChild, request: json });
       plans.push({ key: 'compare-binary', name: `server (${from})`, what: '`simple` infer, binary extension', child: compareChild, request: binary });
+    }
+
+    if (args.inline) {
+      // `simple` alone, opted into running its session on the event loop (execute_on_event_loop, docs/performance.md).
+      inlineRepository = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-inline-'));
+      fs.cpSync(path.join(MODEL_REPOSITORY, 'simple'), path.join(inlineRepository, 'simple'), { recursive: true });
+      fs.appendFileSync(path.join(inlineRepository, 'simple', 'config.pbtxt'), '\nparameters { key: "execute_on_event_loop" value: { string_value: "true" } }\n');
+      const inlineChild = await startServer([], SERVER_MAIN, inlineRepository);
+      children.push(inlineChild);
+      await check(inlineChild, json, true);
+      await check(inlineChild, binary, true);
+      plans.push({ key: 'inline-json', name: 'server (execute_on_event_loop)', what: '`simple` infer, JSON', child: inlineChild, request: json });
+      plans.push({ key: 'inline-binary', name: 'server (execute_on_event_loop)', what: '`simple` infer, binary extension', child: inlineChild, request: binary });
     }
 
     if (args.breakdown) {
@@ -278,6 +295,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) await child.stop();
+    if (inlineRepository) fs.rmSync(inlineRepository, { recursive: true, force: true });
   }
   const rows: Row[] = plans.map((plan) => ({ name: plan.name, what: plan.what, load: medianResult(perRow.get(plan.key)!) }));
   const bare = rows[0].load!;
@@ -327,6 +345,20 @@ async function main(): Promise<void> {
     `server binary / bare node:http = ${ratio(serverBinary).toFixed(2)}  (${verdict(serverBinary)})${cpuRatio(serverBinary)}`,
     `raw ORT worker round trip / event-loop session.run = ${(ort.worker / ort.main).toFixed(2)}`,
   ];
+  // Issue 18's bound for small requests: one core doing bare's HTTP work and raw ORT's run back to back, nothing else.
+  const bound = 1 / (1 / bareRate + 1 / ort.main);
+  const cpuBound = bare.serverCpuUsPerRequest !== undefined ? bare.serverCpuUsPerRequest + ort.mainCpuUsPerCall : undefined;
+  ratioLines.push(
+    `bound 1/(1/bare + 1/raw ORT on the event loop) = ${bound.toFixed(0)} req/s; CPU bound bare + raw ORT = ` +
+      `${bare.serverCpuUsPerRequest?.toFixed(0) ?? '?'} + ${ort.mainCpuUsPerCall.toFixed(1)} = ${cpuBound?.toFixed(1) ?? '?'} µs/request`,
+  );
+  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary']) {
+    const results = perRow.get(key);
+    if (!results) continue;
+    const row = medianResult(results);
+    const cpu = row.serverCpuUsPerRequest !== undefined && cpuBound !== undefined ? `; CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs = ${(row.serverCpuUsPerRequest / cpuBound).toFixed(2)} × bound (goal ≤ 1.33)` : '';
+    ratioLines.push(`${key}: ${(row.requestsPerSecond / bound).toFixed(2)} × bound (goal ≥ 0.75)${cpu}`);
+  }
   if (args.rounds > 1) {
     const perRound = (key: string) =>
       perRow.get(key)!.map((r, i) => (r.requestsPerSecond / perRow.get('bare')![i].requestsPerSecond).toFixed(2)).join(', ');

@@ -11,3 +11,8 @@ export * from './custom-metrics-adapter';
 export * from './gpu-sharing';
 export * from './engines/engine';
 export * from './engines/triton-flags';
+export * from './inference-gateway';
+export * from './grafana-dashboard';
+export * from './dashboards/panels';
+export * from './dashboards/grafana';
+export * from './dashboards/cloud-monitoring';

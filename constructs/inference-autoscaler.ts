@@ -121,6 +121,8 @@ export interface InferenceAutoscalerProps {
   readonly scraperNamespaces?: string[];
   /** Namespaces whose pods may call ports 8000/8001. @default - any source, as a LoadBalancer Service needs */
   readonly clientNamespaces?: string[];
+  /** Address ranges that may call ports 8000/8001, e.g. InferenceGateway.sourceRanges. @default - none beyond clientNamespaces */
+  readonly clientIpBlocks?: string[];
 }
 
 /**
@@ -237,6 +239,7 @@ export class InferenceAutoscaler extends Construct {
         server,
         scraperNamespaces: props.scraperNamespaces ?? (scraping === 'service-monitor' ? ['monitoring'] : [...GMP_COLLECTOR_NAMESPACES]),
         clientNamespaces: props.clientNamespaces,
+        clientIpBlocks: props.clientIpBlocks,
       }).networkPolicy;
     }
   }

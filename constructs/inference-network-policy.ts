@@ -16,6 +16,11 @@ export interface InferenceNetworkPolicyProps {
   readonly scraperNamespaces?: string[];
   /** Namespaces whose pods may call ports 8000/8001. @default - any source, as a LoadBalancer Service needs */
   readonly clientNamespaces?: string[];
+  /**
+   * Address ranges (CIDR) that may call ports 8000/8001, e.g. a Gateway's load balancer (InferenceGateway.sourceRanges).
+   * Given alone, only these ranges may call. @default - none beyond clientNamespaces
+   */
+  readonly clientIpBlocks?: string[];
 }
 
 /**
@@ -38,6 +43,10 @@ export class InferenceNetworkPolicy extends Construct {
     const namespacePeer = (name: string): k8s.NetworkPolicyPeer => ({
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
     });
+    const clientPeers = props.clientNamespaces === undefined && props.clientIpBlocks === undefined ? undefined : [
+      ...(props.clientNamespaces ?? []).map(namespacePeer),
+      ...(props.clientIpBlocks ?? []).map((cidr): k8s.NetworkPolicyPeer => ({ ipBlock: { cidr } })),
+    ];
     this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: {
         name: server.name,
@@ -48,7 +57,7 @@ export class InferenceNetworkPolicy extends Construct {
         podSelector: { matchLabels: { app: server.name } },
         policyTypes: ['Ingress'],
         ingress: [
-          { ports: [tcp(DEFAULT_PORTS.http), tcp(DEFAULT_PORTS.grpc)], from: props.clientNamespaces?.map(namespacePeer) },
+          { ports: [tcp(DEFAULT_PORTS.http), tcp(DEFAULT_PORTS.grpc)], from: clientPeers },
           { ports: [tcp(DEFAULT_PORTS.metrics)], from: scrapers.map(namespacePeer) },
         ],
       },

@@ -3,9 +3,11 @@ import { Construct } from 'constructs';
 import {
   AcceleratorType, AutoscalingMetric, customMetricsAdapterMember, CUSTOM_METRICS_ADAPTER_ROLE, CustomMetricsStackdriverAdapter, fixedGpuCount,
   GcsModelRepository, GpuDriverVersion, GpuNodeImage, GpuNodePool, GpuNodePoolCluster, GpuReservation, GpuSharing, GpuSharingStrategy,
-  InferenceAutoscaler, InferenceEngine, InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
+  InferenceAutoscaler, InferenceEngine, InferenceGateway, InferenceServer, InferenceServiceType, MetricsScraping, NgcPullSecret, NvidiaDriverInstaller,
 } from '../constructs';
 import { IamPolicyMember } from '../constructs/imports/iampolicymembers-iam.cnrm.cloud.google.com';
+import { addDashboards, GKE_STACK_DASHBOARD_PARAMS, GkeStackDashboardProps } from './gke-stack-dashboards';
+import { addEdge, edgeServiceType, GKE_STACK_EDGE_PARAMS, GkeStackEdgeProps } from './gke-stack-edge';
 import { NVIDIA_INFERENCE_SERVER_PARAMS } from './nvidia-inference-server';
 import { ParamSpecs } from './params';
 
@@ -57,9 +59,11 @@ export const GKE_STACK_PARAMS: ParamSpecs = {
     description: 'Secret (key admin-key) whose value unlocks the admin endpoints; empty: <name>-admin-key; none: leave them open',
   },
   allowClientShm: { type: 'boolean', default: false, description: 'let clients register shared memory regions' },
+  ...GKE_STACK_EDGE_PARAMS,
+  ...GKE_STACK_DASHBOARD_PARAMS,
 };
 
-export interface GkeStackProps {
+export interface GkeStackProps extends GkeStackEdgeProps, GkeStackDashboardProps {
   readonly name: string;
   /** The server image you built and pushed (nobody publishes one). @default - required with builtin; the pinned Triton image with triton */
   readonly image?: string;
@@ -69,7 +73,7 @@ export interface GkeStackProps {
   readonly namespace?: string;
   /** @default 1 */
   readonly numGpus?: number;
-  /** @default 'LoadBalancer' */
+  /** @default 'LoadBalancer'; ClusterIP with `edge: 'gateway'` */
   readonly serviceType?: InferenceServiceType;
   readonly projectId: string;
   readonly location: string;
@@ -185,6 +189,8 @@ export class GkeStack {
   public readonly repository: GcsModelRepository;
   public readonly server: InferenceServer;
   public readonly autoscaler: InferenceAutoscaler;
+  /** Undefined unless `edge` is 'gateway'. */
+  public readonly gateway?: InferenceGateway;
 
   constructor(scopes: GkeStackScopes, id: string, props: GkeStackProps) {
     const namespace = props.namespace ?? 'default';
@@ -253,13 +259,15 @@ export class GkeStack {
       // A CPU-only server (numGpus 0) is not pinned to the pool's GPU type.
       acceleratorType: numGpus > 0 ? this.nodePool.acceleratorType : undefined,
       gpuSharing: numGpus > 0 ? this.nodePool.gpuSharing : undefined,
-      serviceType: props.serviceType,
+      serviceType: edgeServiceType(props),
       serviceAccountName: this.repository.serviceAccountName,
       imagePullSecrets: pullSecrets,
       adminKey: props.adminKeySecret === 'none' ? false : { secretName: props.adminKeySecret || undefined },
       allowClientSharedMemory: props.allowClientShm,
     });
 
+    this.gateway = addEdge(this.workload, this.server, props);
+    addDashboards(this.workload, props);
     const scraperNamespaces = list(props.scraperNamespaces);
     this.autoscaler = new InferenceAutoscaler(this.workload, 'Autoscaler', {
       server: this.server,
@@ -270,6 +278,8 @@ export class GkeStack {
         : AutoscalingMetric.pendingRequests({ targetPerPod: props.targetPendingRequests }),
       scraping: props.scraping,
       scraperNamespaces: scraperNamespaces.length > 0 ? scraperNamespaces : undefined,
+      // Behind a Gateway only its load balancer and the server's own namespace may call the server.
+      ...(this.gateway ? { clientNamespaces: [namespace], clientIpBlocks: this.gateway.sourceRanges } : {}),
     });
 
     if (props.customMetricsAdapter ?? true) {

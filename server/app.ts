@@ -78,6 +78,11 @@ export interface InferenceServerOptions {
   readonly exitTimeoutSecs?: number;
   /** Most instances one model version may start (--max-instances-per-model). @default SERVER_DEFAULTS.maxInstancesPerModel */
   readonly maxInstancesPerModel?: number;
+  /**
+   * Keep one ONNX Runtime worker thread started, onnxruntime loaded, for the next model load (the CLI turns it on):
+   * loads then pay only for their session. @default false (tests start many servers)
+   */
+  readonly prestartOnnxWorker?: boolean;
   /** Where gs:// repositories are downloaded (--model-cache-dir). @default - a folder under the OS temp dir */
   readonly modelCacheDir?: string;
   /** GPUs for KIND_GPU/KIND_AUTO placement. @default the GPUs nvidia-smi lists */
@@ -150,8 +155,9 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
   const log = options.logger ?? pino({ level: 'silent' });
   const controlMode = options.modelControlMode ?? SERVER_DEFAULTS.modelControlMode;
   const customMetrics = new CustomMetrics();
+  const onnxruntime = new OnnxRuntimeBackend({ prestartWorker: options.prestartOnnxWorker });
   const backends: Backend[] = [
-    new OnnxRuntimeBackend(),
+    onnxruntime,
     new IdentityBackend(),
     // BLS calls run on the facade, created below: bound late, used only once models execute.
     new PythonBackend({
@@ -300,6 +306,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       log.debug('models unloaded');
       service.sharedMemory.close(); // after the frontends: no request holds a region any more
       tracer.close(); // traces collected without a log frequency are written now, as Triton does at shutdown
+      await onnxruntime.close();
       await metrics?.stop();
     },
   };

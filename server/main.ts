@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     responseCache: cli.responseCache,
     exitTimeoutSecs: cli.exitTimeoutSecs,
     maxInstancesPerModel: cli.maxInstancesPerModel,
+    prestartOnnxWorker: true,
     trace: cli.trace,
     logger,
     logSettings,

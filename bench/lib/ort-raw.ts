@@ -15,6 +15,8 @@ export interface OrtRawResult {
   readonly worker: number;
   readonly workerPipelined: number;
   readonly inFlight: number;
+  /** Process CPU µs per call of `main` (user + system): steadier than the rate on a shared machine. */
+  readonly mainCpuUsPerCall: number;
 }
 
 /** The server's session options (one thread each, no spinning): raw baselines run ORT as the server does. */
@@ -59,7 +61,7 @@ async function workerMain(): Promise<void> {
   parentPort!.postMessage({ ready: true });
 }
 
-async function measureMain(modelPath: string, seconds: number): Promise<number> {
+async function measureMain(modelPath: string, seconds: number): Promise<{ rate: number; cpuUsPerCall: number }> {
   const session = await ort.InferenceSession.create(modelPath, SESSION_OPTIONS);
   const loop = async (ms: number) => {
     let calls = 0;
@@ -73,10 +75,12 @@ async function measureMain(modelPath: string, seconds: number): Promise<number> 
   };
   await loop(500);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const calls = await loop(seconds * 1000);
+  const used = process.cpuUsage(cpu);
   const rate = calls / ((performance.now() - started) / 1000);
   await session.release();
-  return rate;
+  return { rate, cpuUsPerCall: (used.user + used.system) / calls };
 }
 
 async function measureWorker(modelPath: string, seconds: number, inFlight: number): Promise<number> {
@@ -124,8 +128,10 @@ async function main(): Promise<void> {
   if (!modelPath) throw new Error('usage: ort-raw.js <model.onnx> [seconds] [inFlight]');
   const seconds = Number(process.argv[3] ?? 3);
   const inFlight = Number(process.argv[4] ?? 16);
+  const main = await measureMain(modelPath, seconds);
   const result: OrtRawResult = {
-    main: await measureMain(modelPath, seconds),
+    main: main.rate,
+    mainCpuUsPerCall: main.cpuUsPerCall,
     worker: await measureWorker(modelPath, seconds, 1),
     workerPipelined: await measureWorker(modelPath, seconds, inFlight),
     inFlight,

@@ -1,13 +1,14 @@
 /**
  * OnnxRuntimeInstance gives the same results and errors whichever hand-off a job takes: the shared-memory ring
  * (small numeric tensors), its postMessage fallbacks (large inputs, large outputs, BYTES, unknown names, a full ring),
- * or postMessage only (`sharedMemory: false`).
+ * or postMessage only (`sharedMemory: false`), on a worker started for it or on a spare started ahead of need.
  */
 import { BytesData } from '../../server/core/bytes-data';
 import * as path from 'node:path';
 import type { ExecutionResult } from '../../server/backends/backend';
 import { OnnxRuntimeInstance } from '../../server/backends/onnxruntime/instance';
 import type { WorkerInit } from '../../server/backends/onnxruntime/messages';
+import { SpareWorker } from '../../server/backends/onnxruntime/spare-worker';
 import { InferenceError } from '../../server/core/errors';
 import type { Tensor } from '../../server/core/tensor';
 
@@ -54,14 +55,27 @@ async function failure(promise: Promise<unknown>): Promise<InferenceError> {
 }
 
 describe.each([
-  ['shared memory', true],
-  ['postMessage only', false],
-])('OnnxRuntimeInstance (%s)', (_label, sharedMemory) => {
+  ['shared memory', true, false],
+  ['postMessage only', false, false],
+  ['shared memory, on a spare worker started ahead', true, true],
+  ['postMessage only, on a spare worker started ahead', false, true],
+])('OnnxRuntimeInstance (%s)', (_label, sharedMemory, fromSpare) => {
+  const spares = new SpareWorker(fromSpare);
+  /** Each instance on the spare (when this variant uses them), which is then replaced for the next one. */
+  async function start(name: string, model: string, version: number): Promise<OnnxRuntimeInstance> {
+    spares.replenish();
+    const spare = spares.take();
+    expect(spare !== undefined).toBe(fromSpare);
+    return OnnxRuntimeInstance.start(name, model, init(model, version), { sharedMemory, spare });
+  }
   let simple: OnnxRuntimeInstance;
   beforeAll(async () => {
-    simple = await OnnxRuntimeInstance.start('simple_0', 'simple', init('simple', 2), { sharedMemory });
+    simple = await start('simple_0', 'simple', 2);
   });
-  afterAll(() => simple.close());
+  afterAll(async () => {
+    await simple.close();
+    await spares.close();
+  });
 
   it('runs small and large (fallback) tensors, alone and many at once, each getting its own results', async () => {
     expectSimple(await simple.execute(simpleInputs(1), OUTPUTS), 1);
@@ -95,7 +109,7 @@ describe.each([
   });
 
   it('runs BYTES tensors (postMessage path)', async () => {
-    const upper = await OnnxRuntimeInstance.start('string_upper_0', 'string_upper', init('string_upper', 1), { sharedMemory });
+    const upper = await start('string_upper_0', 'string_upper', 1);
     try {
       const data = BytesData.fromStrings(['ab', 'Cd']);
       const result = await upper.execute([{ name: 'INPUT0', datatype: 'BYTES', shape: [2], data }], ['OUTPUT0']);
@@ -106,7 +120,7 @@ describe.each([
   });
 
   it('rejects pending and later requests with instanceLost when the worker dies', async () => {
-    const doomed = await OnnxRuntimeInstance.start('simple_1', 'simple', init('simple', 2), { sharedMemory });
+    const doomed = await start('simple_1', 'simple', 2);
     const calls = Promise.allSettled(Array.from({ length: 20 }, (_, i) => doomed.execute(simpleInputs(i % 5 === 0 ? 2048 : 1), OUTPUTS)));
     // The worker thread ends on its own (as after a crash in it): ask it to stop behind the instance's back.
     await (doomed as unknown as { stopWorker(): Promise<void> }).stopWorker();
@@ -118,7 +132,7 @@ describe.each([
   });
 
   it('close() refuses pending and later requests', async () => {
-    const closing = await OnnxRuntimeInstance.start('simple_2', 'simple', init('simple', 2), { sharedMemory });
+    const closing = await start('simple_2', 'simple', 2);
     const calls = Promise.allSettled(Array.from({ length: 20 }, () => closing.execute(simpleInputs(1), OUTPUTS)));
     await closing.close();
     for (const s of await calls) {

@@ -196,11 +196,12 @@ describe('stateful models in concurrency mode', () => {
   it('plays --input-data streams back on one correlation id each, lengths from the streams', async () => {
     const file = writeJson('streams.json', { data: [[{ INPUT: [1] }, { INPUT: [2] }, { INPUT: [3] }], [{ INPUT: [10] }, { INPUT: [20] }]] });
     const requests = await observed(async () => {
-      const [result] = await runProfile(options('grpc', '-m', 'sequence_accumulate', '--concurrency-range', '1', '--input-data', file));
+      // A 1 s window: a loaded machine must still play both streams (the order is what is checked, not the rate).
+      const [result] = await runProfile(options('grpc', '-m', 'sequence_accumulate', '--concurrency-range', '1', '--input-data', file, '-p', '1000'));
       expect(result.errors).toBe(0);
     });
     const runs = sequencesOf(requests).slice(1); // after the warm-up sequence of one
-    expect(runs.length).toBeGreaterThan(2);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
     runs.forEach((run, i) => {
       const expected = i % 2 === 0 ? [1, 2, 3] : [10, 20];
       expect(run.values).toEqual(expected.slice(0, run.values.length));

@@ -9,6 +9,8 @@ import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
+import { GATEWAY_SCHEMA, GRPC_ROUTE_SCHEMA, HTTP_ROUTE_SCHEMA } from './schemas/gateway-api';
+import { GCP_BACKEND_POLICY_SCHEMA, HEALTH_CHECK_POLICY_SCHEMA } from './schemas/gke-gateway-policies';
 import { POD_MONITORING_SCHEMA } from './schemas/pod-monitoring';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -53,6 +55,11 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
       }
     }
     crdValidators.set('monitoring.googleapis.com/v1/PodMonitoring', ajv.compile(POD_MONITORING_SCHEMA));
+    crdValidators.set('gateway.networking.k8s.io/v1/Gateway', ajv.compile(GATEWAY_SCHEMA));
+    crdValidators.set('gateway.networking.k8s.io/v1/HTTPRoute', ajv.compile(HTTP_ROUTE_SCHEMA));
+    crdValidators.set('gateway.networking.k8s.io/v1/GRPCRoute', ajv.compile(GRPC_ROUTE_SCHEMA));
+    crdValidators.set('networking.gke.io/v1/HealthCheckPolicy', ajv.compile(HEALTH_CHECK_POLICY_SCHEMA));
+    crdValidators.set('networking.gke.io/v1/GCPBackendPolicy', ajv.compile(GCP_BACKEND_POLICY_SCHEMA));
   }
   return crdValidators.get(`${apiVersion}/${kind}`);
 }

@@ -22,6 +22,8 @@ interface QueuedJob {
 export interface InstanceOptions {
   /** Hand small tensors over through shared memory (default); false sends every run by postMessage. */
   readonly sharedMemory?: boolean;
+  /** A started worker waiting for its model (spare-worker.ts); without it a new thread is started. */
+  readonly spare?: Worker;
 }
 
 /**
@@ -53,7 +55,8 @@ export class OnnxRuntimeInstance implements BackendInstance {
   static async start(name: string, modelName: string, init: WorkerInit, options: InstanceOptions = {}): Promise<OnnxRuntimeInstance> {
     const buffer = options.sharedMemory === false ? undefined : new SharedArrayBuffer(CHANNEL_BYTES);
     const workerData: WorkerInit = { ...init, channel: buffer };
-    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData, name, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const worker = options.spare ?? new Worker(resolveWorkerScript(__dirname, 'worker'), { workerData, name, resourceLimits: ORT_WORKER_RESOURCE_LIMITS });
+    if (options.spare) worker.postMessage({ type: 'init', init: workerData } satisfies ToWorker);
     const instance = new OnnxRuntimeInstance(name, modelName, worker);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromWorker) => {
@@ -236,17 +239,17 @@ export class OnnxRuntimeInstance implements BackendInstance {
 }
 
 /**
- * The worker's V8 young generation. Its only large JavaScript allocations are string tensors (onnxruntime-node takes
+ * The worker's V8 young generation (spare workers, spare-worker.ts, start with it too). Its only large JavaScript allocations are string tensors (onnxruntime-node takes
  * and returns a JS string per element), which V8's default young generation lets grow by tens of MiB before a
  * scavenge: measured on a 500,000-element string request, peak RSS 129 → 98 MiB (1–2 MiB gave 93, at more GC time). Numeric runs
  * allocate a few small objects each, so the smaller space costs them nothing measurable.
  */
-const WORKER_YOUNG_GENERATION_MB = 4;
+export const ORT_WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 /** Tensor data smaller than this, or viewing a small part of a larger buffer, is copied rather than transferred. */
 const TRANSFER_MIN_BYTES = 64 * 1024;
 
-function ortTypeOf(tensor: Tensor): string {
+export function ortTypeOf(tensor: Tensor): string {
   const ortType = DATATYPES[tensor.datatype].ortType;
   if (!ortType) throw Errors.datatypeNotRunnable(tensor.datatype, 'onnxruntime');
   return ortType;
@@ -257,7 +260,7 @@ function toMessage(id: number, runs: readonly ExecutionRequest[]): RunMessage {
 }
 
 /** The tensor as the shared-memory writer reads it: no copy, it is copied into the slot. */
-function viewWire(tensor: Tensor): WireTensor {
+export function viewWire(tensor: Tensor): WireTensor {
   return { name: tensor.name, ortType: ortTypeOf(tensor), dims: tensor.shape, data: isBytesData(tensor.data) ? tensor.data.serialized : tensor.data };
 }
 
@@ -281,7 +284,7 @@ function transferList(inputs: WireTensor[]): ArrayBuffer[] {
   return [...buffers];
 }
 
-function fromWire(wire: WireTensor): Tensor {
+export function fromWire(wire: WireTensor): Tensor {
   const datatype: DataType = dataTypeFromOrt(wire.ortType) ?? 'BYTES';
   if (datatype === 'BYTES') {
     const data = BytesData.fromSerialized(wire.data as Uint8Array);

@@ -27,6 +27,12 @@ export interface WorkerInit {
   channel?: SharedArrayBuffer;
 }
 
+/** What a spare worker (spare-worker.ts) starts with: no model yet, a tiny one to warm onnxruntime up with. */
+export interface SpareWorkerData {
+  spare: true;
+  warmUpModel: Uint8Array;
+}
+
 /** One model execution: a (possibly merged) batch. */
 export interface WireRun {
   inputs: WireTensor[];
@@ -42,7 +48,8 @@ export type WireRunResult =
  * small models, so a queue of independent requests pays it once.
  */
 export type RunMessage = { type: 'run'; id: number; runs: WireRun[] };
-export type ToWorker = RunMessage | { type: 'stop' };
+/** 'init': the model a spare worker (spare-worker.ts) is to serve; a worker started for one model gets it as workerData. */
+export type ToWorker = RunMessage | { type: 'stop' } | { type: 'init'; init: WorkerInit };
 
 export type FromWorker =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }

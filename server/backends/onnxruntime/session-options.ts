@@ -29,6 +29,11 @@ export interface SessionPlan {
   readonly init: Omit<WorkerInit, 'modelPath' | 'channel'>;
   /** Settings accepted (valid) but without effect in onnxruntime-node, for a warning at load. */
   readonly notApplied: string[];
+  /**
+   * Parameter `execute_on_event_loop` (ours, not Triton's): run the session on the event loop instead of a worker
+   * thread (inline-instance.ts). Opt-in only, for tiny models. @default false
+   */
+  readonly executeOnEventLoop: boolean;
 }
 
 /**
@@ -73,6 +78,7 @@ export function planSession(context: InstanceContext): SessionPlan {
       sessionConfig,
     },
     notApplied,
+    executeOnEventLoop: boolSetting(setting('execute_on_event_loop'), 'execute_on_event_loop') ?? false,
   };
 }
 

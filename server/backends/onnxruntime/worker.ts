@@ -5,36 +5,40 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { BytesData } from '../../core/bytes-data';
-import type { FromWorker, RunMessage, ToWorker, WireRun, WireRunResult, WireTensor, WorkerInit } from './messages';
+import type { FromWorker, RunMessage, SpareWorkerData, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { createSession, runOne } from './session-run';
 import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-channel';
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
-const init = workerData as WorkerInit;
+
+/** The model to serve: given at start, or, for a spare started ahead of need (spare-worker.ts), by the first message. */
+async function modelInit(): Promise<WorkerInit> {
+  const data = workerData as WorkerInit | SpareWorkerData;
+  if (!('spare' in data)) return data;
+  // Create, run and release a tiny session meanwhile: the first real load then finds onnxruntime ready.
+  const message = new Promise<ToWorker>((resolve) => port!.once('message', resolve));
+  try {
+    const warm = await createSession({ ...WARM_UP_SETTINGS, modelPath: '' }, data.warmUpModel);
+    await warm.run({ X: new ort.Tensor('float32', new Float32Array(1), [1]) });
+    await warm.release();
+  } catch {
+    // Only a head start: the real session reports any problem with onnxruntime itself.
+  }
+  const first = await message;
+  if (first.type !== 'init') process.exit(0); // 'stop' before any model
+  return first.init;
+}
+
+const WARM_UP_SETTINGS: Omit<WorkerInit, 'modelPath'> = {
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+};
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
-}
-
-/** The elements of serialised BYTES as strings (what ORT's string tensors take), without a view per element. */
-function stringsFromSerialized(bytes: Uint8Array): string[] {
-  return BytesData.fromSerialized(bytes)?.toStrings() ?? [];
-}
-
-function toOrtTensor(wire: WireTensor): ort.Tensor {
-  if (wire.ortType === 'string') {
-    return new ort.Tensor('string', stringsFromSerialized(wire.data as Uint8Array), wire.dims);
-  }
-  return new ort.Tensor(wire.ortType as ort.Tensor.Type, wire.data as ort.Tensor.DataType, wire.dims);
-}
-
-function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
-  const dims = tensor.dims.map(Number);
-  if (tensor.type === 'string') {
-    return { name, ortType: 'string', dims, data: BytesData.fromStrings(tensor.data as string[]).serialized };
-  }
-  return { name, ortType: tensor.type, dims, data: tensor.data as ArrayBufferView };
 }
 
 /** Post results moving the output buffers; if one cannot be moved (memory ORT owns), send copies instead. */
@@ -53,43 +57,11 @@ function postResults(message: Extract<FromWorker, { type: 'result' }>): void {
   }
 }
 
-async function runOne(session: ort.InferenceSession, run: WireRun): Promise<WireRunResult> {
-  try {
-    const started = process.hrtime.bigint();
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of run.inputs) feeds[input.name] = toOrtTensor(input);
-    const inputDone = process.hrtime.bigint();
-    const results = await session.run(feeds, run.outputNames);
-    const inferDone = process.hrtime.bigint();
-    const outputs = run.outputNames.map((name) => fromOrtTensor(name, results[name]));
-    const outputDone = process.hrtime.bigint();
-    return {
-      ok: true,
-      outputs,
-      inputNs: Number(inputDone - started),
-      inferNs: Number(inferDone - inputDone),
-      outputNs: Number(outputDone - inferDone),
-    };
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
 async function main(): Promise<void> {
+  const init = await modelInit();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(init.modelPath, {
-      intraOpNumThreads: init.intraOpThreads,
-      interOpNumThreads: init.interOpThreads,
-      executionMode: init.executionMode ?? 'sequential',
-      graphOptimizationLevel: init.graphOptimizationLevel,
-      executionProviders: init.executionProviders,
-      ...(init.enableCpuMemArena !== undefined ? { enableCpuMemArena: init.enableCpuMemArena } : {}),
-      ...(init.enableMemPattern !== undefined ? { enableMemPattern: init.enableMemPattern } : {}),
-      // Spinning threads would compete with the event loop for these few cores. The binding joins nested keys
-      // with '.', and takes an already dotted key as it is.
-      extra: { 'session.intra_op.allow_spinning': '0', 'session.inter_op.allow_spinning': '0', ...init.sessionConfig },
-    });
+    session = await createSession(init);
   } catch (error) {
     post({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
     return;
