@@ -7,7 +7,8 @@ import { elementCount, isDataType } from '../server/core/datatypes';
 import { encodeParameters } from '../server/protocol/grpc/codec';
 import { withInferWire } from '../server/protocol/grpc/infer-wire';
 import { inferenceServiceDefinition } from '../server/protocol/grpc/proto';
-import { dataFromContents, dataFromRaw, rawFromData } from '../server/protocol/grpc/tensor-contents';
+import { tensorDataFromRaw } from '../server/core/raw-tensor';
+import { dataFromContents, rawFromData } from '../server/protocol/grpc/tensor-contents';
 import type {
   InferParameterMessage,
   ModelInferRequestMessage,
@@ -112,7 +113,7 @@ export function decodeInferResponse(message: ModelInferResponseMessage): InferRe
     if (window) return { name: output.name, datatype: output.datatype, shape, data: [], sharedMemory: window };
     const data =
       index < raw.length
-        ? clientData(dataFromRaw(output.name, output.datatype, elementCount(shape), raw[index]))
+        ? clientData(tensorDataFromRaw(output.name, message.model_name, output.datatype, elementCount(shape), raw[index]))
         : clientData(dataFromContents(output.name, output.datatype, output.contents ?? {}));
     return { name: output.name, datatype: output.datatype, shape, data };
   });

@@ -6,7 +6,8 @@
 import { Pool } from 'undici';
 import { DataType, elementCount, isDataType } from '../server/core/datatypes';
 import { tensorDataFromJson, tensorDataToJson } from '../server/protocol/http/tensor-json';
-import { dataFromRaw, rawFromData } from '../server/protocol/grpc/tensor-contents';
+import { tensorDataFromRaw } from '../server/core/raw-tensor';
+import { rawFromData } from '../server/protocol/grpc/tensor-contents';
 import {
   InferenceServerError,
   ModelConfig,
@@ -237,7 +238,7 @@ export function decodeHttpInferResponse(body: Buffer, headerLength: string | str
       const slice = body.subarray(offset, offset + size);
       offset += size;
       // Copy so the typed array is aligned and owns its memory.
-      return { name: output.name, datatype: output.datatype, shape: output.shape, data: clientData(dataFromRaw(output.name, output.datatype, count, Buffer.from(slice))) };
+      return { name: output.name, datatype: output.datatype, shape: output.shape, data: clientData(tensorDataFromRaw(output.name, json.model_name, output.datatype, count, Buffer.from(slice))) };
     }
     return { name: output.name, datatype: output.datatype, shape: output.shape, data: clientData(tensorDataFromJson(output.name, output.datatype, count, output.data)) };
   });

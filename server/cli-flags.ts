@@ -87,7 +87,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { flag: CLI_FLAGS.logInfo, argument: 'bool', group: 'Logging', status: 'supported', note: 'Info lines on or off. Default true.' },
   { flag: CLI_FLAGS.logWarning, argument: 'bool', group: 'Logging', status: 'supported', note: 'Warning lines on or off. Default true.' },
   { flag: CLI_FLAGS.logError, argument: 'bool', group: 'Logging', status: 'supported', note: 'Error lines on or off. Default true.' },
-  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: '`default` or `ISO8601`: JSON lines (pino) timed in epoch ms or ISO 8601. Default `default`.' },
+  { flag: CLI_FLAGS.logFormat, argument: 'string', group: 'Logging', status: 'supported', note: '`default` or `ISO8601`. Given: Triton\'s text lines (`I1206 12:00:00.123456 1 server:0] "message"`, or ISO 8601 time first; messages JSON-escaped unless TRITON_SERVER_ESCAPE_LOG_MESSAGES=0). Not given: JSON lines (pino).' },
   { flag: CLI_FLAGS.logFile, argument: 'string', group: 'Logging', status: 'supported', note: 'Append log lines to this file instead of stdout; `GET /v2/logging` reports it.' },
 
   // Model Repository

@@ -65,8 +65,10 @@ export interface CliOptions {
   logInfo: boolean;
   logWarning: boolean;
   logError: boolean;
-  /** Log lines are JSON (pino) either way; ISO8601 writes the time as an ISO date instead of epoch milliseconds. */
+  /** Triton's timestamp style: `I1206 12:00:00.123456` (default) or ISO 8601. */
   logFormat: 'default' | 'ISO8601';
+  /** --log-format was given: lines are written in Triton's text format (server/core/triton-log-text.ts). */
+  logFormatGiven: boolean;
   /** --log-file: lines are appended there instead of going to stdout. */
   logFile?: string;
   backendConfig: Map<string, Record<string, string>>;
@@ -270,6 +272,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     logWarning: bool(CLI_FLAGS.logWarning, true),
     logError: bool(CLI_FLAGS.logError, true),
     logFormat,
+    logFormatGiven: text(CLI_FLAGS.logFormat) !== undefined,
     logFile: text(CLI_FLAGS.logFile),
     backendConfig: parseBackendConfig(list(CLI_FLAGS.backendConfig)),
     modelCacheDir: text(CLI_FLAGS.modelCacheDir),

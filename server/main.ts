@@ -7,6 +7,7 @@ import { CliError, GrpcTlsFiles, parseCli, usage } from './cli';
 import { CLI_FLAGS } from './contract';
 import type { GrpcTlsOptions } from './protocol/grpc/server';
 import { LogSettingsController } from './core/log-settings';
+import { escapeFromEnvironment, TritonTextDestination } from './core/triton-log-text';
 
 async function main(): Promise<number> {
   let cli;
@@ -44,7 +45,14 @@ async function main(): Promise<number> {
     return 1;
   }
   const pinoOptions = { ...logSettings.pinoOptions(), base: { service: 'inference-server' } };
-  const logger = destination ? pino(pinoOptions, destination) : pino(pinoOptions);
+  // --log-format given: Triton's text lines (info to stdout, the rest to stderr, as Triton) instead of JSON lines.
+  const tritonText =
+    cli.logFormatGiven &&
+    new TritonTextDestination(
+      { format: () => logSettings.current().log_format, escape: escapeFromEnvironment() },
+      { file: destination, stdout: process.stdout, stderr: process.stderr },
+    );
+  const logger = tritonText ? pino(pinoOptions, tritonText) : destination ? pino(pinoOptions, destination) : pino(pinoOptions);
   for (const warning of cli.warnings) logger.warn(warning);
   let grpcTls: GrpcTlsOptions | undefined;
   try {

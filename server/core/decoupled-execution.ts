@@ -2,8 +2,9 @@ import type { LoadedModelVersion } from '../repository/loaded-version';
 import { Errors, toInferenceError } from './errors';
 import type { ObserverHub } from './observer';
 import { recordFailed, recordServed } from './request-accounting';
-import { schedulingParameters } from './request-parameters';
+import { backendParameters, schedulingParameters } from './request-parameters';
 import { selectOutputs, validateInputs } from './request-validation';
+import { sequenceFlags } from './sequence-parameters';
 import type { SystemSharedMemoryRegistry } from './shared-memory';
 import { RequestSharedMemory } from './shared-memory-tensors';
 import { InferStreamListener, toStreamEvent } from './streaming';
@@ -35,6 +36,11 @@ export async function runDecoupled(
       outputNames,
       batchSize,
       ...scheduling,
+      // As for any other request (InferenceService.serve): the model reads them (Python's request.parameters(),
+      // request_id(), correlation_id()).
+      sequence: sequenceFlags(request.parameters),
+      requestId: request.id,
+      parameters: backendParameters(request.parameters),
       sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
     });
     recordServed(account, batchSize, Number(process.hrtime.bigint() - started), result);

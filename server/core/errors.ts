@@ -113,10 +113,13 @@ export const Errors = {
   /** Current Triton core's wording (ValidateRequestInputs); shared memory inputs use it, as L0_shared_memory checks. */
   inputByteSizeMismatch: (input: string, model: string, expected: number, got: number) =>
     new InferenceError('INVALID_ARG', `input byte size mismatch for input '${input}' for model '${model}'. Expected ${expected}, got ${got}`),
-  byteSizeMismatch: (input: string, expected: number, got: number) =>
+  /** Triton core's texts (ValidateBytesInputs): it stops counting at one element past the shape's count. */
+  bytesElementCount: (input: string, model: string, expected: number, got: number) =>
     new InferenceError(
       'INVALID_ARG',
-      `unexpected total byte size ${got} for input '${input}', expecting ${expected}`,
+      got < expected
+        ? `expected ${expected} string elements for inference input '${input}' for model '${model}', got ${got}`
+        : `unexpected number of string elements ${expected + 1} for inference input '${input}' for model '${model}', expecting ${expected}`,
     ),
   unsupportedDatatype: (datatype: string) =>
     new InferenceError('INVALID_ARG', `invalid datatype '${datatype}'`),
@@ -155,6 +158,9 @@ export const Errors = {
   modelNameEmpty: () => new InferenceError('INVALID_ARG', 'Model name cannot be empty. Please enter a valid name to deploy.'),
   modelNameTraversal: (name: string) =>
     new InferenceError('INVALID_ARG', `invalid model name '${name}', model name must not contain path traversal characters`),
+  /** Triton's text and code (INTERNAL) when a load's model files cannot be read or, for `file:` parameters, written. */
+  loadPollFailed: (model: string, detail: string) =>
+    new InferenceError('INTERNAL', `failed to load '${model}', failed to poll from model repository: ${detail}`),
   loadFailed: (model: string, reason: string) =>
     new InferenceError('INVALID_ARG', `failed to load '${model}': ${reason}`),
   /** Load/unload outside explicit mode: Triton says "polling" for mode none as well, and clients match the text. */
@@ -289,7 +295,7 @@ export const Errors = {
     new InferenceError('INVALID_ARG', `class result not available for output due to unsupported type '${datatype}'`),
   classificationTooLarge: () => new InferenceError('INVALID_ARG', 'classification output tensor too large'),
   badLoadParameter: (name: string) =>
-    new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' is supported`),
+    new InferenceError('INVALID_ARG', `unexpected load parameter '${name}': only 'config' and 'file:<path>' are supported`),
   decompressFailed: (encoding: string, detail: string) =>
     new InferenceError('INVALID_ARG', `failed to decompress the ${encoding} request body: ${detail}`),
 

@@ -7,7 +7,7 @@ import type { ModelManager } from '../repository/model-manager';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../scheduler/ensemble-scheduler';
 import { CacheOutcome, executeWithCache } from './cached-execution';
 import { classCount, classify } from './classification';
-import { Errors, toInferenceError } from './errors';
+import { Errors, InferenceError, toInferenceError } from './errors';
 import { LogSettings, LogSettingsController, LogSettingValue } from './log-settings';
 import { ObserverHub } from './observer';
 import { recordFailed, recordServed, RequestAccount } from './request-accounting';
@@ -152,7 +152,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   isDecoupled(model: string, version?: string): boolean {
     try {
-      return this.options.manager.getReady(model, version).config.model_transaction_policy?.decoupled === true;
+      return streamsResponses(this.options.manager.getReady(model, version));
     } catch {
       return false;
     }
@@ -190,7 +190,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         throw Errors.loadFailed(model, (error as Error).message);
       }
     }
-    await this.options.manager.load(model, override);
+    await this.options.manager.load(model, override, options.files && options.files.size > 0 ? options.files : undefined);
   }
 
   async unloadModel(model: string, options: UnloadOptions = {}): Promise<void> {
@@ -260,28 +260,19 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
   async runStep(step: StepRequest): Promise<StepResult> {
-    const parameters: Parameters = { ...step.parameters };
-    if (step.priority !== undefined) parameters.priority = step.priority;
-    if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
-    if (step.sequence && inSequence(step.sequence.id)) {
-      parameters.sequence_id = step.sequence.id;
-      parameters.sequence_start = step.sequence.start;
-      parameters.sequence_end = step.sequence.end;
-    }
-    const { response, queueNs, timings } = await this.serve(
-      {
-        model: step.model,
-        version: step.version,
-        ...(step.requestId !== undefined ? { id: step.requestId } : {}),
-        parameters,
-        inputs: step.inputs,
-        outputs: step.outputNames.map((name) => ({ name })),
-      },
-      false,
-      'ensemble',
-      step.trace instanceof RequestTrace ? step.trace : undefined,
-    );
+    const { response, queueNs, timings } = await this.serve(stepInferRequest(step), false, 'ensemble', step.trace instanceof RequestTrace ? step.trace : undefined);
     return { outputs: response.outputs, queueNs, timings };
+  }
+
+  /** One ensemble step on a decoupled composing model: its responses' outputs as they come; a failed one throws. */
+  async runStepStream(step: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void> {
+    let failure: InferenceError | undefined;
+    await this.stream(stepInferRequest(step), (event) => {
+      if (!event || failure) return;
+      if ('error' in event) failure = event.error;
+      else onResponse(event.response.outputs);
+    }, false);
+    if (failure) throw failure;
   }
 
   /** A client's request (`external`: refused once shutdown began) or an ensemble step (finishes during the drain). */
@@ -305,7 +296,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
       if (external && this.stopping) throw Errors.serverShuttingDown();
       const scheduling = schedulingParameters(request.parameters);
       loaded = this.options.manager.getReady(request.model, request.version);
-      if (loaded.config.model_transaction_policy?.decoupled) throw decoupledRefusal(caller, request.model);
+      if (streamsResponses(loaded)) throw decoupledRefusal(caller, request.model);
       if (trace) trace.version = loaded.version;
       const { inputs, batchSize } = validateInputs(loaded.config, shm.resolveInputs(request.model, request.inputs), request.id);
       if (trace?.tracesTensors) for (const input of inputs) trace.captureTensor('TENSOR_QUEUE_INPUT', input);
@@ -425,7 +416,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         loaded = undefined; // serve() meets the same error again, and counts it
       }
     }
-    if (!loaded?.config.model_transaction_policy?.decoupled) {
+    if (!loaded || !streamsResponses(loaded)) {
       listener({ response: (await this.serve(request, external, 'stream')).response }, true);
       return;
     }
@@ -439,4 +430,29 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
   private checkModelControl(): void {
     if (this.options.controlMode !== 'explicit') throw Errors.modelControlDisabled();
   }
+}
+
+/** A decoupled model, or an ensemble with one among its steps (Triton makes that ensemble decoupled too). */
+function streamsResponses(loaded: LoadedModelVersion): boolean {
+  return loaded.config.model_transaction_policy?.decoupled === true || loaded.scheduler.hasDecoupledStep?.() === true;
+}
+
+/** The request an ensemble step makes of its composing model: the ensemble request's parameters go with it. */
+function stepInferRequest(step: StepRequest): InferRequest {
+  const parameters: Parameters = { ...step.parameters };
+  if (step.priority !== undefined) parameters.priority = step.priority;
+  if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
+  if (step.sequence && inSequence(step.sequence.id)) {
+    parameters.sequence_id = step.sequence.id;
+    parameters.sequence_start = step.sequence.start;
+    parameters.sequence_end = step.sequence.end;
+  }
+  return {
+    model: step.model,
+    version: step.version,
+    ...(step.requestId !== undefined ? { id: step.requestId } : {}),
+    parameters,
+    inputs: step.inputs,
+    outputs: step.outputNames.map((name) => ({ name })),
+  };
 }

@@ -105,9 +105,14 @@ export interface RepositoryIndexEntry {
   readonly reason?: string;
 }
 
+/** The parameter name prefix Triton gives model files in a load request (`file:1/model.onnx`). */
+export const LOAD_FILE_PARAMETER_PREFIX = 'file:';
+
 export interface LoadOptions {
   /** A model configuration in JSON that replaces config.pbtxt for this load (Triton's "config" parameter). */
   readonly config?: string;
+  /** Model files sent with the load (Triton's `file:<path>` parameters): path in the model folder → contents. */
+  readonly files?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface UnloadOptions {

@@ -132,6 +132,11 @@ export class EnsembleLoader {
         if (!this.runner) return Promise.reject(Errors.ensembleRunnerMissing(config.name));
         return this.runner.runStep(request);
       },
+      runStepStream: (request, onResponse) => {
+        if (!this.runner?.runStepStream) return Promise.reject(Errors.ensembleRunnerMissing(config.name));
+        return this.runner.runStepStream(request, onResponse);
+      },
+      isDecoupled: (model, version) => this.runner?.isDecoupled?.(model, version) === true,
     };
     const scheduler = new EnsembleScheduler(config.name, ensembleSteps(config), runner, this.log);
     return LoadedModelVersion.ensemble(config, version, modelDir, scheduler, this.observers);

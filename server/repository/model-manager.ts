@@ -13,6 +13,7 @@ import type { ModelControlMode } from '../contract';
 import type { ComposingModelRunner } from '../scheduler/ensemble-scheduler';
 import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
 import { backendFor } from './backend-for';
+import { OverrideFiles, removeOverrideModel, writeOverrideModel } from './file-override';
 import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
 import { LoadedModelVersion } from './loaded-version';
 import { listVersionDirs, readConfigFile, RepositorySource } from './source';
@@ -57,6 +58,8 @@ interface ModelRecord {
   config?: NormalizedModelConfig;
   /** The source's fingerprint of the files last loaded; poll mode reloads when it changes. */
   fingerprint?: string;
+  /** The temporary model folder of a load with `file:` parameters that is serving (removed when replaced). */
+  overrideDir?: string;
 }
 
 /** Model lifecycle: discovery across repository roots, load/unload/reload with version policies, the index. */
@@ -135,9 +138,9 @@ export class ModelManager {
   }
 
   /** Load or reload a model. The versions already serving keep serving until the new ones are ready. */
-  load(name: string, configOverride?: ModelConfig): Promise<void> {
+  load(name: string, configOverride?: ModelConfig, files?: OverrideFiles): Promise<void> {
     const record = this.record(name);
-    const run = record.busy.then(() => this.loadNow(record, configOverride));
+    const run = record.busy.then(() => this.loadNow(record, configOverride, files));
     record.busy = run.catch(() => undefined);
     return run;
   }
@@ -159,6 +162,8 @@ export class ModelManager {
         version.loaded = undefined;
       }
       record.failure = undefined;
+      if (record.overrideDir) await removeOverrideModel(record.overrideDir);
+      record.overrideDir = undefined;
       this.options.log.info({ model: name }, 'unloaded model');
     });
     record.busy = run.catch(() => undefined);
@@ -304,23 +309,50 @@ export class ModelManager {
     return record;
   }
 
-  private async loadNow(record: ModelRecord, configOverride?: ModelConfig): Promise<void> {
-    const name = record.name;
+  private async loadNow(record: ModelRecord, configOverride?: ModelConfig, files?: OverrideFiles): Promise<void> {
     const started = process.hrtime.bigint();
+    const written = files && (await this.writeOverride(record, configOverride, files));
+    try {
+      await this.loadFrom(record, configOverride, written, started);
+    } catch (error) {
+      // Unless versions loaded from it serve (a load where only some versions failed).
+      if (written && record.overrideDir !== written) await removeOverrideModel(written);
+      throw error;
+    }
+  }
+
+  /** A load's `file:` parameters written to a temporary model folder; Triton's poll failure (INTERNAL) otherwise. */
+  private async writeOverride(record: ModelRecord, configOverride: ModelConfig | undefined, files: OverrideFiles): Promise<string> {
+    try {
+      // Triton requires the config with files: the repository's config.pbtxt is not read for such a load.
+      if (!configOverride) throw new Error("a load with 'file:' parameters needs the 'config' parameter too");
+      return await writeOverrideModel(record.name, files);
+    } catch (error) {
+      if (record.versions.size === 0) this.models.delete(record.name);
+      throw Errors.loadPollFailed(record.name, (error as Error).message);
+    }
+  }
+
+  private async loadFrom(record: ModelRecord, configOverride: ModelConfig | undefined, overrideDir: string | undefined, started: bigint): Promise<void> {
+    const name = record.name;
     let config: NormalizedModelConfig;
     let modelDir: string;
     let backend: Backend | undefined;
     let versions: number[];
     try {
-      const source = (await this.discover()).get(name);
-      if (!source) {
+      const source = overrideDir ? undefined : (await this.discover()).get(name);
+      if (overrideDir) {
+        modelDir = overrideDir;
+        record.fingerprint = undefined;
+      } else if (!source) {
         // Not in any repository: keep no record, so a mistyped name leaves readiness and the index untouched.
         if (record.versions.size === 0) this.models.delete(name);
         throw new Error('failed to poll from model repository');
+      } else {
+        // Taken before the files are read, so a change made during the load is seen by the next poll.
+        record.fingerprint = await source.fingerprint?.(name);
+        modelDir = await source.materialize(name);
       }
-      // Taken before the files are read, so a change made during the load is seen by the next poll.
-      record.fingerprint = await source.fingerprint?.(name);
-      modelDir = await source.materialize(name);
       const available = await listVersionDirs(modelDir);
       const firstVersionEntries =
         available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
@@ -402,6 +434,9 @@ export class ModelManager {
     record.config = config;
     record.failure = undefined;
     await Promise.all(retired.map(async ([, entry]) => entry.loaded?.unload()));
+    const replacedOverride = record.overrideDir;
+    record.overrideDir = overrideDir;
+    if (replacedOverride && replacedOverride !== overrideDir) await removeOverrideModel(replacedOverride);
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (failed.length > 0) throw Errors.loadFailed(name, describeFailures(failed));

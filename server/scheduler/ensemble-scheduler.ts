@@ -1,44 +1,13 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
-import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
-import type { ExecutionTimings } from '../core/statistics';
 import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
+import type { ComposingModelRunner } from './composing-runner';
+import { StreamingEnsembleRun } from './ensemble-stream';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
-/** One request to a composing model, as an ensemble step makes it. */
-export interface StepRequest {
-  readonly model: string;
-  /** undefined: the latest ready version. */
-  readonly version?: string;
-  /** Named as the composing model's inputs. */
-  readonly inputs: Tensor[];
-  readonly outputNames: readonly string[];
-  readonly priority?: number;
-  readonly timeoutUs?: number;
-  /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
-  readonly sequence?: SequenceFlags;
-  readonly requestId?: string;
-  /** The ensemble request's parameters the composing models may read (Triton passes them to every step). */
-  readonly parameters?: Parameters;
-  /** The ensemble request's trace, when it is traced: each step's trace is its child. */
-  readonly trace?: TraceRecorder;
-}
-
-export interface StepResult {
-  readonly outputs: Tensor[];
-  readonly queueNs: number;
-  readonly timings: ExecutionTimings;
-}
-
-/**
- * Runs one request through a composing model's own path (its validation, scheduler, statistics and metrics), as a
- * request of its own. Implemented by the facade; the scheduler knows nothing of the repository.
- */
-export interface ComposingModelRunner {
-  runStep(request: StepRequest): Promise<StepResult>;
-}
+export type { ComposingModelRunner, StepRequest, StepResult } from './composing-runner';
 
 /** The logger an ensemble notes verbose events to (pino's debug level is Triton's --log-verbose=1). */
 export interface EnsembleLog {
@@ -72,9 +41,15 @@ export class EnsembleScheduler implements Scheduler {
     return 0;
   }
 
+  /** Triton makes an ensemble decoupled when a composing model is: its responses then stream (ensemble-stream.ts). */
+  hasDecoupledStep(): boolean {
+    return this.steps.some((step) => this.runner.isDecoupled?.(step.modelName, step.modelVersion === undefined ? undefined : String(step.modelVersion)) === true);
+  }
+
   async enqueue(job: SchedulerJob): Promise<JobResult> {
     this.pending += 1;
     try {
+      if (job.sink) return await new StreamingEnsembleRun(this.ensemble, stepsNeeded(this.steps, job.outputNames), this.runner, job).run();
       return await new EnsembleRun(this.ensemble, this.steps, this.runner, job, this.log).run();
     } finally {
       this.pending -= 1;

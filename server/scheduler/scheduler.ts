@@ -55,6 +55,8 @@ export interface Scheduler {
    * holds to its instances has nothing to do here, closing the instances fails those jobs.
    */
   abort?(error: InferenceError): void;
+  /** An ensemble with a decoupled composing model streams its responses, as a decoupled model does. */
+  hasDecoupledStep?(): boolean;
 }
 
 /** The request a job came from, as a backend may see it when the job executes alone. */

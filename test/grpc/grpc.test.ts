@@ -208,7 +208,7 @@ describe('ModelInfer errors', () => {
       'raw content of the wrong size',
       { ...simpleRawRequest(), raw_input_contents: [int32Raw(RANGE_16), int32Raw([1, 2, 3])] },
       grpc.status.INVALID_ARGUMENT,
-      "unexpected total byte size 12 for input 'INPUT1', expecting 64",
+      "input byte size mismatch for input 'INPUT1' for model 'simple'. Expected 64, got 12",
     ],
     [
       'fewer raw contents than inputs',
@@ -302,7 +302,7 @@ describe('ModelStreamInfer', () => {
     expect(int32sOf(byId.get('a').infer_response.raw_output_contents[0])).toEqual(SUMS);
     expect(byId.get('b').error_message).toBe("Request for unknown model: 'nope' is not found");
     expect(int32sOf(byId.get('c').infer_response.raw_output_contents[1])).toEqual(DIFFERENCES);
-    expect(byId.get('d').error_message).toContain("unexpected total byte size 4 for input 'INPUT1'");
+    expect(byId.get('d').error_message).toContain("input byte size mismatch for input 'INPUT1' for model 'simple'. Expected 64, got 4");
     expect(byId.get('e').infer_response.outputs[0].shape).toEqual(['2', '16']);
   });
 

@@ -390,7 +390,7 @@ describe('infer: errors', () => {
     const long = binaryRequest(json, Buffer.alloc(64), Buffer.alloc(68));
     expect(expectError(await post('/v2/models/simple/infer', long.body, long.headers), 400)).toMatch(/unexpected additional input data/);
     const sized = binaryRequest({ inputs: [{ ...json.inputs[0], parameters: { binary_data_size: 60 } }, json.inputs[1]] }, Buffer.alloc(60), Buffer.alloc(64));
-    expect(expectError(await post('/v2/models/simple/infer', sized.body, sized.headers), 400)).toMatch(/unexpected total byte size 60/);
+    expect(expectError(await post('/v2/models/simple/infer', sized.body, sized.headers), 400)).toMatch(/input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60/);
     expect(expectError(await post('/v2/models/simple/infer', good.body), 400)).toMatch(/failed to parse the request JSON buffer/);
   });
 
@@ -517,9 +517,11 @@ describe('repository extension', () => {
 
   it('bad load and unload requests are JSON errors', async () => {
     expect(expectError(await post('/v2/repository/models/simple/load', { parameters: { config: {} } }), 400)).toMatch(/'config'/);
-    expect(expectError(await post('/v2/repository/models/simple/load', { parameters: { 'file:1/model.onnx': 'AAAA' } }), 400)).toMatch(
-      /unexpected load parameter/,
+    // Model files without the config (Triton's INTERNAL poll failure; file loads: test/server/file-override.test.ts).
+    expect(expectError(await post('/v2/repository/models/simple/load', { parameters: { 'file:1/model.onnx': 'AAAA' } }), 500)).toMatch(
+      /failed to poll from model repository/,
     );
+    expect(expectError(await post('/v2/repository/models/simple/load', { parameters: { other: 'x' } }), 400)).toMatch(/unexpected load parameter/);
     expectError(await post('/v2/repository/models/simple/load', { parameters: { config: '{not json' } }), 400);
     expect(expectError(await post('/v2/repository/models/simple/unload', { parameters: { unload_dependents: 1 } }), 400)).toMatch(
       /'unload_dependents'/,

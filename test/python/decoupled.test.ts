@@ -83,6 +83,13 @@ describe('gRPC ModelStreamInfer', () => {
     expect(messages.every((m) => m.error_message === '')).toBe(true);
   });
 
+  test('request parameters reach a decoupled model (request.parameters()), as for any other model', async () => {
+    const request = { ...probe('p', 'parameters'), parameters: { count: { int64_param: 3 } } };
+    const messages = await streamInfer(server.grpcPort!, [request]);
+    expect(messages.map((m) => m.error_message)).toEqual(['', '', '']);
+    expect(messages.map((m) => int32sFrom(m.infer_response.raw_output_contents[0]))).toEqual([[7], [7], [7]]);
+  });
+
   test('ModelInfer (unary) refuses a decoupled model in Triton words', async () => {
     const client = rawClient(server.grpcPort!);
     const error = await unaryError(client, 'ModelInfer', {
@@ -135,6 +142,19 @@ describe('HTTP', () => {
       { error: 'negative value at 1' },
       { model_name: 'repeat', model_version: '1', id: 'g', OUT: 9, IDX: 2 },
     ]);
+  });
+
+  test('generate_stream: top-level and nested `parameters` fields reach a decoupled model; an empty output is []', async () => {
+    const topLevel = await post(server.httpPort, '/v2/models/stream_probe/generate_stream', { MODE: 'parameters', count: 2 });
+    expect(sseEvents(topLevel)).toEqual([
+      { model_name: 'stream_probe', model_version: '1', OUT: 7 },
+      { model_name: 'stream_probe', model_version: '1', OUT: 7 },
+    ]);
+    const nested = await post(server.httpPort, '/v2/models/stream_probe/generate_stream', { MODE: 'parameters', parameters: { count: 3 } });
+    expect(sseEvents(nested)).toHaveLength(3);
+    const empty = await post(server.httpPort, '/v2/models/stream_probe/generate', { MODE: 'parameters', empty: true });
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual({ model_name: 'stream_probe', model_version: '1', OUT: [] });
   });
 
   test('generate on a normal model: JSON fields mapped to inputs by name (batch dimension added), outputs flat', async () => {

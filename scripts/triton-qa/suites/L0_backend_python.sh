@@ -8,6 +8,7 @@ suite_main() {
   python_model ../python_models/identity_bf16 models
   copy_model models/identity_fp32 models identity_uint8
   sed -i 's/TYPE_FP32/TYPE_UINT8/g; s/^max_batch_size:.*/max_batch_size: 8/' models/identity_uint8/config.pbtxt
+  echo 'dynamic_batching { preferred_batch_size: [8], max_queue_delay_microseconds: 12000000 }' >> models/identity_uint8/config.pbtxt
   copy_model models/identity_fp32 models identity_uint8_nobatch
   sed -i 's/TYPE_FP32/TYPE_UINT8/g; s/^max_batch_size:.*//' models/identity_uint8_nobatch/config.pbtxt
   copy_model models/identity_fp32 models identity_uint32

@@ -20,7 +20,8 @@ import type {
   ParameterMap,
 } from './messages';
 import { contentsWireHasElements, dataFromContentsWire } from './contents-wire';
-import { CONTENTS_FIELD, dataFromContents, dataFromRaw, hasContents, rawFromData } from './tensor-contents';
+import { CONTENTS_FIELD, dataFromContents, hasContents, rawFromData } from './tensor-contents';
+import { bytesCountError, tensorDataFromRaw } from '../../core/raw-tensor';
 
 export interface DecodedGrpcRequest {
   readonly request: InferRequest;
@@ -121,6 +122,12 @@ export function decodeInferRequest(message: ModelInferRequestMessage, check?: In
     if (CONTENTS_FIELD[input.datatype] === undefined && inputHasContents(input)) throw Errors.contentsNoTypedField(input.name, input.datatype);
   }
   check?.(message.id || undefined, message.inputs);
+  if (useRaw) {
+    const inlineInputs = message.inputs.filter((_, index) => !parsedParameters[index].sharedMemory);
+    const counted = inlineInputs.map((input, index) => ({ name: input.name, datatype: input.datatype, count: elementCount(decodeShape(input.name, input.shape)), bytes: raw[index] }));
+    const error = bytesCountError(model, counted);
+    if (error) throw error;
+  }
 
   let rawIndex = 0;
   const inputs = message.inputs.map((input, index): InferRequestInput => {
@@ -138,14 +145,14 @@ export function decodeInferRequest(message: ModelInferRequestMessage, check?: In
     let data: Tensor['data'];
     if (useRaw) {
       if (inputHasContents(input)) throw Errors.contentsWithRaw(name, model);
-      data = dataFromRaw(name, datatype, count, raw[rawIndex++]);
+      data = tensorDataFromRaw(name, model, datatype, count, raw[rawIndex++]);
     } else if (input.contents_wire && input.contents_wire.length > 0 && inputHasContents(input)) {
       data = dataFromContentsWire(name, datatype, count, input.contents_wire);
     } else if (hasContents(input.contents)) {
       data = dataFromContents(name, datatype, input.contents!);
       if (data.length !== count) throw Errors.elementCountMismatch(name, count, data.length);
     } else if (count === 0) {
-      data = dataFromRaw(name, datatype, 0, new Uint8Array(0));
+      data = tensorDataFromRaw(name, model, datatype, 0, new Uint8Array(0));
     } else {
       throw Errors.contentsMissing(name, model);
     }

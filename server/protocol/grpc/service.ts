@@ -9,7 +9,7 @@ import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
 import type { SystemSharedMemoryRegionStatus } from '../../core/shared-memory';
 import type { ModelStatistics } from '../../core/statistics';
-import type { InferRequest } from '../../core/types';
+import { LOAD_FILE_PARAMETER_PREFIX, type InferRequest } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
 import { received, streamInferHandler, withMetadata } from './stream-infer';
@@ -151,11 +151,13 @@ export function createServiceImplementation(service: InferenceServiceApi, option
     }),
     RepositoryModelLoad: unary(log, async (request: RepositoryModelRequestMessage) => {
       let config: string | undefined;
+      const files = new Map<string, Uint8Array>();
       for (const [key, value] of Object.entries(request.parameters ?? {})) {
         if (key === 'config' && value.parameter_choice === 'string_param') config = value.string_param;
+        else if (key.startsWith(LOAD_FILE_PARAMETER_PREFIX) && value.parameter_choice === 'bytes_param') files.set(key.slice(LOAD_FILE_PARAMETER_PREFIX.length), value.bytes_param!);
         else throw Errors.badLoadParameter(key);
       }
-      await service.loadModel(request.model_name, config !== undefined ? { config } : {});
+      await service.loadModel(request.model_name, { ...(config !== undefined ? { config } : {}), ...(files.size > 0 ? { files } : {}) });
       return {};
     }),
     RepositoryModelUnload: unary(log, async (request: RepositoryModelRequestMessage) => {

@@ -2,9 +2,9 @@
  * Tensor data ↔ the two gRPC encodings: typed `InferTensorContents` fields and raw little-endian bytes
  * (`raw_input_contents` / `raw_output_contents`). Pure functions shared by the server frontend and the client.
  */
-import { DATATYPES, DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
+import { DataType, FixedTypedArray, TensorData } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
-import { BytesData, bytesOfTypedArray, isBytesData, serializeBytesElements, typedArrayFromBytes } from '../../core/tensor';
+import { BytesData, bytesOfTypedArray, isBytesData, serializeBytesElements } from '../../core/tensor';
 import type { InferTensorContentsMessage, Int64 } from './messages';
 
 export type ContentsField = keyof InferTensorContentsMessage;
@@ -103,15 +103,3 @@ export function rawFromData(data: TensorData | readonly Uint8Array[]): Buffer {
   return asBuffer(isBytesData(data as TensorData) ? (data as BytesData).serialized : bytesOfTypedArray(data as FixedTypedArray));
 }
 
-/** Raw bytes → in-memory data, checking the size the element count implies. Fixed-size data is a view when aligned. */
-export function dataFromRaw(name: string, datatype: DataType, count: number, bytes: Uint8Array): TensorData {
-  if (datatype === 'BYTES') {
-    const elements = BytesData.fromSerialized(bytes);
-    if (!elements) throw Errors.badBytesFraming(name);
-    if (elements.length !== count) throw Errors.elementCountMismatch(name, count, elements.length);
-    return elements;
-  }
-  const expected = count * DATATYPES[datatype].byteSize;
-  if (bytes.byteLength !== expected) throw Errors.byteSizeMismatch(name, expected, bytes.byteLength);
-  return typedArrayFromBytes(datatype, bytes);
-}

@@ -8,7 +8,8 @@
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { exactIntegerParameter } from './exact-integer';
 import { Errors } from '../../core/errors';
-import { BytesData, rawBytesOf, Tensor, typedArrayFromBytes } from '../../core/tensor';
+import { tensorDataFromRaw } from '../../core/raw-tensor';
+import { BytesData, rawBytesOf, Tensor } from '../../core/tensor';
 import { parseSharedMemoryParameters, sharedMemoryParameters } from '../../core/shared-memory-tensors';
 import type {
   InferRequest,
@@ -137,7 +138,7 @@ class BinarySection {
   constructor(
     private readonly body: Buffer,
     jsonLength: number | undefined,
-    private readonly model: string,
+    readonly model: string,
   ) {
     this.offset = jsonLength ?? body.length;
   }
@@ -199,23 +200,10 @@ function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven:
     const { binary_data_size: byteSize, ...rest } = parameters as Parameters;
     if (!isUnsignedInteger(byteSize)) throw Errors.badField('binary_data_size', `expected a non-negative integer for input '${name}'`);
     if (byteSize > 0 && !headerGiven) throw Errors.binaryWithoutHeader();
-    tensor = { name, datatype, shape, data: tensorDataFromBinary(name, datatype, count, binary.take(name, byteSize)) };
+    tensor = { name, datatype, shape, data: tensorDataFromRaw(name, binary.model, datatype, count, binary.take(name, byteSize)) };
     tensorParameters = Object.keys(rest).length > 0 ? rest : undefined;
   }
   return tensorParameters ? { ...tensor, parameters: tensorParameters } : tensor;
-}
-
-/** Raw little-endian tensor bytes → in-memory data, checking the size the shape implies. */
-export function tensorDataFromBinary(input: string, datatype: DataType, count: number, bytes: Uint8Array): Tensor['data'] {
-  if (datatype === 'BYTES') {
-    const elements = BytesData.fromSerialized(bytes);
-    if (!elements) throw Errors.badBytesFraming(input);
-    if (elements.length !== count) throw Errors.elementCountMismatch(input, count, elements.length);
-    return elements;
-  }
-  const expected = count * DATATYPES[datatype].byteSize;
-  if (bytes.byteLength !== expected) throw Errors.byteSizeMismatch(input, expected, bytes.byteLength);
-  return typedArrayFromBytes(datatype, bytes);
 }
 
 function decodeOutputs(value: unknown, text: () => string): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
@@ -347,7 +335,7 @@ export function decodeRawInferRequest(body: Uint8Array, target: InferTarget, mod
   } else {
     const rowBytes = fixedCount * DATATYPES[input.datatype].byteSize;
     if (variableAt >= 0) shape[variableAt] = rowBytes === 0 ? 0 : Math.floor(body.byteLength / rowBytes);
-    data = tensorDataFromBinary(input.name, input.datatype, elementCount(shape), body);
+    data = tensorDataFromRaw(input.name, target.model, input.datatype, elementCount(shape), body);
   }
   const request: InferRequest = {
     model: target.model,

@@ -1,7 +1,7 @@
 /** Triton's model repository extension: index, load, unload. Bodies are optional JSON objects. */
 import type { FastifyInstance } from 'fastify';
 import { Errors } from '../../../core/errors';
-import type { LoadOptions, UnloadOptions } from '../../../core/types';
+import { LOAD_FILE_PARAMETER_PREFIX, type LoadOptions, type UnloadOptions } from '../../../core/types';
 import { parseJsonObject } from '../codec';
 import type { RouteOptions } from './options';
 
@@ -25,13 +25,20 @@ function parametersOf(body: Record<string, unknown> | undefined): Record<string,
 }
 
 function loadOptionsOf(body: Record<string, unknown> | undefined): LoadOptions {
-  const options: { config?: string } = {};
+  let config: string | undefined;
+  const files = new Map<string, Uint8Array>();
   for (const [name, value] of Object.entries(parametersOf(body))) {
+    if (name.startsWith(LOAD_FILE_PARAMETER_PREFIX)) {
+      // Over HTTP a file's contents are base64 text (Triton's HTTP client encodes them so).
+      if (typeof value !== 'string') throw Errors.badField(name, 'expected a base64 string holding the file contents');
+      files.set(name.slice(LOAD_FILE_PARAMETER_PREFIX.length), Buffer.from(value, 'base64'));
+      continue;
+    }
     if (name !== 'config') throw Errors.badLoadParameter(name);
     if (typeof value !== 'string') throw Errors.badField('config', 'expected a string holding the model configuration JSON');
-    options.config = value;
+    config = value;
   }
-  return options;
+  return { ...(config !== undefined ? { config } : {}), ...(files.size > 0 ? { files } : {}) };
 }
 
 function unloadOptionsOf(body: Record<string, unknown> | undefined): UnloadOptions {

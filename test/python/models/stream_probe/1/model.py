@@ -1,3 +1,4 @@
+import json
 import os
 import time
 
@@ -14,6 +15,14 @@ class TritonPythonModel:
         for request in requests:
             mode = pb_utils.get_input_tensor_by_name(request, "MODE").as_numpy()[0].decode()
             sender = request.get_response_sender()
+            if mode == "parameters":
+                # As Triton's mock_llm: the request parameters say how many responses, and whether OUT is empty.
+                parameters = json.loads(request.parameters())
+                value = np.array([], dtype=np.int32) if parameters.get("empty") else np.array([7], dtype=np.int32)
+                for _ in range(parameters.get("count", 1)):
+                    sender.send(pb_utils.InferenceResponse([pb_utils.Tensor("OUT", value)]))
+                sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+                continue
             sender.send(one(1))
             if mode == "raise":
                 raise ValueError("failed after the first response")

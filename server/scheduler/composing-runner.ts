@@ -1,0 +1,43 @@
+/** What an ensemble asks of its composing models (implemented by the facade; the scheduler knows no repository). */
+import type { TraceRecorder } from '../core/request-trace';
+import type { SequenceFlags } from '../core/sequence-parameters';
+import type { ExecutionTimings } from '../core/statistics';
+import type { Tensor } from '../core/tensor';
+import type { Parameters } from '../core/types';
+
+/** One request to a composing model, as an ensemble step makes it. */
+export interface StepRequest {
+  readonly model: string;
+  /** undefined: the latest ready version. */
+  readonly version?: string;
+  /** Named as the composing model's inputs. */
+  readonly inputs: Tensor[];
+  readonly outputNames: readonly string[];
+  readonly priority?: number;
+  readonly timeoutUs?: number;
+  /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
+  readonly sequence?: SequenceFlags;
+  readonly requestId?: string;
+  /** The ensemble request's parameters the composing models may read (Triton passes them to every step). */
+  readonly parameters?: Parameters;
+  /** The ensemble request's trace, when it is traced: each step's trace is its child. */
+  readonly trace?: TraceRecorder;
+}
+
+export interface StepResult {
+  readonly outputs: Tensor[];
+  readonly queueNs: number;
+  readonly timings: ExecutionTimings;
+}
+
+/**
+ * Runs one request through a composing model's own path (its validation, scheduler, statistics and metrics), as a
+ * request of its own. Implemented by the facade; the scheduler knows nothing of the repository.
+ */
+export interface ComposingModelRunner {
+  runStep(request: StepRequest): Promise<StepResult>;
+  /** A step on a decoupled composing model: each response's outputs as they come; resolves after the final flag. */
+  runStepStream?(request: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void>;
+  /** Whether the ready version a step would use is decoupled. */
+  isDecoupled?(model: string, version?: string): boolean;
+}
