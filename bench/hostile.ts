@@ -49,6 +49,13 @@ interface GrpcCase {
   readonly kind: 'grpc';
   readonly name: string;
   readonly message: () => ModelInferRequestMessage;
+  /** Calls sent at once (default 1), each gzip-compressed by the client when `gzip`. */
+  readonly concurrent?: number;
+  readonly gzip?: boolean;
+  /** Extra server flags for this case. */
+  readonly serverArgs?: readonly string[];
+  /** Size after decompression, for compressed messages: the ratio is taken against it (all calls together). */
+  readonly inflatedBytes?: number;
 }
 type Case = HttpCase | GrpcCase | StalledCase;
 
@@ -152,6 +159,15 @@ function cases(scale: number): Case[] {
       name: `grpc bytes_contents ${c2} × "ab" → string_upper`,
       message: () => ({ model_name: 'string_upper', inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [c2], contents: { bytes_contents: new Array<Buffer>(c2).fill(Buffer.from('ab')) } }] }),
     },
+    ...[1, 4].map((calls): GrpcCase => ({
+      kind: 'grpc',
+      name: `grpc ${calls} × gzip → 60 MiB raw contents → nope (--grpc-max-message-bytes=64 MiB)`,
+      message: () => ({ model_name: 'nope', inputs: [{ name: 'INPUT0', datatype: 'UINT8', shape: [60 * MIB] }], raw_input_contents: [Buffer.alloc(60 * MIB)] }),
+      concurrent: calls,
+      gzip: true,
+      serverArgs: [`--grpc-max-message-bytes=${64 * MIB}`],
+      inflatedBytes: calls * 60 * MIB,
+    })),
     {
       kind: 'grpc',
       name: `grpc raw BYTES ${c1} × "" → nope`,
@@ -183,12 +199,12 @@ let serverPriority = 0;
 /** --profile=DIR: the servers run under node --cpu-prof, their profiles written there (where loop time goes). */
 let profileDir: string | undefined;
 
-async function startServer(): Promise<{ child: ChildProcess; httpPort: number; grpcPort: number; stop: () => Promise<void> }> {
+async function startServer(extraArgs: readonly string[] = []): Promise<{ child: ChildProcess; httpPort: number; grpcPort: number; stop: () => Promise<void> }> {
   const httpPort = await freePort();
   const grpcPort = await freePort();
   const child = spawn(
     process.execPath,
-    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : []), '--expose-gc', '-r', PROBE, SERVER_MAIN, `--model-repository=${path.join(ROOT, 'examples', 'model_repository')}`, `--http-port=${httpPort}`, `--grpc-port=${grpcPort}`, '--allow-metrics=false'],
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=250'] : []), '--expose-gc', '-r', PROBE, SERVER_MAIN, `--model-repository=${path.join(ROOT, 'examples', 'model_repository')}`, `--http-port=${httpPort}`, `--grpc-port=${grpcPort}`, '--allow-metrics=false', ...extraArgs],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, LOG_LEVEL: 'error' } },
   );
   if (serverPriority !== 0) os.setPriority(child.pid!, serverPriority);
@@ -213,8 +229,13 @@ async function startServer(): Promise<{ child: ChildProcess; httpPort: number; g
   return { child, httpPort, grpcPort, stop };
 }
 
-function grpcCall(port: number, message: Buffer): Promise<string> {
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+function grpcCall(port: number, message: Buffer, gzip = false): Promise<string> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+    'grpc.max_receive_message_length': -1,
+    // gzip (grpc-js' compression algorithm 2): the client compresses each message, the server inflates it.
+    ...(gzip ? { 'grpc.default_compression_algorithm': 2 } : {}),
+  });
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       '/inference.GRPCInferenceService/ModelInfer',
@@ -256,7 +277,7 @@ async function stallConnections(port: number, body: Buffer, connections: number)
 
 async function runCase(testCase: Case): Promise<Row> {
   const body = testCase.kind === 'grpc' ? serializeInferRequest(testCase.message()) : testCase.body();
-  const server = await startServer();
+  const server = await startServer(testCase.kind === 'grpc' ? testCase.serverArgs : []);
   try {
     // The same wait with no request: the loop delay this machine shows anyway (other work on it).
     await ask(server.child, 'reset');
@@ -264,7 +285,7 @@ async function runCase(testCase: Case): Promise<Row> {
     const idle = await ask(server.child, 'read');
     const before = await ask(server.child, 'reset');
     let outcome: string;
-    let inflated = testCase.kind === 'grpc' ? undefined : testCase.inflatedBytes;
+    const inflated = testCase.inflatedBytes;
     if (testCase.kind === 'stalled') {
       const sockets = await stallConnections(server.httpPort, body, testCase.connections);
       // Until the server has inflated all it will (RSS still for 2 s), at most 60 s.
@@ -283,10 +304,12 @@ async function runCase(testCase: Case): Promise<Row> {
       const result = await httpRequest(server.httpPort, 'POST', testCase.path, testCase.headers, body, 300_000);
       outcome = `${result.status}: ${result.body.toString('utf8', 0, Math.min(result.body.length, 80)).replace(/\s+/g, ' ')}`;
     } else {
-      outcome = await grpcCall(server.grpcPort, body);
+      const calls = await Promise.all(Array.from({ length: testCase.concurrent ?? 1 }, () => grpcCall(server.grpcPort, body, testCase.gzip)));
+      outcome = [...new Set(calls)].join(' / ');
     }
     const after = await ask(server.child, 'read');
-    return { name: testCase.name, bodyBytes: body.length, inflatedBytes: inflated, growthBytes: after.peakRssBytes! - before.rssBytes, maxDelayMs: after.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome };
+    const bodyBytes = testCase.kind === 'grpc' && testCase.gzip ? zlib.gzipSync(body).length * (testCase.concurrent ?? 1) : body.length;
+    return { name: testCase.name, bodyBytes, inflatedBytes: inflated, growthBytes: after.peakRssBytes! - before.rssBytes, maxDelayMs: after.maxDelayMs!, idleDelayMs: idle.maxDelayMs!, outcome };
   } finally {
     await server.stop();
   }

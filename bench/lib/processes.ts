@@ -11,7 +11,10 @@ export const HOST = '127.0.0.1';
 /** Where the benchmarks find the repository and the compiled server and helpers. */
 export function benchPaths(): { root: string; dist: string; lib: string; serverMain: string } {
   const root = repoRoot();
-  const dist = path.join(root, 'dist');
+  // The compiled tree this bench runs from (…/bench/lib → …), so a copy of dist/ (a build of another commit, as
+  // bench-before/) benchmarks its own server; run from source (ts-node), the repository's dist/.
+  const compiled = path.resolve(__dirname, '..', '..');
+  const dist = fs.existsSync(path.join(compiled, 'server', 'main.js')) ? compiled : path.join(root, 'dist');
   return { root, dist, lib: path.join(dist, 'bench', 'lib'), serverMain: path.join(dist, 'server', 'main.js') };
 }
 

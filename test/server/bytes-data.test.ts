@@ -59,4 +59,16 @@ describe('BytesData: BYTES elements in one buffer', () => {
     expect(Buffer.from(joined.element(4)).toString()).toBe('a');
     expect(Array.from(joined.element(3))).toEqual([0xff]);
   });
+
+  it('encodes strings as UTF-8 exactly, sized for ASCII and grown only for wider text', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 })), { maxLength: 60 }), (strings) => {
+        const data = BytesData.fromStrings(strings);
+        expect(data.length).toBe(strings.length);
+        expect(Buffer.from(data.serialized)).toEqual(Buffer.from(BytesData.fromElements(strings.map((text) => Buffer.from(text, 'utf8'))).serialized));
+        expect(countSerializedElements(data.serialized)).toBe(strings.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { resolveWorkerScript } from '../worker-script';
+import { ORT_WORKER_RESOURCE_LIMITS } from './instance';
 import type { SpareWorkerData } from './messages';
 import { warmUpModel } from './warm-up-model';
 
@@ -20,7 +21,7 @@ export class SpareWorker {
   replenish(): void {
     if (!this.enabled || this.closed || this.spare) return;
     const workerData: SpareWorkerData = { spare: true, warmUpModel: warmUpModel() };
-    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { name: 'onnxruntime spare', workerData });
+    const worker = new Worker(resolveWorkerScript(__dirname, 'worker'), { name: 'onnxruntime spare', workerData, resourceLimits: ORT_WORKER_RESOURCE_LIMITS });
     // An idle spare never keeps the process alive, and one that dies is simply not handed out.
     worker.unref();
     const forget = () => {

@@ -5,6 +5,7 @@ import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogControl
 import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
+import { readBody } from './body-reader';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, installCompression } from './compression';
 import { installTritonContentType } from './content-type';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
@@ -65,11 +66,10 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     done();
   });
   // Every body is read as raw bytes: the infer route needs the exact bytes for the binary extension, and the
-  // repository routes parse their optional JSON themselves, empty bodies included.
+  // repository routes parse their optional JSON themselves, empty bodies included. body-reader.ts: one buffer of the
+  // declared size, not chunks concatenated at the end.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer | string, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser('*', (request: FastifyRequest, payload, done) => readBody(request, payload, bodyLimit, done));
   installCompression(app, bodyLimit, new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE));
   registerRoutes(app, { service, headerForwardPattern: options.headerForwardPattern });
   return app;
