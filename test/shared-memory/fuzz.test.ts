@@ -100,8 +100,10 @@ it('parseSharedMemoryParameters throws nothing but InferenceErrors', () => {
       try {
         const parsed = parseSharedMemoryParameters('T', p);
         if (parsed.sharedMemory) {
-          expect(Number.isSafeInteger(parsed.sharedMemory.offset) && parsed.sharedMemory.offset >= 0).toBe(true);
-          expect(Number.isSafeInteger(parsed.sharedMemory.byteSize) && parsed.sharedMemory.byteSize >= 0).toBe(true);
+          // uint64 as Triton's: a number up to 2^53 - 1, a bigint past it (a double of 2^53 or more included).
+          const isUint64 = (v: number | bigint) => (typeof v === 'bigint' ? v > BigInt(Number.MAX_SAFE_INTEGER) : Number.isSafeInteger(v) && v >= 0);
+          expect(isUint64(parsed.sharedMemory.offset)).toBe(true);
+          expect(isUint64(parsed.sharedMemory.byteSize)).toBe(true);
         }
       } catch (error) {
         expect(error).toBeInstanceOf(InferenceError);
@@ -109,4 +111,9 @@ it('parseSharedMemoryParameters throws nothing but InferenceErrors', () => {
     }),
     { numRuns: 300 },
   );
+});
+
+it('parseSharedMemoryParameters keeps a byte size of 2^53 or more exact, as a bigint (Triton reads uint64)', () => {
+  const parsed = parseSharedMemoryParameters('T', { shared_memory_region: 'r', shared_memory_byte_size: 2 ** 53 });
+  expect(parsed.sharedMemory?.byteSize).toBe(9007199254740992n);
 });
