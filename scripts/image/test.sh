@@ -105,11 +105,11 @@ if echo "$logs" | grep -qiE 'unhandled|uncaught|segmentation'; then
 fi
 
 # 4. The Kubeflow component's entry point (docs/gcs-and-kubeflow.md) from the same image: cdk8s synthesizes the
-#    manifests (--dry-run prints them, applies nothing), which proves the trimmed node_modules still hold what it needs.
+#    manifests (--dry-run prints them as YAML documents, applies nothing), which proves the trimmed node_modules still hold what it needs.
 kinds="$(podman run --rm --network none "${PODMAN_ULIMITS[@]}" --read-only --user 1000:1000 --entrypoint node "$IMAGE" \
   /app/dist/kubeflow/deploy.js --dry-run=true --name=simple --model-repository=gs://bucket/models --image="$IMAGE" \
   --output-endpoint-path=/tmp/endpoint --output-status-path=/tmp/status 2>&1 |
-  node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const k=[...t.matchAll(/"kind":\s*"(\w+)"/g)].map(m=>m[1]);
+  node -e 'let t="";process.stdin.on("data",d=>t+=d).on("end",()=>{const k=[...t.matchAll(/^kind: (\w+)$/gm)].map(m=>m[1]);
     if(!k.includes("Deployment")){console.error(t);process.exit(1)}console.log([...new Set(k)].join(" "))})')" ||
   { echo "image test: the Kubeflow entry point did not synthesize a Deployment" >&2; exit 1; }
 echo "kubeflow deploy.js --dry-run: $kinds"
