@@ -1,9 +1,11 @@
 /** What an ensemble asks of its composing models (implemented by the facade; the scheduler knows no repository). */
+import type { EnsembleStep } from '../config/ensemble-graph';
 import type { TraceRecorder } from '../core/request-trace';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
+import type { SchedulerJob } from './scheduler';
 
 /** One request to a composing model, as an ensemble step makes it. */
 export interface StepRequest {
@@ -40,4 +42,20 @@ export interface ComposingModelRunner {
   runStepStream?(request: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void>;
   /** Whether the ready version a step would use is decoupled. */
   isDecoupled?(model: string, version?: string): boolean;
+}
+
+/** The request a step makes of its composing model: the step's inputs and outputs with the ensemble request's id, flags, parameters, priority and timeout. */
+export function stepRequest(step: EnsembleStep, inputs: Tensor[], job: SchedulerJob, trace?: TraceRecorder): StepRequest {
+  return {
+    model: step.modelName,
+    version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
+    inputs,
+    outputNames: [...step.outputMap.keys()],
+    priority: job.priority,
+    timeoutUs: job.timeoutUs,
+    sequence: job.sequence,
+    requestId: job.requestId,
+    parameters: job.parameters,
+    ...(trace ? { trace } : {}),
+  };
 }

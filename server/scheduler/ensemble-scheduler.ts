@@ -3,7 +3,7 @@ import { Errors, toInferenceError } from '../core/errors';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
-import type { ComposingModelRunner } from './composing-runner';
+import { stepRequest, type ComposingModelRunner } from './composing-runner';
 import { StreamingEnsembleRun } from './ensemble-stream';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
@@ -163,18 +163,7 @@ class EnsembleRun {
       const tensor = this.take(tensorName);
       if (tensor) inputs.push({ ...tensor, name: modelInput });
     }
-    const result = await this.runner.runStep({
-      model: step.modelName,
-      version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
-      inputs,
-      outputNames: [...step.outputMap.keys()],
-      priority: this.job.priority,
-      timeoutUs: this.job.timeoutUs,
-      sequence: this.job.sequence,
-      requestId: this.job.requestId,
-      parameters: this.job.parameters,
-      trace: this.job.trace,
-    });
+    const result = await this.runner.runStep(stepRequest(step, inputs, this.job, this.job.trace));
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
     this.timings.computeInferNs += result.timings.computeInferNs;

@@ -10,7 +10,7 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
 import type { Tensor } from '../core/tensor';
-import type { ComposingModelRunner, StepRequest } from './composing-runner';
+import { stepRequest, type ComposingModelRunner, type StepRequest } from './composing-runner';
 import type { JobResult, SchedulerJob } from './scheduler';
 
 /** The composing model's tensors of one flow, by ensemble tensor name (null: the step did not produce it). */
@@ -71,17 +71,7 @@ export class StreamingEnsembleRun {
       // Flows share tensors and backends may move the buffers they get: every step reads a copy.
       if (tensor) inputs.push({ ...tensor, name: modelInput, data: tensor.data.slice() });
     }
-    return {
-      model: step.modelName,
-      version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
-      inputs,
-      outputNames: [...step.outputMap.keys()],
-      priority: this.job.priority,
-      timeoutUs: this.job.timeoutUs,
-      sequence: this.job.sequence,
-      requestId: this.job.requestId,
-      parameters: this.job.parameters,
-    };
+    return stepRequest(step, inputs, this.job);
   }
 
   private respond(tensors: FlowTensors): void {
