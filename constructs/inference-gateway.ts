@@ -203,7 +203,7 @@ function validateGateway(props: InferenceGatewayProps, className: string, isGlob
   }
   if (props.grpcHostname !== undefined) {
     if (!props.tls) errors.push('grpcHostname needs tls: Google\'s load balancers speak HTTP/2 (gRPC) to clients only over HTTPS');
-    if (!props.httpHostname || props.httpHostname === props.grpcHostname) {
+    if (!props.httpHostname || hostnamesMeet(props.httpHostname, props.grpcHostname)) {
       errors.push('grpcHostname needs an httpHostname other than it: the Gateway API accepts only one of an HTTPRoute and a GRPCRoute whose host names meet on a listener');
     }
   }
@@ -230,4 +230,10 @@ function validateGateway(props: InferenceGatewayProps, className: string, isGlob
 function validCidr(value: string): boolean {
   const m = CIDR.exec(value);
   return m !== null && m.slice(1, 5).every((octet) => Number(octet) <= 255) && Number(m[5]) <= 32;
+}
+
+/** Whether two route host names match a common request host: equal, or one a wildcard (`*.a.b`) covering the other. */
+function hostnamesMeet(a: string, b: string): boolean {
+  const covers = (wildcard: string, host: string) => wildcard.startsWith('*.') && host.endsWith(wildcard.slice(1));
+  return a === b || covers(a, b) || covers(b, a);
 }

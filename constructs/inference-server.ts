@@ -285,7 +285,7 @@ export class InferenceServer extends Construct {
             ...gpuScheduling,
             containers: [{
               name: SERVER_CONTAINER,
-              image: props.image ?? (engine === 'triton' ? TRITON_IMAGE : ''),
+              image: props.image?.trim() || (engine === 'triton' ? TRITON_IMAGE : ''),
               command: this.command,
               imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
               args: this.args,

@@ -56,7 +56,8 @@ function programPath(name) {
   const bins = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).bin;
   if (bins[name]) return path.join(root, bins[name]);
   const file = path.join(root, 'dist', name);
-  if (!name || name.startsWith('/') || !fs.existsSync(file)) {
+  const inDist = !path.isAbsolute(name) && !path.relative(path.join(root, 'dist'), file).startsWith('..');
+  if (!inDist || !fs.existsSync(file)) {
     process.stderr.write(`error: unknown program '${name}': use one of ${Object.keys(bins).join(', ')} or a file under dist/\n`);
     process.exit(2);
   }
@@ -64,8 +65,16 @@ function programPath(name) {
 }
 
 const [name, ...args] = process.argv.slice(2);
+if (!name) {
+  process.stderr.write('usage: node scripts/run-built.js <program> [arguments...]\n');
+  process.exit(2);
+}
 ensureBuilt(name === 'inference-server' ? SERVER : FULL);
 const child = spawn(process.execPath, [programPath(name), ...args], { cwd: process.cwd(), stdio: 'inherit' });
+child.on('error', (error) => {
+  process.stderr.write(`error: cannot start ${name}: ${error.message}\n`);
+  process.exit(1);
+});
 // npm and a terminal signal this process: pass the signal on so the server drains and exits on its own terms.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 // Exit as the program did (a shell's 128 + signal number when a signal ended it).

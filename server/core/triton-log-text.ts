@@ -82,7 +82,9 @@ export class TritonTextDestination {
     private readonly options: TritonLineOptions,
     private readonly outputs: { readonly file?: Writer; readonly stdout: Writer; readonly stderr: Writer },
   ) {
-    this.nowMicros = options.nowMicros ?? (() => Math.round((performance.timeOrigin + performance.now()) * 1000));
+    // The wall clock each time (an NTP step or a suspend must not make the lines drift from other logs), with the
+    // microseconds within the millisecond from the high-resolution clock.
+    this.nowMicros = options.nowMicros ?? (() => Date.now() * 1000 + Number((process.hrtime.bigint() / 1000n) % 1000n));
   }
 
   write(chunk: string): void {

@@ -77,6 +77,8 @@ describe('InferenceGateway', () => {
     const errors = (g: Partial<InferenceGatewayProps>, s: Partial<InferenceServerProps> = {}) => validationErrors(build(g, s).chart).join('\n');
     expect(errors({ grpcHostname: 'grpc.example.com', httpHostname: 'x.example.com' })).toMatch(/grpcHostname needs tls/);
     expect(errors({ grpcHostname: 'grpc.example.com', tls })).toMatch(/needs an httpHostname other than it/);
+    expect(errors({ grpcHostname: 'grpc.example.com', httpHostname: '*.example.com', tls })).toMatch(/needs an httpHostname other than it/);
+    expect(errors({ grpcHostname: '*.example.com', httpHostname: 'infer.example.com', tls })).toMatch(/needs an httpHostname other than it/);
     expect(errors({ grpcHostname: 'a.example.com', httpHostname: 'a.example.com', tls })).toMatch(/needs an httpHostname other than it/);
     expect(errors({ gatewayClassName: 'gke-l7-rilb' })).toMatch(/proxy-only subnet: give proxyOnlySubnet/);
     expect(errors({ gatewayClassName: 'gke-l7-rilb', proxyOnlySubnet: '10.129.0.0/23' })).toBe('');

@@ -54,19 +54,20 @@ export class InlineOnnxRuntimeInstance implements BackendInstance {
     const settled: PromiseSettledResult<ExecutionResult>[] = [];
     for (const run of runs) {
       const result = await this.run(this.session, { inputs: run.inputs.map(viewWire), outputNames: [...run.outputNames] });
-      settled.push(
-        result.ok
-          ? {
-              status: 'fulfilled',
-              value: {
-                outputs: result.outputs.map(fromWire),
-                computeInputNs: result.inputNs,
-                computeInferNs: result.inferNs,
-                computeOutputNs: result.outputNs,
-              },
-            }
-          : { status: 'rejected', reason: Errors.backendFailed(this.modelName, result.message) },
-      );
+      if (!result.ok) {
+        settled.push({ status: 'rejected', reason: Errors.backendFailed(this.modelName, result.message) });
+        continue;
+      }
+      try {
+        // A malformed output fails its own run only, as the worker instance settles each run on its own.
+        const outputs = result.outputs.map(fromWire);
+        settled.push({
+          status: 'fulfilled',
+          value: { outputs, computeInputNs: result.inputNs, computeInferNs: result.inferNs, computeOutputNs: result.outputNs },
+        });
+      } catch (error) {
+        settled.push({ status: 'rejected', reason: error });
+      }
     }
     return settled;
   }

@@ -37,6 +37,8 @@ export function readBody(request: FastifyRequest, payload: Payload, limit: numbe
     payload.removeListener('data', onData);
     payload.removeListener('end', onEnd);
     payload.removeListener('error', onEnd);
+    // A stream answered early (too large) may still fail later (a decoder's error): that must not go unhandled.
+    payload.on('error', () => {});
     done(error, result);
   };
   function onData(chunk: Buffer | string): void {
