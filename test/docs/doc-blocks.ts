@@ -171,9 +171,19 @@ export function runDocBlock(id: string, environment: DocEnvironment, timeoutMs =
 export function documentedServer(id: string): { readonly environment: DocEnvironment } {
   const handle: { environment: DocEnvironment; server?: DocServer } = { environment: undefined as unknown as DocEnvironment };
   beforeAll(async () => {
-    handle.environment = await docEnvironment();
-    handle.server = await DocServer.start(id, handle.environment);
-  }, 240_000);
+    // The ports are picked free, then bound by the server seconds later: a busy machine's outgoing connections may take
+    // one in between (EADDRINUSE). Then the server stops, and it is started again on other ports.
+    for (let attempt = 1; ; attempt++) {
+      handle.environment = await docEnvironment();
+      try {
+        handle.server = await DocServer.start(id, handle.environment);
+        return;
+      } catch (error) {
+        fs.rmSync(handle.environment.scratch, { recursive: true, force: true });
+        if (attempt === 3 || !/EADDRINUSE|is in use/.test((error as Error).message)) throw error;
+      }
+    }
+  }, 480_000);
   afterAll(async () => {
     await handle.server?.stop();
     if (handle.environment) fs.rmSync(handle.environment.scratch, { recursive: true, force: true });
@@ -219,7 +229,10 @@ export class DocServer {
     let exitCode: number | null | undefined;
     void server.exited.then((code) => (exitCode = code));
     while (Date.now() < deadline && exitCode === undefined) {
-      if ((await httpStatus(`http://127.0.0.1:${environment.http}/v2/health/live`)) === 200) return server;
+      // Live, and every listener up (the `ready:` line comes after gRPC and metrics are bound, or the start failed).
+      if (server.output.includes('ready: ') && (await httpStatus(`http://127.0.0.1:${environment.http}/v2/health/live`)) === 200) {
+        return server;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     await server.stop();
