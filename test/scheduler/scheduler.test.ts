@@ -5,6 +5,15 @@ import { MAX_TIMER_DELAY_MS, timerDelay } from '../../server/core/promises';
 import { GatedInstance, int32Input, tick, unrefTick } from './gated-instance';
 
 const batching = { enabled: true, maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 0, preserveOrdering: false };
+/** One gated instance behind a scheduler whose queue lets requests set their own timeout. */
+function timeoutScheduler(): { instance: GatedInstance; scheduler: InstancePoolScheduler } {
+  const instance = new GatedInstance();
+  const scheduler = new InstancePoolScheduler([instance], batching, {
+    ...SINGLE_LEVEL,
+    defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
+  });
+  return { instance, scheduler };
+}
 const job = (values: number[], extra: { priority?: number; timeoutUs?: number } = {}) => ({
   inputs: [int32Input(values, 1)],
   outputNames: ['OUTPUT0'],
@@ -85,11 +94,7 @@ describe('InstancePoolScheduler', () => {
   });
 
   it('rejects a request whose queue timeout expires, with REJECTED accounting', async () => {
-    const instance = new GatedInstance();
-    const scheduler = new InstancePoolScheduler([instance], batching, {
-      ...SINGLE_LEVEL,
-      defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
-    });
+    const { instance, scheduler } = timeoutScheduler();
     const running = scheduler.enqueue(job([1]));
     await tick();
     const expiring = scheduler.enqueue(job([2], { timeoutUs: 1000 }));
@@ -103,11 +108,7 @@ describe('InstancePoolScheduler', () => {
   });
 
   it('rejects a short timeout on time even behind a longer one already waiting', async () => {
-    const instance = new GatedInstance();
-    const scheduler = new InstancePoolScheduler([instance], batching, {
-      ...SINGLE_LEVEL,
-      defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
-    });
+    const { instance, scheduler } = timeoutScheduler();
     const running = scheduler.enqueue(job([1]));
     await tick();
     const patient = scheduler.enqueue(job([2], { timeoutUs: 60_000_000 })).catch((e: InferenceError) => e);
@@ -133,11 +134,7 @@ describe('InstancePoolScheduler', () => {
       return realSetTimeout(fn, ms);
     }) as typeof setTimeout);
     try {
-      const instance = new GatedInstance();
-      const scheduler = new InstancePoolScheduler([instance], batching, {
-        ...SINGLE_LEVEL,
-        defaultQueuePolicy: { ...UNBOUNDED_QUEUE, allowTimeoutOverride: true },
-      });
+      const { instance, scheduler } = timeoutScheduler();
       const running = scheduler.enqueue(job([1]));
       await tick();
       const thirtyDaysUs = 30 * 24 * 3600 * 1e6;
