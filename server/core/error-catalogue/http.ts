@@ -8,6 +8,7 @@ import { InferenceError } from '../inference-error';
 const USE_MAX_INPUT_SIZE = 'Use --http-max-input-size to increase the limit.';
 
 export const httpErrors = {
+  // Bodies and routes (protocol/http): size limits, Content-Encoding, unknown routes.
   badJson: (detail: string) => new InferenceError('INVALID_ARG', `failed to parse the request JSON buffer: ${detail}`),
   badBinaryHeader: (detail: string) => new InferenceError('INVALID_ARG', detail),
   /** A body over --http-max-input-size: Triton's words (and 400). `size` undefined: only known to be over the limit. */
