@@ -124,6 +124,32 @@ it('ends every hostile byte sequence with a gRPC status and keeps serving (fuzz)
   expectSimpleAnswer(await grpcH2Call(session, MODEL_INFER_PATH, [grpcFrame(simple)]));
 });
 
+it("holds other methods' compressed calls until an inflate slot is free", async () => {
+  const slots = server.app.grpc!.otherInflateSlots;
+  for (let i = 0; i < slots.limit; i++) slots.acquire(() => undefined); // every slot busy
+  const acquire = slots.acquire.bind(slots);
+  const queued = new Promise<void>((resolve) => {
+    slots.acquire = (start) => {
+      acquire(start);
+      resolve();
+    };
+  });
+  let answered = false;
+  const call = grpcH2Call(session, '/inference.GRPCInferenceService/ServerLive', [grpcFrame(zlib.gzipSync(Buffer.alloc(0)), true)], { headers: { 'grpc-encoding': 'gzip' } }).then((result) => {
+    answered = true;
+    return result;
+  });
+  await queued;
+  expect(slots.counts).toEqual({ active: slots.limit, waiting: 1 });
+  expect(answered).toBe(false);
+  slots.release(); // the waiting call takes the slot
+  const result = await call;
+  expect({ status: result.status, message: result.messages[0] }).toEqual({ status: GrpcStatus.OK, message: Buffer.from([0x08, 0x01]) }); // live: true
+  for (let i = 1; i < slots.limit; i++) slots.release();
+  expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  slots.acquire = acquire;
+});
+
 describe('message reading', () => {
   it('frames any split of a byte sequence the same way', () => {
     const messages = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('hello world')];

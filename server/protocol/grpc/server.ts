@@ -84,11 +84,15 @@ export interface GrpcFrontendOptions {
   /** Serve over TLS (--grpc-use-ssl). @default plaintext */
   readonly tls?: GrpcTlsOptions;
   /**
-   * Serve ModelInfer / ModelStreamInfer on the lean node:http2 path (lean-infer.ts) rather than through grpc-js.
+   * Serve ModelInfer / ModelStreamInfer on the lean node:http2 path (lean-infer.ts) rather than through grpc-js, and
+   * bound concurrent inflation for every method.
    * @default true
    */
   readonly leanInfer?: boolean;
-  /** Compressed messages inflated at once on the lean path (each up to maxMessageBytes). @default 4 */
+  /**
+   * Compressed messages inflated at once (each up to maxMessageBytes): this many for ModelInfer / ModelStreamInfer and
+   * as many for all other methods together. @default 4
+   */
   readonly maxConcurrentInflate?: number;
   /** How often Health/Watch streams see readiness changes. @default 1000 */
   readonly healthPollMs?: number;
@@ -122,6 +126,40 @@ export function grpcServerCredentials(tls: GrpcTlsOptions | undefined): grpc.Ser
   return grpc.ServerCredentials.createSsl(tls.rootCerts ?? null, [{ private_key: tls.privateKey, cert_chain: tls.certChain }], tls.mutual === true);
 }
 
+/** A call whose messages may come compressed (grpc-encoding other than identity). */
+function isCompressedCall(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['grpc-encoding'];
+  return encoding !== undefined && encoding !== 'identity';
+}
+
+/**
+ * Hand a compressed call to grpc-js only when one of `slots` is free, and hold it until grpc-js answers (its first
+ * response headers: a unary request has then been inflated and handled) or the stream closes. grpc-js inflates each
+ * message whole with no hook to queue that work, so this is where the number of concurrent inflations is bounded;
+ * a waiting call's bytes stay in HTTP/2 flow control.
+ */
+function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, start: () => void): void {
+  slots.acquire(() => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      slots.release();
+    };
+    if (stream.closed || stream.destroyed) {
+      release();
+      return;
+    }
+    stream.once('close', release);
+    const respond = stream.respond.bind(stream);
+    stream.respond = (...args: Parameters<ServerHttp2Stream['respond']>) => {
+      release();
+      respond(...args);
+    };
+    start();
+  });
+}
+
 function bindAddress(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -135,6 +173,8 @@ export class GrpcFrontend {
   private readonly inferHandlers: InferHandlers;
   /** Compressed messages inflating on the lean path now and waiting (for tests). */
   readonly inflateSlots: InflateSlots;
+  /** The same bound for compressed calls of every other method (grpc-js inflates those). */
+  readonly otherInflateSlots: InflateSlots;
   /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
   leanInferActive = false;
 
@@ -148,6 +188,7 @@ export class GrpcFrontend {
     const serviceOptions = { logger: options.logger, headerForwardPattern: options.headerForwardPattern };
     this.inferHandlers = createInferHandlers(service, serviceOptions);
     this.inflateSlots = new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE);
+    this.otherInflateSlots = new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE);
     this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, serviceOptions, this.inferHandlers));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
@@ -223,7 +264,10 @@ export class GrpcFrontend {
     for (const [server, [grpcListener]] of streamListeners) {
       server.removeListener('stream', grpcListener as (...args: unknown[]) => void);
       server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-        if (!lean(stream, headers)) (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
+        if (lean(stream, headers)) return;
+        const toGrpcJs = () => (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
+        if (isCompressedCall(headers)) withInflateSlot(this.otherInflateSlots, stream, toGrpcJs);
+        else toGrpcJs();
       });
     }
     this.leanInferActive = true;
