@@ -13,7 +13,9 @@
  * Every row also reports the server's CPU µs per request (user + system, all threads, /proc/<pid>/stat over the
  * round: robust to other load on the machine, unlike req/s) and this process's (the client's) CPU µs per request.
  *
- * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8).
+ * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8), BENCH_MODELS
+ * (simple,mlp), BENCH_TRANSPORTS (grpc-h2,grpc-js,http-binary,http-json).
+ * `--frontend`: only the frontends over a stub facade (see frontendsAlone).
  * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
  * time by layer and function.
  */
@@ -42,7 +44,7 @@ interface Model {
   readonly feeds: () => Record<string, ort.Tensor>;
 }
 
-const MODELS: Model[] = [
+const ALL_MODELS: Model[] = [
   {
     name: 'simple',
     inputs: () => [
@@ -61,8 +63,12 @@ const MODELS: Model[] = [
   },
 ];
 
+const MODELS = ALL_MODELS.filter((model) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(model.name));
+
 type TransportName = 'grpc-h2' | 'grpc-js' | 'http-binary' | 'http-json';
-const TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-js', 'http-binary', 'http-json'];
+const ALL_TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-js', 'http-binary', 'http-json'];
+/** BENCH_TRANSPORTS / BENCH_MODELS (comma-separated) run a subset: more rounds of fewer rows in the same time. */
+const TRANSPORTS = ALL_TRANSPORTS.filter((name) => !process.env.BENCH_TRANSPORTS || process.env.BENCH_TRANSPORTS.split(',').includes(name));
 const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 
 /** One inference call of a model through some client; rejects if the answer is not a good one. */
@@ -176,8 +182,8 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   const client = h2Caller(grpcPort);
   const pid = server.process.pid!;
   try {
-    await closedLoop(client, MODELS[0], 0.5, CONCURRENCY);
-    await closedLoop(client, MODELS[0], SECONDS * 2, CONCURRENCY);
+    await closedLoop(client, ALL_MODELS[0], 0.5, CONCURRENCY);
+    await closedLoop(client, ALL_MODELS[0], SECONDS * 2, CONCURRENCY);
   } finally {
     await client.close();
     await server.stop();
@@ -211,10 +217,62 @@ async function startTarget(label: string, root: string): Promise<Target> {
   };
 }
 
+/**
+ * `--frontend`: the frontends alone, each over the stub facade of bench/lib/baseline-servers.ts (no scheduler, worker
+ * or ONNX Runtime), `simple`, rounds interleaved: the HTTP frontend (binary, undici), the gRPC frontend with the lean
+ * ModelInfer path and with ModelInfer through grpc-js (each driven by both gRPC generators). Server CPU µs per call.
+ */
+async function frontendsAlone(root: string, log: (line?: string) => void): Promise<void> {
+  const script = path.join(root, 'dist/bench/lib/baseline-servers.js');
+  const start = async (mode: string) => {
+    const port = await freePort();
+    const grpcPort = await freePort();
+    const child = await startServerChild({ name: mode, script, args: [mode, String(port), String(grpcPort)], port, readyPath: '/v2/health/ready', cwd: root });
+    return { child, port, grpcPort };
+  };
+  const http = await start('frontend-stub');
+  const lean = await start('grpc-stub');
+  const grpcJs = await start('grpc-js-stub');
+  const rows: Array<{ name: string; child: ServerChild; caller: Caller & { close(): Promise<void> } }> = [
+    { name: 'HTTP frontend, binary (undici)', child: http.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${http.port}`, http: { connections: CONCURRENCY } })) },
+    { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort) },
+    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort) },
+    { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${lean.grpcPort}`, protocol: 'grpc' })) },
+    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${grpcJs.grpcPort}`, protocol: 'grpc' })) },
+  ];
+  const results = new Map<string, Run[]>();
+  try {
+    for (const row of rows) await closedLoop(row.caller, ALL_MODELS[0], 0.5, CONCURRENCY);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const row of rows) {
+        const run = await closedLoop(row.caller, ALL_MODELS[0], SECONDS, CONCURRENCY, row.child.process.pid);
+        results.set(row.name, [...(results.get(row.name) ?? []), run]);
+        process.stderr.write(`  frontend ${row.name} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
+      }
+    }
+  } finally {
+    for (const row of rows) await row.caller.close();
+    for (const child of [http.child, lean.child, grpcJs.child]) await child.stop();
+  }
+  log('');
+  log('## frontends alone: stub facade answering `simple` inline, medians of rounds');
+  log('| frontend (generator) | req/s | server CPU µs/call | client CPU µs/call |');
+  log('|---|---:|---:|---:|');
+  for (const row of rows) {
+    const runs = results.get(row.name)!;
+    const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
+    log(`| ${row.name} | ${median(runs.map((r) => r.throughput)).toFixed(0)} | ${serverCpu} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const root = repoRoot(__dirname);
   const machine = machineInfo();
   const compareRoot = process.argv.find((arg) => arg.startsWith('--compare='))?.slice('--compare='.length);
+  if (process.argv.includes('--frontend')) {
+    await frontendsAlone(root, (line = '') => process.stdout.write(`${line}\n`));
+    return;
+  }
   const targets: Target[] = [await startTarget('this', root)];
   if (compareRoot) targets.push(await startTarget('compare', path.resolve(compareRoot)));
   const lines: string[] = [];
@@ -252,7 +310,7 @@ async function main(): Promise<void> {
     log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const target of targets) {
       for (const model of MODELS) {
-        const binaryRate = rate(`${target.label}/${model.name}/http-binary`);
+        const binaryRate = TRANSPORTS.includes('http-binary') ? rate(`${target.label}/${model.name}/http-binary`) : NaN;
         const rawRate = raw.get(model.name)!;
         for (const name of TRANSPORTS) {
           const key = `${target.label}/${model.name}/${name}`;
@@ -273,7 +331,8 @@ async function main(): Promise<void> {
           const [grpcCpu, httpCpu] = [cpu(key(name)), cpu(key('http-binary'))];
           return grpcCpu !== undefined && httpCpu !== undefined ? `, server CPU per call ${(grpcCpu / httpCpu).toFixed(2)}×` : '';
         };
-        for (const name of ['grpc-h2', 'grpc-js'] as const) {
+        if (!TRANSPORTS.includes('http-binary')) continue;
+        for (const name of (['grpc-h2', 'grpc-js'] as const).filter((grpc) => TRANSPORTS.includes(grpc))) {
           log(`${target.label} ${model.name}: gRPC (${name}) / HTTP binary req/s = ${(rate(key(name)) / rate(key('http-binary'))).toFixed(2)}${cpuRatio(name)}`);
         }
       }

@@ -24,7 +24,7 @@ import { deserializeInferRequest, serializeInferResponse, serializeStreamInferRe
 import { GrpcCallStatus, GrpcFrame, GrpcMessageFramer, messageBytes, ACCEPTED_ENCODINGS } from './message-reader';
 import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelStreamInferResponseMessage } from './messages';
 import { SERVICE_NAME } from './proto';
-import type { InferHandlers } from './service';
+import type { InferCall, InferHandlers } from './service';
 import type { CallMetadata, StreamInferCall } from './stream-infer';
 
 export const MODEL_INFER_PATH = `/${SERVICE_NAME}/ModelInfer`;
@@ -43,7 +43,7 @@ const DEADLINE = /^(\d{1,8})\s*([HMSmun])$/;
 const DEADLINE_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** The response headers grpc-js sends (it accepts these encodings and never compresses a response). */
-const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPTED_ENCODINGS, 'grpc-encoding': 'identity' };
+const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPTED_ENCODINGS, 'grpc-encoding': 'identity' } as const;
 
 /** Headers grpc-js takes out of the metadata a handler sees. */
 const TRANSPORT_HEADERS = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
@@ -224,7 +224,8 @@ abstract class LeanCall extends EventEmitter {
 
 /** ModelInfer: one request message, then the handler, as grpc-js's handleUnary (which also waits for half-close). */
 class LeanUnaryCall extends LeanCall {
-  private request: ModelInferRequestMessage | undefined;
+  /** The request message, once read; the call itself is what the handler gets (metadata built only if read). */
+  request: ModelInferRequestMessage | undefined;
 
   protected message(request: ModelInferRequestMessage): void {
     if (this.request) {
@@ -235,13 +236,12 @@ class LeanUnaryCall extends LeanCall {
   }
 
   protected allReceived(): void {
-    const request = this.request;
-    if (!request) {
+    if (!this.request) {
       this.sendStatus(GrpcStatus.UNIMPLEMENTED, `Received no request message for server streaming method ${MODEL_INFER_PATH}`);
       return;
     }
     try {
-      this.options.handlers.modelInfer({ request, metadata: this.metadata }, (error, value) => {
+      this.options.handlers.modelInfer(this as InferCall, (error, value) => {
         if (error) this.sendStatus(error.code ?? GrpcStatus.UNKNOWN, error.details ?? 'Unknown Error', error.metadata);
         else {
           this.sendMessage(serializeInferResponse(value as ModelInferResponseMessage));

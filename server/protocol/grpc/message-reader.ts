@@ -31,7 +31,8 @@ const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** Splits DATA chunks into messages; a declared length over the limit is refused before anything is allocated. */
 export class GrpcMessageFramer {
-  private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  /** A prefix split across chunks is gathered here (allocated only then: most calls' prefixes come whole). */
+  private prefix: Buffer | undefined;
   private prefixFilled = 0;
   private body: Buffer | undefined;
   private bodyFilled = 0;
@@ -49,6 +50,7 @@ export class GrpcMessageFramer {
           length = this.startMessage(chunk[offset], chunk.readUInt32BE(offset + 1));
           offset += PREFIX_BYTES;
         } else {
+          this.prefix ??= Buffer.alloc(PREFIX_BYTES);
           const taken = chunk.copy(this.prefix, this.prefixFilled, offset, Math.min(chunk.length, offset + PREFIX_BYTES - this.prefixFilled));
           this.prefixFilled += taken;
           offset += taken;

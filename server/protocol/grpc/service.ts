@@ -109,7 +109,7 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call.metadata, options.headerForwardPattern);
+      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call, options.headerForwardPattern);
     } catch (error) {
       fail(log, callback, error);
       return;

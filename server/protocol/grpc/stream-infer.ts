@@ -25,10 +25,13 @@ export function received(request: InferRequest, startNs: bigint | undefined): In
   return { ...request, received: { protocol: 'GRPC', startNs, endNs: process.hrtime.bigint() } };
 }
 
-/** The request with the metadata --grpc-header-forward-pattern selects as string parameters (text entries only). */
-export function withMetadata(request: InferRequest, metadata: CallMetadata, pattern: RegExp | undefined): InferRequest {
+/**
+ * The request with the metadata --grpc-header-forward-pattern selects as string parameters (text entries only).
+ * The call's metadata is read only when there is a pattern (the lean path builds it on first read).
+ */
+export function withMetadata(request: InferRequest, call: { readonly metadata: CallMetadata }, pattern: RegExp | undefined): InferRequest {
   if (!pattern) return request;
-  const pairs = Object.entries(metadata.getMap()).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value] as const] : []));
+  const pairs = Object.entries(call.metadata.getMap()).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value] as const] : []));
   return forwardHeaders(request, pairs, pattern);
 }
 
@@ -91,7 +94,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       let flagFinal: boolean;
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
-        ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call.metadata, headerForwardPattern)));
+        ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
       } catch (error) {
         writeError(message, error);
         return;
