@@ -1,9 +1,10 @@
 /**
  * The lean path for ModelInfer and ModelStreamInfer: the inference calls are served straight from node:http2
  * streams, every other call (and every call this path does not take) goes to grpc-js as before, on the same
- * connection. Hand-written because grpc-js's per-call machinery is most of a small call's cost and offers no lighter
- * mode: measured on `simple` (bench/README.md "bench:grpc"), the grpc-js frontend alone cost ~75 µs of CPU per call vs
- * ~25–28 µs for the HTTP frontend, its interceptor chain, Metadata objects, call objects and their GC being the bulk.
+ * connection. Hand-written because grpc-js's per-call machinery (interceptor chain, Metadata and call objects, their
+ * GC) costs every call and has no lighter mode: measured on `simple`, the gRPC frontend alone over a stub facade
+ * (`npm run bench:grpc -- --frontend`, bench/README.md "bench:grpc") costs ~13 % less server CPU per call this way
+ * (59 vs 68 µs on a loaded 2-core VM, where the HTTP frontend cost 73); what remains is mostly Node's HTTP/2 itself.
  *
  * What it keeps from grpc-js (the texts too, so a client cannot tell the paths apart): status codes and details,
  * `grpc-timeout` deadlines (DEADLINE_EXCEEDED 'Deadline exceeded'), `--grpc-max-message-bytes` on received (declared
