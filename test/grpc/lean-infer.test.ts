@@ -8,6 +8,7 @@ import * as zlib from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { grpcFrame, grpcH2Call, GrpcH2Result } from '../../bench/lib/grpc-h2';
+import type { BytesData } from '../../server/core/bytes-data';
 import { InflateSlots } from '../../server/protocol/http/compression';
 import { deserializeInferResponse, deserializeStreamInferResponse, serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
 import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
@@ -20,7 +21,7 @@ let session: http2.ClientHttp2Session;
 const simple = serializeInferRequest(simpleRawRequest('lean'));
 
 beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
+  server = await startServer({ loadModels: ['simple', 'string_upper'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
   session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
 });
 afterAll(async () => {
@@ -45,6 +46,26 @@ it('answers a plain, a gzip and a deflate ModelInfer, and one split across many 
   expectSimpleAnswer(await grpcH2Call(session, MODEL_INFER_PATH, [grpcFrame(zlib.deflateSync(simple), true)], { headers: { 'grpc-encoding': 'deflate' } }));
   const framed = grpcFrame(simple);
   expectSimpleAnswer(await grpcH2Call(session, MODEL_INFER_PATH, Array.from(framed, (byte) => Uint8Array.of(byte))));
+});
+
+it("keeps a request's tensors intact after later DATA arrives on the connection (messages are copied out of it)", async () => {
+  // BYTES tensors are views into their message (no alignment copy, unlike INT32): were the message a view into
+  // Node's HTTP/2 read buffer, later reads on the connection would overwrite them.
+  const infer = jest.spyOn(server.app.service, 'infer');
+  try {
+    const word = (value: number) => `word-${value}`;
+    const request = (value: number) =>
+      grpcFrame(serializeInferRequest({ model_name: 'string_upper', id: String(value), inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [1] }], raw_input_contents: [Buffer.concat([Buffer.from([word(value).length, 0, 0, 0]), Buffer.from(word(value))])] }));
+    const values = Array.from({ length: 16 }, (_, value) => value);
+    // Sequential calls, then concurrent ones (several messages per socket read).
+    for (const value of values.slice(0, 8)) expect((await grpcH2Call(session, MODEL_INFER_PATH, [request(value)])).status).toBe(GrpcStatus.OK);
+    const concurrent = await Promise.all(values.slice(8).map((value) => grpcH2Call(session, MODEL_INFER_PATH, [request(value)])));
+    expect(concurrent.map((result) => result.status)).toEqual(new Array<number>(8).fill(GrpcStatus.OK));
+    const seen = infer.mock.calls.map(([call]) => [call.id, (call.inputs[0].data as BytesData).toStrings()[0]]);
+    expect(new Map(seen as [string, string][])).toEqual(new Map(values.map((value) => [String(value), word(value)])));
+  } finally {
+    infer.mockRestore();
+  }
 });
 
 it('refuses malformed framing with grpc-js texts, or a clear status where grpc-js has none', async () => {

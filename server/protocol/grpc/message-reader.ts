@@ -22,7 +22,7 @@ export class GrpcCallStatus extends Error {
 
 export interface GrpcFrame {
   readonly compressed: boolean;
-  /** The message bytes: a view into the received chunk when it came whole in one, else its own buffer. */
+  /** The message bytes, in a buffer of their own. */
   readonly payload: Buffer;
 }
 
@@ -58,12 +58,14 @@ export class GrpcMessageFramer {
           this.prefixFilled = 0;
           length = this.startMessage(this.prefix[0], this.prefix.readUInt32BE(1));
         }
+        // One buffer of the message's declared size, filled as DATA arrives (resident as it fills). Always a copy:
+        // Node's HTTP/2 reuses the memory behind a DATA chunk once its 'data' event is over, and a request's tensors
+        // are views into its message.
         if (chunk.length - offset >= length) {
-          out.push({ compressed: this.compressed, payload: chunk.subarray(offset, offset + length) });
+          out.push({ compressed: this.compressed, payload: Buffer.from(chunk.subarray(offset, offset + length)) });
           offset += length;
           continue;
         }
-        // The message spans chunks: one buffer of its declared size, filled as DATA arrives (resident as it fills).
         this.body = Buffer.allocUnsafe(length);
         this.bodyFilled = 0;
       }
