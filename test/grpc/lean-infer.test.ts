@@ -12,6 +12,7 @@ import type { BytesData } from '../../server/core/bytes-data';
 import { InflateSlots } from '../../server/protocol/http/compression';
 import { deserializeInferResponse, deserializeStreamInferResponse, serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
 import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
+import { GrpcFrontend } from '../../server/protocol/grpc/server';
 import { GrpcMessageFramer, messageBytes } from '../../server/protocol/grpc/message-reader';
 import { int32sOf, simpleRawRequest, startServer, StartedServer } from './helpers';
 
@@ -87,6 +88,34 @@ it('refuses malformed framing with grpc-js texts, or a clear status where grpc-j
     expect({ status: result.status, details: result.details, httpStatus: result.httpStatus }).toEqual({ status, details, httpStatus: 200 });
   }
   expectSimpleAnswer(await grpcH2Call(session, MODEL_INFER_PATH, [grpcFrame(simple)]));
+});
+
+it('answers as grpc-js does: the same bytes for a call, the same status and text for each refusal', async () => {
+  const viaGrpcJs = new GrpcFrontend(server.app.service, { leanInfer: false, maxMessageBytes: LIMIT });
+  const port = await viaGrpcJs.listen('127.0.0.1', 0);
+  const grpcJsSession = http2.connect(`http://127.0.0.1:${port}`);
+  try {
+    expect(viaGrpcJs.leanInferActive).toBe(false);
+    const cases: Array<[Uint8Array[], Record<string, string>]> = [
+      [[grpcFrame(simple)], {}],
+      [[grpcFrame(zlib.gzipSync(simple), true)], { 'grpc-encoding': 'gzip' }],
+      [[grpcFrame(serializeInferRequest({ ...simpleRawRequest('x'), model_name: 'nope' }))], {}],
+      [[Uint8Array.of(0, 0xff, 0xff, 0xff, 0xff)], {}],
+      [[grpcFrame(simple, true)], { 'grpc-encoding': 'snappy' }],
+      [[grpcFrame(simple, true)], { 'grpc-encoding': 'gzip' }],
+      [[grpcFrame(zlib.gzipSync(Buffer.alloc(LIMIT + 1)), true)], { 'grpc-encoding': 'gzip' }],
+      [[grpcFrame(Buffer.from([0xff, 0xff]))], {}],
+      [[], {}],
+      [[grpcFrame(simple), grpcFrame(simple)], {}],
+    ];
+    for (const [chunks, headers] of cases) {
+      const [lean, grpcJs] = await Promise.all([grpcH2Call(session, MODEL_INFER_PATH, chunks, { headers }), grpcH2Call(grpcJsSession, MODEL_INFER_PATH, chunks, { headers })]);
+      expect({ status: lean.status, details: lean.details, messages: lean.messages }).toEqual({ status: grpcJs.status, details: grpcJs.details, messages: grpcJs.messages });
+    }
+  } finally {
+    grpcJsSession.close();
+    await viaGrpcJs.close();
+  }
 });
 
 it('ends a call at its grpc-timeout with DEADLINE_EXCEEDED, as grpc-js', async () => {
