@@ -245,7 +245,8 @@ export class GrpcFrontend {
    * Put the lean path in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: inference calls
    * it takes are served there, every other stream goes to grpc-js's listener unchanged. grpc-js exposes no hook for
    * this, so its (private) map of HTTP/2 servers is read; should a grpc-js release rename it, everything is served by
-   * grpc-js as before and a warning says so (test/grpc/lean-infer.test.ts fails on such an upgrade).
+   * grpc-js as before and a warning says so (test/grpc/lean-infer.test.ts fails on such an upgrade; package.json
+   * pins grpc-js to 1.14.x so an upgrade is a deliberate step).
    */
   private installLeanInfer(): void {
     const http2Servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
