@@ -63,6 +63,17 @@ describe('SpareWorker', () => {
     first!.postMessage({ type: 'stop' });
     expect(await firstExit).toBe(0);
   });
+
+  it('close() right after start asks the spare to stop (it may be inside onnxruntime), never terminates it', async () => {
+    const spares = new SpareWorker(true);
+    spares.replenish();
+    const waiting = (spares as unknown as { spare: Worker | undefined }).spare!;
+    const terminate = jest.spyOn(waiting, 'terminate');
+    // close() resolves once the thread has exited: the 'stop' message let it finish its warm-up first.
+    await spares.close();
+    expect(terminate).not.toHaveBeenCalled();
+    expect(waiting.threadId).toBe(-1);
+  });
 });
 
 describe('OnnxRuntimeBackend with prestartWorker', () => {

@@ -6,6 +6,7 @@ import { resolveWorkerScript } from '../worker-script';
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
 import { ownCopy, type FromWorker, type RunMessage, type ToWorker, type WireRunResult, type WireTensor, type WorkerInit } from './messages';
 import { Channel, CHANNEL_BYTES, DONE, HEAD, NameTable, SLOT_COUNT, STOP, waitAsync } from './shared-channel';
+import { stopWorker } from './worker-stop';
 
 interface PendingMessage {
   resolve(results: PromiseSettledResult<ExecutionResult>[]): void;
@@ -216,25 +217,14 @@ export class OnnxRuntimeInstance implements BackendInstance {
     await this.stopWorker();
   }
 
-  /**
-   * Ask the worker to finish its current run, release its session and exit (terminate() during a native run can
-   * abort the process); terminate it only if it has not exited after `graceMs`.
-   */
-  private async stopWorker(graceMs = 5000): Promise<void> {
+  /** Stop the worker at a safe point (worker-stop.ts); the shared-memory channel's worker waits on STOP, not messages. */
+  private async stopWorker(): Promise<void> {
     if (this.exited) return;
-    const exited = new Promise<boolean>((resolve) => this.worker.once('exit', () => resolve(true)));
     if (this.channel) {
       Atomics.store(this.channel.control, STOP, 1);
       Atomics.notify(this.channel.control, HEAD);
     }
-    this.worker.postMessage({ type: 'stop' } satisfies ToWorker);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), graceMs);
-    });
-    const stopped = await Promise.race([exited, late]);
-    clearTimeout(timer);
-    if (!stopped) await this.worker.terminate();
+    await stopWorker(this.worker);
   }
 }
 

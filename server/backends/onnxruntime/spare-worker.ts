@@ -3,6 +3,7 @@ import { resolveWorkerScript } from '../worker-script';
 import { ORT_WORKER_RESOURCE_LIMITS } from './instance';
 import type { SpareWorkerData } from './messages';
 import { warmUpModel } from './warm-up-model';
+import { stopWorker } from './worker-stop';
 
 /**
  * One worker thread started ahead of need, with onnxruntime-node loaded and warmed up (a tiny session created, run and
@@ -46,7 +47,9 @@ export class SpareWorker {
   /** Stop the waiting spare (server stop); none is started afterwards. */
   async close(): Promise<void> {
     this.closed = true;
-    // No session runs in a spare, so ending the thread outright is safe (unlike a serving worker: instance.ts).
-    await this.take()?.terminate();
+    // Not terminate(): a spare may be loading onnxruntime or running its warm-up session (worker-stop.ts). Both end
+    // on their own; the long grace only matters on a machine too loaded to load a library in seconds.
+    const worker = this.take();
+    if (worker) await stopWorker(worker, 30_000);
   }
 }
