@@ -10,24 +10,29 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
 import { Errors, toInferenceError } from '../core/errors';
 import type { Tensor } from '../core/tensor';
-import { stepRequest, type ComposingModelRunner, type StepRequest } from './composing-runner';
+import { stepRequest, type StepRequest } from './composing-runner';
+import type { EnsemblePlan } from './ensemble-plan';
+import type { SourceBatchSize } from './ensemble-reshape';
 import type { JobResult, SchedulerJob } from './scheduler';
 
-/** The composing model's tensors of one flow, by ensemble tensor name (null: the step did not produce it). */
-type FlowTensors = Map<string, Tensor | null>;
+/**
+ * The tensors of one flow by ensemble tensor name (tensor null: the step did not produce it), each with the batch
+ * size it was made with (0: without batching).
+ */
+type FlowTensors = Map<string, { readonly tensor: Tensor | null; readonly batchSize: SourceBatchSize }>;
 
 export class StreamingEnsembleRun {
   private closed = false;
 
   constructor(
-    private readonly ensemble: string,
+    private readonly plan: EnsemblePlan,
     private readonly steps: readonly EnsembleStep[],
-    private readonly runner: ComposingModelRunner,
     private readonly job: SchedulerJob,
   ) {}
 
   async run(): Promise<JobResult> {
-    const tensors: FlowTensors = new Map(this.job.inputs.map((input) => [input.name, input]));
+    const batchSize = this.plan.inputBatchSize(this.job);
+    const tensors: FlowTensors = new Map(this.job.inputs.map((input) => [input.name, { tensor: input, batchSize }]));
     try {
       await this.flow(tensors, new Set(this.steps));
     } catch (error) {
@@ -48,38 +53,47 @@ export class StreamingEnsembleRun {
       if (!step) break;
       waiting.delete(step);
       const request = this.stepRequest(step, tensors);
-      if (this.runner.runStepStream && this.runner.isDecoupled?.(request.model, request.version)) {
+      const runner = this.plan.runner;
+      if (runner.runStepStream && runner.isDecoupled?.(request.model, request.version)) {
         const forks: Promise<void>[] = [];
-        await this.runner.runStepStream(request, (outputs) => {
+        const streamed = (outputs: Tensor[], batchSize: SourceBatchSize): void => {
           if (this.closed) return;
           const next: FlowTensors = new Map(tensors);
-          setOutputs(next, step, outputs);
+          setOutputs(next, step, outputs, batchSize);
           forks.push(this.flow(next, new Set(waiting)).catch((error: unknown) => this.fail(error)));
-        });
+        };
+        // The step's backpressure slot is held until its final response; the flows it started hold their own.
+        await this.plan.send(step, () => (this.closed ? Promise.resolve() : runner.runStepStream!(request, streamed)));
         await Promise.all(forks);
         return;
       }
-      setOutputs(tensors, step, (await this.runner.runStep(request)).outputs);
+      // A step that waited for its backpressure slot past the stream's end is not sent.
+      const result = await this.plan.send(step, () => (this.closed ? Promise.resolve(undefined) : runner.runStep(request)));
+      if (!result) return;
+      setOutputs(tensors, step, result.outputs, result.batchSize);
     }
     this.respond(tensors);
   }
 
   private stepRequest(step: EnsembleStep, tensors: FlowTensors): StepRequest {
     const inputs: Tensor[] = [];
+    const batchSizes = new Map<string, SourceBatchSize>();
     for (const [modelInput, tensorName] of step.inputMap) {
-      const tensor = tensors.get(tensorName);
+      const entry = tensors.get(tensorName);
+      const tensor = entry?.tensor;
       // Flows share tensors and backends may move the buffers they get: every step reads a copy.
       if (tensor) inputs.push({ ...tensor, name: modelInput, data: tensor.data.slice() });
+      batchSizes.set(modelInput, entry?.batchSize ?? 0);
     }
-    return stepRequest(step, inputs, this.job);
+    return stepRequest(step, inputs, this.job, batchSizes);
   }
 
   private respond(tensors: FlowTensors): void {
     if (this.closed) return;
     const outputs: Tensor[] = [];
     for (const name of this.job.outputNames) {
-      const tensor = tensors.get(name);
-      if (tensor) outputs.push(tensor);
+      const entry = tensors.get(name);
+      if (entry?.tensor) outputs.push(this.plan.shapeOutput(entry.tensor, entry.batchSize));
     }
     this.job.sink!({ outputs }, false);
   }
@@ -87,14 +101,14 @@ export class StreamingEnsembleRun {
   private fail(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.job.sink!({ error: Errors.inEnsemble(this.ensemble, toInferenceError(error)) }, true);
+    this.job.sink!({ error: Errors.inEnsemble(this.plan.ensemble, toInferenceError(error)) }, true);
   }
 }
 
-function setOutputs(tensors: FlowTensors, step: EnsembleStep, outputs: readonly Tensor[]): void {
+function setOutputs(tensors: FlowTensors, step: EnsembleStep, outputs: readonly Tensor[], batchSize: SourceBatchSize): void {
   const produced = new Map(outputs.map((output) => [output.name, output]));
   for (const [modelOutput, tensorName] of step.outputMap) {
     const output = produced.get(modelOutput);
-    tensors.set(tensorName, output ? { ...output, name: tensorName } : null);
+    tensors.set(tensorName, { tensor: output ? { ...output, name: tensorName } : null, batchSize });
   }
 }
