@@ -1,7 +1,8 @@
 /**
  * An ensemble request when a step's model is decoupled (Triton makes such an ensemble decoupled): every response of a
  * decoupled step starts its own flow through the steps after it, and every flow that completes is one response of
- * the ensemble, sent as it comes. The first failure (a step's error, a full queue) is the stream's last response: it
+ * the ensemble, sent as it comes (the one made when no step is left in flight carries the final flag; otherwise the
+ * final flag comes alone once the last step ends). The first failure (a step's error, a full queue) is the stream's last response: it
  * ends the stream, and flows still running are left to finish unseen, as in Triton.
  *
  * Within one flow the steps run one after another in the order their inputs become available (the flows, one per
@@ -23,6 +24,12 @@ type FlowTensors = Map<string, { readonly tensor: Tensor | null; readonly batchS
 
 export class StreamingEnsembleRun {
   private closed = false;
+  /**
+   * Steps sent (or waiting for their backpressure slot) whose final response has not come. As in Triton, a response
+   * made while none is left is the stream's last: it carries the final flag (clients wait for it, and an empty final
+   * response reaches gRPC clients only when they ask for one).
+   */
+  private inflightSteps = 0;
 
   constructor(
     private readonly plan: EnsemblePlan,
@@ -63,16 +70,25 @@ export class StreamingEnsembleRun {
           forks.push(this.flow(next, new Set(waiting)).catch((error: unknown) => this.fail(error)));
         };
         // The step's backpressure slot is held until its final response; the flows it started hold their own.
-        await this.plan.send(step, () => (this.closed ? Promise.resolve() : runner.runStepStream!(request, streamed)));
+        await this.inFlight(() => this.plan.send(step, () => (this.closed ? Promise.resolve() : runner.runStepStream!(request, streamed))));
         await Promise.all(forks);
         return;
       }
       // A step that waited for its backpressure slot past the stream's end is not sent.
-      const result = await this.plan.send(step, () => (this.closed ? Promise.resolve(undefined) : runner.runStep(request)));
+      const result = await this.inFlight(() => this.plan.send(step, () => (this.closed ? Promise.resolve(undefined) : runner.runStep(request))));
       if (!result) return;
       setOutputs(tensors, step, result.outputs, result.batchSize);
     }
     this.respond(tensors);
+  }
+
+  private async inFlight<T>(step: () => Promise<T>): Promise<T> {
+    this.inflightSteps += 1;
+    try {
+      return await step();
+    } finally {
+      this.inflightSteps -= 1;
+    }
   }
 
   private stepRequest(step: EnsembleStep, tensors: FlowTensors): StepRequest {
@@ -95,7 +111,9 @@ export class StreamingEnsembleRun {
       const entry = tensors.get(name);
       if (entry?.tensor) outputs.push(this.plan.shapeOutput(entry.tensor, entry.batchSize));
     }
-    this.job.sink!({ outputs }, false);
+    const final = this.inflightSteps === 0;
+    if (final) this.closed = true;
+    this.job.sink!({ outputs }, final);
   }
 
   private fail(error: unknown): void {
