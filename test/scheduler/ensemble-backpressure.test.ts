@@ -82,7 +82,7 @@ class GatedRunner implements ComposingModelRunner {
   async runStep(request: StepRequest): Promise<StepResult> {
     await this.gate(request.model);
     const value = (request.inputs[0].data as Int32Array)[0];
-    return { outputs: [int32('OUT', value + 1)], batchSize: 0, queueNs: 0, timings: { computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 } };
+    return { outputs: [int32('OUT', value + 1)], batchSize: 0, queueNs: 0, timings: { batchSize: 1, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 } };
   }
 
   async runStepStream(request: StepRequest, onResponse: (outputs: Tensor[], batchSize: number) => void): Promise<void> {
@@ -157,12 +157,13 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     const runner = new GatedRunner(new Set(['producer']));
     const scheduler = new EnsembleScheduler('streamed', [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')], runner, { maxInflightRequests: 1 });
     const responses: number[][] = [[], []];
-    const finals = [0, 0];
+    const finals: Array<number | 'alone'>[] = [[], []];
     const runs = [0, 1].map((n) =>
       scheduler.enqueue(
         job(3, (response, final) => {
-          if (response && 'outputs' in response) responses[n].push((response.outputs[0].data as Int32Array)[0]);
-          if (final) finals[n] += 1;
+          const value = response && 'outputs' in response ? (response.outputs[0].data as Int32Array)[0] : undefined;
+          if (value !== undefined) responses[n].push(value);
+          if (final) finals[n].push(value ?? 'alone');
         }),
       ),
     );
@@ -183,7 +184,8 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
       [101, 102, 103],
       [101, 102, 103],
     ]);
-    expect(finals).toEqual([1, 1]);
+    // The producer ended before the last consumer request: as in Triton, the last response carries the final flag.
+    expect(finals).toEqual([[103], [103]]);
     expect([runner.peak.get('producer'), runner.peak.get('consumer')]).toEqual([1, 1]);
   });
 });
