@@ -52,10 +52,15 @@ export class StreamingEnsembleRun {
     return { outputs: [], queueNs: 0, timings: { batchSize: this.job.batchSize, computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 } };
   }
 
+  /** The stream has ended, or its client is gone: no further step starts (steps running finish unseen). */
+  private get stopped(): boolean {
+    return this.closed || this.job.signal?.aborted === true;
+  }
+
   /** Run the steps left for this flow; a decoupled step forks one flow per response and ends this one. */
   private async flow(tensors: FlowTensors, waiting: Set<EnsembleStep>): Promise<void> {
     for (;;) {
-      if (this.closed) return;
+      if (this.stopped) return;
       const step = [...waiting].find((candidate) => [...candidate.inputMap.values()].every((tensor) => tensors.has(tensor)));
       if (!step) break;
       waiting.delete(step);
@@ -64,18 +69,18 @@ export class StreamingEnsembleRun {
       if (runner.runStepStream && runner.isDecoupled?.(request.model, request.version)) {
         const forks: Promise<void>[] = [];
         const streamed = (outputs: Tensor[], batchSize: SourceBatchSize): void => {
-          if (this.closed) return;
+          if (this.stopped) return;
           const next: FlowTensors = new Map(tensors);
           setOutputs(next, step, outputs, batchSize);
           forks.push(this.flow(next, new Set(waiting)).catch((error: unknown) => this.fail(error)));
         };
         // The step's backpressure slot is held until its final response; the flows it started hold their own.
-        await this.inFlight(() => this.plan.send(step, () => (this.closed ? Promise.resolve() : runner.runStepStream!(request, streamed))));
+        await this.inFlight(() => this.plan.send(step, () => (this.stopped ? Promise.resolve() : runner.runStepStream!(request, streamed))));
         await Promise.all(forks);
         return;
       }
       // A step that waited for its backpressure slot past the stream's end is not sent.
-      const result = await this.inFlight(() => this.plan.send(step, () => (this.closed ? Promise.resolve(undefined) : runner.runStep(request))));
+      const result = await this.inFlight(() => this.plan.send(step, () => (this.stopped ? Promise.resolve(undefined) : runner.runStep(request))));
       if (!result) return;
       setOutputs(tensors, step, result.outputs, result.batchSize);
     }

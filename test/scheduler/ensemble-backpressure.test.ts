@@ -119,7 +119,13 @@ const step = (modelName: string, from: string, to: string): EnsembleStep => ({
   outputMap: new Map([['OUT', to]]),
 });
 
-const job = (value: number, sink?: SchedulerJob['sink']): SchedulerJob => ({ inputs: [int32('X', value)], outputNames: ['Y'], batchSize: 1, sink });
+const job = (value: number, sink?: SchedulerJob['sink'], signal?: AbortSignal): SchedulerJob => ({
+  inputs: [int32('X', value)],
+  outputNames: ['Y'],
+  batchSize: 1,
+  sink,
+  signal,
+});
 
 describe('EnsembleScheduler with max_inflight_requests', () => {
   const twoSteps = [step('first', 'X', 'T'), step('second', 'T', 'Y')];
@@ -187,5 +193,32 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     // The producer ended before the last consumer request: as in Triton, the last response carries the final flag.
     expect(finals).toEqual([[103], [103]]);
     expect([runner.peak.get('producer'), runner.peak.get('consumer')]).toEqual([1, 1]);
+  });
+
+  it('a streaming request whose client is gone starts no further steps; those waiting for a slot are dropped', async () => {
+    const runner = new GatedRunner(new Set(['producer']));
+    const scheduler = new EnsembleScheduler('streamed', [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')], runner, { maxInflightRequests: 1 });
+    const client = new AbortController();
+    const sent: number[] = [];
+    const run = scheduler.enqueue(
+      job(
+        4,
+        (response) => {
+          if (response && 'outputs' in response) sent.push((response.outputs[0].data as Int32Array)[0]);
+        },
+        client.signal,
+      ),
+    );
+    await until(() => runner.waiting('producer') === 1);
+    runner.finishOne('producer');
+    // One of the four flows holds the consumer's slot; three wait for it.
+    await until(() => runner.waiting('consumer') === 1);
+    client.abort();
+    runner.finishOne('consumer');
+    await run;
+    // The consumer request that was running finished; no other reached the consumer.
+    expect(runner.peak.get('consumer')).toBe(1);
+    expect(runner.waiting('consumer')).toBe(0);
+    expect(sent).toEqual([]);
   });
 });

@@ -37,6 +37,9 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     let pending = 0;
     let ended = false;
     const ordered = new InOrderWriter();
+    // As Triton cancels a cancelled stream's requests: a streaming ensemble starts no further steps for them.
+    const cancellation = new AbortController();
+    call.on('cancelled', () => cancellation.abort());
     const finishIfDone = () => {
       if (ended && pending === 0 && !call.cancelled) call.end();
     };
@@ -75,6 +78,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
         ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call.metadata, headerForwardPattern)));
+        request = { ...request, signal: cancellation.signal };
       } catch (error) {
         writeError(message, error);
         return;
