@@ -140,6 +140,10 @@ interface ModelInfo {
 const ORT_WORKER = `
 const { parentPort, workerData } = require('worker_threads');
 const ort = require(workerData.ortPath);
+// ONNX Runtime's logging environment is one per process, set by the first session created in it: at ORT's default
+// (warning) level here, a later suite in this jest worker whose CUDA session fails on purpose would print ORT's error
+// lines. The server's level (server/backends/onnxruntime/session-run.ts) is used instead.
+ort.env.logLevel = 'fatal';
 const sessions = new Map();
 function session(file) {
   if (!sessions.has(file)) sessions.set(file, ort.InferenceSession.create(file, workerData.options));

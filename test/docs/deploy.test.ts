@@ -17,7 +17,7 @@ test.each([
   ['engines-synth-triton', ['workload']],
   ['gpu-sharing-synth', ['infra', 'workload']],
 ])('%s writes its manifests (into a scratch folder: CDK8S_OUTDIR)', async (id, folders) => {
-  const environment = await docEnvironment();
+  const environment = docEnvironment();
   const outdir = path.join(environment.scratch, 'manifests');
   try {
     const run = await runDocBlock(id, { ...environment, env: { ...STEP_ONE, IMAGE, CDK8S_OUTDIR: outdir } }, 240_000);
@@ -32,7 +32,7 @@ test.each([
 }, 240_000);
 
 test('the committed Config Connector classes are what `cdk8s import` generates from the CRDs', async () => {
-  const environment = await docEnvironment();
+  const environment = docEnvironment();
   try {
     const run = await runDocBlock('cdk8s-import', environment, 240_000);
     expect(run.stdout + run.stderr).not.toMatch(/^(Only in|diff )/m);

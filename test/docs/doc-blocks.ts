@@ -10,7 +10,6 @@
 import { execFile, spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -109,6 +108,7 @@ export function docBlock(id: string): DocBlock {
 
 /** Ports and a scratch folder that a documented command runs with instead of the documented ones. */
 export interface DocEnvironment {
+  /** The ports the documented server bound (0 where no server runs). */
   readonly http: number;
   readonly grpc: number;
   readonly metrics: number;
@@ -118,22 +118,9 @@ export interface DocEnvironment {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-export async function docEnvironment(env?: Record<string, string>): Promise<DocEnvironment> {
-  return {
-    http: await freePort(),
-    grpc: await freePort(),
-    metrics: await freePort(),
-    scratch: fs.mkdtempSync(path.join(os.tmpdir(), 'doc-commands-')),
-    env,
-  };
+/** A fresh scratch folder; the ports are filled in by DocServer.start from the ports its server reports. */
+export function docEnvironment(env?: Record<string, string>): DocEnvironment {
+  return { http: 0, grpc: 0, metrics: 0, scratch: fs.mkdtempSync(path.join(os.tmpdir(), 'doc-commands-')), env };
 }
 
 /** The block's text as it runs here: the documented ports become the environment's loopback ports, /tmp/ its scratch folder. */
@@ -171,18 +158,9 @@ export function runDocBlock(id: string, environment: DocEnvironment, timeoutMs =
 export function documentedServer(id: string): { readonly environment: DocEnvironment } {
   const handle: { environment: DocEnvironment; server?: DocServer } = { environment: undefined as unknown as DocEnvironment };
   beforeAll(async () => {
-    // The ports are picked free, then bound by the server seconds later: a busy machine's outgoing connections may take
-    // one in between (EADDRINUSE). Then the server stops, and it is started again on other ports.
-    for (let attempt = 1; ; attempt++) {
-      handle.environment = await docEnvironment();
-      try {
-        handle.server = await DocServer.start(id, handle.environment);
-        return;
-      } catch (error) {
-        fs.rmSync(handle.environment.scratch, { recursive: true, force: true });
-        if (attempt === 3 || !/EADDRINUSE|is in use/.test((error as Error).message)) throw error;
-      }
-    }
+    handle.environment = docEnvironment();
+    handle.server = await DocServer.start(id, handle.environment);
+    handle.environment = handle.server.environment;
   }, 480_000);
   afterAll(async () => {
     await handle.server?.stop();
@@ -191,10 +169,15 @@ export function documentedServer(id: string): { readonly environment: DocEnviron
   return handle;
 }
 
+/** The server's `ready: HTTP :<port>, gRPC :<port>, metrics :<port>` line, once it is out whole. */
+const READY_LINE = /ready: (HTTP :\d+[^\n]*)\n/;
+
 /** A documented server command running in the background, in a process group of its own. */
 export class DocServer {
   private output = '';
   readonly exited: Promise<number | null>;
+  /** The environment with the ports this server bound (set by start). */
+  environment!: DocEnvironment;
 
   private constructor(private readonly child: ChildProcess) {
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -204,9 +187,9 @@ export class DocServer {
   }
 
   /**
-   * Starts block <id> (its last command is the server) with the environment's ports and loopback address appended
-   * (`-- ` first when the command has none), and waits until /v2/health/live answers 200 (the server opens its HTTP
-   * port once the models at startup have loaded or failed; /v2/health/ready stays 400 while one is unavailable).
+   * Starts block <id> (its last command is the server) on ephemeral loopback ports (flags appended, `-- ` first when
+   * the command has none) and resolves once its `ready:` line is out: every listener is bound then, and the line names
+   * the ports (nothing is picked before the server listens). `readyTimeoutMs` only bounds a start that hangs.
    */
   static async start(id: string, environment: DocEnvironment, readyTimeoutMs = 180_000): Promise<DocServer> {
     const lines = localize(docBlock(id).body, environment)
@@ -215,7 +198,7 @@ export class DocServer {
       .map((line) => line.replace(/\s+#.*$/, ''))
       .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
     const last = lines.length - 1;
-    const flags = `--http-port=${environment.http} --grpc-port=${environment.grpc} --metrics-port=${environment.metrics} --host=127.0.0.1 --allow-gpu-metrics=false`;
+    const flags = '--http-port=0 --grpc-port=0 --metrics-port=0 --host=127.0.0.1 --allow-gpu-metrics=false';
     lines[last] = `${lines[last]}${/\s--(\s|$)/.test(lines[last]) ? '' : ' --'} ${flags}`;
     const script = [...lines.slice(0, last), `exec ${lines[last]}`].join('\n');
     const child = spawn('bash', ['-e', '-c', script], {
@@ -225,18 +208,31 @@ export class DocServer {
       env: { ...process.env, ...environment.env },
     });
     const server = new DocServer(child);
-    const deadline = Date.now() + readyTimeoutMs;
-    let exitCode: number | null | undefined;
-    void server.exited.then((code) => (exitCode = code));
-    while (Date.now() < deadline && exitCode === undefined) {
-      // Live, and every listener up (the `ready:` line comes after gRPC and metrics are bound, or the start failed).
-      if (server.output.includes('ready: ') && (await httpStatus(`http://127.0.0.1:${environment.http}/v2/health/live`)) === 200) {
-        return server;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    const outcome = await new Promise<{ ready: string } | { exitCode: number | null } | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), readyTimeoutMs);
+      const check = () => {
+        const ready = READY_LINE.exec(server.output);
+        if (!ready) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        resolve({ ready: ready[1] });
+      };
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      void server.exited.then((exitCode) => {
+        clearTimeout(timer);
+        resolve({ exitCode });
+      });
+    });
+    if (typeof outcome === 'object' && 'ready' in outcome) {
+      const port = (name: string) => Number(new RegExp(`${name} :(\\d+)`).exec(outcome.ready)?.[1] ?? 0);
+      server.environment = { ...environment, http: port('HTTP'), grpc: port('gRPC'), metrics: port('metrics') };
+      return server;
     }
     await server.stop();
-    throw new Error(`'${lines.join('; ')}' did not become ready${exitCode !== undefined ? ` (exit code ${exitCode})` : ''}:\n${server.output.slice(-4000)}`);
+    const why = outcome === 'timeout' ? `no ready: line in ${readyTimeoutMs} ms` : `exit code ${outcome.exitCode}`;
+    throw new Error(`'${lines.join('; ')}' did not become ready (${why}):\n${server.output.slice(-4000)}`);
   }
 
   get log(): string {
@@ -276,10 +272,6 @@ export function httpRequest(url: string, method = 'GET'): Promise<{ status: numb
     request.on('error', () => resolve(undefined));
     request.end();
   });
-}
-
-async function httpStatus(url: string): Promise<number | undefined> {
-  return (await httpRequest(url))?.status;
 }
 
 /**

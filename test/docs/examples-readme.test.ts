@@ -49,8 +49,8 @@ describe('examples/model_repository/README.md', () => {
 
 describe('docs/security.md: locking the admin APIs', () => {
   test('without the header 403, with it 200', async () => {
-    const environment = await docEnvironment();
-    const server = await DocServer.start('restricted-apis-serve', environment);
+    const server = await DocServer.start('restricted-apis-serve', docEnvironment());
+    const environment = server.environment;
     try {
       const run = await runDocBlock('restricted-apis', environment);
       expect(run).toMatchObject({ code: 0 });

@@ -181,14 +181,17 @@ describe('materialize', () => {
   it('deletes the cache of a model removed from the bucket', async () => {
     repoWithSimple();
     put('other/1/model.onnx', 'o');
-    const src = source();
+    // The cache is removed in the background after the listing shows the model gone: its log line says when.
+    let cacheDeleted!: () => void;
+    const deleted = new Promise<void>((resolve) => (cacheDeleted = resolve));
+    const log = pino({ level: 'info' }, { write: (line: string) => (JSON.parse(line).msg === 'model removed from the bucket: cache deleted' ? cacheDeleted() : undefined) });
+    const src = source(undefined, { log });
     const dir = await src.materialize('simple');
     for (const name of ['config.pbtxt', '1/model.onnx', '2/model.onnx']) fake.deleteObject(BUCKET, `repo/simple/${name}`);
     expect(await src.listModels()).toEqual(['other']);
     expect(await src.fingerprint('simple')).toBe('absent');
     await expect(src.materialize('simple')).rejects.toThrow(/model 'simple' not found in gs:\/\/models\/repo/);
-    // The cache is removed in the background after the refusal: wait for it (bounded), as a loaded machine may be slow.
-    for (let i = 0; i < 500 && fs.existsSync(dir); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await deleted;
     expect(fs.existsSync(dir)).toBe(false);
   });
 

@@ -11,7 +11,7 @@ const STUB = path.resolve(__dirname, '../../server/backends/python/stub.py');
 function runStub(serverPid: string) {
   return spawnSync('python3', [STUB], {
     env: { ...process.env, INFERENCE_SERVER_PID: serverPid },
-    timeout: 10_000,
+    timeout: 60_000, // a bound for a hung stub only: python starts slowly on a loaded machine
     encoding: 'utf8',
   });
 }

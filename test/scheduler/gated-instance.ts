@@ -45,14 +45,9 @@ export function int32Input(values: number[], batch = 1): Tensor {
 }
 
 /**
- * Let queued microtasks, immediates and timers settle. The scheduler dispatches from setImmediate; a bare
- * setTimeout(0) may fire before it on a loaded machine (the 1 ms timer has already expired when the loop starts), so
- * the immediate queue is passed first.
+ * Resolves once the scheduler's pending dispatch has run: InstancePoolScheduler dispatches from a setImmediate queued
+ * by enqueue(), immediates run in the order they were queued, and Node runs every microtask that a dispatch starts
+ * (the instance's execute() up to its gate, a finished run's next dispatch) before the next immediate. No timer is
+ * involved: a 0 ms timeout is not ordered against an immediate (issue 20), and a longer one only measures time.
  */
-export const tick = async (ms = 0): Promise<void> => {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setTimeout(resolve, ms));
-};
-
-/** A timer that does not keep the jest worker alive after the race it guards is decided. */
-export const unrefTick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+export const afterDispatch = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,6 +1,6 @@
 import type { ExecutionRequest, ExecutionResult } from '../../server/backends/backend';
 import { InstancePoolScheduler } from '../../server/scheduler/instance-pool-scheduler';
-import { GatedInstance, int32Input, tick } from './gated-instance';
+import { GatedInstance, int32Input, afterDispatch } from './gated-instance';
 
 /** The gated double with executeMany (as OnnxRuntimeInstance has): records how runs are grouped per hand-off. */
 class HandOffRecorder extends GatedInstance {
@@ -29,10 +29,10 @@ describe('InstancePoolScheduler hand-offs', () => {
     const instance = new HandOffRecorder();
     const scheduler = new InstancePoolScheduler([instance], unbatched);
     const first = scheduler.enqueue(job(1));
-    await tick();
+    await afterDispatch();
     expect(instance.executions).toHaveLength(1);
     const later = [2, 3].map((n) => scheduler.enqueue(job(n)));
-    await tick();
+    await afterDispatch();
     expect(instance.handOffs).toEqual([2]); // the second slot takes both while the first request runs
     instance.autoOpen = true;
     instance.openOne();

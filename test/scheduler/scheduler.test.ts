@@ -2,7 +2,7 @@ import { InstancePoolScheduler, SINGLE_LEVEL } from '../../server/scheduler/inst
 import { UNBOUNDED_QUEUE } from '../../server/scheduler/priority-queue';
 import { InferenceError } from '../../server/core/errors';
 import { MAX_TIMER_DELAY_MS, timerDelay } from '../../server/core/promises';
-import { GatedInstance, int32Input, tick, unrefTick } from './gated-instance';
+import { GatedInstance, int32Input, afterDispatch } from './gated-instance';
 
 const batching = { enabled: true, maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayNs: 0, preserveOrdering: false };
 /** One gated instance behind a scheduler whose queue lets requests set their own timeout. */
@@ -26,11 +26,11 @@ describe('InstancePoolScheduler', () => {
     const instance = new GatedInstance();
     const scheduler = new InstancePoolScheduler([instance], batching);
     const first = scheduler.enqueue(job([1, 2]));
-    await tick();
+    await afterDispatch();
     const rest = [3, 4, 5].map((n) => scheduler.enqueue(job([n, n + 100])));
     expect(scheduler.pendingCount).toBe(4);
     instance.openOne(); // first runs alone; the three behind it are merged into the next execution
-    await tick();
+    await afterDispatch();
     instance.openOne();
     const results = await Promise.all([first, ...rest]);
     expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([
@@ -61,16 +61,27 @@ describe('InstancePoolScheduler', () => {
     expect(alone.executions.map((inputs) => inputs[0].shape[0])).toEqual([1, 1, 1]);
   });
 
-  it('waits up to max_queue_delay for a fuller batch', async () => {
+  it('holds a partial batch for max_queue_delay and runs it as soon as it is full', async () => {
     const instance = new GatedInstance();
     instance.autoOpen = true;
-    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxQueueDelayNs: 50_000_000 });
+    // An hour's delay: only the second request, which fills the batch, can start the execution.
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxBatchSize: 2, maxQueueDelayNs: 3600e9 });
     const a = scheduler.enqueue(job([1]));
-    await tick(5);
+    await afterDispatch();
+    expect(instance.executions).toHaveLength(0);
     const b = scheduler.enqueue(job([2]));
     await Promise.all([a, b]);
     expect(instance.executions).toHaveLength(1);
     expect(instance.executions[0][0].shape).toEqual([2, 1]);
+  });
+
+  it('runs a partial batch alone once max_queue_delay has passed', async () => {
+    const instance = new GatedInstance();
+    instance.autoOpen = true;
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxQueueDelayNs: 1_000_000 });
+    const result = await scheduler.enqueue(job([7]));
+    expect(Array.from(result.outputs[0].data as Int32Array)).toEqual([14]);
+    expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([[1, 1]]);
   });
 
   it('serves higher priority first', async () => {
@@ -82,12 +93,12 @@ describe('InstancePoolScheduler', () => {
     });
     const order: string[] = [];
     const blocker = scheduler.enqueue(job([0])).then(() => order.push('blocker'));
-    await tick();
+    await afterDispatch();
     const low = scheduler.enqueue(job([1])).then(() => order.push('low'));
     const high = scheduler.enqueue(job([2], { priority: 1 })).then(() => order.push('high'));
     for (let i = 0; i < 3; i++) {
       instance.openOne();
-      await tick();
+      await afterDispatch();
     }
     await Promise.all([blocker, low, high]);
     expect(order).toEqual(['blocker', 'high', 'low']);
@@ -96,7 +107,7 @@ describe('InstancePoolScheduler', () => {
   it('rejects a request whose queue timeout expires, with REJECTED accounting', async () => {
     const { instance, scheduler } = timeoutScheduler();
     const running = scheduler.enqueue(job([1]));
-    await tick();
+    await afterDispatch();
     const expiring = scheduler.enqueue(job([2], { timeoutUs: 1000 }));
     const failure = await expiring.catch((e: InferenceError) => e);
     expect(failure).toBeInstanceOf(InferenceError);
@@ -110,11 +121,11 @@ describe('InstancePoolScheduler', () => {
   it('rejects a short timeout on time even behind a longer one already waiting', async () => {
     const { instance, scheduler } = timeoutScheduler();
     const running = scheduler.enqueue(job([1]));
-    await tick();
+    await afterDispatch();
     const patient = scheduler.enqueue(job([2], { timeoutUs: 60_000_000 })).catch((e: InferenceError) => e);
     const hasty = scheduler.enqueue(job([3], { timeoutUs: 1000 })).catch((e: InferenceError) => e);
-    // The instance stays busy: only the deadline timer can answer the hasty request.
-    const outcome = await Promise.race([hasty, unrefTick(5000).then(() => 'still waiting')]);
+    // The instance stays busy: only the deadline timer can answer the hasty request (else jest's timeout fails the test).
+    const outcome = await hasty;
     expect(outcome).toBeInstanceOf(InferenceError);
     expect((outcome as InferenceError).message).toBe('Request timeout expired');
     instance.autoOpen = true;
@@ -136,10 +147,10 @@ describe('InstancePoolScheduler', () => {
     try {
       const { instance, scheduler } = timeoutScheduler();
       const running = scheduler.enqueue(job([1]));
-      await tick();
+      await afterDispatch();
       const thirtyDaysUs = 30 * 24 * 3600 * 1e6;
       const patient = scheduler.enqueue(job([2], { timeoutUs: thirtyDaysUs }));
-      await unrefTick(30);
+      await afterDispatch(); // the dispatch after enqueue arms the deadline timer
       // One deadline timer, clamped (an overflowing one fires after 1 ms and re-arms, again and again).
       expect(delays.filter((ms) => ms > 1000)).toEqual([MAX_TIMER_DELAY_MS]);
       instance.autoOpen = true;
@@ -149,7 +160,7 @@ describe('InstancePoolScheduler', () => {
       spy.mockRestore();
       process.off('warning', onWarning);
     }
-    await tick();
+    await afterDispatch();
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 
@@ -172,12 +183,12 @@ describe('InstancePoolScheduler', () => {
     const order: number[] = [];
     const first = scheduler.enqueue(job([1])).then(() => order.push(1));
     const second = scheduler.enqueue(job([2])).then(() => order.push(2));
-    await tick();
+    await afterDispatch();
     // The second request went to instance 'a' (the pool is a stack) or 'b'; finish the later one first.
     const laterInstance = b.executions.length && (b.executions[0][0].data as Int32Array)[0] === 2 ? b : a;
     const earlierInstance = laterInstance === a ? b : a;
     laterInstance.openOne();
-    await tick(5);
+    await afterDispatch();
     expect(order).toEqual([]);
     earlierInstance.openOne();
     await Promise.all([first, second]);
@@ -190,7 +201,7 @@ describe('InstancePoolScheduler', () => {
     const pending = scheduler.enqueue(job([1]));
     let drained = false;
     const draining = scheduler.drain().then(() => (drained = true));
-    await tick();
+    await afterDispatch();
     expect(drained).toBe(false);
     instance.openOne();
     await pending;

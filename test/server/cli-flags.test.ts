@@ -222,16 +222,21 @@ describe('the command with the flags of a Triton manifest', () => {
       '--allow-sagemaker=false',
       '--allow-vertex-ai=false',
       '--allow-client-shm=false',
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
+    let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.on('close', resolve));
     try {
+      // Whole lines only: the server may be writing the next one while the file is read.
       const lines = () =>
-        fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; port?: number }) : [];
+        fs.existsSync(logFile)
+          ? fs.readFileSync(logFile, 'utf8').split('\n').slice(0, -1).filter(Boolean).map((line) => JSON.parse(line) as { msg: string; port?: number })
+          : [];
       let started: { port?: number } | undefined;
       while (!(started = lines().find((line) => line.msg === 'HTTP service started'))) {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}: ${stderr}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       expect(lines().filter((line) => line.msg.startsWith('Warning: ')).map((line) => line.msg)).toEqual([
@@ -240,7 +245,7 @@ describe('the command with the flags of a Triton manifest', () => {
         expect.stringMatching(/^Warning: '--pinned-memory-pool-byte-size' has no effect on this server: /),
         expect.stringMatching(/^Warning: '--cuda-memory-pool-byte-size' has no effect on this server: /),
       ]);
-      expect(stdout).toBe(''); // every line went to the file
+      expect({ stdout, stderr }).toEqual({ stdout: '', stderr: '' }); // every line went to the file
       const metadata = (await (await fetch(`http://127.0.0.1:${started.port}/v2`)).json()) as { name: string };
       expect(metadata.name).toBe('edge-7');
       const logging = (await (await fetch(`http://127.0.0.1:${started.port}/v2/logging`)).json()) as { log_file: string };

@@ -11,9 +11,12 @@ export interface RunningCli {
   port: number;
   grpcPort?: number;
   metricsPort?: number;
+  /** The exit code, once the process has exited and its output has been read to the end. */
   exit: Promise<number | null>;
   /** stdout and stderr lines so far. */
   logs: string[];
+  /** Resolves once a stdout log line with this `msg` has been written (one written before counts too). */
+  logged(msg: string): Promise<void>;
 }
 
 /**
@@ -23,7 +26,17 @@ export interface RunningCli {
 export function startCli(args: string[], until = 'HTTP service started'): Promise<RunningCli> {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const messages: string[] = [];
+  const waiters: Array<{ msg: string; resolve: () => void }> = [];
+  // 'close', not 'exit': at 'exit' the pipes may still hold the last lines.
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const logged = (msg: string) =>
+    messages.includes(msg)
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          waiters.push({ msg, resolve });
+          void exit.then((code) => reject(new Error(`server exited with ${code} before logging '${msg}': ${logs.join('\n')}`)));
+        });
   readline.createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
   const ports: Record<string, number | undefined> = {};
   return new Promise((resolve, reject) => {
@@ -35,7 +48,10 @@ export function startCli(args: string[], until = 'HTTP service started'): Promis
       } catch {
         return; // not a log line
       }
-      if (entry.msg?.endsWith(' service started')) ports[entry.msg] = entry.port;
+      if (entry.msg === undefined) return;
+      messages.push(entry.msg);
+      for (const waiter of waiters.filter((w) => w.msg === entry.msg)) waiter.resolve();
+      if (entry.msg.endsWith(' service started')) ports[entry.msg] = entry.port;
       if (entry.msg === until) {
         resolve({
           child,
@@ -44,6 +60,7 @@ export function startCli(args: string[], until = 'HTTP service started'): Promis
           metricsPort: ports['Metrics service started'],
           exit,
           logs,
+          logged,
         });
       }
     });

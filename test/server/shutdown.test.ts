@@ -42,7 +42,7 @@ function post(agent: http.Agent, port: number, body: string): Promise<number | s
 
 describe('the inference-server command', () => {
   it('on SIGTERM turns unready at once, finishes every in-flight request, then exits 0', async () => {
-    const { child, port, metricsPort, exit } = await startCli([
+    const { child, port, metricsPort, exit, logged } = await startCli([
       '--log-verbose=1',
       `--model-repository=${slowBatchingRepository()}`,
       '--http-port=0',
@@ -65,7 +65,7 @@ describe('the inference-server command', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await logged('stopping: finishing in-flight requests'); // written as the stop begins: readiness is off by then
     const ready = await fetch(`${base}/v2/health/ready`).then((r) => r.status, () => 'closed');
     const results = await Promise.all(inFlight);
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
@@ -131,7 +131,7 @@ describe('the inference-server command', () => {
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const code = await new Promise((resolve) => child.on('close', resolve)); // 'close': the output is read to its end
     expect(code).toBe(1);
     expect(output).toMatch(/exit-on-error/);
   });
@@ -143,7 +143,7 @@ describe('the inference-server command', () => {
         let out = '';
         child.stdout.on('data', (c) => (out += c));
         child.stderr.on('data', (c) => (out += c));
-        child.on('exit', (code) => resolve({ code, out }));
+        child.on('close', (code) => resolve({ code, out }));
       });
     const unknown = await run(['--model-repository=x', '--no-such-flag=1']);
     expect(unknown.code).toBe(2);

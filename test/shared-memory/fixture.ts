@@ -122,10 +122,19 @@ export async function startPythonShmClient(): Promise<PythonShmClient> {
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const lines = readline.createInterface({ input: child.stdout });
+  // The end of stdout, not the process's exit, means no line is coming: python prints its last line and exits, and
+  // 'exit' may come before that line is read.
+  let ended = false;
+  lines.once('close', () => (ended = true));
   const next = () =>
     new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`python exited (${code}): ${stderr}`)));
+      if (ended) return reject(new Error(`python's output ended: ${stderr}`));
+      const onClose = () => reject(new Error(`python's output ended: ${stderr}`));
+      lines.once('close', onClose);
+      lines.once('line', (line: string) => {
+        lines.off('close', onClose);
+        resolve(line);
+      });
     });
   const ready = await next();
   if (ready !== 'ready') throw new Error(`python said ${ready}: ${stderr}`);
