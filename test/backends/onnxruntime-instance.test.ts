@@ -5,9 +5,10 @@
  */
 import { BytesData } from '../../server/core/bytes-data';
 import * as path from 'node:path';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { ExecutionResult } from '../../server/backends/backend';
 import { OnnxRuntimeInstance } from '../../server/backends/onnxruntime/instance';
-import type { WorkerInit } from '../../server/backends/onnxruntime/messages';
+import { ownCopy, type WorkerInit } from '../../server/backends/onnxruntime/messages';
 import { SpareWorker } from '../../server/backends/onnxruntime/spare-worker';
 import { InferenceError } from '../../server/core/errors';
 import type { Tensor } from '../../server/core/tensor';
@@ -119,6 +120,23 @@ describe.each([
     }
   });
 
+  it('sends a copy of a small BYTES tensor that views a large request body, leaving the body in place', async () => {
+    const upper = await start('string_upper_2', 'string_upper', 1);
+    try {
+      // As a binary HTTP body: a Buffer of its own (not pooled), the tensor's elements a small part of it.
+      const elements = BytesData.fromStrings(['ab', 'Cd']).serialized;
+      const body = Buffer.alloc(256 * 1024, 0x2a);
+      body.set(elements, 1000);
+      const data = BytesData.fromSerialized(body.subarray(1000, 1000 + elements.byteLength))!;
+      const result = await upper.execute([{ name: 'INPUT0', datatype: 'BYTES', shape: [2], data }], ['OUTPUT0']);
+      expect((result.outputs[0].data as BytesData).toStrings()).toEqual(['AB', 'CD']);
+      expect(body.buffer.byteLength).toBe(256 * 1024); // not moved to the worker (a moved buffer is detached: 0)
+      expect(data.toStrings()).toEqual(['ab', 'Cd']);
+    } finally {
+      await upper.close();
+    }
+  });
+
   it('rejects pending and later requests with instanceLost when the worker dies', async () => {
     const doomed = await start('simple_1', 'simple', 2);
     const calls = Promise.allSettled(Array.from({ length: 20 }, (_, i) => doomed.execute(simpleInputs(i % 5 === 0 ? 2048 : 1), OUTPUTS)));
@@ -139,5 +157,28 @@ describe.each([
       if (s.status === 'rejected') expect((s.reason as InferenceError).message).toMatch(/being unloaded/);
     }
     await expect(closing.execute(simpleInputs(1), OUTPUTS)).rejects.toBeInstanceOf(InferenceError);
+  });
+});
+
+describe('ownCopy (tensor data to move to a worker)', () => {
+  it('copies a view of a pooled Buffer into a buffer of its own that postMessage can move', () => {
+    const pooled = Buffer.from('abc'); // small Buffers share Node's pool: Node 24 refuses to transfer that memory
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    const copy = ownCopy(pooled);
+    expect(copy.buffer).not.toBe(pooled.buffer);
+    expect(copy.buffer.byteLength).toBe(3);
+    const { port1, port2 } = new MessageChannel();
+    try {
+      port1.postMessage(copy, [copy.buffer as ArrayBuffer]);
+      expect(Buffer.from(receiveMessageOnPort(port2)!.message as Uint8Array).toString()).toBe('abc');
+      expect(pooled.toString()).toBe('abc');
+    } finally {
+      port1.close();
+    }
+  });
+
+  it('keeps the element type of a typed array', () => {
+    const copy = ownCopy(new Int32Array([1, -2, 3]).subarray(1));
+    expect(copy).toEqual(new Int32Array([-2, 3]));
   });
 });

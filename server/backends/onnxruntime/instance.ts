@@ -4,7 +4,7 @@ import { Errors, InferenceError } from '../../core/errors';
 import { BytesData, isBytesData, type Tensor } from '../../core/tensor';
 import { resolveWorkerScript } from '../worker-script';
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backend';
-import type { FromWorker, RunMessage, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { ownCopy, type FromWorker, type RunMessage, type ToWorker, type WireRunResult, type WireTensor, type WorkerInit } from './messages';
 import { Channel, CHANNEL_BYTES, DONE, HEAD, NameTable, SLOT_COUNT, STOP, waitAsync } from './shared-channel';
 
 interface PendingMessage {
@@ -271,7 +271,7 @@ function toWire(tensor: Tensor): WireTensor {
   // Moving a whole request body for a small tensor would detach (or, for pooled buffers, copy) far more than needed:
   // copy small tensors, move large ones (a large binary input is most of its body).
   const move = spansBuffer || (data.byteLength >= TRANSFER_MIN_BYTES && data.byteLength * 2 >= data.buffer.byteLength);
-  return { name: tensor.name, ortType, dims: tensor.shape, data: move ? data : data.slice() };
+  return { name: tensor.name, ortType, dims: tensor.shape, data: move ? data : ownCopy(data) };
 }
 
 function transferList(inputs: WireTensor[]): ArrayBuffer[] {

@@ -9,6 +9,15 @@ export interface WireTensor {
   data: ArrayBufferView;
 }
 
+/**
+ * Tensor data copied into a buffer of its own, which postMessage can move. A Node Buffer's slice() is no copy but a
+ * view of the same memory, often Node's pool of small Buffers: in a transfer list, Node 20 copies such a buffer silently,
+ * Node 24 (the image's) throws DataCloneError. TypedArray.prototype.slice copies for every typed array, Buffers too.
+ */
+export function ownCopy(data: ArrayBufferView): ArrayBufferView {
+  return Uint8Array.prototype.slice.call(data as Uint8Array);
+}
+
 export interface WorkerInit {
   modelPath: string;
   intraOpThreads: number;

@@ -5,7 +5,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, RunMessage, SpareWorkerData, ToWorker, WireRunResult, WireTensor, WorkerInit } from './messages';
+import { ownCopy, type FromWorker, type RunMessage, type SpareWorkerData, type ToWorker, type WireRunResult, type WireTensor, type WorkerInit } from './messages';
 import { createSession, runOne } from './session-run';
 import { Channel, DONE, HEAD, NameTable, SLOT_COUNT, STOP } from './shared-channel';
 
@@ -51,7 +51,7 @@ function postResults(message: Extract<FromWorker, { type: 'result' }>): void {
   try {
     post(message, [...buffers]);
   } catch {
-    const copy = (o: WireTensor): WireTensor => ({ ...o, data: (o.data as ArrayBufferView & { slice(): ArrayBufferView }).slice() });
+    const copy = (o: WireTensor): WireTensor => ({ ...o, data: ownCopy(o.data) });
     const copied = { ...message, results: message.results.map((r) => (r.ok ? { ...r, outputs: r.outputs.map(copy) } : r)) };
     post(copied, outputsOf(copied).map((o) => o.data.buffer as ArrayBuffer));
   }
