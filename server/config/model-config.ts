@@ -248,7 +248,8 @@ export interface ModelEnsembling {
     output_map?: Record<string, string>;
     model_namespace?: string;
   }[];
-  max_inflight_responses?: number;
+  /** Triton's backpressure: at most this many requests in flight at each step, across the ensemble's requests (0: no limit). */
+  max_inflight_requests?: number;
 }
 
 export interface ModelParameter {

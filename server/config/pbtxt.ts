@@ -262,13 +262,20 @@ class TextFormatParser {
 
   private parseInteger(slot: ScalarSlot): number {
     const { negative, token } = this.readSigned();
-    const magnitude = token.kind === 'number' ? parseIntegerLiteral(token.text) : undefined;
-    if (magnitude === undefined) throw this.typeError(slot, slot.type, token, negative);
-    const value = negative ? -magnitude : magnitude;
     const [min, max] = INTEGER_RANGES[slot.type];
+    // Each message ends with protobuf TextFormat's own words (Triton's parser), which Triton users and its qa look for;
+    // protobuf reads no '-' before an unsigned value.
+    const protobufSays = (words: string) => ` (protobuf: ${words})`;
+    const magnitude = token.kind === 'number' ? parseIntegerLiteral(token.text) : undefined;
+    if (magnitude === undefined) {
+      const got = negative && min === 0n ? '-' : token.kind === 'string' ? JSON.stringify(token.text) : token.text;
+      throw this.tokens.error(this.typeErrorText(slot, slot.type, token, negative) + protobufSays(`Expected integer, got: ${got}`), token.line);
+    }
+    const value = negative ? -magnitude : magnitude;
     const shown = `${negative ? '-' : ''}${token.text}`;
     if (value < min || value > max) {
-      throw this.tokens.error(`field '${slot.name}' value ${shown} is out of range for ${slot.type}`, token.line);
+      const words = negative && min === 0n ? 'Expected integer, got: -' : `Integer out of range (${token.text})`;
+      throw this.tokens.error(`field '${slot.name}' value ${shown} is out of range for ${slot.type}${protobufSays(words)}`, token.line);
     }
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
       // Values are plain JS numbers (as in Triton's config JSON); refuse rather than round.
@@ -290,8 +297,12 @@ class TextFormatParser {
   }
 
   private typeError(slot: ScalarSlot, expected: string, token: Token, negative = false): ConfigError {
+    return this.tokens.error(this.typeErrorText(slot, expected, token, negative), token.line);
+  }
+
+  private typeErrorText(slot: ScalarSlot, expected: string, token: Token, negative: boolean): string {
     const got = negative ? `'-' followed by ${describeToken(token)}` : describeToken(token);
-    return this.tokens.error(`field '${slot.name}' expects ${expected}, got ${got}`, token.line);
+    return `field '${slot.name}' expects ${expected}, got ${got}`;
   }
 
   /** Refuses a second value for a singular field, and a second member of a oneof. */

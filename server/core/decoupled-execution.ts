@@ -42,6 +42,7 @@ export async function runDecoupled(
       requestId: request.id,
       parameters: backendParameters(request.parameters),
       sink: (streamed, final) => listener(streamed && toStreamEvent(streamed, header), final),
+      signal: request.signal,
     });
     recordServed(account, batchSize, Number(process.hrtime.bigint() - started), result);
   } catch (error) {

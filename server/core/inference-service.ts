@@ -1,10 +1,11 @@
 import { modelConfigToJson } from '../config/config-json';
 import { parseModelConfigJson } from '../config/config-from-json';
 import { composingModelNames } from '../config/ensemble-graph';
-import type { ModelConfig } from '../config/model-config';
+import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
 import type { LoadedModelVersion } from '../repository/loaded-version';
 import type { ModelManager } from '../repository/model-manager';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../scheduler/ensemble-scheduler';
+import { shapeStepInputs, type SourceBatchSize } from '../scheduler/ensemble-reshape';
 import { CacheOutcome, executeWithCache } from './cached-execution';
 import { classCount, classify } from './classification';
 import { Errors, InferenceError, toInferenceError } from './errors';
@@ -260,19 +261,34 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
 
   /** One ensemble step: a request of its own to the composing model, counted in its statistics and metrics. */
   async runStep(step: StepRequest): Promise<StepResult> {
-    const { response, queueNs, timings } = await this.serve(stepInferRequest(step), false, 'ensemble', step.trace instanceof RequestTrace ? step.trace : undefined);
-    return { outputs: response.outputs, queueNs, timings };
+    const { request, batchSize } = this.shapeStep(step);
+    const { response, queueNs, timings } = await this.serve(request, false, 'ensemble', step.trace instanceof RequestTrace ? step.trace : undefined);
+    return { outputs: response.outputs, batchSize, queueNs, timings };
   }
 
   /** One ensemble step on a decoupled composing model: its responses' outputs as they come; a failed one throws. */
-  async runStepStream(step: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void> {
+  async runStepStream(step: StepRequest, onResponse: (outputs: Tensor[], batchSize: SourceBatchSize) => void): Promise<void> {
+    const { request, batchSize } = this.shapeStep(step);
     let failure: InferenceError | undefined;
-    await this.stream(stepInferRequest(step), (event) => {
+    await this.stream(request, (event) => {
       if (!event || failure) return;
       if ('error' in event) failure = event.error;
-      else onResponse(event.response.outputs);
+      else onResponse(event.response.outputs, batchSize);
     }, false);
     if (failure) throw failure;
+  }
+
+  /** A step's request, its inputs shaped for the composing model as Triton's ensemble scheduler shapes them. */
+  private shapeStep(step: StepRequest): { request: InferRequest; batchSize: SourceBatchSize } {
+    let config: NormalizedModelConfig | undefined;
+    try {
+      config = this.options.manager.getReady(step.model, step.version).config;
+    } catch {
+      // serve() meets the same error again, and answers it.
+      return { request: stepInferRequest(step, step.inputs), batchSize: 0 };
+    }
+    const { inputs, batchSize } = shapeStepInputs(config, step.inputs, step.inputBatchSizes);
+    return { request: stepInferRequest(step, inputs), batchSize };
   }
 
   /** A client's request (`external`: refused once shutdown began) or an ensemble step (finishes during the drain). */
@@ -438,7 +454,7 @@ function streamsResponses(loaded: LoadedModelVersion): boolean {
 }
 
 /** The request an ensemble step makes of its composing model: the ensemble request's parameters go with it. */
-function stepInferRequest(step: StepRequest): InferRequest {
+function stepInferRequest(step: StepRequest, inputs: Tensor[]): InferRequest {
   const parameters: Parameters = { ...step.parameters };
   if (step.priority !== undefined) parameters.priority = step.priority;
   if (step.timeoutUs !== undefined) parameters.timeout = step.timeoutUs;
@@ -452,7 +468,7 @@ function stepInferRequest(step: StepRequest): InferRequest {
     version: step.version,
     ...(step.requestId !== undefined ? { id: step.requestId } : {}),
     parameters,
-    inputs: step.inputs,
+    inputs,
     outputs: step.outputNames.map((name) => ({ name })),
   };
 }

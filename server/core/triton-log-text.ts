@@ -9,7 +9,7 @@
  * file and line; a JavaScript log call has neither at hand, so the place reads `<component>:0` (the record's
  * `component` binding, else `server`). As Triton, the message is written as a JSON string (quotes, control characters
  * escaped: one line per record, whatever a client put into a model or tensor name) unless the environment sets
- * TRITON_SERVER_ESCAPE_LOG_MESSAGES=0. The record's other fields follow the message as `key=value`.
+ * TRITON_SERVER_ESCAPE_LOG_MESSAGES=0. The record's other fields follow the message's first line as `key=value`.
  *
  * Hand-written: pino's transports (pino-pretty included) have no glog/Triton line format.
  */
@@ -61,13 +61,18 @@ export function tritonLogLine(record: Readonly<Record<string, unknown>>, options
   return `${preamble} ${options.escape ? JSON.stringify(message) : message}`;
 }
 
+/**
+ * The message, its other fields after its first line: a multi-line message is a heading and an object (Triton's
+ * model status table), which Triton's qa reads as such and which the fields would break.
+ */
 function messageText(record: Readonly<Record<string, unknown>>): string {
-  const parts = typeof record.msg === 'string' && record.msg !== '' ? [record.msg] : [];
+  const [heading, ...object] = typeof record.msg === 'string' && record.msg !== '' ? record.msg.split('\n') : [];
+  const parts = heading !== undefined ? [heading] : [];
   for (const [key, value] of Object.entries(record)) {
     if (PREAMBLE_FIELDS.has(key)) continue;
     parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   }
-  return parts.join(' ');
+  return [parts.join(' '), ...object].join('\n');
 }
 
 /**

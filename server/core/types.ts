@@ -62,6 +62,8 @@ export interface InferRequest {
    * the end by that frontend (it adds its send timestamps and finishes the response's trace).
    */
   readonly received?: FrontendReceipt;
+  /** Aborted when the client is gone (a cancelled gRPC stream): a streaming ensemble then starts no further steps. */
+  readonly signal?: AbortSignal;
 }
 
 export interface InferResponse {

@@ -5,6 +5,7 @@ import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
+import type { SourceBatchSize } from './ensemble-reshape';
 import type { SchedulerJob } from './scheduler';
 
 /** One request to a composing model, as an ensemble step makes it. */
@@ -24,10 +25,17 @@ export interface StepRequest {
   readonly parameters?: Parameters;
   /** The ensemble request's trace, when it is traced: each step's trace is its child. */
   readonly trace?: TraceRecorder;
+  /**
+   * Per input (by the composing model's input name), the batch size the tensor was made with (0: made without
+   * batching): the runner shapes it for the composing model as Triton does (ensemble-reshape.ts).
+   */
+  readonly inputBatchSizes?: ReadonlyMap<string, SourceBatchSize>;
 }
 
 export interface StepResult {
   readonly outputs: Tensor[];
+  /** The step request's batch size, which its outputs carry on (0: the composing model does not batch). */
+  readonly batchSize: SourceBatchSize;
   readonly queueNs: number;
   readonly timings: ExecutionTimings;
 }
@@ -38,14 +46,23 @@ export interface StepResult {
  */
 export interface ComposingModelRunner {
   runStep(request: StepRequest): Promise<StepResult>;
-  /** A step on a decoupled composing model: each response's outputs as they come; resolves after the final flag. */
-  runStepStream?(request: StepRequest, onResponse: (outputs: Tensor[]) => void): Promise<void>;
+  /**
+   * A step on a decoupled composing model: each response's outputs as they come, with the step request's batch size
+   * (as StepResult's); resolves after the final flag.
+   */
+  runStepStream?(request: StepRequest, onResponse: (outputs: Tensor[], batchSize: SourceBatchSize) => void): Promise<void>;
   /** Whether the ready version a step would use is decoupled. */
   isDecoupled?(model: string, version?: string): boolean;
 }
 
 /** The request a step makes of its composing model: the step's inputs and outputs with the ensemble request's id, flags, parameters, priority and timeout. */
-export function stepRequest(step: EnsembleStep, inputs: Tensor[], job: SchedulerJob, trace?: TraceRecorder): StepRequest {
+export function stepRequest(
+  step: EnsembleStep,
+  inputs: Tensor[],
+  job: SchedulerJob,
+  inputBatchSizes: ReadonlyMap<string, SourceBatchSize>,
+  trace?: TraceRecorder,
+): StepRequest {
   return {
     model: step.modelName,
     version: step.modelVersion === undefined ? undefined : String(step.modelVersion),
@@ -56,6 +73,7 @@ export function stepRequest(step: EnsembleStep, inputs: Tensor[], job: Scheduler
     sequence: job.sequence,
     requestId: job.requestId,
     parameters: job.parameters,
+    inputBatchSizes,
     ...(trace ? { trace } : {}),
   };
 }

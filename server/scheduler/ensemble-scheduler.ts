@@ -4,15 +4,13 @@ import type { SequenceFlags } from '../core/sequence-parameters';
 import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
 import { stepRequest, type ComposingModelRunner } from './composing-runner';
+import { EnsemblePlan, type EnsembleOptions } from './ensemble-plan';
+import type { SourceBatchSize } from './ensemble-reshape';
 import { StreamingEnsembleRun } from './ensemble-stream';
 import type { JobResult, Scheduler, SchedulerJob } from './scheduler';
 
 export type { ComposingModelRunner, StepRequest, StepResult } from './composing-runner';
-
-/** The logger an ensemble notes verbose events to (pino's debug level is Triton's --log-verbose=1). */
-export interface EnsembleLog {
-  debug(fields: Record<string, unknown>, message: string): void;
-}
+export type { EnsembleLog, EnsembleOptions } from './ensemble-plan';
 
 /**
  * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. Only the steps the
@@ -23,14 +21,17 @@ export interface EnsembleLog {
 export class EnsembleScheduler implements Scheduler {
   private pending = 0;
   private readonly idle = new Set<() => void>();
+  private readonly plan: EnsemblePlan;
 
   constructor(
     /** The ensemble's name. */
     readonly ensemble: string,
     private readonly steps: readonly EnsembleStep[],
     private readonly runner: ComposingModelRunner,
-    private readonly log?: EnsembleLog,
-  ) {}
+    options: EnsembleOptions = {},
+  ) {
+    this.plan = new EnsemblePlan(ensemble, steps, runner, options);
+  }
 
   get pendingCount(): number {
     return this.pending;
@@ -49,8 +50,8 @@ export class EnsembleScheduler implements Scheduler {
   async enqueue(job: SchedulerJob): Promise<JobResult> {
     this.pending += 1;
     try {
-      if (job.sink) return await new StreamingEnsembleRun(this.ensemble, stepsNeeded(this.steps, job.outputNames), this.runner, job).run();
-      return await new EnsembleRun(this.ensemble, this.steps, this.runner, job, this.log).run();
+      if (job.sink) return await new StreamingEnsembleRun(this.plan, stepsNeeded(this.steps, job.outputNames), job).run();
+      return await new EnsembleRun(this.plan, job).run();
     } finally {
       this.pending -= 1;
       if (this.pending === 0) for (const resolve of [...this.idle]) resolve();
@@ -106,6 +107,8 @@ function sequenceResponseParameters(sequence: SequenceFlags | undefined): Parame
  */
 class EnsembleRun {
   private readonly tensors = new Map<string, Tensor | null>();
+  /** The batch size each tensor was made with (0: without batching), to shape it for its readers as Triton does. */
+  private readonly batchSizes = new Map<string, SourceBatchSize>();
   /** Readers left per tensor (steps not started, plus one when it is a requested output): the last reader may move it. */
   private readonly readersLeft = new Map<string, number>();
   private readonly waiting: Set<EnsembleStep>;
@@ -113,16 +116,16 @@ class EnsembleRun {
   private readonly timings = { computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
 
   constructor(
-    private readonly ensemble: string,
-    steps: readonly EnsembleStep[],
-    private readonly runner: ComposingModelRunner,
+    private readonly plan: EnsemblePlan,
     private readonly job: SchedulerJob,
-    private readonly log: EnsembleLog | undefined,
   ) {
-    this.waiting = new Set(stepsNeeded(steps, job.outputNames));
+    this.waiting = new Set(stepsNeeded(plan.steps, job.outputNames));
     for (const step of this.waiting) for (const tensor of step.inputMap.values()) this.addReader(tensor);
     for (const name of job.outputNames) this.addReader(name);
-    for (const input of job.inputs) this.tensors.set(input.name, input);
+    for (const input of job.inputs) {
+      this.tensors.set(input.name, input);
+      this.batchSizes.set(input.name, plan.inputBatchSize(job));
+    }
   }
 
   run(): Promise<JobResult> {
@@ -147,7 +150,7 @@ class EnsembleRun {
               running -= 1;
               if (failed) return;
               failed = true;
-              reject(Errors.inEnsemble(this.ensemble, toInferenceError(error)));
+              reject(Errors.inEnsemble(this.plan.ensemble, toInferenceError(error)));
             },
           );
         }
@@ -159,11 +162,14 @@ class EnsembleRun {
 
   private async runStep(step: EnsembleStep): Promise<void> {
     const inputs: Tensor[] = [];
+    const batchSizes = new Map<string, SourceBatchSize>();
     for (const [modelInput, tensorName] of step.inputMap) {
       const tensor = this.take(tensorName);
       if (tensor) inputs.push({ ...tensor, name: modelInput });
+      batchSizes.set(modelInput, this.batchSizes.get(tensorName) ?? 0);
     }
-    const result = await this.runner.runStep(stepRequest(step, inputs, this.job, this.job.trace));
+    const request = stepRequest(step, inputs, this.job, batchSizes, this.job.trace);
+    const result = await this.plan.send(step, () => this.plan.runner.runStep(request));
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
     this.timings.computeInferNs += result.timings.computeInferNs;
@@ -172,6 +178,7 @@ class EnsembleRun {
     for (const [modelOutput, tensorName] of step.outputMap) {
       const output = produced.get(modelOutput);
       this.tensors.set(tensorName, output ? { ...output, name: tensorName } : null);
+      this.batchSizes.set(tensorName, result.batchSize);
     }
   }
 
@@ -180,9 +187,9 @@ class EnsembleRun {
     const outputs: Tensor[] = [];
     for (const name of this.job.outputNames) {
       const tensor = this.tensors.get(name);
-      if (tensor) outputs.push(tensor);
+      if (tensor) outputs.push(this.plan.shapeOutput(tensor, this.batchSizes.get(name) ?? 0));
       // Triton's verbose line, word for word: its qa tests look for it in the server log.
-      else this.log?.debug({ ensemble: this.ensemble }, `Composing models did not output tensor ${name}`);
+      else this.plan.log?.debug({ ensemble: this.plan.ensemble }, `Composing models did not output tensor ${name}`);
     }
     return {
       outputs,

@@ -28,6 +28,8 @@ export interface SchedulerJob {
   readonly trace?: TraceRecorder;
   /** Decoupled models: where the responses go as they come; the job runs alone and its result has no outputs. */
   readonly sink?: ResponseSink;
+  /** The request's InferRequest.signal: aborted when its client is gone. */
+  readonly signal?: AbortSignal;
 }
 
 export interface JobResult {

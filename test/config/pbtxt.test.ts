@@ -252,11 +252,23 @@ describe('parseModelConfigText: errors name file, line and field', () => {
     expect(parseError('constructor: 1')).toMatch(/unknown field 'constructor'/);
   });
 
+  it("ends an integer's error with protobuf TextFormat's own words, as Triton logs them", () => {
+    const scheduling = (value: string) => parseError(`ensemble_scheduling {\n  max_inflight_requests: ${value}\n}`);
+    expect(scheduling('-5')).toBe(
+      "config.pbtxt:2: field 'max_inflight_requests' value -5 is out of range for uint32 (protobuf: Expected integer, got: -)",
+    );
+    expect(scheduling('"invalid_value"')).toMatch(/ \(protobuf: Expected integer, got: "invalid_value"\)$/);
+    expect(scheduling('12345678901')).toMatch(/ \(protobuf: Integer out of range \(12345678901\)\)$/);
+    expect(parseError('max_batch_size: -3000000000')).toMatch(/ \(protobuf: Integer out of range \(3000000000\)\)$/);
+  });
+
   it('reports a wrong type', () => {
     expect(parseError('name: "m"\n\nmax_batch_size: "eight"')).toBe(
-      `config.pbtxt:3: field 'max_batch_size' expects int32, got string "eight"`,
+      `config.pbtxt:3: field 'max_batch_size' expects int32, got string "eight" (protobuf: Expected integer, got: "eight")`,
     );
-    expect(parseError('max_batch_size: 1.5')).toBe("config.pbtxt:1: field 'max_batch_size' expects int32, got number 1.5");
+    expect(parseError('max_batch_size: 1.5')).toBe(
+      "config.pbtxt:1: field 'max_batch_size' expects int32, got number 1.5 (protobuf: Expected integer, got: 1.5)",
+    );
     expect(parseError('name: simple')).toBe("config.pbtxt:1: field 'name' expects string, got identifier simple");
     expect(parseError('max_batch_size: 3000000000')).toMatch(/out of range for int32/);
     expect(parseError('dynamic_batching { max_queue_delay_microseconds: -1 }')).toMatch(/out of range for uint64/);

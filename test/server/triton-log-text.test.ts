@@ -53,6 +53,12 @@ describe('tritonLogLine', () => {
     expect(escapeFromEnvironment({})).toBe(true);
   });
 
+  test("a multi-line message (Triton's model status table) keeps its fields on its first line, the table last", () => {
+    const table = '+---+\n| a |\n+---+';
+    const line = tritonLogLine({ level: 30, msg: `model status\n${table}`, models: [{ name: 'a' }] }, options('default', false), MICROS);
+    expect(line.split('\n')).toEqual(['I1206 09:05:03.000042 77 server:0] model status models=[{"name":"a"}]', ...table.split('\n')]);
+  });
+
   test('fuzz: any message and fields give one line that parses back to the message', () => {
     fc.assert(
       fc.property(fc.string(), fc.dictionary(fc.string().filter((k) => !['level', 'msg', 'time', 'pid', 'hostname', 'service', 'component'].includes(k)), fc.jsonValue()), (msg, fields) => {

@@ -50,6 +50,8 @@ export interface StreamInferCall {
   on(event: 'data', listener: (message: ModelInferRequestMessage) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** The client is gone (RST_STREAM, closed connection, deadline). */
+  on(event: 'cancelled', listener: () => void): unknown;
 }
 
 export function streamInferHandler(service: InferenceServiceApi, log: Logger | undefined, headerForwardPattern?: RegExp) {
@@ -57,6 +59,9 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     let pending = 0;
     let ended = false;
     const ordered = new InOrderWriter();
+    // As Triton cancels a cancelled stream's requests: a streaming ensemble starts no further steps for them.
+    const cancellation = new AbortController();
+    call.on('cancelled', () => cancellation.abort());
     const finishIfDone = () => {
       if (ended && pending === 0 && !call.cancelled) call.end();
     };
@@ -95,6 +100,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
         ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
+        request = { ...request, signal: cancellation.signal };
       } catch (error) {
         writeError(message, error);
         return;
