@@ -82,14 +82,19 @@ RUN apt-get update \
  && (getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --shell /bin/sh --create-home node)
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # MALLOC_ARENA_MAX: worker threads each get a glibc arena that keeps its memory after the worker exits; two arenas
-# let RSS fall back after a model is unloaded. MALLOC_MMAP/TRIM_THRESHOLD_ fixed at 4 MiB: blocks that large (ONNX
-# Runtime's weights and arena chunks) are mmapped and go back to the OS when freed, where glibc's sliding threshold
-# would keep them in the heap; smaller tensors stay on the heap (no mmap per request). bench:memory measures both.
+# let RSS fall back after a model is unloaded. MALLOC_MMAP/TRIM_THRESHOLD_ fixed at 1 MiB: blocks that large (ONNX
+# Runtime's weights and arena chunks, a loaded model's buffers) are mmapped and go back to the OS when freed, where
+# glibc's sliding threshold would keep them in the heap, pinned there by whatever small block is allocated above
+# them; an image tensor (224x224x3 FP32, 602 KB) stays on the heap (no mmap per request).
+# NODE_OPTIONS=--max-semi-space-size=4: the event loop's young generation is 2 x 16 MiB by default, every page of it
+# touched under load and kept resident for good; 2 x 4 MiB cost no throughput on small requests (bench:http) and
+# keep ~20 MiB less resident. bench:memory runs the server with these settings and without (docs/performance.md).
 # PYTHONDONTWRITEBYTECODE: the root file system is read-only in the Deployment.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=4 \
     MALLOC_ARENA_MAX=2 \
-    MALLOC_MMAP_THRESHOLD_=4194304 \
-    MALLOC_TRIM_THRESHOLD_=4194304 \
+    MALLOC_MMAP_THRESHOLD_=1048576 \
+    MALLOC_TRIM_THRESHOLD_=1048576 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./

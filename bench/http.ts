@@ -30,6 +30,7 @@ import { describeMachine, machineInfo } from './lib/machine';
 import type { OrtRawResult } from './lib/ort-raw';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { BenchRequest, checkSimpleResponse, simpleBinaryRequest, simpleJsonRequest } from './lib/simple-requests';
+import { threadCpu, threadCpuDelta } from './lib/threads';
 import { benchArgs } from './lib/args';
 
 const TARGET_RATIO = 0.75;
@@ -151,6 +152,8 @@ interface Measured extends LoadResult {
   readonly serverCpuUsPerRequest?: number;
   /** Server CPU seconds per wall second during the measured run (2 = both cores of a 2-core box). */
   readonly serverCores?: number;
+  /** Of serverCpuUsPerRequest, the event loop's (the main thread's); the rest is worker threads, ORT's, V8's. */
+  readonly eventLoopCpuUsPerRequest?: number;
 }
 
 async function measure(tool: LoadTool, settings: LoadSettings, child: ServerChild, request: BenchRequest, label: string): Promise<Measured> {
@@ -158,15 +161,21 @@ async function measure(tool: LoadTool, settings: LoadSettings, child: ServerChil
   if (settings.warmupSeconds > 0) await runLoad(tool, child.port, request, settings, settings.warmupSeconds, LIB);
   const pid = child.process.pid!;
   const cpuBefore = processCpuSeconds(pid);
+  const threadsBefore = threadCpu(pid);
   const result = await runLoad(tool, child.port, request, settings, settings.durationSeconds, LIB);
   const cpuAfter = processCpuSeconds(pid);
   const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+  // The main thread's id is the process id (Linux; no thread figures elsewhere).
+  const eventLoop = threadCpuDelta(threadsBefore, threadCpu(pid)).find((thread) => thread.tid === pid)?.seconds;
+  const perRequest = (seconds: number | undefined) => (seconds !== undefined && result.requests > 0 ? (seconds * 1e6) / result.requests : undefined);
   const measured: Measured = {
     ...result,
-    serverCpuUsPerRequest: cpu !== undefined && result.requests > 0 ? (cpu * 1e6) / result.requests : undefined,
+    serverCpuUsPerRequest: perRequest(cpu),
     serverCores: cpu !== undefined ? cpu / result.seconds : undefined,
+    eventLoopCpuUsPerRequest: perRequest(eventLoop),
   };
-  log(`    ${Math.round(result.requestsPerSecond)} req/s, ${measured.serverCpuUsPerRequest?.toFixed(0) ?? '?'} server CPU µs/request, ${result.failures} failures`);
+  log(`    ${Math.round(result.requestsPerSecond)} req/s, ${measured.serverCpuUsPerRequest?.toFixed(0) ?? '?'} server CPU µs/request ` +
+    `(event loop ${measured.eventLoopCpuUsPerRequest?.toFixed(0) ?? '?'}), ${result.failures} failures`);
   if (result.failures > 0) log(`    WARNING: ${result.failures} failed requests: this figure does not count`);
   return measured;
 }
@@ -356,7 +365,10 @@ async function main(): Promise<void> {
     const results = perRow.get(key);
     if (!results) continue;
     const row = medianResult(results);
-    const cpu = row.serverCpuUsPerRequest !== undefined && cpuBound !== undefined ? `; CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs = ${(row.serverCpuUsPerRequest / cpuBound).toFixed(2)} × bound (goal ≤ 1.33)` : '';
+    const cpu = row.serverCpuUsPerRequest !== undefined && cpuBound !== undefined
+      ? `; CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs = ${(row.serverCpuUsPerRequest / cpuBound).toFixed(2)} × bound (goal ≤ 1.33), ` +
+        `event loop ${row.eventLoopCpuUsPerRequest?.toFixed(0) ?? '?'} µs of it`
+      : '';
     ratioLines.push(`${key}: ${(row.requestsPerSecond / bound).toFixed(2)} × bound (goal ≥ 0.75)${cpu}`);
   }
   if (args.rounds > 1) {

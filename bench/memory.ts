@@ -5,8 +5,9 @@
  * unload both, wait for RSS to settle. RSS is read from /proc/<pid>/status (VmRSS; VmHWM for the peak).
  * Target: RSS after unload ≤ 1.1 × RSS before the first load, after every cycle (a growing series is a leak).
  *
- * Two series side by side (`--malloc=default,image`): the server with glibc's default malloc settings, and with the
- * MALLOC_* settings of the Dockerfile's ENV (read from the Dockerfile, so the bench measures what the image runs).
+ * Two series side by side (`--malloc=default,image`): the server with glibc's and V8's default memory settings, and with
+ * the MALLOC_* settings and NODE_OPTIONS of the Dockerfile's ENV (read from the Dockerfile, so the bench measures what
+ * the image runs).
  *
  * "Settled": RSS watched for at least --settle-seconds (default 10: V8's memory reducer shrinks an idle heap only some
  * seconds after allocation stops; the server cannot be asked to GC), then until the last 2 s move less than 1 %.
@@ -83,10 +84,13 @@ async function post(child: ServerChild, urlPath: string, body = ''): Promise<voi
   if (result.status !== 200) throw new Error(`POST ${urlPath}: ${result.status} ${result.body.toString('utf8').slice(0, 300)}`);
 }
 
-/** The MALLOC_* variables the Dockerfile's ENV sets, e.g. { MALLOC_ARENA_MAX: '2' }. */
-function imageMallocEnv(): Record<string, string> {
+/** The memory settings the Dockerfile's ENV gives the image: its MALLOC_* variables and NODE_OPTIONS. */
+function imageMemoryEnv(): Record<string, string> {
   const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  return Object.fromEntries([...dockerfile.matchAll(/\b(MALLOC_[A-Z_]+)=([0-9]+)/g)].map((m) => [m[1], m[2]]));
+  const env: Record<string, string> = Object.fromEntries([...dockerfile.matchAll(/\b(MALLOC_[A-Z_]+)=([0-9]+)/g)].map((m) => [m[1], m[2]]));
+  const nodeOptions = /^\s*NODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile)?.[1].replace(/^"|"$/g, '');
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  return env;
 }
 
 interface Series {
@@ -175,8 +179,8 @@ async function runSeries(name: MallocSeries, env: Record<string, string>, work: 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   requireBuilt([SERVER_MAIN], 'bench:memory');
-  // Each series sets its own malloc settings: none may leak in from the shell running the bench.
-  for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_')) delete process.env[key];
+  // Each series sets its own memory settings: none may leak in from the shell running the bench.
+  for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_') || key === 'NODE_OPTIONS') delete process.env[key];
   const tool: LoadTool = chooseLoadTool(args.tool);
   const machine = machineInfo();
   log(`machine: ${describeMachine(machine)}`);
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
     },
   };
   const series: Series[] = [];
-  for (const name of args.malloc) series.push(await runSeries(name, name === 'image' ? imageMallocEnv() : {}, work));
+  for (const name of args.malloc) series.push(await runSeries(name, name === 'image' ? imageMemoryEnv() : {}, work));
 
   const out: string[] = [];
   out.push(`\nMachine: ${describeMachine(machine)}`);

@@ -2,7 +2,8 @@
  * A real-sized model through the server vs raw onnxruntime-node (issue 18): a ResNet-18-shaped network
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
- *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>]
+ *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
+ *                            --header-pad=1]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
@@ -11,6 +12,8 @@
  *  - compare (with --compare=<dist folder of another build>): the same for that build's server.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
+ * --header-pad=N: N spaces before the request's JSON header (176 bytes otherwise, a multiple of 4 by chance), as
+ * clients whose JSON has another length send it: the image's bytes then start off a 4-byte boundary in the body.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -38,10 +41,12 @@ interface Args {
   rounds: number;
   profile: boolean;
   compare?: string;
+  /** Spaces before the JSON header (0: none). */
+  headerPad: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false };
+  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0 };
   for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'threads') args.threads = number();
     else if (key === 'clients') args.clients = number();
@@ -50,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'rounds') args.rounds = number();
     else if (key === 'profile') args.profile = true;
     else if (key === 'compare') args.compare = path.resolve(value);
+    else if (key === 'header-pad') args.headerPad = Math.floor(number());
     else throw new Error(`unknown option ${arg}`);
   }
   return args;
@@ -81,9 +87,10 @@ function writeRepository(threads: number): { repository: string; modelFile: stri
 }
 
 /** Triton's binary tensor extension: a JSON header, then the image's raw little-endian FP32 bytes. */
-function binaryBody(): { body: Buffer; headerLength: number } {
+function binaryBody(headerPad: number): { body: Buffer; headerLength: number } {
   const image = resnet18Input();
   const header = Buffer.from(
+    ' '.repeat(headerPad) +
     JSON.stringify({
       inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, ...RESNET18_INPUT_SHAPE], parameters: { binary_data_size: image.byteLength } }],
       outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }],
@@ -183,8 +190,8 @@ async function main(): Promise<void> {
   requireBuilt([SERVER_MAIN, path.join(LIB, 'ort-image-raw.js')], 'bench:resnet');
   log(`Machine: ${describeMachine(machineInfo())}`);
   const { repository, modelFile } = writeRepository(args.threads);
-  const { body, headerLength } = binaryBody();
-  log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);
+  const { body, headerLength } = binaryBody(args.headerPad);
+  log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension, JSON header ${headerLength} bytes); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);
   const rows: Record<string, Row[]> = { raw: [], server: [] };
   if (args.compare) rows.compare = [];
   try {

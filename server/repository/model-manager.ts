@@ -1,23 +1,19 @@
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend';
 import type { ModelConfig, NormalizedModelConfig } from '../config/model-config';
-import { normalizeModelConfig, resolveBackendFields } from '../config/normalize';
 import { composingModelNames, isEnsembleConfig } from '../config/ensemble-graph';
-import { checkModelConfigPaths } from '../config/model-paths';
 import { Errors } from '../core/errors';
 import { ObserverHub } from '../core/observer';
 import type { ModelState, RepositoryIndexEntry } from '../core/types';
 import type { ModelControlMode } from '../contract';
 import type { ComposingModelRunner } from '../scheduler/ensemble-scheduler';
 import { GpuInventory, NvidiaSmiInventory, PlacementLedger } from '../scheduler/gpu-placement';
-import { backendFor } from './backend-for';
 import { OverrideFiles, removeOverrideModel, writeOverrideModel } from './file-override';
 import { EnsembleLoader, lifecycleAsEnsembleHost } from './ensemble-loading';
+import { ModelLoadPlan, planModelLoad } from './load-plan';
 import { LoadedModelVersion } from './loaded-version';
-import { listVersionDirs, looseModelFiles, readConfigFile, RepositorySource } from './source';
-import { missingVersionFolderMessage, noVersionAvailableMessage, selectVersions } from './version-policy';
+import { RepositoryPoller } from './repository-poller';
+import type { RepositorySource } from './source';
 
 export interface ModelManagerOptions {
   readonly sources: RepositorySource[];
@@ -69,8 +65,7 @@ export class ModelManager {
   private readonly observers: ObserverHub;
   private readonly gpus: GpuInventory;
   private readonly ledger = new PlacementLedger();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
+  private readonly poller: RepositoryPoller;
   private readonly ensembles: EnsembleLoader;
 
   constructor(private readonly options: ModelManagerOptions) {
@@ -84,6 +79,15 @@ export class ModelManager {
         load: (model) => this.load(model),
       }),
       this.observers,
+      options.log,
+    );
+    this.poller = new RepositoryPoller(
+      {
+        models: this.models,
+        discover: () => this.discover(),
+        load: (model) => this.load(model),
+        remove: (model) => this.unload(model).then(() => this.models.delete(model)),
+      },
       options.log,
     );
   }
@@ -174,61 +178,17 @@ export class ModelManager {
 
   /** Poll mode: rescan the repositories every interval; load new models, reload changed ones, unload removed ones. */
   startPolling(intervalMs: number): void {
-    if (this.pollTimer || intervalMs <= 0) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
-    this.pollTimer.unref();
+    this.poller.start(intervalMs);
   }
 
   /** One poll pass (also what the timer runs); concurrent calls share the pass in progress. */
   poll(): Promise<void> {
-    if (!this.polling) {
-      this.polling = this.pollOnce().finally(() => {
-        this.polling = undefined;
-      });
-    }
-    return this.polling;
-  }
-
-  private async pollOnce(): Promise<void> {
-    let available: Map<string, RepositorySource>;
-    try {
-      available = await this.discover();
-    } catch (error) {
-      this.options.log.warn({ err: (error as Error).message }, 'repository poll failed; keeping the models served');
-      return;
-    }
-    const work: Promise<unknown>[] = [];
-    for (const name of [...this.models.keys()]) {
-      if (available.has(name)) continue;
-      this.options.log.info({ model: name }, 'model removed from the repository: unloading');
-      work.push(this.unload(name).then(() => this.models.delete(name)));
-    }
-    for (const [name, source] of available) {
-      const record = this.models.get(name);
-      let fingerprint: string | undefined;
-      try {
-        fingerprint = await source.fingerprint?.(name);
-      } catch (error) {
-        this.options.log.warn({ model: name, err: (error as Error).message }, 'could not check the model for changes');
-        continue;
-      }
-      const changed = !record || (fingerprint !== undefined && fingerprint !== record.fingerprint);
-      if (!changed) continue;
-      this.options.log.info({ model: name }, record ? 'model changed: reloading' : 'new model: loading');
-      work.push(
-        this.load(name).catch((error: Error) =>
-          this.options.log.error({ model: name, err: error.message }, 'failed to load model'),
-        ),
-      );
-    }
-    await Promise.all(work);
+    return this.poller.poll();
   }
 
   /** Unload everything (shutdown); `drain: false` once the exit deadline has passed. */
   async stop({ drain = true }: { drain?: boolean } = {}): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = undefined;
-    await this.polling;
+    await this.poller.stop();
     // Ensembles first, so their requests in flight still find the composing models.
     const names = [...this.models.keys()];
     const ensembles = names.filter((name) => this.composingModels(name).length > 0);
@@ -337,10 +297,8 @@ export class ModelManager {
 
   private async loadFrom(record: ModelRecord, configOverride: ModelConfig | undefined, overrideDir: string | undefined, started: bigint): Promise<void> {
     const name = record.name;
-    let config: NormalizedModelConfig;
     let modelDir: string;
-    let backend: Backend | undefined;
-    let versions: number[];
+    let plan: ModelLoadPlan;
     try {
       const source = overrideDir ? undefined : (await this.discover()).get(name);
       if (overrideDir) {
@@ -355,29 +313,13 @@ export class ModelManager {
         record.fingerprint = await source.fingerprint?.(name);
         modelDir = await source.materialize(name);
       }
-      const available = await listVersionDirs(modelDir);
-      const loose = available.length === 0 ? await looseModelFiles(modelDir) : [];
-      if (loose.length > 0) throw new Error(missingVersionFolderMessage(name, loose[0]));
-      const firstVersionEntries =
-        available.length > 0 ? await fs.readdir(path.join(modelDir, String(available[0]))) : undefined;
-      const raw = resolveBackendFields(configOverride ?? (await readConfigFile(modelDir, this.options.modelConfigName)), {
-        modelDirectoryName: name,
-        versionDirectoryEntries: firstVersionEntries,
+      plan = await planModelLoad(name, modelDir, configOverride, {
+        backends: this.backends,
+        autoCompleteConfig: this.options.autoCompleteConfig,
+        modelConfigName: this.options.modelConfigName,
+        maxInstancesPerModel: this.options.maxInstancesPerModel,
       });
-      // An ensemble has no backend: its steps run on the composing models.
-      backend = isEnsembleConfig(raw) ? undefined : backendFor(raw, this.backends);
-      // Before anything reads a file the config names (auto-complete reads the model file).
-      await checkModelConfigPaths(raw, modelDir, available);
-      let completed: ModelConfig = raw;
-      if (backend && this.options.autoCompleteConfig && available.length > 0) {
-        completed = await backend.autoCompleteConfig(completed, path.join(modelDir, String(available[0])));
-      }
-      config = normalizeModelConfig(completed, { modelDirectoryName: name, versionDirectoryEntries: firstVersionEntries });
-      versions = selectVersions(config.version_policy, available);
-      if (versions.length === 0) throw new Error(noVersionAvailableMessage(name));
-      if (completed !== raw) await checkModelConfigPaths(config, modelDir, versions); // what auto_complete_config added
-      if (backend) checkInstanceCount(config, this.options.maxInstancesPerModel);
-      if (!backend) await this.ensembles.prepare(config);
+      if (!plan.backend) await this.ensembles.prepare(plan.config);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       // A failed reload keeps what is serving; a first load leaves the model UNAVAILABLE with the reason.
@@ -390,6 +332,7 @@ export class ModelManager {
       }
       throw Errors.loadFailed(name, reason);
     }
+    const { config, backend, versions } = plan;
 
     const backendConfig = (backend && this.options.backendConfig.get(backend.name)) || {};
     const fresh = new Map<number, VersionRecord>();
@@ -459,17 +402,6 @@ export class ModelManager {
       }
     }
   }
-}
-
-/** Refuse a config whose instance groups ask for more instances than the server allows, before any of them starts. */
-function checkInstanceCount(config: NormalizedModelConfig, limit: number | undefined): void {
-  if (limit === undefined) return;
-  // A KIND_GPU group with a gpus list starts `count` on each listed GPU; any other group starts `count` in all.
-  const asked = config.instance_group.reduce(
-    (sum, group) => sum + group.count * (group.kind === 'KIND_GPU' && group.gpus.length > 0 ? group.gpus.length : 1),
-    0,
-  );
-  if (asked > limit) throw Errors.tooManyInstances(config.name, asked, limit);
 }
 
 function describeFailures(failed: [number, VersionRecord][]): string {

@@ -6,7 +6,8 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import type { FastifyRequest } from 'fastify';
-import { readBody } from '../../server/protocol/http/body-reader';
+import { typedArrayFromBytes } from '../../server/core/tensor';
+import { binarySectionPadding, readBody } from '../../server/protocol/http/body-reader';
 
 type Outcome = { body: Buffer } | { code: string };
 
@@ -68,6 +69,29 @@ describe('request body reader', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('places a binary-extension body so that its tensors start 8-byte aligned: the codec views them, never copies', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 64 }), fc.array(fc.nat(), { maxLength: 4 }), async (jsonLength, floats, cuts) => {
+        const body = Buffer.alloc(jsonLength + 4 * floats, 0x7b);
+        body.writeFloatLE(1.5, jsonLength);
+        const headers = { 'content-length': String(body.length), 'inference-header-content-length': String(jsonLength) };
+        const outcome = (await read(split(body, cuts), headers, 1 << 20)) as { body: Buffer };
+        expect(outcome.body.equals(body)).toBe(true);
+        expect((outcome.body.byteOffset + jsonLength) % 8).toBe(0);
+        const tensor = typedArrayFromBytes('FP32', outcome.body.subarray(jsonLength));
+        expect(tensor.buffer).toBe(outcome.body.buffer);
+        expect(tensor[0]).toBe(1.5);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('pads nothing without a usable Inference-Header-Content-Length (the codec refuses bad ones)', () => {
+    for (const header of [undefined, '', '0', '-3', '1.5', 'abc', '100', '1e3', ['4', '8']]) expect(binarySectionPadding(header, 100)).toBe(0);
+    expect(binarySectionPadding('13', 100)).toBe(3);
+    expect(binarySectionPadding('16', 100)).toBe(0);
   });
 
   it('collects decompressed bodies, whose size the Content-Length does not give', async () => {

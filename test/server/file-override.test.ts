@@ -8,60 +8,42 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { createInferenceServer, InferenceServerApp } from '../../server/app';
-import { rawClient, RawClient, unary, unaryError } from '../grpc/helpers';
+import { unary, unaryError } from '../grpc/helpers';
 import { httpRequest } from '../http/helpers';
 import { copyRepository, EXAMPLES, simpleConfigJson, simpleRequest, sum } from './repo-fixture';
+import { serverForSuite } from './suite-server';
 
 const MODEL_FILE = fs.readFileSync(path.join(EXAMPLES, 'simple', '1', 'model.onnx'));
 const overrideFolders = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('inference-server-override-'));
 
-let app: InferenceServerApp;
-let httpPort: number;
-let client: RawClient;
-
-beforeAll(async () => {
-  app = createInferenceServer({
-    modelRepositories: [copyRepository(['simple'])],
-    modelControlMode: 'explicit',
-    loadModels: ['simple'],
-    httpPort: 0,
-    grpcPort: 0,
-    host: '127.0.0.1',
-    allowMetrics: false,
-    logger: pino({ level: 'silent' }),
-  });
-  const started = await app.start();
-  httpPort = started.httpPort!;
-  client = rawClient(started.grpcPort!);
-});
-
-afterAll(async () => {
-  client?.close();
-  await app?.stop();
+const server = serverForSuite({
+  modelRepositories: [copyRepository(['simple'])],
+  loadModels: ['simple'],
+  allowMetrics: false,
+  logger: pino({ level: 'silent' }),
 });
 
 const load = (model: string, parameters: Record<string, unknown>) =>
-  httpRequest(httpPort, { method: 'POST', url: `/v2/repository/models/${model}/load`, payload: JSON.stringify({ parameters }) });
+  httpRequest(server.httpPort, { method: 'POST', url: `/v2/repository/models/${model}/load`, payload: JSON.stringify({ parameters }) });
 
 test('HTTP: a model loaded from the files sent serves them; unloading removes its folder', async () => {
   const before = overrideFolders().length;
   const response = await load('uploaded', { config: simpleConfigJson({ name: 'uploaded' }), 'file:1/model.onnx': MODEL_FILE.toString('base64') });
   expect(response.statusCode).toBe(200);
-  expect(app.service.modelMetadata('uploaded').versions).toEqual(['1']);
-  const result = await app.service.infer(simpleRequest('uploaded'));
+  expect(server.app.service.modelMetadata('uploaded').versions).toEqual(['1']);
+  const result = await server.app.service.infer(simpleRequest('uploaded'));
   expect(Array.from(result.outputs[0].data as Int32Array)).toEqual(sum());
   expect(overrideFolders().length).toBe(before + 1);
-  await app.service.unloadModel('uploaded');
+  await server.app.service.unloadModel('uploaded');
   expect(overrideFolders().length).toBe(before);
 });
 
 test('a repository model replaced by files, then loaded again without them, serves the repository again', async () => {
-  expect(app.service.modelMetadata('simple').versions).toEqual(['2']);
+  expect(server.app.service.modelMetadata('simple').versions).toEqual(['2']);
   expect((await load('simple', { config: simpleConfigJson(), 'file:1/model.onnx': MODEL_FILE.toString('base64') })).statusCode).toBe(200);
-  expect(app.service.modelMetadata('simple').versions).toEqual(['1']);
+  expect(server.app.service.modelMetadata('simple').versions).toEqual(['1']);
   expect((await load('simple', {})).statusCode).toBe(200);
-  expect(app.service.modelMetadata('simple').versions).toEqual(['2']);
+  expect(server.app.service.modelMetadata('simple').versions).toEqual(['2']);
 });
 
 test.each([
@@ -76,8 +58,8 @@ test.each([
   expect((response.json() as { error: string }).error).toMatch(/^failed to load 'refused', failed to poll from model repository: /);
   expect(overrideFolders().length).toBe(before);
   expect(fs.existsSync(path.join(os.tmpdir(), 'absolute-override'))).toBe(false);
-  expect((await app.service.repositoryIndex()).map((entry) => entry.name)).not.toContain('refused');
-  expect(app.service.isReady()).toBe(true);
+  expect((await server.app.service.repositoryIndex()).map((entry) => entry.name)).not.toContain('refused');
+  expect(server.app.service.isReady()).toBe(true);
 });
 
 test('HTTP: a file parameter that is not a string is refused as a bad field', async () => {
@@ -86,15 +68,15 @@ test('HTTP: a file parameter that is not a string is refused as a bad field', as
 });
 
 test('gRPC: files as bytes_param; an oversized name answers INTERNAL', async () => {
-  await unary(client, 'RepositoryModelLoad', {
+  await unary(server.client, 'RepositoryModelLoad', {
     model_name: 'uploaded_grpc',
     parameters: {
       config: { string_param: simpleConfigJson({ name: 'uploaded_grpc' }) },
       'file:1/model.onnx': { bytes_param: MODEL_FILE },
     },
   });
-  expect(app.service.isModelReady('uploaded_grpc')).toBe(true);
-  const error = await unaryError(client, 'RepositoryModelLoad', {
+  expect(server.app.service.isModelReady('uploaded_grpc')).toBe(true);
+  const error = await unaryError(server.client, 'RepositoryModelLoad', {
     model_name: 'refused',
     parameters: { config: { string_param: '{}' }, [`file:${'A'.repeat(256)}`]: { bytes_param: Buffer.from('a') } },
   });

@@ -8,21 +8,11 @@ import * as grpc from '@grpc/grpc-js';
 import { parseCli } from '../../server/cli';
 import { headerForwardPattern } from '../../server/core/header-forwarding';
 import type { InferRequest } from '../../server/core/types';
-import { firstStreamReply, metadataOf, rawClient, RawClient, simpleRawRequest, startServer, StartedServer } from '../grpc/helpers';
+import { firstStreamReply, metadataOf, simpleRawRequest } from '../grpc/helpers';
 import { httpRequest, simpleInputs } from '../http/helpers';
+import { serverForSuite } from './suite-server';
 
-let server: StartedServer;
-let client: RawClient;
-
-beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple'], httpHeaderForwardPattern: '^x-app-|priority', grpcHeaderForwardPattern: 'tenant|triton_' });
-  client = rawClient(server.grpcPort);
-});
-
-afterAll(async () => {
-  client?.close();
-  await server?.app.stop();
-});
+const server = serverForSuite({ loadModels: ['simple'], httpHeaderForwardPattern: '^x-app-|priority', grpcHeaderForwardPattern: 'tenant|triton_' });
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -35,7 +25,7 @@ async function requestsSeen(method: 'infer' | 'inferStream', body: () => Promise
 
 const inferBody = JSON.stringify({ inputs: simpleInputs(), parameters: { own: 'kept' } });
 const httpInfer = (headers: Record<string, string>) =>
-  httpRequest(server.httpPort!, { method: 'POST', url: '/v2/models/simple/infer', payload: inferBody, headers });
+  httpRequest(server.httpPort, { method: 'POST', url: '/v2/models/simple/infer', payload: inferBody, headers });
 
 it('HTTP: headers matching the pattern (any case, name as sent) become string parameters; others do not', async () => {
   const [request] = await requestsSeen('infer', async () => {
@@ -52,19 +42,19 @@ it('HTTP: a reserved name is refused with Triton\'s text', async () => {
 it('gRPC: ModelInfer forwards matching metadata; a reserved key is refused', async () => {
   const [request] = await requestsSeen('infer', () =>
     new Promise((resolve, reject) =>
-      client.ModelInfer(simpleRawRequest(), metadataOf({ 'tenant-id': 'acme', 'x-unrelated': 'no' }), (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))),
+      server.client.ModelInfer(simpleRawRequest(), metadataOf({ 'tenant-id': 'acme', 'x-unrelated': 'no' }), (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))),
     ),
   );
   expect(request.parameters).toEqual({ 'tenant-id': 'acme' });
   const error = await new Promise<grpc.ServiceError>((resolve) =>
-    client.ModelInfer(simpleRawRequest(), metadataOf({ triton_x: '1' }), (e: grpc.ServiceError) => resolve(e)),
+    server.client.ModelInfer(simpleRawRequest(), metadataOf({ triton_x: '1' }), (e: grpc.ServiceError) => resolve(e)),
   );
   expect([error.code, error.details]).toEqual([grpc.status.INVALID_ARGUMENT, "Header 'triton_x' is reserved for Triton usage and cannot be forwarded."]);
 });
 
 it('gRPC: every request of a ModelStreamInfer stream gets the stream\'s matching metadata', async () => {
   const [request] = await requestsSeen('inferStream', async () => {
-    expect((await firstStreamReply(client, simpleRawRequest(), metadataOf({ 'tenant-id': 'acme' }))).error_message).toBe('');
+    expect((await firstStreamReply(server.client, simpleRawRequest(), metadataOf({ 'tenant-id': 'acme' }))).error_message).toBe('');
   });
   expect(request.parameters).toEqual({ 'tenant-id': 'acme' });
 });

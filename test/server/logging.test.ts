@@ -7,54 +7,38 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createInferenceServer, InferenceServerApp } from '../../server/app';
 import { SERVER_EXTENSIONS } from '../../server/core/inference-service';
 import { LogSettingsController } from '../../server/core/log-settings';
-import { rawClient, RawClient, unary, unaryError } from '../grpc/helpers';
+import { unary, unaryError } from '../grpc/helpers';
 import { httpRequest } from '../http/helpers';
 import { EXAMPLES } from './repo-fixture';
+import { serverForSuite } from './suite-server';
 
 const DEFAULTS = { log_file: '', log_info: true, log_warning: true, log_error: true, log_verbose_level: 0, log_format: 'default' };
 
-let app: InferenceServerApp;
-let httpPort: number;
-let client: RawClient;
 const lines: Array<{ level: number; msg: string; time: unknown }> = [];
-let logger: pino.Logger;
-
-beforeAll(async () => {
-  const settings = new LogSettingsController();
-  const capture = new Writable({
+const settings = new LogSettingsController();
+const logger = pino(
+  settings.pinoOptions(),
+  new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
       done();
     },
-  });
-  logger = pino(settings.pinoOptions(), capture);
-  app = createInferenceServer({
-    modelRepositories: [EXAMPLES],
-    modelControlMode: 'explicit',
-    loadModels: [],
-    httpPort: 0,
-    grpcPort: 0,
-    host: '127.0.0.1',
-    allowMetrics: false,
-    logger,
-    logSettings: settings,
-  });
-  const started = await app.start();
-  httpPort = started.httpPort!;
-  client = rawClient(started.grpcPort!);
+  }),
+);
+
+const server = serverForSuite({
+  modelRepositories: [EXAMPLES],
+  loadModels: [],
+  allowMetrics: false,
+  logger,
+  logSettings: settings,
 });
 
-afterAll(async () => {
-  client?.close();
-  await app?.stop();
-});
-
-const getSettings = async () => (await httpRequest(httpPort, { method: 'GET', url: '/v2/logging' })).json();
+const getSettings = async () => (await httpRequest(server.httpPort, { method: 'GET', url: '/v2/logging' })).json();
 const postSettings = (body: unknown) =>
-  httpRequest(httpPort, { method: 'POST', url: '/v2/logging', payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  httpRequest(server.httpPort, { method: 'POST', url: '/v2/logging', payload: typeof body === 'string' ? body : JSON.stringify(body) });
 
 /** Lines the logger writes for one call at each level, as their messages. */
 function written(): string[] {
@@ -129,7 +113,7 @@ describe('logging extension', () => {
   });
 
   it('gRPC LogSettings reads and changes the same settings', async () => {
-    expect((await unary(client, 'LogSettings', {})).settings).toEqual({
+    expect((await unary(server.client, 'LogSettings', {})).settings).toEqual({
       log_file: { string_param: '', parameter_choice: 'string_param' },
       log_info: { bool_param: true, parameter_choice: 'bool_param' },
       log_warning: { bool_param: true, parameter_choice: 'bool_param' },
@@ -137,7 +121,7 @@ describe('logging extension', () => {
       log_verbose_level: { uint32_param: 0, parameter_choice: 'uint32_param' },
       log_format: { string_param: 'default', parameter_choice: 'string_param' },
     });
-    const { settings } = await unary(client, 'LogSettings', {
+    const { settings } = await unary(server.client, 'LogSettings', {
       settings: { log_verbose_level: { uint32_param: 1 }, log_warning: { bool_param: false }, log_format: { string_param: 'ISO8601' } },
     });
     expect(settings.log_verbose_level.uint32_param).toBe(1);
@@ -152,7 +136,7 @@ describe('logging extension', () => {
     [{ log_verbose_level: {} }, grpc.status.INVALID_ARGUMENT, "expect int32 for 'log_verbose_level'"],
     [{ log_format: { string_param: 'xml' } }, grpc.status.INVALID_ARGUMENT, 'invalid argument for log_format, got: xml'],
   ])('gRPC LogSettings %j is refused and changes nothing', async (settings, code, message) => {
-    const error = await unaryError(client, 'LogSettings', { settings: { log_info: { bool_param: false }, ...settings } });
+    const error = await unaryError(server.client, 'LogSettings', { settings: { log_info: { bool_param: false }, ...settings } });
     expect(error.code).toBe(code);
     expect(error.details).toBe(message);
     expect(await getSettings()).toEqual(DEFAULTS);
@@ -180,7 +164,7 @@ describe('logging extension', () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(name, grpcValue, { maxKeys: 4 }), async (settings) => {
         try {
-          const response = await unary(client, 'LogSettings', { settings });
+          const response = await unary(server.client, 'LogSettings', { settings });
           expect(Object.keys(response.settings).sort()).toEqual(Object.keys(DEFAULTS).sort());
         } catch (error) {
           expect([grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED]).toContain((error as grpc.ServiceError).code);
@@ -188,6 +172,6 @@ describe('logging extension', () => {
       }),
       { numRuns: 60 },
     );
-    expect((await httpRequest(httpPort, { method: 'GET', url: '/v2/health/live' })).statusCode).toBe(200);
+    expect((await httpRequest(server.httpPort, { method: 'GET', url: '/v2/health/live' })).statusCode).toBe(200);
   });
 });

@@ -14,15 +14,12 @@ import {
   firstStreamReply,
   loadProto,
   metadataOf,
-  rawClient,
-  RawClient,
   simpleRawRequest,
-  startServer,
-  StartedServer,
   unary,
   unaryError,
 } from '../grpc/helpers';
 import { httpRequest, simpleInputs } from '../http/helpers';
+import { serverForSuite } from './suite-server';
 
 const base = ['--model-repository=/models'];
 
@@ -108,25 +105,14 @@ function restrictions(entries: string[], flag: string, feature: 'api' | 'protoco
 }
 
 describe('a server with restricted groups', () => {
-  let server: StartedServer;
-  let client: RawClient;
-
-  beforeAll(async () => {
-    server = await startServer({
-      loadModels: ['simple'],
-      httpRestrictedApis: restrictions(['model-repository,logging:Admin-Key=s3cret', 'inference:infer-key=abc'], 'http-restricted-api', 'api'),
-      grpcRestrictedProtocols: restrictions(['health,model-repository:admin-key=s3cret', 'inference:infer-key=abc'], 'grpc-restricted-protocol', 'protocol', 'triton-grpc-protocol-'),
-    });
-    client = rawClient(server.grpcPort);
-  });
-
-  afterAll(async () => {
-    client?.close();
-    await server?.app.stop();
+  const server = serverForSuite({
+    loadModels: ['simple'],
+    httpRestrictedApis: restrictions(['model-repository,logging:Admin-Key=s3cret', 'inference:infer-key=abc'], 'http-restricted-api', 'api'),
+    grpcRestrictedProtocols: restrictions(['health,model-repository:admin-key=s3cret', 'inference:infer-key=abc'], 'grpc-restricted-protocol', 'protocol', 'triton-grpc-protocol-'),
   });
 
   const http = (method: string, url: string, headers: Record<string, string> = {}, payload?: string) =>
-    httpRequest(server.httpPort!, { method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+    httpRequest(server.httpPort, { method, url, headers, ...(payload !== undefined ? { payload } : {}) });
   const inferBody = JSON.stringify({ inputs: simpleInputs() });
 
   it('HTTP: a restricted group without the header (or with another value) is 403 with Triton\'s text', async () => {
@@ -159,7 +145,7 @@ describe('a server with restricted groups', () => {
       ['RepositoryIndex', {}],
       ['ModelInfer', simpleRawRequest()],
     ] as const) {
-      const error = await unaryError(client, method, request);
+      const error = await unaryError(server.client, method, request);
       const key = method === 'ModelInfer' ? 'infer-key' : 'admin-key';
       expect([method, error.code, error.details]).toEqual([
         method,
@@ -168,20 +154,20 @@ describe('a server with restricted groups', () => {
       ]);
     }
     const wrong = metadataOf({ 'triton-grpc-protocol-admin-key': 'nope' });
-    const error = await new Promise<grpc.ServiceError>((resolve) => client.ServerLive({}, wrong, (e: grpc.ServiceError) => resolve(e)));
+    const error = await new Promise<grpc.ServiceError>((resolve) => server.client.ServerLive({}, wrong, (e: grpc.ServiceError) => resolve(e)));
     expect(error.code).toBe(grpc.status.UNAVAILABLE);
   });
 
   it('gRPC: with the metadata the call is served; open groups need nothing', async () => {
     const metadata = metadataOf({ 'triton-grpc-protocol-admin-key': 's3cret' });
-    const live = await new Promise((resolve, reject) => client.ServerLive({}, metadata, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))));
+    const live = await new Promise((resolve, reject) => server.client.ServerLive({}, metadata, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))));
     expect(live).toEqual({ live: true });
-    expect((await unary(client, 'ServerMetadata', {})).name).toBe('triton');
-    expect((await unary(client, 'ModelConfig', { name: 'simple' })).config.name).toBe('simple');
+    expect((await unary(server.client, 'ServerMetadata', {})).name).toBe('triton');
+    expect((await unary(server.client, 'ModelConfig', { name: 'simple' })).config.name).toBe('simple');
   });
 
   it('gRPC: a stream of a restricted group ends at once; with the metadata it serves', async () => {
-    const refused = client.ModelStreamInfer() as grpc.ClientDuplexStream<unknown, unknown>;
+    const refused = server.client.ModelStreamInfer() as grpc.ClientDuplexStream<unknown, unknown>;
     const status = await new Promise<grpc.StatusObject>((resolve) => {
       refused.on('data', () => undefined);
       refused.on('error', () => undefined);
@@ -189,7 +175,7 @@ describe('a server with restricted groups', () => {
     });
     expect([status.code, status.details]).toEqual([grpc.status.UNAVAILABLE, "This protocol is restricted, expecting header 'triton-grpc-protocol-infer-key'"]);
 
-    const reply = await firstStreamReply(client, simpleRawRequest(), metadataOf({ 'triton-grpc-protocol-infer-key': 'abc' }));
+    const reply = await firstStreamReply(server.client, simpleRawRequest(), metadataOf({ 'triton-grpc-protocol-infer-key': 'abc' }));
     expect(reply.error_message).toBe('');
   });
 

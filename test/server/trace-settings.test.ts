@@ -9,46 +9,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { createInferenceServer, InferenceServerApp } from '../../server/app';
 import { SERVER_EXTENSIONS } from '../../server/core/inference-service';
-import { rawClient, RawClient, unary, unaryError } from '../grpc/helpers';
+import { unary, unaryError } from '../grpc/helpers';
 import { httpRequest } from '../http/helpers';
 import { EXAMPLES } from './repo-fixture';
+import { serverForSuite } from './suite-server';
 
-let app: InferenceServerApp;
-let httpPort: number;
-let client: RawClient;
 let traceFile: string;
 
-beforeAll(async () => {
+beforeAll(() => {
   traceFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'trace-settings-')), 'trace.json');
-  app = createInferenceServer({
-    modelRepositories: [EXAMPLES],
-    modelControlMode: 'explicit',
-    loadModels: ['simple'],
-    httpPort: 0,
-    grpcPort: 0,
-    host: '127.0.0.1',
-    allowMetrics: false,
-    trace: { file: traceFile, rate: 1000 },
-  });
-  const started = await app.start();
-  httpPort = started.httpPort!;
-  client = rawClient(started.grpcPort!);
 });
 
-afterAll(async () => {
-  client?.close();
-  await app?.stop();
-});
+const server = serverForSuite(() => ({
+  modelRepositories: [EXAMPLES],
+  loadModels: ['simple'],
+  allowMetrics: false,
+  trace: { file: traceFile, rate: 1000 },
+}));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const json = (response: { json(): unknown }) => response.json() as Json;
 
 const url = (model?: string) => (model ? `/v2/models/${model}/trace/setting` : '/v2/trace/setting');
-const get = async (model?: string) => json(await httpRequest(httpPort, { method: 'GET', url: url(model) }));
+const get = async (model?: string) => json(await httpRequest(server.httpPort, { method: 'GET', url: url(model) }));
 const post = (body: unknown, model?: string) =>
-  httpRequest(httpPort, { method: 'POST', url: url(model), payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  httpRequest(server.httpPort, { method: 'POST', url: url(model), payload: typeof body === 'string' ? body : JSON.stringify(body) });
 
 /** Put the global settings back and drop simple's own settings. */
 async function reset(): Promise<void> {
@@ -69,7 +55,7 @@ describe('HTTP trace settings', () => {
       trace_mode: 'triton',
     });
     expect(SERVER_EXTENSIONS).toContain('trace');
-    const metadata = json(await httpRequest(httpPort, { method: 'GET', url: '/v2' }));
+    const metadata = json(await httpRequest(server.httpPort, { method: 'GET', url: '/v2' }));
     expect(metadata.extensions).toContain('trace');
   });
 
@@ -79,9 +65,9 @@ describe('HTTP trace settings', () => {
     expect(response.json()).toMatchObject({ trace_level: ['TIMESTAMPS'], trace_rate: '5', trace_count: '-1', log_frequency: '0' });
     expect(await get()).toMatchObject({ trace_level: ['TIMESTAMPS'], trace_rate: '5' });
     expect(json(await post({ trace_level: ['TENSORS', 'TIMESTAMPS'] })).trace_level).toEqual(['TIMESTAMPS', 'TENSORS']);
-    expect(app.service.isTracing()).toBe(true);
+    expect(server.app.service.isTracing()).toBe(true);
     expect(json(await post({ trace_level: ['OFF'] })).trace_level).toEqual(['OFF']);
-    expect(app.service.isTracing()).toBe(false);
+    expect(server.app.service.isTracing()).toBe(false);
   });
 
   it('a model setting overrides the global one field by field; null clears it back to the global value', async () => {
@@ -126,7 +112,7 @@ describe('HTTP trace settings', () => {
 
   it('a model that is not ready is refused with Triton\'s message', async () => {
     for (const response of [
-      await httpRequest(httpPort, { method: 'GET', url: url('nope') }),
+      await httpRequest(server.httpPort, { method: 'GET', url: url('nope') }),
       await post({ trace_rate: '1' }, 'nope'),
     ]) {
       expect(response.statusCode).toBe(400);
@@ -146,7 +132,7 @@ describe('gRPC TraceSetting', () => {
     Object.fromEntries(Object.entries(settings).map(([name, setting]) => [name, setting.value]));
 
   it('reads, updates and clears the same settings as HTTP', async () => {
-    const initial = await unary(client, 'TraceSetting', {});
+    const initial = await unary(server.client, 'TraceSetting', {});
     expect(values(initial.settings)).toEqual({
       trace_level: ['OFF'],
       trace_rate: ['1000'],
@@ -155,23 +141,23 @@ describe('gRPC TraceSetting', () => {
       trace_file: [traceFile],
       trace_mode: ['triton'],
     });
-    const updated = await unary(client, 'TraceSetting', { settings: { trace_level: { value: ['TIMESTAMPS'] }, trace_rate: { value: ['4'] } } });
+    const updated = await unary(server.client, 'TraceSetting', { settings: { trace_level: { value: ['TIMESTAMPS'] }, trace_rate: { value: ['4'] } } });
     expect(values(updated.settings)).toMatchObject({ trace_level: ['TIMESTAMPS'], trace_rate: ['4'] });
     expect(await get()).toMatchObject({ trace_level: ['TIMESTAMPS'], trace_rate: '4' });
-    const model = await unary(client, 'TraceSetting', { model_name: 'simple', settings: { trace_rate: { value: ['2'] } } });
+    const model = await unary(server.client, 'TraceSetting', { model_name: 'simple', settings: { trace_rate: { value: ['2'] } } });
     expect(values(model.settings)).toMatchObject({ trace_level: ['TIMESTAMPS'], trace_rate: ['2'] });
     // An empty value list clears the model's own value.
-    const cleared = await unary(client, 'TraceSetting', { model_name: 'simple', settings: { trace_rate: { value: [] } } });
+    const cleared = await unary(server.client, 'TraceSetting', { model_name: 'simple', settings: { trace_rate: { value: [] } } });
     expect(values(cleared.settings)).toMatchObject({ trace_rate: ['4'] });
   });
 
   it('bad values get Triton\'s messages as INVALID_ARGUMENT, the trace file UNIMPLEMENTED, unknown models INVALID_ARGUMENT', async () => {
-    const bad = await unaryError(client, 'TraceSetting', { settings: { trace_count: { value: ['-5'] } } });
+    const bad = await unaryError(server.client, 'TraceSetting', { settings: { trace_count: { value: ['-5'] } } });
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(bad.details).toBe("Unable to parse 'trace_count'. Expecting value >= -1, got:-5");
-    const file = await unaryError(client, 'TraceSetting', { settings: { trace_file: { value: ['/tmp/x'] } } });
+    const file = await unaryError(server.client, 'TraceSetting', { settings: { trace_file: { value: ['/tmp/x'] } } });
     expect(file.code).toBe(grpc.status.UNIMPLEMENTED);
-    const unknown = await unaryError(client, 'TraceSetting', { model_name: 'nope' });
+    const unknown = await unaryError(server.client, 'TraceSetting', { model_name: 'nope' });
     expect(unknown.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(unknown.details).toBe('Request for unknown model : nope');
   });
@@ -195,7 +181,7 @@ describe('fuzzed settings', () => {
       }),
       { numRuns: 80 },
     );
-    expect((await httpRequest(httpPort, { method: 'GET', url: '/v2/health/live' })).statusCode).toBe(200);
+    expect((await httpRequest(server.httpPort, { method: 'GET', url: '/v2/health/live' })).statusCode).toBe(200);
   });
 
   it('gRPC: a full settings answer or a Triton error, never a crash', async () => {
@@ -203,7 +189,7 @@ describe('fuzzed settings', () => {
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.constantFrom(...NAMES), value, { maxKeys: 4 }), fc.boolean(), async (settings, perModel) => {
         try {
-          const response = await unary(client, 'TraceSetting', { settings, model_name: perModel ? 'simple' : '' });
+          const response = await unary(server.client, 'TraceSetting', { settings, model_name: perModel ? 'simple' : '' });
           expect(Object.keys(response.settings).sort()).toEqual(KEYS);
         } catch (error) {
           expect([grpc.status.INVALID_ARGUMENT, grpc.status.UNIMPLEMENTED]).toContain((error as grpc.ServiceError).code);

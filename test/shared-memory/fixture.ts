@@ -111,7 +111,8 @@ export interface PythonShmClient {
   readonly outputOffset: number;
   /** Tell python to read the outputs through its mapping; resolves to what it read. */
   collect(): Promise<{ OUTPUT0: number[]; OUTPUT1: number[] }>;
-  kill(): void;
+  /** Stop python (if it has not exited) and wait until it has: no child outlives the test file. */
+  close(): Promise<void>;
 }
 
 /** Inputs at 0 (INPUT0) and 64 (INPUT1), outputs at 128 (OUTPUT0) and 192 (OUTPUT1): 256 bytes in all. */
@@ -146,6 +147,11 @@ export async function startPythonShmClient(): Promise<PythonShmClient> {
       child.stdin.write('go\n');
       return JSON.parse(await result) as { OUTPUT0: number[]; OUTPUT1: number[] };
     },
-    kill: () => child.kill(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill();
+      }),
   };
 }

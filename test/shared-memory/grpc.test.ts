@@ -114,7 +114,7 @@ describe('ModelInfer with shared memory tensors', () => {
       expect(response.outputs.map((o: { name: string }) => o.name)).toEqual(['OUTPUT0', 'OUTPUT1']);
       expect(await python.collect()).toEqual({ OUTPUT0: SUMS, OUTPUT1: DIFFERENCES });
     } finally {
-      python.kill();
+      await python.close();
     }
   });
 

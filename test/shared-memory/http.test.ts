@@ -96,7 +96,7 @@ describe('cross-process: a python3 client maps the region', () => {
       });
       expect(await python.collect()).toEqual({ OUTPUT0: SUMS, OUTPUT1: DIFFERENCES });
     } finally {
-      python.kill();
+      await python.close();
     }
   });
 });

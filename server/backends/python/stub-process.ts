@@ -1,8 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
-import * as path from 'node:path';
 import { Errors, InferenceError } from '../../core/errors';
 import { timerDelay } from '../../core/promises';
 import { encodeFrame, FrameDecoder, OutputTail } from './control-frames';
@@ -11,9 +9,11 @@ import type { Tensor } from '../../core/tensor';
 import { TensorFiles } from './tensor-files';
 import type { RequestContext } from '../backend';
 import { CustomMetricRegistry, StubMetricCalls } from './metric-calls';
-import { BlsHandler, StubTraffic, TRITON_ERROR_CODES, UnsolicitedMessage, WireResponse } from './stub-traffic';
+import { BlsHandler, StubTraffic, UnsolicitedMessage } from './stub-traffic';
+import { ExecuteResult, executeMessage, executeOutcomes, StubExecution, StubRun } from './execute-exchange';
 
 export type { WireTensor } from './tensor-files';
+export type { StubExecution } from './execute-exchange';
 export type { BlsCallMessage, BlsHandler, BlsReply } from './stub-traffic';
 
 /**
@@ -52,22 +52,7 @@ type FromStub =
   | { type: 'auto_complete_result'; config: Record<string, unknown> }
   | { type: 'finalized'; error: string | null }
   | UnsolicitedMessage
-  | {
-      type: 'result';
-      id: number;
-      error?: string;
-      responses?: WireResponse[];
-      input_ns?: number;
-      infer_ns?: number;
-      output_ns?: number;
-    };
-
-export interface StubExecution {
-  readonly outputs: Tensor[];
-  readonly computeInputNs: number;
-  readonly computeInferNs: number;
-  readonly computeOutputNs: number;
-}
+  | ExecuteResult;
 
 interface Waiter {
   resolve(message: FromStub): void;
@@ -80,8 +65,6 @@ interface Waiter {
 export class StubProcess {
   private readonly child: ChildProcess;
   private readonly control: Duplex;
-  private readonly inputFd: number;
-  private readonly outputFd: number;
   private readonly files: TensorFiles;
   /** What the stub sends on its own: decoupled responses, BLS calls, releases. */
   private readonly traffic: StubTraffic;
@@ -109,30 +92,17 @@ export class StubProcess {
     const base = `${options.shmPrefix}-${process.pid}-${options.label.replace(/[^A-Za-z0-9_.-]/g, '_')}-${crypto
       .randomBytes(6)
       .toString('hex')}`;
-    const inputPath = path.join(options.shmDir, `${base}-input`);
-    const outputPath = path.join(options.shmDir, `${base}-output`);
-    this.inputFd = fs.openSync(inputPath, 'w+', 0o600);
-    try {
-      this.outputFd = fs.openSync(outputPath, 'w+', 0o600);
-    } catch (error) {
-      fs.closeSync(this.inputFd);
-      fs.rmSync(inputPath, { force: true });
-      throw error;
-    }
-    fs.rmSync(inputPath, { force: true });
-    fs.rmSync(outputPath, { force: true });
-    this.files = new TensorFiles(this.inputFd, this.outputFd);
+    this.files = TensorFiles.createUnlinked(options.shmDir, base);
     this.traffic = new StubTraffic(this.files, (message) => this.send(message), () => this.alive);
 
     try {
       this.child = spawn(options.python, [options.stubPath], {
         cwd: options.cwd,
         env: options.env,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', this.inputFd, this.outputFd],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', this.files.inputFd, this.files.outputFd],
       });
     } catch (error) {
-      fs.closeSync(this.inputFd);
-      fs.closeSync(this.outputFd);
+      this.files.close();
       throw error;
     }
     this.control = this.child.stdio[3] as Duplex;
@@ -234,7 +204,7 @@ export class StubProcess {
    * hang rejects the whole call. Timings are the call's, shared evenly between the requests.
    */
   async executeRequests(
-    runs: readonly { inputs: readonly Tensor[]; outputNames: readonly string[]; request?: RequestContext }[],
+    runs: readonly StubRun[],
     timeoutMs: number,
     /** Keep the inputs' region until this settles (a decoupled model's thread may still read its request's inputs). */
     inputsHeldUntil?: Promise<unknown>,
@@ -247,12 +217,7 @@ export class StubProcess {
     let reply: FromStub;
     try {
       reply = await this.request(
-        {
-          type: 'execute',
-          id,
-          in_size: end,
-          requests: runs.map((run, i) => ({ inputs: wire[i], requested_output_names: run.outputNames, ...requestFields(run.request) })),
-        },
+        executeMessage(id, end, wire, runs),
         timeoutMs,
         () => Errors.pythonStubHung(this.options.label, timeoutMs / 1000),
         (detail) => this.crashError(detail),
@@ -267,27 +232,7 @@ export class StubProcess {
     if (reply.type !== 'result' || reply.id !== id) {
       throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
     }
-    if (reply.error !== undefined) throw Errors.pythonExecuteFailed(reply.error.trimEnd());
-    const responses = reply.responses ?? [];
-    if (responses.length !== runs.length) throw Errors.pythonExecuteFailed('the Python stub returned no response');
-    const outcomes = responses.map((response): Tensor[] | InferenceError =>
-      'error' in response
-        ? Errors.pythonResponseError(TRITON_ERROR_CODES[response.error.code] ?? 'INTERNAL', response.error.message)
-        : this.files.read(response.outputs),
-    );
-    const finished = process.hrtime.bigint();
-    const inputNs = reply.input_ns ?? 0;
-    const inferNs = reply.infer_ns ?? 0;
-    const outputNs = reply.output_ns ?? 0;
-    // The channel's round trip beyond the stub's own work is shared between input and output, as copies are.
-    const channelNs = Math.max(0, Number(replied - written) - inputNs - inferNs - outputNs);
-    const share = 1 / runs.length;
-    const timings = {
-      computeInputNs: (Number(written - started) + inputNs + channelNs / 2) * share,
-      computeInferNs: inferNs * share,
-      computeOutputNs: (outputNs + channelNs / 2 + Number(finished - replied)) * share,
-    };
-    return outcomes.map((outcome) => (outcome instanceof InferenceError ? outcome : { outputs: outcome, ...timings }));
+    return executeOutcomes(reply, runs.length, this.files, { started, written, replied });
   }
 
   /**
@@ -417,8 +362,7 @@ export class StubProcess {
     this.traffic.metricCalls.releaseAll();
     if (!this.fdsClosed) {
       this.fdsClosed = true;
-      fs.closeSync(this.inputFd);
-      fs.closeSync(this.outputFd);
+      this.files.close();
     }
     for (const listener of this.exitListeners.splice(0)) listener(detail);
   }
@@ -432,21 +376,4 @@ export class StubProcess {
     const tail = this.stderrSummary();
     return Errors.pythonStubCrashed(this.options.label, tail ? `${detail}; its last output:\n${tail}` : detail);
   }
-}
-
-/**
- * The fields of one request in an execute message, as stub.py builds its InferenceRequest from them. 64-bit values
- * past 2^53 travel as strings (JSON numbers would lose digits).
- */
-function requestFields(request: RequestContext | undefined): Record<string, unknown> {
-  if (!request) return {};
-  const json = (value: unknown) => (typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()) : value);
-  const parameters: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(request.parameters ?? {})) parameters[key] = json(value);
-  return {
-    request_id: request.requestId ?? '',
-    parameters,
-    correlation_id: json(request.correlationId ?? 0),
-    flags: request.flags ?? 0,
-  };
 }

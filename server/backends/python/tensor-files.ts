@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DATATYPES, DataType, elementCount, isDataType } from '../../core/datatypes';
 import { Errors } from '../../core/errors';
 import { BytesData, rawBytesOf, Tensor, typedArrayFromBytes } from '../../core/tensor';
@@ -30,6 +31,33 @@ export class TensorFiles {
     readonly inputFd: number,
     readonly outputFd: number,
   ) {}
+
+  /**
+   * Create the two files in `dir` (tmpfs: /dev/shm) and unlink them at once: only the open descriptors (ours and the
+   * stub's) keep them, so nothing is left in `dir` whatever way either side dies.
+   */
+  static createUnlinked(dir: string, baseName: string): TensorFiles {
+    const inputPath = path.join(dir, `${baseName}-input`);
+    const outputPath = path.join(dir, `${baseName}-output`);
+    const inputFd = fs.openSync(inputPath, 'w+', 0o600);
+    let outputFd: number;
+    try {
+      outputFd = fs.openSync(outputPath, 'w+', 0o600);
+    } catch (error) {
+      fs.closeSync(inputFd);
+      fs.rmSync(inputPath, { force: true });
+      throw error;
+    }
+    fs.rmSync(inputPath, { force: true });
+    fs.rmSync(outputPath, { force: true });
+    return new TensorFiles(inputFd, outputFd);
+  }
+
+  /** Close our descriptors of both files. */
+  close(): void {
+    fs.closeSync(this.inputFd);
+    fs.closeSync(this.outputFd);
+  }
 
   /** Write groups of tensors into a fresh region of the input file (one writev); `end` is where the region ends. */
   write(groups: readonly (readonly Tensor[])[]): { region: number; wire: WireTensor[][]; end: number } {

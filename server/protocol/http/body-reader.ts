@@ -10,14 +10,32 @@
  * until written, so a client that declares a large body and stalls costs what it has sent. Bodies without a usable
  * Content-Length (chunked transfer, or decompressed here, whose size is unknown until the end) are collected and
  * concatenated as before; decompressed bodies are also bounded by the inflate slots (compression.ts).
+ *
+ * The binary tensor extension puts the tensors' bytes right after a JSON header of any length: the body is placed in
+ * its buffer so that they start 8-byte aligned, as typed arrays need, so the codec views them where they lie instead
+ * of copying them (a 602 KB image whose header length is not a multiple of 4 was copied once more on the event loop).
  */
 import type { Readable } from 'node:stream';
 import { errorCodes, type FastifyRequest } from 'fastify';
+import { INFERENCE_HEADER_CONTENT_LENGTH } from './codec';
 
 /** A payload stream as fastify hands it over: DecodedBody (compression.ts) reports the encoded bytes it has read. */
 type Payload = Readable & { receivedEncodedLength?: number };
 
 type Done = (error: Error | null, body?: Buffer) => void;
+
+/** Alignment of the binary section: the largest element size (FP64, INT64). */
+const TENSOR_ALIGNMENT = 8;
+
+/**
+ * Bytes to leave before the body so that its binary section (after an Inference-Header-Content-Length JSON header)
+ * starts aligned; 0 without a usable header (the codec validates it, this only places the bytes).
+ */
+export function binarySectionPadding(headerLength: string | string[] | undefined, bodyLength: number): number {
+  const jsonLength = Number(headerLength);
+  if (!Number.isSafeInteger(jsonLength) || jsonLength <= 0 || jsonLength >= bodyLength) return 0;
+  return (TENSOR_ALIGNMENT - (jsonLength % TENSOR_ALIGNMENT)) % TENSOR_ALIGNMENT;
+}
 
 /** Read the whole body of `request` from `payload`, at most `limit` bytes. */
 export function readBody(request: FastifyRequest, payload: Payload, limit: number, done: Done): void {
@@ -29,6 +47,7 @@ export function readBody(request: FastifyRequest, payload: Payload, limit: numbe
   // Decoded bodies differ in size from what Content-Length declares (the encoded bytes).
   const decoded = payload.receivedEncodedLength !== undefined;
   const preallocate = !decoded && Number.isSafeInteger(declared) && declared > 0;
+  const padding = preallocate ? binarySectionPadding(request.headers[INFERENCE_HEADER_CONTENT_LENGTH], declared) : 0;
   let body: Buffer | undefined;
   const chunks: Buffer[] = [];
   let received = 0;
@@ -58,7 +77,8 @@ export function readBody(request: FastifyRequest, payload: Payload, limit: numbe
       finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
       return;
     }
-    body ??= Buffer.allocUnsafe(declared);
+    // Node's Buffers start 8-byte aligned (pooled ones included), so the padding aligns the binary section.
+    body ??= Buffer.allocUnsafe(declared + padding).subarray(padding);
     bytes.copy(body, before);
   }
   function onEnd(error?: Error & { statusCode?: number }): void {

@@ -6,6 +6,7 @@ import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import pino, { type Logger } from 'pino';
 import { CredentialInfo, describeAccessError, detectCredentials, shortMessage } from './credentials';
 import { downloadVerified, RemoteObject } from './download';
+import { Manifest, ModelCache } from './model-cache';
 import { Limiter, RetriesExhaustedError, RetryOptions, withRetry } from './retry';
 import { GcsLocation, gcsUri, isSafeRelativePath, parseGcsUri } from './uri';
 
@@ -36,19 +37,12 @@ export interface GcsRepositorySourceOptions {
   readonly stallTimeoutMs?: number;
 }
 
-/** What the cache holds for one model: the generation of every file, written after the files are in place. */
-interface Manifest {
-  readonly source: string;
-  readonly files: Record<string, { generation: string; size: number; localSize: number; crc32c?: string; md5Hash?: string }>;
-}
-
 interface Listing {
   readonly at: number;
   /** Model name → its objects (folder placeholders left out). */
   readonly models: Map<string, RemoteObject[]>;
 }
 
-const MANIFEST_DIR = '.manifests';
 const MiB = 1024 * 1024;
 
 /**
@@ -63,6 +57,7 @@ export class GcsRepositorySource {
   readonly location: GcsLocation;
   /** Local mirror of the repository root. */
   readonly cacheRoot: string;
+  private readonly cache: ModelCache;
   private readonly storage: Storage;
   private readonly bucket: Bucket;
   private readonly log: Record<'info' | 'warn' | 'debug', (fields: object, message: string) => void>;
@@ -76,6 +71,7 @@ export class GcsRepositorySource {
     this.location = parseGcsUri(root);
     const cacheDir = path.resolve(options.cacheDir ?? path.join(os.tmpdir(), 'inference-server-model-cache'));
     this.cacheRoot = path.join(cacheDir, this.location.bucket, ...(this.location.prefix ? this.location.prefix.split('/') : []));
+    this.cache = new ModelCache(this.cacheRoot);
     // Not a pino child: a child keeps the level it was made with, and the logging extension changes levels at run time.
     const parent = options.log ?? pino({ level: 'silent' });
     const tagged = (fields: object) => ({ repository: root, ...fields });
@@ -192,14 +188,6 @@ export class GcsRepositorySource {
 
   // ---- cache ----
 
-  private modelDir(model: string): string {
-    return path.join(this.cacheRoot, model);
-  }
-
-  private manifestPath(model: string): string {
-    return path.join(this.cacheRoot, MANIFEST_DIR, `${model}.json`);
-  }
-
   private async sync(model: string): Promise<string> {
     if (model.startsWith('.') || !isSafeRelativePath(model) || model.includes('/')) {
       throw new Error(`'${model}' is not a model name`);
@@ -207,15 +195,14 @@ export class GcsRepositorySource {
     const objects = (await this.scan(false)).models.get(model);
     const where = `gs://${this.location.bucket}/${this.location.prefix ? `${this.location.prefix}/` : ''}${model}`;
     if (!objects) throw new Error(`model '${model}' not found in ${this.root} (no objects under ${where}/)`);
-    const dir = this.modelDir(model);
-    const manifest = await this.readManifest(model);
+    const manifest = await this.cache.readManifest(model);
     const started = Date.now();
 
     const keep: RemoteObject[] = [];
     const fetch: RemoteObject[] = [];
     for (const object of objects) {
       const cached = manifest?.files[object.relative];
-      const localSize = cached ? await sizeOf(path.join(dir, ...object.relative.split('/'))) : undefined;
+      const localSize = cached ? await this.cache.fileSize(model, object.relative) : undefined;
       if (cached && cached.generation === object.generation && localSize === cached.localSize) keep.push(object);
       else fetch.push(object);
     }
@@ -230,7 +217,7 @@ export class GcsRepositorySource {
     const results = await Promise.allSettled(
       fetch.map((object) =>
         this.limiter.run(async () => {
-          const target = path.join(dir, ...object.relative.split('/'));
+          const target = this.cache.filePath(model, object.relative);
           await fs.mkdir(path.dirname(target), { recursive: true });
           const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.part`);
           try {
@@ -251,9 +238,8 @@ export class GcsRepositorySource {
     }
 
     // Everything arrived and verified: move it into place, drop what the bucket no longer has, record the generations.
-    for (const [object, { temp }] of temps) await fs.rename(temp, path.join(dir, ...object.relative.split('/')));
-    await fs.mkdir(dir, { recursive: true });
-    await removeExcept(dir, new Set(objects.map((object) => object.relative)));
+    for (const [object, { temp }] of temps) await fs.rename(temp, this.cache.filePath(model, object.relative));
+    await this.cache.keepOnly(model, new Set(objects.map((object) => object.relative)));
     const files: Manifest['files'] = {};
     for (const object of objects) {
       const localSize = temps.get(object)?.localSize ?? manifest?.files[object.relative]?.localSize ?? object.size;
@@ -261,7 +247,7 @@ export class GcsRepositorySource {
         generation: object.generation, size: object.size, localSize, crc32c: object.crc32c, md5Hash: object.md5Hash,
       };
     }
-    await this.writeManifest(model, { source: where, files });
+    await this.cache.writeManifest(model, { source: where, files });
 
     if (fetch.length > 0) {
       const seconds = (Date.now() - started) / 1000;
@@ -270,7 +256,7 @@ export class GcsRepositorySource {
         'model files up to date',
       );
     }
-    return dir;
+    return this.cache.modelDir(model);
   }
 
   private async download(object: RemoteObject, temp: string): Promise<number> {
@@ -313,38 +299,13 @@ export class GcsRepositorySource {
     }
   }
 
-  private async readManifest(model: string): Promise<Manifest | undefined> {
-    try {
-      return JSON.parse(await fs.readFile(this.manifestPath(model), 'utf8')) as Manifest;
-    } catch {
-      return undefined; // missing or unreadable: everything is downloaded again
-    }
-  }
-
-  private async writeManifest(model: string, manifest: Manifest): Promise<void> {
-    const file = this.manifestPath(model);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(manifest, null, 1));
-    await fs.rename(temp, file);
-  }
-
   /** Models that were cached but are gone from the bucket lose their cache (their loaded sessions are in memory). */
   private async pruneRemoved(listing: Listing): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await fs.readdir(path.join(this.cacheRoot, MANIFEST_DIR));
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (!entry.endsWith('.json')) continue;
-      const model = entry.slice(0, -'.json'.length);
+    for (const model of await this.cache.cachedModels()) {
       if (listing.models.has(model)) continue;
       await this.locked(model, async () => {
         if (this.listing && this.listing.models.has(model)) return;
-        await fs.rm(this.modelDir(model), { recursive: true, force: true });
-        await fs.rm(this.manifestPath(model), { force: true });
+        await this.cache.remove(model);
         this.log.info({ model }, 'model removed from the bucket: cache deleted');
       }).catch((error: Error) => this.log.warn({ model, err: error.message }, 'could not prune the model cache'));
     }
@@ -381,34 +342,6 @@ export function fingerprintOf(objects: readonly RemoteObject[]): string {
     hash.update(`${object.relative}\0${object.generation}\0${object.size}\n`);
   }
   return hash.digest('hex').slice(0, 32);
-}
-
-async function sizeOf(file: string): Promise<number | undefined> {
-  try {
-    const stat = await fs.stat(file);
-    return stat.isFile() ? stat.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Delete every file under `dir` whose '/'-relative path is not in `wanted`, then the directories left empty. */
-async function removeExcept(dir: string, wanted: ReadonlySet<string>, relative = ''): Promise<boolean> {
-  const entries = await fs.readdir(path.join(dir, ...(relative ? relative.split('/') : [])), { withFileTypes: true });
-  let empty = true;
-  for (const entry of entries) {
-    const rel = relative ? `${relative}/${entry.name}` : entry.name;
-    const full = path.join(dir, ...rel.split('/'));
-    if (entry.isDirectory()) {
-      if (await removeExcept(dir, wanted, rel)) await fs.rmdir(full).catch(() => undefined);
-      else empty = false;
-    } else if (!wanted.has(rel)) {
-      await fs.rm(full, { force: true });
-    } else {
-      empty = false;
-    }
-  }
-  return empty;
 }
 
 function round(value: number): number {
