@@ -1,15 +1,21 @@
 /**
  * gRPC vs HTTP binary vs HTTP JSON on `simple` and `mlp`, and the server vs raw onnxruntime-node, measured side by
  * side in one run (`npm run bench:grpc`). The server runs in a child process (dist/server/main.js); this process is
- * the load generator, a closed loop of `concurrency` requests in flight through InferenceServerClient. Transports
- * are interleaved round by round (A B C A B C ...) so drift on a noisy machine hits all of them alike; each figure is
- * the median of the rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
+ * the load generator, a closed loop of `concurrency` requests in flight. gRPC has two generators: `grpc-h2`, a lean
+ * node:http2 caller (bench/lib/grpc-h2.ts: one session, a pre-encoded ModelInferRequest frame per call, status and
+ * trailers checked, the response decoded), the gRPC counterpart of undici for HTTP, so the figure measures the server;
+ * and `grpc-js`, InferenceServerClient on @grpc/grpc-js, what Triton users' Node clients cost. HTTP rows use
+ * InferenceServerClient on undici. Transports are interleaved round by round (A B C A B C ...) so drift on a noisy
+ * machine hits all of them alike; each figure is the median of the rounds. `--compare=<root>` adds a second server,
+ * another build's dist/server/main.js (e.g. main's, built in a scratch copy), measured in the same rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
  * loop on this thread (the server being idle meanwhile).
  *
  * Every row also reports the server's CPU µs per request (user + system, all threads, /proc/<pid>/stat over the
  * round: robust to other load on the machine, unlike req/s) and this process's (the client's) CPU µs per request.
  *
- * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8).
+ * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8), BENCH_MODELS
+ * (simple,mlp), BENCH_TRANSPORTS (grpc-h2,grpc-js,http-binary,http-json).
+ * `--frontend`: only the frontends over a stub facade (see frontendsAlone).
  * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
  * time by layer and function.
  */
@@ -17,7 +23,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import * as http2 from 'node:http2';
 import { InferenceServerClient, InferInput } from '../client';
+import { buildInferRequest, decodeInferResponse } from '../client/grpc';
+import { deserializeInferResponse, serializeInferRequest } from '../server/protocol/grpc/infer-wire';
+import { grpcFrame, grpcH2Call } from './lib/grpc-h2';
 import { describeMachine, machineInfo } from './lib/machine';
 import { mainThreadProfile, profileTables, summariseProfile } from './lib/cpuprofile';
 import { freePort, HOST, processCpuSeconds, repoRoot, ServerChild, startServerChild } from './lib/processes';
@@ -34,7 +44,7 @@ interface Model {
   readonly feeds: () => Record<string, ort.Tensor>;
 }
 
-const MODELS: Model[] = [
+const ALL_MODELS: Model[] = [
   {
     name: 'simple',
     inputs: () => [
@@ -53,8 +63,40 @@ const MODELS: Model[] = [
   },
 ];
 
-type TransportName = 'grpc' | 'http-binary' | 'http-json';
-const TRANSPORTS: TransportName[] = ['grpc', 'http-binary', 'http-json'];
+const MODELS = ALL_MODELS.filter((model) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(model.name));
+
+type TransportName = 'grpc-h2' | 'grpc-js' | 'http-binary' | 'http-json';
+const ALL_TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-js', 'http-binary', 'http-json'];
+/** BENCH_TRANSPORTS / BENCH_MODELS (comma-separated) run a subset: more rounds of fewer rows in the same time. */
+const TRANSPORTS = ALL_TRANSPORTS.filter((name) => !process.env.BENCH_TRANSPORTS || process.env.BENCH_TRANSPORTS.split(',').includes(name));
+const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
+
+/** One inference call of a model through some client; rejects if the answer is not a good one. */
+type Caller = (model: Model) => Promise<void>;
+
+function clientCaller(client: InferenceServerClient): Caller & { close(): Promise<void> } {
+  const inputs = new Map<string, InferInput[]>();
+  const call = async (model: Model) => {
+    if (!inputs.has(model.name)) inputs.set(model.name, model.inputs());
+    await client.infer(model.name, inputs.get(model.name)!);
+  };
+  return Object.assign(call, { close: () => client.close() });
+}
+
+/** The lean generator: one HTTP/2 session, each call a pre-encoded request frame; the status checked, the answer decoded. */
+function h2Caller(port: number): Caller & { close(): Promise<void> } {
+  const session = http2.connect(`http://${HOST}:${port}`);
+  session.on('error', () => undefined);
+  const frames = new Map<string, Buffer>();
+  const call = async (model: Model) => {
+    let frame = frames.get(model.name);
+    if (!frame) frames.set(model.name, (frame = grpcFrame(serializeInferRequest(buildInferRequest(model.name, model.inputs())))));
+    const result = await grpcH2Call(session, MODEL_INFER_PATH, [frame]);
+    if (result.status !== 0 || result.messages.length !== 1) throw new Error(`gRPC status ${result.status}: ${result.details}`);
+    if (decodeInferResponse(deserializeInferResponse(result.messages[0])).outputs.length === 0) throw new Error('no outputs');
+  };
+  return Object.assign(call, { close: () => new Promise<void>((resolve) => session.close(() => resolve())) });
+}
 
 interface Run {
   throughput: number;
@@ -66,8 +108,7 @@ interface Run {
   clientCpuUs: number;
 }
 
-async function closedLoop(client: InferenceServerClient, model: Model, seconds: number, concurrency: number, serverPid?: number): Promise<Run> {
-  const inputs = model.inputs();
+async function closedLoop(call: Caller, model: Model, seconds: number, concurrency: number, serverPid?: number): Promise<Run> {
   const serverCpuBefore = serverPid !== undefined ? processCpuSeconds(serverPid) : undefined;
   const clientCpuBefore = process.cpuUsage();
   const latencies: number[] = [];
@@ -75,7 +116,7 @@ async function closedLoop(client: InferenceServerClient, model: Model, seconds: 
   const worker = async () => {
     while (performance.now() < end) {
       const started = performance.now();
-      await client.infer(model.name, inputs);
+      await call(model);
       latencies.push((performance.now() - started) * 1000);
     }
   };
@@ -138,35 +179,102 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   const httpPort = await freePort();
   const grpcPort = await freePort();
   const server = await startServer(root, httpPort, grpcPort, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const client = new InferenceServerClient({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' });
+  const client = h2Caller(grpcPort);
   const pid = server.process.pid!;
   try {
-    await closedLoop(client, MODELS[0], 0.5, CONCURRENCY);
-    await closedLoop(client, MODELS[0], SECONDS * 2, CONCURRENCY);
+    await closedLoop(client, ALL_MODELS[0], 0.5, CONCURRENCY);
+    await closedLoop(client, ALL_MODELS[0], SECONDS * 2, CONCURRENCY);
   } finally {
     await client.close();
     await server.stop();
   }
   const file = mainThreadProfile(dir, pid);
   log('');
-  log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (${file ?? `no main-thread profile in ${dir}`})`);
+  log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (grpc-h2 generator) (${file ?? `no main-thread profile in ${dir}`})`);
   if (file) for (const line of profileTables(summariseProfile(file), 15, 30)) log(line);
+}
+
+interface Target {
+  readonly label: string;
+  readonly server: ServerChild;
+  readonly callers: Record<TransportName, Caller & { close(): Promise<void> }>;
+}
+
+async function startTarget(label: string, root: string): Promise<Target> {
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const server = await startServer(root, httpPort, grpcPort);
+  const http = (options: ConstructorParameters<typeof InferenceServerClient>[0]) => clientCaller(new InferenceServerClient(options));
+  return {
+    label,
+    server,
+    callers: {
+      'grpc-h2': h2Caller(grpcPort),
+      'grpc-js': http({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' }),
+      'http-binary': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
+      'http-json': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY, binaryThresholdBytes: Infinity, binaryOutputs: false } }),
+    },
+  };
+}
+
+/**
+ * `--frontend`: the frontends alone, each over the stub facade of bench/lib/baseline-servers.ts (no scheduler, worker
+ * or ONNX Runtime), `simple`, rounds interleaved: the HTTP frontend (binary, undici), the gRPC frontend with the lean
+ * ModelInfer path and with ModelInfer through grpc-js (each driven by both gRPC generators). Server CPU µs per call.
+ */
+async function frontendsAlone(root: string, log: (line?: string) => void): Promise<void> {
+  const script = path.join(root, 'dist/bench/lib/baseline-servers.js');
+  const start = async (mode: string) => {
+    const port = await freePort();
+    const grpcPort = await freePort();
+    const child = await startServerChild({ name: mode, script, args: [mode, String(port), String(grpcPort)], port, readyPath: '/v2/health/ready', cwd: root });
+    return { child, port, grpcPort };
+  };
+  const http = await start('frontend-stub');
+  const lean = await start('grpc-stub');
+  const grpcJs = await start('grpc-js-stub');
+  const rows: Array<{ name: string; child: ServerChild; caller: Caller & { close(): Promise<void> } }> = [
+    { name: 'HTTP frontend, binary (undici)', child: http.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${http.port}`, http: { connections: CONCURRENCY } })) },
+    { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort) },
+    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort) },
+    { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${lean.grpcPort}`, protocol: 'grpc' })) },
+    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: clientCaller(new InferenceServerClient({ url: `${HOST}:${grpcJs.grpcPort}`, protocol: 'grpc' })) },
+  ];
+  const results = new Map<string, Run[]>();
+  try {
+    for (const row of rows) await closedLoop(row.caller, ALL_MODELS[0], 0.5, CONCURRENCY);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const row of rows) {
+        const run = await closedLoop(row.caller, ALL_MODELS[0], SECONDS, CONCURRENCY, row.child.process.pid);
+        results.set(row.name, [...(results.get(row.name) ?? []), run]);
+        process.stderr.write(`  frontend ${row.name} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
+      }
+    }
+  } finally {
+    for (const row of rows) await row.caller.close();
+    for (const child of [http.child, lean.child, grpcJs.child]) await child.stop();
+  }
+  log('');
+  log('## frontends alone: stub facade answering `simple` inline, medians of rounds');
+  log('| frontend (generator) | req/s | server CPU µs/call | client CPU µs/call |');
+  log('|---|---:|---:|---:|');
+  for (const row of rows) {
+    const runs = results.get(row.name)!;
+    const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
+    log(`| ${row.name} | ${median(runs.map((r) => r.throughput)).toFixed(0)} | ${serverCpu} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} |`);
+  }
 }
 
 async function main(): Promise<void> {
   const root = repoRoot(__dirname);
   const machine = machineInfo();
-  const httpPort = await freePort();
-  const grpcPort = await freePort();
-  const server = await startServer(root, httpPort, grpcPort);
-  const clients: Record<TransportName, InferenceServerClient> = {
-    grpc: new InferenceServerClient({ url: `${HOST}:${grpcPort}`, protocol: 'grpc' }),
-    'http-binary': new InferenceServerClient({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
-    'http-json': new InferenceServerClient({
-      url: `${HOST}:${httpPort}`,
-      http: { connections: CONCURRENCY, binaryThresholdBytes: Infinity, binaryOutputs: false },
-    }),
-  };
+  const compareRoot = process.argv.find((arg) => arg.startsWith('--compare='))?.slice('--compare='.length);
+  if (process.argv.includes('--frontend')) {
+    await frontendsAlone(root, (line = '') => process.stdout.write(`${line}\n`));
+    return;
+  }
+  const targets: Target[] = [await startTarget('this', root)];
+  if (compareRoot) targets.push(await startTarget('compare', path.resolve(compareRoot)));
   const lines: string[] = [];
   const log = (line = '') => {
     lines.push(line);
@@ -175,43 +283,65 @@ async function main(): Promise<void> {
   try {
     log(`# bench:grpc — ${describeMachine(machine)}`);
     log(`# ${ROUNDS} rounds × ${SECONDS} s per transport and model, ${CONCURRENCY} requests in flight, batch 1; medians of rounds`);
+    if (compareRoot) log(`# server "this" = ${root}, "compare" = ${path.resolve(compareRoot)}`);
+    log('# grpc-h2: lean node:http2 generator (pre-encoded frame, status checked, answer decoded); grpc-js: InferenceServerClient on @grpc/grpc-js');
     const results = new Map<string, Run[]>();
     for (const model of MODELS) {
-      for (const name of TRANSPORTS) await closedLoop(clients[name], model, 0.5, CONCURRENCY); // warm-up
+      for (const target of targets) for (const name of TRANSPORTS) await closedLoop(target.callers[name], model, 0.5, CONCURRENCY); // warm-up
       for (let round = 0; round < ROUNDS; round++) {
-        for (const name of TRANSPORTS) {
-          const run = await closedLoop(clients[name], model, SECONDS, CONCURRENCY, server.process.pid);
-          const key = `${model.name}/${name}`;
-          results.set(key, [...(results.get(key) ?? []), run]);
-          process.stderr.write(`  ${key} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
+        for (const target of targets) {
+          for (const name of TRANSPORTS) {
+            const run = await closedLoop(target.callers[name], model, SECONDS, CONCURRENCY, target.server.process.pid);
+            const key = `${target.label}/${model.name}/${name}`;
+            results.set(key, [...(results.get(key) ?? []), run]);
+            process.stderr.write(`  ${key} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
+          }
         }
       }
     }
-    // Raw onnxruntime-node while the server idles.
+    // Raw onnxruntime-node while the servers idle.
     const raw = new Map<string, number>();
     for (const model of MODELS) raw.set(model.name, await rawOrt(model.name, model, SECONDS));
 
+    const rate = (key: string) => median(results.get(key)!.map((r) => r.throughput));
+    const cpu = (key: string) => (results.get(key)!.every((r) => r.serverCpuUs !== undefined) ? median(results.get(key)!.map((r) => r.serverCpuUs!)) : undefined);
     log('');
-    log('| model | transport | req/s | server CPU µs/req | client CPU µs/req | p50 ms | p99 ms | vs gRPC | vs raw ORT |');
-    log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
-    for (const model of MODELS) {
-      const grpcRate = median(results.get(`${model.name}/grpc`)!.map((r) => r.throughput));
-      const rawRate = raw.get(model.name)!;
-      for (const name of TRANSPORTS) {
-        const runs = results.get(`${model.name}/${name}`)!;
-        const rate = median(runs.map((r) => r.throughput));
-        const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
-        const clientCpu = median(runs.map((r) => r.clientCpuUs)).toFixed(0);
-        log(
-          `| ${model.name} | ${name} | ${rate.toFixed(0)} | ${serverCpu} | ${clientCpu} | ${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ` +
-            `${(median(runs.map((r) => r.p99)) / 1000).toFixed(2)} | ${(rate / grpcRate).toFixed(2)}× | ${(rate / rawRate).toFixed(2)}× |`,
-        );
+    log('| server | model | transport | req/s | server CPU µs/req | client CPU µs/req | p50 ms | p99 ms | vs HTTP binary | vs raw ORT |');
+    log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const target of targets) {
+      for (const model of MODELS) {
+        const binaryRate = TRANSPORTS.includes('http-binary') ? rate(`${target.label}/${model.name}/http-binary`) : NaN;
+        const rawRate = raw.get(model.name)!;
+        for (const name of TRANSPORTS) {
+          const key = `${target.label}/${model.name}/${name}`;
+          const runs = results.get(key)!;
+          log(
+            `| ${target.label} | ${model.name} | ${name} | ${rate(key).toFixed(0)} | ${cpu(key)?.toFixed(0) ?? '—'} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} | ` +
+              `${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ${(median(runs.map((r) => r.p99)) / 1000).toFixed(2)} | ${(rate(key) / binaryRate).toFixed(2)}× | ${(rate(key) / rawRate).toFixed(2)}× |`,
+          );
+        }
       }
-      log(`| ${model.name} | raw onnxruntime-node (session.run loop, 1 thread) | ${rawRate.toFixed(0)} | | | | | ${(rawRate / grpcRate).toFixed(2)}× | 1.00× |`);
+    }
+    for (const model of MODELS) log(`| — | ${model.name} | raw onnxruntime-node (session.run loop, 1 thread) | ${raw.get(model.name)!.toFixed(0)} | | | | | | 1.00× |`);
+    log('');
+    for (const target of targets) {
+      for (const model of MODELS) {
+        const key = (name: TransportName) => `${target.label}/${model.name}/${name}`;
+        const cpuRatio = (name: TransportName) => {
+          const [grpcCpu, httpCpu] = [cpu(key(name)), cpu(key('http-binary'))];
+          return grpcCpu !== undefined && httpCpu !== undefined ? `, server CPU per call ${(grpcCpu / httpCpu).toFixed(2)}×` : '';
+        };
+        if (!TRANSPORTS.includes('http-binary')) continue;
+        for (const name of (['grpc-h2', 'grpc-js'] as const).filter((grpc) => TRANSPORTS.includes(grpc))) {
+          log(`${target.label} ${model.name}: gRPC (${name}) / HTTP binary req/s = ${(rate(key(name)) / rate(key('http-binary'))).toFixed(2)}${cpuRatio(name)}`);
+        }
+      }
     }
   } finally {
-    for (const client of Object.values(clients)) await client.close();
-    await server.stop();
+    for (const target of targets) {
+      for (const caller of Object.values(target.callers)) await caller.close();
+      await target.server.stop();
+    }
   }
   if (process.argv.includes('--profile')) await profileGrpc(root, log);
 }

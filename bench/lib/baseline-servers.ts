@@ -5,17 +5,21 @@
  *  - fastify-compress: the same plus @fastify/compress registered globally, as the server registers it;
  *  - frontend-stub: the server's real HTTP frontend (buildHttpApp: hooks, compression, codec decode/encode) over a
  *    stub facade that answers `simple` inline — no facade validation, scheduler, worker thread or ONNX Runtime.
- * Every mode answers GET /v2/health/ready with 200. Usage: node dist/bench/lib/baseline-servers.js <mode> <port>
+ *  - grpc-stub / grpc-js-stub: the server's real gRPC frontend (GrpcFrontend) over the same stub facade, with
+ *    ModelInfer on the lean node:http2 path or (grpc-js-stub) through grpc-js as before; `port` then only answers
+ *    the ready check, the gRPC port is a third argument.
+ * Every mode answers GET /v2/health/ready with 200. Usage: node dist/bench/lib/baseline-servers.js <mode> <port> [grpc port]
  */
 import * as http from 'node:http';
 import fastifyCompress from '@fastify/compress';
 import Fastify, { FastifyInstance } from 'fastify';
+import { GrpcFrontend } from '../../server/protocol/grpc/server';
 import { buildHttpApp } from '../../server/protocol/http/app';
 import type { InferenceServiceApi } from '../../server/core/service-api';
 import type { InferRequest, InferResponse, ModelMetadata } from '../../server/core/types';
 import { HOST } from './processes';
 
-export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub'] as const;
+export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub', 'grpc-stub', 'grpc-js-stub'] as const;
 export type BaselineMode = (typeof BASELINE_MODES)[number];
 
 const READY_PATH = '/v2/health/ready';
@@ -138,6 +142,17 @@ async function frontendStub(port: number): Promise<void> {
   await app.listen({ port, host: HOST });
 }
 
+/** The gRPC frontend over the stub facade; readiness on `port` over HTTP (what startServerChild polls). */
+async function grpcStub(port: number, grpcPort: number, lean: boolean): Promise<void> {
+  await new GrpcFrontend(stubService(), { leanInfer: lean }).listen(HOST, grpcPort);
+  http
+    .createServer((_request, response) => {
+      response.writeHead(200, { 'content-length': '0' });
+      response.end();
+    })
+    .listen(port, HOST);
+}
+
 async function main(): Promise<void> {
   const mode = process.argv[2] as BaselineMode;
   const port = Number(process.argv[3]);
@@ -148,6 +163,7 @@ async function main(): Promise<void> {
   if (mode === 'bare') bare(port);
   else if (mode === 'fastify') await fastifyHello(port, false);
   else if (mode === 'fastify-compress') await fastifyHello(port, true);
+  else if (mode === 'grpc-stub' || mode === 'grpc-js-stub') await grpcStub(port, Number(process.argv[4]), mode === 'grpc-stub');
   else await frontendStub(port);
 }
 

@@ -2,6 +2,8 @@
  * The gRPC frontend: inference.GRPCInferenceService, grpc.health.v1.Health (reflecting the facade's readiness) and
  * server reflection, on one @grpc/grpc-js server with Triton's message-size and keepalive settings.
  */
+import type { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -9,10 +11,12 @@ import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
+import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots } from '../http/compression';
 import { withInferWire } from './infer-wire';
+import { leanInferStreamHandler } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { restrictionInterceptor } from './restricted';
-import { createServiceImplementation } from './service';
+import { createInferHandlers, createServiceImplementation, InferHandlers } from './service';
 
 /** Triton's default: INT32_MAX bytes each way. */
 export const DEFAULT_GRPC_MAX_MESSAGE_BYTES = 2 ** 31 - 1;
@@ -79,6 +83,17 @@ export interface GrpcFrontendOptions {
   readonly headerForwardPattern?: RegExp;
   /** Serve over TLS (--grpc-use-ssl). @default plaintext */
   readonly tls?: GrpcTlsOptions;
+  /**
+   * Serve ModelInfer / ModelStreamInfer on the lean node:http2 path (lean-infer.ts) rather than through grpc-js, and
+   * bound concurrent inflation for every method.
+   * @default true
+   */
+  readonly leanInfer?: boolean;
+  /**
+   * Compressed messages inflated at once (each up to maxMessageBytes): this many for ModelInfer / ModelStreamInfer and
+   * as many for all other methods together. @default 4
+   */
+  readonly maxConcurrentInflate?: number;
   /** How often Health/Watch streams see readiness changes. @default 1000 */
   readonly healthPollMs?: number;
   readonly logger?: Logger;
@@ -111,6 +126,40 @@ export function grpcServerCredentials(tls: GrpcTlsOptions | undefined): grpc.Ser
   return grpc.ServerCredentials.createSsl(tls.rootCerts ?? null, [{ private_key: tls.privateKey, cert_chain: tls.certChain }], tls.mutual === true);
 }
 
+/** A call whose messages may come compressed (grpc-encoding other than identity). */
+function isCompressedCall(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['grpc-encoding'];
+  return encoding !== undefined && encoding !== 'identity';
+}
+
+/**
+ * Hand a compressed call to grpc-js only when one of `slots` is free, and hold it until grpc-js answers (its first
+ * response headers: a unary request has then been inflated and handled) or the stream closes. grpc-js inflates each
+ * message whole with no hook to queue that work, so this is where the number of concurrent inflations is bounded;
+ * a waiting call's bytes stay in HTTP/2 flow control.
+ */
+function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, start: () => void): void {
+  slots.acquire(() => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      slots.release();
+    };
+    if (stream.closed || stream.destroyed) {
+      release();
+      return;
+    }
+    stream.once('close', release);
+    const respond = stream.respond.bind(stream);
+    stream.respond = (...args: Parameters<ServerHttp2Stream['respond']>) => {
+      release();
+      respond(...args);
+    };
+    start();
+  });
+}
+
 function bindAddress(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -121,6 +170,13 @@ export class GrpcFrontend {
   private readonly healthStatus = new Map<string, ServingStatus>();
   private healthTimer: NodeJS.Timeout | undefined;
   private port: number | undefined;
+  private readonly inferHandlers: InferHandlers;
+  /** Compressed messages inflating on the lean path now and waiting (for tests). */
+  readonly inflateSlots: InflateSlots;
+  /** The same bound for compressed calls of every other method (grpc-js inflates those). */
+  readonly otherInflateSlots: InflateSlots;
+  /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
+  leanInferActive = false;
 
   constructor(
     private readonly service: InferenceServiceApi,
@@ -129,7 +185,11 @@ export class GrpcFrontend {
     const restriction = restrictionInterceptor(options.restrictedProtocols ?? new Map());
     this.server = new grpc.Server({ ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
     // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
-    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, { logger: options.logger, headerForwardPattern: options.headerForwardPattern }));
+    const serviceOptions = { logger: options.logger, headerForwardPattern: options.headerForwardPattern };
+    this.inferHandlers = createInferHandlers(service, serviceOptions);
+    this.inflateSlots = new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE);
+    this.otherInflateSlots = new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE);
+    this.server.addService(withInferWire(inferenceServiceDefinition()) as grpc.ServiceDefinition, createServiceImplementation(service, serviceOptions, this.inferHandlers));
 
     // Health: refresh the statuses from the facade before every call, and on a timer for Watch streams.
     this.health.addToServer({
@@ -172,12 +232,46 @@ export class GrpcFrontend {
           return;
         }
         this.port = bound;
+        if (this.options.leanInfer ?? true) this.installLeanInfer();
         this.refreshHealth();
         this.healthTimer = setInterval(() => this.refreshHealth(), this.options.healthPollMs ?? 1000);
         this.healthTimer.unref();
         resolve(bound);
       });
     });
+  }
+
+  /**
+   * Put the lean path in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: inference calls
+   * it takes are served there, every other stream goes to grpc-js's listener unchanged. grpc-js exposes no hook for
+   * this, so its (private) map of HTTP/2 servers is read; should a grpc-js release rename it, everything is served by
+   * grpc-js as before and a warning says so (test/grpc/lean-infer.test.ts fails on such an upgrade; package.json
+   * pins grpc-js to 1.14.x so an upgrade is a deliberate step).
+   */
+  private installLeanInfer(): void {
+    const http2Servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+    const streamListeners = http2Servers instanceof Map ? [...http2Servers.keys()].map((server) => [server, server.listeners('stream')] as const) : [];
+    if (streamListeners.length === 0 || streamListeners.some(([, listeners]) => listeners.length !== 1)) {
+      this.options.logger?.warn('gRPC: grpc-js internals changed, ModelInfer / ModelStreamInfer are served by grpc-js (slower)');
+      return;
+    }
+    const restriction = this.options.restrictedProtocols?.get('inference');
+    const lean = leanInferStreamHandler({
+      handlers: this.inferHandlers,
+      maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES,
+      inflateSlots: this.inflateSlots,
+      ...(restriction ? { restriction } : {}),
+    });
+    for (const [server, [grpcListener]] of streamListeners) {
+      server.removeListener('stream', grpcListener as (...args: unknown[]) => void);
+      server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+        if (lean(stream, headers)) return;
+        const toGrpcJs = () => (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
+        if (isCompressedCall(headers)) withInflateSlot(this.otherInflateSlots, stream, toGrpcJs);
+        else toGrpcJs();
+      });
+    }
+    this.leanInferActive = true;
   }
 
   get boundPort(): number | undefined {

@@ -12,7 +12,7 @@ import type { ModelStatistics } from '../../core/statistics';
 import { LOAD_FILE_PARAMETER_PREFIX, type InferRequest } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { toGrpcError } from './errors';
-import { received, streamInferHandler, withMetadata } from './stream-infer';
+import { CallMetadata, received, StreamInferCall, streamInferHandler, withMetadata } from './stream-infer';
 import type {
   LogSettingValueMessage,
   ModelInferRequestMessage,
@@ -89,14 +89,27 @@ function settingValue(value: LogSettingValueMessage): unknown {
   return value.parameter_choice === undefined ? undefined : value[value.parameter_choice];
 }
 
-export function createServiceImplementation(service: InferenceServiceApi, options: GrpcServiceOptions = {}): UntypedServiceImplementation {
-  const log = options.logger;
+/** The part of a unary ModelInfer call the handler uses: grpc-js's ServerUnaryCall or the lean path's call. */
+export interface InferCall {
+  readonly request: ModelInferRequestMessage;
+  readonly metadata: CallMetadata;
+}
 
-  const modelInfer: Unary<ModelInferRequestMessage, ModelInferResponseMessage> = (call, callback) => {
+export type InferCallback = sendUnaryData<ModelInferResponseMessage>;
+
+/** The two inference handlers, shared by grpc-js's service and the lean path (lean-infer.ts). */
+export interface InferHandlers {
+  readonly modelInfer: (call: InferCall, callback: InferCallback) => void;
+  readonly modelStreamInfer: (call: StreamInferCall) => void;
+}
+
+export function createInferHandlers(service: InferenceServiceApi, options: GrpcServiceOptions = {}): InferHandlers {
+  const log = options.logger;
+  const modelInfer = (call: InferCall, callback: InferCallback) => {
     const startNs = service.isTracing() ? process.hrtime.bigint() : undefined;
     let request: InferRequest;
     try {
-      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call.metadata, options.headerForwardPattern);
+      request = withMetadata(received(decodeInferRequest(call.request, checkWith(service, call.request)).request, startNs), call, options.headerForwardPattern);
     } catch (error) {
       fail(log, callback, error);
       return;
@@ -121,9 +134,15 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       (error: unknown) => fail(log, callback, error),
     );
   };
+  return { modelInfer, modelStreamInfer: streamInferHandler(service, log, options.headerForwardPattern) };
+}
 
-  const modelStreamInfer = streamInferHandler(service, log, options.headerForwardPattern);
-
+export function createServiceImplementation(
+  service: InferenceServiceApi,
+  options: GrpcServiceOptions = {},
+  { modelInfer, modelStreamInfer }: InferHandlers = createInferHandlers(service, options),
+): UntypedServiceImplementation {
+  const log = options.logger;
   return {
     ServerLive: unary(log, () => ({ live: service.isLive() })),
     ServerReady: unary(log, () => ({ ready: service.isReady() })),
@@ -133,8 +152,8 @@ export function createServiceImplementation(service: InferenceServiceApi, option
       const metadata = service.modelMetadata(request.name, version(request.version));
       return { ...metadata, inputs: metadata.inputs.map((t) => ({ ...t })), outputs: metadata.outputs.map((t) => ({ ...t })) };
     }),
-    ModelInfer: modelInfer,
-    ModelStreamInfer: modelStreamInfer,
+    ModelInfer: modelInfer as Unary<ModelInferRequestMessage, ModelInferResponseMessage>,
+    ModelStreamInfer: modelStreamInfer as UntypedServiceImplementation[string],
     ModelConfig: unary(log, (request: NameVersionRequest) => ({ config: service.modelConfig(request.name, version(request.version)) })),
     ModelStatistics: unary(log, (request: NameVersionRequest) => ({
       model_stats: service.modelStatistics(request.name || undefined, version(request.version)).map(statisticsMessage),

@@ -5,7 +5,7 @@
  * `triton_enable_empty_final_response` also gets an empty response carrying only that flag when the final flag comes
  * alone.
  */
-import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { forwardHeaders } from '../../core/header-forwarding';
 import type { Logger } from 'pino';
 import { InferenceError } from '../../core/errors';
@@ -25,15 +25,35 @@ export function received(request: InferRequest, startNs: bigint | undefined): In
   return { ...request, received: { protocol: 'GRPC', startNs, endNs: process.hrtime.bigint() } };
 }
 
-/** The request with the metadata --grpc-header-forward-pattern selects as string parameters (text entries only). */
-export function withMetadata(request: InferRequest, metadata: Metadata, pattern: RegExp | undefined): InferRequest {
+/**
+ * The request with the metadata --grpc-header-forward-pattern selects as string parameters (text entries only).
+ * The call's metadata is read only when there is a pattern (the lean path builds it on first read).
+ */
+export function withMetadata(request: InferRequest, call: { readonly metadata: CallMetadata }, pattern: RegExp | undefined): InferRequest {
   if (!pattern) return request;
-  const pairs = Object.entries(metadata.getMap()).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value] as const] : []));
+  const pairs = Object.entries(call.metadata.getMap()).flatMap(([key, value]) => (typeof value === 'string' ? [[key, value] as const] : []));
   return forwardHeaders(request, pairs, pattern);
 }
 
+/** What the handlers read of a call's request metadata (grpc-js's Metadata, or the lean path's). */
+export type CallMetadata = Pick<Metadata, 'getMap'>;
+
+/**
+ * The part of a bidirectional call the stream handler uses: grpc-js's ServerDuplexStream or the lean path's call
+ * (lean-infer.ts) both serve it.
+ */
+export interface StreamInferCall {
+  readonly metadata: CallMetadata;
+  readonly cancelled: boolean;
+  write(message: ModelStreamInferResponseMessage, callback?: () => void): unknown;
+  end(): void;
+  on(event: 'data', listener: (message: ModelInferRequestMessage) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 export function streamInferHandler(service: InferenceServiceApi, log: Logger | undefined, headerForwardPattern?: RegExp) {
-  return (call: ServerDuplexStream<ModelInferRequestMessage, ModelStreamInferResponseMessage>) => {
+  return (call: StreamInferCall) => {
     let pending = 0;
     let ended = false;
     const ordered = new InOrderWriter();
@@ -74,7 +94,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       let flagFinal: boolean;
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
-        ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call.metadata, headerForwardPattern)));
+        ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
       } catch (error) {
         writeError(message, error);
         return;
