@@ -7,7 +7,7 @@ import { BytesData } from '../../server/core/bytes-data';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { ExecutionResult } from '../../server/backends/backend';
-import { OnnxRuntimeInstance } from '../../server/backends/onnxruntime/instance';
+import { OnnxRuntimeInstance, workerErrorText } from '../../server/backends/onnxruntime/instance';
 import { ownCopy, type WorkerInit } from '../../server/backends/onnxruntime/messages';
 import { SpareWorker } from '../../server/backends/onnxruntime/spare-worker';
 import { InferenceError } from '../../server/core/errors';
@@ -180,5 +180,13 @@ describe('ownCopy (tensor data to move to a worker)', () => {
   it('keeps the element type of a typed array', () => {
     const copy = ownCopy(new Int32Array([1, -2, 3]).subarray(1));
     expect(copy).toEqual(new Int32Array([-2, 3]));
+  });
+});
+
+describe('workerErrorText', () => {
+  it('takes the first stack line when the worker error came without a message (a DOMException thrown there)', () => {
+    const received = Object.assign(new Error(''), { stack: 'DataCloneError: Cannot transfer object of unsupported type.\n    at post (worker.js:75:10)' });
+    expect(workerErrorText(received)).toBe('DataCloneError: Cannot transfer object of unsupported type.');
+    expect(workerErrorText(new Error('out of memory'))).toBe('out of memory');
   });
 });

@@ -94,7 +94,7 @@ export class OnnxRuntimeInstance implements BackendInstance {
 
   private listen(): void {
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
-    this.worker.on('error', (error) => this.fail(Errors.backendFailed(this.modelName, error.message)));
+    this.worker.on('error', (error) => this.fail(Errors.backendFailed(this.modelName, workerErrorText(error))));
     this.worker.on('exit', () => {
       this.exited = true;
       this.fail(Errors.instanceLost(this.modelName));
@@ -262,6 +262,14 @@ function toWire(tensor: Tensor): WireTensor {
   // copy small tensors, move large ones (a large binary input is most of its body).
   const move = spansBuffer || (data.byteLength >= TRANSFER_MIN_BYTES && data.byteLength * 2 >= data.buffer.byteLength);
   return { name: tensor.name, ortType, dims: tensor.shape, data: move ? data : ownCopy(data) };
+}
+
+/**
+ * What an uncaught error in the worker thread says. Node passes a DOMException thrown there (e.g. DataCloneError) to
+ * the 'error' event as an Error with an empty message and the original name and message only in its stack.
+ */
+export function workerErrorText(error: Error): string {
+  return error.message || error.stack?.split('\n')[0] || String(error);
 }
 
 function transferList(inputs: WireTensor[]): ArrayBuffer[] {
