@@ -1,7 +1,8 @@
 // The HTTP half of scripts/image/test.sh: talks KServe v2 JSON to a server in a container and fails on a wrong answer.
 //   node scripts/image/probe.js ready URL TIMEOUT_S   wait for /v2/health/ready, print the milliseconds it took
-//   node scripts/image/probe.js infer URL             /v2/health/live, then infer on simple (ONNX), simple_chain
-//                                                     (ensemble of simple twice) and add_sub (Python backend)
+//   node scripts/image/probe.js infer URL             /v2/health/live, then infer on simple (ONNX), string_upper
+//                                                     (ONNX, BYTES), simple_chain (ensemble of simple twice) and
+//                                                     add_sub (Python backend)
 // Plain fetch (Node 20+) rather than the repository's client: it runs before and without a build of the project.
 'use strict';
 
@@ -56,6 +57,17 @@ async function checkInfer(base) {
   ]);
   expectOutput('simple', simple, 'OUTPUT0', a.map((x, i) => x + b[i]));
   expectOutput('simple', simple, 'OUTPUT1', a.map((x, i) => x - b[i]));
+
+  // BYTES through the ONNX Runtime worker: the image's Node (24) once refused to move these tensors to the worker while
+  // Node 20, which runs npm test, did not.
+  const words = ['hello', 'World', 'x y'];
+  const upper = await infer(base, 'string_upper', [{ name: 'INPUT0', datatype: 'BYTES', shape: [3], data: words }]);
+  const upperOut = upper.outputs.find((candidate) => candidate.name === 'OUTPUT0');
+  const expectedUpper = words.map((word) => word.toUpperCase());
+  if (JSON.stringify(upperOut?.data) !== JSON.stringify(expectedUpper)) {
+    throw new Error(`string_upper: ${JSON.stringify(upper)}, expected OUTPUT0 = ${JSON.stringify(expectedUpper)}`);
+  }
+  console.log(`string_upper v${upper.model_version}: OUTPUT0 = ${JSON.stringify(upperOut.data)} ok`);
 
   // simple_chain feeds simple's sum and difference into simple again: (a+b)+(a-b) = 2a, (a+b)-(a-b) = 2b.
   const chain = await infer(base, 'simple_chain', [

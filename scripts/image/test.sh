@@ -9,9 +9,9 @@
 # examples/model_repository and examples/python_models mounted read-only, as uid 1000, with the Deployment's security
 # context (constructs/inference-server.ts: read-only root file system, writable /tmp, /dev/shm and model cache, no
 # capabilities, no privilege escalation) and the HTTP port on 127.0.0.1 only; then /v2/health/live and ready, one
-# infer per kind of example model (simple: ONNX, add_sub: Python backend, simple_chain: ensemble), every process's
-# user, SIGTERM (exit status and seconds), the Kubeflow entry point synthesizing manifests (cdk8s in the trimmed
-# node_modules); last, the image's size (uncompressed and as pushed, gzip layers).
+# infer per kind of example model (simple: ONNX, string_upper: ONNX with BYTES, add_sub: Python backend,
+# simple_chain: ensemble), every process's user, SIGTERM (exit status and seconds), the Kubeflow entry point
+# synthesizing manifests (cdk8s in the trimmed node_modules); last, the image's size (uncompressed and as pushed, gzip layers).
 #
 # Environment:
 #   TARGET           cpu (default) or cuda (needs NVIDIA's repository at build time; runs on the CPU without a GPU)
@@ -58,7 +58,7 @@ run_args=(-d --name "$CONTAINER" "${PODMAN_ULIMITS[@]}" --user 1000:1000
   --cap-drop=ALL --security-opt=no-new-privileges
   -v "$ROOT/examples/model_repository:/models:ro" -v "$ROOT/examples/python_models:/python_models:ro")
 server_args=(--model-repository=/models --model-repository=/python_models
-  --model-control-mode=explicit --load-model=simple --load-model=simple_chain --load-model=add_sub)
+  --model-control-mode=explicit --load-model=simple --load-model=string_upper --load-model=simple_chain --load-model=add_sub)
 if [ "$NETWORK" = host ]; then
   run_args+=(--network host)
   server_args+=(--host=127.0.0.1 --http-port="$port" --allow-grpc=false --allow-metrics=false)
