@@ -118,12 +118,13 @@ describe("other methods' compressed calls (handed to grpc-js once a slot is free
 describe('lean inference calls', () => {
   it('drops a stream Node closed while the call had it paused for inflation (no write to a closed stream)', async () => {
     const slots = server.app.grpc!.inflateSlots;
+    const inferStream = jest.spyOn(server.app.service, 'inferStream');
     const giveBack = occupy(slots);
     try {
       const queued = nextCall(slots, 'acquire');
       const stream = session.request({ ':method': 'POST', ':path': MODEL_STREAM_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
       stream.on('error', () => undefined);
-      stream.write(gzipped(simple));
+      stream.write(gzipped(serializeInferRequest(simpleRawRequest('paused'))));
       await queued; // the call waits for a slot, its stream paused
       // Buffered by Node behind the pause: were it delivered, its answer (an error) would be written at once.
       stream.write(grpcFrame(serializeInferRequest({ ...simpleRawRequest('x'), model_name: 'nope' })));
@@ -134,6 +135,9 @@ describe('lean inference calls', () => {
     }
     await nextCall(slots, 'release'); // it inflated and gave the slot back; the call then sees its stream closed
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    await serverCaughtUp(); // what the inflated message led to has run
+    expect(inferStream).not.toHaveBeenCalled(); // the closed stream's request never reached the handler
+    inferStream.mockRestore();
     await expectServing();
   });
 
