@@ -1,6 +1,6 @@
 /**
  * The dependency rules of docs/architecture.md, checked on the source: protocol/* → core only; constructs/ → server/contract.ts only;
- * nothing imports prototypes/; no import cycles. Imports are read with TypeScript's own pre-processor.
+ * nothing imports prototypes/; errors only from the catalogue; no import cycles. Imports are read with TypeScript's own pre-processor.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +57,22 @@ describe('dependency rules (docs/architecture.md)', () => {
         const to = rel(target);
         if (from.startsWith('constructs/') && to.startsWith('server/') && to !== 'server/contract.ts') offending.push(`${from} → ${to}`);
         if (to.startsWith('prototypes/') && !from.startsWith('prototypes/')) offending.push(`${from} → ${to}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
+  it('errors come from the one catalogue: InferenceErrors are built only in its areas, which only errors.ts imports', () => {
+    const offending: string[] = [];
+    for (const [file, targets] of graph) {
+      const from = rel(file);
+      const inCatalogue = from.startsWith('server/core/error-catalogue/') || from === 'server/core/inference-error.ts';
+      if (!inCatalogue && /\bnew InferenceError\(/.test(fs.readFileSync(file, 'utf8'))) offending.push(`${from} builds an InferenceError`);
+      for (const target of targets) {
+        const to = rel(target);
+        if (to.startsWith('server/core/error-catalogue/') && !from.startsWith('server/core/error-catalogue/') && from !== 'server/core/errors.ts') {
+          offending.push(`${from} → ${to}`);
+        }
       }
     }
     expect(offending).toEqual([]);

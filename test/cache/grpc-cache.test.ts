@@ -1,25 +1,13 @@
 /** The response cache over gRPC: raw and typed contents of the same tensors share an entry; ModelStatistics counts it. */
-import { InferenceServerApp } from '../../server/app';
-import { int32sOf, ONES_16, RANGE_16, rawClient, RawClient, simpleRawRequest, simpleTypedRequest, startServer, unary } from '../grpc/helpers';
+import { int32sOf, ONES_16, RANGE_16, simpleRawRequest, simpleTypedRequest, unary } from '../grpc/helpers';
+import { serverForSuite } from '../server/suite-server';
 import { cacheRepository } from './cache-fixture';
 
-let app: InferenceServerApp;
-let client: RawClient;
-
-beforeAll(async () => {
-  const started = await startServer({
-    modelRepositories: [cacheRepository()],
-    allowMetrics: false,
-    responseCache: { implementation: 'local', byteSize: 1 << 20 },
-  });
-  app = started.app;
-  client = rawClient(started.grpcPort);
-});
-
-afterAll(async () => {
-  client?.close();
-  await app?.stop();
-});
+const server = serverForSuite(() => ({
+  modelRepositories: [cacheRepository()],
+  allowMetrics: false,
+  responseCache: { implementation: 'local', byteSize: 1 << 20 },
+}));
 
 interface Duration {
   count: string;
@@ -27,7 +15,7 @@ interface Duration {
 }
 async function statistics(model = 'simple') {
   const response = await unary<{ model_stats: { execution_count: string; inference_stats: Record<string, Duration> }[] }>(
-    client,
+    server.client,
     'ModelStatistics',
     { name: model, version: '' },
   );
@@ -38,8 +26,8 @@ async function statistics(model = 'simple') {
 
 it('answers raw_input_contents and typed contents of the same tensors from one entry', async () => {
   const before = await statistics();
-  const raw = await unary(client, 'ModelInfer', simpleRawRequest('raw'));
-  const typed = await unary(client, 'ModelInfer', simpleTypedRequest('typed'));
+  const raw = await unary(server.client, 'ModelInfer', simpleRawRequest('raw'));
+  const typed = await unary(server.client, 'ModelInfer', simpleTypedRequest('typed'));
   expect(int32sOf(raw.raw_output_contents[0])).toEqual(RANGE_16.map((v) => v + 1));
   expect(typed.id).toBe('typed');
   // Triton answers in raw_output_contents either way; the hit carries the same values.
@@ -57,13 +45,13 @@ it('misses for a different request, and reports cache statistics only for models
   const before = await statistics();
   const request = simpleRawRequest('other');
   request.raw_input_contents[1] = Buffer.from(Int32Array.from(ONES_16.map((v) => v + 1)).buffer);
-  const response = await unary(client, 'ModelInfer', request);
+  const response = await unary(server.client, 'ModelInfer', request);
   expect(int32sOf(response.raw_output_contents[0])).toEqual(RANGE_16.map((v) => v + 2));
   const after = await statistics();
   expect(after.misses - before.misses).toBe(1);
   expect(after.hits - before.hits).toBe(0);
-  await unary(client, 'ModelInfer', { ...simpleRawRequest('plain'), model_name: 'simple_plain' });
-  await unary(client, 'ModelInfer', { ...simpleRawRequest('plain'), model_name: 'simple_plain' });
+  await unary(server.client, 'ModelInfer', { ...simpleRawRequest('plain'), model_name: 'simple_plain' });
+  await unary(server.client, 'ModelInfer', { ...simpleRawRequest('plain'), model_name: 'simple_plain' });
   const plain = await statistics('simple_plain');
   expect(plain).toMatchObject({ hits: 0, misses: 0, success: 2, executions: 2 });
 });

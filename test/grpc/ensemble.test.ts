@@ -12,33 +12,19 @@ import {
   MODEL_REPOSITORY,
   ONES_16,
   RANGE_16,
-  rawClient,
-  RawClient,
-  startServer,
-  StartedServer,
   unary,
   unaryError,
 } from './helpers';
+import { serverForSuite } from '../server/suite-server';
 
 /** simple_chain = simple applied twice: OUTPUT0 = 2 * INPUT0, OUTPUT1 = 2 * INPUT1. */
 const DOUBLE_RANGE = RANGE_16.map((v) => 2 * v);
 const TWOS = ONES_16.map((v) => 2 * v);
 
-let server: StartedServer;
-let client: RawClient;
-
-beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple_chain'] });
-  client = rawClient(server.grpcPort);
-});
-
-afterAll(async () => {
-  client.close();
-  await server.app.stop();
-});
+const server = serverForSuite({ loadModels: ['simple_chain'] });
 
 const http = (method: string, url: string, body?: unknown) =>
-  httpRequest(server.httpPort!, { method, url, payload: body === undefined ? undefined : JSON.stringify(body) });
+  httpRequest(server.httpPort, { method, url, payload: body === undefined ? undefined : JSON.stringify(body) });
 
 describe('simple_chain over HTTP', () => {
   it('infers with JSON tensors and returns only the requested outputs', async () => {
@@ -73,7 +59,7 @@ describe('simple_chain over HTTP', () => {
       rawBytes(Int32Array.from(RANGE_16)),
       rawBytes(Int32Array.from(ONES_16)),
     );
-    const response = await httpRequest(server.httpPort!, { method: 'POST', url: '/v2/models/simple_chain/infer', headers, payload: body });
+    const response = await httpRequest(server.httpPort, { method: 'POST', url: '/v2/models/simple_chain/infer', headers, payload: body });
     expect(response.statusCode).toBe(200);
     const parsed = parseBinaryResponse(response.rawPayload, Number(response.headers['inference-header-content-length']));
     expect(parsed.json.outputs.map((o) => o.name)).toEqual(['OUTPUT1']);
@@ -102,7 +88,7 @@ describe('simple_chain over HTTP', () => {
 
 describe('simple_chain over gRPC', () => {
   it('infers with raw contents', async () => {
-    const response = await unary(client, 'ModelInfer', {
+    const response = await unary(server.client, 'ModelInfer', {
       model_name: 'simple_chain',
       id: 'g1',
       inputs: [
@@ -119,12 +105,12 @@ describe('simple_chain over gRPC', () => {
   });
 
   it('statistics: the ensemble and its composing model count their own requests', async () => {
-    const before = await unary(client, 'ModelStatistics', { name: 'simple' });
+    const before = await unary(server.client, 'ModelStatistics', { name: 'simple' });
     const simpleBefore = Number(before.model_stats[0].inference_stats.success.count);
-    const chainBefore = Number((await unary(client, 'ModelStatistics', { name: 'simple_chain' })).model_stats[0].inference_stats.success.count);
+    const chainBefore = Number((await unary(server.client, 'ModelStatistics', { name: 'simple_chain' })).model_stats[0].inference_stats.success.count);
     await Promise.all(
       [0, 1, 2].map(() =>
-        unary(client, 'ModelInfer', {
+        unary(server.client, 'ModelInfer', {
           model_name: 'simple_chain',
           inputs: [
             { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
@@ -134,8 +120,8 @@ describe('simple_chain over gRPC', () => {
         }),
       ),
     );
-    const chain = (await unary(client, 'ModelStatistics', { name: 'simple_chain' })).model_stats[0];
-    const simple = (await unary(client, 'ModelStatistics', { name: 'simple' })).model_stats[0];
+    const chain = (await unary(server.client, 'ModelStatistics', { name: 'simple_chain' })).model_stats[0];
+    const simple = (await unary(server.client, 'ModelStatistics', { name: 'simple' })).model_stats[0];
     expect(Number(chain.inference_stats.success.count)).toBe(chainBefore + 3);
     expect(Number(chain.execution_count)).toBe(0);
     expect(Number(simple.inference_stats.success.count)).toBe(simpleBefore + 6);
@@ -144,9 +130,9 @@ describe('simple_chain over gRPC', () => {
 
 describe('unload_dependents', () => {
   it('over gRPC and HTTP unloads the ensemble and its composing model; a plain unload leaves the composing model', async () => {
-    await unary(client, 'RepositoryModelUnload', { model_name: 'simple_chain' });
-    expect(await unary(client, 'ModelReady', { name: 'simple' })).toEqual({ ready: true });
-    const error = await unaryError(client, 'ModelInfer', {
+    await unary(server.client, 'RepositoryModelUnload', { model_name: 'simple_chain' });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple' })).toEqual({ ready: true });
+    const error = await unaryError(server.client, 'ModelInfer', {
       model_name: 'simple_chain',
       inputs: [
         { name: 'INPUT0', datatype: 'INT32', shape: [1, 16] },
@@ -156,10 +142,10 @@ describe('unload_dependents', () => {
     });
     expect(error.code).toBe(grpc.status.NOT_FOUND);
 
-    await unary(client, 'RepositoryModelLoad', { model_name: 'simple_chain' });
-    await unary(client, 'RepositoryModelUnload', { model_name: 'simple_chain', parameters: { unload_dependents: { bool_param: true } } });
-    expect(await unary(client, 'ModelReady', { name: 'simple' })).toEqual({ ready: false });
-    expect(await unary(client, 'ModelReady', { name: 'simple_chain' })).toEqual({ ready: false });
+    await unary(server.client, 'RepositoryModelLoad', { model_name: 'simple_chain' });
+    await unary(server.client, 'RepositoryModelUnload', { model_name: 'simple_chain', parameters: { unload_dependents: { bool_param: true } } });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple' })).toEqual({ ready: false });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple_chain' })).toEqual({ ready: false });
 
     // HTTP: loading the ensemble brings its composing model back; unload_dependents takes both away again.
     expect((await http('POST', '/v2/repository/models/simple_chain/load')).statusCode).toBe(200);

@@ -12,52 +12,40 @@ import {
   ONES_16,
   RANGE_16,
   rawClient,
-  RawClient,
   simpleRawRequest,
   simpleTypedRequest,
   startServer,
-  StartedServer,
   unary,
   unaryError,
 } from './helpers';
+import { serverForSuite } from '../server/suite-server';
 
 const SUMS = RANGE_16.map((v) => v + 1);
 const DIFFERENCES = RANGE_16.map((v) => v - 1);
 
-let server: StartedServer;
-let client: RawClient;
-
-beforeAll(async () => {
-  server = await startServer();
-  client = rawClient(server.grpcPort);
-});
-
-afterAll(async () => {
-  client?.close();
-  await server?.app.stop();
-});
+const server = serverForSuite();
 
 describe('health and metadata RPCs', () => {
   it('ServerLive, ServerReady', async () => {
-    expect(await unary(client, 'ServerLive', {})).toEqual({ live: true });
-    expect(await unary(client, 'ServerReady', {})).toEqual({ ready: true });
+    expect(await unary(server.client, 'ServerLive', {})).toEqual({ live: true });
+    expect(await unary(server.client, 'ServerReady', {})).toEqual({ ready: true });
   });
 
   it('ServerMetadata names the server and its extensions', async () => {
-    const metadata = await unary(client, 'ServerMetadata', {});
+    const metadata = await unary(server.client, 'ServerMetadata', {});
     expect(metadata.name).toBe('triton');
     expect(metadata.extensions).toEqual(expect.arrayContaining(['model_repository', 'statistics']));
   });
 
   it('ModelReady: ready model, unready version, unknown model', async () => {
-    expect(await unary(client, 'ModelReady', { name: 'simple' })).toEqual({ ready: true });
-    expect(await unary(client, 'ModelReady', { name: 'simple', version: '2' })).toEqual({ ready: true });
-    expect(await unary(client, 'ModelReady', { name: 'simple', version: '1' })).toEqual({ ready: false });
-    expect(await unary(client, 'ModelReady', { name: 'nope' })).toEqual({ ready: false });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple' })).toEqual({ ready: true });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple', version: '2' })).toEqual({ ready: true });
+    expect(await unary(server.client, 'ModelReady', { name: 'simple', version: '1' })).toEqual({ ready: false });
+    expect(await unary(server.client, 'ModelReady', { name: 'nope' })).toEqual({ ready: false });
   });
 
   it('ModelMetadata shows the batch dimension as -1', async () => {
-    const metadata = await unary(client, 'ModelMetadata', { name: 'simple' });
+    const metadata = await unary(server.client, 'ModelMetadata', { name: 'simple' });
     expect(metadata).toMatchObject({ name: 'simple', versions: ['2'], platform: 'onnxruntime_onnx' });
     expect(metadata.inputs).toEqual([
       { name: 'INPUT0', datatype: 'INT32', shape: ['-1', '16'] },
@@ -67,20 +55,20 @@ describe('health and metadata RPCs', () => {
   });
 
   it('ModelMetadata of an unknown model is NOT_FOUND with Triton\'s message', async () => {
-    const error = await unaryError(client, 'ModelMetadata', { name: 'nope' });
+    const error = await unaryError(server.client, 'ModelMetadata', { name: 'nope' });
     expect(error.code).toBe(grpc.status.NOT_FOUND);
     expect(error.details).toBe("Request for unknown model: 'nope' is not found");
   });
 
   it('ModelConfig returns the typed ModelConfig message', async () => {
-    const { config } = await unary(client, 'ModelConfig', { name: 'simple' });
+    const { config } = await unary(server.client, 'ModelConfig', { name: 'simple' });
     expect(config).toMatchObject({ name: 'simple', platform: 'onnxruntime_onnx', max_batch_size: 8 });
     expect(config.input[0]).toMatchObject({ name: 'INPUT0', data_type: 'TYPE_INT32', dims: ['16'] });
     expect(config.output.map((o: { name: string }) => o.name)).toEqual(['OUTPUT0', 'OUTPUT1']);
   });
 
   it('ModelConfig of the auto-completed model', async () => {
-    const { config } = await unary(client, 'ModelConfig', { name: 'add_sub_autocomplete' });
+    const { config } = await unary(server.client, 'ModelConfig', { name: 'add_sub_autocomplete' });
     expect(config.name).toBe('add_sub_autocomplete');
     expect(config.input.length).toBeGreaterThan(0);
     expect(config.input[0].data_type).toBe('TYPE_FP32');
@@ -89,7 +77,7 @@ describe('health and metadata RPCs', () => {
 
 describe('ModelInfer', () => {
   it('raw inputs → raw outputs, id and version echoed', async () => {
-    const response = await unary(client, 'ModelInfer', simpleRawRequest('req-1'));
+    const response = await unary(server.client, 'ModelInfer', simpleRawRequest('req-1'));
     expect(response).toMatchObject({ model_name: 'simple', model_version: '2', id: 'req-1' });
     expect(response.outputs.map((o: { name: string; shape: string[] }) => [o.name, o.shape])).toEqual([
       ['OUTPUT0', ['1', '16']],
@@ -101,7 +89,7 @@ describe('ModelInfer', () => {
   });
 
   it('typed contents in → raw_output_contents out, as Triton answers', async () => {
-    const response = await unary(client, 'ModelInfer', simpleTypedRequest());
+    const response = await unary(server.client, 'ModelInfer', simpleTypedRequest());
     expect(response.id).toBe('');
     expect(response.outputs[0].contents).toBeNull();
     expect(int32sOf(response.raw_output_contents[0])).toEqual(SUMS);
@@ -110,19 +98,19 @@ describe('ModelInfer', () => {
 
   it('a batch of 3 and one requested output', async () => {
     const request = { ...simpleRawRequest('', 3), outputs: [{ name: 'OUTPUT1' }] };
-    const response = await unary(client, 'ModelInfer', request);
+    const response = await unary(server.client, 'ModelInfer', request);
     expect(response.outputs.map((o: { name: string }) => o.name)).toEqual(['OUTPUT1']);
     expect(response.outputs[0].shape).toEqual(['3', '16']);
     expect(int32sOf(response.raw_output_contents[0])).toEqual([...DIFFERENCES, ...DIFFERENCES, ...DIFFERENCES]);
   });
 
   it('an explicit version', async () => {
-    const response = await unary(client, 'ModelInfer', { ...simpleRawRequest(), model_version: '2' });
+    const response = await unary(server.client, 'ModelInfer', { ...simpleRawRequest(), model_version: '2' });
     expect(response.model_version).toBe('2');
   });
 
   it('BYTES in bytes_contents and in raw form', async () => {
-    const typed = await unary(client, 'ModelInfer', {
+    const typed = await unary(server.client, 'ModelInfer', {
       model_name: 'string_upper',
       inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [Buffer.from('hello'), Buffer.from('grpc')] } }],
     });
@@ -130,7 +118,7 @@ describe('ModelInfer', () => {
     expect(Buffer.from(typed.raw_output_contents[0])).toEqual(framedOut);
 
     const framed = Buffer.concat([Buffer.from([5, 0, 0, 0]), Buffer.from('hello'), Buffer.from([2, 0, 0, 0]), Buffer.from('ok')]);
-    const raw = await unary(client, 'ModelInfer', {
+    const raw = await unary(server.client, 'ModelInfer', {
       model_name: 'string_upper',
       inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [2] }],
       raw_input_contents: [framed],
@@ -141,7 +129,7 @@ describe('ModelInfer', () => {
 
   it('FP32 mlp with fp32_contents', async () => {
     const data = Array.from({ length: 2 * 784 }, (_, i) => ((i % 17) - 8) / 8);
-    const response = await unary(client, 'ModelInfer', {
+    const response = await unary(server.client, 'ModelInfer', {
       model_name: 'mlp',
       inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 784], contents: { fp32_contents: data } }],
     });
@@ -157,7 +145,7 @@ describe('ModelInfer', () => {
       ...simpleRawRequest(),
       parameters: { priority: { int64_param: 1 }, timeout: { uint64_param: 5_000_000 }, note: { string_param: 'x' }, flag: { bool_param: true } },
     };
-    const response = await unary(client, 'ModelInfer', request);
+    const response = await unary(server.client, 'ModelInfer', request);
     expect(int32sOf(response.raw_output_contents[0])).toEqual(SUMS);
   });
 
@@ -175,7 +163,7 @@ describe('ModelInfer', () => {
     writer.uint32((7 << 3) | 2).bytes(int32Raw(RANGE_16));
     writer.uint32((7 << 3) | 2).bytes(int32Raw(ONES_16));
     const bytes: Buffer = await new Promise((resolve, reject) => {
-      client.makeUnaryRequest(
+      server.client.makeUnaryRequest(
         '/inference.GRPCInferenceService/ModelInfer',
         (b: Buffer) => b,
         (b: Buffer) => b,
@@ -273,7 +261,7 @@ describe('ModelInfer errors', () => {
       'raw_input_contents',
     ],
   ])('%s', async (_name, request, code, message) => {
-    const error = await unaryError(client, 'ModelInfer', request);
+    const error = await unaryError(server.client, 'ModelInfer', request);
     expect(error.code).toBe(code);
     expect(error.details).toContain(message);
   });
@@ -281,7 +269,7 @@ describe('ModelInfer errors', () => {
 
 describe('ModelStreamInfer', () => {
   it('answers every request, errors in error_message, ids echoed, stream kept open', async () => {
-    const call = (client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, any>).call(client);
+    const call = (server.client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, any>).call(server.client);
     const responses: any[] = [];
     const done = new Promise<void>((resolve, reject) => {
       call.on('data', (response: unknown) => responses.push(response));
@@ -307,7 +295,7 @@ describe('ModelStreamInfer', () => {
   });
 
   it('many requests in flight on one stream', async () => {
-    const call = (client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, any>).call(client);
+    const call = (server.client.ModelStreamInfer as () => grpc.ClientDuplexStream<unknown, any>).call(server.client);
     const ids = new Set<string>();
     const done = new Promise<void>((resolve, reject) => {
       call.on('data', (response: any) => {
@@ -330,7 +318,7 @@ describe('grpc.health.v1 and reflection', () => {
     const healthClient = new health.grpc.health.v1.Health(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
     const check = (service: string) =>
       new Promise<any>((resolve, reject) => healthClient.Check({ service }, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))));
-    expect(await unary(client, 'ServerReady', {})).toEqual({ ready: true });
+    expect(await unary(server.client, 'ServerReady', {})).toEqual({ ready: true });
     expect(await check('')).toEqual({ status: 'SERVING' });
     expect(await check('inference.GRPCInferenceService')).toEqual({ status: 'SERVING' });
     await expect(check('other.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -356,8 +344,8 @@ describe('grpc.health.v1 and reflection', () => {
 
 describe('statistics and repository RPCs', () => {
   it('ModelStatistics of one model, of all, and of an unknown one', async () => {
-    await unary(client, 'ModelInfer', simpleRawRequest());
-    const { model_stats } = await unary(client, 'ModelStatistics', { name: 'simple' });
+    await unary(server.client, 'ModelInfer', simpleRawRequest());
+    const { model_stats } = await unary(server.client, 'ModelStatistics', { name: 'simple' });
     expect(model_stats).toHaveLength(1);
     expect(model_stats[0]).toMatchObject({ name: 'simple', version: '2' });
     expect(Number(model_stats[0].inference_count)).toBeGreaterThan(0);
@@ -365,60 +353,60 @@ describe('statistics and repository RPCs', () => {
     expect(Number(model_stats[0].inference_stats.queue.ns)).toBeGreaterThanOrEqual(0);
     expect(model_stats[0].batch_stats.length).toBeGreaterThan(0);
 
-    const all = await unary(client, 'ModelStatistics', {});
+    const all = await unary(server.client, 'ModelStatistics', {});
     expect(all.model_stats.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['simple', 'mlp', 'string_upper']));
 
-    const error = await unaryError(client, 'ModelStatistics', { name: 'nope' });
+    const error = await unaryError(server.client, 'ModelStatistics', { name: 'nope' });
     expect(error.code).toBe(grpc.status.NOT_FOUND);
   });
 
   it('RepositoryIndex lists every model with its state', async () => {
-    const { models } = await unary(client, 'RepositoryIndex', {});
+    const { models } = await unary(server.client, 'RepositoryIndex', {});
     const simple = models.find((m: { name: string }) => m.name === 'simple');
     expect(simple).toMatchObject({ name: 'simple', state: 'READY' });
-    const ready = await unary(client, 'RepositoryIndex', { ready: true });
+    const ready = await unary(server.client, 'RepositoryIndex', { ready: true });
     expect(ready.models.every((m: { state: string }) => m.state === 'READY')).toBe(true);
   });
 
   it('RepositoryModelUnload then RepositoryModelLoad', async () => {
-    await unary(client, 'RepositoryModelUnload', { model_name: 'string_upper' });
-    expect(await unary(client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: false });
-    const error = await unaryError(client, 'ModelMetadata', { name: 'string_upper' });
+    await unary(server.client, 'RepositoryModelUnload', { model_name: 'string_upper' });
+    expect(await unary(server.client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: false });
+    const error = await unaryError(server.client, 'ModelMetadata', { name: 'string_upper' });
     expect(error.code).toBe(grpc.status.NOT_FOUND);
-    await unary(client, 'RepositoryModelLoad', { model_name: 'string_upper' });
-    expect(await unary(client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: true });
+    await unary(server.client, 'RepositoryModelLoad', { model_name: 'string_upper' });
+    expect(await unary(server.client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: true });
   });
 
   it('RepositoryModelLoad with a config override, and with an unknown parameter', async () => {
     const config = server.app.service.modelConfig('string_upper');
-    await unary(client, 'RepositoryModelLoad', {
+    await unary(server.client, 'RepositoryModelLoad', {
       model_name: 'string_upper',
       parameters: { config: { string_param: JSON.stringify({ ...config, max_batch_size: 0 }) } },
     });
-    expect(await unary(client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: true });
-    const error = await unaryError(client, 'RepositoryModelLoad', { model_name: 'string_upper', parameters: { file: { bool_param: true } } });
+    expect(await unary(server.client, 'ModelReady', { name: 'string_upper' })).toEqual({ ready: true });
+    const error = await unaryError(server.client, 'RepositoryModelLoad', { model_name: 'string_upper', parameters: { file: { bool_param: true } } });
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toContain("unexpected load parameter 'file'");
   });
 
   it('RepositoryModelLoad of an unknown model fails', async () => {
-    const error = await unaryError(client, 'RepositoryModelLoad', { model_name: 'nope' });
+    const error = await unaryError(server.client, 'RepositoryModelLoad', { model_name: 'nope' });
     expect([grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND]).toContain(error.code);
   });
 });
 
 describe('settings RPCs', () => {
   it('TraceSetting answers the trace settings (test/server/trace-settings.test.ts covers the rest)', async () => {
-    const { settings } = await unary(client, 'TraceSetting', {});
+    const { settings } = await unary(server.client, 'TraceSetting', {});
     expect(settings.trace_level).toEqual({ value: ['OFF'] });
     expect(settings.trace_rate).toEqual({ value: ['1000'] });
   });
 
   it('LogSettings reports the settings and refuses what it cannot change', async () => {
-    const { settings } = await unary(client, 'LogSettings', {});
+    const { settings } = await unary(server.client, 'LogSettings', {});
     expect(settings.log_verbose_level).toMatchObject({ uint32_param: 0 });
     expect(settings.log_info).toMatchObject({ bool_param: true });
-    const error = await unaryError(client, 'LogSettings', { settings: { log_file: { string_param: '/tmp/x' } } });
+    const error = await unaryError(server.client, 'LogSettings', { settings: { log_file: { string_param: '/tmp/x' } } });
     expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 });

@@ -17,7 +17,7 @@ export interface SuiteServer {
  * `options` as for startServer (every model of examples/model_repository in explicit mode unless they say otherwise);
  * a function when they depend on something made in an earlier beforeAll (a temporary folder, a captured logger).
  */
-export function serverForSuite(options: Partial<InferenceServerOptions> | (() => Partial<InferenceServerOptions>)): SuiteServer {
+export function serverForSuite(options: Partial<InferenceServerOptions> | (() => Partial<InferenceServerOptions>) = {}): SuiteServer {
   let started: StartedServer | undefined;
   let client: RawClient | undefined;
   beforeAll(async () => {

@@ -94,7 +94,7 @@ test('the command with --log-format=default writes only Triton records, a forged
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRITON_SERVER_ESCAPE_LOG_MESSAGES: undefined } },
   );
   const lines: string[] = [];
-  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exit = new Promise<void>((resolve) => child.on('close', () => resolve())); // 'close': every line read
   const waiters: Array<{ pattern: RegExp; resolve: (match: RegExpExecArray) => void }> = [];
   const onLine = (line: string) => {
     lines.push(line);
