@@ -180,8 +180,9 @@ it("holds other methods' compressed calls until an inflate slot is free", async 
   const acquire = slots.acquire.bind(slots);
   const queued = new Promise<void>((resolve) => {
     slots.acquire = (start) => {
-      acquire(start);
+      const ticket = acquire(start);
       resolve();
+      return ticket;
     };
   });
   let answered = false;
@@ -219,7 +220,7 @@ describe('message reading', () => {
   it('inflates at most slots.limit messages at once; the others wait their turn', async () => {
     const slots = new InflateSlots(1);
     slots.acquire(() => undefined); // the one slot, busy
-    const waiting = messageBytes({ compressed: true, payload: zlib.gzipSync('abc') }, 'gzip', 100, slots);
+    const waiting = messageBytes({ compressed: true, payload: zlib.gzipSync('abc') }, 'gzip', 100, slots, new AbortController().signal);
     expect(slots.counts).toEqual({ active: 1, waiting: 1 });
     slots.release();
     expect((await waiting).toString()).toBe('abc');

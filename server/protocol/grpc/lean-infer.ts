@@ -43,6 +43,12 @@ export interface LeanInferOptions {
 const DEADLINE = /^(\d{1,8})\s*([HMSmun])$/;
 const DEADLINE_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
+/** A `grpc-timeout` header in ms as grpc-js reads it; undefined when absent or malformed (grpc-js refuses those). */
+export function grpcTimeoutMs(timeout: string | string[] | undefined): number | undefined {
+  const match = typeof timeout === 'string' ? DEADLINE.exec(timeout) : null;
+  return match ? (Number(match[1]) * DEADLINE_UNIT_MS[match[2]]) | 0 : undefined;
+}
+
 /** The response headers grpc-js sends (it accepts these encodings and never compresses a response). */
 const RESPONSE_HEADERS = { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-accept-encoding': ACCEPTED_ENCODINGS, 'grpc-encoding': 'identity' } as const;
 
@@ -61,13 +67,8 @@ export function leanInferStreamHandler(options: LeanInferOptions): (stream: http
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) return false;
     const restriction = options.restriction;
     if (restriction && headers[restriction.header.toLowerCase()] !== restriction.value) return false;
-    const timeout = headers['grpc-timeout'];
-    let deadlineMs: number | undefined;
-    if (timeout !== undefined) {
-      const match = typeof timeout === 'string' ? DEADLINE.exec(timeout) : null;
-      if (!match) return false;
-      deadlineMs = (Number(match[1]) * DEADLINE_UNIT_MS[match[2]]) | 0;
-    }
+    const deadlineMs = grpcTimeoutMs(headers['grpc-timeout']);
+    if (headers['grpc-timeout'] !== undefined && deadlineMs === undefined) return false;
     if (path === MODEL_INFER_PATH) new LeanUnaryCall(stream, headers, options, deadlineMs);
     else options.handlers.modelStreamInfer(new LeanStreamCall(stream, headers, options, deadlineMs));
     return true;
@@ -86,6 +87,8 @@ abstract class LeanCall extends EventEmitter {
   private headersSent = false;
   /** True once the call has its status or the stream closed: nothing more is read or written. */
   private over = false;
+  /** Aborted when the call is over: stops its messages waiting for or holding an inflate slot. */
+  private readonly ended = new AbortController();
   cancelled = false;
 
   constructor(
@@ -122,35 +125,64 @@ abstract class LeanCall extends EventEmitter {
 
   /** Frame, length-prefixed, as one DATA write; headers go first if not yet sent. */
   protected sendMessage(bytes: Buffer, callback?: () => void): void {
-    if (this.over) return;
+    if (this.checkCancelled()) return;
     if (bytes.length > this.options.maxMessageBytes) {
       this.sendStatus(GrpcStatus.RESOURCE_EXHAUSTED, `Sent message larger than max (${bytes.length + 5} vs. ${this.options.maxMessageBytes})`);
       return;
-    }
-    if (!this.headersSent) {
-      this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS }, { waitForTrailers: true });
     }
     const framed = Buffer.allocUnsafe(bytes.length + 5);
     framed[0] = 0;
     framed.writeUInt32BE(bytes.length, 1);
     bytes.copy(framed, 5);
-    this.stream.write(framed, callback ? () => callback() : undefined);
+    this.guarded(() => {
+      if (!this.headersSent) {
+        this.headersSent = true;
+        this.stream.respond({ ...RESPONSE_HEADERS }, { waitForTrailers: true });
+      }
+      this.stream.write(framed, callback ? () => callback() : undefined);
+    });
+  }
+
+  /**
+   * As grpc-js's checkCancelled: Node can close a stream (a client's RST_STREAM while the stream is paused) before it
+   * emits 'close', and writing to it then throws; such a call is cancelled here and nothing more is done.
+   */
+  private checkCancelled(): boolean {
+    if (!this.over && (this.stream.closed || this.stream.destroyed)) this.closed();
+    return this.over;
+  }
+
+  /** A write that cannot throw out of an event handler: should the stream close under it, the call is cancelled. */
+  private guarded(write: () => void): void {
+    try {
+      write();
+    } catch {
+      this.closed();
+    }
   }
 
   /** End the call: trailers after the messages, or a trailers-only response when nothing was sent. */
   sendStatus(code: GrpcStatus, details: string, metadata?: Metadata | null): void {
-    if (this.over) return;
+    if (this.checkCancelled()) return;
     this.finish();
-    if (this.stream.destroyed || this.stream.closed) return;
     const status = { 'grpc-status': String(code), 'grpc-message': encodeURI(details), ...metadata?.toHttp2Headers() };
-    if (!this.headersSent) {
-      this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
-      return;
+    try {
+      if (!this.headersSent) {
+        this.headersSent = true;
+        this.stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
+        return;
+      }
+      this.stream.once('wantTrailers', () => {
+        try {
+          this.stream.sendTrailers(status);
+        } catch {
+          // closed under us: the client is gone
+        }
+      });
+      this.stream.end();
+    } catch {
+      // the stream closed between the check and the write: the client is gone, the call is over either way
     }
-    this.stream.once('wantTrailers', () => this.stream.sendTrailers(status));
-    this.stream.end();
   }
 
   private finish(): void {
@@ -158,6 +190,7 @@ abstract class LeanCall extends EventEmitter {
     this.cancelled = true; // as grpc-js: once the status is out, the handler's writes go nowhere
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
+    this.ended.abort();
     // Whatever the client still sends is read and dropped, so it cannot fill the flow-control window.
     this.stream.resume();
   }
@@ -169,7 +202,7 @@ abstract class LeanCall extends EventEmitter {
   }
 
   private received(chunk: Buffer): void {
-    if (this.over) return;
+    if (this.checkCancelled()) return;
     try {
       this.framer.push(chunk, this.frames);
     } catch (error) {
@@ -179,24 +212,24 @@ abstract class LeanCall extends EventEmitter {
     while (this.frames.length > 0 && !this.over) {
       const frame = this.frames.shift()!;
       if (!frame.compressed && !this.inflating) this.deliver(frame.payload);
-      else this.queue(() => messageBytes(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots).then((bytes) => this.deliver(bytes)));
+      else this.queue(() => messageBytes(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots, this.ended.signal).then((bytes) => this.deliver(bytes)));
     }
   }
 
   /** Run `step` after the messages before it, with the stream paused until the queue is empty. */
   private queue(step: () => Promise<void>): void {
     this.stream.pause();
-    const next: Promise<void> = (this.inflating ?? Promise.resolve()).then(() => (this.over ? undefined : step())).catch((error: unknown) => this.fail(error));
+    const next: Promise<void> = (this.inflating ?? Promise.resolve()).then(() => (this.checkCancelled() ? undefined : step())).catch((error: unknown) => this.fail(error));
     this.inflating = next;
     void next.then(() => {
       if (this.inflating !== next) return;
       this.inflating = undefined;
-      if (!this.over) this.stream.resume();
+      if (!this.checkCancelled()) this.stream.resume();
     });
   }
 
   private deliver(bytes: Buffer): void {
-    if (this.over) return;
+    if (this.checkCancelled()) return;
     let request: ModelInferRequestMessage;
     try {
       request = deserializeInferRequest(bytes);
@@ -208,7 +241,7 @@ abstract class LeanCall extends EventEmitter {
   }
 
   private halfClosed(): void {
-    if (this.over) return;
+    if (this.checkCancelled()) return;
     if (this.framer.midMessage) {
       this.sendStatus(GrpcStatus.INTERNAL, 'Received an incomplete message: the stream ended inside it');
       return;

@@ -28,6 +28,8 @@ export interface GrpcFrame {
 
 const PREFIX_BYTES = 5;
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+/** The first buffer of a message split across chunks (it grows from there). */
+const MIN_BODY_BUFFER = 64 * 1024;
 
 /** Splits DATA chunks into messages; a declared length over the limit is refused before anything is allocated. */
 export class GrpcMessageFramer {
@@ -36,6 +38,7 @@ export class GrpcMessageFramer {
   private prefixFilled = 0;
   private body: Buffer | undefined;
   private bodyFilled = 0;
+  private bodyLength = 0;
   private compressed = false;
 
   constructor(private readonly maxMessageBytes: number) {}
@@ -58,22 +61,30 @@ export class GrpcMessageFramer {
           this.prefixFilled = 0;
           length = this.startMessage(this.prefix[0], this.prefix.readUInt32BE(1));
         }
-        // One buffer of the message's declared size, filled as DATA arrives (resident as it fills). Always a copy:
-        // Node's HTTP/2 reuses the memory behind a DATA chunk once its 'data' event is over, and a request's tensors
-        // are views into its message.
+        // Always a copy: Node's HTTP/2 reuses the memory behind a DATA chunk once its 'data' event is over, and a
+        // request's tensors are views into its message.
         if (chunk.length - offset >= length) {
           out.push({ compressed: this.compressed, payload: Buffer.from(chunk.subarray(offset, offset + length)) });
           offset += length;
           continue;
         }
-        this.body = Buffer.allocUnsafe(length);
+        // The buffer grows with the bytes that arrive (doubling, capped at the declared length), never to the
+        // declared length up front: a prefix alone must not reserve up to --grpc-max-message-bytes.
+        this.bodyLength = length;
+        this.body = Buffer.allocUnsafe(Math.min(length, Math.max(MIN_BODY_BUFFER, chunk.length - offset)));
         this.bodyFilled = 0;
       }
-      const taken = chunk.copy(this.body, this.bodyFilled, offset);
+      const wanted = Math.min(this.bodyLength - this.bodyFilled, chunk.length - offset);
+      if (this.bodyFilled + wanted > this.body.length) {
+        const grown = Buffer.allocUnsafe(Math.min(this.bodyLength, Math.max(this.bodyFilled + wanted, this.body.length * 2)));
+        this.body.copy(grown, 0, 0, this.bodyFilled);
+        this.body = grown;
+      }
+      const taken = chunk.copy(this.body, this.bodyFilled, offset, offset + wanted);
       this.bodyFilled += taken;
       offset += taken;
-      if (this.bodyFilled === this.body.length) {
-        out.push({ compressed: this.compressed, payload: this.body });
+      if (this.bodyFilled === this.bodyLength) {
+        out.push({ compressed: this.compressed, payload: this.body }); // grown to exactly bodyLength by now
         this.body = undefined;
       }
     }
@@ -98,11 +109,12 @@ export class GrpcMessageFramer {
 export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
 
 /**
- * The message's bytes, inflated if its compressed flag says so. Inflation runs in zlib's thread pool with
- * `maxOutputLength` = the message limit, so it stops as soon as the inflated size passes the limit, and at most
- * `slots.limit` messages inflate at once (others wait their turn, their bytes already held within the limit).
+ * The message's bytes, inflated if its compressed flag says so. At most `slots.limit` messages inflate at once (others
+ * wait their turn, their bytes already held within the limit); inflation is a zlib stream whose output is counted and
+ * stopped as soon as it passes the message limit. `signal` is the call's end (status sent, deadline, cancel): a
+ * waiting message gives up its place, an inflating one is stopped and its slot given back at once.
  */
-export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessageBytes: number, slots: InflateSlots): Promise<Buffer> {
+export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessageBytes: number, slots: InflateSlots, signal: AbortSignal): Promise<Buffer> {
   if (!frame.compressed) return frame.payload;
   if (encoding === 'identity') {
     throw new GrpcCallStatus(GrpcStatus.INTERNAL, 'Received a compressed message but the call has no grpc-encoding');
@@ -110,23 +122,51 @@ export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessag
   if (encoding !== 'gzip' && encoding !== 'deflate') {
     throw new GrpcCallStatus(GrpcStatus.UNIMPLEMENTED, `Received message compressed with unsupported encoding "${encoding}"`);
   }
-  await new Promise<void>((resolve) => slots.acquire(resolve));
-  try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      const done = (error: Error | null, result: Buffer) => {
-        if (!error) resolve(result);
-        else if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          reject(new GrpcCallStatus(GrpcStatus.RESOURCE_EXHAUSTED, `Received message that decompresses to a size larger than ${maxMessageBytes}`));
-        } else reject(new GrpcCallStatus(GrpcStatus.INTERNAL, 'Failed to decompress message'));
-      };
-      // Output chunks of up to 1 MiB (zlib's default is 16 KiB): a large message costs the event loop ~60 callbacks
-      // per 60 MiB instead of ~4000; a small one gets a chunk of about its likely inflated size.
-      const chunkSize = Math.min(2 ** 20, Math.max(zlib.constants.Z_DEFAULT_CHUNK, 2 ** Math.ceil(Math.log2(frame.payload.length * 8))));
-      const options = { maxOutputLength: Math.max(1, Math.min(maxMessageBytes, MAX_LENGTH)), chunkSize };
-      if (encoding === 'gzip') zlib.gunzip(frame.payload, options, done);
-      else zlib.inflate(frame.payload, options, done);
+  const callOver = () => new GrpcCallStatus(GrpcStatus.CANCELLED, 'Cancelled');
+  if (signal.aborted) throw callOver();
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      if (slots.cancel(ticket)) reject(callOver());
+    };
+    const ticket = slots.acquire(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
     });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    if (signal.aborted) throw callOver();
+    return await inflateWithin(frame.payload, encoding, Math.max(1, Math.min(maxMessageBytes, MAX_LENGTH)), signal);
   } finally {
     slots.release();
   }
+}
+
+function inflateWithin(payload: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    // Output chunks of up to 1 MiB (zlib's default is 16 KiB): a large message costs the event loop ~60 callbacks
+    // per 60 MiB instead of ~4000; a small one gets a chunk of about its likely inflated size.
+    const chunkSize = Math.min(2 ** 20, Math.max(zlib.constants.Z_DEFAULT_CHUNK, 2 ** Math.ceil(Math.log2(payload.length * 8))));
+    const inflater = encoding === 'gzip' ? zlib.createGunzip({ chunkSize }) : zlib.createInflate({ chunkSize });
+    const parts: Buffer[] = [];
+    let total = 0;
+    const stop = (error: GrpcCallStatus) => {
+      signal.removeEventListener('abort', onAbort);
+      inflater.destroy();
+      reject(error);
+    };
+    const onAbort = () => stop(new GrpcCallStatus(GrpcStatus.CANCELLED, 'Cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    inflater.on('error', () => stop(new GrpcCallStatus(GrpcStatus.INTERNAL, 'Failed to decompress message')));
+    inflater.on('data', (part: Buffer) => {
+      total += part.length;
+      if (total > maxBytes) stop(new GrpcCallStatus(GrpcStatus.RESOURCE_EXHAUSTED, `Received message that decompresses to a size larger than ${maxBytes}`));
+      else parts.push(part);
+    });
+    inflater.on('end', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, total));
+    });
+    inflater.end(payload);
+  });
 }

@@ -11,9 +11,9 @@ import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
-import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots } from '../http/compression';
+import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, InflateTicket } from '../http/compression';
 import { withInferWire } from './infer-wire';
-import { leanInferStreamHandler } from './lean-infer';
+import { grpcTimeoutMs, leanInferStreamHandler } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { restrictionInterceptor } from './restricted';
 import { createInferHandlers, createServiceImplementation, InferHandlers } from './service';
@@ -133,13 +133,32 @@ function isCompressedCall(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * Hand a compressed call to grpc-js only when one of `slots` is free, and hold it until grpc-js answers (its first
- * response headers: a unary request has then been inflated and handled) or the stream closes. grpc-js inflates each
- * message whole with no hook to queue that work, so this is where the number of concurrent inflations is bounded;
- * a waiting call's bytes stay in HTTP/2 flow control.
+ * Hand a compressed call to grpc-js only when one of `slots` is free, and hold the slot while grpc-js may be inflating
+ * its messages. grpc-js inflates each message whole with no hook to queue that work, so this is where the number of
+ * concurrent inflations is bounded; a waiting call's bytes stay in HTTP/2 flow control. grpc-js (1.14.x,
+ * server-interceptors.ts handleDataFrame / startRead) pauses the stream on each complete message and resumes it only
+ * once every message received so far has been inflated and read, so the slot goes back at the first of: a resume after
+ * a message (a unary call's request is then inflated), the stream's 'end' (all of it inflated and read), the response
+ * headers, the stream's close. Later messages of a streaming call inflate as grpc-js does, outside the slots. A waiting
+ * call keeps its grpc-timeout: past it, it gets grpc-js's DEADLINE_EXCEEDED trailers-only answer.
  */
-function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, start: () => void): void {
-  slots.acquire(() => {
+function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, start: () => void): void {
+  // Until grpc-js owns the stream (it adds its own listener), an error (a client's RST_STREAM with an error code)
+  // must not be thrown: close follows and ends the wait.
+  const ignoreError = () => undefined;
+  stream.on('error', ignoreError);
+  let granted = false;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  let ticket: InflateTicket | undefined;
+  const giveUpWaiting = () => {
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    if (ticket) slots.cancel(ticket);
+  };
+  stream.once('close', giveUpWaiting);
+  ticket = slots.acquire(() => {
+    granted = true;
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    stream.removeListener('close', giveUpWaiting);
     let held = true;
     const release = () => {
       if (!held) return;
@@ -151,13 +170,44 @@ function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, start: 
       return;
     }
     stream.once('close', release);
+    stream.once('end', release);
     const respond = stream.respond.bind(stream);
     stream.respond = (...args: Parameters<ServerHttp2Stream['respond']>) => {
       release();
       respond(...args);
     };
+    // grpc-js pauses once in its constructor, then once per complete message (handleDataFrame): a resume after such a
+    // pause means every message so far is inflated and read.
+    let pauses = 0;
+    const pause = stream.pause.bind(stream);
+    stream.pause = () => {
+      pauses++;
+      return pause();
+    };
+    const resume = stream.resume.bind(stream);
+    stream.resume = () => {
+      if (pauses > 1) release();
+      return resume();
+    };
+    stream.removeListener('error', ignoreError); // grpc-js adds its own in start()
     start();
   });
+  const deadlineMs = grpcTimeoutMs(headers['grpc-timeout']);
+  if (granted || deadlineMs === undefined) return;
+  deadlineTimer = setTimeout(() => {
+    if (!slots.cancel(ticket)) return;
+    stream.removeListener('close', giveUpWaiting);
+    stream.resume(); // whatever the client still sends is dropped
+    if (stream.closed || stream.destroyed) return;
+    try {
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(grpc.status.DEADLINE_EXCEEDED), 'grpc-message': encodeURI('Deadline exceeded') },
+        { endStream: true },
+      );
+    } catch {
+      // the stream closed under us: nothing to answer
+    }
+  }, deadlineMs);
 }
 
 function bindAddress(host: string, port: number): string {
@@ -267,7 +317,7 @@ export class GrpcFrontend {
       server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
         if (lean(stream, headers)) return;
         const toGrpcJs = () => (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
-        if (isCompressedCall(headers)) withInflateSlot(this.otherInflateSlots, stream, toGrpcJs);
+        if (isCompressedCall(headers)) withInflateSlot(this.otherInflateSlots, stream, headers, toGrpcJs);
         else toGrpcJs();
       });
     }

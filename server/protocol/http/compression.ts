@@ -26,19 +26,32 @@ function inflaterFor(encoding: string): Inflater | undefined {
  * memory held). Each inflating body may grow to the body limit, so this bounds what compressed requests can make the
  * server hold, stalled ones included (they end at the request timeout and free their slot).
  */
+/** A place in InflateSlots' queue. */
+export type InflateTicket = () => void;
+
 export class InflateSlots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly limit: number) {}
 
-  acquire(start: () => void): void {
+  /** Runs `start` now or once a slot is free; the ticket lets a waiter give up its place (cancel). */
+  acquire(start: () => void): InflateTicket {
     if (this.active < this.limit) {
       this.active++;
       start();
     } else {
       this.waiting.push(start);
     }
+    return start;
+  }
+
+  /** Takes a waiting ticket out of the queue; false when it already got its slot (its holder releases it). */
+  cancel(ticket: InflateTicket): boolean {
+    const index = this.waiting.indexOf(ticket);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    return true;
   }
 
   release(): void {

@@ -1,0 +1,200 @@
+/**
+ * The bounds around compressed gRPC calls and closed streams (review findings on the lean path): a client's reset of
+ * a call waiting for an inflate slot, slots held by calls that never half-close, deadlines while waiting, streams Node
+ * closed while the lean call had them paused, calls over before their message inflates, and declared lengths that
+ * must not reserve memory. Every wait is on an event; slots kept busy by the test make the waits deterministic.
+ */
+import * as http2 from 'node:http2';
+import * as zlib from 'node:zlib';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { grpcFrame, grpcH2Call } from '../../bench/lib/grpc-h2';
+import { InflateSlots } from '../../server/protocol/http/compression';
+import { serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
+import { GrpcCallStatus, GrpcMessageFramer, messageBytes } from '../../server/protocol/grpc/message-reader';
+import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
+import { simpleRawRequest, startServer, StartedServer } from './helpers';
+
+const LIMIT = 64 * 1024;
+const SERVER_LIVE = '/inference.GRPCInferenceService/ServerLive';
+const LIVE_TRUE = Buffer.from([0x08, 0x01]);
+let server: StartedServer;
+let session: http2.ClientHttp2Session;
+const simple = serializeInferRequest(simpleRawRequest('lean'));
+const gzipped = (bytes: Uint8Array) => grpcFrame(zlib.gzipSync(bytes), true);
+
+beforeAll(async () => {
+  server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
+  session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
+});
+afterAll(async () => {
+  session?.close();
+  await server?.app.stop();
+});
+
+/** Take every slot; the returned function gives them back. */
+function occupy(slots: InflateSlots): () => void {
+  for (let i = 0; i < slots.limit; i++) slots.acquire(() => undefined);
+  return () => {
+    for (let i = 0; i < slots.limit; i++) slots.release();
+  };
+}
+
+/** Resolves on the next call of `slots[method]` (after it ran), with its result. */
+function nextCall<K extends 'acquire' | 'cancel' | 'release'>(slots: InflateSlots, method: K): Promise<void> {
+  const original = slots[method].bind(slots) as (...args: unknown[]) => unknown;
+  return new Promise((resolve) => {
+    (slots as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      delete (slots as unknown as Record<string, unknown>)[method]; // back to the prototype's
+      const result = original(...args);
+      resolve();
+      return result;
+    };
+  });
+}
+
+/** Resolves once the server has read everything this session sent before (a PING is answered in order). */
+const serverCaughtUp = () => new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+
+async function expectServing(): Promise<void> {
+  const live = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: { 'grpc-encoding': 'gzip' } });
+  expect({ status: live.status, message: live.messages[0] }).toEqual({ status: GrpcStatus.OK, message: LIVE_TRUE });
+  const infer = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip' } });
+  expect(infer.status).toBe(GrpcStatus.OK);
+}
+
+describe("other methods' compressed calls (handed to grpc-js once a slot is free)", () => {
+  it('survives a client reset with an error code while a call waits for a slot', async () => {
+    const slots = server.app.grpc!.otherInflateSlots;
+    const giveBack = occupy(slots);
+    try {
+      const queued = nextCall(slots, 'acquire');
+      const stream = session.request({ ':method': 'POST', ':path': SERVER_LIVE, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
+      stream.on('error', () => undefined);
+      await queued;
+      expect(slots.counts).toEqual({ active: slots.limit, waiting: 1 });
+      const cancelled = nextCall(slots, 'cancel');
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      await cancelled; // the server saw the reset (an unhandled 'error' would have thrown before this)
+      expect(slots.counts).toEqual({ active: slots.limit, waiting: 0 });
+    } finally {
+      giveBack();
+    }
+    await expectServing();
+  });
+
+  it('gives the slot back once the message is read, though the call never half-closes', async () => {
+    const slots = server.app.grpc!.otherInflateSlots;
+    const open: http2.ClientHttp2Stream[] = [];
+    try {
+      for (let i = 0; i < slots.limit + 1; i++) {
+        const released = nextCall(slots, 'release');
+        const stream = session.request({ ':method': 'POST', ':path': SERVER_LIVE, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
+        stream.on('error', () => undefined);
+        stream.write(gzipped(Buffer.alloc(0)));
+        open.push(stream);
+        await released;
+      }
+      expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+      await expectServing();
+    } finally {
+      for (const stream of open) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+  });
+
+  it("answers a waiting call DEADLINE_EXCEEDED at its grpc-timeout, as grpc-js, and drops it from the queue", async () => {
+    const slots = server.app.grpc!.otherInflateSlots;
+    const giveBack = occupy(slots);
+    try {
+      const result = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: { 'grpc-encoding': 'gzip', 'grpc-timeout': '20m' } });
+      expect({ status: result.status, details: result.details, httpStatus: result.httpStatus }).toEqual({ status: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded', httpStatus: 200 });
+      expect(slots.counts).toEqual({ active: slots.limit, waiting: 0 });
+    } finally {
+      giveBack();
+    }
+    await expectServing();
+  });
+});
+
+describe('lean inference calls', () => {
+  it('drops a stream Node closed while the call had it paused for inflation (no write to a closed stream)', async () => {
+    const slots = server.app.grpc!.inflateSlots;
+    const inferStream = jest.spyOn(server.app.service, 'inferStream');
+    const giveBack = occupy(slots);
+    try {
+      const queued = nextCall(slots, 'acquire');
+      const stream = session.request({ ':method': 'POST', ':path': MODEL_STREAM_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
+      stream.on('error', () => undefined);
+      stream.write(gzipped(serializeInferRequest(simpleRawRequest('paused'))));
+      await queued; // the call waits for a slot, its stream paused
+      // Buffered by Node behind the pause: were it delivered, its answer (an error) would be written at once.
+      stream.write(grpcFrame(serializeInferRequest({ ...simpleRawRequest('x'), model_name: 'nope' })));
+      await new Promise<void>((resolve) => stream.close(http2.constants.NGHTTP2_NO_ERROR, resolve));
+      await serverCaughtUp(); // Node has marked the server's stream closed; it emits no 'close' while paused
+    } finally {
+      giveBack(); // the waiting message takes a slot (it starts inflating on a later tick)
+    }
+    await nextCall(slots, 'release'); // it inflated and gave the slot back; the call then sees its stream closed
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    await serverCaughtUp(); // what the inflated message led to has run
+    expect(inferStream).not.toHaveBeenCalled(); // the closed stream's request never reached the handler
+    inferStream.mockRestore();
+    await expectServing();
+  });
+
+  it('gives back the places of calls already over (deadline) instead of inflating their messages', async () => {
+    const slots = server.app.grpc!.inflateSlots;
+    const giveBack = occupy(slots);
+    try {
+      const calls = [0, 1].map(() => grpcH2Call(session, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip', 'grpc-timeout': '20m' } }));
+      for (const result of await Promise.all(calls)) {
+        expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+      }
+      expect(slots.counts).toEqual({ active: slots.limit, waiting: 0 });
+    } finally {
+      giveBack();
+    }
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    await expectServing();
+  });
+});
+
+describe('message reading bounds', () => {
+  it("stops a message waiting for a slot, or inflating, when its call is over, and gives the slot back", async () => {
+    const slots = new InflateSlots(1);
+    slots.acquire(() => undefined);
+    const waitingEnd = new AbortController();
+    const waiting = messageBytes({ compressed: true, payload: zlib.gzipSync('abc') }, 'gzip', 100, slots, waitingEnd.signal);
+    expect(slots.counts).toEqual({ active: 1, waiting: 1 });
+    waitingEnd.abort();
+    await expect(waiting).rejects.toEqual(new GrpcCallStatus(GrpcStatus.CANCELLED, 'Cancelled'));
+    expect(slots.counts).toEqual({ active: 1, waiting: 0 });
+    slots.release();
+
+    const inflatingEnd = new AbortController();
+    const acquired = nextCall(slots, 'acquire');
+    const inflating = messageBytes({ compressed: true, payload: zlib.gzipSync(Buffer.alloc(2 ** 24)) }, 'gzip', 2 ** 25, slots, inflatingEnd.signal);
+    await acquired;
+    inflatingEnd.abort();
+    await expect(inflating).rejects.toBeInstanceOf(GrpcCallStatus);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+    await expect(messageBytes({ compressed: true, payload: zlib.deflateSync('abc') }, 'deflate', 100, slots, new AbortController().signal)).resolves.toEqual(Buffer.from('abc'));
+  });
+
+  it('allocates as bytes arrive, not the declared length up front', () => {
+    const declared = 64 * 2 ** 20;
+    const message = Buffer.alloc(declared, 7);
+    const framer = new GrpcMessageFramer(declared);
+    const allocUnsafe = jest.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const out: { payload: Buffer }[] = [];
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(declared, 1);
+      framer.push(Buffer.concat([prefix, message.subarray(0, 10)]), out as never);
+      expect(Math.max(0, ...allocUnsafe.mock.calls.map(([size]) => size))).toBeLessThan(declared / 100);
+      for (let offset = 10; offset < declared; offset += 2 ** 20) framer.push(message.subarray(offset, Math.min(declared, offset + 2 ** 20)), out as never);
+      expect(out.map((frame) => frame.payload.equals(message))).toEqual([true]);
+    } finally {
+      allocUnsafe.mockRestore();
+    }
+  });
+});
