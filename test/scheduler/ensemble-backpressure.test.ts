@@ -8,7 +8,9 @@ import { getEventListeners } from 'node:events';
 import type { EnsembleStep } from '../../server/config/ensemble-graph';
 import type { Tensor } from '../../server/core/tensor';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../../server/scheduler/composing-runner';
+import { EnsemblePlan } from '../../server/scheduler/ensemble-plan';
 import { EnsembleScheduler } from '../../server/scheduler/ensemble-scheduler';
+import { StreamingEnsembleRun } from '../../server/scheduler/ensemble-stream';
 import type { SchedulerJob } from '../../server/scheduler/scheduler';
 import { StepInflightLimiter } from '../../server/scheduler/step-inflight-limiter';
 
@@ -285,5 +287,23 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     expect(runner.peak.get('consumer')).toBe(1);
     expect(runner.waiting('consumer')).toBe(0);
     expect(sent).toEqual([]);
+  });
+
+  it('the steps of a request whose client is gone leave the queue for their slot at once, without waiting their turn', async () => {
+    const runner = new GatedRunner(new Set(['producer']));
+    const steps = [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')];
+    const plan = new EnsemblePlan('streamed', steps, runner, { maxInflightRequests: 1 });
+    const consumerSlots = plan.limiterOf(steps[1])!;
+    const client = new AbortController();
+    const run = new StreamingEnsembleRun(plan, steps, job(4, () => undefined, client.signal)).run();
+    await until(() => runner.waiting('producer') === 1);
+    runner.finishOne('producer');
+    await until(() => runner.waiting('consumer') === 1 && consumerSlots.waitingCount === 3);
+    client.abort();
+    expect(consumerSlots.waitingCount).toBe(0);
+    runner.finishOne('consumer');
+    await run;
+    expect([consumerSlots.inflightCount, consumerSlots.waitingCount]).toEqual([0, 0]);
+    expect(runner.peak.get('consumer')).toBe(1);
   });
 });
