@@ -117,6 +117,11 @@ export interface InferenceServerOptions {
   readonly grpcPort?: number;
   /** Largest gRPC message received or sent (--grpc-max-message-bytes). @default 2147483647, as Triton */
   readonly grpcMaxMessageBytes?: number;
+  /**
+   * ModelInfer / ModelStreamInfer on the lean node:http2 path instead of grpc-js (protocol/grpc/lean-infer.ts; no CLI
+   * flag: not faster on a quiet machine, kept for the benchmarks). @default false
+   */
+  readonly grpcLeanInfer?: boolean;
   /** Triton's --grpc-keepalive-* / --grpc-http2-* settings. */
   readonly grpcKeepalive?: GrpcKeepaliveOptions;
   /** --grpc-infer-response-compression-level. @default 'none' */
@@ -222,6 +227,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     options.allowGrpc ?? true
       ? new GrpcFrontend(service, {
           maxMessageBytes: options.grpcMaxMessageBytes,
+          leanInfer: options.grpcLeanInfer,
           keepalive: options.grpcKeepalive,
           responseCompressionLevel: options.grpcResponseCompressionLevel,
           restrictedProtocols: options.grpcRestrictedProtocols,

@@ -62,7 +62,8 @@ export class RepositoryPoller {
     for (const name of [...this.lifecycle.models.keys()]) {
       if (available.has(name)) continue;
       this.log.info({ model: name }, 'model removed from the repository: unloading');
-      work.push(this.lifecycle.remove(name));
+      // A failed unload must not reject the poll (a rejection in a timer's poll would end the process).
+      work.push(this.lifecycle.remove(name).catch((error: Error) => this.log.error({ model: name, err: error.message }, 'failed to unload model')));
     }
     for (const [name, source] of available) {
       const record = this.lifecycle.models.get(name);

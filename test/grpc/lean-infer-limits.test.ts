@@ -23,7 +23,7 @@ const simple = serializeInferRequest(simpleRawRequest('lean'));
 const gzipped = (bytes: Uint8Array) => grpcFrame(zlib.gzipSync(bytes), true);
 
 beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
+  server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT, grpcLeanInfer: true });
   session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
 });
 afterAll(async () => {
@@ -196,5 +196,36 @@ describe('message reading bounds', () => {
     } finally {
       allocUnsafe.mockRestore();
     }
+  });
+});
+
+describe('the default server (grpc-js serves ModelInfer)', () => {
+  let plain: StartedServer;
+  let plainSession: http2.ClientHttp2Session;
+  beforeAll(async () => {
+    plain = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
+    plainSession = http2.connect(`http://127.0.0.1:${plain.grpcPort}`);
+  });
+  afterAll(async () => {
+    plainSession?.close();
+    await plain?.app.stop();
+  });
+
+  it('a compressed ModelInfer waits for an inference inflate slot, then grpc-js answers it', async () => {
+    const grpc = plain.app.grpc!;
+    expect(grpc.leanInferActive).toBe(false);
+    const giveBack = occupy(grpc.inflateSlots);
+    let answered: Promise<Awaited<ReturnType<typeof grpcH2Call>>> | undefined;
+    try {
+      const queued = nextCall(grpc.inflateSlots, 'acquire');
+      answered = grpcH2Call(plainSession, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip' } });
+      await queued;
+      expect(grpc.inflateSlots.counts).toEqual({ active: grpc.inflateSlots.limit, waiting: 1 });
+      expect(grpc.otherInflateSlots.counts).toEqual({ active: 0, waiting: 0 });
+    } finally {
+      giveBack();
+    }
+    expect((await answered!).status).toBe(GrpcStatus.OK);
+    expect(grpc.inflateSlots.counts).toEqual({ active: 0, waiting: 0 });
   });
 });

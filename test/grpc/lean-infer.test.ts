@@ -22,7 +22,7 @@ let session: http2.ClientHttp2Session;
 const simple = serializeInferRequest(simpleRawRequest('lean'));
 
 beforeAll(async () => {
-  server = await startServer({ loadModels: ['simple', 'string_upper'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT });
+  server = await startServer({ loadModels: ['simple', 'string_upper'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT, grpcLeanInfer: true });
   session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
 });
 afterAll(async () => {

@@ -1,10 +1,10 @@
 /**
  * The lean path for ModelInfer and ModelStreamInfer: the inference calls are served straight from node:http2
  * streams, every other call (and every call this path does not take) goes to grpc-js as before, on the same
- * connection. Hand-written because grpc-js's per-call machinery (interceptor chain, Metadata and call objects, their
- * GC) costs every call and has no lighter mode: measured on `simple`, the gRPC frontend alone over a stub facade
- * (`npm run bench:grpc -- --frontend`, bench/README.md "bench:grpc") costs ~13 % less server CPU per call this way
- * (59 vs 68 µs on a loaded 2-core VM, where the HTTP frontend cost 73); what remains is mostly Node's HTTP/2 itself.
+ * connection. Off by default (GrpcFrontendOptions.leanInfer): it was written because grpc-js's per-call machinery
+ * looked like most of a small call's cost, and under load it measured 1–17 µs cheaper per call; on a quiet machine,
+ * after the robustness fixes, it was not cheaper (frontend alone 81 vs 74 µs, bench/README.md "bench:grpc"). Kept,
+ * tested byte for byte against grpc-js, for the benchmark's side-by-side rows; to be made to pay or removed.
  *
  * What it keeps from grpc-js (the texts too, so a client cannot tell the paths apart): status codes and details,
  * `grpc-timeout` deadlines (DEADLINE_EXCEEDED 'Deadline exceeded'), `--grpc-max-message-bytes` on received (declared

@@ -13,7 +13,7 @@ import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, InflateTicket } from '../http/compression';
 import { withInferWire } from './infer-wire';
-import { grpcTimeoutMs, leanInferStreamHandler } from './lean-infer';
+import { grpcTimeoutMs, leanInferStreamHandler, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { restrictionInterceptor } from './restricted';
 import { createInferHandlers, createServiceImplementation, InferHandlers } from './service';
@@ -84,9 +84,11 @@ export interface GrpcFrontendOptions {
   /** Serve over TLS (--grpc-use-ssl). @default plaintext */
   readonly tls?: GrpcTlsOptions;
   /**
-   * Serve ModelInfer / ModelStreamInfer on the lean node:http2 path (lean-infer.ts) rather than through grpc-js, and
-   * bound concurrent inflation for every method.
-   * @default true
+   * Serve ModelInfer / ModelStreamInfer on the lean node:http2 path (lean-infer.ts) rather than through grpc-js.
+   * Off by default: on a quiet machine it was no cheaper than grpc-js per call (bench/README.md, bench:grpc), so the
+   * well-kept library serves everything; kept as an option for the benchmark's side-by-side rows. Concurrent inflation
+   * is bounded either way.
+   * @default false
    */
   readonly leanInfer?: boolean;
   /**
@@ -221,9 +223,9 @@ export class GrpcFrontend {
   private healthTimer: NodeJS.Timeout | undefined;
   private port: number | undefined;
   private readonly inferHandlers: InferHandlers;
-  /** Compressed messages inflating on the lean path now and waiting (for tests). */
+  /** Compressed ModelInfer / ModelStreamInfer messages inflating now and waiting (for tests). */
   readonly inflateSlots: InflateSlots;
-  /** The same bound for compressed calls of every other method (grpc-js inflates those). */
+  /** The same bound for compressed calls of every other method. */
   readonly otherInflateSlots: InflateSlots;
   /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
   leanInferActive = false;
@@ -282,7 +284,7 @@ export class GrpcFrontend {
           return;
         }
         this.port = bound;
-        if (this.options.leanInfer ?? true) this.installLeanInfer();
+        this.installStreamFront();
         this.refreshHealth();
         this.healthTimer = setInterval(() => this.refreshHealth(), this.options.healthPollMs ?? 1000);
         this.healthTimer.unref();
@@ -292,36 +294,43 @@ export class GrpcFrontend {
   }
 
   /**
-   * Put the lean path in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: inference calls
-   * it takes are served there, every other stream goes to grpc-js's listener unchanged. grpc-js exposes no hook for
+   * Put a front in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: a compressed call waits
+   * for an inflate slot before grpc-js reads it, and with `leanInfer` the inference calls are served on the lean path;
+   * every other stream goes to grpc-js's listener unchanged. grpc-js exposes no hook for
    * this, so its (private) map of HTTP/2 servers is read; should a grpc-js release rename it, everything is served by
    * grpc-js as before and a warning says so (test/grpc/lean-infer.test.ts fails on such an upgrade; package.json
    * pins grpc-js to 1.14.x so an upgrade is a deliberate step).
    */
-  private installLeanInfer(): void {
+  private installStreamFront(): void {
     const http2Servers = (this.server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
     const streamListeners = http2Servers instanceof Map ? [...http2Servers.keys()].map((server) => [server, server.listeners('stream')] as const) : [];
     if (streamListeners.length === 0 || streamListeners.some(([, listeners]) => listeners.length !== 1)) {
-      this.options.logger?.warn('gRPC: grpc-js internals changed, ModelInfer / ModelStreamInfer are served by grpc-js (slower)');
+      this.options.logger?.warn('gRPC: grpc-js internals changed; compressed calls are inflated without the concurrency bound (and leanInfer is off)');
       return;
     }
     const restriction = this.options.restrictedProtocols?.get('inference');
-    const lean = leanInferStreamHandler({
-      handlers: this.inferHandlers,
-      maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES,
-      inflateSlots: this.inflateSlots,
-      ...(restriction ? { restriction } : {}),
-    });
+    const lean = this.options.leanInfer
+      ? leanInferStreamHandler({
+          handlers: this.inferHandlers,
+          maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES,
+          inflateSlots: this.inflateSlots,
+          ...(restriction ? { restriction } : {}),
+        })
+      : undefined;
     for (const [server, [grpcListener]] of streamListeners) {
       server.removeListener('stream', grpcListener as (...args: unknown[]) => void);
       server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-        if (lean(stream, headers)) return;
+        if (lean?.(stream, headers)) return;
         const toGrpcJs = () => (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
-        if (isCompressedCall(headers)) withInflateSlot(this.otherInflateSlots, stream, headers, toGrpcJs);
-        else toGrpcJs();
+        if (!isCompressedCall(headers)) toGrpcJs();
+        else {
+          const path = headers[':path'];
+          const inference = path === MODEL_INFER_PATH || path === MODEL_STREAM_INFER_PATH;
+          withInflateSlot(inference ? this.inflateSlots : this.otherInflateSlots, stream, headers, toGrpcJs);
+        }
       });
     }
-    this.leanInferActive = true;
+    this.leanInferActive = lean !== undefined;
   }
 
   get boundPort(): number | undefined {
