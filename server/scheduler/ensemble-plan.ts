@@ -66,9 +66,15 @@ export class EnsemblePlan {
     return dims ? { ...tensor, shape: reshapeForModel(dims, this.options.batching === true, batchSize, tensor.shape) } : tensor;
   }
 
-  /** Send a step's request holding the step's backpressure slot until its final response (or its failure). */
-  send<T>(step: EnsembleStep, request: () => Promise<T>): Promise<T> {
+  /**
+   * Send a step's request holding the step's backpressure slot until its final response (or its failure). With the
+   * request's `signal`: undefined, unsent, when its client is gone while the step waits for a slot.
+   */
+  send<T>(step: EnsembleStep, request: () => Promise<T>): Promise<T>;
+  send<T>(step: EnsembleStep, request: () => Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined>;
+  send<T>(step: EnsembleStep, request: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
     const limiter = this.limiters.get(step);
-    return limiter ? limiter.run(request) : request();
+    // Without a signal no wait is abandoned: the result is the request's own.
+    return limiter ? limiter.run(request, signal) : request();
   }
 }

@@ -1,9 +1,9 @@
 /**
  * An ensemble request when a step's model is decoupled (Triton makes such an ensemble decoupled): every response of a
  * decoupled step starts its own flow through the steps after it, and every flow that completes is one response of
- * the ensemble, sent as it comes (the one made when no step is left in flight carries the final flag; otherwise the
- * final flag comes alone once the last step ends). The first failure (a step's error, a full queue) is the stream's last response: it
- * ends the stream, and flows still running are left to finish unseen, as in Triton.
+ * the ensemble, sent as it comes (the one made when no other flow is left carries the final flag; otherwise the final
+ * flag comes alone once the last flow ends). The first failure (a step's error, a full queue) is the stream's last
+ * response: it ends the stream, and flows still running are left to finish unseen, as in Triton.
  *
  * Within one flow the steps run one after another in the order their inputs become available (the flows, one per
  * response, are what runs concurrently).
@@ -25,11 +25,15 @@ type FlowTensors = Map<string, { readonly tensor: Tensor | null; readonly batchS
 export class StreamingEnsembleRun {
   private closed = false;
   /**
-   * Steps sent (or waiting for their backpressure slot) whose final response has not come. As in Triton, a response
-   * made while none is left is the stream's last: it carries the final flag (clients wait for it, and an empty final
-   * response reaches gRPC clients only when they ask for one).
+   * Flows still running: a flow counts from its start until it responds or ends, a flow running a decoupled step until
+   * that step's final response (the flows it forked count on their own from then). As in Triton, a response made when
+   * no other flow is left is the stream's last: it carries the final flag (clients wait for it, and an empty final
+   * response reaches gRPC clients only when they ask for one). Flows are counted rather than steps because a step's
+   * promise settles before its flow resumes: two flows whose last steps end in the same tick (one batch answering
+   * both) would both see no step left, and the second response would come after the final one. Triton counts the
+   * next steps in before it counts the finished one out, to the same end.
    */
-  private inflightSteps = 0;
+  private liveFlows = 0;
 
   constructor(
     private readonly plan: EnsemblePlan,
@@ -59,6 +63,23 @@ export class StreamingEnsembleRun {
 
   /** Run the steps left for this flow; a decoupled step forks one flow per response and ends this one. */
   private async flow(tensors: FlowTensors, waiting: Set<EnsembleStep>): Promise<void> {
+    // Counted in before the first await: a fork is live from the moment its response arrives.
+    this.liveFlows += 1;
+    let live = true;
+    const end = (): void => {
+      if (live) this.liveFlows -= 1;
+      live = false;
+    };
+    try {
+      await this.runSteps(tensors, waiting, end);
+    } finally {
+      end();
+    }
+  }
+
+  /** The body of flow(): `end` counts the flow out early, when a decoupled step has handed it on to its forks. */
+  private async runSteps(tensors: FlowTensors, waiting: Set<EnsembleStep>, end: () => void): Promise<void> {
+    const signal = this.job.signal;
     for (;;) {
       if (this.stopped) return;
       const step = [...waiting].find((candidate) => [...candidate.inputMap.values()].every((tensor) => tensors.has(tensor)));
@@ -75,25 +96,23 @@ export class StreamingEnsembleRun {
           forks.push(this.flow(next, new Set(waiting)).catch((error: unknown) => this.fail(error)));
         };
         // The step's backpressure slot is held until its final response; the flows it started hold their own.
-        await this.inFlight(() => this.plan.send(step, () => (this.stopped ? Promise.resolve() : runner.runStepStream!(request, streamed))));
+        try {
+          await this.plan.send(step, () => (this.stopped ? Promise.resolve() : runner.runStepStream!(request, streamed)), signal);
+        } finally {
+          end();
+        }
         await Promise.all(forks);
         return;
       }
       // A step that waited for its backpressure slot past the stream's end is not sent.
-      const result = await this.inFlight(() => this.plan.send(step, () => (this.stopped ? Promise.resolve(undefined) : runner.runStep(request))));
+      const result = await this.plan.send(step, () => (this.stopped ? Promise.resolve(undefined) : runner.runStep(request)), signal);
       if (!result) return;
       setOutputs(tensors, step, result.outputs, result.batchSize);
     }
+    // Counted out in the same tick as its response (not in flow()'s finally, a microtask later): a flow responding
+    // right after this one must find it gone.
+    end();
     this.respond(tensors);
-  }
-
-  private async inFlight<T>(step: () => Promise<T>): Promise<T> {
-    this.inflightSteps += 1;
-    try {
-      return await step();
-    } finally {
-      this.inflightSteps -= 1;
-    }
   }
 
   private stepRequest(step: EnsembleStep, tensors: FlowTensors): StepRequest {
@@ -116,7 +135,7 @@ export class StreamingEnsembleRun {
       const entry = tensors.get(name);
       if (entry?.tensor) outputs.push(this.plan.shapeOutput(entry.tensor, entry.batchSize));
     }
-    const final = this.inflightSteps === 0;
+    const final = this.liveFlows === 0;
     if (final) this.closed = true;
     this.job.sink!({ outputs }, final);
   }

@@ -32,27 +32,41 @@ export class StepInflightLimiter {
     return this.waiters.length;
   }
 
-  /** Resolves once the caller holds a slot; every acquire is paired with one release. */
-  acquire(): Promise<void> {
-    if (this.limit === 0) return Promise.resolve();
+  /**
+   * Resolves true once the caller holds a slot (every such acquire is paired with one release), or false, holding
+   * none, when `signal` aborts first (its client is gone): the waiter leaves the queue at once.
+   */
+  acquire(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
+    if (this.limit === 0) return Promise.resolve(true);
     if (this.inflight < this.limit && this.waiters.length === 0) {
       this.inflight += 1;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const granted = (): void => {
+      const settle = (held: boolean): void => {
         clearTimeout(timer);
-        resolve();
+        // Removed on every outcome, so that one signal's listeners do not pile up over a request's steps.
+        signal?.removeEventListener('abort', abandon);
+        resolve(held);
+      };
+      const granted = (): void => settle(true);
+      const leaveQueue = (): boolean => {
+        const at = this.waiters.indexOf(granted);
+        if (at >= 0) this.waiters.splice(at, 1);
+        return at >= 0;
+      };
+      const abandon = (): void => {
+        if (leaveQueue()) settle(false);
       };
       const timer = setTimeout(() => {
-        const at = this.waiters.indexOf(granted);
-        if (at < 0) return;
-        this.waiters.splice(at, 1);
+        if (!leaveQueue()) return;
         this.onOverdue(this.inflight);
         this.inflight += 1;
-        resolve();
+        settle(true);
       }, this.overdueMs);
       timer.unref();
+      signal?.addEventListener('abort', abandon, { once: true });
       this.waiters.push(granted);
     });
   }
@@ -65,9 +79,9 @@ export class StepInflightLimiter {
     else this.inflight -= 1;
   }
 
-  /** Run `work` holding a slot. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /** Run `work` holding a slot; undefined, without running it, when `signal` aborts while it waits for one. */
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+    if (!(await this.acquire(signal))) return undefined;
     try {
       return await work();
     } finally {

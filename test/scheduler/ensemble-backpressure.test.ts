@@ -4,10 +4,13 @@
  * response. Checked on the limiter alone and through the ensemble scheduler, with a composing-model runner whose
  * requests finish only when the test lets them (the real composing path is covered by test/server's ensembles).
  */
+import { getEventListeners } from 'node:events';
 import type { EnsembleStep } from '../../server/config/ensemble-graph';
 import type { Tensor } from '../../server/core/tensor';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../../server/scheduler/composing-runner';
+import { EnsemblePlan } from '../../server/scheduler/ensemble-plan';
 import { EnsembleScheduler } from '../../server/scheduler/ensemble-scheduler';
+import { StreamingEnsembleRun } from '../../server/scheduler/ensemble-stream';
 import type { SchedulerJob } from '../../server/scheduler/scheduler';
 import { StepInflightLimiter } from '../../server/scheduler/step-inflight-limiter';
 
@@ -57,6 +60,42 @@ describe('StepInflightLimiter', () => {
     expect(limiter.inflightCount).toBe(0);
   });
 
+  it('a waiter whose signal aborts leaves the queue at once and holds no slot', async () => {
+    const limiter = new StepInflightLimiter(1);
+    await limiter.acquire();
+    const gone = new AbortController();
+    const abandoned = limiter.acquire(gone.signal);
+    const next = limiter.acquire();
+    expect(limiter.waitingCount).toBe(2);
+    gone.abort();
+    await expect(abandoned).resolves.toBe(false);
+    expect([limiter.inflightCount, limiter.waitingCount]).toEqual([1, 1]);
+    // The freed slot goes to the waiter behind the one that left.
+    limiter.release();
+    await expect(next).resolves.toBe(true);
+    expect([limiter.inflightCount, limiter.waitingCount]).toEqual([1, 0]);
+    // An aborted signal takes no slot, even a free one.
+    limiter.release();
+    await expect(limiter.acquire(gone.signal)).resolves.toBe(false);
+    await expect(limiter.run(() => Promise.resolve('ran'), gone.signal)).resolves.toBeUndefined();
+    expect(limiter.inflightCount).toBe(0);
+  });
+
+  it('a granted waiter stops listening to its signal, so one request\'s steps do not pile up listeners', async () => {
+    const limiter = new StepInflightLimiter(1);
+    const client = new AbortController();
+    for (let i = 0; i < 3; i += 1) {
+      await limiter.acquire(client.signal);
+      const waiter = limiter.acquire(client.signal);
+      expect(getEventListeners(client.signal, 'abort')).toHaveLength(1);
+      limiter.release();
+      await expect(waiter).resolves.toBe(true);
+      expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+      limiter.release();
+    }
+    expect(limiter.inflightCount).toBe(0);
+  });
+
   it('run() frees the slot when the work fails', async () => {
     const limiter = new StepInflightLimiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('step failed')))).rejects.toThrow('step failed');
@@ -93,6 +132,13 @@ class GatedRunner implements ComposingModelRunner {
 
   waiting(model: string): number {
     return this.open.get(model)?.length ?? 0;
+  }
+
+  /** Let every waiting request to `model` finish in the same tick, as one batch's execution answers them all. */
+  finishAll(model: string): void {
+    const open = this.open.get(model) ?? [];
+    this.open.set(model, []);
+    for (const finish of open) finish();
   }
 
   /** Let the oldest waiting request to `model` finish. */
@@ -195,6 +241,27 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     expect([runner.peak.get('producer'), runner.peak.get('consumer')]).toEqual([1, 1]);
   });
 
+  it('streaming: flows whose last steps end in the same tick each send their response, the final flag on the last', async () => {
+    const runner = new GatedRunner(new Set(['producer']));
+    const scheduler = new EnsembleScheduler('streamed', [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')], runner);
+    const responses: Array<{ value: number | undefined; final: boolean }> = [];
+    const run = scheduler.enqueue(
+      job(2, (response, final) => {
+        responses.push({ value: response && 'outputs' in response ? (response.outputs[0].data as Int32Array)[0] : undefined, final });
+      }),
+    );
+    await until(() => runner.waiting('producer') === 1);
+    runner.finishOne('producer');
+    // The producer's two responses each wait in the consumer; one batch answers both.
+    await until(() => runner.waiting('consumer') === 2);
+    runner.finishAll('consumer');
+    await run;
+    expect(responses).toEqual([
+      { value: 101, final: false },
+      { value: 102, final: true },
+    ]);
+  });
+
   it('a streaming request whose client is gone starts no further steps; those waiting for a slot are dropped', async () => {
     const runner = new GatedRunner(new Set(['producer']));
     const scheduler = new EnsembleScheduler('streamed', [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')], runner, { maxInflightRequests: 1 });
@@ -220,5 +287,23 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     expect(runner.peak.get('consumer')).toBe(1);
     expect(runner.waiting('consumer')).toBe(0);
     expect(sent).toEqual([]);
+  });
+
+  it('the steps of a request whose client is gone leave the queue for their slot at once, without waiting their turn', async () => {
+    const runner = new GatedRunner(new Set(['producer']));
+    const steps = [step('producer', 'X', 'T'), step('consumer', 'T', 'Y')];
+    const plan = new EnsemblePlan('streamed', steps, runner, { maxInflightRequests: 1 });
+    const consumerSlots = plan.limiterOf(steps[1])!;
+    const client = new AbortController();
+    const run = new StreamingEnsembleRun(plan, steps, job(4, () => undefined, client.signal)).run();
+    await until(() => runner.waiting('producer') === 1);
+    runner.finishOne('producer');
+    await until(() => runner.waiting('consumer') === 1 && consumerSlots.waitingCount === 3);
+    client.abort();
+    expect(consumerSlots.waitingCount).toBe(0);
+    runner.finishOne('consumer');
+    await run;
+    expect([consumerSlots.inflightCount, consumerSlots.waitingCount]).toEqual([0, 0]);
+    expect(runner.peak.get('consumer')).toBe(1);
   });
 });
