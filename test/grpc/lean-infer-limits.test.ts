@@ -4,6 +4,7 @@
  * closed while the lean call had them paused, calls over before their message inflates, and declared lengths that
  * must not reserve memory. Every wait is on an event; slots kept busy by the test make the waits deterministic.
  */
+import { getEventListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -178,6 +179,16 @@ describe('message reading bounds', () => {
     await expect(inflating).rejects.toBeInstanceOf(GrpcCallStatus);
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
     await expect(messageBytes({ compressed: true, payload: zlib.deflateSync('abc') }, 'deflate', 100, slots, new AbortController().signal)).resolves.toEqual(Buffer.from('abc'));
+  });
+
+  it('leaves no abort listener on the call per message (a long compressed stream would pile them up)', async () => {
+    const slots = new InflateSlots(1);
+    const callEnd = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      await expect(messageBytes({ compressed: true, payload: zlib.gzipSync('abc') }, 'gzip', 100, slots, callEnd.signal)).resolves.toEqual(Buffer.from('abc'));
+    }
+    expect(getEventListeners(callEnd.signal, 'abort')).toHaveLength(0);
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
   });
 
   it('allocates as bytes arrive, not the declared length up front', () => {

@@ -107,7 +107,11 @@ abstract class LeanCall extends EventEmitter {
     stream.on('data', (chunk: Buffer) => this.received(chunk));
     stream.once('end', () => this.halfClosed());
     if (deadlineMs !== undefined) {
-      this.deadlineTimer = setTimeout(() => this.sendStatus(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'), deadlineMs);
+      this.deadlineTimer = setTimeout(() => {
+        this.sendStatus(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded');
+        // As grpc-js: a deadline cancels the call for its handler too (a streaming ensemble then starts no more steps).
+        this.emit('cancelled', 'deadline');
+      }, deadlineMs);
     }
   }
 

@@ -125,14 +125,16 @@ export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessag
   const callOver = () => new GrpcCallStatus(GrpcStatus.CANCELLED, 'Cancelled');
   if (signal.aborted) throw callOver();
   await new Promise<void>((resolve, reject) => {
+    let ticket: ReturnType<typeof slots.acquire> | undefined;
     const onAbort = () => {
-      if (slots.cancel(ticket)) reject(callOver());
+      if (ticket && slots.cancel(ticket)) reject(callOver());
     };
-    const ticket = slots.acquire(() => {
+    // The listener goes on first: a free slot starts (and removes it) synchronously inside acquire().
+    signal.addEventListener('abort', onAbort, { once: true });
+    ticket = slots.acquire(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     });
-    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     if (signal.aborted) throw callOver();
