@@ -194,7 +194,8 @@ function meanWindow(windows: WindowStats[]): WindowStats {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Never a negative delay: Node 24 warns (TimeoutNegativeWarning) when the window's remainder has just gone below 0. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Request inputs per data stream and step: the --input-data files, or one generated (random/zero) request. */
 function requestPayloads(metadata: ModelMetadata, config: Record<string, unknown>, maxBatchSize: number, options: PerfOptions): InferInput[][][] {
