@@ -1,30 +1,22 @@
 /** What an ensemble asks of its composing models (implemented by the facade; the scheduler knows no repository). */
 import type { EnsembleStep } from '../config/ensemble-graph';
 import type { TraceRecorder } from '../core/request-trace';
-import type { SequenceFlags } from '../core/sequence-parameters';
 import type { ExecutionTimings } from '../core/statistics';
 import type { Tensor } from '../core/tensor';
-import type { Parameters } from '../core/types';
 import type { SourceBatchSize } from './ensemble-reshape';
 import type { SchedulerJob } from './scheduler';
 
-/** One request to a composing model, as an ensemble step makes it. */
-export interface StepRequest {
+/**
+ * One request to a composing model, as an ensemble step makes it. Its priority, timeout, sequence flags, id,
+ * parameters and trace are the ensemble request's (Triton gives every step the same; each step's trace is a child).
+ */
+export interface StepRequest extends Pick<SchedulerJob, 'priority' | 'timeoutUs' | 'sequence' | 'requestId' | 'parameters' | 'trace'> {
   readonly model: string;
   /** undefined: the latest ready version. */
   readonly version?: string;
   /** Named as the composing model's inputs. */
   readonly inputs: Tensor[];
   readonly outputNames: readonly string[];
-  readonly priority?: number;
-  readonly timeoutUs?: number;
-  /** The ensemble request's correlation id and flags, and its id: Triton gives every step the same. */
-  readonly sequence?: SequenceFlags;
-  readonly requestId?: string;
-  /** The ensemble request's parameters the composing models may read (Triton passes them to every step). */
-  readonly parameters?: Parameters;
-  /** The ensemble request's trace, when it is traced: each step's trace is its child. */
-  readonly trace?: TraceRecorder;
   /**
    * Per input (by the composing model's input name), the batch size the tensor was made with (0: made without
    * batching): the runner shapes it for the composing model as Triton does (ensemble-reshape.ts).
