@@ -11,9 +11,10 @@ import { HealthImplementation, ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
-import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, InflateTicket } from '../http/compression';
+import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots } from '../http/compression';
+import { InflateGates } from './inflate-gate';
 import { withInferWire } from './infer-wire';
-import { grpcTimeoutMs, leanInferStreamHandler, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './lean-infer';
+import { leanInferStreamHandler, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
 import { restrictionInterceptor } from './restricted';
 import { createInferHandlers, createServiceImplementation, InferHandlers } from './service';
@@ -92,8 +93,8 @@ export interface GrpcFrontendOptions {
    */
   readonly leanInfer?: boolean;
   /**
-   * Compressed messages inflated at once (each up to maxMessageBytes): this many for ModelInfer / ModelStreamInfer and
-   * as many for all other methods together. @default 4
+   * Compressed messages inflated (or inflating) and not yet taken by their handler, each up to maxMessageBytes: this
+   * many for ModelInfer / ModelStreamInfer and as many for all other methods together. @default 4
    */
   readonly maxConcurrentInflate?: number;
   /** How often Health/Watch streams see readiness changes. @default 1000 */
@@ -135,81 +136,20 @@ function isCompressedCall(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * Hand a compressed call to grpc-js only when one of `slots` is free, and hold the slot while grpc-js may be inflating
- * its messages. grpc-js inflates each message whole with no hook to queue that work, so this is where the number of
- * concurrent inflations is bounded; a waiting call's bytes stay in HTTP/2 flow control. grpc-js (1.14.x,
- * server-interceptors.ts handleDataFrame / startRead) pauses the stream on each complete message and resumes it only
- * once every message received so far has been inflated and read, so the slot goes back at the first of: a resume after
- * a message (a unary call's request is then inflated), the stream's 'end' (all of it inflated and read), the response
- * headers, the stream's close. Later messages of a streaming call inflate as grpc-js does, outside the slots. A waiting
- * call keeps its grpc-timeout: past it, it gets grpc-js's DEADLINE_EXCEEDED trailers-only answer.
+ * grpc-js's server, with every registered service's handlers telling the inflate gates (inflate-gate.ts) when they
+ * have taken a compressed message: health and reflection, which register themselves, included.
  */
-function withInflateSlot(slots: InflateSlots, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, start: () => void): void {
-  // Until grpc-js owns the stream (it adds its own listener), an error (a client's RST_STREAM with an error code)
-  // must not be thrown: close follows and ends the wait.
-  const ignoreError = () => undefined;
-  stream.on('error', ignoreError);
-  let granted = false;
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  let ticket: InflateTicket | undefined;
-  const giveUpWaiting = () => {
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    if (ticket) slots.cancel(ticket);
-  };
-  stream.once('close', giveUpWaiting);
-  ticket = slots.acquire(() => {
-    granted = true;
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    stream.removeListener('close', giveUpWaiting);
-    let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      slots.release();
-    };
-    if (stream.closed || stream.destroyed) {
-      release();
-      return;
-    }
-    stream.once('close', release);
-    stream.once('end', release);
-    const respond = stream.respond.bind(stream);
-    stream.respond = (...args: Parameters<ServerHttp2Stream['respond']>) => {
-      release();
-      respond(...args);
-    };
-    // grpc-js pauses once in its constructor, then once per complete message (handleDataFrame): a resume after such a
-    // pause means every message so far is inflated and read.
-    let pauses = 0;
-    const pause = stream.pause.bind(stream);
-    stream.pause = () => {
-      pauses++;
-      return pause();
-    };
-    const resume = stream.resume.bind(stream);
-    stream.resume = () => {
-      if (pauses > 1) release();
-      return resume();
-    };
-    stream.removeListener('error', ignoreError); // grpc-js adds its own in start()
-    start();
-  });
-  const deadlineMs = grpcTimeoutMs(headers['grpc-timeout']);
-  if (granted || deadlineMs === undefined) return;
-  deadlineTimer = setTimeout(() => {
-    if (!slots.cancel(ticket)) return;
-    stream.removeListener('close', giveUpWaiting);
-    stream.resume(); // whatever the client still sends is dropped
-    if (stream.closed || stream.destroyed) return;
-    try {
-      stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(grpc.status.DEADLINE_EXCEEDED), 'grpc-message': encodeURI('Deadline exceeded') },
-        { endStream: true },
-      );
-    } catch {
-      // the stream closed under us: nothing to answer
-    }
-  }, deadlineMs);
+class GatedGrpcServer extends grpc.Server {
+  constructor(
+    private readonly gates: InflateGates,
+    options: grpc.ServerOptions,
+  ) {
+    super(options);
+  }
+
+  override addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    super.addService(service, this.gates.wrapImplementation(service, implementation));
+  }
 }
 
 function bindAddress(host: string, port: number): string {
@@ -227,6 +167,8 @@ export class GrpcFrontend {
   readonly inflateSlots: InflateSlots;
   /** The same bound for compressed calls of every other method. */
   readonly otherInflateSlots: InflateSlots;
+  /** The gates of compressed calls grpc-js serves now (for tests). */
+  readonly inflateGates = new InflateGates();
   /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
   leanInferActive = false;
 
@@ -235,7 +177,7 @@ export class GrpcFrontend {
     private readonly options: GrpcFrontendOptions = {},
   ) {
     const restriction = restrictionInterceptor(options.restrictedProtocols ?? new Map());
-    this.server = new grpc.Server({ ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
+    this.server = new GatedGrpcServer(this.inflateGates, { ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
     // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
     const serviceOptions = { logger: options.logger, headerForwardPattern: options.headerForwardPattern };
     this.inferHandlers = createInferHandlers(service, serviceOptions);
@@ -294,8 +236,8 @@ export class GrpcFrontend {
   }
 
   /**
-   * Put a front in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: a compressed call waits
-   * for an inflate slot before grpc-js reads it, and with `leanInfer` the inference calls are served on the lean path;
+   * Put a front in front of grpc-js's 'stream' listener on each HTTP/2 server grpc-js bound: each message of a
+   * compressed call waits for an inflate slot before grpc-js reads it (inflate-gate.ts), and with `leanInfer` the inference calls are served on the lean path;
    * every other stream goes to grpc-js's listener unchanged. grpc-js exposes no hook for
    * this, so its (private) map of HTTP/2 servers is read; should a grpc-js release rename it, everything is served by
    * grpc-js as before and a warning says so (test/grpc/lean-infer.test.ts fails on such an upgrade; package.json
@@ -320,13 +262,14 @@ export class GrpcFrontend {
     for (const [server, [grpcListener]] of streamListeners) {
       server.removeListener('stream', grpcListener as (...args: unknown[]) => void);
       server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+        InflateGates.stripClientToken(headers);
         if (lean?.(stream, headers)) return;
         const toGrpcJs = () => (grpcListener as (...args: unknown[]) => void).call(server, stream, headers, ...rest);
         if (!isCompressedCall(headers)) toGrpcJs();
         else {
           const path = headers[':path'];
           const inference = path === MODEL_INFER_PATH || path === MODEL_STREAM_INFER_PATH;
-          withInflateSlot(inference ? this.inflateSlots : this.otherInflateSlots, stream, headers, toGrpcJs);
+          this.inflateGates.admit(inference ? this.inflateSlots : this.otherInflateSlots, stream, headers, toGrpcJs);
         }
       });
     }
