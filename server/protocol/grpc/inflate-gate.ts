@@ -3,10 +3,11 @@
  * queue that work or to say when the application is done with it, so the bound sits on both sides of grpc-js:
  *
  * - In front (`InflateGates.admit`, from the HTTP/2 'stream' front in server.ts): the call's DATA reaches grpc-js
- *   through a gate that reads the gRPC framing (hand-written: grpc-js has no hook there). When the first byte of a
- *   compressed message (flag 1) arrives, the message must take a slot of `slots` before grpc-js sees it; while it
- *   waits, the stream stays paused, so the client's bytes stay in HTTP/2 flow control. A call that sends headers and
- *   no message takes no slot.
+ *   through a gate that reads the gRPC framing (hand-written: grpc-js has no hook there). grpc-js inflates a message
+ *   once it has all of it, so a compressed message (flag 1) must take a slot of `slots` before grpc-js gets its last
+ *   byte; while it waits, the stream stays paused, so the client's further bytes stay in HTTP/2 flow control. A call
+ *   that sends headers and no message, or stalls inside one, holds no slot (its compressed bytes are the body, within
+ *   the message limit).
  * - Behind (`InflateGates.wrapImplementation`, on every service the server registers): a slot goes back once the
  *   method's handler has its message — after a unary handler returns (a ModelInfer request is then decoded and either
  *   refused or handed to the scheduler), after a streaming handler's 'data' listener for it ran.
@@ -31,27 +32,30 @@ type DataListener = (chunk: Buffer) => void;
 
 /** One compressed call's gate between its HTTP/2 stream and grpc-js. */
 export class CallInflateGate {
-  /** One entry per message passed to grpc-js and not yet taken by the handler: whether it holds a slot. */
+  /** One entry per message passed to grpc-js whole and not yet taken by the handler: whether it holds a slot. */
   private readonly held: boolean[] = [];
-  /** Bytes of the current message's prefix seen (0: the next byte starts a message), then of its body left. */
+  /** Bytes of the current message's prefix seen (PREFIX_BYTES: in its body), then the body's bytes left. */
   private prefixSeen = 0;
   private bodyLeft = 0;
   private readonly prefix = Buffer.alloc(PREFIX_BYTES);
-  /** Set while a message waits for a slot: the bytes from its start on, in order. */
+  /** Set while a message waits for a slot: the bytes from its last one on, in order. */
   private ticket: InflateTicket | undefined;
+  /** The waiting message got its slot: its last byte goes through without asking again. */
+  private slotGranted = false;
   private stash: Buffer[] = [];
   private endPending = false;
   /** Whether grpc-js asked to read (its last pause/resume; it may have resumed already while setting up the call). */
   private grpcWantsData: boolean;
   private finished = false;
+  private toGrpcData: DataListener = () => undefined;
+  private toGrpcEnd: () => void = () => undefined;
   private readonly realPause: () => ServerHttp2Stream;
   private readonly realResume: () => ServerHttp2Stream;
 
+  /** Wraps the stream before grpc-js sets up its call, so that grpc-js's pauses and resumes are seen from the start. */
   constructor(
     private readonly slots: InflateSlots,
     private readonly stream: ServerHttp2Stream,
-    private readonly toGrpcData: DataListener,
-    private readonly toGrpcEnd: () => void,
     private readonly onFinish: () => void,
   ) {
     this.grpcWantsData = stream.readableFlowing === true;
@@ -78,14 +82,24 @@ export class CallInflateGate {
     stream.once('close', () => this.finish());
   }
 
+  /** Puts the gate between the stream and grpc-js's own 'data' and 'end' listeners. */
+  attach(grpcData: DataListener, grpcEnd: () => void): void {
+    this.toGrpcData = (chunk) => grpcData.call(this.stream, chunk);
+    this.toGrpcEnd = () => grpcEnd.call(this.stream);
+    this.stream.removeListener('data', grpcData);
+    this.stream.removeListener('end', grpcEnd);
+    this.stream.on('data', this.onData);
+    this.stream.on('end', this.onEnd);
+  }
+
   /** The stream's 'data', in grpc-js's place. */
-  readonly onData = (chunk: Buffer): void => {
+  private readonly onData = (chunk: Buffer): void => {
     if (this.ticket && !this.finished) this.stash.push(chunk);
     else this.pass(chunk);
   };
 
   /** The stream's 'end', in grpc-js's place: after whatever waits. */
-  readonly onEnd = (): void => {
+  private readonly onEnd = (): void => {
     if (this.ticket && !this.finished) this.endPending = true;
     else this.toGrpcEnd();
   };
@@ -101,67 +115,90 @@ export class CallInflateGate {
   }
 
   /**
-   * Hands `chunk` to grpc-js, stopping at the start of a compressed message that has to wait for a slot (the rest is
-   * stashed). Returns false when it stopped.
+   * Hands `chunk` to grpc-js, stopping before the last byte of a compressed message that has to wait for a slot (grpc-js
+   * inflates a message once it has all of it; the rest is stashed). Returns false when it stopped.
    */
   private pass(chunk: Buffer): boolean {
     let at = 0;
     while (at < chunk.length) {
-      if (this.bodyLeft > 0) {
-        const take = Math.min(this.bodyLeft, chunk.length - at);
+      if (this.prefixSeen < PREFIX_BYTES) {
+        if (this.prefixSeen === PREFIX_BYTES - 1) {
+          // The prefix's last byte: with a zero length it is the message's last byte too.
+          const length = ((this.prefix.readUIntBE(1, 3) << 8) | chunk[at]) >>> 0;
+          if (length === 0 && !this.admit(chunk, at)) return false;
+          this.bodyLeft = length;
+        }
+        this.prefix[this.prefixSeen++] = chunk[at++];
+        if (this.prefixSeen === PREFIX_BYTES && this.bodyLeft === 0) this.prefixSeen = 0;
+        continue;
+      }
+      const take = Math.min(this.bodyLeft, chunk.length - at);
+      if (take < this.bodyLeft) {
         this.bodyLeft -= take;
         at += take;
         continue;
       }
-      if (this.prefixSeen === 0 && !this.finished) {
-        // A message starts here. Only compressed ones (flag 1) take a slot; grpc-js refuses any other flag.
-        const compressed = chunk[at] === 1;
-        if (compressed && !this.takeSlot()) {
-          if (at > 0) this.toGrpcData(chunk.subarray(0, at));
-          this.stash.unshift(chunk.subarray(at));
-          return false;
-        }
-        if (!compressed) this.held.push(false);
-      }
-      this.prefix[this.prefixSeen++] = chunk[at++];
-      if (this.prefixSeen === PREFIX_BYTES) {
-        this.bodyLeft = this.prefix.readUInt32BE(1);
-        this.prefixSeen = 0;
-      }
+      this.bodyLeft = 1;
+      at += take - 1;
+      if (!this.admit(chunk, at)) return false;
+      this.bodyLeft = 0;
+      this.prefixSeen = 0;
+      at++;
     }
     this.toGrpcData(chunk);
     return true;
   }
 
-  /** True when the starting message got a slot now; otherwise it waits (stream paused) and `granted` follows. */
-  private takeSlot(): boolean {
+  /**
+   * The byte at `chunk[at]` completes a message: a compressed one (flag 1; grpc-js reads any other flag as
+   * uncompressed) goes on only with a slot. Returns false when it must wait: what comes before `at` has gone to grpc-js,
+   * the rest is stashed and the stream paused until the slot is granted.
+   */
+  private admit(chunk: Buffer, at: number): boolean {
+    if (this.finished) return true; // grpc-js drops what a finished call still receives
+    if (this.prefix[0] !== 1) {
+      this.held.push(false);
+      return true;
+    }
+    if (this.slotGranted) {
+      this.slotGranted = false;
+      this.held.push(true);
+      return true;
+    }
     let now = true;
     let got = false;
     const ticket = this.slots.acquire(() => {
       got = true;
-      this.held.push(true);
-      if (!now) this.granted();
+      if (now) return;
+      this.slotGranted = true;
+      this.granted();
     });
     now = false;
-    if (got) return true;
+    if (got) {
+      this.held.push(true);
+      return true;
+    }
     this.ticket = ticket;
     this.realPause();
+    if (at > 0) this.toGrpcData(chunk.subarray(0, at));
+    this.stash.unshift(chunk.subarray(at));
     return false;
   }
 
   /** The waiting message has its slot: what was stashed goes on to grpc-js, then the stream flows if grpc-js asked. */
   private granted(): void {
     this.ticket = undefined;
-    // The waiting message's first byte is the stash's first: it has its slot, so it must not ask again.
-    const [first, ...rest] = this.stash;
+    if (this.finished) {
+      // finish() could not cancel a ticket that was being granted: the slot goes straight back
+      this.slotGranted = false;
+      this.slots.release();
+      return;
+    }
+    const stashed = this.stash;
     this.stash = [];
-    this.prefix[0] = first[0];
-    this.prefixSeen = 1;
-    const remaining = [first.subarray(1), ...rest];
-    if (first.length > 0) this.toGrpcData(first.subarray(0, 1));
-    for (let i = 0; i < remaining.length; i++) {
-      if (!this.pass(remaining[i])) {
-        this.stash.push(...remaining.slice(i + 1));
+    for (let i = 0; i < stashed.length; i++) {
+      if (!this.pass(stashed[i])) {
+        this.stash.push(...stashed.slice(i + 1));
         return;
       }
     }
@@ -173,12 +210,13 @@ export class CallInflateGate {
   }
 
   /** The call is over: its slots go back (a waiting place is given up) and nothing more is held back. */
-  private finish(): void {
+  finish(): void {
     if (this.finished) return;
     this.finished = true;
     if (this.ticket) this.slots.cancel(this.ticket);
     this.ticket = undefined;
     this.stash = [];
+    this.endPending = false;
     for (const holds of this.held.splice(0)) if (holds) this.slots.release();
     this.onFinish();
     // Whatever the client still sends is read and dropped by grpc-js, as it does for any finished call.
@@ -190,10 +228,23 @@ export class CallInflateGate {
 export class InflateGates {
   private readonly open = new Map<string, CallInflateGate>();
   private nextToken = 0;
+  private emptyWaiters: (() => void)[] = [];
 
   /** Calls with a gate now (for tests). */
   get size(): number {
     return this.open.size;
+  }
+
+  /** Resolves once no call has a gate (at once if none has): a call's gate goes at its stream's close. */
+  whenEmpty(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+
+  private remove(token: string): void {
+    this.open.delete(token);
+    if (this.open.size > 0) return;
+    for (const resolve of this.emptyWaiters.splice(0)) resolve();
   }
 
   /** Every stream's headers pass here first: a client's own entry with the gate's name is dropped. */
@@ -202,25 +253,21 @@ export class InflateGates {
   }
 
   /**
-   * Hands a compressed call's stream to grpc-js (`toGrpcJs`) with a gate between its DATA and grpc-js. grpc-js sets
-   * up its call synchronously: once it returns, its one 'data' and 'end' listeners are moved behind the gate. A call
-   * grpc-js answered at once (unknown method, bad content type) has no such listener and needs no gate.
+   * Hands a compressed call's stream to grpc-js (`toGrpcJs`) with a gate between its DATA and grpc-js. The gate is
+   * registered first: grpc-js sets up its call synchronously, and a streaming handler runs (and looks for its gate)
+   * inside that. Once grpc-js returns, its one 'data' and 'end' listeners are moved behind the gate. A call grpc-js
+   * answered at once (unknown method, bad content type) has no such listener and needs no gate.
    */
   admit(slots: InflateSlots, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, toGrpcJs: () => void): void {
     const token = String(this.nextToken++);
     headers[INFLATE_GATE_HEADER] = token;
+    const gate = new CallInflateGate(slots, stream, () => this.remove(token));
+    this.open.set(token, gate);
     toGrpcJs();
     const data = stream.listeners('data');
     const end = stream.listeners('end');
-    if (data.length !== 1 || end.length !== 1 || stream.closed || stream.destroyed) return;
-    const [grpcData] = data as DataListener[];
-    const [grpcEnd] = end as (() => void)[];
-    stream.removeListener('data', grpcData);
-    stream.removeListener('end', grpcEnd);
-    const gate = new CallInflateGate(slots, stream, (chunk) => grpcData.call(stream, chunk), () => grpcEnd.call(stream), () => this.open.delete(token));
-    this.open.set(token, gate);
-    stream.on('data', gate.onData);
-    stream.on('end', gate.onEnd);
+    if (data.length !== 1 || end.length !== 1 || stream.closed || stream.destroyed) gate.finish();
+    else gate.attach(data[0] as DataListener, end[0] as () => void);
   }
 
   /** The call's gate, taking its token out of the metadata the handler sees. */
