@@ -14,15 +14,17 @@
  * grpc-js (a content type that is not gRPC, a bad `grpc-timeout`, a call refused by --grpc-restricted-protocol), so
  * those answers have one implementation. Sessions, TLS, keepalive and connection age stay grpc-js's: the path only
  * sees streams of sessions grpc-js accepted.
- * Beyond grpc-js: at most `inflateSlots.limit` messages inflate at once (message-reader.ts), and a message with the
- * compressed flag on a call without grpc-encoding is refused (grpc-js would read it as uncompressed).
+ * Beyond grpc-js: at most `inflateSlots.limit` compressed messages are inflating or inflated and not yet taken by their
+ * handler (message-reader.ts heldMessage: a unary call's request holds its slot until the handler runs at half-close,
+ * a stream's message until its 'data' listeners ran, any call's until it is over), and a message with the compressed
+ * flag on a call without grpc-encoding is refused (grpc-js would read it as uncompressed).
  */
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { InflateSlots } from '../http/compression';
 import { deserializeInferRequest, serializeInferResponse, serializeStreamInferResponse } from './infer-wire';
-import { GrpcCallStatus, GrpcFrame, GrpcMessageFramer, messageBytes, ACCEPTED_ENCODINGS } from './message-reader';
+import { GrpcCallStatus, GrpcFrame, GrpcMessageFramer, heldMessage, ACCEPTED_ENCODINGS } from './message-reader';
 import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelStreamInferResponseMessage } from './messages';
 import { SERVICE_NAME } from './proto';
 import type { InferCall, InferHandlers } from './service';
@@ -38,6 +40,8 @@ export interface LeanInferOptions {
   /** --grpc-restricted-protocol's entry for the inference group: calls without it are left to grpc-js. */
   readonly restriction?: { readonly header: string; readonly value: string };
 }
+
+const NOTHING_HELD = () => undefined;
 
 /** grpc-js's deadline format and units (ms per unit). */
 const DEADLINE = /^(\d{1,8})\s*([HMSmun])$/;
@@ -89,6 +93,8 @@ abstract class LeanCall extends EventEmitter {
   private over = false;
   /** Aborted when the call is over: stops its messages waiting for or holding an inflate slot. */
   private readonly ended = new AbortController();
+  /** The inflate slot of a message read and not yet taken by the handler (a unary call's request until half-close). */
+  protected heldSlot: (() => void) | undefined;
   cancelled = false;
 
   constructor(
@@ -124,7 +130,8 @@ abstract class LeanCall extends EventEmitter {
     return this.requestMetadata;
   }
 
-  protected abstract message(request: ModelInferRequestMessage): void;
+  /** `release` gives back the message's inflate slot: once the handler has it (the call's end gives it back too). */
+  protected abstract message(request: ModelInferRequestMessage, release: () => void): void;
   protected abstract allReceived(): void;
 
   /** Frame, length-prefixed, as one DATA write; headers go first if not yet sent. */
@@ -195,6 +202,7 @@ abstract class LeanCall extends EventEmitter {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
     this.ended.abort();
+    this.releaseHeld();
     // Whatever the client still sends is read and dropped, so it cannot fill the flow-control window.
     this.stream.resume();
   }
@@ -216,7 +224,7 @@ abstract class LeanCall extends EventEmitter {
     while (this.frames.length > 0 && !this.over) {
       const frame = this.frames.shift()!;
       if (!frame.compressed && !this.inflating) this.deliver(frame.payload);
-      else this.queue(() => messageBytes(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots, this.ended.signal).then((bytes) => this.deliver(bytes)));
+      else this.queue(() => heldMessage(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots, this.ended.signal).then(({ bytes, release }) => this.deliver(bytes, release)));
     }
   }
 
@@ -232,16 +240,24 @@ abstract class LeanCall extends EventEmitter {
     });
   }
 
-  private deliver(bytes: Buffer): void {
-    if (this.checkCancelled()) return;
+  private deliver(bytes: Buffer, release: () => void = NOTHING_HELD): void {
+    if (this.checkCancelled()) return release();
     let request: ModelInferRequestMessage;
     try {
       request = deserializeInferRequest(bytes);
     } catch {
+      release();
       this.sendStatus(GrpcStatus.INTERNAL, 'Error deserializing request');
       return;
     }
-    this.message(request);
+    this.message(request, release);
+  }
+
+  /** Gives back the slot of a message the handler has not taken. */
+  protected releaseHeld(): void {
+    const release = this.heldSlot;
+    this.heldSlot = undefined;
+    release?.();
   }
 
   private halfClosed(): void {
@@ -265,12 +281,14 @@ class LeanUnaryCall extends LeanCall {
   /** The request message, once read; the call itself is what the handler gets (metadata built only if read). */
   request: ModelInferRequestMessage | undefined;
 
-  protected message(request: ModelInferRequestMessage): void {
+  protected message(request: ModelInferRequestMessage, release: () => void): void {
     if (this.request) {
+      release();
       this.sendStatus(GrpcStatus.UNIMPLEMENTED, `Received a second request message for server streaming method ${MODEL_INFER_PATH}`);
       return;
     }
     this.request = request;
+    this.heldSlot = release; // until the handler has it, at half-close
   }
 
   protected allReceived(): void {
@@ -279,6 +297,7 @@ class LeanUnaryCall extends LeanCall {
       return;
     }
     try {
+      // The handler decodes the request and hands it to the scheduler (or refuses it) before it returns.
       this.options.handlers.modelInfer(this as InferCall, (error, value) => {
         if (error) this.sendStatus(error.code ?? GrpcStatus.UNKNOWN, error.details ?? 'Unknown Error', error.metadata);
         else {
@@ -288,14 +307,20 @@ class LeanUnaryCall extends LeanCall {
       });
     } catch {
       this.sendStatus(GrpcStatus.UNKNOWN, 'Unknown error');
+    } finally {
+      this.releaseHeld();
     }
   }
 }
 
 /** ModelStreamInfer: the handler reads requests as 'data' events and writes responses (stream-infer.ts). */
 class LeanStreamCall extends LeanCall implements StreamInferCall {
-  protected message(request: ModelInferRequestMessage): void {
-    this.emit('data', request);
+  protected message(request: ModelInferRequestMessage, release: () => void): void {
+    try {
+      this.emit('data', request);
+    } finally {
+      release(); // the handler has decoded it and handed it on (or answered it)
+    }
   }
 
   protected allReceived(): void {

@@ -108,14 +108,24 @@ export class GrpcMessageFramer {
 /** The request encodings served (grpc-accept-encoding), as grpc-js. */
 export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
 
+/** A message's bytes and its inflate slot, held until `release` (idempotent; a no-op for an uncompressed message). */
+export interface HeldMessage {
+  readonly bytes: Buffer;
+  readonly release: () => void;
+}
+
+const NOTHING_HELD = () => undefined;
+
 /**
- * The message's bytes, inflated if its compressed flag says so. At most `slots.limit` messages inflate at once (others
- * wait their turn, their bytes already held within the limit); inflation is a zlib stream whose output is counted and
- * stopped as soon as it passes the message limit. `signal` is the call's end (status sent, deadline, cancel): a
- * waiting message gives up its place, an inflating one is stopped and its slot given back at once.
+ * The message's bytes, inflated if its compressed flag says so, with the inflate slot still held: the caller gives it
+ * back once the handler has the message (or the call is over), so at most `slots.limit` inflated messages wait for a
+ * handler at once, not only inflate at once. Others wait their turn, their bytes already held within the limit;
+ * inflation is a zlib stream whose output is counted and stopped as soon as it passes the message limit. `signal` is
+ * the call's end (status sent, deadline, cancel): a waiting message gives up its place, an inflating one is stopped
+ * and its slot given back at once.
  */
-export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessageBytes: number, slots: InflateSlots, signal: AbortSignal): Promise<Buffer> {
-  if (!frame.compressed) return frame.payload;
+export async function heldMessage(frame: GrpcFrame, encoding: string, maxMessageBytes: number, slots: InflateSlots, signal: AbortSignal): Promise<HeldMessage> {
+  if (!frame.compressed) return { bytes: frame.payload, release: NOTHING_HELD };
   if (encoding === 'identity') {
     throw new GrpcCallStatus(GrpcStatus.INTERNAL, 'Received a compressed message but the call has no grpc-encoding');
   }
@@ -136,12 +146,26 @@ export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessag
       resolve();
     });
   });
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    slots.release();
+  };
   try {
     if (signal.aborted) throw callOver();
-    return await inflateWithin(frame.payload, encoding, Math.max(1, Math.min(maxMessageBytes, MAX_LENGTH)), signal);
-  } finally {
-    slots.release();
+    return { bytes: await inflateWithin(frame.payload, encoding, Math.max(1, Math.min(maxMessageBytes, MAX_LENGTH)), signal), release };
+  } catch (error) {
+    release();
+    throw error;
   }
+}
+
+/** The message's bytes (heldMessage with the slot given back at once). */
+export async function messageBytes(frame: GrpcFrame, encoding: string, maxMessageBytes: number, slots: InflateSlots, signal: AbortSignal): Promise<Buffer> {
+  const { bytes, release } = await heldMessage(frame, encoding, maxMessageBytes, slots, signal);
+  release();
+  return bytes;
 }
 
 function inflateWithin(payload: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number, signal: AbortSignal): Promise<Buffer> {
