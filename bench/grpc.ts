@@ -20,7 +20,8 @@
  *
  * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8), BENCH_MODELS
  * (simple,mlp), BENCH_TRANSPORTS (grpc-h2,grpc-h2-1conn,grpc-js,http-binary,http-json), BENCH_GRPC_SHARE (6).
- * `--frontend`: only the frontends over a stub facade (see frontendsAlone).
+ * `--frontend`: only the frontends over a stub facade (see frontendsAlone). `--bare`: only Node's transports, node:http
+ * vs node:http2 answering pre-encoded (see transportsAlone).
  * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
  * time by layer and function.
  */
@@ -272,29 +273,23 @@ async function startTarget(label: string, root: string): Promise<Target> {
   };
 }
 
-/**
- * `--frontend`: the frontends alone, each over the stub facade of bench/lib/baseline-servers.ts (no scheduler, worker
- * or ONNX Runtime), `simple`, rounds interleaved: the HTTP frontend (binary, undici), the gRPC frontend with the lean
- * ModelInfer path and with ModelInfer through grpc-js (each driven by both gRPC generators). Server CPU µs per call.
- */
-async function frontendsAlone(root: string, log: (line?: string) => void): Promise<void> {
+interface AloneRow {
+  readonly name: string;
+  readonly child: ServerChild;
+  readonly caller: Caller & { close(): Promise<void> };
+}
+
+/** Start one of bench/lib/baseline-servers.ts's modes: readiness on `port`, gRPC (where it serves gRPC) on `grpcPort`. */
+async function startBaseline(root: string, mode: string): Promise<{ child: ServerChild; port: number; grpcPort: number }> {
   const script = path.join(root, 'dist/bench/lib/baseline-servers.js');
-  const start = async (mode: string) => {
-    const port = await freePort();
-    const grpcPort = await freePort();
-    const child = await startServerChild({ name: mode, script, args: [mode, String(port), String(grpcPort)], port, readyPath: '/v2/health/ready', cwd: root });
-    return { child, port, grpcPort };
-  };
-  const http = await start('frontend-stub');
-  const lean = await start('grpc-stub');
-  const grpcJs = await start('grpc-js-stub');
-  const rows: Array<{ name: string; child: ServerChild; caller: Caller & { close(): Promise<void> } }> = [
-    { name: 'HTTP frontend, binary (undici)', child: http.child, caller: clientCaller([new InferenceServerClient({ url: `${HOST}:${http.port}`, http: { connections: CONCURRENCY } })]) },
-    { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort, GRPC_SHARE) },
-    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort, GRPC_SHARE) },
-    { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: grpcJsCaller(lean.grpcPort, GRPC_SHARE) },
-    { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: grpcJsCaller(grpcJs.grpcPort, GRPC_SHARE) },
-  ];
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const child = await startServerChild({ name: mode, script, args: [mode, String(port), String(grpcPort)], port, readyPath: '/v2/health/ready', cwd: root });
+  return { child, port, grpcPort };
+}
+
+/** Rows over baseline servers, `simple`, rounds interleaved; a table of medians (server CPU µs per call). */
+async function aloneRows(title: string, rows: readonly AloneRow[], log: (line?: string) => void): Promise<void> {
   const results = new Map<string, Run[]>();
   try {
     for (const row of rows) await closedLoop(row.caller, ALL_MODELS[0], 0.5, CONCURRENCY);
@@ -302,30 +297,80 @@ async function frontendsAlone(root: string, log: (line?: string) => void): Promi
       for (const row of rows) {
         const run = await closedLoop(row.caller, ALL_MODELS[0], SECONDS, CONCURRENCY, row.child.process.pid);
         results.set(row.name, [...(results.get(row.name) ?? []), run]);
-        process.stderr.write(`  frontend ${row.name} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
+        process.stderr.write(`  ${row.name} round ${round + 1}: ${run.throughput.toFixed(0)} req/s, server ${run.serverCpuUs?.toFixed(0) ?? '—'} µs/req\n`);
       }
     }
   } finally {
     for (const row of rows) await row.caller.close();
-    for (const child of [http.child, lean.child, grpcJs.child]) await child.stop();
+    for (const child of new Set(rows.map((row) => row.child))) await child.stop();
   }
   log('');
-  log('## frontends alone: stub facade answering `simple` inline, medians of rounds');
-  log('| frontend (generator) | req/s | server CPU µs/call | client CPU µs/call |');
-  log('|---|---:|---:|---:|');
+  log(`## ${title}, medians of rounds`);
+  log('| server (generator) | req/s | server CPU µs/call | client CPU µs/call | p50 ms | vs first row |');
+  log('|---|---:|---:|---:|---:|---:|');
+  const firstRate = median(results.get(rows[0].name)!.map((r) => r.throughput));
   for (const row of rows) {
     const runs = results.get(row.name)!;
+    const rate = median(runs.map((r) => r.throughput));
     const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
-    log(`| ${row.name} | ${median(runs.map((r) => r.throughput)).toFixed(0)} | ${serverCpu} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} |`);
+    log(
+      `| ${row.name} | ${rate.toFixed(0)} | ${serverCpu} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} | ` +
+        `${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ${(rate / firstRate).toFixed(2)}× |`,
+    );
   }
+}
+
+/**
+ * `--frontend`: the frontends alone, each over the stub facade of bench/lib/baseline-servers.ts (no scheduler, worker
+ * or ONNX Runtime), `simple`, rounds interleaved: the HTTP frontend (binary, undici), the gRPC frontend with the lean
+ * ModelInfer path and with ModelInfer through grpc-js (each driven by both gRPC generators). Server CPU µs per call.
+ */
+async function frontendsAlone(root: string, log: (line?: string) => void): Promise<void> {
+  const http = await startBaseline(root, 'frontend-stub');
+  const lean = await startBaseline(root, 'grpc-stub');
+  const grpcJs = await startBaseline(root, 'grpc-js-stub');
+  await aloneRows(
+    'frontends alone: stub facade answering `simple` inline',
+    [
+      { name: 'HTTP frontend, binary (undici)', child: http.child, caller: clientCaller([new InferenceServerClient({ url: `${HOST}:${http.port}`, http: { connections: CONCURRENCY } })]) },
+      { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort, GRPC_SHARE) },
+      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort, GRPC_SHARE) },
+      { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: grpcJsCaller(lean.grpcPort, GRPC_SHARE) },
+      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: grpcJsCaller(grpcJs.grpcPort, GRPC_SHARE) },
+    ],
+    log,
+  );
+}
+
+/**
+ * `--bare`: Node's transports alone (bench/lib/baseline-servers.ts bare-binary / bare-grpc: each request read whole,
+ * `simple`'s answer pre-encoded), same generators and connection counts as the full rows, plus gRPC on one connection
+ * and on one connection per request in flight: the ceiling Node's HTTP/2 puts on gRPC next to HTTP/1.1.
+ */
+async function transportsAlone(root: string, log: (line?: string) => void): Promise<void> {
+  const binary = await startBaseline(root, 'bare-binary');
+  const grpc = await startBaseline(root, 'bare-grpc');
+  await aloneRows(
+    'transports alone: node:http / node:http2 answering `simple` pre-encoded',
+    [
+      { name: `node:http, HTTP binary (undici, ${CONCURRENCY} connections)`, child: binary.child, caller: clientCaller([new InferenceServerClient({ url: `${HOST}:${binary.port}`, http: { connections: CONCURRENCY } })]) },
+      { name: `node:http2 gRPC (grpc-h2, ${Math.ceil(CONCURRENCY / GRPC_SHARE)} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, GRPC_SHARE) },
+      { name: 'node:http2 gRPC (grpc-h2, 1 connection)', child: grpc.child, caller: h2Caller(grpc.grpcPort, CONCURRENCY) },
+      { name: `node:http2 gRPC (grpc-h2, ${CONCURRENCY} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, 1) },
+    ],
+    log,
+  );
 }
 
 async function main(): Promise<void> {
   const root = repoRoot(__dirname);
   const machine = machineInfo();
   const compareRoot = process.argv.find((arg) => arg.startsWith('--compare='))?.slice('--compare='.length);
-  if (process.argv.includes('--frontend')) {
-    await frontendsAlone(root, (line = '') => process.stdout.write(`${line}\n`));
+  if (process.argv.includes('--frontend') || process.argv.includes('--bare')) {
+    const out = (line = '') => process.stdout.write(`${line}\n`);
+    out(`# bench:grpc — ${describeMachine(machine)}; ${ROUNDS} rounds × ${SECONDS} s, ${CONCURRENCY} requests in flight`);
+    if (process.argv.includes('--bare')) await transportsAlone(root, out);
+    if (process.argv.includes('--frontend')) await frontendsAlone(root, out);
     return;
   }
   const targets: Target[] = [await startTarget('this', root)];

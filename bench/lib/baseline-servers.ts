@@ -8,18 +8,26 @@
  *  - grpc-stub / grpc-js-stub: the server's real gRPC frontend (GrpcFrontend) over the same stub facade, with
  *    ModelInfer on the lean node:http2 path or (grpc-js-stub) through grpc-js as before; `port` then only answers
  *    the ready check, the gRPC port is a third argument.
+ *  - bare-binary / bare-grpc: the transports alone: node:http, or node:http2 speaking gRPC (response headers, one
+ *    DATA message, trailers), reading each request whole and answering `simple`'s response pre-encoded (HTTP binary
+ *    tensor extension / ModelInferResponse): what Node itself costs per call over HTTP/1.1 and over HTTP/2.
  * Every mode answers GET /v2/health/ready with 200. Usage: node dist/bench/lib/baseline-servers.js <mode> <port> [grpc port]
  */
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import fastifyCompress from '@fastify/compress';
 import Fastify, { FastifyInstance } from 'fastify';
 import { GrpcFrontend } from '../../server/protocol/grpc/server';
 import { buildHttpApp } from '../../server/protocol/http/app';
+import { encodeInferResponse as encodeHttpResponse, INFERENCE_HEADER_CONTENT_LENGTH } from '../../server/protocol/http/codec';
+import { encodeInferResponse as encodeGrpcResponse } from '../../server/protocol/grpc/codec';
+import { serializeInferResponse } from '../../server/protocol/grpc/infer-wire';
+import { grpcFrame } from './grpc-h2';
 import type { InferenceServiceApi } from '../../server/core/service-api';
 import type { InferRequest, InferResponse, ModelMetadata } from '../../server/core/types';
 import { HOST } from './processes';
 
-export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub', 'grpc-stub', 'grpc-js-stub'] as const;
+export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub', 'grpc-stub', 'grpc-js-stub', 'bare-binary', 'bare-grpc'] as const;
 export type BaselineMode = (typeof BASELINE_MODES)[number];
 
 const READY_PATH = '/v2/health/ready';
@@ -115,26 +123,85 @@ function stubService(): InferenceServiceApi {
     registerCudaSharedMemory: unsupported,
     unregisterCudaSharedMemory: unsupported,
     async infer(request: InferRequest): Promise<InferResponse> {
-      const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
-      const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;
-      const sum = new Int32Array(a.length);
-      const difference = new Int32Array(a.length);
-      for (let i = 0; i < a.length; i++) {
-        sum[i] = a[i] + b[i];
-        difference[i] = a[i] - b[i];
-      }
-      const shape = request.inputs[0].shape;
-      return {
-        model: request.model,
-        version: '1',
-        ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs: [
-          { name: 'OUTPUT0', datatype: 'INT32', shape, data: sum },
-          { name: 'OUTPUT1', datatype: 'INT32', shape, data: difference },
-        ],
-      };
+      return simpleAnswer(request);
     },
   };
+}
+
+/** `simple`'s answer: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1. */
+function simpleAnswer(request: InferRequest): InferResponse {
+  const a = request.inputs.find((t) => t.name === 'INPUT0')!.data as Int32Array;
+  const b = request.inputs.find((t) => t.name === 'INPUT1')!.data as Int32Array;
+  const sum = new Int32Array(a.length);
+  const difference = new Int32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    sum[i] = a[i] + b[i];
+    difference[i] = a[i] - b[i];
+  }
+  const shape = request.inputs[0].shape;
+  return {
+    model: request.model,
+    version: '1',
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    outputs: [
+      { name: 'OUTPUT0', datatype: 'INT32', shape, data: sum },
+      { name: 'OUTPUT1', datatype: 'INT32', shape, data: difference },
+    ],
+  };
+}
+
+/** The answer the bare servers send to every call: `simple` on the benchmark's inputs (0..15 and 1s). */
+const BARE_ANSWER = simpleAnswer({
+  model: 'simple',
+  inputs: [
+    { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Int32Array.from({ length: 16 }, (_, i) => i) },
+    { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: new Int32Array(16).fill(1) },
+  ],
+});
+
+/** node:http: each request read whole, the pre-encoded binary response sent with res.end (one write). */
+function bareBinary(port: number): void {
+  const encoded = encodeHttpResponse(BARE_ANSWER, { binaryByDefault: true, binaryByName: new Map() });
+  const body = Buffer.from(encoded.body);
+  const headers = {
+    'content-type': encoded.contentType,
+    'content-length': body.length,
+    ...(encoded.inferenceHeaderLength !== undefined ? { [INFERENCE_HEADER_CONTENT_LENGTH]: encoded.inferenceHeaderLength } : {}),
+  };
+  const server = http.createServer((request, response) => {
+    request.on('data', () => undefined);
+    request.on('end', () => {
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-length': '0' }); // the ready check
+        response.end();
+        return;
+      }
+      response.writeHead(200, headers);
+      response.end(body);
+    });
+  });
+  server.listen(port, HOST);
+}
+
+/**
+ * node:http2 as a gRPC server does it (grpc-js and the lean path alike): headers with waitForTrailers, the framed
+ * message, end, trailers on 'wantTrailers'. Readiness over HTTP on `port`.
+ */
+function bareGrpc(port: number, grpcPort: number): void {
+  const frame = grpcFrame(serializeInferResponse(encodeGrpcResponse(BARE_ANSWER)));
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.on('data', () => undefined);
+    stream.on('end', () => {
+      if (stream.closed) return;
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }));
+      stream.end(frame);
+    });
+  });
+  server.listen(grpcPort, HOST);
+  bareBinary(port);
 }
 
 async function frontendStub(port: number): Promise<void> {
@@ -164,6 +231,8 @@ async function main(): Promise<void> {
   else if (mode === 'fastify') await fastifyHello(port, false);
   else if (mode === 'fastify-compress') await fastifyHello(port, true);
   else if (mode === 'grpc-stub' || mode === 'grpc-js-stub') await grpcStub(port, Number(process.argv[4]), mode === 'grpc-stub');
+  else if (mode === 'bare-binary') bareBinary(port);
+  else if (mode === 'bare-grpc') bareGrpc(port, Number(process.argv[4]));
   else await frontendStub(port);
 }
 
