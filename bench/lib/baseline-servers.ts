@@ -159,8 +159,8 @@ const BARE_ANSWER = simpleAnswer({
   ],
 });
 
-/** node:http: each request read whole, the pre-encoded binary response sent with res.end (one write). */
-function bareBinary(port: number): void {
+/** node:http: each request read whole, the pre-encoded binary response sent with res.end (one write). Not listening yet. */
+export function bareBinaryServer(): http.Server {
   const encoded = encodeHttpResponse(BARE_ANSWER, { binaryByDefault: true, binaryByName: new Map() });
   const body = Buffer.from(encoded.body);
   const headers = {
@@ -168,7 +168,7 @@ function bareBinary(port: number): void {
     'content-length': body.length,
     ...(encoded.inferenceHeaderLength !== undefined ? { [INFERENCE_HEADER_CONTENT_LENGTH]: encoded.inferenceHeaderLength } : {}),
   };
-  const server = http.createServer((request, response) => {
+  return http.createServer((request, response) => {
     request.on('data', () => undefined);
     request.on('end', () => {
       if (request.method === 'GET') {
@@ -180,14 +180,13 @@ function bareBinary(port: number): void {
       response.end(body);
     });
   });
-  server.listen(port, HOST);
 }
 
 /**
  * node:http2 as a gRPC server does it (grpc-js and the lean path alike): headers with waitForTrailers, the framed
- * message, end, trailers on 'wantTrailers'. Readiness over HTTP on `port`.
+ * message, end, trailers on 'wantTrailers'. Not listening yet.
  */
-function bareGrpc(port: number, grpcPort: number): void {
+export function bareGrpcServer(): http2.Http2Server {
   const frame = grpcFrame(serializeInferResponse(encodeGrpcResponse(BARE_ANSWER)));
   const server = http2.createServer();
   server.on('stream', (stream) => {
@@ -200,8 +199,7 @@ function bareGrpc(port: number, grpcPort: number): void {
       stream.end(frame);
     });
   });
-  server.listen(grpcPort, HOST);
-  bareBinary(port);
+  return server;
 }
 
 async function frontendStub(port: number): Promise<void> {
@@ -231,8 +229,11 @@ async function main(): Promise<void> {
   else if (mode === 'fastify') await fastifyHello(port, false);
   else if (mode === 'fastify-compress') await fastifyHello(port, true);
   else if (mode === 'grpc-stub' || mode === 'grpc-js-stub') await grpcStub(port, Number(process.argv[4]), mode === 'grpc-stub');
-  else if (mode === 'bare-binary') bareBinary(port);
-  else if (mode === 'bare-grpc') bareGrpc(port, Number(process.argv[4]));
+  else if (mode === 'bare-binary') bareBinaryServer().listen(port, HOST);
+  else if (mode === 'bare-grpc') {
+    bareGrpcServer().listen(Number(process.argv[4]), HOST);
+    bareBinaryServer().listen(port, HOST); // the ready check
+  }
   else await frontendStub(port);
 }
 
