@@ -306,16 +306,17 @@ async function aloneRows(title: string, rows: readonly AloneRow[], log: (line?: 
   }
   log('');
   log(`## ${title}, medians of rounds`);
-  log('| server (generator) | req/s | server CPU µs/call | client CPU µs/call | p50 ms | vs first row |');
-  log('|---|---:|---:|---:|---:|---:|');
-  const firstRate = median(results.get(rows[0].name)!.map((r) => r.throughput));
+  log('| server (generator) | req/s | server CPU µs/call | client CPU µs/call | p50 ms | req/s vs first row | server CPU vs first row |');
+  log('|---|---:|---:|---:|---:|---:|---:|');
+  const serverCpu = (runs: readonly Run[]) => (runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)) : NaN);
+  const first = results.get(rows[0].name)!;
+  const firstRate = median(first.map((r) => r.throughput));
   for (const row of rows) {
     const runs = results.get(row.name)!;
     const rate = median(runs.map((r) => r.throughput));
-    const serverCpu = runs.every((r) => r.serverCpuUs !== undefined) ? median(runs.map((r) => r.serverCpuUs!)).toFixed(0) : '—';
     log(
-      `| ${row.name} | ${rate.toFixed(0)} | ${serverCpu} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} | ` +
-        `${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ${(rate / firstRate).toFixed(2)}× |`,
+      `| ${row.name} | ${rate.toFixed(0)} | ${serverCpu(runs).toFixed(0)} | ${median(runs.map((r) => r.clientCpuUs)).toFixed(0)} | ` +
+        `${(median(runs.map((r) => r.p50)) / 1000).toFixed(2)} | ${(rate / firstRate).toFixed(2)}× | ${(serverCpu(runs) / serverCpu(first)).toFixed(2)}× |`,
     );
   }
 }
