@@ -10,8 +10,10 @@
  * gRPC connections: like Triton's perf_analyzer, each request in flight is one client, and clients share a connection
  * as Triton's C++ client library shares a channel: at most BENCH_GRPC_SHARE (default 6, Triton's
  * TRITON_CLIENT_GRPC_CHANNEL_MAX_SHARE_COUNT) clients per connection, filled in order (8 in flight: 6 + 2 on 2
- * connections). `grpc-h2-1conn` keeps every call on one connection. Transports are interleaved round by round (A B C A B C ...) so drift on a noisy
- * machine hits all of them alike; each figure is the median of the rounds. `--compare=<root>` adds a second server,
+ * connections). `grpc-h2-1conn` keeps every call on one connection.
+ *
+ * Transports are interleaved round by round (A B C A B C ...) so drift on a noisy machine hits all of them alike; each
+ * figure is the median of the rounds. `--compare=<root>` adds a second server,
  * another build's dist/server/main.js (e.g. main's, built in a scratch copy), measured in the same rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
  * loop on this thread (the server being idle meanwhile).
  *
