@@ -1,6 +1,7 @@
 /**
  * The HTTP/REST frontend (KServe v2 + Triton extensions) as a fastify instance, built but not listening.
  */
+import type { Readable } from 'node:stream';
 import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
@@ -11,6 +12,9 @@ import { installTritonContentType } from './content-type';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
 import { installRestrictedApis } from './restricted';
 import { registerRoutes } from './routes';
+
+/** Every request body's Content-Type once the frontend has read its header (Triton ignores what clients send). */
+const BODY_CONTENT_TYPE = 'application/octet-stream';
 
 /**
  * Time to receive a whole request, headers and body (fastify's requestTimeout; Node's headersTimeout of 60 s applies to
@@ -47,6 +51,10 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
     ...(requestTimeout > 0 ? { http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) } } : {}),
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's default makes a pino child logger (bound to the request id) for every request, a few µs each; nothing
+    // logs per request here, so requests share the server's logger and the few error lines name the request id
+    // themselves (errors.ts).
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     // Model names are path parameters; Triton puts no small limit on them.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorHandler(bodyLimit),
@@ -62,14 +70,19 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers['content-type'] !== undefined) request.headers['content-type'] = 'application/octet-stream';
+    if (request.headers['content-type'] !== undefined) request.headers['content-type'] = BODY_CONTENT_TYPE;
     done();
   });
   // Every body is read as raw bytes: the infer route needs the exact bytes for the binary extension, and the
   // repository routes parse their optional JSON themselves, empty bodies included. body-reader.ts: one buffer of the
   // declared size, not chunks concatenated at the end.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (request: FastifyRequest, payload, done) => readBody(request, payload, bodyLimit, done));
+  const parseBody = (request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: Buffer) => void) =>
+    readBody(request, payload, bodyLimit, done);
+  app.addContentTypeParser('*', parseBody);
+  // The same reader under the type the hook above gives every body: fastify caches the parser it finds for an exact
+  // type, but never the catch-all, so without this it parsed the Content-Type again for every request.
+  app.addContentTypeParser(BODY_CONTENT_TYPE, parseBody);
   installCompression(app, bodyLimit, new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE));
   registerRoutes(app, { service, headerForwardPattern: options.headerForwardPattern });
   return app;

@@ -130,9 +130,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const failure = toHttpFailure(error, bodyLimit, request);
     if (failure.statusCode >= 500 && !isInferenceError(error)) {
-      request.log.error({ err: error }, 'unexpected error while handling a request');
+      request.log.error({ reqId: request.id, err: error }, 'unexpected error while handling a request');
     } else {
-      request.log.debug({ statusCode: failure.statusCode, error: failure.message }, 'request failed');
+      request.log.debug({ reqId: request.id, statusCode: failure.statusCode, error: failure.message }, 'request failed');
     }
     return sendFailure(reply, failure);
   });
