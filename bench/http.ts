@@ -7,8 +7,9 @@
  *    KServe JSON and in Triton's binary tensor extension;
  *  - raw onnxruntime-node: session.run calls/s on `simple` (batch 1, intraOpNumThreads 1) on one thread, and through a
  *    worker thread (one postMessage round trip per call, as the server does it; and with calls pipelined);
- *  - with --breakdown: fastify alone, fastify + @fastify/compress, and the server's real HTTP frontend over a stub
- *    facade (no scheduler, worker or ONNX Runtime), to price each layer;
+ *  - with --breakdown: fastify as it comes, fastify doing bare's work, + @fastify/compress, node:http with the server's
+ *    body reader and codec over a stub facade, and the server's real HTTP frontend over the same stub facade (no
+ *    scheduler, worker or ONNX Runtime), to price each layer;
  *  - with --profile: the server again under --cpu-prof during the JSON load, its main thread's self time by layer.
  * Target: server ≥ 0.75 × bare node:http.
  *
@@ -279,6 +280,7 @@ async function main(): Promise<void> {
 
     if (args.breakdown) {
       for (const [mode, what] of [
+        ['fastify-minimal', 'fastify as it comes (its JSON parser), one POST route, fixed small answer'],
         ['fastify', 'fastify route, same work as bare'],
         ['fastify-compress', 'the same + @fastify/compress (global)'],
       ] as const) {
@@ -287,6 +289,12 @@ async function main(): Promise<void> {
         await check(child, json, false);
         plans.push({ key: mode, name: mode, what, child, request: json });
       }
+      const codec = await startBaseline('bare-codec');
+      children.push(codec);
+      await check(codec, json, true);
+      await check(codec, binary, true);
+      plans.push({ key: 'codec-json', name: 'bare-codec', what: 'node:http + the server\'s body reader and infer codec, stub facade, JSON', child: codec, request: json });
+      plans.push({ key: 'codec-binary', name: 'bare-codec', what: 'the same, binary extension', child: codec, request: binary });
       const stub = await startBaseline('frontend-stub');
       children.push(stub);
       await check(stub, json, true);
