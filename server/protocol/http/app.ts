@@ -1,6 +1,7 @@
 /**
  * The HTTP/REST frontend (KServe v2 + Triton extensions) as a fastify instance, built but not listening.
  */
+import * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import Fastify, { FastifyBaseLogger, FastifyInstance, FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { readBody } from './body-reader';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots, installCompression } from './compression';
 import { installTritonContentType } from './content-type';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors';
+import { FastInferPath } from './fast-infer';
 import { installRestrictedApis } from './restricted';
 import { registerRoutes } from './routes';
 
@@ -38,12 +40,44 @@ export interface HttpAppOptions {
   readonly headerForwardPattern?: RegExp;
   /** --http-restricted-api: groups of endpoints that require a header. @default none restricted */
   readonly restrictedApis?: RestrictedFeatures;
+  /** --http-fast-infer-path: plain infer requests answered by node:http in front of fastify (fast-infer.ts). @default false */
+  readonly fastInferPath?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The opt-in infer fast path in front of this instance, when on (the drain stops it). */
+    inferFastPath?: FastInferPath;
+  }
+}
+
+/**
+ * A node:http server whose requests go to the fast path first, fastify's handler otherwise. It is set up as fastify
+ * sets up its own server (lib/server.js: the http options, then the timeouts), which a serverFactory must repeat.
+ */
+function fastPathServer(fastPath: FastInferPath) {
+  return (handler: http.RequestListener, opts: Record<string, unknown>): http.Server => {
+    // Fastify's own options, its defaults filled in.
+    const options = opts as { http?: http.ServerOptions; keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+    const server = http.createServer(options.http ?? {}, (request, response) => {
+      if (!fastPath.handle(request, response)) handler(request, response);
+    });
+    server.keepAliveTimeout = options.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout);
+    return server;
+  };
 }
 
 export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptions = {}): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_HTTP_BODY_LIMIT;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
+  const restrictedApis = options.restrictedApis ?? new Map();
+  const fastPath = options.fastInferPath
+    ? new FastInferPath(service, { bodyLimit, restrictedApis, headerForwardPattern: options.headerForwardPattern, log: options.logger || undefined })
+    : undefined;
   const app = Fastify({
+    ...(fastPath ? { serverFactory: fastPathServer(fastPath) } : {}),
     bodyLimit,
     requestTimeout,
     // Node checks the timeouts every connectionsCheckingInterval (30 s by default): a quarter of the timeout keeps
@@ -66,7 +100,7 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   installErrorHandling(app, bodyLimit);
   installTritonContentType(app);
   // First of the onRequest hooks: a refused request costs nothing more (its body is never read).
-  installRestrictedApis(app, options.restrictedApis ?? new Map());
+  installRestrictedApis(app, restrictedApis);
   // Triton ignores Content-Type, so clients send anything (or an empty or malformed value, which fastify would refuse
   // with 415 before any hook of ours runs): never let it decide.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -85,5 +119,6 @@ export function buildHttpApp(service: InferenceServiceApi, options: HttpAppOptio
   app.addContentTypeParser(BODY_CONTENT_TYPE, parseBody);
   installCompression(app, bodyLimit, new InflateSlots(options.maxConcurrentInflate ?? DEFAULT_MAX_CONCURRENT_INFLATE));
   registerRoutes(app, { service, headerForwardPattern: options.headerForwardPattern });
+  if (fastPath) app.decorate('inferFastPath', fastPath);
   return app;
 }

@@ -77,6 +77,7 @@ export class HttpDrain {
   begin(): void {
     if (this.draining) return;
     this.draining = true;
+    this.app.inferFastPath?.stop(); // its requests go to fastify, whose hooks refuse them
     for (const state of this.connections.values()) if (state.active > 0 && state.latest) closeAfter(state.latest);
   }
 

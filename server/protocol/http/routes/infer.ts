@@ -24,8 +24,8 @@ import type { InferResponse } from '../../../core/types';
 const EMPTY_BODY = Buffer.alloc(0);
 
 /**
- * The infer request in `body` for `target` (this route's; bench:http's node:http floor uses it too). As Triton, the
- * model is looked up before the body is parsed.
+ * The infer request in `body` for `target` (this route's, the opt-in fast path's in fast-infer.ts, and bench:http's
+ * node:http floor's). As Triton, the model is looked up before the body is parsed.
  */
 export async function decodeInferBody(
   service: InferenceServiceApi,
