@@ -123,8 +123,8 @@ export interface InferenceServerOptions {
    */
   readonly grpcLeanInfer?: boolean;
   /**
-   * Plain infer requests answered by node:http in front of fastify (protocol/http/fast-infer.ts; no CLI flag yet:
-   * measured in bench/README.md "Small requests", kept behind this option). @default false
+   * --http-fast-infer-path: plain infer requests answered by node:http in front of fastify (protocol/http/fast-infer.ts;
+   * measured in bench/README.md "Small requests"). @default false
    */
   readonly httpFastInferPath?: boolean;
   /** Triton's --grpc-keepalive-* / --grpc-http2-* settings. */
