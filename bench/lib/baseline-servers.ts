@@ -1,6 +1,9 @@
 /**
  * Reference HTTP servers for bench/http.ts, each run as its own child process on 127.0.0.1:
  *  - bare: node:http that reads the body, JSON.parse's it and answers a small JSON (the "hello" baseline every server is compared with);
+ *  - bare-codec: node:http reading the body as the server does (body-reader.ts) and answering `simple` through the
+ *    server's infer decode / encode (routes/infer.ts) over the stub facade below: the floor of any HTTP frontend;
+ *  - fastify-minimal: fastify as it comes (its own JSON body parser), one POST route answering a small fixed buffer;
  *  - fastify: the same work as one fastify route (body read as a Buffer, as the server reads it): fastify's own cost;
  *  - fastify-compress: the same plus @fastify/compress registered globally, as the server registers it;
  *  - frontend-stub: the server's real HTTP frontend (buildHttpApp: hooks, compression, codec decode/encode) over a
@@ -23,11 +26,16 @@ import { encodeInferResponse as encodeHttpResponse, INFERENCE_HEADER_CONTENT_LEN
 import { encodeInferResponse as encodeGrpcResponse } from '../../server/protocol/grpc/codec';
 import { serializeInferResponse } from '../../server/protocol/grpc/infer-wire';
 import { grpcFrame } from './grpc-h2';
+import { readBody } from '../../server/protocol/http/body-reader';
+import { decodeInferBody, encodeInferAnswer } from '../../server/protocol/http/routes/infer';
 import type { InferenceServiceApi } from '../../server/core/service-api';
 import type { InferRequest, InferResponse, ModelMetadata } from '../../server/core/types';
 import { HOST } from './processes';
 
-export const BASELINE_MODES = ['bare', 'fastify', 'fastify-compress', 'frontend-stub', 'grpc-stub', 'grpc-js-stub', 'bare-binary', 'bare-grpc'] as const;
+export const BASELINE_MODES = [
+  'bare', 'bare-codec', 'fastify-minimal', 'fastify', 'fastify-compress', 'frontend-stub', 'grpc-stub', 'grpc-js-stub',
+  'bare-binary', 'bare-grpc',
+] as const;
 export type BaselineMode = (typeof BASELINE_MODES)[number];
 
 const READY_PATH = '/v2/health/ready';
@@ -61,6 +69,46 @@ function bare(port: number): void {
     });
   });
   server.listen(port, HOST);
+}
+
+function bareCodec(port: number): void {
+  const service = stubService();
+  const inferPath = /^\/v2\/models\/([^/?]+)\/infer$/;
+  const fail = (response: http.ServerResponse, error: unknown) => {
+    response.writeHead(400, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: (error as Error).message }));
+  };
+  const server = http.createServer((request, response) => {
+    const model = inferPath.exec(request.url ?? '')?.[1];
+    if (request.method !== 'POST' || model === undefined) {
+      response.writeHead(request.url === READY_PATH ? 200 : 404, { 'content-length': '0' });
+      response.end();
+      return;
+    }
+    readBody(request, request, 64 * 1024 * 1024, (error, body) => {
+      if (error) return fail(response, error);
+      decodeInferBody(service, { model }, body!, request.headers)
+        .then(async (decoded) => {
+          const encoded = encodeInferAnswer(decoded, await service.infer(decoded.request));
+          const headers: Record<string, string | number> = { 'content-type': encoded.contentType };
+          if (encoded.inferenceHeaderLength !== undefined) headers['inference-header-content-length'] = encoded.inferenceHeaderLength;
+          headers['content-length'] = Buffer.byteLength(encoded.body);
+          response.writeHead(200, headers);
+          response.end(encoded.body);
+        })
+        .catch((failure: unknown) => fail(response, failure));
+    });
+  });
+  server.listen(port, HOST);
+}
+
+/** Fastify as it comes: its JSON parser, no options, a small fixed answer (fastify's own cost per request). */
+async function fastifyMinimal(port: number): Promise<void> {
+  const app: FastifyInstance = Fastify({ logger: false });
+  const answer = Buffer.from(helloAnswer({ inputs: [0, 1] }));
+  app.get(READY_PATH, async (_request, reply) => reply.code(200).send());
+  app.post('/v2/models/:model/infer', async (_request, reply) => reply.type('application/json').send(answer));
+  await app.listen({ port, host: HOST });
 }
 
 async function fastifyHello(port: number, compress: boolean): Promise<void> {
@@ -226,6 +274,8 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => process.exit(0));
   if (mode === 'bare') bare(port);
+  else if (mode === 'bare-codec') bareCodec(port);
+  else if (mode === 'fastify-minimal') await fastifyMinimal(port);
   else if (mode === 'fastify') await fastifyHello(port, false);
   else if (mode === 'fastify-compress') await fastifyHello(port, true);
   else if (mode === 'grpc-stub' || mode === 'grpc-js-stub') await grpcStub(port, Number(process.argv[4]), mode === 'grpc-stub');
