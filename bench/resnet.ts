@@ -8,7 +8,8 @@
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
  *  - server: `node dist/server/main.js` on a scratch repository holding the model, `--clients` keep-alive
- *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process;
+ *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process,
+ *    whose own CPU per image (the clients) is printed too, and the CPU ceiling: raw CPU/img over server + clients;
  *  - compare (with --compare=<dist folder of another build>): the same for that build's server.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
@@ -161,9 +162,19 @@ async function drive(port: number, body: Buffer, headerLength: number, clients: 
 interface Row {
   /** Per thread of the server, µs per image: `name/tid` → µs (the busiest few). */
   threads?: string;
+  /** CPU µs per image of this bench process, the clients (server rows): it shares the 2 cores with the server. */
+  clientCpuUsPerImage?: number;
   imagesPerSecond: number;
   cpuUsPerImage: number;
   loadSeconds: number;
+}
+
+/**
+ * The img/s ratio the server could reach if raw and server both kept every core busy: raw CPU per image over the
+ * server's plus its clients' (all on the same cores). On 2 cores with ORT on 2 threads this, not latency, is the limit.
+ */
+function cpuCeiling(raw: Row, server: Row): number {
+  return raw.cpuUsPerImage / (server.cpuUsPerImage + (server.clientCpuUsPerImage ?? 0));
 }
 
 async function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = []): Promise<Row> {
@@ -175,15 +186,18 @@ async function measureServer(repository: string, script: string, name: string, a
     await drive(child.port, body, headerLength, args.clients, args.warmup);
     const cpuBefore = processCpuSeconds(child.process.pid!) ?? NaN;
     const threadsBefore = threadCpu(child.process.pid!);
+    const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const images = await drive(child.port, body, headerLength, args.clients, args.duration);
     const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+    const client = process.cpuUsage(clientBefore);
     const cpuS = (processCpuSeconds(child.process.pid!) ?? NaN) - cpuBefore;
     const threads = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!))
       .slice(0, 5)
       .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)}`)
       .join(', ');
-    return { threads, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
+    const clientCpuUsPerImage = (client.user + client.system) / images;
+    return { threads, clientCpuUsPerImage, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
   } finally {
     await child.stop();
   }
@@ -213,7 +227,7 @@ async function main(): Promise<void> {
       rows.raw.push(raw);
       const server = await measureServer(repository, SERVER_MAIN, 'server', args, body, headerLength);
       rows.server.push(server);
-      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× [threads µs/img: ${server.threads}]`;
+      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs + clients ${server.clientCpuUsPerImage!.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× (CPU ceiling ${cpuCeiling(raw, server).toFixed(3)}×) [threads µs/img: ${server.threads}]`;
       if (args.compare) {
         const compare = await measureServer(repository, path.join(args.compare, 'server', 'main.js'), 'compare', args, body, headerLength);
         rows.compare.push(compare);
