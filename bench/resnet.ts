@@ -3,17 +3,20 @@
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
  *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
- *                            --header-pad=1]
+ *                            --header-pad=1 --image-env]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
  *  - server: `node dist/server/main.js` on a scratch repository holding the model, `--clients` keep-alive
- *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process;
+ *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process,
+ *    whose own CPU per image (the clients) is printed too, and the CPU ceiling: raw CPU/img over server + clients;
  *  - compare (with --compare=<dist folder of another build>): the same for that build's server.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
  * --header-pad=N: N spaces before the request's JSON header (176 bytes otherwise, a multiple of 4 by chance), as
  * clients whose JSON has another length send it: the image's bytes then start off a 4-byte boundary in the body.
+ * --image-env: raw and server children both run with the memory settings of the Dockerfile's ENV (MALLOC_* and
+ * NODE_OPTIONS, bench/lib/image-env.ts), as the container runs the server; without it, with glibc's defaults.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -21,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchArgs } from './lib/args';
 import { profileTables, summariseProfile } from './lib/cpuprofile';
+import { imageMemoryEnv } from './lib/image-env';
 import { describeMachine, machineInfo } from './lib/machine';
 import { benchPaths, freePort, HOST, httpRequest, processCpuSeconds, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { threadCpu, threadCpuDelta } from './lib/threads';
@@ -43,10 +47,12 @@ interface Args {
   compare?: string;
   /** Spaces before the JSON header (0: none). */
   headerPad: number;
+  /** Environment of every child: the image's memory settings with --image-env, else none. */
+  env: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0 };
+  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {} };
   for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'threads') args.threads = number();
     else if (key === 'clients') args.clients = number();
@@ -56,6 +62,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'profile') args.profile = true;
     else if (key === 'compare') args.compare = path.resolve(value);
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
+    else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
     else throw new Error(`unknown option ${arg}`);
   }
   return args;
@@ -99,11 +106,17 @@ function binaryBody(headerPad: number): { body: Buffer; headerLength: number } {
   return { body: Buffer.concat([header, Buffer.from(image.buffer, image.byteOffset, image.byteLength)]), headerLength: header.length };
 }
 
-async function startServer(repository: string, script: string, name: string, nodeArgs: string[] = []): Promise<{ child: ServerChild; metricsPort: number }> {
+async function startServer(
+  repository: string,
+  script: string,
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: ServerChild; metricsPort: number }> {
   const port = await freePort();
   const metricsPort = await freePort();
   const args = [`--model-repository=${repository}`, `--http-port=${port}`, '--grpc-port=0', `--metrics-port=${metricsPort}`, `--host=${HOST}`];
-  const child = await startServerChild({ name, nodeArgs, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000 });
+  const child = await startServerChild({ name, nodeArgs, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000, env });
   return { child, metricsPort };
 }
 
@@ -149,13 +162,23 @@ async function drive(port: number, body: Buffer, headerLength: number, clients: 
 interface Row {
   /** Per thread of the server, µs per image: `name/tid` → µs (the busiest few). */
   threads?: string;
+  /** CPU µs per image of this bench process, the clients (server rows): it shares the 2 cores with the server. */
+  clientCpuUsPerImage?: number;
   imagesPerSecond: number;
   cpuUsPerImage: number;
   loadSeconds: number;
 }
 
+/**
+ * The img/s ratio the server could reach if raw and server both kept every core busy: raw CPU per image over the
+ * server's plus its clients' (all on the same cores). On 2 cores with ORT on 2 threads this, not latency, is the limit.
+ */
+function cpuCeiling(raw: Row, server: Row): number {
+  return raw.cpuUsPerImage / (server.cpuUsPerImage + (server.clientCpuUsPerImage ?? 0));
+}
+
 async function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = []): Promise<Row> {
-  const { child, metricsPort } = await startServer(repository, script, name, nodeArgs);
+  const { child, metricsPort } = await startServer(repository, script, name, args.env, nodeArgs);
   try {
     const check = await httpRequest(child.port, 'POST', INFER_PATH, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body, 30_000);
     if (check.status !== 200) throw new Error(`${name}: infer answered ${check.status}: ${check.body.toString('utf8', 0, 300)}`);
@@ -163,15 +186,18 @@ async function measureServer(repository: string, script: string, name: string, a
     await drive(child.port, body, headerLength, args.clients, args.warmup);
     const cpuBefore = processCpuSeconds(child.process.pid!) ?? NaN;
     const threadsBefore = threadCpu(child.process.pid!);
+    const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const images = await drive(child.port, body, headerLength, args.clients, args.duration);
     const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+    const client = process.cpuUsage(clientBefore);
     const cpuS = (processCpuSeconds(child.process.pid!) ?? NaN) - cpuBefore;
     const threads = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!))
       .slice(0, 5)
       .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)}`)
       .join(', ');
-    return { threads, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
+    const clientCpuUsPerImage = (client.user + client.system) / images;
+    return { threads, clientCpuUsPerImage, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
   } finally {
     await child.stop();
   }
@@ -180,7 +206,7 @@ async function measureServer(repository: string, script: string, name: string, a
 async function measureRaw(modelFile: string, args: Args): Promise<Row> {
   const timeoutMs = (args.warmup + args.duration + 60) * 1000;
   const raw = await runJsonChild<OrtImageRawResult>(
-    path.join(LIB, 'ort-image-raw.js'), [modelFile, String(args.threads), String(args.duration), String(args.warmup)], ROOT, timeoutMs,
+    path.join(LIB, 'ort-image-raw.js'), [modelFile, String(args.threads), String(args.duration), String(args.warmup)], ROOT, timeoutMs, args.env,
   );
   return { imagesPerSecond: raw.imagesPerSecond, cpuUsPerImage: raw.cpuUsPerImage, loadSeconds: raw.loadSeconds };
 }
@@ -189,6 +215,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   requireBuilt([SERVER_MAIN, path.join(LIB, 'ort-image-raw.js')], 'bench:resnet');
   log(`Machine: ${describeMachine(machineInfo())}`);
+  if (Object.keys(args.env).length > 0) log(`Environment of every child (--image-env): ${Object.entries(args.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const { repository, modelFile } = writeRepository(args.threads);
   const { body, headerLength } = binaryBody(args.headerPad);
   log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension, JSON header ${headerLength} bytes); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);
@@ -200,7 +227,7 @@ async function main(): Promise<void> {
       rows.raw.push(raw);
       const server = await measureServer(repository, SERVER_MAIN, 'server', args, body, headerLength);
       rows.server.push(server);
-      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× [threads µs/img: ${server.threads}]`;
+      let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs + clients ${server.clientCpuUsPerImage!.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× (CPU ceiling ${cpuCeiling(raw, server).toFixed(3)}×) [threads µs/img: ${server.threads}]`;
       if (args.compare) {
         const compare = await measureServer(repository, path.join(args.compare, 'server', 'main.js'), 'compare', args, body, headerLength);
         rows.compare.push(compare);
