@@ -324,3 +324,28 @@ describe("other methods' compressed calls", () => {
     }
   });
 });
+
+describe('server shutdown', () => {
+  it('stops while messages hold and wait for slots, and every slot and gate goes', async () => {
+    const own = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT, exitTimeoutSecs: 0 });
+    const ownSlots = own.app.grpc!.inflateSlots;
+    const ownSession = http2.connect(`http://127.0.0.1:${own.grpcPort}`);
+    ownSession.on('error', () => undefined);
+    const watcher = watch(ownSlots);
+    try {
+      for (let i = 0; i <= ownSlots.limit; i++) {
+        const stream = ownSession.request({ ':method': 'POST', ':path': MODEL_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', ...GZIP });
+        stream.on('error', () => undefined);
+        stream.write(gzipped(simple(`held${i}`))); // never half-closed: each holds its slot, the last one waits
+      }
+      await watcher.until(ownSlots.limit, 1);
+      await own.app.stop();
+      await own.app.grpc!.inflateGates.whenEmpty();
+      expect(ownSlots.counts).toEqual({ active: 0, waiting: 0 });
+      expect(watcher.state.extraReleases).toBe(0);
+    } finally {
+      watcher.stop();
+      ownSession.destroy();
+    }
+  });
+});

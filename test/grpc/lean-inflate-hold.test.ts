@@ -32,7 +32,8 @@ afterAll(async () => {
 afterEach(() => expect(slots.counts).toEqual({ active: 0, waiting: 0 }));
 
 /** Resolves once `slots` holds `active` slots (after the acquire or release that made it so). */
-function slotsAt(active: number): Promise<void> {
+function slotsAt(active: number, watched = slots): Promise<void> {
+  const slots = watched;
   const proto = Object.getPrototypeOf(slots) as InflateSlots;
   return new Promise((resolve) => {
     const check = () => {
@@ -145,6 +146,39 @@ describe('lean ModelStreamInfer', () => {
       expect(spy.seen).toEqual([1, 1, 1]);
     } finally {
       spy.restore();
+    }
+  });
+});
+
+describe('server shutdown', () => {
+  it('stops while requests hold and wait for slots, and every slot goes back', async () => {
+    const own = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT, grpcLeanInfer: true, exitTimeoutSecs: 0 });
+    const ownSlots = own.app.grpc!.inflateSlots;
+    const ownSession = http2.connect(`http://127.0.0.1:${own.grpcPort}`);
+    ownSession.on('error', () => undefined);
+    try {
+      const queued = new Promise<void>((resolve) => {
+        const proto = Object.getPrototypeOf(ownSlots) as InflateSlots;
+        (ownSlots as unknown as Record<string, unknown>).acquire = (...args: unknown[]) => {
+          const result = (proto.acquire as (...a: unknown[]) => unknown).apply(ownSlots, args);
+          if (ownSlots.counts.waiting === 1) resolve();
+          return result;
+        };
+      });
+      for (let i = 0; i <= ownSlots.limit; i++) {
+        const stream = ownSession.request({ ':method': 'POST', ':path': MODEL_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', ...GZIP });
+        stream.on('error', () => undefined);
+        stream.write(gzipped(`held${i}`)); // never half-closed: each holds its slot once inflated, the last one waits
+      }
+      await queued;
+      delete (ownSlots as unknown as Record<string, unknown>).acquire;
+      const released = slotsAt(0, ownSlots); // the streams' close follows their connection's destruction
+      await own.app.stop();
+      await released;
+      expect(ownSlots.counts).toEqual({ active: 0, waiting: 0 });
+    } finally {
+      delete (ownSlots as unknown as Record<string, unknown>).acquire;
+      ownSession.destroy();
     }
   });
 });

@@ -3,7 +3,7 @@
  * server reflection, on one @grpc/grpc-js server with Triton's message-size and keepalive settings.
  */
 import type { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -171,6 +171,8 @@ export class GrpcFrontend {
   readonly inflateGates = new InflateGates();
   /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
   leanInferActive = false;
+  /** The open HTTP/2 connections: close() destroys them once its grace is over (see there). */
+  private readonly sessions = new Set<Http2Session>();
 
   constructor(
     private readonly service: InferenceServiceApi,
@@ -260,6 +262,10 @@ export class GrpcFrontend {
         })
       : undefined;
     for (const [server, [grpcListener]] of streamListeners) {
+      server.on('session', (session: Http2Session) => {
+        this.sessions.add(session);
+        session.once('close', () => this.sessions.delete(session));
+      });
       server.removeListener('stream', grpcListener as (...args: unknown[]) => void);
       server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
         InflateGates.stripClientToken(headers);
@@ -289,6 +295,9 @@ export class GrpcFrontend {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
+        // grpc-js 1.14 destroys only the sessions it tracks for channelz, none with channelz off (as here): the
+        // connections, and calls still open on them (holding inflate slots), would outlive the server.
+        for (const session of this.sessions) session.destroy(undefined, http2Constants.NGHTTP2_CANCEL);
         resolve();
       }, graceMs);
       timer.unref();
