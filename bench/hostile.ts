@@ -4,6 +4,8 @@
  * sends one request, and prints the server's peak RSS growth over the request (VmHWM after − VmRSS before, after a GC)
  * as a ratio of the request body, and the longest event-loop stall (monitorEventLoopDelay max).
  * Target (issue 14): growth ≤ 4 × body + 32 MiB for every case; no stall > 100 ms decoding a request of up to 64 MiB.
+ * BYTES cases into an ONNX Runtime string model get a side-by-side figure: what onnxruntime-node itself costs for the
+ * same tensor (bench/lib/ort-strings-raw.ts, one child process per distinct tensor), and the server's growth minus it.
  *
  * Usage: node dist/bench/hostile.js [--cases=name,name] [--scale=1] [--priority=0]
  *   --scale multiplies element counts; --cases picks cases by number or by part of their name; --priority sets the
@@ -19,17 +21,25 @@ import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { benchArgs } from './lib/args';
 import { describeMachine, machineInfo } from './lib/machine';
-import { benchPaths, freePort, httpRequest, requireBuilt } from './lib/processes';
+import { benchPaths, freePort, httpRequest, requireBuilt, runJsonChild } from './lib/processes';
 import { serializeInferRequest } from '../server/protocol/grpc/infer-wire';
 import type { ModelInferRequestMessage } from '../server/protocol/grpc/messages';
 
 const MIB = 1024 * 1024;
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const PROBE = path.join(LIB, 'server-probe.js');
+const ORT_STRINGS_RAW = path.join(LIB, 'ort-strings-raw.js');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** A string tensor run through onnxruntime-node alone, for the side-by-side figure. */
+interface RawOrt {
+  readonly model: string;
+  readonly count: number;
+  readonly element: string;
+}
 interface HttpCase {
   readonly kind: 'http';
+  readonly rawOrt?: RawOrt;
   readonly name: string;
   readonly path: string;
   readonly headers: Record<string, string>;
@@ -47,6 +57,7 @@ interface StalledCase {
 }
 interface GrpcCase {
   readonly kind: 'grpc';
+  readonly rawOrt?: RawOrt;
   readonly name: string;
   readonly message: () => ModelInferRequestMessage;
   /** Calls sent at once (default 1), each gzip-compressed by the client when `gzip`. */
@@ -86,8 +97,11 @@ function gzippedJson(size: number): Buffer {
 function cases(scale: number): Case[] {
   const n = (count: number) => Math.max(1, Math.round(count * scale));
   const infer = (model: string) => `/v2/models/${model}/infer`;
+  // string_upper is an ONNX Runtime string model: its rows get raw onnxruntime-node's cost for the same tensor.
+  const rawOrt = (model: string, count: number, element: string) => (model === 'string_upper' ? { rawOrt: { model, count, element } } : {});
   const bytesJson = (model: string, count: number, element: string): HttpCase => ({
     kind: 'http',
+    ...rawOrt(model, count, element),
     name: `json BYTES ${count} × "${element}" → ${model}`,
     path: infer(model),
     headers: { 'content-type': 'application/json' },
@@ -95,7 +109,7 @@ function cases(scale: number): Case[] {
   });
   const bytesBinary = (model: string, count: number, element: string): HttpCase => {
     const make = () => binaryBody({ name: 'INPUT0', datatype: 'BYTES', shape: [count], parameters: { binary_data_size: count * (4 + element.length) } }, framed(count, element));
-    return { kind: 'http', name: `binary BYTES ${count} × "${element}" → ${model}`, path: infer(model), headers: make().headers, body: () => make().body };
+    return { kind: 'http', name: `binary BYTES ${count} × "${element}" → ${model}`, ...rawOrt(model, count, element), path: infer(model), headers: make().headers, body: () => make().body };
   };
   const c1 = n(2_000_000);
   const c2 = n(500_000);
@@ -157,12 +171,14 @@ function cases(scale: number): Case[] {
     {
       kind: 'grpc',
       name: `grpc bytes_contents ${c2} × "ab" → string_upper`,
+      ...rawOrt('string_upper', c2, 'ab'),
       message: () => ({ model_name: 'string_upper', inputs: [{ name: 'INPUT0', datatype: 'BYTES', shape: [c2], contents: { bytes_contents: new Array<Buffer>(c2).fill(Buffer.from('ab')) } }] }),
     },
-    // At most 4 messages inflate at once (server/protocol/grpc/message-reader.ts): 12 calls are measured against 4.
+    // At most 4 compressed messages are inflating or inflated and not yet taken by their handler (inflate-gate.ts on the
+    // default path, message-reader.ts on the lean one): 12 calls are measured against 4.
     ...[1, 4, 12].map((calls): GrpcCase => ({
       kind: 'grpc',
-      name: `grpc ${calls} × gzip → 60 MiB raw contents → nope (--grpc-max-message-bytes=64 MiB)${calls > 4 ? ', 4 inflating at once' : ''}`,
+      name: `grpc ${calls} × gzip → 60 MiB raw contents → nope (--grpc-max-message-bytes=64 MiB)${calls > 4 ? ', 4 slots' : ''}`,
       message: () => ({ model_name: 'nope', inputs: [{ name: 'INPUT0', datatype: 'UINT8', shape: [60 * MIB] }], raw_input_contents: [Buffer.alloc(60 * MIB)] }),
       concurrent: calls,
       gzip: true,
@@ -260,6 +276,22 @@ interface Row {
   /** The same server's max loop delay over 1 s with no request: this machine's noise. */
   readonly idleDelayMs: number;
   readonly outcome: string;
+  /** Raw onnxruntime-node's peak RSS growth for the same tensor, where the case has one. */
+  readonly rawOrtBytes?: number;
+}
+
+const rawOrtCache = new Map<string, number>();
+
+/** Raw onnxruntime-node's peak RSS growth for `raw` (measured once per distinct tensor). */
+async function rawOrtGrowth(raw: RawOrt): Promise<number> {
+  const key = `${raw.model}/${raw.count}/${raw.element}`;
+  const cached = rawOrtCache.get(key);
+  if (cached !== undefined) return cached;
+  log(`running: raw onnxruntime-node, ${raw.count} × "${raw.element}" → ${raw.model}`);
+  const model = path.join(ROOT, 'examples', 'model_repository', raw.model, '1', 'model.onnx');
+  const { growthBytes: growth } = await runJsonChild<{ growthBytes: number }>(ORT_STRINGS_RAW, [model, String(raw.count), raw.element], ROOT, 300_000);
+  rawOrtCache.set(key, growth);
+  return growth;
 }
 
 /** Open `connections` sockets that send headers and all of `body` but its last byte; resolves once all is written. */
@@ -326,23 +358,28 @@ async function main(): Promise<void> {
     else if (key === 'profile') profileDir = path.resolve(value);
     else throw new Error(`unknown argument '${arg}'`);
   }
-  requireBuilt([SERVER_MAIN, PROBE], 'bench:hostile');
+  requireBuilt([SERVER_MAIN, PROBE, ORT_STRINGS_RAW], 'bench:hostile');
   log(`${describeMachine(machineInfo())}; server priority ${serverPriority}`);
   const selected = cases(scale).filter((c, index) => !only || only.some((o) => c.name.includes(o) || String(index + 1) === o));
   const rows: Row[] = [];
   for (const testCase of selected) {
     log(`running: ${testCase.name}`);
-    rows.push(await runCase(testCase));
+    const row = await runCase(testCase);
+    const raw = testCase.kind !== 'stalled' ? testCase.rawOrt : undefined;
+    rows.push(raw ? { ...row, rawOrtBytes: await rawOrtGrowth(raw) } : row);
   }
-  console.log('| case | body MiB (inflated) | peak RSS growth MiB | growth / body | within 4×body+32 MiB | max loop delay ms (idle) | answer |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| case | body MiB (inflated) | peak RSS growth MiB | growth / body | within 4×body+32 MiB | raw ORT MiB: server − raw (within?) | max loop delay ms (idle) | answer |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     // Compressed bodies: against what they inflate to, which the body limit (and the inflate cap) bound.
     const size = row.inflatedBytes ?? row.bodyBytes;
     const ok = row.growthBytes <= 4 * size + 32 * MIB;
     const sizeText = row.inflatedBytes ? `${(row.bodyBytes / MIB).toFixed(2)} (${(row.inflatedBytes / MIB).toFixed(0)})` : (row.bodyBytes / MIB).toFixed(1);
+    // The server's own part: its growth beyond what onnxruntime-node costs for the same tensor, against the same bound.
+    const serverPart = row.rawOrtBytes === undefined ? undefined : row.growthBytes - row.rawOrtBytes;
+    const rawText = serverPart === undefined ? '—' : `${(row.rawOrtBytes! / MIB).toFixed(0)}: ${(serverPart / MIB).toFixed(0)} (${serverPart <= 4 * size + 32 * MIB ? 'yes' : '**no**'})`;
     console.log(
-      `| ${row.name} | ${sizeText} | ${(row.growthBytes / MIB).toFixed(0)} | ${(row.growthBytes / size).toFixed(2)}× | ${ok ? 'yes' : '**no**'} | ${row.maxDelayMs.toFixed(0)} (${row.idleDelayMs.toFixed(0)}) | ${row.outcome.replace(/\|/g, '/')} |`,
+      `| ${row.name} | ${sizeText} | ${(row.growthBytes / MIB).toFixed(0)} | ${(row.growthBytes / size).toFixed(2)}× | ${ok ? 'yes' : '**no**'} | ${rawText} | ${row.maxDelayMs.toFixed(0)} (${row.idleDelayMs.toFixed(0)}) | ${row.outcome.replace(/\|/g, '/')} |`,
     );
   }
 }

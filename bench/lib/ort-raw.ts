@@ -19,16 +19,8 @@ export interface OrtRawResult {
   readonly mainCpuUsPerCall: number;
 }
 
-/** The server's session options (one thread each, no spinning): raw baselines run ORT as the server does. */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-  executionProviders: ['cpu'],
-  // As server/backends/onnxruntime/worker.ts sets them.
-  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-};
+export { SESSION_OPTIONS } from './ort-session-options';
+import { SESSION_OPTIONS } from './ort-session-options';
 
 interface RunMessage {
   id: number;
