@@ -61,6 +61,8 @@ export interface RequestContext {
   readonly correlationId?: CorrelationId;
   /** Triton's request flags: 1 sequence START, 2 sequence END. */
   readonly flags?: number;
+  /** Aborted when the request's client is gone (InferRequest.signal): the Python backend tells the model. */
+  readonly signal?: AbortSignal;
 }
 
 /** One loaded instance of a model version; executes one batch at a time. */

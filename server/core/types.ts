@@ -62,7 +62,10 @@ export interface InferRequest {
    * the end by that frontend (it adds its send timestamps and finishes the response's trace).
    */
   readonly received?: FrontendReceipt;
-  /** Aborted when the client is gone (a cancelled gRPC stream): a streaming ensemble then starts no further steps. */
+  /**
+   * Aborted when the client is gone (a cancelled gRPC stream, an HTTP connection closed before its response): a
+   * streaming ensemble then starts no further steps, and a Python model's request reports is_cancelled().
+   */
   readonly signal?: AbortSignal;
 }
 

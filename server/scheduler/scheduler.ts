@@ -69,5 +69,6 @@ export function requestContext(job: SchedulerJob): RequestContext {
     parameters: job.parameters,
     correlationId: sequence?.id,
     flags: sequence ? (sequence.start ? 1 : 0) | (sequence.end ? 2 : 0) : 0,
+    ...(job.signal ? { signal: job.signal } : {}),
   };
 }

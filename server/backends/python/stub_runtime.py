@@ -54,6 +54,8 @@ class Runtime:
         message = {"type": "response", "id": execute_id, "index": index, "flags": int(flags)}
         if response is not None:
             message.update(self.response_payload(response, wanted))
+        if flags & self.pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL:
+            self.channel.untrack_request(execute_id, index)  # the request is over: no cancel can reach it
         send_message(message)
 
     # -- custom metrics ------------------------------------------------------------------------------------------
