@@ -16,7 +16,8 @@ export type { EnsembleLog, EnsembleOptions } from './ensemble-plan';
  * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. Only the steps the
  * requested outputs need run; a step starts as soon as every tensor it reads exists, so independent steps run
  * concurrently; the job resolves with the requested outputs once every step has run. The first failing step fails
- * the job with that step's error.
+ * the job with that step's error. A job whose client has gone (its signal aborted) starts no further step and fails
+ * CANCELLED once the steps running have ended, as Triton checks for cancellation between ensemble steps.
  */
 export class EnsembleScheduler implements Scheduler {
   private pending = 0;
@@ -134,6 +135,14 @@ class EnsembleRun {
       let running = 0;
       let failed = false;
       const launchReady = (): void => {
+        if (this.job.signal?.aborted && this.waiting.size > 0) {
+          // Steps already running end unseen; the job answers once they have (its promise holds their resources).
+          if (running === 0 && !failed) {
+            failed = true;
+            reject(Errors.inEnsemble(this.plan.ensemble, Errors.requestCancelled(this.job.requestId)));
+          }
+          return;
+        }
         for (const step of [...this.waiting]) {
           if (failed) return;
           if (![...step.inputMap.values()].every((tensor) => this.tensors.has(tensor))) continue;
@@ -144,7 +153,7 @@ class EnsembleRun {
               running -= 1;
               if (failed) return;
               launchReady();
-              if (running === 0) resolve(this.finish(ranSteps));
+              if (running === 0 && !failed) resolve(this.finish(ranSteps));
             },
             (error: unknown) => {
               running -= 1;
@@ -169,7 +178,9 @@ class EnsembleRun {
       batchSizes.set(modelInput, this.batchSizes.get(tensorName) ?? 0);
     }
     const request = stepRequest(step, inputs, this.job, batchSizes, this.job.trace);
-    const result = await this.plan.send(step, () => this.plan.runner.runStep(request));
+    // A step waiting for its backpressure slot when the client goes leaves the queue unsent.
+    const result = await this.plan.send(step, () => this.plan.runner.runStep(request), this.job.signal);
+    if (!result) throw Errors.requestCancelled(this.job.requestId);
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
     this.timings.computeInferNs += result.timings.computeInferNs;
