@@ -125,7 +125,7 @@ export class InstancePoolScheduler implements Scheduler {
       const instance = this.free[slot];
       const pipelined = (this.busy.get(instance) ?? 0) > 0;
       const first = this.takeBatch(!pipelined, pipelined && this.batching.enabled);
-      if (!first) return;
+      if (!first) break; // waiting for a fuller batch, or only cancelled requests were left
       this.free.splice(slot, 1);
       // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
       // and no idle instance could run it in parallel.
@@ -170,10 +170,25 @@ export class InstancePoolScheduler implements Scheduler {
   }
 
   /**
+   * The next batch to run, less the requests whose client has gone: those are answered CANCELLED without running, as
+   * Triton's dynamic batcher drops cancelled requests when it forms a batch (docs/user_guide/request_cancellation.md).
+   */
+  private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
+    while (this.queue.size > 0) {
+      const batch = this.nextBatch(mayWait, onlyFull);
+      if (!batch || !batch.some(isCancelled)) return batch;
+      for (const entry of batch) if (isCancelled(entry)) entry.item.reject(Errors.requestCancelled(entry.item.job.requestId));
+      const live = batch.filter((entry) => !isCancelled(entry));
+      if (live.length > 0) return live;
+    }
+    return undefined;
+  }
+
+  /**
    * The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one, or, with
    * `onlyFull`, when the queue holds no full batch.
    */
-  private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
+  private nextBatch(mayWait: boolean, onlyFull: boolean): QueueEntry<Waiting>[] | undefined {
     const order = this.queue.inOrder();
     const first = order.next().value as QueueEntry<Waiting>;
     if (!this.batching.enabled || first.item.job.sink) {
@@ -322,6 +337,10 @@ export class InstancePoolScheduler implements Scheduler {
     this.drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function isCancelled(entry: QueueEntry<Waiting>): boolean {
+  return entry.item.job.signal?.aborted === true;
 }
 
 function mergeInputs(perJob: Tensor[][]): Tensor[] {
