@@ -1,6 +1,6 @@
 /**
  * Request cancellation, as Triton's frontends do it: a client that drops an HTTP generate_stream, closes the connection
- * of an HTTP infer, or cancels a gRPC stream cancels its request. A streaming ensemble then starts no further steps,
+ * of an HTTP infer, or cancels a gRPC stream or ModelInfer call cancels its request. A streaming ensemble then starts no further steps,
  * and a Python model sees request.is_cancelled() / response_sender.is_cancelled() turn true.
  *
  * Every wait is for an event: the first SSE event or gRPC message, the model's own "waiting" line, the server's request
@@ -163,5 +163,26 @@ test('an HTTP infer whose connection closes while the model runs: request.is_can
   await stubLine('waiting 7');
   request.destroy();
   await waited.ended(1);
+  expect(await cancelledCount('cancel_wait')).toBe(before + 1);
+}, 120_000);
+
+test('a cancelled gRPC ModelInfer call while the model runs: request.is_cancelled() turns true', async () => {
+  const before = await cancelledCount('cancel_wait');
+  const waited = requestEvents('cancel_wait');
+  const client = rawClient(server.grpcPort!);
+  try {
+    const answered = new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = (client.ModelInfer as (request: unknown, callback: (error: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall).call(
+        client,
+        { model_name: 'cancel_wait', inputs: [{ name: 'IN', datatype: 'INT32', shape: [1] }], raw_input_contents: [int32Contents([8])] },
+        resolve,
+      );
+      void stubLine('waiting 8').then(() => call.cancel());
+    });
+    expect((await answered)?.code).toBe(grpc.status.CANCELLED);
+    await waited.ended(1);
+  } finally {
+    client.close();
+  }
   expect(await cancelledCount('cancel_wait')).toBe(before + 1);
 }, 120_000);

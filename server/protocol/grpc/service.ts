@@ -93,6 +93,8 @@ function settingValue(value: LogSettingValueMessage): unknown {
 export interface InferCall {
   readonly request: ModelInferRequestMessage;
   readonly metadata: CallMetadata;
+  /** The client is gone (RST_STREAM, closed connection, deadline). */
+  once(event: 'cancelled', listener: () => void): unknown;
 }
 
 export type InferCallback = sendUnaryData<ModelInferResponseMessage>;
@@ -114,7 +116,10 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
       fail(log, callback, error);
       return;
     }
-    service.infer(request, 'grpc').then(
+    // As Triton's gRPC frontend: a cancelled call cancels its request (docs/user_guide/request_cancellation.md).
+    const cancellation = new AbortController();
+    call.once('cancelled', () => cancellation.abort());
+    service.infer({ ...request, signal: cancellation.signal }, 'grpc').then(
       (response) => {
         response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;
