@@ -1,5 +1,6 @@
 import type { DataType } from './datatypes';
 import type { FrontendReceipt, RequestTrace } from './request-trace';
+import type { CancelSignal } from './cancellation';
 import type { Tensor } from './tensor';
 
 /** Values a KServe `parameters` object may hold; bigint for 64-bit integers past 2^53 (e.g. a uint64 sequence_id). */
@@ -66,7 +67,7 @@ export interface InferRequest {
    * Aborted when the client is gone (a cancelled gRPC stream, an HTTP connection closed before its response): a
    * streaming ensemble then starts no further steps, and a Python model's request reports is_cancelled().
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
 }
 
 export interface InferResponse {

@@ -4,6 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Cancellation } from '../../core/cancellation';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
@@ -117,9 +118,9 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
       return;
     }
     // As Triton's gRPC frontend: a cancelled call cancels its request (docs/user_guide/request_cancellation.md).
-    const cancellation = new AbortController();
-    call.once('cancelled', () => cancellation.abort());
-    service.infer({ ...request, signal: cancellation.signal }, 'grpc').then(
+    const cancellation = new Cancellation();
+    call.once('cancelled', () => cancellation.cancel());
+    service.infer({ ...request, signal: cancellation }, 'grpc').then(
       (response) => {
         response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;

@@ -6,6 +6,7 @@
  * alone.
  */
 import type { Metadata } from '@grpc/grpc-js';
+import { Cancellation } from '../../core/cancellation';
 import { forwardHeaders } from '../../core/header-forwarding';
 import type { Logger } from 'pino';
 import { InferenceError } from '../../core/errors';
@@ -60,8 +61,8 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     let ended = false;
     const ordered = new InOrderWriter();
     // As Triton cancels a cancelled stream's requests: a streaming ensemble starts no further steps for them.
-    const cancellation = new AbortController();
-    call.on('cancelled', () => cancellation.abort());
+    const cancellation = new Cancellation();
+    call.on('cancelled', () => cancellation.cancel());
     const finishIfDone = () => {
       if (ended && pending === 0 && !call.cancelled) call.end();
     };
@@ -100,7 +101,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
         ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
-        request = { ...request, signal: cancellation.signal };
+        request = { ...request, signal: cancellation };
       } catch (error) {
         writeError(message, error);
         return;

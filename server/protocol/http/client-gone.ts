@@ -8,14 +8,15 @@
  * model's request.is_cancelled() / response_sender.is_cancelled() turn true.
  */
 import type { ServerResponse } from 'node:http';
+import { Cancellation, type CancelSignal } from '../../core/cancellation';
 
-export function clientGoneSignal(response: ServerResponse): AbortSignal {
-  const cancellation = new AbortController();
+export function clientGoneSignal(response: ServerResponse): CancelSignal {
+  const cancellation = new Cancellation();
   const closed = () => {
-    if (!response.writableFinished) cancellation.abort();
+    if (!response.writableFinished) cancellation.cancel();
   };
   // Gone already (while the body was read): its 'close' has passed.
   if (response.destroyed) closed();
   else response.once('close', closed);
-  return cancellation.signal;
+  return cancellation;
 }
