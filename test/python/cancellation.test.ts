@@ -1,7 +1,8 @@
 /**
  * Request cancellation, as Triton's frontends do it: a client that drops an HTTP generate_stream, closes the connection
  * of an HTTP infer, or cancels a gRPC stream or ModelInfer call cancels its request. A streaming ensemble then starts no further steps,
- * and a Python model sees request.is_cancelled() / response_sender.is_cancelled() turn true.
+ * and a Python model sees request.is_cancelled() / response_sender.is_cancelled() turn true. A Python model that
+ * cancels the response iterator of its BLS call cancels the called model's request the same way.
  *
  * Every wait is for an event: the first SSE event or gRPC message, the model's own "waiting" line, the server's request
  * event for the model (it comes once the request, and every step it started, has ended). Nothing sleeps.
@@ -19,10 +20,10 @@ const stubLines: string[] = [];
 const lineWaiters: Array<{ line: string; resolve: () => void }> = [];
 
 beforeAll(async () => {
-  const repository = scratchRepository(['cancel_probe', 'cancel_wait', 'int_double', 'cancel_probe_double']);
+  const repository = scratchRepository(['cancel_probe', 'cancel_wait', 'int_double', 'cancel_probe_double', 'bls_cancel']);
   server = await startServer({
     modelRepositories: [repository],
-    loadModels: ['cancel_probe_double', 'cancel_wait'],
+    loadModels: ['cancel_probe_double', 'cancel_wait', 'bls_cancel'],
     pythonStubOutput: (_stream, text) => {
       stubLines.push(...text.split('\n'));
       for (const waiter of [...lineWaiters]) {
@@ -185,4 +186,20 @@ test('a cancelled gRPC ModelInfer call while the model runs: request.is_cancelle
     client.close();
   }
   expect(await cancelledCount('cancel_wait')).toBe(before + 1);
+}, 120_000);
+
+test.each(['sync', 'async'])('BLS: ResponseIterator.cancel() (%s exec) cancels the called decoupled model\'s request', async (mode) => {
+  const before = await cancelledCount('cancel_probe');
+  const response = await post(server.httpPort, '/v2/models/bls_cancel/infer', {
+    inputs: [
+      { name: 'IN', datatype: 'INT32', shape: [1], data: [6] },
+      { name: 'MODE', datatype: 'BYTES', shape: [1], data: [mode] },
+    ],
+  });
+  expect(response.statusCode).toBe(200);
+  // cancel_probe answered 6, saw its request cancelled, answered 7 with the final flag; the second cancel() (after
+  // the final response) changed nothing.
+  expect(outputs(response).OUT.data).toEqual([6, 7]);
+  expect(outputs(response).ERRORS.data).toEqual([0]);
+  expect(await cancelledCount('cancel_probe')).toBe(before + 1);
 }, 120_000);

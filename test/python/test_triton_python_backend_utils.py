@@ -1,4 +1,6 @@
 """Unit tests of our triton_python_backend_utils (run by pb-utils.test.ts with the backend's interpreter)."""
+import contextlib
+import io
 import os
 import sys
 import unittest
@@ -119,6 +121,17 @@ class RequestsAndResponses(unittest.TestCase):
         self.assertTrue(response.has_error())
         self.assertEqual(response.error().code(), pb_utils.TritonError.NOT_FOUND)
         self.assertEqual(str(pb_utils.TritonModelException("x")), "x")
+
+    def test_logger_levels_are_its_own_attributes_too(self):
+        logger = pb_utils.Logger
+        self.assertEqual([logger.INFO, logger.WARNING, logger.ERROR, logger.VERBOSE], [
+            logger.LogLevel.INFO, logger.LogLevel.WARNING, logger.LogLevel.ERROR, logger.LogLevel.VERBOSE])
+        self.assertEqual(len({logger.INFO, logger.WARNING, logger.ERROR, logger.VERBOSE}), 4)
+        captured = io.StringIO()
+        with contextlib.redirect_stderr(captured):
+            logger.log("a warning", logger.WARNING)
+            logger.log("plain")
+        self.assertEqual(captured.getvalue(), "W python: a warning\nI python: plain\n")
 
     def test_outside_a_stub_bls_and_senders_say_why(self):
         request = pb_utils.InferenceRequest(model_name="other", inputs=[], requested_output_names=[])

@@ -674,6 +674,13 @@ class LogLevel:
 
 
 class Logger:
+    # As in Triton, the levels are Logger.LogLevel and also Logger's own attributes: Triton's qa models write
+    # logger.log(message, logger.INFO). (The module-level LogLevel is ours, kept for models written against it.)
+    LogLevel = LogLevel
+    INFO = LogLevel.INFO
+    WARNING = LogLevel.WARNING
+    ERROR = LogLevel.ERROR
+    VERBOSE = LogLevel.VERBOSE
     _names = {LogLevel.INFO: "I", LogLevel.WARNING: "W", LogLevel.ERROR: "E", LogLevel.VERBOSE: "V"}
 
     @staticmethod
