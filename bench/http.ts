@@ -7,13 +7,15 @@
  *    KServe JSON and in Triton's binary tensor extension;
  *  - raw onnxruntime-node: session.run calls/s on `simple` (batch 1, intraOpNumThreads 1) on one thread, and through a
  *    worker thread (one postMessage round trip per call, as the server does it; and with calls pipelined);
- *  - with --breakdown: fastify alone, fastify + @fastify/compress, and the server's real HTTP frontend over a stub
- *    facade (no scheduler, worker or ONNX Runtime), to price each layer;
+ *  - with --breakdown: fastify as it comes, fastify doing bare's work, + @fastify/compress, node:http with the server's
+ *    body reader and codec over a stub facade, and the server's real HTTP frontend over the same stub facade (no
+ *    scheduler, worker or ONNX Runtime), to price each layer;
  *  - with --profile: the server again under --cpu-prof during the JSON load, its main thread's self time by layer.
  * Target: server ≥ 0.75 × bare node:http.
  *
  * Run: npm run bench:http [-- --tool=wrk|autocannon --connections=16 --warmup=2 --duration=10 --rounds=3
- *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder> --inline]
+ *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder> --inline
+ *                              --fast-infer]
  * --compare: also measure the server of another build (e.g. `cp -r dist bench-before/` before a change), interleaved
  * with this one, for before/after figures from one run.
  * Rounds: every row is measured once per round, rows interleaved, and the median round is reported (the machines are
@@ -53,10 +55,12 @@ interface Args {
   compare?: string;
   /** Also measure the server with `simple` opted into execute_on_event_loop (a scratch copy of its model folder). */
   inline: boolean;
+  /** Also measure the server with --http-fast-infer-path (and, with --inline, both together). */
+  fastInfer: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3, inline: false };
+  const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3, inline: false, fastInfer: false };
   for (const { arg, key, value, number } of benchArgs(argv)) {
     if (key === 'tool') args.tool = value;
     else if (key === 'connections') args.connections = number();
@@ -68,6 +72,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === 'breakdown') args.breakdown = true;
     else if (key === 'profile') args.profile = true;
     else if (key === 'inline') args.inline = true;
+    else if (key === 'fast-infer') args.fastInfer = true;
     else if (key === 'compare') args.compare = path.resolve(value);
     else throw new Error(`unknown argument '${arg}'`);
   }
@@ -113,9 +118,9 @@ function serverArgs(port: number, grpcPort: number, metricsPort: number, reposit
   ];
 }
 
-async function startServer(nodeArgs: string[] = [], script = SERVER_MAIN, repository = MODEL_REPOSITORY): Promise<ServerChild> {
+async function startServer(nodeArgs: string[] = [], script = SERVER_MAIN, repository = MODEL_REPOSITORY, extraArgs: string[] = []): Promise<ServerChild> {
   const port = await freePort();
-  const all = serverArgs(port, await freePort(), await freePort(), repository);
+  const all = [...serverArgs(port, await freePort(), await freePort(), repository), ...extraArgs];
   try {
     return await startServerChild({ name: 'server', nodeArgs, script, args: all, port, readyPath: READY_PATH, cwd: ROOT });
   } catch (error) {
@@ -244,24 +249,21 @@ async function main(): Promise<void> {
     await check(bareChild, json, false);
     plans.push({ key: 'bare', name: 'bare node:http', what: 'JSON body parsed, small JSON answer', child: bareChild, request: json });
 
-    const serverChild = await startServer();
-    children.push(serverChild);
-    await check(serverChild, json, true);
-    await check(serverChild, binary, true);
-    plans.push({ key: 'server-json', name: 'server', what: '`simple` infer, JSON', child: serverChild, request: json });
-    plans.push({ key: 'server-binary', name: 'server', what: '`simple` infer, binary extension', child: serverChild, request: binary });
+    /** A server answering `simple` in JSON and binary: checked, then measured as two rows (`<key>-json`, `<key>-binary`). */
+    const addSimpleRows = async (key: string, name: string, child: ServerChild, whatJson = '`simple` infer, JSON', whatBinary = '`simple` infer, binary extension') => {
+      children.push(child);
+      await check(child, json, true);
+      await check(child, binary, true);
+      plans.push({ key: `${key}-json`, name, what: whatJson, child, request: json });
+      plans.push({ key: `${key}-binary`, name, what: whatBinary, child, request: binary });
+    };
+    await addSimpleRows('server', 'server', await startServer());
 
     if (args.compare) {
       // Another build's server (its dist/ must sit inside this repository so it finds node_modules).
       const script = path.join(args.compare, 'server', 'main.js');
       requireBuilt([script], 'bench:http');
-      const compareChild = await startServer([], script);
-      children.push(compareChild);
-      await check(compareChild, json, true);
-      await check(compareChild, binary, true);
-      const from = path.relative(ROOT, args.compare);
-      plans.push({ key: 'compare-json', name: `server (${from})`, what: '`simple` infer, JSON', child: compareChild, request: json });
-      plans.push({ key: 'compare-binary', name: `server (${from})`, what: '`simple` infer, binary extension', child: compareChild, request: binary });
+      await addSimpleRows('compare', `server (${path.relative(ROOT, args.compare)})`, await startServer([], script));
     }
 
     if (args.inline) {
@@ -269,16 +271,20 @@ async function main(): Promise<void> {
       inlineRepository = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-inline-'));
       fs.cpSync(path.join(MODEL_REPOSITORY, 'simple'), path.join(inlineRepository, 'simple'), { recursive: true });
       fs.appendFileSync(path.join(inlineRepository, 'simple', 'config.pbtxt'), '\nparameters { key: "execute_on_event_loop" value: { string_value: "true" } }\n');
-      const inlineChild = await startServer([], SERVER_MAIN, inlineRepository);
-      children.push(inlineChild);
-      await check(inlineChild, json, true);
-      await check(inlineChild, binary, true);
-      plans.push({ key: 'inline-json', name: 'server (execute_on_event_loop)', what: '`simple` infer, JSON', child: inlineChild, request: json });
-      plans.push({ key: 'inline-binary', name: 'server (execute_on_event_loop)', what: '`simple` infer, binary extension', child: inlineChild, request: binary });
+      await addSimpleRows('inline', 'server (execute_on_event_loop)', await startServer([], SERVER_MAIN, inlineRepository));
+    }
+
+    if (args.fastInfer) {
+      const fastArgs = ['--http-fast-infer-path=true'];
+      await addSimpleRows('fast', 'server (--http-fast-infer-path)', await startServer([], SERVER_MAIN, MODEL_REPOSITORY, fastArgs));
+      if (inlineRepository) {
+        await addSimpleRows('fast-inline', 'server (fast path + execute_on_event_loop)', await startServer([], SERVER_MAIN, inlineRepository, fastArgs));
+      }
     }
 
     if (args.breakdown) {
       for (const [mode, what] of [
+        ['fastify-minimal', 'fastify as it comes (its JSON parser), one POST route, fixed small answer'],
         ['fastify', 'fastify route, same work as bare'],
         ['fastify-compress', 'the same + @fastify/compress (global)'],
       ] as const) {
@@ -287,12 +293,10 @@ async function main(): Promise<void> {
         await check(child, json, false);
         plans.push({ key: mode, name: mode, what, child, request: json });
       }
-      const stub = await startBaseline('frontend-stub');
-      children.push(stub);
-      await check(stub, json, true);
-      await check(stub, binary, true);
-      plans.push({ key: 'stub-json', name: 'frontend-stub', what: 'real HTTP frontend + codec, stub facade (no scheduler/worker/ORT), JSON', child: stub, request: json });
-      plans.push({ key: 'stub-binary', name: 'frontend-stub', what: 'the same, binary extension', child: stub, request: binary });
+      await addSimpleRows('codec', 'bare-codec', await startBaseline('bare-codec'),
+        'node:http + the server\'s body reader and infer codec, stub facade, JSON', 'the same, binary extension');
+      await addSimpleRows('stub', 'frontend-stub', await startBaseline('frontend-stub'),
+        'real HTTP frontend + codec, stub facade (no scheduler/worker/ORT), JSON', 'the same, binary extension');
     }
 
     for (let round = 1; round <= args.rounds; round++) {
@@ -361,7 +365,7 @@ async function main(): Promise<void> {
     `bound 1/(1/bare + 1/raw ORT on the event loop) = ${bound.toFixed(0)} req/s; CPU bound bare + raw ORT = ` +
       `${bare.serverCpuUsPerRequest?.toFixed(0) ?? '?'} + ${ort.mainCpuUsPerCall.toFixed(1)} = ${cpuBound?.toFixed(1) ?? '?'} µs/request`,
   );
-  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary']) {
+  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary', 'fast-json', 'fast-binary', 'fast-inline-json', 'fast-inline-binary']) {
     const results = perRow.get(key);
     if (!results) continue;
     const row = medianResult(results);

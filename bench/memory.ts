@@ -13,7 +13,7 @@
  * seconds after allocation stops; the server cannot be asked to GC), then until the last 2 s move less than 1 %.
  *
  * Usage: node dist/bench/memory.js [--cycles=3] [--load-seconds=3] [--connections=16] [--models=mlp,simple]
- *          [--settle-seconds=10] [--tool=wrk|autocannon] [--malloc=default,image]
+ *          [--settle-seconds=10] [--tool=wrk|autocannon] [--malloc=default,image,jemalloc,tcmalloc]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,7 +41,13 @@ interface Args {
   malloc: MallocSeries[];
 }
 
-type MallocSeries = 'default' | 'image';
+/**
+ * `default`: glibc and V8 as they come; `image`: the Dockerfile's ENV; `jemalloc`, `tcmalloc`: the image's NODE_OPTIONS
+ * with that allocator preloaded, the switch Triton's model-management guide suggests for memory growth around
+ * load/unload (the library must be installed: Debian's libjemalloc2, libtcmalloc-minimal4).
+ */
+const MALLOC_SERIES = ['default', 'image', 'jemalloc', 'tcmalloc'] as const;
+type MallocSeries = (typeof MALLOC_SERIES)[number];
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { cycles: 3, loadSeconds: 3, connections: 16, models: ['mlp', 'simple'], settleSeconds: 10, malloc: ['default', 'image'] };
@@ -54,8 +60,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (key === 'tool') args.tool = value;
     else if (key === 'malloc') {
       const series = value.split(',').filter(Boolean);
-      if (series.length === 0 || series.some((name) => name !== 'default' && name !== 'image')) {
-        throw new Error(`--malloc: default and/or image, got '${value}'`);
+      if (series.length === 0 || series.some((name) => !(MALLOC_SERIES as readonly string[]).includes(name))) {
+        throw new Error(`--malloc: some of ${MALLOC_SERIES.join(', ')}; got '${value}'`);
       }
       args.malloc = series as MallocSeries[];
     }
@@ -90,6 +96,27 @@ function imageMemoryEnv(): Record<string, string> {
   const env: Record<string, string> = Object.fromEntries([...dockerfile.matchAll(/\b(MALLOC_[A-Z_]+)=([0-9]+)/g)].map((m) => [m[1], m[2]]));
   const nodeOptions = /^\s*NODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile)?.[1].replace(/^"|"$/g, '');
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  return env;
+}
+
+const PRELOADED_ALLOCATORS: Record<string, string> = {
+  jemalloc: 'libjemalloc.so.2',
+  tcmalloc: 'libtcmalloc_minimal.so.4',
+};
+
+/** The environment of one series (see MallocSeries). */
+function seriesEnv(name: MallocSeries): Record<string, string> {
+  if (name === 'default') return {};
+  const image = imageMemoryEnv();
+  if (name === 'image') return image;
+  const library = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib']
+    .map((dir) => path.join(dir, PRELOADED_ALLOCATORS[name]))
+    .find((file) => fs.existsSync(file));
+  if (!library) throw new Error(`--malloc=${name}: ${PRELOADED_ALLOCATORS[name]} is not installed`);
+  const env: Record<string, string> = { LD_PRELOAD: library };
+  if (image.NODE_OPTIONS) env.NODE_OPTIONS = image.NODE_OPTIONS;
+  // jemalloc purges unused pages on its own only with a background thread; otherwise only when allocating.
+  if (name === 'jemalloc') env.MALLOC_CONF = process.env.BENCH_MALLOC_CONF ?? 'background_thread:true';
   return env;
 }
 
@@ -180,7 +207,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   requireBuilt([SERVER_MAIN], 'bench:memory');
   // Each series sets its own memory settings: none may leak in from the shell running the bench.
-  for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_') || key === 'NODE_OPTIONS') delete process.env[key];
+  for (const key of Object.keys(process.env)) if (key.startsWith('MALLOC_') || key === 'NODE_OPTIONS' || key === 'LD_PRELOAD') delete process.env[key];
   const tool: LoadTool = chooseLoadTool(args.tool);
   const machine = machineInfo();
   log(`machine: ${describeMachine(machine)}`);
@@ -200,7 +227,7 @@ async function main(): Promise<void> {
     },
   };
   const series: Series[] = [];
-  for (const name of args.malloc) series.push(await runSeries(name, name === 'image' ? imageMemoryEnv() : {}, work));
+  for (const name of args.malloc) series.push(await runSeries(name, seriesEnv(name), work));
 
   const out: string[] = [];
   out.push(`\nMachine: ${describeMachine(machine)}`);

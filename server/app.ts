@@ -122,6 +122,11 @@ export interface InferenceServerOptions {
    * flag: not faster on a quiet machine, kept for the benchmarks). @default false
    */
   readonly grpcLeanInfer?: boolean;
+  /**
+   * --http-fast-infer-path: plain infer requests answered by node:http in front of fastify (protocol/http/fast-infer.ts;
+   * measured in bench/README.md "Small requests"). @default false
+   */
+  readonly httpFastInferPath?: boolean;
   /** Triton's --grpc-keepalive-* / --grpc-http2-* settings. */
   readonly grpcKeepalive?: GrpcKeepaliveOptions;
   /** --grpc-infer-response-compression-level. @default 'none' */
@@ -221,6 +226,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     bodyLimit: options.httpMaxInputSize ?? SERVER_DEFAULTS.httpMaxInputSizeBytes,
     logger: log,
     restrictedApis: options.httpRestrictedApis,
+    fastInferPath: options.httpFastInferPath,
     headerForwardPattern: options.httpHeaderForwardPattern !== undefined ? headerForwardPattern(options.httpHeaderForwardPattern) : undefined,
   });
   const grpc =

@@ -217,6 +217,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   // This server's own
   { flag: '--version', argument: 'none', group: 'This server', status: 'supported', note: 'Print the version and exit.' },
   { flag: CLI_FLAGS.host, argument: 'string', group: 'This server', status: 'supported', note: 'Address HTTP, gRPC and metrics bind unless their own address flag is given. Default 0.0.0.0.' },
+  { flag: CLI_FLAGS.httpFastInferPath, argument: 'bool', group: 'This server', status: 'supported', note: 'Plain infer requests (no compression, not draining or tracing) are answered by node:http in front of fastify: less CPU per small request. Default false. See docs/performance.md.' },
   { flag: CLI_FLAGS.maxInstancesPerModel, argument: 'int', group: 'This server', status: 'supported', note: 'Most instances one model version may start over all its instance groups; a config asking for more fails to load (Triton has no limit). Default 32.' },
   { flag: CLI_FLAGS.modelCacheDir, argument: 'string', group: 'This server', status: 'supported', note: 'Local folder `gs://` repositories are downloaded into. Default <tmp>/inference-server-model-cache.' },
   { flag: CLI_FLAGS.grpcMaxMessageBytes, argument: 'int', group: 'This server', status: 'supported', note: 'Largest gRPC message each way, bytes (Triton fixes it at 2147483647). Default 2147483647.' },

@@ -60,6 +60,7 @@ export interface CliOptions {
   exitOnError: boolean;
   exitTimeoutSecs: number;
   maxInstancesPerModel: number;
+  httpFastInferPath: boolean;
   autoCompleteConfig: boolean;
   httpMaxInputSize: number;
   logVerbose: number;
@@ -284,6 +285,7 @@ function readOptions(values: Values, warnings: string[]): CliOptions {
     exitOnError: bool(CLI_FLAGS.exitOnError, true),
     exitTimeoutSecs: int(CLI_FLAGS.exitTimeoutSecs, SERVER_DEFAULTS.exitTimeoutSecs, 0),
     maxInstancesPerModel: int(CLI_FLAGS.maxInstancesPerModel, SERVER_DEFAULTS.maxInstancesPerModel, 1),
+    httpFastInferPath: bool(CLI_FLAGS.httpFastInferPath, false),
     autoCompleteConfig: !(bool(CLI_FLAGS.strictModelConfig, false) || values[flagName(CLI_FLAGS.disableAutoCompleteConfig)] === true),
     httpMaxInputSize: int(CLI_FLAGS.httpMaxInputSize, SERVER_DEFAULTS.httpMaxInputSizeBytes, 1),
     logVerbose: logVerbose(text(CLI_FLAGS.logVerbose)),

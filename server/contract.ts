@@ -61,6 +61,8 @@ export const CLI_FLAGS = {
   exitTimeoutSecs: '--exit-timeout-secs',
   /** Most instances one model version may start, summed over its instance groups (not a Triton flag: Triton has no limit). */
   maxInstancesPerModel: '--max-instances-per-model',
+  /** Plain infer requests answered by node:http in front of fastify (not a Triton flag; docs/performance.md). */
+  httpFastInferPath: '--http-fast-infer-path',
   strictModelConfig: '--strict-model-config',
   disableAutoCompleteConfig: '--disable-auto-complete-config',
   httpMaxInputSize: '--http-max-input-size',

@@ -102,6 +102,7 @@ async function main(): Promise<number> {
     responseCache: cli.responseCache,
     exitTimeoutSecs: cli.exitTimeoutSecs,
     maxInstancesPerModel: cli.maxInstancesPerModel,
+    httpFastInferPath: cli.httpFastInferPath,
     prestartOnnxWorker: true,
     trace: cli.trace,
     logger,

@@ -51,11 +51,12 @@ export function freePort(): Promise<number> {
 
 /**
  * CPU seconds (user + system, every thread) a process has used so far, from /proc/<pid>/stat; undefined off Linux.
- * Unlike req/s, CPU time per request barely moves when other work shares the machine.
+ * Unlike req/s, CPU time per request barely moves when other work shares the machine. With `thread`, that one
+ * thread's (/proc/<pid>/task/<thread>/stat; the main thread's id is the pid).
  */
-export function processCpuSeconds(pid: number): number | undefined {
+export function processCpuSeconds(pid: number, thread?: number): number | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // Fields after the parenthesised command name: state is field 3, utime 14, stime 15 (1-based).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);

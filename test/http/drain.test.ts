@@ -6,7 +6,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { createInferenceServer, InferenceServerApp } from '../../server/app';
-import { MODEL_REPOSITORY } from './helpers';
+import { httpPathOptions, MODEL_REPOSITORY } from './helpers';
 
 function request(agent: http.Agent, port: number, method: string, path: string): Promise<{ status: number; connection?: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -24,7 +24,9 @@ describe('HTTP drain on stop()', () => {
   let server: InferenceServerApp;
   let port: number;
   beforeAll(async () => {
-    server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false, loadModels: ['simple'] });
+    server = createInferenceServer({
+      modelRepositories: [MODEL_REPOSITORY], httpPort: 0, host: '127.0.0.1', allowGrpc: false, loadModels: ['simple'], ...httpPathOptions(),
+    });
     port = (await server.start()).httpPort!;
   });
 

@@ -118,6 +118,30 @@ export function httpRequest(port: number, options: TestRequest): Promise<TestRes
   });
 }
 
+/**
+ * Which HTTP infer path the suites' servers use: the *.fast-infer.test.ts files turn on the opt-in fast path
+ * (server/protocol/http/fast-infer.ts) and run a whole suite again against it.
+ */
+export const httpPathUnderTest = { fastInfer: false };
+
+/** The server options for the path under test; every server a covered suite starts spreads these in. */
+export function httpPathOptions(): { httpFastInferPath?: boolean } {
+  return httpPathUnderTest.fastInfer ? { httpFastInferPath: true } : {};
+}
+
+const startedServers: InferenceServerApp[] = [];
+
+/** Requests the fast path answered, over every server started here (a fast-infer suite checks it took some). */
+export function fastInferAnswered(): number {
+  return startedServers.reduce((sum, server) => sum + (server.http.inferFastPath?.count ?? 0), 0);
+}
+
+/** Start `server`, remembered for fastInferAnswered. */
+export async function startServer(server: InferenceServerApp): Promise<Awaited<ReturnType<InferenceServerApp['start']>>> {
+  startedServers.push(server);
+  return server.start();
+}
+
 /** A server on the example repository (explicit mode, the given models loaded), HTTP on an ephemeral loopback port. */
 export async function startExampleServer(loadModels: string[]): Promise<{ server: InferenceServerApp; port: number }> {
   const server = createInferenceServer({
@@ -126,8 +150,9 @@ export async function startExampleServer(loadModels: string[]): Promise<{ server
     loadModels,
     httpPort: 0,
     host: '127.0.0.1',
+    ...httpPathOptions(),
   });
-  const started = await server.start();
+  const started = await startServer(server);
   expect(started.failedModels).toEqual([]);
   return { server, port: started.httpPort! };
 }

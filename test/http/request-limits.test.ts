@@ -8,7 +8,7 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { createInferenceServer, InferenceServerApp } from '../../server/app';
 import { buildHttpApp } from '../../server/protocol/http/app';
 import { InflateSlots, installCompression } from '../../server/protocol/http/compression';
-import { httpRequest, MODEL_REPOSITORY } from './helpers';
+import { httpPathOptions, httpRequest, MODEL_REPOSITORY, startServer } from './helpers';
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -73,8 +73,10 @@ describe('request timeout', () => {
   let server: InferenceServerApp;
 
   beforeAll(async () => {
-    server = createInferenceServer({ modelRepositories: [MODEL_REPOSITORY], modelControlMode: 'explicit', httpPort: 0, host: '127.0.0.1', allowGrpc: false });
-    await server.start();
+    server = createInferenceServer({
+      modelRepositories: [MODEL_REPOSITORY], modelControlMode: 'explicit', httpPort: 0, host: '127.0.0.1', allowGrpc: false, ...httpPathOptions(),
+    });
+    await startServer(server);
   });
   afterAll(() => server?.stop());
 

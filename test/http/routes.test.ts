@@ -7,6 +7,7 @@ import { createInferenceServer, InferenceServerApp } from '../../server/app';
 import { serializeBytesElements } from '../../server/core/tensor';
 import {
   binaryRequest,
+  httpPathOptions,
   httpRequest,
   int32s,
   MODEL_REPOSITORY,
@@ -578,6 +579,7 @@ describe('body limit (--http-max-input-size)', () => {
       httpPort: 0,
       host: '127.0.0.1',
       httpMaxInputSize: LIMIT,
+      ...httpPathOptions(),
     });
     smallPort = (await small.start()).httpPort!;
   });

@@ -18,7 +18,7 @@ import { MAIN } from './cli-process';
 /** Triton's long options, from SetupOptions() in src/command_line_parser.cc (the list the constructs check Triton's arguments against). */
 const TRITON_FLAGS = Object.keys(TRITON_RELEASE_FLAGS);
 
-const OWN_FLAGS = ['--version', '--host', '--max-instances-per-model', '--model-cache-dir', '--grpc-max-message-bytes'];
+const OWN_FLAGS = ['--version', '--host', '--http-fast-infer-path', '--max-instances-per-model', '--model-cache-dir', '--grpc-max-message-bytes'];
 
 const base = ['--model-repository=/models'];
 

@@ -16,7 +16,8 @@
  * of copying them (a 602 KB image whose header length is not a multiple of 4 was copied once more on the event loop).
  */
 import type { Readable } from 'node:stream';
-import { errorCodes, type FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { errorCodes } from 'fastify';
 import { INFERENCE_HEADER_CONTENT_LENGTH } from './codec';
 
 /** A payload stream as fastify hands it over: DecodedBody (compression.ts) reports the encoded bytes it has read. */
@@ -38,7 +39,7 @@ export function binarySectionPadding(headerLength: string | string[] | undefined
 }
 
 /** Read the whole body of `request` from `payload`, at most `limit` bytes. */
-export function readBody(request: FastifyRequest, payload: Payload, limit: number, done: Done): void {
+export function readBody(request: { readonly headers: IncomingHttpHeaders }, payload: Payload, limit: number, done: Done): void {
   const declared = Number(request.headers['content-length']);
   if (declared > limit) {
     done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());

@@ -11,6 +11,7 @@
  *    Node's closeIdleConnections does, resets clients whose next request is already on its way). Then the listener
  *    closes, last. Whatever is left at the timeout is cut.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Errors } from '../../core/errors';
@@ -26,6 +27,16 @@ interface ConnectionState {
   /** When the last response finished (or the connection opened), and how many bytes had been read then. */
   idleSince: number;
   bytesAtIdle: number;
+  /** The connection's latest response: the one the drain marks `Connection: close` if it began while it was running. */
+  latest?: ServerResponse;
+}
+
+/**
+ * Connection: close, on a response whose headers are not written yet. Set on the raw response (node:http merges it
+ * into fastify's headers), not in an onSend hook: a hook would cost every request something, drain or not.
+ */
+function closeAfter(response: ServerResponse): void {
+  if (!response.headersSent) response.setHeader('connection', 'close');
 }
 
 export class HttpDrain {
@@ -39,11 +50,6 @@ export class HttpDrain {
     app.addHook('onRequest', (request, _reply, done) => {
       done(this.draining && request.method === 'POST' ? Errors.serverShuttingDown() : undefined);
     });
-    // Responses to requests that were already running when the drain began close their connections too.
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      if (this.draining) void reply.header('connection', 'close');
-      done(null, payload);
-    });
     app.server.on('connection', (socket: Socket) => {
       this.lastConnectionChange = Date.now();
       this.connections.set(socket, { active: 0, idleSince: Date.now(), bytesAtIdle: 0 });
@@ -52,11 +58,14 @@ export class HttpDrain {
         this.lastConnectionChange = Date.now();
       });
     });
-    app.server.on('request', (request: { socket: Socket }, response: { once(event: 'close', listener: () => void): void }) => {
+    // Before fastify's own listener, so that a response fastify completes at once still gets the header.
+    app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+      if (this.draining) closeAfter(response);
       const state = this.connections.get(request.socket);
       if (!state) return;
       state.active += 1;
-      response.once('close', () => {
+      state.latest = response;
+      response.on('close', () => {
         state.active -= 1;
         state.idleSince = Date.now();
         state.bytesAtIdle = request.socket.bytesRead;
@@ -64,9 +73,12 @@ export class HttpDrain {
     });
   }
 
-  /** Start refusing new work; keep listening. */
+  /** Start refusing new work; keep listening. Responses still to be written, from now on, close their connections. */
   begin(): void {
+    if (this.draining) return;
     this.draining = true;
+    this.app.inferFastPath?.stop(); // its requests go to fastify, whose hooks refuse them
+    for (const state of this.connections.values()) if (state.active > 0 && state.latest) closeAfter(state.latest);
   }
 
   /** Open connections now. */

@@ -101,6 +101,23 @@ export function toHttpFailure(error: unknown, bodyLimit: number, request?: Reque
   return { statusCode: 500, message: INTERNAL_MESSAGE, headers: {} };
 }
 
+/** What a request that failed with `error` is answered, logged: unexpected 5xx at error, the rest at debug. */
+export function loggedFailure(error: unknown, bodyLimit: number, request: RequestFacts, log: FailureLog, reqId: string): HttpFailure {
+  const failure = toHttpFailure(error, bodyLimit, request);
+  if (failure.statusCode >= 500 && !isInferenceError(error)) {
+    log.error({ reqId, err: error }, 'unexpected error while handling a request');
+  } else {
+    log.debug({ reqId, statusCode: failure.statusCode, error: failure.message }, 'request failed');
+  }
+  return failure;
+}
+
+/** The two levels loggedFailure writes at (fastify's request logger, or the server's pino logger). */
+export interface FailureLog {
+  error(object: object, message: string): void;
+  debug(object: object, message: string): void;
+}
+
 export function errorBody(message: string): string {
   return JSON.stringify({ error: message });
 }
@@ -127,15 +144,9 @@ function isKnownPath(url: string): boolean {
 
 /** Install the error handler, the not-found handler and the framework-error hook on the root instance. */
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
-  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const failure = toHttpFailure(error, bodyLimit, request);
-    if (failure.statusCode >= 500 && !isInferenceError(error)) {
-      request.log.error({ err: error }, 'unexpected error while handling a request');
-    } else {
-      request.log.debug({ statusCode: failure.statusCode, error: failure.message }, 'request failed');
-    }
-    return sendFailure(reply, failure);
-  });
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) =>
+    sendFailure(reply, loggedFailure(error, bodyLimit, request, request.log, request.id)),
+  );
 
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const failure = isKnownPath(request.url)

@@ -3,11 +3,13 @@
  * content type (JSON, or JSON + binary tensors); the response is written as a ready string or Buffer with an
  * explicit content type, so fastify does no serialization work of its own.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   decodeInferRequestAsync,
   decodeRawInferRequest,
   DecodedInferRequest,
+  EncodedInferResponse,
   encodeInferResponse,
   INFERENCE_HEADER_CONTENT_LENGTH,
   InferTarget,
@@ -18,23 +20,39 @@ import { ModelParams, modelPaths, RouteOptions } from './options';
 import { forwardHeaders } from '../../../core/header-forwarding';
 import type { RequestTrace } from '../../../core/request-trace';
 import type { InferenceServiceApi } from '../../../core/service-api';
+import type { InferResponse } from '../../../core/types';
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-async function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>): Promise<DecodedInferRequest> {
-  const body = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
-  const target: InferTarget = { model: request.params.model, version: request.params.version };
-  const jsonLength = parseInferenceHeaderLength(request.headers[INFERENCE_HEADER_CONTENT_LENGTH], body.length);
+/**
+ * The infer request in `body` for `target` (this route's, the opt-in fast path's in fast-infer.ts, and bench:http's
+ * node:http floor's). As Triton, the model is looked up before the body is parsed.
+ */
+export async function decodeInferBody(
+  service: InferenceServiceApi,
+  target: InferTarget,
+  body: Buffer,
+  headers: IncomingHttpHeaders,
+): Promise<DecodedInferRequest> {
+  const jsonLength = parseInferenceHeaderLength(headers[INFERENCE_HEADER_CONTENT_LENGTH], body.length);
   if (jsonLength === 0) {
     // Raw request: the body is the only input's data, described by the model metadata.
     const { inputs } = service.modelMetadata(target.model, target.version);
     const batched = (service.modelConfig(target.model, target.version).max_batch_size ?? 0) > 0;
     return decodeRawInferRequest(body, target, { inputs, batched });
   }
-  // As Triton, the model is looked up before the body is parsed: a request for a model that does not exist costs
-  // nothing more. The inputs' names and datatypes are checked once the JSON is read, before the tensors are made.
+  // A request for a model that does not exist costs nothing more. The inputs' names and datatypes are checked once
+  // the JSON is read, before the tensors are made.
   service.checkInferTarget(target.model, target.version, undefined, []);
   return decodeInferRequestAsync(body, target, jsonLength, (rid, inputs) => service.checkInferTarget(target.model, target.version, rid, inputs));
+}
+
+/** The answer to `decoded`: its id is kept when the model's response has none. */
+export function encodeInferAnswer(decoded: DecodedInferRequest, response: InferResponse): EncodedInferResponse {
+  return encodeInferResponse(
+    response.id === undefined && decoded.request.id !== undefined ? { ...response, id: decoded.request.id } : response,
+    decoded.outputEncoding,
+  );
 }
 
 /** The trace's HTTP_SEND_* timestamps: it is written once the response has gone out (or the connection closed). */
@@ -64,16 +82,14 @@ export async function inferRoutes(app: FastifyInstance, { service, headerForward
   const handler = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const startNs = service.isTracing() ? receivedAt.get(request) : undefined;
     const endNs = startNs === undefined ? undefined : process.hrtime.bigint();
-    const decoded = await decode(service, request);
+    const target: InferTarget = { model: request.params.model, version: request.params.version };
+    const decoded = await decodeInferBody(service, target, Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY, request.headers);
     let inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
     if (headerForwardPattern) inferRequest = forwardHeaders(inferRequest, rawHeaderPairs(request.raw.rawHeaders), headerForwardPattern);
     // As Triton, a request whose client goes away before the response is sent is cancelled (client-gone.ts).
     const response = await service.infer({ ...inferRequest, signal: clientGoneSignal(reply.raw) });
     if (response.trace) traceSend(response.trace, reply);
-    const encoded = encodeInferResponse(
-      response.id === undefined && decoded.request.id !== undefined ? { ...response, id: decoded.request.id } : response,
-      decoded.outputEncoding,
-    );
+    const encoded = encodeInferAnswer(decoded, response);
     reply.header('content-type', encoded.contentType);
     if (encoded.inferenceHeaderLength !== undefined) {
       reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.inferenceHeaderLength);
