@@ -24,6 +24,8 @@ beforeAll(async () => {
   server = await startServer({
     modelRepositories: [repository],
     loadModels: ['cancel_probe_double', 'cancel_wait', 'bls_cancel'],
+    // Infer requests with a Content-Length take the opt-in node:http path, chunked ones fastify's route: both cancel.
+    httpFastInferPath: true,
     pythonStubOutput: (_stream, text) => {
       stubLines.push(...text.split('\n'));
       for (const waiter of [...lineWaiters]) {
@@ -155,13 +157,19 @@ test('a cancelled gRPC stream: the decoupled Python model sees its request cance
   expect(await cancelledCount('cancel_probe')).toBe(before + 1);
 }, 120_000);
 
-test('an HTTP infer whose connection closes while the model runs: request.is_cancelled() turns true', async () => {
+test.each([
+  ['the fastify route', { 'transfer-encoding': 'chunked' }, 0],
+  ['the fast infer path', {}, 1],
+])('an HTTP infer (%s) whose connection closes while the model runs: request.is_cancelled() turns true', async (_path, headers, fast) => {
   const before = await cancelledCount('cancel_wait');
+  const fastBefore = server.app.http.inferFastPath!.count;
   const waited = requestEvents('cancel_wait');
-  const request = http.request({ host: '127.0.0.1', port: server.httpPort, method: 'POST', path: '/v2/models/cancel_wait/infer' });
+  const value = 7 + fast;
+  const request = http.request({ host: '127.0.0.1', port: server.httpPort, method: 'POST', path: '/v2/models/cancel_wait/infer', headers });
   request.on('error', () => undefined); // the destroy below
-  request.end(JSON.stringify({ inputs: [{ name: 'IN', datatype: 'INT32', shape: [1], data: [7] }] }));
-  await stubLine('waiting 7');
+  request.end(JSON.stringify({ inputs: [{ name: 'IN', datatype: 'INT32', shape: [1], data: [value] }] }));
+  await stubLine(`waiting ${value}`);
+  expect(server.app.http.inferFastPath!.count).toBe(fastBefore + fast);
   request.destroy();
   await waited.ended(1);
   expect(await cancelledCount('cancel_wait')).toBe(before + 1);
@@ -175,10 +183,10 @@ test('a cancelled gRPC ModelInfer call while the model runs: request.is_cancelle
     const answered = new Promise<grpc.ServiceError | null>((resolve) => {
       const call = (client.ModelInfer as (request: unknown, callback: (error: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall).call(
         client,
-        { model_name: 'cancel_wait', inputs: [{ name: 'IN', datatype: 'INT32', shape: [1] }], raw_input_contents: [int32Contents([8])] },
+        { model_name: 'cancel_wait', inputs: [{ name: 'IN', datatype: 'INT32', shape: [1] }], raw_input_contents: [int32Contents([9])] },
         resolve,
       );
-      void stubLine('waiting 8').then(() => call.cancel());
+      void stubLine('waiting 9').then(() => call.cancel());
     });
     expect((await answered)?.code).toBe(grpc.status.CANCELLED);
     await waited.ended(1);
