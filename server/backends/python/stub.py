@@ -290,7 +290,15 @@ class Stub:
             responses = self.run_execute(requests)
         except BaseException as error:
             self.untrack_requests(message)
-            send_message({"type": "result", "id": message["id"], "error": self.batch_error(describe_exception(error))})
+            text = self.batch_error(describe_exception(error))
+            if self.decoupled and requests and all(request._response_sender._closed for request in requests):
+                # Every request has had its final flag: no client can be told (e.g. a send after the final one
+                # raised). Triton's python backend logs it; the requests stay as they ended.
+                sys.stderr.write("E python: %s\n" % text)
+                sys.stderr.flush()
+                self.finish_decoupled(message, None, started, inputs_done, time.perf_counter_ns())
+                return
+            send_message({"type": "result", "id": message["id"], "error": text})
             return
         infer_done = time.perf_counter_ns()
         if self.decoupled:
@@ -335,8 +343,11 @@ class Stub:
         """A decoupled execute returns None; its responses travel (or will travel) through the response senders."""
         if returned is not None:
             self.untrack_requests(message)
-            error = "Failed to process the request(s) for model instance '%s', message: decoupled models must return" \
-                " None from execute and send their responses through the response sender" % self.instance_name
+            # Triton's words (its qa looks for them); the responses go through the response senders.
+            error = self.batch_error(
+                "Python model '%s' is using the decoupled mode and the execute function must return None."
+                % self.instance_name
+            )
             send_message({"type": "result", "id": message["id"], "error": error})
             return
         send_message(
