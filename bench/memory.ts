@@ -24,6 +24,7 @@ import { freePort, httpRequest, benchPaths, requireBuilt, ServerChild, startServ
 import { mib, processMemory, settledRss } from './lib/rss';
 import { BenchRequest, checkSimpleResponse, simpleJsonRequest } from './lib/simple-requests';
 import { benchArgs } from './lib/args';
+import { imageMemoryEnv } from './lib/image-env';
 
 const TARGET_RATIO = 1.1;
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
@@ -90,15 +91,6 @@ async function post(child: ServerChild, urlPath: string, body = ''): Promise<voi
   if (result.status !== 200) throw new Error(`POST ${urlPath}: ${result.status} ${result.body.toString('utf8').slice(0, 300)}`);
 }
 
-/** The memory settings the Dockerfile's ENV gives the image: its MALLOC_* variables and NODE_OPTIONS. */
-function imageMemoryEnv(): Record<string, string> {
-  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const env: Record<string, string> = Object.fromEntries([...dockerfile.matchAll(/\b(MALLOC_[A-Z_]+)=([0-9]+)/g)].map((m) => [m[1], m[2]]));
-  const nodeOptions = /^\s*NODE_OPTIONS=("[^"]*"|\S+)/m.exec(dockerfile)?.[1].replace(/^"|"$/g, '');
-  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
-  return env;
-}
-
 const PRELOADED_ALLOCATORS: Record<string, string> = {
   jemalloc: 'libjemalloc.so.2',
   tcmalloc: 'libtcmalloc_minimal.so.4',
@@ -107,7 +99,7 @@ const PRELOADED_ALLOCATORS: Record<string, string> = {
 /** The environment of one series (see MallocSeries). */
 function seriesEnv(name: MallocSeries): Record<string, string> {
   if (name === 'default') return {};
-  const image = imageMemoryEnv();
+  const image = imageMemoryEnv(ROOT);
   if (name === 'image') return image;
   const library = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib']
     .map((dir) => path.join(dir, PRELOADED_ALLOCATORS[name]))

@@ -3,7 +3,7 @@
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
  *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
- *                            --header-pad=1]
+ *                            --header-pad=1 --image-env]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
@@ -14,6 +14,8 @@
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
  * --header-pad=N: N spaces before the request's JSON header (176 bytes otherwise, a multiple of 4 by chance), as
  * clients whose JSON has another length send it: the image's bytes then start off a 4-byte boundary in the body.
+ * --image-env: raw and server children both run with the memory settings of the Dockerfile's ENV (MALLOC_* and
+ * NODE_OPTIONS, bench/lib/image-env.ts), as the container runs the server; without it, with glibc's defaults.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -21,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchArgs } from './lib/args';
 import { profileTables, summariseProfile } from './lib/cpuprofile';
+import { imageMemoryEnv } from './lib/image-env';
 import { describeMachine, machineInfo } from './lib/machine';
 import { benchPaths, freePort, HOST, httpRequest, processCpuSeconds, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { threadCpu, threadCpuDelta } from './lib/threads';
@@ -43,10 +46,12 @@ interface Args {
   compare?: string;
   /** Spaces before the JSON header (0: none). */
   headerPad: number;
+  /** Environment of every child: the image's memory settings with --image-env, else none. */
+  env: Record<string, string>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0 };
+  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {} };
   for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'threads') args.threads = number();
     else if (key === 'clients') args.clients = number();
@@ -56,6 +61,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'profile') args.profile = true;
     else if (key === 'compare') args.compare = path.resolve(value);
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
+    else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
     else throw new Error(`unknown option ${arg}`);
   }
   return args;
@@ -99,11 +105,17 @@ function binaryBody(headerPad: number): { body: Buffer; headerLength: number } {
   return { body: Buffer.concat([header, Buffer.from(image.buffer, image.byteOffset, image.byteLength)]), headerLength: header.length };
 }
 
-async function startServer(repository: string, script: string, name: string, nodeArgs: string[] = []): Promise<{ child: ServerChild; metricsPort: number }> {
+async function startServer(
+  repository: string,
+  script: string,
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<{ child: ServerChild; metricsPort: number }> {
   const port = await freePort();
   const metricsPort = await freePort();
   const args = [`--model-repository=${repository}`, `--http-port=${port}`, '--grpc-port=0', `--metrics-port=${metricsPort}`, `--host=${HOST}`];
-  const child = await startServerChild({ name, nodeArgs, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000 });
+  const child = await startServerChild({ name, nodeArgs, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000, env });
   return { child, metricsPort };
 }
 
@@ -155,7 +167,7 @@ interface Row {
 }
 
 async function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = []): Promise<Row> {
-  const { child, metricsPort } = await startServer(repository, script, name, nodeArgs);
+  const { child, metricsPort } = await startServer(repository, script, name, args.env, nodeArgs);
   try {
     const check = await httpRequest(child.port, 'POST', INFER_PATH, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body, 30_000);
     if (check.status !== 200) throw new Error(`${name}: infer answered ${check.status}: ${check.body.toString('utf8', 0, 300)}`);
@@ -180,7 +192,7 @@ async function measureServer(repository: string, script: string, name: string, a
 async function measureRaw(modelFile: string, args: Args): Promise<Row> {
   const timeoutMs = (args.warmup + args.duration + 60) * 1000;
   const raw = await runJsonChild<OrtImageRawResult>(
-    path.join(LIB, 'ort-image-raw.js'), [modelFile, String(args.threads), String(args.duration), String(args.warmup)], ROOT, timeoutMs,
+    path.join(LIB, 'ort-image-raw.js'), [modelFile, String(args.threads), String(args.duration), String(args.warmup)], ROOT, timeoutMs, args.env,
   );
   return { imagesPerSecond: raw.imagesPerSecond, cpuUsPerImage: raw.cpuUsPerImage, loadSeconds: raw.loadSeconds };
 }
@@ -189,6 +201,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   requireBuilt([SERVER_MAIN, path.join(LIB, 'ort-image-raw.js')], 'bench:resnet');
   log(`Machine: ${describeMachine(machineInfo())}`);
+  if (Object.keys(args.env).length > 0) log(`Environment of every child (--image-env): ${Object.entries(args.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const { repository, modelFile } = writeRepository(args.threads);
   const { body, headerLength } = binaryBody(args.headerPad);
   log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension, JSON header ${headerLength} bytes); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);

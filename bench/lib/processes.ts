@@ -176,10 +176,16 @@ export async function startServerChild(options: StartOptions): Promise<ServerChi
   }
 }
 
-/** Run `node script args` to completion and parse the last stdout line as JSON. */
-export function runJsonChild<T>(script: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<T> {
+/** Run `node script args` to completion (with `env` over this process's) and parse the last stdout line as JSON. */
+export function runJsonChild<T>(
+  script: string,
+  args: readonly string[],
+  cwd: string,
+  timeoutMs: number,
+  env?: Readonly<Record<string, string>>,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

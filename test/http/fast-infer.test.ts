@@ -72,6 +72,7 @@ describe('fast infer path', () => {
     ['a client that accepts gzip', { url: '/v2/models/simple/infer', ...json({ inputs: simpleInputs() }, { 'accept-encoding': 'gzip' }) }],
     ['a percent-encoded path', { url: '/v2/models/simpl%65/infer', ...json({ inputs: simpleInputs() }) }],
     ['a query string', { url: '/v2/models/simple/infer?x=1', ...json({ inputs: simpleInputs() }) }],
+    ['a "#" in the path (fastify ends the path there)', { url: '/v2/models/simple#x/infer', ...json({ inputs: simpleInputs() }) }],
     ['a chunked body', { url: '/v2/models/simple/infer', ...json({ inputs: simpleInputs() }, { 'transfer-encoding': 'chunked' }) }],
     ['an empty body', { url: '/v2/models/simple/infer', method: 'POST', headers: {} }],
   ];

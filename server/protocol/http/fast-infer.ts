@@ -18,8 +18,11 @@ import { INFERENCE_HEADER_CONTENT_LENGTH, type InferTarget } from './codec';
 import { errorBody, FailureLog, HttpFailure, loggedFailure } from './errors';
 import { decodeInferBody, encodeInferAnswer } from './routes/infer';
 
-/** The route's path, as fastify matches it (maxParamLength 1024, app.ts); '%' and '?' are left to fastify's decoding. */
-const INFER_PATH = /^\/v2\/models\/([^/?%]{1,1024})(?:\/versions\/([^/?%]{1,1024}))?\/infer$/;
+/**
+ * The route's path, as fastify matches it (maxParamLength 1024, app.ts); '%', '?' and '#' (find-my-way ends the path
+ * at either) are left to fastify.
+ */
+const INFER_PATH = /^\/v2\/models\/([^/?%#]{1,1024})(?:\/versions\/([^/?%#]{1,1024}))?\/infer$/;
 
 const SILENT: FailureLog = { error: () => undefined, debug: () => undefined };
 
