@@ -118,10 +118,17 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
       return;
     }
     // As Triton's gRPC frontend: a cancelled call cancels its request (docs/user_guide/request_cancellation.md).
+    // grpc-js 1.14 also emits 'cancelled' after every status it sends (sendStatus calls notifyOnCancel on success
+    // too): once answered, that is not a client gone, and work the request left running (an ensemble's sibling steps
+    // after a failed one) must not be cancelled by it.
+    let answered = false;
     const cancellation = new Cancellation();
-    call.once('cancelled', () => cancellation.cancel());
+    call.once('cancelled', () => {
+      if (!answered) cancellation.cancel();
+    });
     service.infer({ ...request, signal: cancellation }, 'grpc').then(
       (response) => {
+        answered = true;
         response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;
         try {
@@ -137,7 +144,10 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
           response.trace.finish();
         }
       },
-      (error: unknown) => fail(log, callback, error),
+      (error: unknown) => {
+        answered = true;
+        fail(log, callback, error);
+      },
     );
   };
   return { modelInfer, modelStreamInfer: streamInferHandler(service, log, options.headerForwardPattern) };

@@ -61,10 +61,18 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     let ended = false;
     const ordered = new InOrderWriter();
     // As Triton cancels a cancelled stream's requests: a streaming ensemble starts no further steps for them.
+    // grpc-js also emits 'cancelled' after the status that end() sends: from then on it is no client gone (see
+    // service.ts), and it must not cancel what a request left running (an ensemble's siblings of a failed step).
+    let answered = false;
     const cancellation = new Cancellation();
-    call.on('cancelled', () => cancellation.cancel());
+    call.on('cancelled', () => {
+      if (!answered) cancellation.cancel();
+    });
     const finishIfDone = () => {
-      if (ended && pending === 0 && !call.cancelled) call.end();
+      if (ended && pending === 0 && !call.cancelled) {
+        answered = true;
+        call.end();
+      }
     };
     const write = (message: ModelStreamInferResponseMessage, trace?: RequestTrace) => {
       if (call.cancelled) return trace?.finish();
