@@ -70,6 +70,25 @@ describe('InstancePoolScheduler', () => {
     expect(scheduler.pendingCount).toBe(0);
   });
 
+  it('a cancelled request does not count toward a batch: the batcher still waits for live requests to fill it', async () => {
+    const instance = new GatedInstance();
+    instance.autoOpen = true;
+    // An hour's delay: only live requests that fill the batch of 2 can start an execution.
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxBatchSize: 2, maxQueueDelayNs: 3600e9 });
+    const client = new AbortController();
+    const gone = scheduler.enqueue({ ...job([1]), signal: client.signal });
+    client.abort();
+    const b = scheduler.enqueue(job([2]));
+    await expect(gone).rejects.toMatchObject({ code: 'CANCELLED' });
+    await afterDispatch();
+    // Counted, the cancelled request would have "filled" the batch and sent b alone.
+    expect(instance.executions).toHaveLength(0);
+    const c = scheduler.enqueue(job([3]));
+    expect((await Promise.all([b, c])).map((r) => Array.from(r.outputs[0].data as Int32Array))).toEqual([[4], [6]]);
+    expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([[2, 1]]);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
   it('a queue holding only cancelled requests runs nothing and lets a drain finish', async () => {
     const instance = new GatedInstance();
     const scheduler = new InstancePoolScheduler([instance], { ...batching, enabled: false });
