@@ -21,6 +21,7 @@ import os
 import queue
 import struct
 import threading
+import weakref
 
 CONTROL_FD = 3
 INPUT_FD = 4
@@ -138,7 +139,10 @@ class Channel:
         self.lock = threading.Lock()
         self.calls = {}  # BLS call id -> callback(message, tensors or None)
         self.next_call = 1
-        self.requests = {}  # (execute id, index) -> pb_utils.InferenceRequest still running, for cancel messages
+        # (execute id, index) -> pb_utils.InferenceRequest still running, for cancel messages. Weak: a decoupled model
+        # that drops a request without its final flag must not leave it (inputs included) here for the stub's life; a
+        # request nobody holds cannot see a cancel anyway.
+        self.requests = weakref.WeakValueDictionary()
         self.cancelled_early = set()  # cancels that came before the main thread built their request
         self.closed = False
         self.thread = threading.Thread(target=self._read, name="stub-channel", daemon=True)
@@ -160,11 +164,12 @@ class Channel:
     def track_request(self, execute_id, index, request):
         """A request a cancel message may name until untrack_request (a decoupled one: until its final flag)."""
         with self.lock:
-            # Executes are built in id order: a cancel kept for an earlier id named a request already finished.
-            self.cancelled_early = {key for key in self.cancelled_early if key[0] >= execute_id}
-            if (execute_id, index) in self.cancelled_early:
-                self.cancelled_early.discard((execute_id, index))
-                request._cancelled = True
+            if self.cancelled_early:  # almost always empty: no per-request copy then
+                # Executes are built in id order: a cancel kept for an earlier id named a request already finished.
+                self.cancelled_early = {key for key in self.cancelled_early if key[0] >= execute_id}
+                if (execute_id, index) in self.cancelled_early:
+                    self.cancelled_early.discard((execute_id, index))
+                    request._cancelled = True
             self.requests[(execute_id, index)] = request
 
     def untrack_request(self, execute_id, index):
