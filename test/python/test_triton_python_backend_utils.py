@@ -223,12 +223,12 @@ class StubChannelRequests(unittest.TestCase):
     def test_a_cancel_marks_a_tracked_request_and_one_that_comes_before_its_request(self):
         channel = Channel(None, None)
         running = self.decoupled_request(1, 0)
-        channel.track_request(1, 0, running)
+        channel.track_request(1, 0, running, decoupled=True)
         channel._cancel({"type": "cancel", "id": 1, "index": 0})
         self.assertTrue(running.is_cancelled() and running._response_sender.is_cancelled())
         channel._cancel({"type": "cancel", "id": 2, "index": 0})
         early = self.decoupled_request(2, 0)
-        channel.track_request(2, 0, early)
+        channel.track_request(2, 0, early, decoupled=True)
         self.assertTrue(early.is_cancelled())
         self.assertEqual(channel.cancelled_early, set())
 
@@ -244,15 +244,17 @@ class StubChannelRequests(unittest.TestCase):
         # A decoupled model that drops a request without its final flag: the channel must not keep it (and its
         # inputs) for the stub's life. The request and its sender refer to each other, so it takes a collection.
         channel = Channel(None, None)
-        channel.track_request(7, 0, self.decoupled_request(7, 0))
+        channel.track_request(7, 0, self.decoupled_request(7, 0), decoupled=True)
         held = self.decoupled_request(7, 1)
-        channel.track_request(7, 1, held)
+        channel.track_request(7, 1, held, decoupled=True)
         gc.collect()
-        self.assertEqual(list(channel.requests.keys()), [(7, 1)])
+        self.assertEqual(list(channel.streaming.keys()), [(7, 1)])
         # A cancel for the dropped one is harmless; the held one is still cancellable.
         channel._cancel({"type": "cancel", "id": 7, "index": 0})
         channel._cancel({"type": "cancel", "id": 7, "index": 1})
         self.assertTrue(held.is_cancelled())
+        channel.untrack_request(7, 1)
+        self.assertEqual(list(channel.streaming.keys()), [])
 
 
 if __name__ == "__main__":

@@ -224,7 +224,7 @@ class Stub:
                 request._response_sender = self.pb_utils.InferenceResponseSender(
                     message["id"], index, spec.get("requested_output_names", []), request
                 )
-            self.channel.track_request(message["id"], index, request)
+            self.channel.track_request(message["id"], index, request, self.decoupled)
             requests.append(request)
         return requests
 
