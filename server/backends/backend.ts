@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../config/model-config';
+import type { CancelSignal } from '../core/cancellation';
 import type { Tensor } from '../core/tensor';
 import type { InferStreamListener, ResponseSink } from '../core/streaming';
 import type { InferRequest, InferResponse, Parameters } from '../core/types';
@@ -61,6 +62,8 @@ export interface RequestContext {
   readonly correlationId?: CorrelationId;
   /** Triton's request flags: 1 sequence START, 2 sequence END. */
   readonly flags?: number;
+  /** Aborted when the request's client is gone (InferRequest.signal): the Python backend tells the model. */
+  readonly signal?: CancelSignal;
 }
 
 /** One loaded instance of a model version; executes one batch at a time. */

@@ -125,7 +125,7 @@ export class InstancePoolScheduler implements Scheduler {
       const instance = this.free[slot];
       const pipelined = (this.busy.get(instance) ?? 0) > 0;
       const first = this.takeBatch(!pipelined, pipelined && this.batching.enabled);
-      if (!first) return;
+      if (!first) break; // waiting for a fuller batch, or only cancelled requests were left
       this.free.splice(slot, 1);
       // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
       // and no idle instance could run it in parallel.
@@ -171,40 +171,58 @@ export class InstancePoolScheduler implements Scheduler {
 
   /**
    * The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one, or, with
-   * `onlyFull`, when the queue holds no full batch.
+   * `onlyFull`, when the queue holds no full batch. Requests whose client has gone are taken out first and answered
+   * CANCELLED without running, as Triton's dynamic batcher removes cancelled requests before it forms a batch
+   * (docs/user_guide/request_cancellation.md): they count toward neither its size nor its max_queue_delay clock.
    */
   private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
-    const order = this.queue.inOrder();
-    const first = order.next().value as QueueEntry<Waiting>;
-    if (!this.batching.enabled || first.item.job.sink) {
-      this.queue.remove([first]);
-      return [first];
-    }
-    const picked = [first];
-    let size = first.item.job.batchSize;
+    const cancelled: QueueEntry<Waiting>[] = [];
+    const picked: QueueEntry<Waiting>[] = [];
+    let size = 0;
     let blocked = false;
-    for (const next of order) {
-      const job = next.item.job;
-      if (job.sink || size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(first.item.job.inputs, job.inputs)) {
+    for (const entry of this.queue.inOrder()) {
+      if (isCancelled(entry)) {
+        cancelled.push(entry);
+        continue;
+      }
+      const job = entry.item.job;
+      if (picked.length === 0) {
+        picked.push(entry);
+        size = job.batchSize;
+        if (!this.batching.enabled || job.sink) break;
+        continue;
+      }
+      if (job.sink || size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(picked[0].item.job.inputs, job.inputs)) {
         blocked = true; // the next request cannot join: waiting gains nothing
         break;
       }
-      picked.push(next);
+      picked.push(entry);
       size += job.batchSize;
     }
+    if (cancelled.length > 0) {
+      this.queue.remove(cancelled);
+      for (const entry of cancelled) entry.item.reject(Errors.requestCancelled(entry.item.job.requestId));
+    }
+    if (picked.length === 0 || !this.ready(picked[0], size, blocked, mayWait, onlyFull)) return undefined;
+    this.queue.remove(picked);
+    return picked;
+  }
+
+  /** Whether a batch of `size` led by `first` runs now, rather than wait for a fuller one (arms the delay then). */
+  private ready(first: QueueEntry<Waiting>, size: number, blocked: boolean, mayWait: boolean, onlyFull: boolean): boolean {
+    if (!this.batching.enabled || first.item.job.sink) return true;
     const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
-    if (onlyFull && !full) return undefined;
+    if (onlyFull && !full) return false;
     if (!full && !blocked && !this.flushing && this.batching.maxQueueDelayNs > 0) {
-      if (!mayWait) return undefined;
+      if (!mayWait) return false;
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
       const remainingNs = this.batching.maxQueueDelayNs - waitedNs;
       if (remainingNs > 0) {
         this.armDelay(remainingNs);
-        return undefined;
+        return false;
       }
     }
-    this.queue.remove(picked);
-    return picked;
+    return true;
   }
 
   private armDelay(remainingNs: number): void {
@@ -322,6 +340,10 @@ export class InstancePoolScheduler implements Scheduler {
     this.drainWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function isCancelled(entry: QueueEntry<Waiting>): boolean {
+  return entry.item.job.signal?.aborted === true;
 }
 
 function mergeInputs(perJob: Tensor[][]): Tensor[] {

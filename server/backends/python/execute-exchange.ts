@@ -100,5 +100,6 @@ function requestFields(request: RequestContext | undefined): Record<string, unkn
     parameters,
     correlation_id: json(request.correlationId ?? 0),
     flags: request.flags ?? 0,
+    ...(request.signal?.aborted ? { cancelled: true } : {}),
   };
 }

@@ -214,6 +214,9 @@ export class StubProcess {
     const { wire, end, region } = this.files.write(runs.map((run) => run.inputs));
     const id = this.nextId++;
     const written = process.hrtime.bigint();
+    // Until the run is over (a decoupled request's: its final flag), a client that goes away is told to the model.
+    const stopWatching = this.watchCancellation(id, runs);
+    if (inputsHeldUntil) inputsHeldUntil.then(stopWatching, stopWatching);
     let reply: FromStub;
     try {
       reply = await this.request(
@@ -226,7 +229,10 @@ export class StubProcess {
       // The execute is over: the inputs' region may be reused (a decoupled request's once it has finished).
       const release = () => this.files.release(region);
       if (inputsHeldUntil) inputsHeldUntil.then(release, release);
-      else release();
+      else {
+        release();
+        stopWatching();
+      }
     }
     const replied = process.hrtime.bigint();
     if (reply.type !== 'result' || reply.id !== id) {
@@ -266,6 +272,27 @@ export class StubProcess {
       finished();
       this.traffic.streams.delete(id);
     }
+  }
+
+  /**
+   * Python's request.is_cancelled(), as Triton's python backend reports it: a run whose request signal aborts while
+   * the stub holds it gets a 'cancel' message (stub.py marks its InferenceRequest and response sender). A request
+   * already cancelled when it is sent says so in the execute message. Returns the function that stops listening.
+   */
+  private watchCancellation(id: number, runs: readonly StubRun[]): () => void {
+    const listeners: Array<() => void> = [];
+    runs.forEach((run, index) => {
+      const signal = run.request?.signal;
+      if (!signal || signal.aborted) return;
+      const cancel = () => {
+        if (this.alive) this.send({ type: 'cancel', id, index });
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+      listeners.push(() => signal.removeEventListener('abort', cancel));
+    });
+    return () => {
+      for (const stop of listeners.splice(0)) stop();
+    };
   }
 
   /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
