@@ -4,6 +4,7 @@
  */
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
+import type { ResponseSink } from '../../core/streaming';
 import type { RequestContext } from '../backend';
 import { TRITON_ERROR_CODES, WireResponse } from './stub-traffic';
 import type { TensorFiles, WireTensor } from './tensor-files';
@@ -13,6 +14,11 @@ export interface StubRun {
   readonly inputs: readonly Tensor[];
   readonly outputNames: readonly string[];
   readonly request?: RequestContext;
+}
+
+/** One request of a decoupled model's execute: its responses go to `sink`. */
+export interface DecoupledStubRun extends StubRun {
+  readonly sink: ResponseSink;
 }
 
 export interface StubExecution {
@@ -54,13 +60,15 @@ export function executeMessage(id: number, inputEnd: number, wire: readonly Wire
 
 /**
  * Each run's outputs (read from the output file) or its own error response; throws, in Triton's wording, when execute
- * raised or the stub answered for the wrong number of requests. Timings are the call's, shared evenly between the runs.
+ * raised or the stub answered for the wrong number of requests. Timings are the call's, shared evenly between the runs
+ * when `shared` (each run's outputs are its own part of the call), else each run's are the whole call's.
  */
 export function executeOutcomes(
   result: ExecuteResult,
   runs: number,
   files: TensorFiles,
   stamps: ExecuteStamps,
+  shared = true,
 ): Array<StubExecution | InferenceError> {
   if (result.error !== undefined) throw Errors.pythonExecuteFailed(result.error.trimEnd());
   const responses = result.responses ?? [];
@@ -77,7 +85,7 @@ export function executeOutcomes(
   const outputNs = result.output_ns ?? 0;
   // The channel's round trip beyond the stub's own work is shared between input and output, as copies are.
   const channelNs = Math.max(0, Number(replied - written) - inputNs - inferNs - outputNs);
-  const share = 1 / runs;
+  const share = shared ? 1 / runs : 1;
   const timings = {
     computeInputNs: (Number(written - started) + inputNs + channelNs / 2) * share,
     computeInferNs: inferNs * share,

@@ -1,7 +1,7 @@
 import { Cancellation, type CancelSignal } from '../../core/cancellation';
 import { ErrorCode, Errors, InferenceError } from '../../core/errors';
-import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
+import { DecoupledStreams } from './decoupled-streams';
 import type { TensorFiles, WireTensor } from './tensor-files';
 import { MetricMessage, StubMetricCalls } from './metric-calls';
 
@@ -61,8 +61,8 @@ export const TRITON_ERROR_CODES: readonly ErrorCode[] = [
  * runs through `onBls` and its responses go back with their tensors in the input file.
  */
 export class StubTraffic {
-  /** Decoupled executions waiting for responses, by execute id. */
-  readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
+  /** Decoupled requests waiting for responses, by execute id and index. */
+  readonly streams = new DecoupledStreams();
   /** Runs the model's BLS calls; without one they get an error response. */
   onBls: BlsHandler | undefined;
   /** The model's custom metrics (pb_utils.MetricFamily); without a registry every call gets an error. */
@@ -116,11 +116,7 @@ export class StubTraffic {
     } finally {
       if (message.region !== undefined) this.send({ type: 'release', region: message.region });
     }
-    const stream = this.streams.get(message.id);
-    if (!stream) return; // the request already failed (execute raised): late responses have nowhere to go
-    const final = (message.flags & 1) !== 0;
-    stream.sink(response, final);
-    if (final) stream.finished();
+    this.streams.deliver(message.id, message.index, response, (message.flags & 1) !== 0);
   }
 
   private onBlsCall(call: BlsCallMessage): void {
