@@ -95,6 +95,22 @@ export function executeOutcomes(
 }
 
 /**
+ * Python's request.is_cancelled(), as Triton's python backend reports it: a run whose request signal aborts while
+ * the stub holds it is told with `cancel(index)` (a 'cancel' message: stub.py marks its InferenceRequest and
+ * response sender). A request already cancelled when it is sent says so in the execute message. Returns, per run,
+ * the function that stops listening.
+ */
+export function watchCancellation(runs: readonly StubRun[], cancel: (index: number) => void): Array<() => void> {
+  return runs.map((run, index) => {
+    const signal = run.request?.signal;
+    if (!signal || signal.aborted) return () => undefined;
+    const listener = () => cancel(index);
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  });
+}
+
+/**
  * The fields of one request in an execute message, as stub.py builds its InferenceRequest from them. 64-bit values
  * past 2^53 travel as strings (JSON numbers would lose digits).
  */

@@ -9,7 +9,7 @@ import { TensorFiles } from './tensor-files';
 import type { RequestContext } from '../backend';
 import { CustomMetricRegistry, StubMetricCalls } from './metric-calls';
 import { BlsHandler, StubTraffic, UnsolicitedMessage } from './stub-traffic';
-import { DecoupledStubRun, ExecuteResult, executeMessage, executeOutcomes, StubExecution, StubRun } from './execute-exchange';
+import { DecoupledStubRun, ExecuteResult, executeMessage, executeOutcomes, StubExecution, StubRun, watchCancellation } from './execute-exchange';
 
 export type { WireTensor } from './tensor-files';
 export type { StubExecution } from './execute-exchange';
@@ -218,7 +218,9 @@ export class StubProcess {
     const id = this.nextId++;
     const written = process.hrtime.bigint();
     // Until a run is over (a decoupled request's: its final flag), a client that goes away is told to the model.
-    const stopWatching = this.watchCancellation(id, runs);
+    const stopWatching = watchCancellation(runs, (index) => {
+      if (this.alive) this.send({ type: 'cancel', id, index });
+    });
     if (decoupled) stopWatching.forEach((stop, i) => decoupled[i].then(stop, stop));
     let reply: FromStub;
     try {
@@ -281,24 +283,6 @@ export class StubProcess {
         // region is released only once all of this execute's are, and an unreleased region keeps the file growing.
         stream.close();
       }
-    });
-  }
-
-  /**
-   * Python's request.is_cancelled(), as Triton's python backend reports it: a run whose request signal aborts while
-   * the stub holds it gets a 'cancel' message (stub.py marks its InferenceRequest and response sender). A request
-   * already cancelled when it is sent says so in the execute message. Returns, per run, the function that stops
-   * listening.
-   */
-  private watchCancellation(id: number, runs: readonly StubRun[]): Array<() => void> {
-    return runs.map((run, index) => {
-      const signal = run.request?.signal;
-      if (!signal || signal.aborted) return () => undefined;
-      const cancel = () => {
-        if (this.alive) this.send({ type: 'cancel', id, index });
-      };
-      signal.addEventListener('abort', cancel, { once: true });
-      return () => signal.removeEventListener('abort', cancel);
     });
   }
 
