@@ -22,7 +22,7 @@ Usage: npm run triton:qa -- --server <dir> --client <dir> --common <dir> --pytho
   --timeout <secs>     limit for each suite (default 900)
   --no-build           do not run 'npm run build' in the worktree first
 Needs root (or unprivileged user namespaces) for 'unshare -n', python3 with grpcio, grpc-tools, protobuf,
-numpy, geventhttpclient, rapidjson, requests, psutil, aiohttp, onnx, packaging (and torch for the PyTorch example).
+numpy, geventhttpclient, rapidjson, requests, psutil, aiohttp, onnx, packaging, torch (L0_backend_python, the PyTorch example).
 USAGE
 }
 

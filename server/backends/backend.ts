@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../config/model-config';
+import type { CancelSignal } from '../core/cancellation';
 import type { Tensor } from '../core/tensor';
 import type { InferStreamListener, ResponseSink } from '../core/streaming';
 import type { InferRequest, InferResponse, Parameters } from '../core/types';
@@ -50,6 +51,12 @@ export interface ExecutionRequest {
   readonly outputNames: readonly string[];
 }
 
+/** One request of executeDecoupledBatch: its inputs (no merged batch), its responses' sink, the request itself. */
+export interface DecoupledRun extends ExecutionRequest {
+  readonly sink: ResponseSink;
+  readonly request?: RequestContext;
+}
+
 /**
  * What the backend may know of the one request an execution runs (Python's InferenceRequest.request_id(),
  * parameters(), correlation_id(), flags()). Absent for a merged batch, which is no single request.
@@ -61,6 +68,8 @@ export interface RequestContext {
   readonly correlationId?: CorrelationId;
   /** Triton's request flags: 1 sequence START, 2 sequence END. */
   readonly flags?: number;
+  /** Aborted when the request's client is gone (InferRequest.signal): the Python backend tells the model. */
+  readonly signal?: CancelSignal;
 }
 
 /** One loaded instance of a model version; executes one batch at a time. */
@@ -78,6 +87,13 @@ export interface BackendInstance {
    * outputs) once the final flag was sent, rejects when the execution fails.
    */
   executeDecoupled?(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink, request?: RequestContext): Promise<ExecutionResult>;
+  /**
+   * Run several requests of a decoupled model in one execution, each with its own sink (Triton's dynamic batcher hands
+   * a batch of them to one execute, unmerged). One promise per run, settling as executeDecoupled's would; the instance
+   * is busy until all have settled. Each result carries the whole execution's timings. Optional: without it a
+   * decoupled model's requests run one at a time.
+   */
+  executeDecoupledBatch?(runs: readonly DecoupledRun[]): Array<Promise<ExecutionResult>>;
   /** Release everything the instance holds (worker thread, process, memory). */
   close(): Promise<void>;
 }

@@ -330,6 +330,7 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         requestId: request.id,
         parameters: backendParameters(request.parameters),
         trace,
+        signal: request.signal,
       };
       let result: JobResult;
       let cache: CacheOutcome | undefined;
@@ -470,5 +471,7 @@ function stepInferRequest(step: StepRequest, inputs: Tensor[]): InferRequest {
     parameters,
     inputs,
     outputs: step.outputNames.map((name) => ({ name })),
+    // The ensemble request's cancellation reaches its composing models' requests (as Triton's ensemble forwards it).
+    ...(step.signal ? { signal: step.signal } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { DataType } from './datatypes';
 import type { FrontendReceipt, RequestTrace } from './request-trace';
+import type { CancelSignal } from './cancellation';
 import type { Tensor } from './tensor';
 
 /** Values a KServe `parameters` object may hold; bigint for 64-bit integers past 2^53 (e.g. a uint64 sequence_id). */
@@ -62,8 +63,11 @@ export interface InferRequest {
    * the end by that frontend (it adds its send timestamps and finishes the response's trace).
    */
   readonly received?: FrontendReceipt;
-  /** Aborted when the client is gone (a cancelled gRPC stream): a streaming ensemble then starts no further steps. */
-  readonly signal?: AbortSignal;
+  /**
+   * Aborted when the client is gone (a cancelled gRPC stream, an HTTP connection closed before its response): a
+   * streaming ensemble then starts no further steps, and a Python model's request reports is_cancelled().
+   */
+  readonly signal?: CancelSignal;
 }
 
 export interface InferResponse {

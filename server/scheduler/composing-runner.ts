@@ -8,9 +8,10 @@ import type { SchedulerJob } from './scheduler';
 
 /**
  * One request to a composing model, as an ensemble step makes it. Its priority, timeout, sequence flags, id,
- * parameters and trace are the ensemble request's (Triton gives every step the same; each step's trace is a child).
+ * parameters, trace and cancellation signal are the ensemble request's (Triton gives every step the same; each
+ * step's trace is a child).
  */
-export interface StepRequest extends Pick<SchedulerJob, 'priority' | 'timeoutUs' | 'sequence' | 'requestId' | 'parameters' | 'trace'> {
+export interface StepRequest extends Pick<SchedulerJob, 'priority' | 'timeoutUs' | 'sequence' | 'requestId' | 'parameters' | 'trace' | 'signal'> {
   readonly model: string;
   /** undefined: the latest ready version. */
   readonly version?: string;
@@ -65,6 +66,7 @@ export function stepRequest(
     sequence: job.sequence,
     requestId: job.requestId,
     parameters: job.parameters,
+    ...(job.signal ? { signal: job.signal } : {}),
     inputBatchSizes,
     ...(trace ? { trace } : {}),
   };

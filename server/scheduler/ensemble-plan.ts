@@ -1,5 +1,6 @@
 /** What every request of one ensemble shares: its steps, how a step's request is sent, how tensors are shaped. */
 import type { EnsembleStep } from '../config/ensemble-graph';
+import type { CancelSignal } from '../core/cancellation';
 import type { Tensor } from '../core/tensor';
 import type { ComposingModelRunner } from './composing-runner';
 import { reshapeForModel, type SourceBatchSize } from './ensemble-reshape';
@@ -71,8 +72,8 @@ export class EnsemblePlan {
    * request's `signal`: undefined, unsent, when its client is gone while the step waits for a slot.
    */
   send<T>(step: EnsembleStep, request: () => Promise<T>): Promise<T>;
-  send<T>(step: EnsembleStep, request: () => Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined>;
-  send<T>(step: EnsembleStep, request: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+  send<T>(step: EnsembleStep, request: () => Promise<T>, signal: CancelSignal | undefined): Promise<T | undefined>;
+  send<T>(step: EnsembleStep, request: () => Promise<T>, signal?: CancelSignal): Promise<T | undefined> {
     const limiter = this.limiters.get(step);
     // Without a signal no wait is abandoned: the result is the request's own.
     return limiter ? limiter.run(request, signal) : request();

@@ -1,5 +1,5 @@
 import type { EnsembleStep } from '../config/ensemble-graph';
-import { Errors, toInferenceError } from '../core/errors';
+import { Errors, type InferenceError, toInferenceError } from '../core/errors';
 import type { SequenceFlags } from '../core/sequence-parameters';
 import { isBytesData, type Tensor } from '../core/tensor';
 import type { Parameters } from '../core/types';
@@ -16,7 +16,9 @@ export type { EnsembleLog, EnsembleOptions } from './ensemble-plan';
  * Triton's ensemble scheduler: the steps form a data-flow graph over named ensemble tensors. Only the steps the
  * requested outputs need run; a step starts as soon as every tensor it reads exists, so independent steps run
  * concurrently; the job resolves with the requested outputs once every step has run. The first failing step fails
- * the job with that step's error.
+ * the job with that step's error, once the steps already running have ended (as Triton answers an ensemble's error
+ * only with no step in flight). A job whose client has gone (its signal aborted) starts no further step and fails
+ * CANCELLED the same way, as Triton checks for cancellation between ensemble steps.
  */
 export class EnsembleScheduler implements Scheduler {
   private pending = 0;
@@ -132,31 +134,40 @@ class EnsembleRun {
     const ranSteps = this.waiting.size > 0;
     return new Promise((resolve, reject) => {
       let running = 0;
-      let failed = false;
+      // The first failure (a step's error, or the client gone). As Triton's ensemble, no further step starts and the
+      // job answers only once the steps already running have ended: its promise holds their resources (an
+      // ensemble's inflight slot), and a client then sees no answer while the ensemble's work still runs.
+      let failure: InferenceError | undefined;
+      const settleIfDone = (): void => {
+        if (running > 0) return;
+        if (failure) reject(failure);
+        else resolve(this.finish(ranSteps));
+      };
       const launchReady = (): void => {
+        if (!failure && this.job.signal?.aborted && this.waiting.size > 0) {
+          failure = Errors.inEnsemble(this.plan.ensemble, Errors.requestCancelled(this.job.requestId));
+        }
+        if (failure) return;
         for (const step of [...this.waiting]) {
-          if (failed) return;
           if (![...step.inputMap.values()].every((tensor) => this.tensors.has(tensor))) continue;
           this.waiting.delete(step);
           running += 1;
           this.runStep(step).then(
             () => {
               running -= 1;
-              if (failed) return;
               launchReady();
-              if (running === 0) resolve(this.finish(ranSteps));
+              settleIfDone();
             },
             (error: unknown) => {
               running -= 1;
-              if (failed) return;
-              failed = true;
-              reject(Errors.inEnsemble(this.plan.ensemble, toInferenceError(error)));
+              failure ??= Errors.inEnsemble(this.plan.ensemble, toInferenceError(error));
+              settleIfDone();
             },
           );
         }
       };
       launchReady();
-      if (running === 0 && !failed) resolve(this.finish(ranSteps));
+      settleIfDone();
     });
   }
 
@@ -169,7 +180,9 @@ class EnsembleRun {
       batchSizes.set(modelInput, this.batchSizes.get(tensorName) ?? 0);
     }
     const request = stepRequest(step, inputs, this.job, batchSizes, this.job.trace);
-    const result = await this.plan.send(step, () => this.plan.runner.runStep(request));
+    // A step waiting for its backpressure slot when the client goes leaves the queue unsent.
+    const result = await this.plan.send(step, () => this.plan.runner.runStep(request), this.job.signal);
+    if (!result) throw Errors.requestCancelled(this.job.requestId);
     this.queueNs += result.queueNs;
     this.timings.computeInputNs += result.timings.computeInputNs;
     this.timings.computeInferNs += result.timings.computeInferNs;

@@ -3,10 +3,9 @@ import { Errors, InferenceError, toInferenceError } from '../core/errors';
 import { timerDelay } from '../core/promises';
 import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
-import type { Tensor } from '../core/tensor';
 import { PriorityPolicy, PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from './priority-queue';
 import { requestContext, type JobResult, type Scheduler, type SchedulerJob } from './scheduler';
-import { canShareBatch, concatBatch, splitBatch } from './tensor-batching';
+import { canShareBatch, mergeInputs, splitOutputs } from './tensor-batching';
 
 /** How requests are merged; `enabled` false runs every request alone (models without dynamic_batching). */
 export interface BatchingPolicy {
@@ -64,6 +63,11 @@ export class InstancePoolScheduler implements Scheduler {
   private nextBatchSeq = 0;
   private nextToRelease = 0;
   private readonly finished = new Map<number, () => void>();
+  /**
+   * Decoupled requests form dynamic batches too, run unmerged in one execution (each with its own sink), when batching
+   * is on and the backend can run them so (Python: one execute(requests) call, as Triton); else each runs alone.
+   */
+  private readonly batchesStreams: boolean;
 
   constructor(
     instances: readonly BackendInstance[],
@@ -78,6 +82,7 @@ export class InstancePoolScheduler implements Scheduler {
       instance.executeMany ? Array<BackendInstance>(PIPELINED_SLOTS).fill(instance) : [instance],
     );
     this.queue = new PriorityRequestQueue(priorities);
+    this.batchesStreams = batching.enabled && instances.length > 0 && instances.every((instance) => instance.executeDecoupledBatch);
   }
 
   get pendingCount(): number {
@@ -125,7 +130,7 @@ export class InstancePoolScheduler implements Scheduler {
       const instance = this.free[slot];
       const pipelined = (this.busy.get(instance) ?? 0) > 0;
       const first = this.takeBatch(!pipelined, pipelined && this.batching.enabled);
-      if (!first) return;
+      if (!first) break; // waiting for a fuller batch, or only cancelled requests were left
       this.free.splice(slot, 1);
       // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
       // and no idle instance could run it in parallel.
@@ -137,7 +142,8 @@ export class InstancePoolScheduler implements Scheduler {
           batches.push(next);
         }
       }
-      void this.execute(instance, batches);
+      if (first.length > 1 && first[0].item.job.sink) void this.executeStreams(instance, first);
+      else void this.execute(instance, batches);
     }
     this.wakeDrainWaiters();
   }
@@ -171,40 +177,61 @@ export class InstancePoolScheduler implements Scheduler {
 
   /**
    * The next batch to run; undefined while the batcher waits (max_queue_delay) for a fuller one, or, with
-   * `onlyFull`, when the queue holds no full batch.
+   * `onlyFull`, when the queue holds no full batch. Requests whose client has gone are taken out first and answered
+   * CANCELLED without running, as Triton's dynamic batcher removes cancelled requests before it forms a batch
+   * (docs/user_guide/request_cancellation.md): they count toward neither its size nor its max_queue_delay clock.
    */
   private takeBatch(mayWait = true, onlyFull = false): QueueEntry<Waiting>[] | undefined {
-    const order = this.queue.inOrder();
-    const first = order.next().value as QueueEntry<Waiting>;
-    if (!this.batching.enabled || first.item.job.sink) {
-      this.queue.remove([first]);
-      return [first];
-    }
-    const picked = [first];
-    let size = first.item.job.batchSize;
+    const cancelled: QueueEntry<Waiting>[] = [];
+    const picked: QueueEntry<Waiting>[] = [];
+    let size = 0;
     let blocked = false;
-    for (const next of order) {
-      const job = next.item.job;
-      if (job.sink || size + job.batchSize > this.batching.maxBatchSize || !canShareBatch(first.item.job.inputs, job.inputs)) {
+    for (const entry of this.queue.inOrder()) {
+      if (isCancelled(entry)) {
+        cancelled.push(entry);
+        continue;
+      }
+      const job = entry.item.job;
+      if (picked.length === 0) {
+        picked.push(entry);
+        size = job.batchSize;
+        if (!this.batching.enabled || (job.sink && !this.batchesStreams)) break;
+        continue;
+      }
+      const lead = picked[0].item.job;
+      // Streams are never merged, so their shapes need not match (Triton's python backend gets them as separate requests).
+      const joins = job.sink ? lead.sink !== undefined : !lead.sink && canShareBatch(lead.inputs, job.inputs);
+      if (!joins || size + job.batchSize > this.batching.maxBatchSize) {
         blocked = true; // the next request cannot join: waiting gains nothing
         break;
       }
-      picked.push(next);
+      picked.push(entry);
       size += job.batchSize;
     }
+    if (cancelled.length > 0) {
+      this.queue.remove(cancelled);
+      for (const entry of cancelled) entry.item.reject(Errors.requestCancelled(entry.item.job.requestId));
+    }
+    if (picked.length === 0 || !this.ready(picked[0], size, blocked, mayWait, onlyFull)) return undefined;
+    this.queue.remove(picked);
+    return picked;
+  }
+
+  /** Whether a batch of `size` led by `first` runs now, rather than wait for a fuller one (arms the delay then). */
+  private ready(first: QueueEntry<Waiting>, size: number, blocked: boolean, mayWait: boolean, onlyFull: boolean): boolean {
+    if (!this.batching.enabled || (first.item.job.sink && !this.batchesStreams)) return true;
     const full = size >= this.batching.maxBatchSize || this.batching.preferredBatchSizes.includes(size);
-    if (onlyFull && !full) return undefined;
+    if (onlyFull && !full) return false;
     if (!full && !blocked && !this.flushing && this.batching.maxQueueDelayNs > 0) {
-      if (!mayWait) return undefined;
+      if (!mayWait) return false;
       const waitedNs = Number(process.hrtime.bigint() - first.enqueuedAt);
       const remainingNs = this.batching.maxQueueDelayNs - waitedNs;
       if (remainingNs > 0) {
         this.armDelay(remainingNs);
-        return undefined;
+        return false;
       }
     }
-    this.queue.remove(picked);
-    return picked;
+    return true;
   }
 
   private armDelay(remainingNs: number): void {
@@ -260,7 +287,62 @@ export class InstancePoolScheduler implements Scheduler {
     this.dispatch();
   }
 
-  /** One execution; a streaming job (decoupled model) runs alone through executeDecoupled. */
+  /**
+   * A batch of decoupled requests in one execution (executeDecoupledBatch), unmerged: each request is answered as its
+   * own stream ends (its final flag), the instance is free once all have.
+   */
+  private async executeStreams(instance: BackendInstance, batch: QueueEntry<Waiting>[]): Promise<void> {
+    this.running += batch.length;
+    this.busy.set(instance, (this.busy.get(instance) ?? 0) + 1);
+    const seq = this.nextBatchSeq++;
+    const startedAt = process.hrtime.bigint();
+    const jobs = batch.map((entry) => entry.item.job);
+    const batchSize = jobs.reduce((sum, job) => sum + job.batchSize, 0);
+    let results: Array<Promise<ExecutionResult>>;
+    try {
+      results = instance.executeDecoupledBatch!(
+        jobs.map((job) => ({ inputs: job.inputs, outputNames: job.outputNames, sink: job.sink!, request: requestContext(job) })),
+      );
+    } catch (error) {
+      results = jobs.map(() => Promise.reject(error));
+    }
+    let executed: ExecutionTimings | undefined;
+    const settles: Array<() => void> = [];
+    await Promise.all(
+      results.map(async (result, i) => {
+        const entry = batch[i];
+        let settle: () => void;
+        try {
+          const value = await result;
+          const timings: ExecutionTimings = { batchSize, computeInputNs: value.computeInputNs, computeInferNs: value.computeInferNs, computeOutputNs: value.computeOutputNs };
+          executed ??= timings;
+          if (entry.item.job.trace) captureCompute(entry.item.job.trace, startedAt, process.hrtime.bigint(), timings);
+          const answer: JobResult = { outputs: [], queueNs: Number(startedAt - entry.enqueuedAt), timings };
+          settle = () => entry.item.resolve(answer);
+        } catch (error) {
+          const failure = toInferenceError(error);
+          settle = () => entry.item.reject(failure);
+        }
+        // Each request is answered when its stream ends, unless answers must keep the batches' order.
+        if (!this.batching.preserveOrdering) {
+          settle();
+          this.running -= 1;
+        } else settles[i] = settle;
+      }),
+    );
+    if (executed) this.onExecution(executed);
+    this.free.push(instance);
+    this.busy.set(instance, (this.busy.get(instance) ?? 1) - 1);
+    if (this.batching.preserveOrdering) {
+      this.releaseInOrder(seq, () => {
+        for (const settle of settles) settle();
+        this.running -= batch.length;
+      });
+    }
+    this.dispatch();
+  }
+
+  /** One execution; a streaming job (decoupled model) that runs alone goes through executeDecoupled. */
   private executeOne(instance: BackendInstance, batch: QueueEntry<Waiting>[], request: ExecutionRequest): Promise<ExecutionResult> {
     // A request that runs alone is shown to the backend as itself (id, parameters, sequence); a merged batch is not.
     const alone = batch.length === 1 ? batch[0].item.job : undefined;
@@ -324,14 +406,6 @@ export class InstancePoolScheduler implements Scheduler {
   }
 }
 
-function mergeInputs(perJob: Tensor[][]): Tensor[] {
-  return perJob[0].map((input) => concatBatch(perJob.map((inputs) => inputs.find((t) => t.name === input.name)!)));
-}
-
-function splitOutputs(outputs: Tensor[], batchSizes: number[]): Tensor[][] {
-  const perJob: Tensor[][] = batchSizes.map(() => []);
-  for (const output of outputs) {
-    splitBatch(output, batchSizes).forEach((part, i) => perJob[i].push(part));
-  }
-  return perJob;
+function isCancelled(entry: QueueEntry<Waiting>): boolean {
+  return entry.item.job.signal?.aborted === true;
 }

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../backends/backend';
+import type { CancelSignal } from '../core/cancellation';
 import type { InferenceError } from '../core/errors';
 import type { TraceRecorder } from '../core/request-trace';
 import type { ResponseSink } from '../core/streaming';
@@ -29,7 +30,7 @@ export interface SchedulerJob {
   /** Decoupled models: where the responses go as they come; the job runs alone and its result has no outputs. */
   readonly sink?: ResponseSink;
   /** The request's InferRequest.signal: aborted when its client is gone. */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
 }
 
 export interface JobResult {
@@ -69,5 +70,6 @@ export function requestContext(job: SchedulerJob): RequestContext {
     parameters: job.parameters,
     correlationId: sequence?.id,
     flags: sequence ? (sequence.start ? 1 : 0) | (sequence.end ? 2 : 0) : 0,
+    ...(job.signal ? { signal: job.signal } : {}),
   };
 }

@@ -8,6 +8,8 @@
  * cannot stall the ensemble for good. Waiters are served first come, first served.
  */
 
+import type { CancelSignal } from '../core/cancellation';
+
 /** Triton core's kMutexTimeoutSeconds. */
 export const OVERDUE_MS = 300_000;
 
@@ -36,7 +38,7 @@ export class StepInflightLimiter {
    * Resolves true once the caller holds a slot (every such acquire is paired with one release), or false, holding
    * none, when `signal` aborts first (its client is gone): the waiter leaves the queue at once.
    */
-  acquire(signal?: AbortSignal): Promise<boolean> {
+  acquire(signal?: CancelSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
     if (this.limit === 0) return Promise.resolve(true);
     if (this.inflight < this.limit && this.waiters.length === 0) {
@@ -80,7 +82,7 @@ export class StepInflightLimiter {
   }
 
   /** Run `work` holding a slot; undefined, without running it, when `signal` aborts while it waits for one. */
-  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+  async run<T>(work: () => Promise<T>, signal?: CancelSignal): Promise<T | undefined> {
     if (!(await this.acquire(signal))) return undefined;
     try {
       return await work();

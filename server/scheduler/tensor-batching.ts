@@ -52,3 +52,17 @@ export function canShareBatch(a: readonly Tensor[], b: readonly Tensor[]): boole
   }
   return true;
 }
+
+/** The inputs of several requests merged into one batch, input by input (in the first request's order). */
+export function mergeInputs(perJob: Tensor[][]): Tensor[] {
+  return perJob[0].map((input) => concatBatch(perJob.map((inputs) => inputs.find((t) => t.name === input.name)!)));
+}
+
+/** A merged batch's outputs split back into each request's rows. */
+export function splitOutputs(outputs: Tensor[], batchSizes: number[]): Tensor[][] {
+  const perJob: Tensor[][] = batchSizes.map(() => []);
+  for (const output of outputs) {
+    splitBatch(output, batchSizes).forEach((part, i) => perJob[i].push(part));
+  }
+  return perJob;
+}

@@ -17,10 +17,10 @@ it('releases the input region of a decoupled execute that raises, so the input f
     const files = (stub as unknown as { files: { live: Map<unknown, unknown> } }).files;
     const mode = (m: string): Tensor[] => [{ name: 'MODE', datatype: 'BYTES', shape: [1], data: BytesData.fromStrings([m]) }];
     for (let i = 0; i < 3; i++) {
-      await expect(stub.executeDecoupled(mode('raise'), [], () => undefined, 20_000)).rejects.toThrow(/failed after the first response/);
+      await expect(stub.executeDecoupled([{ inputs: mode('raise'), outputNames: [], sink: () => undefined }], 20_000)[0]).rejects.toThrow(/failed after the first response/);
       expect(files.live.size).toBe(0);
     }
-    await stub.executeDecoupled(mode('ok'), [], () => undefined, 20_000);
+    await stub.executeDecoupled([{ inputs: mode('ok'), outputNames: [], sink: () => undefined }], 20_000)[0];
     await new Promise((resolve) => setImmediate(resolve));
     expect(files.live.size).toBe(0);
   } finally {

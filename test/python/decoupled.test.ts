@@ -118,6 +118,22 @@ describe('gRPC ModelStreamInfer', () => {
     expect(server.stubOutput.join('')).toContain('second final refused: Unable to send response. Response sender has been closed.');
   });
 
+  test('a model that raises after its final flag: the stream ends normally, the error is only logged (as Triton)', async () => {
+    const messages = await streamInfer(server.grpcPort!, [probe('f', 'raise_after_final')]);
+    expect(messages.map((m) => m.error_message)).toEqual(['']);
+    const logged = "E python: Failed to process the request(s) for model instance 'stream_probe_0_0', message: ValueError: raised after the final flag";
+    await waitFor(() => server.stubOutput.join('').includes(logged));
+    const next = await streamInfer(server.grpcPort!, [probe('g', 'ok')]);
+    expect(next.map((m) => int32sFrom(m.infer_response.raw_output_contents[0])[0])).toEqual([1, 2]);
+  });
+
+  test('a decoupled execute that returns responses instead of None fails the request in Triton words', async () => {
+    const messages = await streamInfer(server.grpcPort!, [probe('l', 'return_list')]);
+    expect(messages.map((m) => m.error_message)).toEqual([
+      "Failed to process the request(s) for model instance 'stream_probe_0_0', message: Python model 'stream_probe_0_0' is using the decoupled mode and the execute function must return None.",
+    ]);
+  });
+
   test('a stub that dies mid-stream ends that stream with an error; the server lives and the stub is restarted', async () => {
     const before = stubPids();
     const messages = await streamInfer(server.grpcPort!, [probe('c', 'crash')]);

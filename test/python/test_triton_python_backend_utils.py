@@ -1,4 +1,8 @@
-"""Unit tests of our triton_python_backend_utils (run by pb-utils.test.ts with the backend's interpreter)."""
+"""Unit tests of our triton_python_backend_utils and the stub's channel (run by pb-utils.test.ts with the backend's
+interpreter)."""
+import contextlib
+import gc
+import io
 import os
 import sys
 import unittest
@@ -7,6 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "server",
 
 import numpy as np  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
+from stub_channel import Channel  # noqa: E402
 
 
 class BytesTensors(unittest.TestCase):
@@ -120,6 +125,17 @@ class RequestsAndResponses(unittest.TestCase):
         self.assertEqual(response.error().code(), pb_utils.TritonError.NOT_FOUND)
         self.assertEqual(str(pb_utils.TritonModelException("x")), "x")
 
+    def test_logger_levels_are_its_own_attributes_too(self):
+        logger = pb_utils.Logger
+        self.assertEqual([logger.INFO, logger.WARNING, logger.ERROR, logger.VERBOSE], [
+            logger.LogLevel.INFO, logger.LogLevel.WARNING, logger.LogLevel.ERROR, logger.LogLevel.VERBOSE])
+        self.assertEqual(len({logger.INFO, logger.WARNING, logger.ERROR, logger.VERBOSE}), 4)
+        captured = io.StringIO()
+        with contextlib.redirect_stderr(captured):
+            logger.log("a warning", logger.WARNING)
+            logger.log("plain")
+        self.assertEqual(captured.getvalue(), "W python: a warning\nI python: plain\n")
+
     def test_outside_a_stub_bls_and_senders_say_why(self):
         request = pb_utils.InferenceRequest(model_name="other", inputs=[], requested_output_names=[])
         with self.assertRaisesRegex(pb_utils.TritonModelException, "only available inside a model served"):
@@ -193,6 +209,52 @@ class AutoCompleteModelConfig(unittest.TestCase):
         sequence = pb_utils.ModelConfig({"name": "m", "sequence_batching": {}})
         with self.assertRaises(ValueError):
             sequence.set_dynamic_batching()
+
+
+class StubChannelRequests(unittest.TestCase):
+    """The channel's map of running requests, which cancel messages name by (execute id, index)."""
+
+    @staticmethod
+    def decoupled_request(execute_id, index):
+        request = pb_utils.InferenceRequest(inputs=[pb_utils.Tensor("IN", np.zeros(1 << 16, dtype=np.int8))], requested_output_names=[])
+        request._response_sender = pb_utils.InferenceResponseSender(execute_id, index, [], request)
+        return request
+
+    def test_a_cancel_marks_a_tracked_request_and_one_that_comes_before_its_request(self):
+        channel = Channel(None, None)
+        running = self.decoupled_request(1, 0)
+        channel.track_request(1, 0, running, decoupled=True)
+        channel._cancel({"type": "cancel", "id": 1, "index": 0})
+        self.assertTrue(running.is_cancelled() and running._response_sender.is_cancelled())
+        channel._cancel({"type": "cancel", "id": 2, "index": 0})
+        early = self.decoupled_request(2, 0)
+        channel.track_request(2, 0, early, decoupled=True)
+        self.assertTrue(early.is_cancelled())
+        self.assertEqual(channel.cancelled_early, set())
+
+    def test_tracking_a_request_does_not_rebuild_the_early_cancels_when_there_are_none(self):
+        # track_request runs for every request under the channel's lock: the common case must not copy a set.
+        channel = Channel(None, None)
+        kept = channel.cancelled_early
+        for execute_id in range(3):
+            channel.track_request(execute_id, 0, self.decoupled_request(execute_id, 0))
+        self.assertIs(channel.cancelled_early, kept)
+
+    def test_a_request_the_model_no_longer_holds_is_not_kept_by_the_channel(self):
+        # A decoupled model that drops a request without its final flag: the channel must not keep it (and its
+        # inputs) for the stub's life. The request and its sender refer to each other, so it takes a collection.
+        channel = Channel(None, None)
+        channel.track_request(7, 0, self.decoupled_request(7, 0), decoupled=True)
+        held = self.decoupled_request(7, 1)
+        channel.track_request(7, 1, held, decoupled=True)
+        gc.collect()
+        self.assertEqual(list(channel.streaming.keys()), [(7, 1)])
+        # A cancel for the dropped one is harmless; the held one is still cancellable.
+        channel._cancel({"type": "cancel", "id": 7, "index": 0})
+        channel._cancel({"type": "cancel", "id": 7, "index": 1})
+        self.assertTrue(held.is_cancelled())
+        channel.untrack_request(7, 1)
+        self.assertEqual(list(channel.streaming.keys()), [])
 
 
 if __name__ == "__main__":

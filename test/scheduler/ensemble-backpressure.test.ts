@@ -6,6 +6,7 @@
  */
 import { getEventListeners } from 'node:events';
 import type { EnsembleStep } from '../../server/config/ensemble-graph';
+import type { InferenceError } from '../../server/core/errors';
 import type { Tensor } from '../../server/core/tensor';
 import type { ComposingModelRunner, StepRequest, StepResult } from '../../server/scheduler/composing-runner';
 import { EnsemblePlan } from '../../server/scheduler/ensemble-plan';
@@ -287,6 +288,89 @@ describe('EnsembleScheduler with max_inflight_requests', () => {
     expect(runner.peak.get('consumer')).toBe(1);
     expect(runner.waiting('consumer')).toBe(0);
     expect(sent).toEqual([]);
+  });
+
+  it('a request whose client is gone starts no further step and fails CANCELLED once the running one has ended', async () => {
+    const runner = new GatedRunner();
+    const scheduler = new EnsembleScheduler('chain', twoSteps, runner);
+    const client = new AbortController();
+    const run = scheduler.enqueue(job(1, undefined, client.signal));
+    const outcome = run.then(
+      () => 'answered',
+      (error: InferenceError) => [error.code, error.failureReason, error.message],
+    );
+    await until(() => runner.waiting('first') === 1);
+    client.abort();
+    runner.finishOne('first');
+    expect(await outcome).toEqual(['CANCELLED', 'CANCELED', "in ensemble 'chain', [request id: <id_unknown>] request cancelled: its client has gone"]);
+    expect(runner.peak.get('second')).toBeUndefined();
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('a step of a non-streaming request waiting for its slot leaves the queue when the client goes; the request fails CANCELLED', async () => {
+    const runner = new GatedRunner();
+    const scheduler = new EnsembleScheduler('limited', twoSteps, runner, { maxInflightRequests: 1 });
+    const first = scheduler.enqueue(job(1));
+    await until(() => runner.waiting('first') === 1);
+    const client = new AbortController();
+    const gone = scheduler.enqueue(job(2, undefined, client.signal)).catch((error: InferenceError) => error.code);
+    client.abort();
+    expect(await gone).toBe('CANCELLED');
+    // The first request goes on, and only it reached the model.
+    runner.finishOne('first');
+    await until(() => runner.waiting('second') === 1);
+    runner.finishOne('second');
+    expect(((await first).outputs[0].data as Int32Array)[0]).toBe(3);
+    expect([runner.peak.get('first'), runner.peak.get('second')]).toEqual([1, 1]);
+  });
+
+  it('a request whose waiting step is dropped when the client goes answers only once its running sibling has ended', async () => {
+    const runner = new GatedRunner();
+    const parallel = [step('left', 'X', 'A'), step('right', 'X', 'B')];
+    const scheduler = new EnsembleScheduler('parallel', parallel, runner, { maxInflightRequests: 1 });
+    const first = scheduler.enqueue({ ...job(1), outputNames: ['A'] });
+    await until(() => runner.waiting('left') === 1);
+    const client = new AbortController();
+    let settled = false;
+    const gone = scheduler.enqueue({ ...job(2, undefined, client.signal), outputNames: ['A', 'B'] }).then(
+      () => 'answered',
+      (error: InferenceError) => error.code,
+    );
+    void gone.finally(() => (settled = true));
+    await until(() => runner.waiting('right') === 1);
+    // 'left' waits for its slot; the client goes: it leaves the queue (promise chains only, no timer), while 'right' runs.
+    client.abort();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    runner.finishOne('right');
+    expect(await gone).toBe('CANCELLED');
+    runner.finishOne('left');
+    expect(((await first).outputs[0].data as Int32Array)[0]).toBe(2);
+    expect(runner.peak.get('left')).toBe(1);
+  });
+
+  it('a failed step fails the request once its running siblings have ended, and starts no further step', async () => {
+    const runner = new GatedRunner();
+    const failing: ComposingModelRunner = {
+      isDecoupled: () => false,
+      runStep: (request) => (request.model === 'broken' ? Promise.reject(new Error('broken step')) : runner.runStep(request)),
+      runStepStream: (request, onResponse) => runner.runStepStream(request, onResponse),
+    };
+    const steps = [step('broken', 'X', 'A'), step('slow', 'X', 'B'), step('after', 'B', 'C')];
+    const scheduler = new EnsembleScheduler('mixed', steps, failing);
+    let settled = false;
+    const run = scheduler.enqueue({ ...job(1), outputNames: ['A', 'C'] }).then(
+      () => 'answered',
+      (error: InferenceError) => error.message,
+    );
+    void run.finally(() => (settled = true));
+    await until(() => runner.waiting('slow') === 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    runner.finishOne('slow');
+    expect(await run).toBe("in ensemble 'mixed', broken step");
+    expect(runner.peak.get('after')).toBeUndefined();
+    expect(scheduler.pendingCount).toBe(0);
   });
 
   it('the steps of a request whose client is gone leave the queue for their slot at once, without waiting their turn', async () => {

@@ -47,6 +47,64 @@ describe('InstancePoolScheduler', () => {
     expect(scheduler.pendingCount).toBe(0);
   });
 
+  it('a queued request whose client has gone is answered CANCELLED without running; the others batch as before', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], batching);
+    const first = scheduler.enqueue(job([1, 2]));
+    await afterDispatch();
+    const client = new AbortController();
+    const gone = scheduler.enqueue({ ...job([3, 4]), requestId: 'r7', signal: client.signal });
+    const rest = [5, 6].map((n) => scheduler.enqueue(job([n, n])));
+    client.abort();
+    instance.openOne();
+    await expect(gone).rejects.toMatchObject({ code: 'CANCELLED', failureReason: 'CANCELED', message: '[request id: r7] request cancelled: its client has gone' });
+    await afterDispatch();
+    instance.openOne();
+    const results = await Promise.all([first, ...rest]);
+    // The cancelled request never reached the instance: the two behind it ran as one batch of 2.
+    expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(results.map((r) => Array.from(r.outputs[0].data as Int32Array))).toEqual([[2, 4], [10, 10], [12, 12]]);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('a cancelled request does not count toward a batch: the batcher still waits for live requests to fill it', async () => {
+    const instance = new GatedInstance();
+    instance.autoOpen = true;
+    // An hour's delay: only live requests that fill the batch of 2 can start an execution.
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, maxBatchSize: 2, maxQueueDelayNs: 3600e9 });
+    const client = new AbortController();
+    const gone = scheduler.enqueue({ ...job([1]), signal: client.signal });
+    client.abort();
+    const b = scheduler.enqueue(job([2]));
+    await expect(gone).rejects.toMatchObject({ code: 'CANCELLED' });
+    await afterDispatch();
+    // Counted, the cancelled request would have "filled" the batch and sent b alone.
+    expect(instance.executions).toHaveLength(0);
+    const c = scheduler.enqueue(job([3]));
+    expect((await Promise.all([b, c])).map((r) => Array.from(r.outputs[0].data as Int32Array))).toEqual([[4], [6]]);
+    expect(instance.executions.map((inputs) => inputs[0].shape)).toEqual([[2, 1]]);
+    expect(scheduler.pendingCount).toBe(0);
+  });
+
+  it('a queue holding only cancelled requests runs nothing and lets a drain finish', async () => {
+    const instance = new GatedInstance();
+    const scheduler = new InstancePoolScheduler([instance], { ...batching, enabled: false });
+    const first = scheduler.enqueue(job([1]));
+    await afterDispatch();
+    const client = new AbortController();
+    const gone = [2, 3].map((n) => scheduler.enqueue({ ...job([n]), signal: client.signal }).catch((error: InferenceError) => error.code));
+    client.abort();
+    const drained = scheduler.drain();
+    instance.openOne();
+    await first;
+    expect(await Promise.all(gone)).toEqual(['CANCELLED', 'CANCELLED']);
+    await drained;
+    expect(instance.executions).toHaveLength(1);
+  });
+
   it('never exceeds max_batch_size and runs each request alone without batching', async () => {
     const instance = new GatedInstance();
     instance.autoOpen = true;

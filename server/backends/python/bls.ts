@@ -10,10 +10,11 @@ import type { BlsCallMessage, BlsHandler, BlsReply } from './stub-process';
  * the called model come back as error responses, never as exceptions in the caller, as in Triton.
  */
 export function blsHandler(runner: InferenceRunner): BlsHandler {
-  return (call, inputs, reply) => {
+  return (call, inputs, reply, cancellation) => {
     let request: InferRequest;
     try {
-      request = toInferRequest(call, inputs);
+      // Cancelled by the calling model (ResponseIterator.cancel()): the called model sees its request cancelled.
+      request = { ...toInferRequest(call, inputs), signal: cancellation };
     } catch (error) {
       reply({ error: toInferenceError(error, 'INVALID_ARG') }, true);
       return;

@@ -4,6 +4,7 @@
  */
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
+import type { ResponseSink } from '../../core/streaming';
 import type { RequestContext } from '../backend';
 import { TRITON_ERROR_CODES, WireResponse } from './stub-traffic';
 import type { TensorFiles, WireTensor } from './tensor-files';
@@ -13,6 +14,11 @@ export interface StubRun {
   readonly inputs: readonly Tensor[];
   readonly outputNames: readonly string[];
   readonly request?: RequestContext;
+}
+
+/** One request of a decoupled model's execute: its responses go to `sink`. */
+export interface DecoupledStubRun extends StubRun {
+  readonly sink: ResponseSink;
 }
 
 export interface StubExecution {
@@ -54,13 +60,15 @@ export function executeMessage(id: number, inputEnd: number, wire: readonly Wire
 
 /**
  * Each run's outputs (read from the output file) or its own error response; throws, in Triton's wording, when execute
- * raised or the stub answered for the wrong number of requests. Timings are the call's, shared evenly between the runs.
+ * raised or the stub answered for the wrong number of requests. Timings are the call's, shared evenly between the runs
+ * when `shared` (each run's outputs are its own part of the call), else each run's are the whole call's.
  */
 export function executeOutcomes(
   result: ExecuteResult,
   runs: number,
   files: TensorFiles,
   stamps: ExecuteStamps,
+  shared = true,
 ): Array<StubExecution | InferenceError> {
   if (result.error !== undefined) throw Errors.pythonExecuteFailed(result.error.trimEnd());
   const responses = result.responses ?? [];
@@ -77,13 +85,29 @@ export function executeOutcomes(
   const outputNs = result.output_ns ?? 0;
   // The channel's round trip beyond the stub's own work is shared between input and output, as copies are.
   const channelNs = Math.max(0, Number(replied - written) - inputNs - inferNs - outputNs);
-  const share = 1 / runs;
+  const share = shared ? 1 / runs : 1;
   const timings = {
     computeInputNs: (Number(written - started) + inputNs + channelNs / 2) * share,
     computeInferNs: inferNs * share,
     computeOutputNs: (outputNs + channelNs / 2 + Number(finished - replied)) * share,
   };
   return outcomes.map((outcome) => (outcome instanceof InferenceError ? outcome : { outputs: outcome, ...timings }));
+}
+
+/**
+ * Python's request.is_cancelled(), as Triton's python backend reports it: a run whose request signal aborts while
+ * the stub holds it is told with `cancel(index)` (a 'cancel' message: stub.py marks its InferenceRequest and
+ * response sender). A request already cancelled when it is sent says so in the execute message. Returns, per run,
+ * the function that stops listening.
+ */
+export function watchCancellation(runs: readonly StubRun[], cancel: (index: number) => void): Array<() => void> {
+  return runs.map((run, index) => {
+    const signal = run.request?.signal;
+    if (!signal || signal.aborted) return () => undefined;
+    const listener = () => cancel(index);
+    signal.addEventListener('abort', listener, { once: true });
+    return () => signal.removeEventListener('abort', listener);
+  });
 }
 
 /**
@@ -100,5 +124,6 @@ function requestFields(request: RequestContext | undefined): Record<string, unkn
     parameters,
     correlation_id: json(request.correlationId ?? 0),
     flags: request.flags ?? 0,
+    ...(request.signal?.aborted ? { cancelled: true } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { Errors, InferenceError } from '../../core/errors';
 import type { Tensor } from '../../core/tensor';
 import type { ResponseSink } from '../../core/streaming';
-import type { BackendInstance, ExecutionResult, InferenceRunner, RequestContext } from '../backend';
+import type { BackendInstance, DecoupledRun, ExecutionResult, InferenceRunner, RequestContext } from '../backend';
 import { blsHandler } from './bls';
 import type { CustomMetricRegistry } from './metric-calls';
 import { StubProcess, StubSpawnOptions } from './stub-process';
@@ -80,13 +80,33 @@ export class PythonInstance implements BackendInstance {
 
   /** A decoupled model's request: responses go to `sink` as the model sends them; the instance is busy until the final flag. */
   executeDecoupled(inputs: Tensor[], outputNames: readonly string[], sink: ResponseSink, request?: RequestContext): Promise<ExecutionResult> {
-    return this.serialize(async () => {
+    return this.executeDecoupledBatch([{ inputs, outputNames, sink, request }])[0];
+  }
+
+  /**
+   * Decoupled requests in one TritonPythonModel.execute call (a dynamic batch: its `requests` list holds one
+   * InferenceRequest per run, each with its own response sender). Each run settles at its own final flag; the instance
+   * is busy until every one has.
+   */
+  executeDecoupledBatch(runs: readonly DecoupledRun[]): Array<Promise<ExecutionResult>> {
+    const settlers: Array<{ resolve(result: ExecutionResult): void; reject(error: unknown): void }> = [];
+    const results = runs.map(() => new Promise<ExecutionResult>((resolve, reject) => settlers.push({ resolve, reject })));
+    void this.serialize(async () => {
+      let outcomes: Array<Promise<ExecutionResult>>;
       try {
-        return await (await this.ready()).executeDecoupled(inputs, outputNames, sink, this.settings.executeTimeoutMs, request);
+        outcomes = (await this.ready()).executeDecoupled(runs, this.settings.executeTimeoutMs);
       } catch (error) {
-        throw this.closed ? Errors.unloading(this.settings.modelName) : error;
+        outcomes = runs.map(() => Promise.reject(error));
       }
+      outcomes.forEach((outcome, i) =>
+        outcome.then(settlers[i].resolve, (error: unknown) =>
+          // A run cut short because the instance is being closed is the unload's doing, not the model's.
+          settlers[i].reject(this.closed ? Errors.unloading(this.settings.modelName) : error),
+        ),
+      );
+      await Promise.allSettled(outcomes);
     });
+    return results;
   }
 
   /**

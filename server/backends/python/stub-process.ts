@@ -4,13 +4,12 @@ import type { Duplex } from 'node:stream';
 import { Errors, InferenceError } from '../../core/errors';
 import { timerDelay } from '../../core/promises';
 import { encodeFrame, FrameDecoder, OutputTail } from './control-frames';
-import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
 import { TensorFiles } from './tensor-files';
 import type { RequestContext } from '../backend';
 import { CustomMetricRegistry, StubMetricCalls } from './metric-calls';
 import { BlsHandler, StubTraffic, UnsolicitedMessage } from './stub-traffic';
-import { ExecuteResult, executeMessage, executeOutcomes, StubExecution, StubRun } from './execute-exchange';
+import { DecoupledStubRun, ExecuteResult, executeMessage, executeOutcomes, StubExecution, StubRun, watchCancellation } from './execute-exchange';
 
 export type { WireTensor } from './tensor-files';
 export type { StubExecution } from './execute-exchange';
@@ -201,19 +200,28 @@ export class StubProcess {
   /**
    * Run several requests in one TritonPythonModel.execute call (its `requests` list, as Triton passes a batch of
    * requests). Each request gets its outputs or its own error response; an exception raised by execute, a crash or a
-   * hang rejects the whole call. Timings are the call's, shared evenly between the requests.
+   * hang rejects the whole call. Timings are the call's, shared evenly between the requests unless `decoupled` is
+   * given (then each request carries the whole call's).
    */
   async executeRequests(
     runs: readonly StubRun[],
     timeoutMs: number,
-    /** Keep the inputs' region until this settles (a decoupled model's thread may still read its request's inputs). */
-    inputsHeldUntil?: Promise<unknown>,
+    /**
+     * Decoupled requests: one promise per run, settling at its final flag. A run's cancellation is watched until
+     * then, and the inputs' region is kept until every one has settled (the model's threads may still read them).
+     */
+    decoupled?: readonly Promise<unknown>[],
   ): Promise<Array<StubExecution | InferenceError>> {
     if (!this.alive) throw this.crashError(this.exitInfo ?? this.killReason!);
     const started = process.hrtime.bigint();
     const { wire, end, region } = this.files.write(runs.map((run) => run.inputs));
     const id = this.nextId++;
     const written = process.hrtime.bigint();
+    // Until a run is over (a decoupled request's: its final flag), a client that goes away is told to the model.
+    const stopWatching = watchCancellation(runs, (index) => {
+      if (this.alive) this.send({ type: 'cancel', id, index });
+    });
+    if (decoupled) stopWatching.forEach((stop, i) => decoupled[i].then(stop, stop));
     let reply: FromStub;
     try {
       reply = await this.request(
@@ -223,49 +231,59 @@ export class StubProcess {
         (detail) => this.crashError(detail),
       );
     } finally {
-      // The execute is over: the inputs' region may be reused (a decoupled request's once it has finished).
+      // The execute is over: the inputs' region may be reused (decoupled requests': once all have finished).
       const release = () => this.files.release(region);
-      if (inputsHeldUntil) inputsHeldUntil.then(release, release);
-      else release();
+      if (decoupled) {
+        let open = decoupled.length;
+        const settled = () => {
+          if (--open === 0) release();
+        };
+        for (const end of decoupled) end.then(settled, settled);
+      } else {
+        release();
+        for (const stop of stopWatching) stop();
+      }
     }
     const replied = process.hrtime.bigint();
     if (reply.type !== 'result' || reply.id !== id) {
       throw Errors.pythonExecuteFailed(`unexpected reply '${reply.type}' from the Python stub`);
     }
-    return executeOutcomes(reply, runs.length, this.files, { started, written, replied });
+    return executeOutcomes(reply, runs.length, this.files, { started, written, replied }, !decoupled);
   }
 
   /**
-   * Run one request of a decoupled model: execute returns (None) once it has started, its responses come as
-   * 'response' messages, now or later, from any thread of the model; resolves after the final flag.
+   * Run requests of a decoupled model in one execute (one, or a dynamic batch): execute returns (None) once it has
+   * started them, each request's responses come as 'response' messages naming its index, now or later, from any
+   * thread of the model. One promise per request: it resolves (the call's timings, no outputs) after that request's
+   * final flag, and rejects when execute raised before that flag, or the stub died.
    */
-  async executeDecoupled(
-    inputs: readonly Tensor[],
-    outputNames: readonly string[],
-    sink: ResponseSink,
-    timeoutMs: number,
-    request?: RequestContext,
-  ): Promise<StubExecution> {
-    const id = this.nextId;
-    let finished!: () => void;
-    let fail!: (error: InferenceError) => void;
-    const done = new Promise<void>((resolve, reject) => {
-      finished = resolve;
-      fail = reject;
+  executeDecoupled(runs: readonly DecoupledStubRun[], timeoutMs: number): Array<Promise<StubExecution>> {
+    const id = this.nextId; // executeRequests takes this id before it first waits
+    const streams = runs.map((run, index) => this.traffic.streams.add(id, index, run.sink));
+    const executed = this.executeRequests(
+      runs,
+      timeoutMs,
+      streams.map((stream) => stream.done),
+    );
+    return streams.map(async (stream, index) => {
+      try {
+        let outcome: StubExecution | InferenceError;
+        try {
+          outcome = (await executed)[index];
+        } catch (error) {
+          // execute raised after this request's final flag: its client has had every response, the others fail.
+          if (stream.ended) return { outputs: [], computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+          throw error;
+        }
+        if (outcome instanceof InferenceError) throw outcome;
+        await stream.done;
+        return outcome;
+      } finally {
+        // Every way out settles the stream (execute raised, returned a response instead of None, ...): the inputs'
+        // region is released only once all of this execute's are, and an unreleased region keeps the file growing.
+        stream.close();
+      }
     });
-    done.catch(() => undefined);
-    this.traffic.streams.set(id, { sink, finished, fail });
-    try {
-      const [outcome] = await this.executeRequests([{ inputs, outputNames, request }], timeoutMs, done);
-      if (outcome instanceof InferenceError) throw outcome;
-      await done;
-      return outcome;
-    } finally {
-      // Settle `done` on every way out (execute raised, returned a response instead of None, ...): the inputs' region
-      // it holds is released only then, and an unreleased region would keep the input file growing.
-      finished();
-      this.traffic.streams.delete(id);
-    }
   }
 
   /** finalize, then wait for the process to exit; killed when either takes longer than the grace period. */
@@ -358,7 +376,7 @@ export class StubProcess {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.reject(waiter.crash(detail));
     }
-    for (const stream of this.traffic.streams.values()) stream.fail(this.crashError(detail));
+    this.traffic.streams.failAll(this.crashError(detail));
     this.traffic.metricCalls.releaseAll();
     if (!this.fdsClosed) {
       this.fdsClosed = true;

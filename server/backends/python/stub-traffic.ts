@@ -1,6 +1,7 @@
+import { Cancellation, type CancelSignal } from '../../core/cancellation';
 import { ErrorCode, Errors, InferenceError } from '../../core/errors';
-import type { ResponseSink } from '../../core/streaming';
 import type { Tensor } from '../../core/tensor';
+import { DecoupledStreams } from './decoupled-streams';
 import type { TensorFiles, WireTensor } from './tensor-files';
 import { MetricMessage, StubMetricCalls } from './metric-calls';
 
@@ -24,7 +25,13 @@ export interface BlsCallMessage {
 /** One response to a BLS call: outputs or an error; `final` ends the call. */
 export type BlsReply = { outputs: Tensor[] } | { error: InferenceError };
 
-export type BlsHandler = (call: BlsCallMessage, inputs: Tensor[], reply: (response: BlsReply | undefined, final: boolean) => void) => void;
+/** `cancellation` is set when the model cancels the call (a decoupled call's ResponseIterator.cancel()). */
+export type BlsHandler = (
+  call: BlsCallMessage,
+  inputs: Tensor[],
+  reply: (response: BlsReply | undefined, final: boolean) => void,
+  cancellation: CancelSignal,
+) => void;
 
 export type WireResponse = { region?: number; outputs: WireTensor[] } | { error: { message: string; code: number } };
 
@@ -33,7 +40,8 @@ export type UnsolicitedMessage =
   | { type: 'response'; id: number; index: number; flags: number; region?: number; outputs?: WireTensor[]; error?: { message: string; code: number } }
   | BlsCallMessage
   | MetricMessage
-  | { type: 'release_input'; region: number };
+  | { type: 'release_input'; region: number }
+  | { type: 'bls_cancel'; id: number };
 
 /** pb_utils.TritonError codes → the server's error codes (UNKNOWN has no twin: it is INTERNAL, as HTTP shows it). */
 export const TRITON_ERROR_CODES: readonly ErrorCode[] = [
@@ -53,12 +61,14 @@ export const TRITON_ERROR_CODES: readonly ErrorCode[] = [
  * runs through `onBls` and its responses go back with their tensors in the input file.
  */
 export class StubTraffic {
-  /** Decoupled executions waiting for responses, by execute id. */
-  readonly streams = new Map<number, { sink: ResponseSink; finished: () => void; fail: (error: InferenceError) => void }>();
+  /** Decoupled requests waiting for responses, by execute id and index. */
+  readonly streams = new DecoupledStreams();
   /** Runs the model's BLS calls; without one they get an error response. */
   onBls: BlsHandler | undefined;
   /** The model's custom metrics (pb_utils.MetricFamily); without a registry every call gets an error. */
   metricCalls = new StubMetricCalls(undefined);
+  /** BLS calls not yet answered in full, by call id: the model may cancel them. */
+  private readonly blsCalls = new Map<number, Cancellation>();
 
   constructor(
     private readonly files: TensorFiles,
@@ -78,6 +88,10 @@ export class StubTraffic {
         return true;
       case 'release_input':
         this.files.release(unsolicited.region);
+        return true;
+      case 'bls_cancel':
+        // Cancelled by the model (ResponseIterator.cancel()); a call already answered in full is not here: a no-op.
+        this.blsCalls.get(unsolicited.id)?.cancel();
         return true;
       case 'metric': {
         const reply = this.metricCalls.handle(unsolicited);
@@ -102,11 +116,7 @@ export class StubTraffic {
     } finally {
       if (message.region !== undefined) this.send({ type: 'release', region: message.region });
     }
-    const stream = this.streams.get(message.id);
-    if (!stream) return; // the request already failed (execute raised): late responses have nowhere to go
-    const final = (message.flags & 1) !== 0;
-    stream.sink(response, final);
-    if (final) stream.finished();
+    this.streams.deliver(message.id, message.index, response, (message.flags & 1) !== 0);
   }
 
   private onBlsCall(call: BlsCallMessage): void {
@@ -123,7 +133,17 @@ export class StubTraffic {
       this.replyBls(call.id, { error: Errors.pythonExecuteFailed('BLS calls are not available to this model instance') }, true);
       return;
     }
-    this.onBls(call, inputs, (response, final) => this.replyBls(call.id, response, final));
+    const cancellation = new Cancellation();
+    this.blsCalls.set(call.id, cancellation);
+    this.onBls(
+      call,
+      inputs,
+      (response, final) => {
+        if (final) this.blsCalls.delete(call.id);
+        this.replyBls(call.id, response, final);
+      },
+      cancellation,
+    );
   }
 
   /** Answer a BLS call: the outputs go into a region of the input file the stub releases once it has copied them. */

@@ -219,10 +219,12 @@ class Stub:
                 flags=spec.get("flags", 0),
                 parameters=spec.get("parameters", {}),
             )
+            request._cancelled = bool(spec.get("cancelled", False))
             if self.decoupled:
                 request._response_sender = self.pb_utils.InferenceResponseSender(
-                    message["id"], index, spec.get("requested_output_names", [])
+                    message["id"], index, spec.get("requested_output_names", []), request
                 )
+            self.channel.track_request(message["id"], index, request, self.decoupled)
             requests.append(request)
         return requests
 
@@ -266,13 +268,37 @@ class Stub:
         try:
             requests = self.build_requests(message)
         except BaseException as error:
+            self.untrack_requests(message)
             send_message({"type": "result", "id": message["id"], "error": self.batch_error(describe_exception(error))})
             return
+        if not self.decoupled:
+            # A decoupled request stays cancellable until its final flag (InferenceResponseSender.send).
+            try:
+                self.serve_execute(message, requests, started)
+            finally:
+                self.untrack_requests(message)
+            return
+        self.serve_execute(message, requests, started)
+
+    def untrack_requests(self, message):
+        for index in range(len(message["requests"])):
+            self.channel.untrack_request(message["id"], index)
+
+    def serve_execute(self, message, requests, started):
         inputs_done = time.perf_counter_ns()
         try:
             responses = self.run_execute(requests)
         except BaseException as error:
-            send_message({"type": "result", "id": message["id"], "error": self.batch_error(describe_exception(error))})
+            self.untrack_requests(message)
+            text = self.batch_error(describe_exception(error))
+            if self.decoupled and requests and all(request._response_sender._closed for request in requests):
+                # Every request has had its final flag: no client can be told (e.g. a send after the final one
+                # raised). Triton's python backend logs it; the requests stay as they ended.
+                sys.stderr.write("E python: %s\n" % text)
+                sys.stderr.flush()
+                self.finish_decoupled(message, None, started, inputs_done, time.perf_counter_ns())
+                return
+            send_message({"type": "result", "id": message["id"], "error": text})
             return
         infer_done = time.perf_counter_ns()
         if self.decoupled:
@@ -316,8 +342,12 @@ class Stub:
     def finish_decoupled(self, message, returned, started, inputs_done, infer_done):
         """A decoupled execute returns None; its responses travel (or will travel) through the response senders."""
         if returned is not None:
-            error = "Failed to process the request(s) for model instance '%s', message: decoupled models must return" \
-                " None from execute and send their responses through the response sender" % self.instance_name
+            self.untrack_requests(message)
+            # Triton's words (its qa looks for them); the responses go through the response senders.
+            error = self.batch_error(
+                "Python model '%s' is using the decoupled mode and the execute function must return None."
+                % self.instance_name
+            )
             send_message({"type": "result", "id": message["id"], "error": error})
             return
         send_message(

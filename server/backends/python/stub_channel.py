@@ -10,6 +10,9 @@ likes, from any thread) need more than one request at a time on fd 3, so:
     flight; the regions are packed from the start again whenever none is in flight.
 Tensors the server sends back for BLS (bls_response) are in the input file after the current execute's inputs; the
 reader copies them out at once and tells the server with {"type": "release_input", "region": n}.
+A request whose client went away gets {"type": "cancel", "id": execute id, "index": n}: the reader marks the request
+(request.is_cancelled() and its response sender's turn true, as in Triton's python backend); the model decides what
+to do about it.
 """
 
 import json
@@ -18,6 +21,7 @@ import os
 import queue
 import struct
 import threading
+import weakref
 
 CONTROL_FD = 3
 INPUT_FD = 4
@@ -135,6 +139,13 @@ class Channel:
         self.lock = threading.Lock()
         self.calls = {}  # BLS call id -> callback(message, tensors or None)
         self.next_call = 1
+        # (execute id, index) -> pb_utils.InferenceRequest still running, for cancel messages: until its execute
+        # returns, or for a decoupled request until its final flag. Decoupled ones are held weakly: a model that drops
+        # a request without its final flag must not leave it (inputs included) here for the stub's life, and a request
+        # nobody holds cannot see a cancel anyway. (The others stay in a plain dict: a weak entry costs ~0.4 us more.)
+        self.requests = {}
+        self.streaming = weakref.WeakValueDictionary()
+        self.cancelled_early = set()  # cancels that came before the main thread built their request
         self.closed = False
         self.thread = threading.Thread(target=self._read, name="stub-channel", daemon=True)
 
@@ -152,6 +163,33 @@ class Channel:
         with self.lock:
             self.calls.pop(call_id, None)
 
+    def track_request(self, execute_id, index, request, decoupled=False):
+        """A request a cancel message may name until untrack_request (a decoupled one: until its final flag)."""
+        with self.lock:
+            if self.cancelled_early:  # almost always empty: no per-request copy then
+                # Executes are built in id order: a cancel kept for an earlier id named a request already finished.
+                self.cancelled_early = {key for key in self.cancelled_early if key[0] >= execute_id}
+                if (execute_id, index) in self.cancelled_early:
+                    self.cancelled_early.discard((execute_id, index))
+                    request._cancelled = True
+            (self.streaming if decoupled else self.requests)[(execute_id, index)] = request
+
+    def untrack_request(self, execute_id, index):
+        with self.lock:
+            if self.requests.pop((execute_id, index), None) is None:
+                self.streaming.pop((execute_id, index), None)
+
+    def _cancel(self, message):
+        key = (message.get("id"), message.get("index"))
+        with self.lock:
+            request = self.requests.get(key)
+            if request is None:
+                request = self.streaming.get(key)
+            if request is None:
+                self.cancelled_early.add(key)
+            else:
+                request._cancelled = True
+
     def _read(self):
         while True:
             message = read_message()
@@ -164,6 +202,8 @@ class Channel:
                 self.arena.release(message.get("region"))
             elif kind in ("bls_response", "metric_response"):
                 self._deliver(message)
+            elif kind == "cancel":
+                self._cancel(message)
             else:
                 self.inbox.put(message)
 

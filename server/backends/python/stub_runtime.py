@@ -54,6 +54,8 @@ class Runtime:
         message = {"type": "response", "id": execute_id, "index": index, "flags": int(flags)}
         if response is not None:
             message.update(self.response_payload(response, wanted))
+        if flags & self.pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL:
+            self.channel.untrack_request(execute_id, index)  # the request is over: no cancel can reach it
         send_message(message)
 
     # -- custom metrics ------------------------------------------------------------------------------------------
@@ -117,13 +119,14 @@ class Runtime:
             self.channel.forget(call_id)
             raise self.pb_utils.TritonModelException("the server closed the stub's channel")
         send_message(message)
+        return call_id
 
     def exec(self, request, decoupled):
         """Blocking BLS call: one InferenceResponse, or (decoupled) an iterator of them."""
         results = queue.Queue()
-        self._start(request, decoupled, lambda message, tensors, error: results.put((message, tensors, error)))
+        call = {"id": self._start(request, decoupled, lambda message, tensors, error: results.put((message, tensors, error)))}
         if decoupled:
-            return ResponseIterator(self, results.get)
+            return ResponseIterator(self, results.get, call)
         message, tensors, error = results.get()
         return self._response(message, tensors, error)
 
@@ -131,20 +134,22 @@ class Runtime:
         """An awaitable for `await request.async_exec()`; many may be in flight (asyncio.gather)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        call = {}  # its "id" is set once _start returns; the reader thread may hand over a reply before that
         if decoupled:
             results = queue.Queue()
 
             def on_message(message, tensors, error):
                 results.put((message, tensors, error))
                 if not future.done():
-                    loop.call_soon_threadsafe(lambda: future.done() or future.set_result(ResponseIterator(self, results.get)))
+                    iterator = ResponseIterator(self, results.get, call)
+                    loop.call_soon_threadsafe(lambda: future.done() or future.set_result(iterator))
         else:
 
             def on_message(message, tensors, error):
                 response = self._response(message, tensors, error)
                 loop.call_soon_threadsafe(lambda: future.done() or future.set_result(response))
 
-        self._start(request, decoupled, on_message)
+        call["id"] = self._start(request, decoupled, on_message)
         return future
 
 
@@ -152,14 +157,23 @@ class ResponseIterator:
     """Responses of a BLS call to a decoupled model, ending with the final one (empty when the model sent the final
     flag alone), as Triton's iterator yields them. Iterate with `for` (blocks) or `async for`."""
 
-    def __init__(self, runtime, take):
+    def __init__(self, runtime, take, call):
         self._runtime = runtime
         self._take = take
+        self._call = call  # {"id": the BLS call id}
         self._done = False
         self._lock = threading.Lock()
 
     def __iter__(self):
         return self
+
+    def cancel(self):
+        """Cancel the call, as Triton's iterator does: the server cancels the called model's request (a queued one
+        is answered CANCELLED; a running one sees request.is_cancelled() and decides when to stop), and responses
+        keep coming until the final one. A no-op once the final response has come, or when the server is gone."""
+        if self._done or self._runtime.channel.closed:
+            return
+        send_message({"type": "bls_cancel", "id": self._call["id"]})
 
     def __next__(self):
         with self._lock:

@@ -434,6 +434,7 @@ class InferenceRequest:
         return self._model_name
 
     def is_cancelled(self):
+        """Whether the request's client has gone (a cancelled gRPC stream, a closed HTTP connection)."""
         return self._cancelled
 
     def set_release_flags(self, flags):
@@ -469,9 +470,10 @@ class InferenceResponseSender:
     """Sends a decoupled model's responses for one request: any number of send(response), then
     send(flags=TRITONSERVER_RESPONSE_COMPLETE_FINAL), with or without a last response."""
 
-    def __init__(self, execute_id, index, requested_output_names):
+    def __init__(self, execute_id, index, requested_output_names, request=None):
         self._execute_id = execute_id
         self._index = index
+        self._request = request  # whose cancellation is_cancelled() reports
         self._wanted = set(requested_output_names or [])
         self._closed = False
         self._lock = threading.Lock()
@@ -492,7 +494,8 @@ class InferenceResponseSender:
             )
 
     def is_cancelled(self):
-        return False
+        """Whether the request's client has gone (a cancelled gRPC stream, a closed HTTP connection)."""
+        return self._request is not None and self._request._cancelled
 
 
 class InferenceResponse:
@@ -671,6 +674,13 @@ class LogLevel:
 
 
 class Logger:
+    # As in Triton, the levels are Logger.LogLevel and also Logger's own attributes: Triton's qa models write
+    # logger.log(message, logger.INFO). (The module-level LogLevel is ours, kept for models written against it.)
+    LogLevel = LogLevel
+    INFO = LogLevel.INFO
+    WARNING = LogLevel.WARNING
+    ERROR = LogLevel.ERROR
+    VERBOSE = LogLevel.VERBOSE
     _names = {LogLevel.INFO: "I", LogLevel.WARNING: "W", LogLevel.ERROR: "E", LogLevel.VERBOSE: "V"}
 
     @staticmethod

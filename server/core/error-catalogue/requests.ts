@@ -29,6 +29,8 @@ export const requestErrors = {
   protocolRestricted: (header: string) =>
     new InferenceError('UNAVAILABLE', `This protocol is restricted, expecting header '${header}'`),
   serverShuttingDown: () => new InferenceError('UNAVAILABLE', 'Server is stopping, request is refused'),
+  /** The client went away (HTTP connection closed, gRPC stream cancelled): Triton's CANCELLED code, our words. */
+  requestCancelled: (rid: string | undefined) => new InferenceError('CANCELLED', `${requestTag(rid)} request cancelled: its client has gone`, 'CANCELED'),
 
   unexpectedInput: (rid: string | undefined, model: string, input: string, allowed: string[]) =>
     new InferenceError(

@@ -4,6 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Cancellation } from '../../core/cancellation';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
@@ -93,6 +94,8 @@ function settingValue(value: LogSettingValueMessage): unknown {
 export interface InferCall {
   readonly request: ModelInferRequestMessage;
   readonly metadata: CallMetadata;
+  /** The client is gone (RST_STREAM, closed connection, deadline). */
+  once(event: 'cancelled', listener: () => void): unknown;
 }
 
 export type InferCallback = sendUnaryData<ModelInferResponseMessage>;
@@ -114,8 +117,18 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
       fail(log, callback, error);
       return;
     }
-    service.infer(request, 'grpc').then(
+    // As Triton's gRPC frontend: a cancelled call cancels its request (docs/user_guide/request_cancellation.md).
+    // grpc-js 1.14 also emits 'cancelled' after every status it sends (sendStatus calls notifyOnCancel on success
+    // too): once answered, that is not a client gone, and work the request left running (an ensemble's sibling steps
+    // after a failed one) must not be cancelled by it.
+    let answered = false;
+    const cancellation = new Cancellation();
+    call.once('cancelled', () => {
+      if (!answered) cancellation.cancel();
+    });
+    service.infer({ ...request, signal: cancellation }, 'grpc').then(
       (response) => {
+        answered = true;
         response.trace?.capture('GRPC_SEND_START');
         let message: ModelInferResponseMessage;
         try {
@@ -131,7 +144,10 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
           response.trace.finish();
         }
       },
-      (error: unknown) => fail(log, callback, error),
+      (error: unknown) => {
+        answered = true;
+        fail(log, callback, error);
+      },
     );
   };
   return { modelInfer, modelStreamInfer: streamInferHandler(service, log, options.headerForwardPattern) };

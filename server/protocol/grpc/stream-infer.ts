@@ -6,6 +6,7 @@
  * alone.
  */
 import type { Metadata } from '@grpc/grpc-js';
+import { Cancellation } from '../../core/cancellation';
 import { forwardHeaders } from '../../core/header-forwarding';
 import type { Logger } from 'pino';
 import { InferenceError } from '../../core/errors';
@@ -60,10 +61,18 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     let ended = false;
     const ordered = new InOrderWriter();
     // As Triton cancels a cancelled stream's requests: a streaming ensemble starts no further steps for them.
-    const cancellation = new AbortController();
-    call.on('cancelled', () => cancellation.abort());
+    // grpc-js also emits 'cancelled' after the status that end() sends: from then on it is no client gone (see
+    // service.ts), and it must not cancel what a request left running (an ensemble's siblings of a failed step).
+    let answered = false;
+    const cancellation = new Cancellation();
+    call.on('cancelled', () => {
+      if (!answered) cancellation.cancel();
+    });
     const finishIfDone = () => {
-      if (ended && pending === 0 && !call.cancelled) call.end();
+      if (ended && pending === 0 && !call.cancelled) {
+        answered = true;
+        call.end();
+      }
     };
     const write = (message: ModelStreamInferResponseMessage, trace?: RequestTrace) => {
       if (call.cancelled) return trace?.finish();
@@ -100,7 +109,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
         ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
-        request = { ...request, signal: cancellation.signal };
+        request = { ...request, signal: cancellation };
       } catch (error) {
         writeError(message, error);
         return;

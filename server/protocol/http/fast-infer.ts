@@ -6,12 +6,14 @@
  * fastify route would (routes/infer.ts, sharing its decode and encode): `POST /v2/models/<m>[/versions/<v>]/infer`
  * with a Content-Length body within the limit, no Content-Encoding or Accept-Encoding (compression stays fastify's),
  * no query string or percent-encoding in the path, while the server is not draining, not tracing, with no header
- * forwarding and no --http-restricted-api on inference. Everything else goes to fastify unchanged.
+ * forwarding and no --http-restricted-api on inference. Everything else goes to fastify unchanged. As on the route, a
+ * client gone before the answer cancels its request (client-gone.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { readBody } from './body-reader';
+import { clientGoneSignal } from './client-gone';
 import { INFERENCE_HEADER_CONTENT_LENGTH, type InferTarget } from './codec';
 import { errorBody, FailureLog, HttpFailure, loggedFailure } from './errors';
 import { decodeInferBody, encodeInferAnswer } from './routes/infer';
@@ -76,7 +78,8 @@ export class FastInferPath {
 
   private async answer(request: IncomingMessage, response: ServerResponse, target: InferTarget, body: Buffer): Promise<void> {
     const decoded = await decodeInferBody(this.service, target, body, request.headers);
-    const encoded = encodeInferAnswer(decoded, await this.service.infer(decoded.request));
+    // As the fastify route (and Triton): a client that goes away before the answer is sent cancels the request.
+    const encoded = encodeInferAnswer(decoded, await this.service.infer({ ...decoded.request, signal: clientGoneSignal(response) }));
     // The route's headers, in its order.
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType };
     if (encoded.inferenceHeaderLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = encoded.inferenceHeaderLength;

@@ -8,21 +8,24 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, InferenceError, toInferenceError } from '../../../core/errors';
 import type { InferenceServiceApi } from '../../../core/service-api';
 import type { InferRequest, InferResponse } from '../../../core/types';
+import { clientGoneSignal } from '../client-gone';
 import { errorBody, httpStatusOf } from '../errors';
 import { decodeGenerateRequest, encodeGenerateResponse } from '../generate-codec';
 import { ModelParams, modelPaths, RouteOptions } from './options';
 
 const EMPTY_BODY = Buffer.alloc(0);
 
-function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>): InferRequest {
+/** The request, cancelled when its client goes away before the response ended (as Triton, client-gone.ts). */
+function decode(service: InferenceServiceApi, request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply): InferRequest {
   const { model, version } = request.params;
   const body = Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY;
-  return decodeGenerateRequest(body, { model, version }, service.modelMetadata(model, version));
+  const decoded = decodeGenerateRequest(body, { model, version }, service.modelMetadata(model, version));
+  return { ...decoded, signal: clientGoneSignal(reply.raw) };
 }
 
 export async function generateRoutes(app: FastifyInstance, { service }: RouteOptions): Promise<void> {
   const generate = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    const decoded = decode(service, request);
+    const decoded = decode(service, request, reply);
     const responses: InferResponse[] = [];
     let failure: InferenceError | undefined;
     await service.inferStream(decoded, (event) => {
@@ -36,7 +39,7 @@ export async function generateRoutes(app: FastifyInstance, { service }: RouteOpt
   };
 
   const generateStream = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    const decoded = decode(service, request);
+    const decoded = decode(service, request, reply);
     let started = false;
     const raw = reply.raw;
     // The first response sets the status, as in Triton: an error as the first response gives the error's status.

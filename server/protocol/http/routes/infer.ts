@@ -15,6 +15,7 @@ import {
   InferTarget,
   parseInferenceHeaderLength,
 } from '../codec';
+import { clientGoneSignal } from '../client-gone';
 import { ModelParams, modelPaths, RouteOptions } from './options';
 import { forwardHeaders } from '../../../core/header-forwarding';
 import type { RequestTrace } from '../../../core/request-trace';
@@ -85,7 +86,8 @@ export async function inferRoutes(app: FastifyInstance, { service, headerForward
     const decoded = await decodeInferBody(service, target, Buffer.isBuffer(request.body) ? request.body : EMPTY_BODY, request.headers);
     let inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
     if (headerForwardPattern) inferRequest = forwardHeaders(inferRequest, rawHeaderPairs(request.raw.rawHeaders), headerForwardPattern);
-    const response = await service.infer(inferRequest);
+    // As Triton, a request whose client goes away before the response is sent is cancelled (client-gone.ts).
+    const response = await service.infer({ ...inferRequest, signal: clientGoneSignal(reply.raw) });
     if (response.trace) traceSend(response.trace, reply);
     const encoded = encodeInferAnswer(decoded, response);
     reply.header('content-type', encoded.contentType);

@@ -23,7 +23,12 @@ class TritonPythonModel:
                     sender.send(pb_utils.InferenceResponse([pb_utils.Tensor("OUT", value)]))
                 sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
                 continue
+            if mode == "return_list":
+                return [one(1)]  # not None: refused, in Triton's words
             sender.send(one(1))
+            if mode == "raise_after_final":
+                sender.send(flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+                raise ValueError("raised after the final flag")
             if mode == "raise":
                 raise ValueError("failed after the first response")
             if mode == "crash":
