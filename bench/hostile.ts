@@ -24,6 +24,7 @@ import { describeMachine, machineInfo } from './lib/machine';
 import { benchPaths, freePort, httpRequest, requireBuilt, runJsonChild } from './lib/processes';
 import { serializeInferRequest } from '../server/protocol/grpc/infer-wire';
 import type { ModelInferRequestMessage } from '../server/protocol/grpc/messages';
+import { framed } from './lib/bytes-framing';
 
 const MIB = 1024 * 1024;
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
@@ -72,16 +73,6 @@ type Case = HttpCase | GrpcCase | StalledCase;
 
 function jsonBody(model: string, input: object): Buffer {
   return Buffer.from(JSON.stringify({ inputs: [input] }));
-}
-
-function framed(count: number, element: string): Buffer {
-  const bytes = Buffer.from(element);
-  const out = Buffer.alloc(count * (4 + bytes.length));
-  for (let i = 0, offset = 0; i < count; i++, offset += 4 + bytes.length) {
-    out.writeUInt32LE(bytes.length, offset);
-    bytes.copy(out, offset + 4);
-  }
-  return out;
 }
 
 function binaryBody(input: object, data: Buffer): { body: Buffer; headers: Record<string, string> } {

@@ -14,6 +14,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import * as ort from 'onnxruntime-node';
 import { ORT_WORKER_RESOURCE_LIMITS } from '../../server/backends/onnxruntime/instance';
 import { SESSION_OPTIONS } from './ort-session-options';
+import { framed } from './bytes-framing';
 
 interface Job {
   readonly modelPath: string;
@@ -25,17 +26,6 @@ function statusBytes(field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'));
   if (!match) throw new Error(`no ${field} in /proc/self/status`);
   return Number(match[1]) * 1024;
-}
-
-/** The request's bytes as the server receives them: 4-byte little-endian length, then the element, per element. */
-function framed(count: number, element: string): Buffer {
-  const bytes = Buffer.from(element);
-  const out = Buffer.alloc(count * (4 + bytes.length));
-  for (let i = 0, offset = 0; i < count; i++, offset += 4 + bytes.length) {
-    out.writeUInt32LE(bytes.length, offset);
-    bytes.copy(out, offset + 4);
-  }
-  return out;
 }
 
 async function workerMain(job: Job): Promise<void> {
