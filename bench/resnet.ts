@@ -10,6 +10,7 @@
  *  - server: `node dist/server/main.js` on a scratch repository holding the model, `--clients` keep-alive
  *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process,
  *    whose own CPU per image (the clients) is printed too, and the CPU ceiling: raw CPU/img over server + clients;
+ *    per thread of the server, CPU µs per image and of it the kernel's (sys);
  *  - compare (with --compare=<dist folder of another build>): the same for that build's server.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
@@ -194,7 +195,7 @@ async function measureServer(repository: string, script: string, name: string, a
     const cpuS = (processCpuSeconds(child.process.pid!) ?? NaN) - cpuBefore;
     const threads = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!))
       .slice(0, 5)
-      .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)}`)
+      .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)} (sys ${((t.systemSeconds * 1e6) / images).toFixed(0)})`)
       .join(', ');
     const clientCpuUsPerImage = (client.user + client.system) / images;
     return { threads, clientCpuUsPerImage, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
