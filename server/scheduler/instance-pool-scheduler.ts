@@ -135,14 +135,16 @@ export class InstancePoolScheduler implements Scheduler {
       // Whatever else is queued rides along in the same hand-off (up to a bound), when the backend supports it
       // and no idle instance could run it in parallel.
       const batches = [first];
-      if (instance.executeMany && !this.free.some((other) => (this.busy.get(other) ?? 0) === 0 && other !== instance)) {
+      // Never behind a batch of decoupled requests: executeStreams runs that batch alone.
+      const streams = first.length > 1 && first[0].item.job.sink !== undefined;
+      if (!streams && instance.executeMany && !this.free.some((other) => (this.busy.get(other) ?? 0) === 0 && other !== instance)) {
         while (batches.length < MAX_BATCHES_PER_HAND_OFF && this.queue.size > 0) {
           const next = this.takeBatch(false, this.batching.enabled);
           if (!next) break;
           batches.push(next);
         }
       }
-      if (first.length > 1 && first[0].item.job.sink) void this.executeStreams(instance, first);
+      if (streams) void this.executeStreams(instance, first);
       else void this.execute(instance, batches);
     }
     this.wakeDrainWaiters();
