@@ -79,6 +79,26 @@ describe.each([
     }
   });
 
+  it('does not end a call whose client half-closed while its request inflated, however long the handler takes', async () => {
+    const hold = server.app.grpc!.inflateHold;
+    const limitMs = hold.limitMs;
+    hold.limitMs = 1;
+    const service = server.app.service;
+    const original = service.infer.bind(service);
+    // The answer waits for a timer of the limit's length set after any hold timer: one still running would fire first.
+    const infer = jest.spyOn(service, 'infer').mockImplementation(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return original(...args);
+    });
+    try {
+      const result = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped('slow')], { headers: GZIP });
+      expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.OK, details: 'OK' });
+    } finally {
+      infer.mockRestore();
+      hold.limitMs = limitMs;
+    }
+  });
+
   it('leaves a ModelStreamInfer call open past the limit (its messages are taken as they come)', async () => {
     const hold = server.app.grpc!.inflateHold;
     const limitMs = hold.limitMs;

@@ -178,7 +178,9 @@ export class CallInflateGate {
 
   /** The handler has taken the oldest message it was given: its slot, if it took one, goes back. */
   messageTaken(): void {
-    if (this.held.shift()) this.slots.release();
+    if (!this.held.shift()) return;
+    this.stopHoldTimer();
+    this.slots.release();
   }
 
   /** Slots this call holds (for tests). */

@@ -105,6 +105,8 @@ abstract class LeanCall extends EventEmitter {
   private holdTimer: NodeJS.Timeout | undefined;
   /** Messages read (complete frames): a unary call refuses its second. */
   private framesRead = 0;
+  /** The client half-closed (its request may still be inflating: no hold timer then, the handler runs next). */
+  private clientHalfClosed = false;
   cancelled = false;
 
   constructor(
@@ -153,6 +155,7 @@ abstract class LeanCall extends EventEmitter {
 
   /** The message holding a slot waits for half-close at most `inflateHold.limitMs`, then the call ends. */
   protected boundHold(): void {
+    if (this.clientHalfClosed) return;
     const limitMs = (this.options.inflateHold ?? { limitMs: DEFAULT_INFLATE_HOLD_MS }).limitMs;
     this.holdTimer ??= setTimeout(() => {
       this.holdTimer = undefined;
@@ -291,6 +294,7 @@ abstract class LeanCall extends EventEmitter {
 
   /** Gives back the slot of a message the handler has not taken. */
   protected releaseHeld(): void {
+    this.stopHoldTimer();
     const release = this.heldSlot;
     this.heldSlot = undefined;
     release?.();
@@ -298,6 +302,7 @@ abstract class LeanCall extends EventEmitter {
 
   private halfClosed(): void {
     if (this.checkCancelled()) return;
+    this.clientHalfClosed = true;
     this.stopHoldTimer(); // the handler runs now (after the messages still inflating)
     if (this.framer.midMessage) {
       this.sendStatus(GrpcStatus.INTERNAL, 'Received an incomplete message: the stream ended inside it');
