@@ -321,9 +321,9 @@ export class InflateGates {
   private nextToken = 0;
   /** Each served method's path: whether its requests stream (from the definitions wrapImplementation saw). */
   private readonly requestStreams = new Map<string, boolean>();
+  private emptyWaiters: (() => void)[] = [];
 
   constructor(private readonly hold: InflateHold = { limitMs: DEFAULT_INFLATE_HOLD_MS }) {}
-  private emptyWaiters: (() => void)[] = [];
 
   /** Calls with a gate now (for tests). */
   get size(): number {
