@@ -82,12 +82,15 @@ describe.each([
   it('does not end a call whose client half-closed while its request inflated, however long the handler takes', async () => {
     const hold = server.app.grpc!.inflateHold;
     const limitMs = hold.limitMs;
-    hold.limitMs = 1;
+    // Long enough that the half-close, sent with the message, is always read before it could end the call on a loaded
+    // machine; the handler outlasts it all the same.
+    hold.limitMs = 50;
     const service = server.app.service;
     const original = service.infer.bind(service);
-    // The answer waits for a timer of the limit's length set after any hold timer: one still running would fire first.
+    // The answer waits for a timer of the limit's length set after any hold timer: one still running would fire first
+    // (timers of one duration fire in the order they were set).
     const infer = jest.spyOn(service, 'infer').mockImplementation(async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, hold.limitMs));
       return original(...args);
     });
     try {
