@@ -17,9 +17,15 @@
  * (status sent: an error, a deadline, a refused message), the stream closed (client reset or cancel, connection
  * gone). The front and the handler find each other through a metadata entry the front sets (INFLATE_GATE_HEADER);
  * the front removes that name from every client's headers, so it cannot be forged.
+ *
+ * A unary method's call (its requests do not stream) has one message, and its handler runs only at half-close, so two
+ * of its holes are closed here: a second message is refused at its first byte, before it can wait for a slot behind
+ * the first one's (grpc-js is handed an empty message in its place and answers it, UNIMPLEMENTED, as it answers any
+ * second message); and a message that holds its slot while the client withholds half-close longer than
+ * `hold.limitMs` ends the call with RESOURCE_EXHAUSTED (docs/request-costs.md).
  */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Metadata, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { status as GrpcStatus, type Metadata, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InflateSlots, InflateTicket } from '../http/compression';
 
 /** The metadata entry that names a compressed call's gate (set only by the front). */
@@ -27,6 +33,24 @@ export const INFLATE_GATE_HEADER = 'x-inference-server-inflate-gate';
 
 /** gRPC's length-prefixed message: a compressed-flag byte and a 4-byte big-endian length. */
 const PREFIX_BYTES = 5;
+/** An empty uncompressed message: what grpc-js gets in place of a unary call's second message. */
+const EMPTY_MESSAGE = Buffer.alloc(PREFIX_BYTES);
+
+/** How long a unary call's message may hold an inflate slot waiting for half-close (shared, so tests can shorten it). */
+export interface InflateHold {
+  limitMs: number;
+}
+
+/** A real client half-closes with its request's last DATA frame; 5 s covers a slow link between the two. */
+export const DEFAULT_INFLATE_HOLD_MS = 5000;
+
+/** The status a call gets when its message held a slot past the limit (both paths: lean-infer.ts too). */
+export function inflateHoldExpired(limitMs: number): { code: GrpcStatus; details: string } {
+  return {
+    code: GrpcStatus.RESOURCE_EXHAUSTED,
+    details: `Compressed request message held an inflate slot for ${limitMs} ms without the client half-closing the call`,
+  };
+}
 
 type DataListener = (chunk: Buffer) => void;
 
@@ -47,16 +71,28 @@ export class CallInflateGate {
   /** Whether grpc-js asked to read (its last pause/resume; it may have resumed already while setting up the call). */
   private grpcWantsData: boolean;
   private finished = false;
+  /** Messages whose last byte went to grpc-js (or waits for a slot to): a unary call's second is refused. */
+  private messagesComplete = 0;
+  /** A unary call's second message began: grpc-js had its empty stand-in, the client's further bytes are dropped. */
+  private refusing = false;
+  /** The gate answered the call itself (hold limit): grpc-js's own later writes go nowhere. */
+  private answered = false;
+  /** Runs while a unary call's message holds a slot and grpc-js has not had the half-close. */
+  private holdTimer: NodeJS.Timeout | undefined;
   private toGrpcData: DataListener = () => undefined;
   private toGrpcEnd: () => void = () => undefined;
   private readonly realPause: () => ServerHttp2Stream;
   private readonly realResume: () => ServerHttp2Stream;
+  private readonly realRespond: ServerHttp2Stream['respond'];
 
   /** Wraps the stream before grpc-js sets up its call, so that grpc-js's pauses and resumes are seen from the start. */
   constructor(
     private readonly slots: InflateSlots,
     private readonly stream: ServerHttp2Stream,
     private readonly onFinish: () => void,
+    /** Whether the method's requests do not stream (one message, handler at half-close). */
+    private readonly unary = false,
+    private readonly hold: InflateHold = { limitMs: DEFAULT_INFLATE_HOLD_MS },
   ) {
     this.grpcWantsData = stream.readableFlowing === true;
     this.realPause = stream.pause.bind(stream);
@@ -70,12 +106,15 @@ export class CallInflateGate {
       return this.ticket && !this.finished ? stream : this.realResume();
     };
     const respond = stream.respond.bind(stream);
+    this.realRespond = respond;
     stream.respond = (...args: Parameters<ServerHttp2Stream['respond']>) => {
+      if (this.answered) return; // grpc-js's own answer (its deadline) after the gate's: the call is over already
       if (args[1]?.endStream) this.finish(); // grpc-js's trailers-only status: the call is over
       respond(...args);
     };
     const end = stream.end.bind(stream) as (...args: unknown[]) => ServerHttp2Stream;
     stream.end = ((...args: unknown[]) => {
+      if (this.answered) return stream;
       this.finish(); // grpc-js sends its status after this: the call is over
       return end(...args);
     }) as ServerHttp2Stream['end'];
@@ -94,19 +133,54 @@ export class CallInflateGate {
 
   /** The stream's 'data', in grpc-js's place. */
   private readonly onData = (chunk: Buffer): void => {
+    if (this.answered) return; // read and dropped: grpc-js must not run the handler of a call already answered
     if (this.ticket && !this.finished) this.stash.push(chunk);
     else this.pass(chunk);
   };
 
   /** The stream's 'end', in grpc-js's place: after whatever waits. */
   private readonly onEnd = (): void => {
+    if (this.answered) return;
     if (this.ticket && !this.finished) this.endPending = true;
-    else this.toGrpcEnd();
+    else this.halfClose();
   };
+
+  /** grpc-js gets the half-close: a unary handler runs now, so a held message's wait for it is over. */
+  private halfClose(): void {
+    this.stopHoldTimer();
+    this.toGrpcEnd();
+  }
+
+  private stopHoldTimer(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
+  /**
+   * A unary call's message held its slot past the limit without half-close: the call ends with RESOURCE_EXHAUSTED
+   * (trailers-only, as grpc-js answers; no handler ran, so nothing was sent before) and its slot goes back.
+   */
+  private holdExpired(): void {
+    this.holdTimer = undefined;
+    if (this.finished) return;
+    const { code, details } = inflateHoldExpired(this.hold.limitMs);
+    const respond = !this.stream.headersSent && !this.stream.destroyed;
+    this.answered = true;
+    this.finish();
+    try {
+      if (respond) {
+        this.realRespond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(code), 'grpc-message': encodeURI(details) }, { endStream: true });
+      } else this.stream.close(http2Constants.NGHTTP2_CANCEL);
+    } catch {
+      // the stream closed under us: the client is gone, the call is over either way
+    }
+  }
 
   /** The handler has taken the oldest message it was given: its slot, if it took one, goes back. */
   messageTaken(): void {
-    if (this.held.shift()) this.slots.release();
+    if (!this.held.shift()) return;
+    this.stopHoldTimer();
+    this.slots.release();
   }
 
   /** Slots this call holds (for tests). */
@@ -119,8 +193,17 @@ export class CallInflateGate {
    * inflates a message once it has all of it; the rest is stashed). Returns false when it stopped.
    */
   private pass(chunk: Buffer): boolean {
+    if (this.refusing) return true;
     let at = 0;
     while (at < chunk.length) {
+      if (this.unary && this.prefixSeen === 0 && this.messagesComplete > 0 && !this.finished) {
+        // A unary call's second message: refused at its first byte, before it could wait for a slot behind the first
+        // one's (whose handler runs only at half-close, stashed behind it). grpc-js answers the stand-in with its
+        // own status and text; the rest of the client's bytes are dropped.
+        this.refusing = true;
+        this.toGrpcData(Buffer.concat([chunk.subarray(0, at), EMPTY_MESSAGE]));
+        return true;
+      }
       if (this.prefixSeen < PREFIX_BYTES) {
         if (this.prefixSeen === PREFIX_BYTES - 1) {
           // The prefix's last byte: with a zero length it is the message's last byte too.
@@ -156,13 +239,14 @@ export class CallInflateGate {
    */
   private admit(chunk: Buffer, at: number): boolean {
     if (this.finished) return true; // grpc-js drops what a finished call still receives
-    if (this.prefix[0] !== 1) {
-      this.held.push(false);
-      return true;
-    }
     if (this.slotGranted) {
       this.slotGranted = false;
-      this.held.push(true);
+      this.holding();
+      return true;
+    }
+    this.messagesComplete++;
+    if (this.prefix[0] !== 1) {
+      this.held.push(false);
       return true;
     }
     let now = true;
@@ -175,7 +259,7 @@ export class CallInflateGate {
     });
     now = false;
     if (got) {
-      this.held.push(true);
+      this.holding();
       return true;
     }
     this.ticket = ticket;
@@ -183,6 +267,12 @@ export class CallInflateGate {
     if (at > 0) this.toGrpcData(chunk.subarray(0, at));
     this.stash.unshift(chunk.subarray(at));
     return false;
+  }
+
+  /** A compressed message's last byte goes to grpc-js with its slot: on a unary call, it waits for half-close bounded. */
+  private holding(): void {
+    this.held.push(true);
+    if (this.unary && !this.holdTimer) this.holdTimer = setTimeout(() => this.holdExpired(), this.hold.limitMs);
   }
 
   /** The waiting message has its slot: what was stashed goes on to grpc-js, then the stream flows if grpc-js asked. */
@@ -204,7 +294,7 @@ export class CallInflateGate {
     }
     if (this.endPending) {
       this.endPending = false;
-      this.toGrpcEnd();
+      this.halfClose();
     }
     if (this.grpcWantsData && !this.stream.destroyed) this.realResume();
   }
@@ -213,6 +303,7 @@ export class CallInflateGate {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.stopHoldTimer();
     if (this.ticket) this.slots.cancel(this.ticket);
     this.ticket = undefined;
     this.stash = [];
@@ -228,7 +319,11 @@ export class CallInflateGate {
 export class InflateGates {
   private readonly open = new Map<string, CallInflateGate>();
   private nextToken = 0;
+  /** Each served method's path: whether its requests stream (from the definitions wrapImplementation saw). */
+  private readonly requestStreams = new Map<string, boolean>();
   private emptyWaiters: (() => void)[] = [];
+
+  constructor(private readonly hold: InflateHold = { limitMs: DEFAULT_INFLATE_HOLD_MS }) {}
 
   /** Calls with a gate now (for tests). */
   get size(): number {
@@ -261,7 +356,8 @@ export class InflateGates {
   admit(slots: InflateSlots, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, toGrpcJs: () => void): void {
     const token = String(this.nextToken++);
     headers[INFLATE_GATE_HEADER] = token;
-    const gate = new CallInflateGate(slots, stream, () => this.remove(token));
+    const unary = this.requestStreams.get(String(headers[':path'])) === false;
+    const gate = new CallInflateGate(slots, stream, () => this.remove(token), unary, this.hold);
     this.open.set(token, gate);
     toGrpcJs();
     const data = stream.listeners('data');
@@ -283,9 +379,10 @@ export class InflateGates {
    * server-streaming handler once it returns (it had its one request), a client-streaming or bidirectional one after
    * each 'data' it handled.
    */
-  wrapImplementation(definition: Record<string, { requestStream: boolean; originalName?: string }>, implementation: UntypedServiceImplementation): UntypedServiceImplementation {
+  wrapImplementation(definition: Record<string, { path: string; requestStream: boolean; originalName?: string }>, implementation: UntypedServiceImplementation): UntypedServiceImplementation {
     const wrapped: UntypedServiceImplementation = {};
     for (const [name, method] of Object.entries(definition)) {
+      this.requestStreams.set(method.path, method.requestStream);
       const handler = implementation[name] ?? (method.originalName !== undefined ? implementation[method.originalName] : undefined);
       if (handler === undefined) continue;
       const call = handler as (...args: unknown[]) => void;

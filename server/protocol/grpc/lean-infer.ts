@@ -17,12 +17,16 @@
  * Beyond grpc-js: at most `inflateSlots.limit` compressed messages are inflating or inflated and not yet taken by their
  * handler (message-reader.ts heldMessage: a unary call's request holds its slot until the handler runs at half-close,
  * a stream's message until its 'data' listeners ran, any call's until it is over), and a message with the compressed
- * flag on a call without grpc-encoding is refused (grpc-js would read it as uncompressed).
+ * flag on a call without grpc-encoding is refused (grpc-js would read it as uncompressed). Two unary holes are closed
+ * as on the default path (inflate-gate.ts): a ModelInfer call's second message is refused (grpc-js's status and text)
+ * as soon as it is read, without a slot or inflating it, and a request holding its slot while the client withholds
+ * half-close longer than `inflateHold.limitMs` ends the call with RESOURCE_EXHAUSTED.
  */
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { InflateSlots } from '../http/compression';
+import { DEFAULT_INFLATE_HOLD_MS, inflateHoldExpired, type InflateHold } from './inflate-gate';
 import { deserializeInferRequest, serializeInferResponse, serializeStreamInferResponse } from './infer-wire';
 import { GrpcCallStatus, GrpcFrame, GrpcMessageFramer, heldMessage, ACCEPTED_ENCODINGS } from './message-reader';
 import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelStreamInferResponseMessage } from './messages';
@@ -37,6 +41,8 @@ export interface LeanInferOptions {
   readonly handlers: InferHandlers;
   readonly maxMessageBytes: number;
   readonly inflateSlots: InflateSlots;
+  /** How long a ModelInfer request may hold its slot waiting for half-close (default DEFAULT_INFLATE_HOLD_MS). */
+  readonly inflateHold?: InflateHold;
   /** --grpc-restricted-protocol's entry for the inference group: calls without it are left to grpc-js. */
   readonly restriction?: { readonly header: string; readonly value: string };
 }
@@ -95,6 +101,12 @@ abstract class LeanCall extends EventEmitter {
   private readonly ended = new AbortController();
   /** The inflate slot of a message read and not yet taken by the handler (a unary call's request until half-close). */
   protected heldSlot: (() => void) | undefined;
+  /** Runs while a unary call's request holds its slot and the client has not half-closed. */
+  private holdTimer: NodeJS.Timeout | undefined;
+  /** Messages read (complete frames): a unary call refuses its second. */
+  private framesRead = 0;
+  /** The client half-closed (its request may still be inflating: no hold timer then, the handler runs next). */
+  private clientHalfClosed = false;
   cancelled = false;
 
   constructor(
@@ -130,8 +142,32 @@ abstract class LeanCall extends EventEmitter {
     return this.requestMetadata;
   }
 
-  /** `release` gives back the message's inflate slot: once the handler has it (the call's end gives it back too). */
-  protected abstract message(request: ModelInferRequestMessage, release: () => void): void;
+  /**
+   * `release` gives back the message's inflate slot: once the handler has it (the call's end gives it back too);
+   * `holdsSlot`: whether it took one (it came compressed).
+   */
+  protected abstract message(request: ModelInferRequestMessage, release: () => void, holdsSlot: boolean): void;
+
+  /** Whether the call ends at a message read after the first (a unary call's, answered here); false by default. */
+  protected refuseAnother(): boolean {
+    return false;
+  }
+
+  /** The message holding a slot waits for half-close at most `inflateHold.limitMs`, then the call ends. */
+  protected boundHold(): void {
+    if (this.clientHalfClosed) return;
+    const limitMs = (this.options.inflateHold ?? { limitMs: DEFAULT_INFLATE_HOLD_MS }).limitMs;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = undefined;
+      const { code, details } = inflateHoldExpired(limitMs);
+      this.sendStatus(code, details);
+    }, limitMs);
+  }
+
+  private stopHoldTimer(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
   protected abstract allReceived(): void;
 
   /** Frame, length-prefixed, as one DATA write; headers go first if not yet sent. */
@@ -201,6 +237,7 @@ abstract class LeanCall extends EventEmitter {
     this.cancelled = true; // as grpc-js: once the status is out, the handler's writes go nowhere
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
+    this.stopHoldTimer();
     this.ended.abort();
     this.releaseHeld();
     // Whatever the client still sends is read and dropped, so it cannot fill the flow-control window.
@@ -223,8 +260,10 @@ abstract class LeanCall extends EventEmitter {
     }
     while (this.frames.length > 0 && !this.over) {
       const frame = this.frames.shift()!;
+      // Before it waits for a slot: a unary call's second message would wait behind the first one's, held to half-close.
+      if (this.framesRead++ > 0 && this.refuseAnother()) return;
       if (!frame.compressed && !this.inflating) this.deliver(frame.payload);
-      else this.queue(() => heldMessage(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots, this.ended.signal).then(({ bytes, release }) => this.deliver(bytes, release)));
+      else this.queue(() => heldMessage(frame, this.encoding, this.options.maxMessageBytes, this.options.inflateSlots, this.ended.signal).then(({ bytes, release }) => this.deliver(bytes, release, frame.compressed)));
     }
   }
 
@@ -240,7 +279,7 @@ abstract class LeanCall extends EventEmitter {
     });
   }
 
-  private deliver(bytes: Buffer, release: () => void = NOTHING_HELD): void {
+  private deliver(bytes: Buffer, release: () => void = NOTHING_HELD, holdsSlot = false): void {
     if (this.checkCancelled()) return release();
     let request: ModelInferRequestMessage;
     try {
@@ -250,11 +289,12 @@ abstract class LeanCall extends EventEmitter {
       this.sendStatus(GrpcStatus.INTERNAL, 'Error deserializing request');
       return;
     }
-    this.message(request, release);
+    this.message(request, release, holdsSlot);
   }
 
   /** Gives back the slot of a message the handler has not taken. */
   protected releaseHeld(): void {
+    this.stopHoldTimer();
     const release = this.heldSlot;
     this.heldSlot = undefined;
     release?.();
@@ -262,6 +302,8 @@ abstract class LeanCall extends EventEmitter {
 
   private halfClosed(): void {
     if (this.checkCancelled()) return;
+    this.clientHalfClosed = true;
+    this.stopHoldTimer(); // the handler runs now (after the messages still inflating)
     if (this.framer.midMessage) {
       this.sendStatus(GrpcStatus.INTERNAL, 'Received an incomplete message: the stream ended inside it');
       return;
@@ -281,14 +323,17 @@ class LeanUnaryCall extends LeanCall {
   /** The request message, once read; the call itself is what the handler gets (metadata built only if read). */
   request: ModelInferRequestMessage | undefined;
 
-  protected message(request: ModelInferRequestMessage, release: () => void): void {
-    if (this.request) {
-      release();
-      this.sendStatus(GrpcStatus.UNIMPLEMENTED, `Received a second request message for server streaming method ${MODEL_INFER_PATH}`);
-      return;
-    }
+  /** The one request (a second one is refused when read: refuseAnother). */
+  protected message(request: ModelInferRequestMessage, release: () => void, holdsSlot: boolean): void {
     this.request = request;
     this.heldSlot = release; // until the handler has it, at half-close
+    if (holdsSlot) this.boundHold();
+  }
+
+  /** As grpc-js's handleUnary, with its text; answered when read, so it neither waits for a slot nor inflates. */
+  protected override refuseAnother(): boolean {
+    this.sendStatus(GrpcStatus.UNIMPLEMENTED, `Received a second request message for server streaming method ${MODEL_INFER_PATH}`);
+    return true;
   }
 
   protected allReceived(): void {

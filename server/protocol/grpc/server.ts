@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots } from '../http/compression';
-import { InflateGates } from './inflate-gate';
+import { DEFAULT_INFLATE_HOLD_MS, InflateGates, type InflateHold } from './inflate-gate';
 import { withInferWire } from './infer-wire';
 import { leanInferStreamHandler, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
@@ -93,6 +93,11 @@ export interface GrpcFrontendOptions {
    */
   readonly leanInfer?: boolean;
   /**
+   * How long a unary call's compressed message may hold its inflate slot waiting for the client's half-close before
+   * the call ends with RESOURCE_EXHAUSTED (default DEFAULT_INFLATE_HOLD_MS; inflate-gate.ts, docs/request-costs.md).
+   */
+  readonly inflateHoldMs?: number;
+  /**
    * Compressed messages inflated (or inflating) and not yet taken by their handler, each up to maxMessageBytes: this
    * many for ModelInfer / ModelStreamInfer and as many for all other methods together. @default 4
    */
@@ -167,8 +172,10 @@ export class GrpcFrontend {
   readonly inflateSlots: InflateSlots;
   /** The same bound for compressed calls of every other method. */
   readonly otherInflateSlots: InflateSlots;
+  /** The bound on a unary message's wait for half-close while it holds a slot, both paths (tests shorten it). */
+  readonly inflateHold: InflateHold;
   /** The gates of compressed calls grpc-js serves now (for tests). */
-  readonly inflateGates = new InflateGates();
+  readonly inflateGates: InflateGates;
   /** Whether ModelInfer / ModelStreamInfer are served on the lean path (set once listening). */
   leanInferActive = false;
   /** The open HTTP/2 connections: close() destroys them once its grace is over (see there). */
@@ -179,6 +186,8 @@ export class GrpcFrontend {
     private readonly options: GrpcFrontendOptions = {},
   ) {
     const restriction = restrictionInterceptor(options.restrictedProtocols ?? new Map());
+    this.inflateHold = { limitMs: options.inflateHoldMs ?? DEFAULT_INFLATE_HOLD_MS };
+    this.inflateGates = new InflateGates(this.inflateHold);
     this.server = new GatedGrpcServer(this.inflateGates, { ...grpcServerChannelOptions(options), ...(restriction ? { interceptors: [restriction] } : {}) });
     // ModelInfer / ModelStreamInfer (de)serialize through infer-wire.ts, the rest through proto-loader.
     const serviceOptions = { logger: options.logger, headerForwardPattern: options.headerForwardPattern };
@@ -258,6 +267,7 @@ export class GrpcFrontend {
           handlers: this.inferHandlers,
           maxMessageBytes: this.options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES,
           inflateSlots: this.inflateSlots,
+          inflateHold: this.inflateHold,
           ...(restriction ? { restriction } : {}),
         })
       : undefined;
