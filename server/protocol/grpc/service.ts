@@ -4,7 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { Cancellation } from '../../core/cancellation';
+import { Cancellation, type CancelSignal } from '../../core/cancellation';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
@@ -95,7 +95,7 @@ export interface InferCall {
   readonly request: ModelInferRequestMessage;
   readonly metadata: CallMetadata;
   /** The client is gone (RST_STREAM, closed connection, deadline). */
-  once(event: 'cancelled', listener: () => void): unknown;
+  on(event: 'cancelled', listener: () => void): unknown;
 }
 
 export type InferCallback = sendUnaryData<ModelInferResponseMessage>;
@@ -123,10 +123,13 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
     // after a failed one) must not be cancelled by it.
     let answered = false;
     const cancellation = new Cancellation();
-    call.once('cancelled', () => {
+    // `on`, not `once` (no wrapper per call: the call and its listeners go together); the request was decoded for this
+    // call alone, so it takes its signal in place instead of being copied whole.
+    call.on('cancelled', () => {
       if (!answered) cancellation.cancel();
     });
-    service.infer({ ...request, signal: cancellation }, 'grpc').then(
+    (request as { signal?: CancelSignal }).signal = cancellation;
+    service.infer(request, 'grpc').then(
       (response) => {
         answered = true;
         response.trace?.capture('GRPC_SEND_START');
