@@ -12,6 +12,15 @@
  * TRITON_CLIENT_GRPC_CHANNEL_MAX_SHARE_COUNT) clients per connection, filled in order (8 in flight: 6 + 2 on 2
  * connections). `grpc-h2-1conn` keeps every call on one connection.
  *
+ * ModelStreamInfer (bench/lib/grpc-h2-stream.ts: one long-lived bidirectional stream, each request one message carrying
+ * an `id`, each answer one ModelStreamInferResponse matched by it; no HEADERS or trailers per request): `grpc-stream`
+ * is the shape of perf_analyzer `--async --streaming` in concurrency mode. perf_analyzer runs one worker thread per
+ * concurrent request (max_threads defaults to max(16, the highest concurrency)), each worker of a non-sequence model
+ * has one InferContext, i.e. one client and one stream (perf_analyzer src/concurrency_worker.cc
+ * CreateContextsAsNecessary, src/infer_context.cc Init → StartStream), and the clients share connections as above:
+ * so BENCH_CONCURRENCY streams, one request in flight on each, at most BENCH_GRPC_SHARE streams per connection.
+ * `grpc-stream-1`: every request in flight on one stream on one connection, the cheapest gRPC shape there is.
+ *
  * Transports are interleaved round by round (A B C A B C ...) so drift on a noisy machine hits all of them alike; each
  * figure is the median of the rounds. `--compare=<root>` adds a second server,
  * another build's dist/server/main.js (e.g. main's, built in a scratch copy), measured in the same rounds. Raw onnxruntime-node: one session with the server's session options, session.run in a
@@ -21,7 +30,8 @@
  * round: robust to other load on the machine, unlike req/s) and this process's (the client's) CPU µs per request.
  *
  * Env: BENCH_SECONDS (per round, default 3), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY (default 8), BENCH_MODELS
- * (simple,mlp), BENCH_TRANSPORTS (grpc-h2,grpc-h2-1conn,grpc-js,http-binary,http-json), BENCH_GRPC_SHARE (6).
+ * (simple,mlp), BENCH_TRANSPORTS (grpc-h2,grpc-h2-1conn,grpc-stream,grpc-stream-1,grpc-js,http-binary,http-json),
+ * BENCH_GRPC_SHARE (6).
  * `--frontend`: only the frontends over a stub facade (see frontendsAlone). `--bare`: only Node's transports, node:http
  * vs node:http2 answering pre-encoded (see transportsAlone).
  * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
@@ -36,6 +46,7 @@ import { InferenceServerClient, InferInput } from '../client';
 import { buildInferRequest, decodeInferResponse } from '../client/grpc';
 import { deserializeInferResponse, serializeInferRequest } from '../server/protocol/grpc/infer-wire';
 import { grpcFrame, grpcH2Call } from './lib/grpc-h2';
+import { streamInferCaller } from './lib/grpc-h2-stream';
 import { describeMachine, machineInfo } from './lib/machine';
 import { mainThreadProfile, profileTables, summariseProfile } from './lib/cpuprofile';
 import { freePort, HOST, processCpuSeconds, repoRoot, ServerChild, startServerChild } from './lib/processes';
@@ -75,9 +86,9 @@ const ALL_MODELS: Model[] = [
 
 const MODELS = ALL_MODELS.filter((model) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(model.name));
 
-type TransportName = 'grpc-h2' | 'grpc-h2-1conn' | 'grpc-js' | 'http-binary' | 'http-json';
-const ALL_TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-h2-1conn', 'grpc-js', 'http-binary', 'http-json'];
-const GRPC_TRANSPORTS = ['grpc-h2', 'grpc-h2-1conn', 'grpc-js'] as const;
+type TransportName = 'grpc-h2' | 'grpc-h2-1conn' | 'grpc-stream' | 'grpc-stream-1' | 'grpc-js' | 'http-binary' | 'http-json';
+const ALL_TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-h2-1conn', 'grpc-stream', 'grpc-stream-1', 'grpc-js', 'http-binary', 'http-json'];
+const GRPC_TRANSPORTS = ['grpc-h2', 'grpc-h2-1conn', 'grpc-stream', 'grpc-stream-1', 'grpc-js'] as const;
 /** BENCH_TRANSPORTS / BENCH_MODELS (comma-separated) run a subset: more rounds of fewer rows in the same time. */
 const TRANSPORTS = ALL_TRANSPORTS.filter((name) => !process.env.BENCH_TRANSPORTS || process.env.BENCH_TRANSPORTS.split(',').includes(name));
 const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
@@ -127,6 +138,29 @@ function h2Caller(port: number, share: number): Caller & { close(): Promise<void
   };
   const closeAll = () => Promise.all(sessions.map((session) => new Promise<void>((resolve) => session.close(() => resolve()))));
   return Object.assign(call, { close: async () => void (await closeAll()) });
+}
+
+/**
+ * ModelStreamInfer on `streams` long-lived streams (slot s on stream s % streams), at most `share` per connection;
+ * each call a pre-encoded request with its id appended, the answer checked (bench/lib/grpc-h2-stream.ts) and decoded.
+ */
+function h2StreamCaller(port: number, streams: number, share: number): Caller & { close(): Promise<void> } {
+  const driver = streamInferCaller(HOST, port, streams, share);
+  const bodies = new Map<string, Buffer>();
+  let used = false;
+  const call = async (model: Model, slot: number) => {
+    used = true;
+    let body = bodies.get(model.name);
+    if (!body) bodies.set(model.name, (body = serializeInferRequest({ ...buildInferRequest(model.name, model.inputs()), id: undefined })));
+    if (decodeInferResponse(await driver.call(body, slot)).outputs.length === 0) throw new Error('no outputs');
+  };
+  const close = async () => {
+    const { errors, outOfOrder } = driver.counts();
+    // Errors already failed their call (and so the run). Triton answers a stream's non-decoupled requests in order.
+    if (used) process.stderr.write(`  ModelStreamInfer (${streams} streams): ${outOfOrder} answers before an earlier request's, ${errors} errors\n`);
+    await driver.close();
+  };
+  return Object.assign(call, { close });
 }
 
 interface Run {
@@ -268,6 +302,8 @@ async function startTarget(label: string, root: string): Promise<Target> {
     callers: {
       'grpc-h2': h2Caller(grpcPort, GRPC_SHARE),
       'grpc-h2-1conn': h2Caller(grpcPort, CONCURRENCY),
+      'grpc-stream': h2StreamCaller(grpcPort, CONCURRENCY, GRPC_SHARE),
+      'grpc-stream-1': h2StreamCaller(grpcPort, 1, 1),
       'grpc-js': grpcJsCaller(grpcPort, GRPC_SHARE),
       'http-binary': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
       'http-json': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY, binaryThresholdBytes: Infinity, binaryOutputs: false } }),
@@ -391,6 +427,10 @@ async function main(): Promise<void> {
     log(
       `# gRPC connections: at most ${GRPC_SHARE} clients (requests in flight) per connection, as Triton's client library ` +
         `(${Math.ceil(CONCURRENCY / GRPC_SHARE)} for ${CONCURRENCY}); grpc-h2-1conn: all on one; HTTP: ${CONCURRENCY} keep-alive connections`,
+    );
+    if (TRANSPORTS.some((name) => name.startsWith('grpc-stream'))) log(
+      `# grpc-stream: ModelStreamInfer, ${CONCURRENCY} streams (one request in flight each, as perf_analyzer --streaming) ` +
+        `on the same connections; grpc-stream-1: all ${CONCURRENCY} in flight on one stream, one connection`,
     );
     const results = new Map<string, Run[]>();
     for (const model of MODELS) {
