@@ -34,8 +34,8 @@
  * BENCH_GRPC_SHARE (6).
  * `--frontend`: only the frontends over a stub facade (see frontendsAlone). `--bare`: only Node's transports, node:http
  * vs node:http2 answering pre-encoded (see transportsAlone).
- * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load; its main thread's self
- * time by layer and function.
+ * `--profile`: afterwards, a second server under `node --cpu-prof` during a gRPC `simple` load (grpc-h2, or grpc-stream /
+ * grpc-stream-1 when BENCH_TRANSPORTS names one); its main thread's self time by layer and function.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -258,7 +258,9 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   const httpPort = await freePort();
   const grpcPort = await freePort();
   const server = await startServer(root, httpPort, grpcPort, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const client = h2Caller(grpcPort, GRPC_SHARE);
+  // The ModelStreamInfer path when the run measures it (its per-message cost), else ModelInfer's.
+  const generator = TRANSPORTS.find((name) => name.startsWith('grpc-stream')) ?? 'grpc-h2';
+  const client = generator === 'grpc-h2' ? h2Caller(grpcPort, GRPC_SHARE) : h2StreamCaller(grpcPort, generator === 'grpc-stream' ? CONCURRENCY : 1, GRPC_SHARE);
   const pid = server.process.pid!;
   try {
     await closedLoop(client, ALL_MODELS[0], 0.5, CONCURRENCY);
@@ -269,7 +271,7 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   }
   const file = mainThreadProfile(dir, pid);
   log('');
-  log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (grpc-h2 generator) (${file ?? `no main-thread profile in ${dir}`})`);
+  log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (${generator} generator) (${file ?? `no main-thread profile in ${dir}`})`);
   if (file) for (const line of profileTables(summariseProfile(file), 15, 30)) log(line);
 }
 
