@@ -40,3 +40,12 @@ export class Cancellation implements CancelSignal {
     if (index >= 0) this.listeners!.splice(index, 1);
   }
 }
+
+/**
+ * Give `request` its cancel signal in place and return it. Only for a request decoded for this call alone (no one else
+ * holds it): frontends used to copy the whole request per call to add the signal, a few µs on every request.
+ */
+export function attachSignal<T extends { readonly signal?: CancelSignal }>(request: T, signal: CancelSignal): T {
+  (request as { signal?: CancelSignal }).signal = signal;
+  return request;
+}

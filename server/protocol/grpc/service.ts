@@ -4,7 +4,7 @@
  */
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { Cancellation, type CancelSignal } from '../../core/cancellation';
+import { attachSignal, Cancellation } from '../../core/cancellation';
 import { Errors, InferenceError } from '../../core/errors';
 import type { LogSettings } from '../../core/log-settings';
 import type { InferenceServiceApi } from '../../core/service-api';
@@ -128,7 +128,7 @@ export function createInferHandlers(service: InferenceServiceApi, options: GrpcS
     call.on('cancelled', () => {
       if (!answered) cancellation.cancel();
     });
-    (request as { signal?: CancelSignal }).signal = cancellation;
+    attachSignal(request, cancellation);
     service.infer(request, 'grpc').then(
       (response) => {
         answered = true;

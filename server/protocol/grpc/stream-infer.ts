@@ -6,7 +6,7 @@
  * alone.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { Cancellation } from '../../core/cancellation';
+import { attachSignal, Cancellation } from '../../core/cancellation';
 import { forwardHeaders } from '../../core/header-forwarding';
 import type { Logger } from 'pino';
 import { InferenceError } from '../../core/errors';
@@ -109,9 +109,13 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       try {
         const decoded = received(decodeInferRequest(message, checkWith(service, message)).request, startNs);
         ({ request, flagFinal } = withoutStreamParameters(withMetadata(decoded, call, headerForwardPattern)));
-        request = { ...request, signal: cancellation };
+        attachSignal(request, cancellation);
       } catch (error) {
-        writeError(message, error);
+        // A refusal keeps its request's place too (Triton queues it behind earlier requests' answers): it goes out
+        // at once only when nothing before it is still waiting.
+        const refused = ordered.open();
+        ordered.emit(refused, () => writeError(message, error));
+        ordered.close(refused);
         return;
       }
       pending += 1;
@@ -119,16 +123,17 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
       // responses go out as they come.
       const slot = service.isDecoupled(request.model, request.version) ? undefined : ordered.open();
       const emit = (send: () => void) => (slot ? ordered.emit(slot, send) : send());
-      let header: InferResponse = { model: request.model, version: request.version ?? '', ...(request.id !== undefined ? { id: request.id } : {}), outputs: [] };
+      // The served version, from a response, for an empty final answer (built only when it is asked for).
+      let header: InferResponse | undefined;
       service
         .inferStream(request, (event, final) => {
           if (event && 'error' in event) {
             emit(() => writeError(message, event.error, final));
             return;
           }
-          if (event) header = { ...event.response, outputs: [] }; // the final flag alone answers with the served version
+          if (event && flagFinal) header = { ...event.response, outputs: [] };
           if (!event && !flagFinal) return; // the final flag alone: nothing to send unless asked for
-          const response = event?.response ?? header;
+          const response = event?.response ?? header ?? { model: request.model, version: request.version ?? '', ...(request.id !== undefined ? { id: request.id } : {}), outputs: [] };
           // As Triton: every response says whether it is the request's last; the empty final one only when asked for.
           const flagged = { ...response, parameters: { ...response.parameters, [FINAL_RESPONSE]: final } };
           const encoded = encodeInferResponse(flagged);

@@ -14,6 +14,7 @@ import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { readBody } from './body-reader';
 import { clientGoneSignal } from './client-gone';
+import { attachSignal } from '../../core/cancellation';
 import { INFERENCE_HEADER_CONTENT_LENGTH, type InferTarget } from './codec';
 import { errorBody, FailureLog, HttpFailure, loggedFailure } from './errors';
 import { decodeInferBody, encodeInferAnswer } from './routes/infer';
@@ -79,7 +80,7 @@ export class FastInferPath {
   private async answer(request: IncomingMessage, response: ServerResponse, target: InferTarget, body: Buffer): Promise<void> {
     const decoded = await decodeInferBody(this.service, target, body, request.headers);
     // As the fastify route (and Triton): a client that goes away before the answer is sent cancels the request.
-    const encoded = encodeInferAnswer(decoded, await this.service.infer({ ...decoded.request, signal: clientGoneSignal(response) }));
+    const encoded = encodeInferAnswer(decoded, await this.service.infer(attachSignal(decoded.request, clientGoneSignal(response))));
     // The route's headers, in its order.
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType };
     if (encoded.inferenceHeaderLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = encoded.inferenceHeaderLength;

@@ -16,6 +16,7 @@ import {
   parseInferenceHeaderLength,
 } from '../codec';
 import { clientGoneSignal } from '../client-gone';
+import { attachSignal } from '../../../core/cancellation';
 import { ModelParams, modelPaths, RouteOptions } from './options';
 import { forwardHeaders } from '../../../core/header-forwarding';
 import type { RequestTrace } from '../../../core/request-trace';
@@ -87,7 +88,7 @@ export async function inferRoutes(app: FastifyInstance, { service, headerForward
     let inferRequest = endNs === undefined ? decoded.request : { ...decoded.request, received: { protocol: 'HTTP' as const, startNs: startNs!, endNs } };
     if (headerForwardPattern) inferRequest = forwardHeaders(inferRequest, rawHeaderPairs(request.raw.rawHeaders), headerForwardPattern);
     // As Triton, a request whose client goes away before the response is sent is cancelled (client-gone.ts).
-    const response = await service.infer({ ...inferRequest, signal: clientGoneSignal(reply.raw) });
+    const response = await service.infer(attachSignal(inferRequest, clientGoneSignal(reply.raw)));
     if (response.trace) traceSend(response.trace, reply);
     const encoded = encodeInferAnswer(decoded, response);
     reply.header('content-type', encoded.contentType);
