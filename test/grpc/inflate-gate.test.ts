@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import fc from 'fast-check';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { grpcFrame, grpcH2Call, GrpcH2Result } from '../../bench/lib/grpc-h2';
-import { INFLATE_GATE_HEADER } from '../../server/protocol/grpc/inflate-gate';
+import { INFLATE_GATE_HEADER } from '../../server/protocol/grpc/inflate-gates';
 import { serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
 import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
 import { simpleRawRequest } from './helpers';
