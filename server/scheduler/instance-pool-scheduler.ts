@@ -1,11 +1,12 @@
 import type { BackendInstance, ExecutionRequest, ExecutionResult } from '../backends/backend';
-import { Errors, InferenceError, toInferenceError } from '../core/errors';
+import { Errors, toInferenceError } from '../core/errors';
 import { timerDelay } from '../core/promises';
 import { captureCompute } from '../core/request-trace';
 import type { ExecutionTimings } from '../core/statistics';
+import { batchSizeOf, executionRequestOf, executionTimings, failedOutcomes, outcomesOf, settleOutcomes, type Outcome, type Waiting } from './batch-outcomes';
 import { PriorityPolicy, PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from './priority-queue';
 import { requestContext, type JobResult, type Scheduler, type SchedulerJob } from './scheduler';
-import { canShareBatch, mergeInputs, splitOutputs } from './tensor-batching';
+import { canShareBatch } from './tensor-batching';
 
 /** How requests are merged; `enabled` false runs every request alone (models without dynamic_batching). */
 export interface BatchingPolicy {
@@ -30,14 +31,6 @@ export const SINGLE_LEVEL: PriorityPolicy = {
   defaultQueuePolicy: UNBOUNDED_QUEUE,
   levelPolicies: new Map(),
 };
-
-interface Waiting {
-  readonly job: SchedulerJob;
-  resolve(result: JobResult): void;
-  reject(error: InferenceError): void;
-}
-
-type Outcome = { ok: true; result: JobResult } | { ok: false; error: InferenceError };
 
 /**
  * A queue per model version feeding a pool of instances (Triton's dynamic batcher): a free instance takes the most
@@ -256,32 +249,20 @@ export class InstancePoolScheduler implements Scheduler {
     const startedAt = process.hrtime.bigint();
     let outcomes: Outcome[][];
     try {
-      const requests = batches.map((batch) => {
-        const jobs = batch.map((entry) => entry.item.job);
-        return {
-          inputs: jobs.length === 1 ? jobs[0].inputs : mergeInputs(jobs.map((job) => job.inputs)),
-          outputNames: [...new Set(jobs.flatMap((job) => job.outputNames))],
-        };
-      });
+      const requests = batches.map((batch) => executionRequestOf(batch));
       const settled =
         requests.length === 1 || !instance.executeMany
           ? await Promise.allSettled([this.executeOne(instance, batches[0], requests[0])])
           : await instance.executeMany(requests);
-      outcomes = batches.map((batch, i) => this.outcomesOf(batch, settled[i], startedAt));
+      outcomes = batches.map((batch, i) => outcomesOf(batch, settled[i], startedAt, this.onExecution));
     } catch (error) {
       const failure = toInferenceError(error);
-      outcomes = batches.map((batch) => batch.map(() => ({ ok: false, error: failure })));
+      outcomes = batches.map((batch) => failedOutcomes(batch, failure));
     }
     this.free.push(instance);
     this.busy.set(instance, (this.busy.get(instance) ?? 1) - 1);
     const settle = () => {
-      batches.forEach((batch, b) =>
-        batch.forEach((entry, i) => {
-          const outcome = outcomes[b][i];
-          if (outcome.ok) entry.item.resolve(outcome.result);
-          else entry.item.reject(outcome.error);
-        }),
-      );
+      batches.forEach((batch, b) => settleOutcomes(batch, outcomes[b]));
       this.running -= count;
     };
     if (this.batching.preserveOrdering) this.releaseInOrder(seq, settle);
@@ -299,7 +280,7 @@ export class InstancePoolScheduler implements Scheduler {
     const seq = this.nextBatchSeq++;
     const startedAt = process.hrtime.bigint();
     const jobs = batch.map((entry) => entry.item.job);
-    const batchSize = jobs.reduce((sum, job) => sum + job.batchSize, 0);
+    const batchSize = batchSizeOf(jobs);
     let results: Array<Promise<ExecutionResult>>;
     try {
       results = instance.executeDecoupledBatch!(
@@ -316,7 +297,7 @@ export class InstancePoolScheduler implements Scheduler {
         let settle: () => void;
         try {
           const value = await result;
-          const timings: ExecutionTimings = { batchSize, computeInputNs: value.computeInputNs, computeInferNs: value.computeInferNs, computeOutputNs: value.computeOutputNs };
+          const timings = executionTimings(batchSize, value);
           executed ??= timings;
           if (entry.item.job.trace) captureCompute(entry.item.job.trace, startedAt, process.hrtime.bigint(), timings);
           const answer: JobResult = { outputs: [], queueNs: Number(startedAt - entry.enqueuedAt), timings };
@@ -352,42 +333,6 @@ export class InstancePoolScheduler implements Scheduler {
     if (!alone?.sink) return instance.execute(request.inputs, request.outputNames, context);
     if (!instance.executeDecoupled) return Promise.reject(Errors.decoupledBackendUnsupported());
     return instance.executeDecoupled(request.inputs, request.outputNames, alone.sink, context);
-  }
-
-  /** Split one execution's result back to the requests of its batch. */
-  private outcomesOf(
-    batch: QueueEntry<Waiting>[],
-    settled: PromiseSettledResult<ExecutionResult>,
-    startedAt: bigint,
-  ): Outcome[] {
-    if (settled.status === 'rejected') {
-      const failure = toInferenceError(settled.reason);
-      return batch.map(() => ({ ok: false, error: failure }));
-    }
-    const jobs = batch.map((entry) => entry.item.job);
-    const result = settled.value;
-    const timings: ExecutionTimings = {
-      batchSize: jobs.reduce((sum, job) => sum + job.batchSize, 0),
-      computeInputNs: result.computeInputNs,
-      computeInferNs: result.computeInferNs,
-      computeOutputNs: result.computeOutputNs,
-    };
-    this.onExecution(timings);
-    let endedAt: bigint | undefined;
-    for (const job of jobs) if (job.trace) captureCompute(job.trace, startedAt, (endedAt ??= process.hrtime.bigint()), timings);
-    try {
-      const perJob = splitOutputs(
-        result.outputs,
-        jobs.map((job) => job.batchSize),
-      );
-      return batch.map((entry, i) => ({
-        ok: true,
-        result: { outputs: perJob[i], queueNs: Number(startedAt - entry.enqueuedAt), timings },
-      }));
-    } catch (error) {
-      const failure = toInferenceError(error);
-      return batch.map(() => ({ ok: false, error: failure }));
-    }
   }
 
   private releaseInOrder(seq: number, settle: () => void): void {

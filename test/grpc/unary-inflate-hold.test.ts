@@ -5,57 +5,24 @@
  * the first one's, and a request holding its slot while the client withholds half-close ends the call with
  * RESOURCE_EXHAUSTED after `inflateHold.limitMs` (here shortened; the test waits for the status, not for a time).
  */
-import * as http2 from 'node:http2';
-import * as zlib from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { grpcFrame, grpcH2Call } from '../../bench/lib/grpc-h2';
-import type { InflateSlots } from '../../server/protocol/http/compression';
+import { grpcH2Call } from '../../bench/lib/grpc-h2';
 import { inflateHoldExpired } from '../../server/protocol/grpc/inflate-gate';
-import { serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
 import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
-import { simpleRawRequest, startServer, StartedServer } from './helpers';
+import { GZIP, gzipped, gzippedSimple, inflateSuite, SERVER_LIVE } from './inflate-helpers';
 
-const GZIP = { 'grpc-encoding': 'gzip' };
-const SERVER_LIVE = '/inference.GRPCInferenceService/ServerLive';
-const gzipped = (id: string) => grpcFrame(zlib.gzipSync(serializeInferRequest(simpleRawRequest(id))), true);
 const secondMessage = (path: string) => `Received a second request message for server streaming method ${path}`;
 
 describe.each([
   ['default (grpc-js) path', false],
   ['lean path', true],
 ])('%s', (_name, lean) => {
-  let server: StartedServer;
-  let session: http2.ClientHttp2Session;
-  let slots: InflateSlots;
-
-  beforeAll(async () => {
-    server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcLeanInfer: lean });
-    session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
-    slots = server.app.grpc!.inflateSlots;
-    expect(server.app.grpc!.leanInferActive).toBe(lean);
-  });
-  afterAll(async () => {
-    session?.close();
-    await server?.app.stop();
-  });
-  afterEach(async () => {
-    // On the default path a call's gate goes at its stream's close on the server, after the client saw its answer.
-    await server.app.grpc!.inflateGates.whenEmpty();
-    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
-  });
-
-  /** Take `count` slots; the returned function gives them back. */
-  function occupy(count: number): () => void {
-    for (let i = 0; i < count; i++) slots.acquire(() => undefined);
-    return () => {
-      for (let i = 0; i < count; i++) slots.release();
-    };
-  }
+  const suite = inflateSuite({ grpcLeanInfer: lean });
 
   it('refuses a ModelInfer second message at once, while the first holds the last free slot (it would wait forever)', async () => {
-    const giveBack = occupy(slots.limit - 1);
+    const giveBack = suite.occupy(suite.slots.limit - 1);
     try {
-      const result = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped('one'), gzipped('two')], { headers: GZIP });
+      const result = await grpcH2Call(suite.session, MODEL_INFER_PATH, [gzippedSimple('one'), gzippedSimple('two')], { headers: GZIP });
       expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.UNIMPLEMENTED, details: secondMessage(MODEL_INFER_PATH) });
     } finally {
       giveBack();
@@ -63,16 +30,16 @@ describe.each([
   });
 
   it('refuses it the same way with every slot free', async () => {
-    const result = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped('one'), gzipped('two')], { headers: GZIP });
+    const result = await grpcH2Call(suite.session, MODEL_INFER_PATH, [gzippedSimple('one'), gzippedSimple('two')], { headers: GZIP });
     expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.UNIMPLEMENTED, details: secondMessage(MODEL_INFER_PATH) });
   });
 
   it('ends a ModelInfer call whose request holds its slot without half-close, and gives the slot back', async () => {
-    const hold = server.app.grpc!.inflateHold;
+    const hold = suite.server.app.grpc!.inflateHold;
     const limitMs = hold.limitMs;
     hold.limitMs = 5;
     try {
-      const result = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped('held')], { headers: GZIP, end: false });
+      const result = await grpcH2Call(suite.session, MODEL_INFER_PATH, [gzippedSimple('held')], { headers: GZIP, end: false });
       expect({ code: result.status, details: result.details }).toEqual(inflateHoldExpired(5));
     } finally {
       hold.limitMs = limitMs;
@@ -80,12 +47,12 @@ describe.each([
   });
 
   it('does not end a call whose client half-closed while its request inflated, however long the handler takes', async () => {
-    const hold = server.app.grpc!.inflateHold;
+    const hold = suite.server.app.grpc!.inflateHold;
     const limitMs = hold.limitMs;
     // Long enough that the half-close, sent with the message, is always read before it could end the call on a loaded
     // machine; the handler outlasts it all the same.
     hold.limitMs = 50;
-    const service = server.app.service;
+    const service = suite.server.app.service;
     const original = service.infer.bind(service);
     // The answer waits for a timer of the limit's length set after any hold timer: one still running would fire first
     // (timers of one duration fire in the order they were set).
@@ -94,7 +61,7 @@ describe.each([
       return original(...args);
     });
     try {
-      const result = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped('slow')], { headers: GZIP });
+      const result = await grpcH2Call(suite.session, MODEL_INFER_PATH, [gzippedSimple('slow')], { headers: GZIP });
       expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.OK, details: 'OK' });
     } finally {
       infer.mockRestore();
@@ -103,19 +70,18 @@ describe.each([
   });
 
   it('leaves a ModelStreamInfer call open past the limit (its messages are taken as they come)', async () => {
-    const hold = server.app.grpc!.inflateHold;
+    const hold = suite.server.app.grpc!.inflateHold;
     const limitMs = hold.limitMs;
     hold.limitMs = 1;
     try {
       // The first answer comes after the handler took the message; the stream is ended only then, by the client.
-      const stream = session.request({ ':method': 'POST', ':path': MODEL_STREAM_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', ...GZIP });
-      stream.on('error', () => undefined);
+      const stream = suite.open(MODEL_STREAM_INFER_PATH);
       const answered = new Promise<void>((resolve) => stream.once('data', () => resolve()));
       let status: string | undefined;
       stream.on('trailers', (trailers) => (status = String(trailers['grpc-status'])));
       stream.on('response', (headers) => (status ??= headers['grpc-status'] === undefined ? undefined : String(headers['grpc-status'])));
       const closed = new Promise<void>((resolve) => stream.on('close', resolve));
-      stream.write(gzipped('stream'));
+      stream.write(gzippedSimple('stream'));
       await answered;
       stream.end();
       await closed;
@@ -127,25 +93,16 @@ describe.each([
 });
 
 describe('default (grpc-js) path, other unary methods', () => {
-  let server: StartedServer;
-  let session: http2.ClientHttp2Session;
-
-  beforeAll(async () => {
-    server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false });
-    session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
-  });
-  afterAll(async () => {
-    session?.close();
-    await server?.app.stop();
-  });
+  const suite = inflateSuite();
 
   it('refuses a second ServerLive message with grpc-js\'s status and text, and ends a withheld half-close', async () => {
+    const { server } = suite;
     const other = server.app.grpc!.otherInflateSlots;
-    const empty = grpcFrame(zlib.gzipSync(Buffer.alloc(0)), true);
-    const second = await grpcH2Call(session, SERVER_LIVE, [empty, empty], { headers: GZIP });
+    const empty = gzipped(Buffer.alloc(0));
+    const second = await grpcH2Call(suite.session, SERVER_LIVE, [empty, empty], { headers: GZIP });
     expect({ status: second.status, details: second.details }).toEqual({ status: GrpcStatus.UNIMPLEMENTED, details: secondMessage(SERVER_LIVE) });
     server.app.grpc!.inflateHold.limitMs = 5;
-    const held = await grpcH2Call(session, SERVER_LIVE, [empty], { headers: GZIP, end: false });
+    const held = await grpcH2Call(suite.session, SERVER_LIVE, [empty], { headers: GZIP, end: false });
     expect({ code: held.status, details: held.details }).toEqual(inflateHoldExpired(5));
     await server.app.grpc!.inflateGates.whenEmpty();
     expect(other.counts).toEqual({ active: 0, waiting: 0 });

@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import type { RestrictedFeatures } from '../../core/restricted-features';
 import type { InferenceServiceApi } from '../../core/service-api';
 import { DEFAULT_MAX_CONCURRENT_INFLATE, InflateSlots } from '../http/compression';
-import { DEFAULT_INFLATE_HOLD_MS, InflateGates, type InflateHold } from './inflate-gate';
+import { DEFAULT_INFLATE_HOLD_MS, type InflateHold } from './inflate-gate';
+import { InflateGates } from './inflate-gates';
 import { withInferWire } from './infer-wire';
 import { leanInferStreamHandler, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './lean-infer';
 import { inferencePackageDefinition, inferenceServiceDefinition, SERVICE_NAME } from './proto';
@@ -141,7 +142,7 @@ function isCompressedCall(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
- * grpc-js's server, with every registered service's handlers telling the inflate gates (inflate-gate.ts) when they
+ * grpc-js's server, with every registered service's handlers telling the inflate gates (inflate-gates.ts) when they
  * have taken a compressed message: health and reflection, which register themselves, included.
  */
 class GatedGrpcServer extends grpc.Server {
