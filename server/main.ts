@@ -104,6 +104,7 @@ async function main(): Promise<number> {
     maxInstancesPerModel: cli.maxInstancesPerModel,
     httpFastInferPath: cli.httpFastInferPath,
     prestartOnnxWorker: true,
+    releaseHeapAfterUnload: true,
     trace: cli.trace,
     logger,
     logSettings,
