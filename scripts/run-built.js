@@ -70,7 +70,9 @@ if (!name) {
   process.exit(2);
 }
 ensureBuilt(name === 'inference-server' ? SERVER : FULL);
-const child = spawn(process.execPath, [programPath(name), ...args], { cwd: process.cwd(), stdio: 'inherit' });
+// The server's V8 heap flags, as the image's launcher gives them (server/launch-flags.ts says why).
+const launchFlags = name === 'inference-server' ? require(path.join(root, 'dist', 'server', 'launch-flags.js')).SERVER_NODE_FLAGS : [];
+const child = spawn(process.execPath, [...launchFlags, programPath(name), ...args], { cwd: process.cwd(), stdio: 'inherit' });
 child.on('error', (error) => {
   process.stderr.write(`error: cannot start ${name}: ${error.message}\n`);
   process.exit(1);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { SERVER_NODE_FLAGS } from '../../server/launch-flags';
 
 export const HOST = '127.0.0.1';
 
@@ -112,8 +113,13 @@ export interface ServerChild {
 
 export interface StartOptions {
   readonly name: string;
-  /** node arguments before the script (e.g. --cpu-prof). */
+  /** node arguments before the script (e.g. --cpu-prof), after launchFlags. */
   readonly nodeArgs?: readonly string[];
+  /**
+   * The node flags the program is launched with. @default for a server (a script ending in server/main.js, this
+   * build's or another's) those of the inference-server command, SERVER_NODE_FLAGS; else none
+   */
+  readonly launchFlags?: readonly string[];
   readonly script: string;
   readonly args: readonly string[];
   readonly port: number;
@@ -126,7 +132,8 @@ export interface StartOptions {
 
 /** Start `node [nodeArgs] script args` and wait until GET readyPath answers 200. */
 export async function startServerChild(options: StartOptions): Promise<ServerChild> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script, ...options.args], {
+  const launchFlags = options.launchFlags ?? (options.script.endsWith(path.join('server', 'main.js')) ? SERVER_NODE_FLAGS : []);
+  const child = spawn(process.execPath, [...launchFlags, ...(options.nodeArgs ?? []), options.script, ...options.args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...options.env },
