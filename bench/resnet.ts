@@ -3,7 +3,7 @@
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
  *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
- *                            --header-pad=1 --image-env]
+ *                            --node-args="<flags>" --header-pad=1 --image-env --io]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
@@ -11,13 +11,23 @@
  *    connections sending Triton's binary tensor extension (602 KB per image, binary output) from this process,
  *    whose own CPU per image (the clients) is printed too, and the CPU ceiling: raw CPU/img over server + clients;
  *    per thread of the server, CPU µs per image and of it the kernel's (sys);
- *  - compare (with --compare=<dist folder of another build>): the same for that build's server.
+ *  - compare (with --compare=<dist folder of another build>): the same for that build's server; with
+ *    --node-args="<flags>" (alone or with --compare), the compare server runs under those node flags instead of the
+ *    command's own (server/launch-flags.ts; `--node-args=none`: no flags), and with --io so does a second server-io row.
+ * Server rows run with the node flags the inference-server command is launched with, as the image runs it.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
  * --header-pad=N: N spaces before the request's JSON header (176 bytes otherwise, a multiple of 4 by chance), as
  * clients whose JSON has another length send it: the image's bytes then start off a 4-byte boundary in the body.
  * --image-env: raw and server children both run with the memory settings of the Dockerfile's ENV (MALLOC_* and
  * NODE_OPTIONS, bench/lib/image-env.ts), as the container runs the server; without it, with glibc's defaults.
+ * --io: three more rows per round, the same requests without ResNet's compute, to price the server's own work per
+ * 602 KB image apart from ONNX Runtime's threads: `bare` (node:http reading the body into one buffer and answering
+ * from it, bench/lib/bare-image-server.ts: what any Node server pays) and `server-io` (the server on a model with the
+ * same inputs and outputs and next to no compute), both flat out; and `bare at raw's rate`, bare answering as an
+ * engine taking raw's time per image would (timers, no CPU), so it gets requests at the rate the server gets them.
+ * Printed: CPU per image of each, and the CPU ceiling of a server that cost only what bare costs at that rate (raw
+ * CPU/img over raw + bare + bare's clients): what the node:http floor and the clients on the same cores leave.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -46,14 +56,18 @@ interface Args {
   rounds: number;
   profile: boolean;
   compare?: string;
+  /** Node flags of the compare rows (--node-args); undefined: the command's own. */
+  nodeArgs?: string[];
   /** Spaces before the JSON header (0: none). */
   headerPad: number;
   /** Environment of every child: the image's memory settings with --image-env, else none. */
   env: Record<string, string>;
+  /** Also measure the bare and server-io rows. */
+  io: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {} };
+  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {}, io: false };
   for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'threads') args.threads = number();
     else if (key === 'clients') args.clients = number();
@@ -62,8 +76,10 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'rounds') args.rounds = number();
     else if (key === 'profile') args.profile = true;
     else if (key === 'compare') args.compare = path.resolve(value);
+    else if (key === 'node-args') args.nodeArgs = value === 'none' ? [] : value.split(' ').filter(Boolean);
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
     else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
+    else if (key === 'io') args.io = true;
     else throw new Error(`unknown option ${arg}`);
   }
   return args;
@@ -72,12 +88,12 @@ function parseArgs(argv: string[]): Args {
 const log = (line: string) => console.error(line);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-function writeRepository(threads: number): { repository: string; modelFile: string } {
+function writeRepository(threads: number, ioOnly = false): { repository: string; modelFile: string } {
   const repository = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-resnet-'));
   const dir = path.join(repository, MODEL);
   fs.mkdirSync(path.join(dir, '1'), { recursive: true });
   const modelFile = path.join(dir, '1', 'model.onnx');
-  fs.writeFileSync(modelFile, buildResnet18());
+  fs.writeFileSync(modelFile, buildResnet18({ ioOnly }));
   fs.writeFileSync(
     path.join(dir, 'config.pbtxt'),
     [
@@ -113,11 +129,12 @@ async function startServer(
   name: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
+  launchFlags?: string[],
 ): Promise<{ child: ServerChild; metricsPort: number }> {
   const port = await freePort();
   const metricsPort = await freePort();
   const args = [`--model-repository=${repository}`, `--http-port=${port}`, '--grpc-port=0', `--metrics-port=${metricsPort}`, `--host=${HOST}`];
-  const child = await startServerChild({ name, nodeArgs, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000, env });
+  const child = await startServerChild({ name, nodeArgs, launchFlags, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000, env });
   return { child, metricsPort };
 }
 
@@ -163,6 +180,9 @@ async function drive(port: number, body: Buffer, headerLength: number, clients: 
 interface Row {
   /** Per thread of the server, µs per image: `name/tid` → µs (the busiest few). */
   threads?: string;
+  /** CPU µs per image of the server's main thread (the event loop), and of that the kernel's. */
+  eventLoopUsPerImage?: number;
+  eventLoopSystemUsPerImage?: number;
   /** CPU µs per image of this bench process, the clients (server rows): it shares the 2 cores with the server. */
   clientCpuUsPerImage?: number;
   imagesPerSecond: number;
@@ -178,12 +198,27 @@ function cpuCeiling(raw: Row, server: Row): number {
   return raw.cpuUsPerImage / (server.cpuUsPerImage + (server.clientCpuUsPerImage ?? 0));
 }
 
-async function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = []): Promise<Row> {
-  const { child, metricsPort } = await startServer(repository, script, name, args.env, nodeArgs);
+function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = [], launchFlags?: string[]): Promise<Row> {
+  return measure(() => startServer(repository, script, name, args.env, nodeArgs, launchFlags), name, args, body, headerLength);
+}
+
+async function startBare(args: Args, engineMs = 0): Promise<{ child: ServerChild }> {
+  const port = await freePort();
+  const child = await startServerChild({
+    name: 'bare', script: path.join(LIB, 'bare-image-server.js'), args: [String(port), String(engineMs)], port, readyPath: '/v2/health/ready', cwd: ROOT, env: args.env,
+  });
+  return { child };
+}
+
+/** Start a server (`metricsPort`: it reports its model's load time), check one answer, then drive it and take its CPU. */
+async function measure(
+  start: () => Promise<{ child: ServerChild; metricsPort?: number }>, name: string, args: Args, body: Buffer, headerLength: number,
+): Promise<Row> {
+  const { child, metricsPort } = await start();
   try {
     const check = await httpRequest(child.port, 'POST', INFER_PATH, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body, 30_000);
     if (check.status !== 200) throw new Error(`${name}: infer answered ${check.status}: ${check.body.toString('utf8', 0, 300)}`);
-    const load = await loadSeconds(metricsPort);
+    const load = metricsPort === undefined ? NaN : await loadSeconds(metricsPort);
     await drive(child.port, body, headerLength, args.clients, args.warmup);
     const cpuBefore = processCpuSeconds(child.process.pid!) ?? NaN;
     const threadsBefore = threadCpu(child.process.pid!);
@@ -193,12 +228,17 @@ async function measureServer(repository: string, script: string, name: string, a
     const wallS = Number(process.hrtime.bigint() - started) / 1e9;
     const client = process.cpuUsage(clientBefore);
     const cpuS = (processCpuSeconds(child.process.pid!) ?? NaN) - cpuBefore;
-    const threads = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!))
+    const perThread = threadCpuDelta(threadsBefore, threadCpu(child.process.pid!));
+    const eventLoop = perThread.find((t) => t.tid === child.process.pid);
+    const threads = perThread
       .slice(0, 5)
       .map((t) => `${t.tid === child.process.pid ? 'event loop' : t.name} ${((t.seconds * 1e6) / images).toFixed(0)} (sys ${((t.systemSeconds * 1e6) / images).toFixed(0)})`)
       .join(', ');
     const clientCpuUsPerImage = (client.user + client.system) / images;
-    return { threads, clientCpuUsPerImage, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load };
+    return {
+      threads, clientCpuUsPerImage, imagesPerSecond: images / wallS, cpuUsPerImage: (cpuS * 1e6) / images, loadSeconds: load,
+      eventLoopUsPerImage: ((eventLoop?.seconds ?? 0) * 1e6) / images, eventLoopSystemUsPerImage: ((eventLoop?.systemSeconds ?? 0) * 1e6) / images,
+    };
   } finally {
     await child.stop();
   }
@@ -214,14 +254,17 @@ async function measureRaw(modelFile: string, args: Args): Promise<Row> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  requireBuilt([SERVER_MAIN, path.join(LIB, 'ort-image-raw.js')], 'bench:resnet');
+  requireBuilt([SERVER_MAIN, path.join(LIB, 'ort-image-raw.js'), path.join(LIB, 'bare-image-server.js')], 'bench:resnet');
   log(`Machine: ${describeMachine(machineInfo())}`);
   if (Object.keys(args.env).length > 0) log(`Environment of every child (--image-env): ${Object.entries(args.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   const { repository, modelFile } = writeRepository(args.threads);
   const { body, headerLength } = binaryBody(args.headerPad);
   log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension, JSON header ${headerLength} bytes); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);
   const rows: Record<string, Row[]> = { raw: [], server: [] };
-  if (args.compare) rows.compare = [];
+  const compared = args.compare !== undefined || args.nodeArgs !== undefined;
+  const compareScript = args.compare ? path.join(args.compare, 'server', 'main.js') : SERVER_MAIN;
+  if (compared) rows.compare = [];
+  const io = args.io ? { repository: writeRepository(args.threads, true).repository, bare: [] as Row[], server: [] as Row[], atRate: [] as Row[], compare: [] as Row[] } : undefined;
   try {
     for (let round = 1; round <= args.rounds; round++) {
       const raw = await measureRaw(modelFile, args);
@@ -229,10 +272,24 @@ async function main(): Promise<void> {
       const server = await measureServer(repository, SERVER_MAIN, 'server', args, body, headerLength);
       rows.server.push(server);
       let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs + clients ${server.clientCpuUsPerImage!.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× (CPU ceiling ${cpuCeiling(raw, server).toFixed(3)}×) [threads µs/img: ${server.threads}]`;
-      if (args.compare) {
-        const compare = await measureServer(repository, path.join(args.compare, 'server', 'main.js'), 'compare', args, body, headerLength);
+      if (compared) {
+        const compare = await measureServer(repository, compareScript, 'compare', args, body, headerLength, [], args.nodeArgs);
         rows.compare.push(compare);
         line += `; compare ${compare.imagesPerSecond.toFixed(1)} img/s (${compare.cpuUsPerImage.toFixed(0)} µs, load ${compare.loadSeconds.toFixed(3)} s) = ${(compare.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}×`;
+      }
+      if (io) {
+        const bare = await measure(() => startBare(args), 'bare', args, body, headerLength);
+        const serverIo = await measureServer(io.repository, SERVER_MAIN, 'server-io', args, body, headerLength);
+        const atRate = await measure(() => startBare(args, 1000 / raw.imagesPerSecond), 'bare at raw rate', args, body, headerLength);
+        io.bare.push(bare);
+        io.server.push(serverIo);
+        if (compared) {
+          const compareIo = await measureServer(io.repository, compareScript, 'server-io compare', args, body, headerLength, [], args.nodeArgs);
+          io.compare.push(compareIo);
+          line += `; server-io compare ${describeIo(compareIo)}`;
+        }
+        io.atRate.push(atRate);
+        line += `; I/O only: bare ${describeIo(bare)}, server-io ${describeIo(serverIo)} [threads µs/img: ${serverIo.threads}], bare at raw's rate ${describeIo(atRate)}: ceiling ${bareCeiling(raw, atRate).toFixed(3)}×`;
       }
       log(line);
     }
@@ -251,10 +308,34 @@ async function main(): Promise<void> {
       console.log(`${name} / raw img/s = ${throughput.toFixed(3)} (target ≥ ${TARGET_THROUGHPUT} ${throughput >= TARGET_THROUGHPUT ? 'met' : 'NOT met'}; median of per-round ratios)`);
       console.log(`${name} load / raw create = ${load.toFixed(3)} (target ≤ ${TARGET_LOAD} ${load <= TARGET_LOAD ? 'met' : 'NOT met'})`);
     }
+    if (io) printIo(rows.raw, io);
     if (args.profile) await profile(repository, args, body, headerLength);
   } finally {
     fs.rmSync(repository, { recursive: true, force: true });
+    if (io) fs.rmSync(io.repository, { recursive: true, force: true });
   }
+}
+
+const describeIo = (row: Row) =>
+  `${row.imagesPerSecond.toFixed(0)} img/s, ${row.cpuUsPerImage.toFixed(0)} µs/img (event loop ${row.eventLoopUsPerImage!.toFixed(0)}, sys ${row.eventLoopSystemUsPerImage!.toFixed(0)}; clients ${row.clientCpuUsPerImage!.toFixed(0)})`;
+
+/** The CPU ceiling of a server whose frontend costs only bare node:http's work: raw's CPU/img over raw + bare + its clients. */
+function bareCeiling(raw: Row, bare: Row): number {
+  return raw.cpuUsPerImage / (raw.cpuUsPerImage + bare.cpuUsPerImage + bare.clientCpuUsPerImage!);
+}
+
+function printIo(raw: Row[], io: { bare: Row[]; server: Row[]; atRate: Row[]; compare: Row[] }): void {
+  const { bare, server: serverIo, atRate } = io;
+  const table = ['', '| row (no compute) | img/s | CPU µs/img | event loop µs/img (sys) | clients µs/img |', '|---|---:|---:|---:|---:|'];
+  const rows: Array<[string, Row[]]> = [['bare node:http', bare], ['server-io', serverIo], ['server-io compare', io.compare], ["bare node:http at raw's rate", atRate]];
+  for (const [name, list] of rows.filter(([, list]) => list.length > 0)) {
+    const m = (pick: (r: Row) => number) => median(list.map(pick)).toFixed(0);
+    table.push(`| ${name} | ${m((r) => r.imagesPerSecond)} | ${m((r) => r.cpuUsPerImage)} | ${m((r) => r.eventLoopUsPerImage!)} (${m((r) => r.eventLoopSystemUsPerImage!)}) | ${m((r) => r.clientCpuUsPerImage!)} |`);
+  }
+  console.log(table.join('\n'));
+  const loop = median(serverIo.map((r, i) => r.eventLoopUsPerImage! / bare[i].eventLoopUsPerImage!));
+  console.log(`server-io / bare event loop CPU per image = ${loop.toFixed(2)} (median of per-round ratios)`);
+  console.log(`CPU ceiling of a server costing what bare node:http costs at raw's rate = ${median(raw.map((r, i) => bareCeiling(r, atRate[i]))).toFixed(3)} (raw CPU/img over raw + bare + bare's clients, median of rounds)`);
 }
 
 async function profile(repository: string, args: Args, body: Buffer, headerLength: number): Promise<void> {

@@ -10,7 +10,10 @@ export interface BenchArg {
 /** Split a bench's arguments; numbers must be ≥ 0, or > 0 with `positive`. */
 export function benchArgs(argv: readonly string[], { positive = false } = {}): BenchArg[] {
   return argv.map((arg) => {
-    const [key, value] = arg.replace(/^--/, '').split('=', 2);
+    // Split at the first '=' only: a value may hold one (--node-args="--initial-old-space-size=64").
+    const body = arg.replace(/^--/, '');
+    const equals = body.indexOf('=');
+    const [key, value] = equals < 0 ? [body, undefined as unknown as string] : [body.slice(0, equals), body.slice(equals + 1)];
     const number = () => {
       const n = Number(value);
       if (positive ? !(n > 0) : !(n >= 0)) throw new Error(`--${key} needs a ${positive ? 'positive' : 'non-negative'} number, got '${value}'`);

@@ -77,9 +77,18 @@ class GraphBuilder {
   }
 }
 
-/** The model file's bytes (about 46.8 MB); the same bytes on every machine. */
-export function buildResnet18(): Uint8Array {
+/**
+ * The model file's bytes (about 46.8 MB); the same bytes on every machine. `ioOnly`: the same inputs and outputs with
+ * next to no compute (GlobalAveragePool over the image, then a 3 -> 1000 Gemm; ~0.2 ms), so a server's own cost per
+ * 602 KB request can be measured without ONNX Runtime's threads taking the cores.
+ */
+export function buildResnet18(options: { readonly ioOnly?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder();
+  if (options.ioOnly) {
+    const pooled = g.op('Flatten', 'flatten', [g.op('GlobalAveragePool', 'pool', ['INPUT0'])], [{ name: 'axis', type: ATTR_INT, i: 1 }]);
+    g.fc(pooled, RESNET18_INPUT_SHAPE[0], RESNET18_CLASSES);
+    return encodeModel(g, 'ResNet-18 inputs and outputs, no hidden layers (bench I/O baseline)');
+  }
   let x = g.op('Relu', 'stem.relu', [g.conv('stem.conv', 'INPUT0', 3, 64, 7, 2)]);
   x = g.op('MaxPool', 'stem.pool', [x], [
     { name: 'kernel_shape', type: ATTR_INTS, ints: [3, 3] },
@@ -95,6 +104,10 @@ export function buildResnet18(): Uint8Array {
   x = g.op('GlobalAveragePool', 'pool', [x]);
   x = g.op('Flatten', 'flatten', [x], [{ name: 'axis', type: ATTR_INT, i: 1 }]);
   g.fc(x, channels, RESNET18_CLASSES);
+  return encodeModel(g, `ResNet-18-shaped network (no batch norm), weights from mulberry32 seed ${RESNET18_SEED}`);
+}
+
+function encodeModel(g: GraphBuilder, docString: string): Uint8Array {
   const tensor = (name: string, dims: Array<number | string>): onnx.IValueInfoProto => ({
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
@@ -104,7 +117,7 @@ export function buildResnet18(): Uint8Array {
     opsetImport: [{ domain: '', version: 17 }],
     producerName: 'cdk8s-inference-server/bench/lib/resnet18',
     producerVersion: '1',
-    docString: `ResNet-18-shaped network (no batch norm), weights from mulberry32 seed ${RESNET18_SEED}`,
+    docString,
     graph: {
       name: 'resnet18',
       node: g.nodes,
