@@ -1,6 +1,6 @@
 /**
- * HeapRelease: one full collection after a burst of unloads, none after close; the collection is a real, forced,
- * full V8 collection, and no `gc` appears in the global scope.
+ * HeapRelease: one collection after a burst of unloads, none after close; it is a real full V8 collection, and no
+ * `gc` appears in the global scope.
  */
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { HeapRelease } from '../../server/core/heap-release';
@@ -30,22 +30,27 @@ it('runs none once closed (the shutdown unloads every model)', () => {
   expect(release.collections).toBe(0);
 });
 
-it('forces a full V8 collection, without exposing gc globally', async () => {
-  const forcedMajor: PerformanceEntry[] = [];
+it('runs a full V8 collection, without exposing gc globally', async () => {
+  // V8 11 (Node 20) flags the collection as forced; V8 12+'s last-resort collections carry no flag.
+  const flagged = Number(process.versions.v8.split('.')[0]) < 12;
+  const fullCollections: PerformanceEntry[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const detail = (entry as PerformanceEntry & { detail?: { kind: number; flags: number } }).detail;
-      if (detail && detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR && detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) forcedMajor.push(entry);
+      if (detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      if (!flagged || detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) fullCollections.push(entry);
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   try {
     const release = new HeapRelease(0);
     release.onModelUnload();
-    while (release.collections === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    // GC entries are delivered in a later task.
-    while (forcedMajor.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(forcedMajor).toHaveLength(1);
+    // The collection runs on a timer, and GC entries are delivered in a later task: wait (bounded) for both.
+    for (let i = 0; i < 400 && (release.collections === 0 || fullCollections.length === 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(release.collections).toBe(1);
+    expect(fullCollections.length).toBeGreaterThan(0); // V8 12+ repeats a last-resort collection until nothing is freed
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   } finally {
     observer.disconnect();
