@@ -100,9 +100,9 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
-# The package's bin entry (dist/server/main.js) on PATH with the node flags it is launched with (server/launch-flags.ts:
-# a V8 heap option that NODE_OPTIONS refuses); exec leaves node as tini's only child.
-RUN printf '#!/bin/sh\nexec node --initial-old-space-size=64 /app/dist/server/main.js "$@"\n' > /usr/local/bin/inference-server \
+# The package's bin entry (dist/server/main.js) on PATH with the node flags it is launched with on Node 24
+# (server/launch-flags.ts: V8 heap options, which NODE_OPTIONS refuses); exec leaves node as tini's only child.
+RUN printf '#!/bin/sh\nexec node --external-memory-accounted-in-global-limit --initial-old-space-size=128 /app/dist/server/main.js "$@"\n' > /usr/local/bin/inference-server \
  && chmod 0755 /usr/local/bin/inference-server \
  && mkdir -p /var/cache/inference-server && chown 1000:1000 /var/cache/inference-server \
  && node -e 'require("onnxruntime-node")'

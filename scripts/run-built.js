@@ -71,7 +71,7 @@ if (!name) {
 }
 ensureBuilt(name === 'inference-server' ? SERVER : FULL);
 // The server's V8 heap flags, as the image's launcher gives them (server/launch-flags.ts says why).
-const launchFlags = name === 'inference-server' ? require(path.join(root, 'dist', 'server', 'launch-flags.js')).SERVER_NODE_FLAGS : [];
+const launchFlags = name === 'inference-server' ? require(path.join(root, 'dist', 'server', 'launch-flags.js')).serverNodeFlags() : [];
 const child = spawn(process.execPath, [...launchFlags, programPath(name), ...args], { cwd: process.cwd(), stdio: 'inherit' });
 child.on('error', (error) => {
   process.stderr.write(`error: cannot start ${name}: ${error.message}\n`);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { SERVER_NODE_FLAGS } from '../../server/launch-flags';
+import { serverNodeFlags } from '../../server/launch-flags';
 
 export const HOST = '127.0.0.1';
 
@@ -117,7 +117,7 @@ export interface StartOptions {
   readonly nodeArgs?: readonly string[];
   /**
    * The node flags the program is launched with. @default for a server (a script ending in server/main.js, this
-   * build's or another's) those of the inference-server command, SERVER_NODE_FLAGS; else none
+   * build's or another's) those of the inference-server command (serverNodeFlags); else none
    */
   readonly launchFlags?: readonly string[];
   readonly script: string;
@@ -132,7 +132,7 @@ export interface StartOptions {
 
 /** Start `node [nodeArgs] script args` and wait until GET readyPath answers 200. */
 export async function startServerChild(options: StartOptions): Promise<ServerChild> {
-  const launchFlags = options.launchFlags ?? (options.script.endsWith(path.join('server', 'main.js')) ? SERVER_NODE_FLAGS : []);
+  const launchFlags = options.launchFlags ?? (options.script.endsWith(path.join('server', 'main.js')) ? serverNodeFlags() : []);
   const child = spawn(process.execPath, [...launchFlags, ...(options.nodeArgs ?? []), options.script, ...options.args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { Chart, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { InferenceServer } from '../../constructs';
 import { DEFAULT_PORTS, SERVER_UID, WRITABLE_PATHS } from '../../server/contract';
-import { SERVER_NODE_FLAGS } from '../../server/launch-flags';
+import { serverNodeFlags } from '../../server/launch-flags';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOCKERFILE_TEXT = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -101,8 +101,8 @@ describe('Dockerfile', () => {
     expect(entrypoint).toEqual([['tini', '--', 'inference-server']]);
     expect(instructionArguments(runtime, 'RUN').join('\n')).toMatch(/apt-get install[^&]*\btini\b/);
     const bin = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin['inference-server'];
-    // With the node flags every launch of the server gets (server/launch-flags.ts).
-    expect(instructionArguments(runtime, 'RUN').join('\n')).toContain(`exec node ${SERVER_NODE_FLAGS.join(' ')} /app/${bin} "$@"`);
+    // With the node flags every launch of the server gets (server/launch-flags.ts), for the image's Node 24 (V8 13).
+    expect(instructionArguments(runtime, 'RUN').join('\n')).toContain(`exec node ${serverNodeFlags('13.6').join(' ')} /app/${bin} "$@"`);
   });
 
   test('the Deployment keeps the image ENTRYPOINT (args only, no command that would bypass tini)', () => {
