@@ -88,8 +88,8 @@ export interface InferenceServerOptions {
   readonly prestartOnnxWorker?: boolean;
   /**
    * Run one full garbage collection of the event loop's heap after models are unloaded (server/core/heap-release.ts;
-   * the CLI turns it on): unloading gives back what the models' requests left in the heap. A ~10–30 ms pause of the
-   * event loop per burst of unloads. @default false (an embedding application owns its process's collections)
+   * the CLI turns it on): unloading gives back what the models' requests left in the heap. A pause of the event loop
+   * of a few tens of ms per burst of unloads. @default false (an embedding application owns its process's collections)
    */
   readonly releaseHeapAfterUnload?: boolean;
   /** Where gs:// repositories are downloaded (--model-cache-dir). @default - a folder under the OS temp dir */

@@ -1,8 +1,9 @@
 /**
  * A full garbage collection of the event loop's heap shortly after models are unloaded, so that what their loads and
  * requests left in V8's old generation goes back to the OS at unload, as Triton's memory does, rather than at V8's
- * next full collection (with no traffic, possibly never). bench:memory, image settings: RSS after unloading every
- * model 1.10 × the RSS before the first load without it, 1.05–1.07 × with it (bench/README.md, memory section).
+ * next full collection (with no traffic, possibly never). bench:memory, image settings, RSS after unloading every
+ * model over the RSS before the first load: on Node 24 1.14–1.19 × without it, 0.96–0.98 × with it; on Node 20, where
+ * V8 has no memory-reducing collection to ask for, a few MiB less, 1.05–1.16 × (bench/README.md, memory section).
  *
  * Node has no API for a collection: `--expose-gc` is set at run time and `gc` is taken from a fresh context, the
  * documented effect of that flag on contexts created after it, so no `gc` appears in the server's own global scope.
