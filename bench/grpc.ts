@@ -41,12 +41,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import * as http2 from 'node:http2';
-import { InferenceServerClient, InferInput } from '../client';
-import { buildInferRequest, decodeInferResponse } from '../client/grpc';
-import { deserializeInferResponse, serializeInferRequest } from '../server/protocol/grpc/infer-wire';
-import { grpcFrame, grpcH2Call } from './lib/grpc-h2';
-import { streamInferCaller } from './lib/grpc-h2-stream';
+import { InferenceServerClient } from '../client';
+import { ALL_MODELS, Caller, clientCaller, grpcJsCaller, h2Caller, h2StreamCaller, Model } from './lib/grpc-callers';
 import { describeMachine, machineInfo } from './lib/machine';
 import { mainThreadProfile, profileTables, summariseProfile } from './lib/cpuprofile';
 import { freePort, HOST, processCpuSeconds, repoRoot, ServerChild, startServerChild } from './lib/processes';
@@ -58,32 +54,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 /** gRPC clients per connection (Triton's TRITON_CLIENT_GRPC_CHANNEL_MAX_SHARE_COUNT, default 6). */
 const GRPC_SHARE = Number(process.env.BENCH_GRPC_SHARE ?? 6);
 
-interface Model {
-  readonly name: string;
-  readonly inputs: () => InferInput[];
-  /** ORT feeds for the raw run. */
-  readonly feeds: () => Record<string, ort.Tensor>;
-}
-
-const ALL_MODELS: Model[] = [
-  {
-    name: 'simple',
-    inputs: () => [
-      InferInput.fromTypedArray('INPUT0', Int32Array.from({ length: 16 }, (_, i) => i), [1, 16]),
-      InferInput.fromTypedArray('INPUT1', new Int32Array(16).fill(1), [1, 16]),
-    ],
-    feeds: () => ({
-      INPUT0: new ort.Tensor('int32', Int32Array.from({ length: 16 }, (_, i) => i), [1, 16]),
-      INPUT1: new ort.Tensor('int32', new Int32Array(16).fill(1), [1, 16]),
-    }),
-  },
-  {
-    name: 'mlp',
-    inputs: () => [InferInput.fromTypedArray('INPUT0', Float32Array.from({ length: 784 }, (_, i) => ((i % 13) - 6) / 6), [1, 784])],
-    feeds: () => ({ INPUT0: new ort.Tensor('float32', Float32Array.from({ length: 784 }, (_, i) => ((i % 13) - 6) / 6), [1, 784]) }),
-  },
-];
-
 const MODELS = ALL_MODELS.filter((model) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(model.name));
 
 type TransportName = 'grpc-h2' | 'grpc-h2-1conn' | 'grpc-stream' | 'grpc-stream-1' | 'grpc-js' | 'http-binary' | 'http-json';
@@ -91,77 +61,6 @@ const ALL_TRANSPORTS: TransportName[] = ['grpc-h2', 'grpc-h2-1conn', 'grpc-strea
 const GRPC_TRANSPORTS = ['grpc-h2', 'grpc-h2-1conn', 'grpc-stream', 'grpc-stream-1', 'grpc-js'] as const;
 /** BENCH_TRANSPORTS / BENCH_MODELS (comma-separated) run a subset: more rounds of fewer rows in the same time. */
 const TRANSPORTS = ALL_TRANSPORTS.filter((name) => !process.env.BENCH_TRANSPORTS || process.env.BENCH_TRANSPORTS.split(',').includes(name));
-const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
-
-/**
- * One inference call of a model through some client, made by the closed loop's `slot` (0 .. concurrency-1, one
- * client each); rejects if the answer is not a good one.
- */
-type Caller = (model: Model, slot: number) => Promise<void>;
-
-/**
- * The connection a client uses when at most `share` clients share one, filled in order as Triton's C++ client library
- * does (grpc_client.cc GetStub: a new channel once the cached one has `share` users): slots 0..share-1 on the first.
- */
-function sharedConnectionIndex(slot: number, share: number): number {
-  return Math.floor(slot / Math.max(1, share));
-}
-
-/** `connections` InferenceServerClients; slot i calls through client sharedConnectionIndex(i, share). */
-function clientCaller(clients: InferenceServerClient[], share = Infinity): Caller & { close(): Promise<void> } {
-  const inputs = new Map<string, InferInput[]>();
-  const call = async (model: Model, slot: number) => {
-    if (!inputs.has(model.name)) inputs.set(model.name, model.inputs());
-    await clients[Math.min(clients.length - 1, sharedConnectionIndex(slot, share))].infer(model.name, inputs.get(model.name)!);
-  };
-  return Object.assign(call, { close: async () => void (await Promise.all(clients.map((client) => client.close()))) });
-}
-
-/**
- * The lean generator: ceil(concurrency / share) HTTP/2 sessions, each call a pre-encoded request frame on its slot's
- * session; the status checked, the answer decoded.
- */
-function h2Caller(port: number, share: number): Caller & { close(): Promise<void> } {
-  const sessions = Array.from({ length: Math.ceil(CONCURRENCY / share) }, () => {
-    const session = http2.connect(`http://${HOST}:${port}`);
-    session.on('error', () => undefined);
-    return session;
-  });
-  const frames = new Map<string, Buffer>();
-  const call = async (model: Model, slot: number) => {
-    let frame = frames.get(model.name);
-    if (!frame) frames.set(model.name, (frame = grpcFrame(serializeInferRequest(buildInferRequest(model.name, model.inputs())))));
-    const session = sessions[Math.min(sessions.length - 1, sharedConnectionIndex(slot, share))];
-    const result = await grpcH2Call(session, MODEL_INFER_PATH, [frame]);
-    if (result.status !== 0 || result.messages.length !== 1) throw new Error(`gRPC status ${result.status}: ${result.details}`);
-    if (decodeInferResponse(deserializeInferResponse(result.messages[0])).outputs.length === 0) throw new Error('no outputs');
-  };
-  const closeAll = () => Promise.all(sessions.map((session) => new Promise<void>((resolve) => session.close(() => resolve()))));
-  return Object.assign(call, { close: async () => void (await closeAll()) });
-}
-
-/**
- * ModelStreamInfer on `streams` long-lived streams (slot s on stream s % streams), at most `share` per connection;
- * each call a pre-encoded request with its id appended, the answer checked (bench/lib/grpc-h2-stream.ts) and decoded.
- */
-function h2StreamCaller(port: number, streams: number, share: number): Caller & { close(): Promise<void> } {
-  const driver = streamInferCaller(HOST, port, streams, share);
-  const bodies = new Map<string, Buffer>();
-  let used = false;
-  const call = async (model: Model, slot: number) => {
-    used = true;
-    let body = bodies.get(model.name);
-    if (!body) bodies.set(model.name, (body = serializeInferRequest({ ...buildInferRequest(model.name, model.inputs()), id: undefined })));
-    if (decodeInferResponse(await driver.call(body, slot)).outputs.length === 0) throw new Error('no outputs');
-  };
-  const close = async () => {
-    const { errors, outOfOrder } = driver.counts();
-    // Errors already failed their call (and so the run). Triton answers a stream's non-decoupled requests in order.
-    if (used) process.stderr.write(`  ModelStreamInfer (${streams} streams): ${outOfOrder} answers before an earlier request's, ${errors} errors\n`);
-    await driver.close();
-  };
-  return Object.assign(call, { close });
-}
 
 interface Run {
   throughput: number;
@@ -260,7 +159,7 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   const server = await startServer(root, httpPort, grpcPort, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   // The ModelStreamInfer path when the run measures it (its per-message cost), else ModelInfer's.
   const generator = TRANSPORTS.find((name) => name.startsWith('grpc-stream')) ?? 'grpc-h2';
-  const client = generator === 'grpc-h2' ? h2Caller(grpcPort, GRPC_SHARE) : h2StreamCaller(grpcPort, generator === 'grpc-stream' ? CONCURRENCY : 1, GRPC_SHARE);
+  const client = generator === 'grpc-h2' ? h2Caller(grpcPort, GRPC_SHARE, CONCURRENCY) : h2StreamCaller(grpcPort, generator === 'grpc-stream' ? CONCURRENCY : 1, GRPC_SHARE);
   const pid = server.process.pid!;
   try {
     await closedLoop(client, ALL_MODELS[0], 0.5, CONCURRENCY);
@@ -273,18 +172,6 @@ async function profileGrpc(root: string, log: (line?: string) => void): Promise<
   log('');
   log(`## profile: server main thread under --cpu-prof, gRPC \`simple\` load (${generator} generator) (${file ?? `no main-thread profile in ${dir}`})`);
   if (file) for (const line of profileTables(summariseProfile(file), 15, 30)) log(line);
-}
-
-/**
- * grpc-js InferenceServerClients, one channel per ceil(concurrency / share) slots. grpc-js shares a subchannel (one
- * connection) between channels with equal options, so each gets a distinct option, as Triton's client library does.
- */
-function grpcJsCaller(port: number, share: number): Caller & { close(): Promise<void> } {
-  const clients = Array.from(
-    { length: Math.ceil(CONCURRENCY / share) },
-    (_, channel) => new InferenceServerClient({ url: `${HOST}:${port}`, protocol: 'grpc', grpc: { channelOptions: { 'bench.channel_index': channel } } }),
-  );
-  return clientCaller(clients, share);
 }
 
 interface Target {
@@ -302,11 +189,11 @@ async function startTarget(label: string, root: string): Promise<Target> {
     label,
     server,
     callers: {
-      'grpc-h2': h2Caller(grpcPort, GRPC_SHARE),
-      'grpc-h2-1conn': h2Caller(grpcPort, CONCURRENCY),
+      'grpc-h2': h2Caller(grpcPort, GRPC_SHARE, CONCURRENCY),
+      'grpc-h2-1conn': h2Caller(grpcPort, CONCURRENCY, CONCURRENCY),
       'grpc-stream': h2StreamCaller(grpcPort, CONCURRENCY, GRPC_SHARE),
       'grpc-stream-1': h2StreamCaller(grpcPort, 1, 1),
-      'grpc-js': grpcJsCaller(grpcPort, GRPC_SHARE),
+      'grpc-js': grpcJsCaller(grpcPort, GRPC_SHARE, CONCURRENCY),
       'http-binary': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY } }),
       'http-json': http({ url: `${HOST}:${httpPort}`, http: { connections: CONCURRENCY, binaryThresholdBytes: Infinity, binaryOutputs: false } }),
     },
@@ -374,10 +261,10 @@ async function frontendsAlone(root: string, log: (line?: string) => void): Promi
     'frontends alone: stub facade answering `simple` inline',
     [
       { name: 'HTTP frontend, binary (undici)', child: http.child, caller: clientCaller([new InferenceServerClient({ url: `${HOST}:${http.port}`, http: { connections: CONCURRENCY } })]) },
-      { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort, GRPC_SHARE) },
-      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort, GRPC_SHARE) },
-      { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: grpcJsCaller(lean.grpcPort, GRPC_SHARE) },
-      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: grpcJsCaller(grpcJs.grpcPort, GRPC_SHARE) },
+      { name: 'gRPC frontend, lean ModelInfer (grpc-h2)', child: lean.child, caller: h2Caller(lean.grpcPort, GRPC_SHARE, CONCURRENCY) },
+      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-h2)', child: grpcJs.child, caller: h2Caller(grpcJs.grpcPort, GRPC_SHARE, CONCURRENCY) },
+      { name: 'gRPC frontend, lean ModelInfer (grpc-js client)', child: lean.child, caller: grpcJsCaller(lean.grpcPort, GRPC_SHARE, CONCURRENCY) },
+      { name: 'gRPC frontend, ModelInfer through grpc-js (grpc-js client)', child: grpcJs.child, caller: grpcJsCaller(grpcJs.grpcPort, GRPC_SHARE, CONCURRENCY) },
     ],
     log,
   );
@@ -395,9 +282,9 @@ async function transportsAlone(root: string, log: (line?: string) => void): Prom
     'transports alone: node:http / node:http2 answering `simple` pre-encoded',
     [
       { name: `node:http, HTTP binary (undici, ${CONCURRENCY} connections)`, child: binary.child, caller: clientCaller([new InferenceServerClient({ url: `${HOST}:${binary.port}`, http: { connections: CONCURRENCY } })]) },
-      { name: `node:http2 gRPC (grpc-h2, ${Math.ceil(CONCURRENCY / GRPC_SHARE)} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, GRPC_SHARE) },
-      { name: 'node:http2 gRPC (grpc-h2, 1 connection)', child: grpc.child, caller: h2Caller(grpc.grpcPort, CONCURRENCY) },
-      { name: `node:http2 gRPC (grpc-h2, ${CONCURRENCY} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, 1) },
+      { name: `node:http2 gRPC (grpc-h2, ${Math.ceil(CONCURRENCY / GRPC_SHARE)} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, GRPC_SHARE, CONCURRENCY) },
+      { name: 'node:http2 gRPC (grpc-h2, 1 connection)', child: grpc.child, caller: h2Caller(grpc.grpcPort, CONCURRENCY, CONCURRENCY) },
+      { name: `node:http2 gRPC (grpc-h2, ${CONCURRENCY} connections)`, child: grpc.child, caller: h2Caller(grpc.grpcPort, 1, CONCURRENCY) },
     ],
     log,
   );
