@@ -3,7 +3,7 @@
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
  *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
- *                            --node-args="<flags>" --header-pad=1 --image-env --io]
+ *                            --node-args="<flags>" --header-pad=1 --image-env --io --jit-warmup=5000]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
@@ -15,6 +15,10 @@
  *    --node-args="<flags>" (alone or with --compare), the compare server runs under those node flags instead of the
  *    command's own (server/launch-flags.ts; `--node-args=none`: no flags), and with --io so does a second server-io row.
  * Server rows run with the node flags the inference-server command is launched with, as the image runs it.
+ * --jit-warmup=N (default 5000, 0: none): before its warm-up, each server gets N requests flat out, to an I/O-only model
+ * loaded beside ResNet (bare: answered at once): a server that has run for a while has its request path optimised
+ * by V8, which ~100 images a second take minutes to reach (its event loop's CPU per image halves over the first
+ * ~40 s). Raw ORT's loop is little JS and needs none.
  * Load time: the server's nv_model_load_duration_secs vs raw InferenceSession.create of the same file, per round.
  * --profile: the server again under --cpu-prof for one measured window; self time per layer and thread.
  * --header-pad=N: N spaces before the request's JSON header (176 bytes otherwise, a multiple of 4 by chance), as
@@ -46,6 +50,8 @@ const TARGET_THROUGHPUT = 0.95;
 const TARGET_LOAD = 1.2;
 const MODEL = 'resnet18';
 const INFER_PATH = `/v2/models/${MODEL}/infer`;
+/** The I/O-only model loaded beside ResNet: --jit-warmup's requests run the server's request path without ResNet's compute. */
+const WARM_MODEL = 'resnet18_io';
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 
 interface Args {
@@ -64,10 +70,12 @@ interface Args {
   env: Record<string, string>;
   /** Also measure the bare and server-io rows. */
   io: boolean;
+  /** Requests sent flat out before the warm-up, to the I/O-only model beside ResNet (0: none). */
+  jitWarmup: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {}, io: false };
+  const args: Args = { threads: 2, clients: 2, warmup: 2, duration: 8, rounds: 3, profile: false, headerPad: 0, env: {}, io: false, jitWarmup: 5000 };
   for (const { arg, key, value, number } of benchArgs(argv, { positive: true })) {
     if (key === 'threads') args.threads = number();
     else if (key === 'clients') args.clients = number();
@@ -80,6 +88,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
     else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
     else if (key === 'io') args.io = true;
+    else if (key === 'jit-warmup') args.jitWarmup = Math.floor(Number(value));
     else throw new Error(`unknown option ${arg}`);
   }
   return args;
@@ -88,16 +97,26 @@ function parseArgs(argv: string[]): Args {
 const log = (line: string) => console.error(line);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/**
+ * A scratch repository: MODEL (ResNet-18, or with `ioOnly` the same inputs and outputs without compute), and beside a
+ * ResNet the I/O-only model as WARM_MODEL, which --jit-warmup's requests go to.
+ */
 function writeRepository(threads: number, ioOnly = false): { repository: string; modelFile: string } {
   const repository = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-resnet-'));
-  const dir = path.join(repository, MODEL);
+  const modelFile = writeModel(repository, MODEL, threads, ioOnly);
+  if (!ioOnly) writeModel(repository, WARM_MODEL, threads, true);
+  return { repository, modelFile };
+}
+
+function writeModel(repository: string, name: string, threads: number, ioOnly: boolean): string {
+  const dir = path.join(repository, name);
   fs.mkdirSync(path.join(dir, '1'), { recursive: true });
   const modelFile = path.join(dir, '1', 'model.onnx');
   fs.writeFileSync(modelFile, buildResnet18({ ioOnly }));
   fs.writeFileSync(
     path.join(dir, 'config.pbtxt'),
     [
-      `name: "${MODEL}"`,
+      `name: "${name}"`,
       'platform: "onnxruntime_onnx"',
       'max_batch_size: 8',
       `input [{ name: "INPUT0" data_type: TYPE_FP32 dims: [${RESNET18_INPUT_SHAPE.join(', ')}] }]`,
@@ -107,7 +126,7 @@ function writeRepository(threads: number, ioOnly = false): { repository: string;
       '',
     ].join('\n'),
   );
-  return { repository, modelFile };
+  return modelFile;
 }
 
 /** Triton's binary tensor extension: a JSON header, then the image's raw little-endian FP32 bytes. */
@@ -145,16 +164,22 @@ async function loadSeconds(metricsPort: number): Promise<number> {
   return Number(match[1]);
 }
 
-/** `clients` closed-loop keep-alive connections sending the body for `seconds`; responses counted, checked by status. */
-async function drive(port: number, body: Buffer, headerLength: number, clients: number, seconds: number): Promise<number> {
+/**
+ * `clients` closed-loop keep-alive connections sending the body for `seconds` (or, with `count`, until that many are
+ * answered); responses counted, checked by status.
+ */
+async function drive(
+  port: number, body: Buffer, headerLength: number, clients: number, seconds: number, { count = Infinity, inferPath = INFER_PATH } = {},
+): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const end = Date.now() + seconds * 1000;
   let done = 0;
+  let started = 0;
   const one = () =>
     new Promise<void>((resolve, reject) => {
       const request = http.request(
         {
-          host: HOST, port, method: 'POST', path: INFER_PATH, agent,
+          host: HOST, port, method: 'POST', path: inferPath, agent,
           headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length), 'inference-header-content-length': String(headerLength) },
         },
         (response) => {
@@ -167,7 +192,8 @@ async function drive(port: number, body: Buffer, headerLength: number, clients: 
     });
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (Date.now() < end) {
+      while (Date.now() < end && started < count) {
+        started += 1;
         await one();
         done += 1;
       }
@@ -199,26 +225,30 @@ function cpuCeiling(raw: Row, server: Row): number {
 }
 
 function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = [], launchFlags?: string[]): Promise<Row> {
-  return measure(() => startServer(repository, script, name, args.env, nodeArgs, launchFlags), name, args, body, headerLength);
+  // Beside ResNet, the warm-up requests go to the I/O-only model (the same request path without the compute).
+  const warmPath = fs.existsSync(path.join(repository, WARM_MODEL)) ? `/v2/models/${WARM_MODEL}/infer` : INFER_PATH;
+  return measure(() => startServer(repository, script, name, args.env, nodeArgs, launchFlags), name, args, body, headerLength, warmPath);
 }
 
 async function startBare(args: Args, engineMs = 0): Promise<{ child: ServerChild }> {
   const port = await freePort();
   const child = await startServerChild({
-    name: 'bare', script: path.join(LIB, 'bare-image-server.js'), args: [String(port), String(engineMs)], port, readyPath: '/v2/health/ready', cwd: ROOT, env: args.env,
+    name: 'bare', script: path.join(LIB, 'bare-image-server.js'), args: [String(port), String(engineMs), String(args.jitWarmup)], port, readyPath: '/v2/health/ready', cwd: ROOT, env: args.env,
   });
   return { child };
 }
 
 /** Start a server (`metricsPort`: it reports its model's load time), check one answer, then drive it and take its CPU. */
 async function measure(
-  start: () => Promise<{ child: ServerChild; metricsPort?: number }>, name: string, args: Args, body: Buffer, headerLength: number,
+  start: () => Promise<{ child: ServerChild; metricsPort?: number }>, name: string, args: Args, body: Buffer, headerLength: number, warmPath = INFER_PATH,
 ): Promise<Row> {
   const { child, metricsPort } = await start();
   try {
     const check = await httpRequest(child.port, 'POST', INFER_PATH, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body, 30_000);
     if (check.status !== 200) throw new Error(`${name}: infer answered ${check.status}: ${check.body.toString('utf8', 0, 300)}`);
     const load = metricsPort === undefined ? NaN : await loadSeconds(metricsPort);
+    // A long-running server's JIT is warm; 2 s at ~100 img/s is not enough for V8 to optimise the request path.
+    if (args.jitWarmup > 0) await drive(child.port, body, headerLength, args.clients, 600, { count: args.jitWarmup, inferPath: warmPath });
     await drive(child.port, body, headerLength, args.clients, args.warmup);
     const cpuBefore = processCpuSeconds(child.process.pid!) ?? NaN;
     const threadsBefore = threadCpu(child.process.pid!);

@@ -8,7 +8,7 @@
  * it, then `engineMs`), by timers, spending no CPU: the server then sees requests at a model's rate, where Node's
  * per-request cost is higher than flat out (each body arrives on an idle event loop, chunk by chunk).
  *
- *   node dist/bench/lib/bare-image-server.js <port> [engineMs]
+ *   node dist/bench/lib/bare-image-server.js <port> [engineMs] [fastRequests]
  */
 import * as http from 'node:http';
 import { HOST } from './processes';
@@ -37,10 +37,13 @@ function answer(body: Buffer, headerLength: number, response: http.ServerRespons
   response.end(Buffer.concat([RESPONSE_HEADER, body.subarray(headerLength, headerLength + OUTPUT_BYTES)]));
 }
 
-export function bareImageServer(engineMs = 0): http.Server {
+/** `fastRequests`: that many first requests are answered at once (bench:resnet's JIT warm-up, flat out). */
+export function bareImageServer(engineMs = 0, fastRequests = 0): http.Server {
   let engineFreeAt = 0;
+  let served = 0;
   const reply = (body: Buffer, headerLength: number, response: http.ServerResponse) => {
-    if (engineMs <= 0) return answer(body, headerLength, response);
+    served += 1;
+    if (engineMs <= 0 || served <= fastRequests) return answer(body, headerLength, response);
     const now = performance.now();
     engineFreeAt = Math.max(now, engineFreeAt) + engineMs;
     setTimeout(answer, engineFreeAt - now, body, headerLength, response);
@@ -65,5 +68,5 @@ export function bareImageServer(engineMs = 0): http.Server {
 
 if (require.main === module) {
   process.on('SIGTERM', () => process.exit(0));
-  bareImageServer(Number(process.argv[3] ?? 0)).listen(Number(process.argv[2]), HOST);
+  bareImageServer(Number(process.argv[3] ?? 0), Number(process.argv[4] ?? 0)).listen(Number(process.argv[2]), HOST);
 }
