@@ -5,8 +5,8 @@
  * model over the RSS before the first load: on Node 24 1.14–1.19 × without it, 0.96–0.98 × with it; on Node 20, where
  * V8 has no memory-reducing collection to ask for, a few MiB less, 1.05–1.16 × (bench/README.md, memory section).
  *
- * Node has no API for a collection: `--expose-gc` is set at run time and `gc` is taken from a fresh context, the
- * documented effect of that flag on contexts created after it, so no `gc` appears in the server's own global scope.
+ * Node has no API for a collection: `--expose-gc` is set at run time and `gc` is taken from a fresh context (the flag
+ * installs `gc` in contexts created after it is set), so no `gc` appears in the server's own global scope.
  * Hand-written: the npm package that does the same (expose-gc) is these few lines.
  */
 import * as v8 from 'node:v8';
@@ -21,16 +21,16 @@ type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }
 let collect: (() => void) | undefined;
 
 /**
- * A full, blocking collection, taken once, then reused. V8 12 and later (Node 22+, the image's Node 24) take the
- * "last resort" flavour: collections repeated until nothing more is freed, memory-reducing (the young generation and
- * pooled pages given back too; ~2 full collections, tens of ms for the server's ~25 MiB heap); V8 11 (Node 20) knows
- * no flavours and runs one full collection (~15 ms).
+ * A full, blocking collection, taken once, then reused. V8 13 (Node 24, the image's) takes the "last resort" flavour:
+ * collections repeated until nothing more is freed, memory-reducing (the young generation and pooled pages given back
+ * too; ~2 full collections, tens of ms for the server's ~25 MiB heap). Older V8s run one plain full collection (~15
+ * ms): V8 11 (Node 20) knows no flavours, and V8 12 (Node 22) was not tried.
  */
 function fullCollection(): () => void {
   if (!collect) {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as Gc;
-    const flavours = Number(process.versions.v8.split('.')[0]) >= 12;
+    const flavours = Number(process.versions.v8.split('.')[0]) >= 13;
     collect = flavours ? () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }) : () => gc();
   }
   return collect;
