@@ -31,8 +31,8 @@ it('runs none once closed (the shutdown unloads every model)', () => {
 });
 
 it('runs a full V8 collection, without exposing gc globally', async () => {
-  // A plain gc() is flagged as forced (Node 20); V8 13's last-resort collections (Node 24) carry no flag.
-  const flagged = Number(process.versions.v8.split('.')[0]) < 13;
+  // A plain gc() is flagged as forced (Node 20); last-resort collections (V8 12+, Node 22 and 24) may carry no flag.
+  const flagged = Number(process.versions.v8.split('.')[0]) < 12;
   const fullCollections: PerformanceEntry[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -50,7 +50,7 @@ it('runs a full V8 collection, without exposing gc globally', async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(release.collections).toBe(1);
-    expect(fullCollections.length).toBeGreaterThan(0); // V8 13 repeats a last-resort collection until nothing is freed
+    expect(fullCollections.length).toBeGreaterThan(0); // V8 12+ repeats a last-resort collection until nothing is freed
     expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
   } finally {
     observer.disconnect();
