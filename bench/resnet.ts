@@ -88,7 +88,11 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
     else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
     else if (key === 'io') args.io = true;
-    else if (key === 'jit-warmup') args.jitWarmup = Math.floor(Number(value));
+    else if (key === 'jit-warmup') {
+      // 0 turns it off, so not number() (positive only here).
+      args.jitWarmup = Number(value);
+      if (!Number.isSafeInteger(args.jitWarmup) || args.jitWarmup < 0) throw new Error(`--jit-warmup needs a whole number ≥ 0, got '${value}'`);
+    }
     else throw new Error(`unknown option ${arg}`);
   }
   return args;

@@ -130,7 +130,7 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** Start `node [nodeArgs] script args` and wait until GET readyPath answers 200. */
+/** Start `node [launchFlags] [nodeArgs] script args` and wait until GET readyPath answers 200. */
 export async function startServerChild(options: StartOptions): Promise<ServerChild> {
   const launchFlags = options.launchFlags ?? (options.script.endsWith(path.join('server', 'main.js')) ? serverNodeFlags() : []);
   const child = spawn(process.execPath, [...launchFlags, ...(options.nodeArgs ?? []), options.script, ...options.args], {
