@@ -10,12 +10,15 @@
  *  - with --breakdown: fastify as it comes, fastify doing bare's work, + @fastify/compress, node:http with the server's
  *    body reader and codec over a stub facade, and the server's real HTTP frontend over the same stub facade (no
  *    scheduler, worker or ONNX Runtime), to price each layer;
+ *  - with --breakdown, also the floor: bare-codec's CPU + raw ORT's, what a server doing only the protocol and the
+ *    run would cost;
  *  - with --profile: the server again under --cpu-prof during the JSON load, its main thread's self time by layer.
  * Target: server ≥ 0.75 × bare node:http.
  *
  * Run: npm run bench:http [-- --tool=wrk|autocannon --connections=16 --warmup=2 --duration=10 --rounds=3
  *                              --wrk-threads=1 --ort-seconds=3 --breakdown --profile --compare=<dist folder> --inline
- *                              --fast-infer]
+ *                              --fast-infer --batching]
+ * --batching: also `simple` with Triton's default dynamic batcher (concurrent requests share one ONNX Runtime run).
  * --compare: also measure the server of another build (e.g. `cp -r dist bench-before/` before a change), interleaved
  * with this one, for before/after figures from one run.
  * Rounds: every row is measured once per round, rows interleaved, and the median round is reported (the machines are
@@ -33,51 +36,13 @@ import type { OrtRawResult } from './lib/ort-raw';
 import { freePort, httpRequest, processCpuSeconds, benchPaths, requireBuilt, runJsonChild, ServerChild, startServerChild } from './lib/processes';
 import { BenchRequest, checkSimpleResponse, simpleBinaryRequest, simpleJsonRequest } from './lib/simple-requests';
 import { threadCpu, threadCpuDelta } from './lib/threads';
-import { benchArgs } from './lib/args';
+import { parseHttpBenchArgs } from './lib/http-args';
 
 const TARGET_RATIO = 0.75;
 const READY_PATH = '/v2/health/ready';
 
 const { root: ROOT, lib: LIB, serverMain: SERVER_MAIN } = benchPaths();
 const MODEL_REPOSITORY = path.join(ROOT, 'examples', 'model_repository');
-
-interface Args {
-  tool?: string;
-  connections: number;
-  warmup: number;
-  duration: number;
-  wrkThreads: number;
-  ortSeconds: number;
-  breakdown: boolean;
-  profile: boolean;
-  rounds: number;
-  /** A dist/ folder of another build (e.g. a copy taken before a change): its server is measured too, interleaved. */
-  compare?: string;
-  /** Also measure the server with `simple` opted into execute_on_event_loop (a scratch copy of its model folder). */
-  inline: boolean;
-  /** Also measure the server with --http-fast-infer-path (and, with --inline, both together). */
-  fastInfer: boolean;
-}
-
-function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { connections: 16, warmup: 2, duration: 10, wrkThreads: 1, ortSeconds: 3, breakdown: false, profile: false, rounds: 3, inline: false, fastInfer: false };
-  for (const { arg, key, value, number } of benchArgs(argv)) {
-    if (key === 'tool') args.tool = value;
-    else if (key === 'connections') args.connections = number();
-    else if (key === 'warmup') args.warmup = number();
-    else if (key === 'duration') args.duration = number();
-    else if (key === 'wrk-threads') args.wrkThreads = number();
-    else if (key === 'ort-seconds') args.ortSeconds = number();
-    else if (key === 'rounds') args.rounds = Math.max(1, Math.floor(number()));
-    else if (key === 'breakdown') args.breakdown = true;
-    else if (key === 'profile') args.profile = true;
-    else if (key === 'inline') args.inline = true;
-    else if (key === 'fast-infer') args.fastInfer = true;
-    else if (key === 'compare') args.compare = path.resolve(value);
-    else throw new Error(`unknown argument '${arg}'`);
-  }
-  return args;
-}
 
 interface Row {
   readonly name: string;
@@ -220,7 +185,7 @@ function printProfile(summary: ProfileSummary): void {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseHttpBenchArgs(process.argv.slice(2));
   requireBuilt([SERVER_MAIN, path.join(LIB, 'baseline-servers.js'), path.join(LIB, 'ort-raw.js')], 'bench:http');
   const tool = chooseLoadTool(args.tool);
   const settings: LoadSettings = {
@@ -241,6 +206,15 @@ async function main(): Promise<void> {
   // spreads drifts in machine load (other work on a shared 2-core box) over all rows instead of one.
   const children: ServerChild[] = [];
   const plans: Plan[] = [];
+  const scratchRepositories: string[] = [];
+  /** A scratch repository holding `simple` with `configLines` added to its config.pbtxt. */
+  const simpleWith = (name: string, configLines: string): string => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `bench-http-${name}-`));
+    scratchRepositories.push(root);
+    fs.cpSync(path.join(MODEL_REPOSITORY, 'simple'), path.join(root, 'simple'), { recursive: true });
+    fs.appendFileSync(path.join(root, 'simple', 'config.pbtxt'), `\n${configLines}\n`);
+    return root;
+  };
   let inlineRepository: string | undefined;
   try {
     log('starting servers');
@@ -268,9 +242,7 @@ async function main(): Promise<void> {
 
     if (args.inline) {
       // `simple` alone, opted into running its session on the event loop (execute_on_event_loop, docs/performance.md).
-      inlineRepository = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-http-inline-'));
-      fs.cpSync(path.join(MODEL_REPOSITORY, 'simple'), path.join(inlineRepository, 'simple'), { recursive: true });
-      fs.appendFileSync(path.join(inlineRepository, 'simple', 'config.pbtxt'), '\nparameters { key: "execute_on_event_loop" value: { string_value: "true" } }\n');
+      inlineRepository = simpleWith('inline', 'parameters { key: "execute_on_event_loop" value: { string_value: "true" } }');
       await addSimpleRows('inline', 'server (execute_on_event_loop)', await startServer([], SERVER_MAIN, inlineRepository));
     }
 
@@ -280,6 +252,12 @@ async function main(): Promise<void> {
       if (inlineRepository) {
         await addSimpleRows('fast-inline', 'server (fast path + execute_on_event_loop)', await startServer([], SERVER_MAIN, inlineRepository, fastArgs));
       }
+    }
+
+    if (args.batching) {
+      // Triton's dynamic batcher with its defaults (no delay): concurrent requests share one ORT run. Not the issue's
+      // bound, which prices one run per request: a separate figure for users choosing a small model's config.
+      await addSimpleRows('batching', 'server (dynamic_batching { })', await startServer([], SERVER_MAIN, simpleWith('batching', 'dynamic_batching { }')));
     }
 
     if (args.breakdown) {
@@ -308,7 +286,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) await child.stop();
-    if (inlineRepository) fs.rmSync(inlineRepository, { recursive: true, force: true });
+    for (const root of scratchRepositories) fs.rmSync(root, { recursive: true, force: true });
   }
   const rows: Row[] = plans.map((plan) => ({ name: plan.name, what: plan.what, load: medianResult(perRow.get(plan.key)!) }));
   const bare = rows[0].load!;
@@ -365,7 +343,16 @@ async function main(): Promise<void> {
     `bound 1/(1/bare + 1/raw ORT on the event loop) = ${bound.toFixed(0)} req/s; CPU bound bare + raw ORT = ` +
       `${bare.serverCpuUsPerRequest?.toFixed(0) ?? '?'} + ${ort.mainCpuUsPerCall.toFixed(1)} = ${cpuBound?.toFixed(1) ?? '?'} µs/request`,
   );
-  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary', 'fast-json', 'fast-binary', 'fast-inline-json', 'fast-inline-binary']) {
+  const codec = perRow.get('codec-json') && medianResult(perRow.get('codec-json')!);
+  if (codec?.serverCpuUsPerRequest !== undefined && cpuBound !== undefined) {
+    // What is left for everything between the codec and ONNX Runtime (facade, scheduler, hand-off, statistics).
+    const floor = codec.serverCpuUsPerRequest + ort.mainCpuUsPerCall;
+    ratioLines.push(
+      `floor bare-codec + raw ORT = ${codec.serverCpuUsPerRequest.toFixed(0)} + ${ort.mainCpuUsPerCall.toFixed(1)} = ${floor.toFixed(1)} µs = ` +
+        `${(floor / cpuBound).toFixed(2)} × bound: the goal leaves ${(1.33 * cpuBound - floor).toFixed(1)} µs for the rest of the server`,
+    );
+  }
+  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary', 'fast-json', 'fast-binary', 'fast-inline-json', 'fast-inline-binary', 'batching-json', 'batching-binary']) {
     const results = perRow.get(key);
     if (!results) continue;
     const row = medianResult(results);
