@@ -89,7 +89,10 @@ function writeJson(name: string, document: unknown): string {
 describe('--request-rate-range', () => {
   it.each(['grpc', 'http'] as const)('measures each rate over %s and reports "Request Rate" rows', async (protocol) => {
     for (const distribution of ['constant', 'poisson']) {
-      const results = await runProfile(options(protocol, '-m', 'simple', '--request-rate-range', '20:40:20', '--request-distribution', distribution));
+      // 1 s windows: at 20/s a Poisson schedule leaves a 250 ms window empty with probability e^-5 (0.7%), and a
+      // starved event loop makes that likelier; in 1 s, e^-20. Each level must still complete a request.
+      const rates = ['--request-rate-range', '20:40:20', '--request-distribution', distribution, '-p', '1000'];
+      const results = await runProfile(options(protocol, '-m', 'simple', ...rates));
       expect(results.map((r) => r.requestRate)).toEqual([20, 40]);
       for (const r of results) {
         expect(r.concurrency).toBeUndefined();

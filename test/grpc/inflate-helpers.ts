@@ -1,7 +1,8 @@
 /**
- * Shared by the inflate-slot suites (inflate-gate, lean-inflate-hold, unary-inflate-hold): a server serving `simple`
- * on gRPC only, a raw HTTP/2 session to it for hand-made frames, and ways to hold and watch its inflate slots. Every
- * wait is on a slot event, a PING the server answered in order, or the call's own answer.
+ * Shared by the inflate-slot suites (inflate-gate, lean-inflate-hold, unary-inflate-hold; lean-infer-limits takes the
+ * helpers, not the server): a server serving `simple` on gRPC only, a raw HTTP/2 session to it for hand-made frames,
+ * and ways to hold and watch its inflate slots. Every wait is on a slot event, a PING the server answered in order, or
+ * the call's own answer.
  */
 import * as http2 from 'node:http2';
 import * as zlib from 'node:zlib';
@@ -24,6 +25,11 @@ export function openCall(session: http2.ClientHttp2Session, path: string, header
   const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
   stream.on('error', () => undefined);
   return stream;
+}
+
+/** Resolves once the server has read everything `session` sent before (a PING is answered in order). */
+export function caughtUp(session: http2.ClientHttp2Session): Promise<void> {
+  return new Promise((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
 }
 
 /** Take `count` of `slots`; the returned function gives them back. */
@@ -124,7 +130,7 @@ export class InflateServer {
 
   /** Resolves once the server has read everything this session sent before (a PING is answered in order). */
   caughtUp(): Promise<void> {
-    return new Promise((resolve, reject) => this.session.ping((error) => (error ? reject(error) : resolve())));
+    return caughtUp(this.session);
   }
 
   /** The inflate slots held each time `method` of the service is called. */

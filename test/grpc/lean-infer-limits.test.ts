@@ -14,14 +14,12 @@ import { serializeInferRequest } from '../../server/protocol/grpc/infer-wire';
 import { GrpcCallStatus, GrpcMessageFramer, messageBytes } from '../../server/protocol/grpc/message-reader';
 import { MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from '../../server/protocol/grpc/lean-infer';
 import { simpleRawRequest, startServer, StartedServer } from './helpers';
+import { caughtUp, GZIP, gzipped, gzippedSimple, occupy, openCall, SERVER_LIVE } from './inflate-helpers';
 
 const LIMIT = 64 * 1024;
-const SERVER_LIVE = '/inference.GRPCInferenceService/ServerLive';
 const LIVE_TRUE = Buffer.from([0x08, 0x01]);
 let server: StartedServer;
 let session: http2.ClientHttp2Session;
-const simple = serializeInferRequest(simpleRawRequest('lean'));
-const gzipped = (bytes: Uint8Array) => grpcFrame(zlib.gzipSync(bytes), true);
 
 beforeAll(async () => {
   server = await startServer({ loadModels: ['simple'], httpPort: undefined, allowHttp: false, grpcMaxMessageBytes: LIMIT, grpcLeanInfer: true });
@@ -33,12 +31,7 @@ afterAll(async () => {
 });
 
 /** Take every slot; the returned function gives them back. */
-function occupy(slots: InflateSlots): () => void {
-  for (let i = 0; i < slots.limit; i++) slots.acquire(() => undefined);
-  return () => {
-    for (let i = 0; i < slots.limit; i++) slots.release();
-  };
-}
+const occupyAll = (slots: InflateSlots) => occupy(slots, slots.limit);
 
 /** Resolves on the next call of `slots[method]` (after it ran), with its result. */
 function nextCall<K extends 'acquire' | 'cancel' | 'release'>(slots: InflateSlots, method: K): Promise<void> {
@@ -53,24 +46,20 @@ function nextCall<K extends 'acquire' | 'cancel' | 'release'>(slots: InflateSlot
   });
 }
 
-/** Resolves once the server has read everything this session sent before (a PING is answered in order). */
-const serverCaughtUp = () => new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
-
 async function expectServing(): Promise<void> {
-  const live = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: { 'grpc-encoding': 'gzip' } });
+  const live = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: GZIP });
   expect({ status: live.status, message: live.messages[0] }).toEqual({ status: GrpcStatus.OK, message: LIVE_TRUE });
-  const infer = await grpcH2Call(session, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip' } });
+  const infer = await grpcH2Call(session, MODEL_INFER_PATH, [gzippedSimple('lean')], { headers: GZIP });
   expect(infer.status).toBe(GrpcStatus.OK);
 }
 
 describe("other methods' compressed calls (each message handed to grpc-js once a slot is free)", () => {
   it('survives a client reset with an error code while a message waits for a slot', async () => {
     const slots = server.app.grpc!.otherInflateSlots;
-    const giveBack = occupy(slots);
+    const giveBack = occupyAll(slots);
     try {
       const queued = nextCall(slots, 'acquire');
-      const stream = session.request({ ':method': 'POST', ':path': SERVER_LIVE, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
-      stream.on('error', () => undefined);
+      const stream = openCall(session, SERVER_LIVE);
       stream.write(gzipped(Buffer.alloc(0)));
       await queued;
       expect(slots.counts).toEqual({ active: slots.limit, waiting: 1 });
@@ -86,10 +75,9 @@ describe("other methods' compressed calls (each message handed to grpc-js once a
 
   it('takes no slot for a call that sends headers and no message', async () => {
     const slots = server.app.grpc!.otherInflateSlots;
-    const stream = session.request({ ':method': 'POST', ':path': SERVER_LIVE, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
-    stream.on('error', () => undefined);
+    const stream = openCall(session, SERVER_LIVE);
     try {
-      await serverCaughtUp(); // the server has the call's headers
+      await caughtUp(session); // the server has the call's headers
       expect(slots.counts).toEqual({ active: 0, waiting: 0 });
       await expectServing(); // every slot still free for other calls
     } finally {
@@ -100,11 +88,10 @@ describe("other methods' compressed calls (each message handed to grpc-js once a
   it("holds the slot while the message waits for its handler (no half-close), and gives it back at the client's reset", async () => {
     const slots = server.app.grpc!.otherInflateSlots;
     const acquired = nextCall(slots, 'acquire');
-    const stream = session.request({ ':method': 'POST', ':path': SERVER_LIVE, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
-    stream.on('error', () => undefined);
+    const stream = openCall(session, SERVER_LIVE);
     stream.write(gzipped(Buffer.alloc(0)));
     await acquired;
-    await serverCaughtUp();
+    await caughtUp(session);
     expect(slots.counts).toEqual({ active: 1, waiting: 0 }); // inflated by grpc-js, not yet handed to ServerLive
     const released = nextCall(slots, 'release');
     stream.close(http2.constants.NGHTTP2_CANCEL);
@@ -115,9 +102,9 @@ describe("other methods' compressed calls (each message handed to grpc-js once a
 
   it("answers a waiting call DEADLINE_EXCEEDED at its grpc-timeout, as grpc-js, and drops it from the queue", async () => {
     const slots = server.app.grpc!.otherInflateSlots;
-    const giveBack = occupy(slots);
+    const giveBack = occupyAll(slots);
     try {
-      const result = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: { 'grpc-encoding': 'gzip', 'grpc-timeout': '20m' } });
+      const result = await grpcH2Call(session, SERVER_LIVE, [gzipped(Buffer.alloc(0))], { headers: { ...GZIP, 'grpc-timeout': '20m' } });
       expect({ status: result.status, details: result.details, httpStatus: result.httpStatus }).toEqual({ status: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded', httpStatus: 200 });
       expect(slots.counts).toEqual({ active: slots.limit, waiting: 0 });
     } finally {
@@ -131,23 +118,22 @@ describe('lean inference calls', () => {
   it('drops a stream Node closed while the call had it paused for inflation (no write to a closed stream)', async () => {
     const slots = server.app.grpc!.inflateSlots;
     const inferStream = jest.spyOn(server.app.service, 'inferStream');
-    const giveBack = occupy(slots);
+    const giveBack = occupyAll(slots);
     try {
       const queued = nextCall(slots, 'acquire');
-      const stream = session.request({ ':method': 'POST', ':path': MODEL_STREAM_INFER_PATH, 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
-      stream.on('error', () => undefined);
-      stream.write(gzipped(serializeInferRequest(simpleRawRequest('paused'))));
+      const stream = openCall(session, MODEL_STREAM_INFER_PATH);
+      stream.write(gzippedSimple('paused'));
       await queued; // the call waits for a slot, its stream paused
       // Buffered by Node behind the pause: were it delivered, its answer (an error) would be written at once.
       stream.write(grpcFrame(serializeInferRequest({ ...simpleRawRequest('x'), model_name: 'nope' })));
       await new Promise<void>((resolve) => stream.close(http2.constants.NGHTTP2_NO_ERROR, resolve));
-      await serverCaughtUp(); // Node has marked the server's stream closed; it emits no 'close' while paused
+      await caughtUp(session); // Node has marked the server's stream closed; it emits no 'close' while paused
     } finally {
       giveBack(); // the waiting message takes a slot (it starts inflating on a later tick)
     }
     await nextCall(slots, 'release'); // it inflated and gave the slot back; the call then sees its stream closed
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
-    await serverCaughtUp(); // what the inflated message led to has run
+    await caughtUp(session); // what the inflated message led to has run
     expect(inferStream).not.toHaveBeenCalled(); // the closed stream's request never reached the handler
     inferStream.mockRestore();
     await expectServing();
@@ -155,9 +141,9 @@ describe('lean inference calls', () => {
 
   it('gives back the places of calls already over (deadline) instead of inflating their messages', async () => {
     const slots = server.app.grpc!.inflateSlots;
-    const giveBack = occupy(slots);
+    const giveBack = occupyAll(slots);
     try {
-      const calls = [0, 1].map(() => grpcH2Call(session, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip', 'grpc-timeout': '20m' } }));
+      const calls = [0, 1].map(() => grpcH2Call(session, MODEL_INFER_PATH, [gzippedSimple('lean')], { headers: { ...GZIP, 'grpc-timeout': '20m' } }));
       for (const result of await Promise.all(calls)) {
         expect({ status: result.status, details: result.details }).toEqual({ status: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
       }
@@ -236,11 +222,11 @@ describe('the default server (grpc-js serves ModelInfer)', () => {
   it('a compressed ModelInfer waits for an inference inflate slot, then grpc-js answers it', async () => {
     const grpc = plain.app.grpc!;
     expect(grpc.leanInferActive).toBe(false);
-    const giveBack = occupy(grpc.inflateSlots);
+    const giveBack = occupyAll(grpc.inflateSlots);
     let answered: Promise<Awaited<ReturnType<typeof grpcH2Call>>> | undefined;
     try {
       const queued = nextCall(grpc.inflateSlots, 'acquire');
-      answered = grpcH2Call(plainSession, MODEL_INFER_PATH, [gzipped(simple)], { headers: { 'grpc-encoding': 'gzip' } });
+      answered = grpcH2Call(plainSession, MODEL_INFER_PATH, [gzippedSimple('lean')], { headers: GZIP });
       await queued;
       expect(grpc.inflateSlots.counts).toEqual({ active: grpc.inflateSlots.limit, waiting: 1 });
       expect(grpc.otherInflateSlots.counts).toEqual({ active: 0, waiting: 0 });

@@ -15,7 +15,7 @@ import type { RequestTrace } from '../../core/request-trace';
 import type { InferRequest, InferResponse } from '../../core/types';
 import { checkWith, decodeInferRequest, encodeInferResponse } from './codec';
 import { streamErrorMessage } from './errors';
-import type { ModelInferRequestMessage, ModelStreamInferResponseMessage } from './messages';
+import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelStreamInferResponseMessage } from './messages';
 
 const ENABLE_EMPTY_FINAL = 'triton_enable_empty_final_response';
 const FINAL_RESPONSE = 'triton_final_response';
@@ -134,9 +134,7 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
           if (event && flagFinal) header = { ...event.response, outputs: [] };
           if (!event && !flagFinal) return; // the final flag alone: nothing to send unless asked for
           const response = event?.response ?? header ?? { model: request.model, version: request.version ?? '', ...(request.id !== undefined ? { id: request.id } : {}), outputs: [] };
-          // As Triton: every response says whether it is the request's last; the empty final one only when asked for.
-          const flagged = { ...response, parameters: { ...response.parameters, [FINAL_RESPONSE]: final } };
-          const encoded = encodeInferResponse(flagged);
+          const encoded = withFinalFlag(encodeInferResponse(response), final);
           emit(() => write({ error_message: '', infer_response: encoded }, event?.response.trace));
         })
         .catch((error: unknown) => emit(() => writeError(message, error)))
@@ -152,6 +150,18 @@ export function streamInferHandler(service: InferenceServiceApi, log: Logger | u
     });
     call.on('error', (error) => log?.debug({ err: error }, 'gRPC stream error'));
   };
+}
+
+/**
+ * As Triton: every response says whether it is the request's last (the empty final one only when asked for). Set on
+ * the message encodeInferResponse has just built, which is this call's own (its parameter map too), rather than on a
+ * copy of the response: no per-message copy, and the response (a cached one, one a decoupled model still holds) stays
+ * as it is. The flag lands where spreading it into the response's parameters put it (last, or in place of a key of
+ * that name), so the wire bytes are the same.
+ */
+function withFinalFlag(message: ModelInferResponseMessage, final: boolean): ModelInferResponseMessage {
+  (message.parameters ??= {})[FINAL_RESPONSE] = { bool_param: final };
+  return message;
 }
 
 /** Take the stream's own request parameter out before the facade (which refuses every `triton_` key) sees it. */
