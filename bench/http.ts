@@ -257,7 +257,12 @@ async function main(): Promise<void> {
     if (args.batching) {
       // Triton's dynamic batcher with its defaults (no delay): concurrent requests share one ORT run. Not the issue's
       // bound, which prices one run per request: a separate figure for users choosing a small model's config.
-      await addSimpleRows('batching', 'server (dynamic_batching { })', await startServer([], SERVER_MAIN, simpleWith('batching', 'dynamic_batching { }')));
+      const batchingRepository = simpleWith('batching', 'dynamic_batching { }');
+      await addSimpleRows('batching', 'server (dynamic_batching { })', await startServer([], SERVER_MAIN, batchingRepository));
+      if (args.fastInfer) {
+        await addSimpleRows('fast-batching', 'server (fast path + dynamic_batching { })',
+          await startServer([], SERVER_MAIN, batchingRepository, ['--http-fast-infer-path=true']));
+      }
     }
 
     if (args.breakdown) {
@@ -352,7 +357,7 @@ async function main(): Promise<void> {
         `${(floor / cpuBound).toFixed(2)} × bound: the goal leaves ${(1.33 * cpuBound - floor).toFixed(1)} µs for the rest of the server`,
     );
   }
-  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary', 'fast-json', 'fast-binary', 'fast-inline-json', 'fast-inline-binary', 'batching-json', 'batching-binary']) {
+  for (const key of ['server-json', 'server-binary', 'inline-json', 'inline-binary', 'fast-json', 'fast-binary', 'fast-inline-json', 'fast-inline-binary', 'batching-json', 'batching-binary', 'fast-batching-json', 'fast-batching-binary']) {
     const results = perRow.get(key);
     if (!results) continue;
     const row = medianResult(results);

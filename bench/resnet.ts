@@ -3,7 +3,8 @@
  * (bench/lib/resnet18.ts, random weights), batch 1, the same intra-op thread count on both sides.
  *
  *   npm run bench:resnet [-- --threads=2 --clients=2 --warmup=2 --duration=8 --rounds=3 --profile --compare=<dist>
- *                            --node-args="<flags>" --header-pad=1 --image-env --io --jit-warmup=5000]
+ *                            --node-args="<flags>" --compare-server-args="<flags>" --header-pad=1 --image-env --io
+ *                            --jit-warmup=5000]
  *
  * Rows, interleaved round after round, each its own child process on 127.0.0.1:
  *  - raw: session.run in a loop on one thread (bench/lib/ort-image-raw.ts): images/s, CPU µs per image;
@@ -13,7 +14,9 @@
  *    per thread of the server, CPU µs per image and of it the kernel's (sys);
  *  - compare (with --compare=<dist folder of another build>): the same for that build's server; with
  *    --node-args="<flags>" (alone or with --compare), the compare server runs under those node flags instead of the
- *    command's own (server/launch-flags.ts; `--node-args=none`: no flags), and with --io so does a second server-io row.
+ *    command's own (server/launch-flags.ts; `--node-args=none`: no flags), and with --io so does a second server-io row;
+ *    with --compare-server-args="<flags>", the compare server also gets those inference-server flags (e.g.
+ *    --http-fast-infer-path), this build's when no --compare is given.
  * Server rows run with the node flags the inference-server command is launched with, as the image runs it.
  * --jit-warmup=N (default 5000, 0: none): before its warm-up, each server gets N requests flat out, to an I/O-only model
  * loaded beside ResNet (bare: answered at once): a server that has run for a while has its request path optimised
@@ -64,6 +67,8 @@ interface Args {
   compare?: string;
   /** Node flags of the compare rows (--node-args); undefined: the command's own. */
   nodeArgs?: string[];
+  /** Extra inference-server flags of the compare rows (--compare-server-args), e.g. --http-fast-infer-path. */
+  compareServerArgs?: string[];
   /** Spaces before the JSON header (0: none). */
   headerPad: number;
   /** Environment of every child: the image's memory settings with --image-env, else none. */
@@ -85,6 +90,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === 'profile') args.profile = true;
     else if (key === 'compare') args.compare = path.resolve(value);
     else if (key === 'node-args') args.nodeArgs = value === 'none' ? [] : value.split(' ').filter(Boolean);
+    else if (key === 'compare-server-args') args.compareServerArgs = value.split(' ').filter(Boolean);
     else if (key === 'header-pad') args.headerPad = Math.floor(number());
     else if (key === 'image-env') args.env = imageMemoryEnv(ROOT);
     else if (key === 'io') args.io = true;
@@ -153,10 +159,11 @@ async function startServer(
   env: Record<string, string>,
   nodeArgs: string[] = [],
   launchFlags?: string[],
+  serverArgs: readonly string[] = [],
 ): Promise<{ child: ServerChild; metricsPort: number }> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const args = [`--model-repository=${repository}`, `--http-port=${port}`, '--grpc-port=0', `--metrics-port=${metricsPort}`, `--host=${HOST}`];
+  const args = [`--model-repository=${repository}`, `--http-port=${port}`, '--grpc-port=0', `--metrics-port=${metricsPort}`, `--host=${HOST}`, ...serverArgs];
   const child = await startServerChild({ name, nodeArgs, launchFlags, script, args, port, readyPath: '/v2/health/ready', cwd: ROOT, readyTimeoutMs: 120_000, env });
   return { child, metricsPort };
 }
@@ -228,10 +235,13 @@ function cpuCeiling(raw: Row, server: Row): number {
   return raw.cpuUsPerImage / (server.cpuUsPerImage + (server.clientCpuUsPerImage ?? 0));
 }
 
-function measureServer(repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = [], launchFlags?: string[]): Promise<Row> {
+function measureServer(
+  repository: string, script: string, name: string, args: Args, body: Buffer, headerLength: number, nodeArgs: string[] = [], launchFlags?: string[],
+  serverArgs: readonly string[] = [],
+): Promise<Row> {
   // Beside ResNet, the warm-up requests go to the I/O-only model (the same request path without the compute).
   const warmPath = fs.existsSync(path.join(repository, WARM_MODEL)) ? `/v2/models/${WARM_MODEL}/infer` : INFER_PATH;
-  return measure(() => startServer(repository, script, name, args.env, nodeArgs, launchFlags), name, args, body, headerLength, warmPath);
+  return measure(() => startServer(repository, script, name, args.env, nodeArgs, launchFlags, serverArgs), name, args, body, headerLength, warmPath);
 }
 
 async function startBare(args: Args, engineMs = 0): Promise<{ child: ServerChild }> {
@@ -295,7 +305,7 @@ async function main(): Promise<void> {
   const { body, headerLength } = binaryBody(args.headerPad);
   log(`Model: ResNet-18 shape, ${(fs.statSync(modelFile).size / 1e6).toFixed(1)} MB; batch 1, intra-op ${args.threads} threads; request ${body.length} bytes (binary extension, JSON header ${headerLength} bytes); ${args.clients} clients; ${args.warmup} s warm-up + ${args.duration} s, ${args.rounds} rounds`);
   const rows: Record<string, Row[]> = { raw: [], server: [] };
-  const compared = args.compare !== undefined || args.nodeArgs !== undefined;
+  const compared = args.compare !== undefined || args.nodeArgs !== undefined || args.compareServerArgs !== undefined;
   const compareScript = args.compare ? path.join(args.compare, 'server', 'main.js') : SERVER_MAIN;
   if (compared) rows.compare = [];
   const io = args.io ? { repository: writeRepository(args.threads, true).repository, bare: [] as Row[], server: [] as Row[], atRate: [] as Row[], compare: [] as Row[] } : undefined;
@@ -307,7 +317,7 @@ async function main(): Promise<void> {
       rows.server.push(server);
       let line = `round ${round}: raw ${raw.imagesPerSecond.toFixed(1)} img/s (${raw.cpuUsPerImage.toFixed(0)} µs CPU/img, load ${raw.loadSeconds.toFixed(3)} s); server ${server.imagesPerSecond.toFixed(1)} img/s (${server.cpuUsPerImage.toFixed(0)} µs + clients ${server.clientCpuUsPerImage!.toFixed(0)} µs, load ${server.loadSeconds.toFixed(3)} s) = ${(server.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}× (CPU ceiling ${cpuCeiling(raw, server).toFixed(3)}×) [threads µs/img: ${server.threads}]`;
       if (compared) {
-        const compare = await measureServer(repository, compareScript, 'compare', args, body, headerLength, [], args.nodeArgs);
+        const compare = await measureServer(repository, compareScript, 'compare', args, body, headerLength, [], args.nodeArgs, args.compareServerArgs);
         rows.compare.push(compare);
         line += `; compare ${compare.imagesPerSecond.toFixed(1)} img/s (${compare.cpuUsPerImage.toFixed(0)} µs, load ${compare.loadSeconds.toFixed(3)} s) = ${(compare.imagesPerSecond / raw.imagesPerSecond).toFixed(3)}×`;
       }
@@ -318,7 +328,7 @@ async function main(): Promise<void> {
         io.bare.push(bare);
         io.server.push(serverIo);
         if (compared) {
-          const compareIo = await measureServer(io.repository, compareScript, 'server-io compare', args, body, headerLength, [], args.nodeArgs);
+          const compareIo = await measureServer(io.repository, compareScript, 'server-io compare', args, body, headerLength, [], args.nodeArgs, args.compareServerArgs);
           io.compare.push(compareIo);
           line += `; server-io compare ${describeIo(compareIo)}`;
         }
