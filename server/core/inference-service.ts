@@ -343,11 +343,14 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
         result = await loaded.scheduler.enqueue(job);
       }
       if (trace?.tracesTensors) for (const output of result.outputs) trace.captureTensor('TENSOR_BACKEND_OUTPUT', output);
-      const byName = new Map(result.outputs.map((output) => [output.name, output]));
       const requested = request.outputs && new Map(request.outputs.map((output) => [output.name, output.parameters]));
       const outputs: Tensor[] = [];
-      for (const name of outputNames) {
-        const tensor = byName.get(name);
+      // Backends answer in the order asked (ONNX Runtime always): a map by name only for one that does not.
+      let byName: Map<string, Tensor> | undefined;
+      for (let i = 0; i < outputNames.length; i++) {
+        const name = outputNames[i];
+        let tensor: Tensor | undefined = result.outputs[i];
+        if (tensor?.name !== name) tensor = (byName ??= new Map(result.outputs.map((output) => [output.name, output]))).get(name);
         if (!tensor) continue;
         const k = requested && classCount(requested.get(name), name);
         outputs.push(k === undefined ? tensor : classify(tensor, k, loaded.config.max_batch_size > 0, loaded.labels.get(name)));

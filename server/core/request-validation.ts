@@ -20,24 +20,47 @@ export interface InputHeader {
  */
 export function checkInputHeaders(config: NormalizedModelConfig, inputs: readonly InputHeader[], rid: string | undefined): void {
   const seen = checkInputNames(config, inputs, rid);
-  if (missingInputs(config, seen).length > 0) return;
+  if (hasMissingInputs(config, seen)) return;
+  const specs = inputSpecsOf(config);
   for (const input of inputs) {
-    const spec = config.input.find((candidate) => candidate.name === input.name)!;
-    const want = configToKserve(spec.data_type);
+    const want = configToKserve(specs.get(input.name)!.data_type);
     if (input.datatype !== want) throw Errors.datatypeMismatch(rid, config.name, input.name, want, input.datatype);
   }
 }
 
+type InputSpec = NormalizedModelConfig['input'][number];
+
+/**
+ * A configuration's inputs by name, built on first use: every request is checked against it twice (its headers, then
+ * its tensors), and a map per check was a measurable share of a small request's allocations. A served version's
+ * configuration is complete (auto-completed) before its first request and never changes after.
+ */
+const inputSpecs = new WeakMap<NormalizedModelConfig, ReadonlyMap<string, InputSpec>>();
+
+function inputSpecsOf(config: NormalizedModelConfig): ReadonlyMap<string, InputSpec> {
+  let specs = inputSpecs.get(config);
+  if (!specs) {
+    specs = new Map(config.input.map((input) => [input.name, input]));
+    inputSpecs.set(config, specs);
+  }
+  return specs;
+}
+
 /** Triton's first check: every input known and given once. Returns the names given. */
 function checkInputNames(config: NormalizedModelConfig, inputs: readonly { readonly name: string }[], rid: string | undefined): Set<string> {
-  const expected = new Set(config.input.map((input) => input.name));
+  const expected = inputSpecsOf(config);
   const seen = new Set<string>();
   for (const input of inputs) {
-    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, config.name, input.name, [...expected]);
+    if (!expected.has(input.name)) throw Errors.unexpectedInput(rid, config.name, input.name, [...expected.keys()]);
     if (seen.has(input.name)) throw Errors.duplicateInput(input.name);
     seen.add(input.name);
   }
   return seen;
+}
+
+function hasMissingInputs(config: NormalizedModelConfig, given: ReadonlySet<string>): boolean {
+  for (const spec of config.input) if (!given.has(spec.name) && !spec.optional) return true;
+  return false;
 }
 
 /** The required inputs not given. */
@@ -55,10 +78,10 @@ export function validateInputs(
   rid: string | undefined,
 ): { inputs: Tensor[]; batchSize: number } {
   const model = config.name;
-  const expected = new Map(config.input.map((input) => [input.name, input]));
+  const expected = inputSpecsOf(config);
   const seen = checkInputNames(config, inputs, rid);
-  const missing = missingInputs(config, seen);
-  if (missing.length > 0) {
+  if (hasMissingInputs(config, seen)) {
+    const missing = missingInputs(config, seen);
     const required = config.input.filter((spec) => !spec.optional).length;
     throw Errors.missingInputs(rid, model, required, config.input.length, [...seen], missing);
   }
@@ -111,8 +134,15 @@ function fmt(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
 
-export function selectOutputs(config: NormalizedModelConfig, request: InferRequest): string[] {
-  const all = config.output.map((output) => output.name);
+/** A configuration's output names, in its order (built on first use, as inputSpecsOf). */
+const outputNames = new WeakMap<NormalizedModelConfig, readonly string[]>();
+
+export function selectOutputs(config: NormalizedModelConfig, request: InferRequest): readonly string[] {
+  let all = outputNames.get(config);
+  if (!all) {
+    all = Object.freeze(config.output.map((output) => output.name));
+    outputNames.set(config, all);
+  }
   if (!request.outputs || request.outputs.length === 0) return all;
   const known = new Set(all);
   const selected = new Set<string>();

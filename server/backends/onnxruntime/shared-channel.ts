@@ -233,7 +233,12 @@ export class Channel {
 
   private writeTensor(at: number, nameIndex: number, tensor: WireTensor): number {
     const data = tensor.data as ArrayBufferView;
-    at = this.u32s(at, nameIndex, TYPE_CODES.get(tensor.ortType)!, tensor.dims.length, ...tensor.dims, data.byteLength);
+    // Field by field: a spread of the dims into u32s' rest array allocated per tensor.
+    at = this.u32(at, nameIndex);
+    at = this.u32(at, TYPE_CODES.get(tensor.ortType)!);
+    at = this.u32(at, tensor.dims.length);
+    for (let i = 0; i < tensor.dims.length; i++) at = this.u32(at, tensor.dims[i]);
+    at = this.u32(at, data.byteLength);
     at = align8(at);
     this.bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     return align8(at + data.byteLength);

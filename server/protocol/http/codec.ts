@@ -206,9 +206,12 @@ function decodeInputData(input: ParsedInput, binary: BinarySection, headerGiven:
   return tensorParameters ? { ...tensor, parameters: tensorParameters } : tensor;
 }
 
-function decodeOutputs(value: unknown, text: () => string): { outputs?: RequestedOutput[]; binaryByName: Map<string, boolean> } {
+/** Most requests name no outputs: they share this (never written) instead of a map each. */
+const NO_BINARY_OVERRIDES: ReadonlyMap<string, boolean> = new Map();
+
+function decodeOutputs(value: unknown, text: () => string): { outputs?: RequestedOutput[]; binaryByName: ReadonlyMap<string, boolean> } {
+  if (value === undefined) return { binaryByName: NO_BINARY_OVERRIDES };
   const binaryByName = new Map<string, boolean>();
-  if (value === undefined) return { binaryByName };
   if (!Array.isArray(value)) throw Errors.badField('outputs', 'expected an array');
   const outputs = value.map((entry: unknown, index): RequestedOutput => {
     if (!isJsonObject(entry)) throw Errors.badField('outputs', `output ${index} is not a JSON object`);

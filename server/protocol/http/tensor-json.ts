@@ -91,6 +91,8 @@ export function tensorDataFromJson(input: string, datatype: DataType, expectedCo
   if (datatype === 'BF16') throw Errors.jsonDatatypeUnsupported(datatype, input);
   const values = flatten(data, input);
   if (values.length !== expectedCount) throw Errors.elementCountMismatch(input, expectedCount, values.length);
+  if (datatype in INTEGER_RANGES) return integersFromJson(input, datatype as IntegerDataType, values);
+  if (datatype === 'FP32' || datatype === 'FP64') return floatsFromJson(input, datatype, values);
   const writer = elementWriter(input, datatype, expectedCount);
   for (let i = 0; i < values.length; i++) writer.push(values[i]);
   return writer.finish();
@@ -198,6 +200,32 @@ export function elementWriter(input: string, datatype: DataType, expectedCount: 
       };
     }
   }
+}
+
+/*
+ * The common datatypes of a body parsed whole, without elementWriter's closures per input: the same checks and errors,
+ * for the small requests whose allocations are mostly such per-request objects.
+ */
+function integersFromJson(input: string, datatype: IntegerDataType, values: readonly unknown[]): TensorData {
+  const [min, max] = INTEGER_RANGES[datatype];
+  const ArrayType = DATATYPES[datatype].arrayType as new (length: number) => Exclude<FixedTypedArray, BigInt64Array | BigUint64Array>;
+  const out = new ArrayType(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw badElement(input, datatype, i, value);
+    out[i] = value;
+  }
+  return out;
+}
+
+function floatsFromJson(input: string, datatype: 'FP32' | 'FP64', values: readonly unknown[]): TensorData {
+  const out = datatype === 'FP32' ? new Float32Array(values.length) : new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value !== 'number') throw badElement(input, datatype, i, value);
+    out[i] = value;
+  }
+  return out;
 }
 
 /** INT64/UINT64 from a JSON integer, or a decimal string for values beyond 2^53 that JSON numbers cannot carry. */
