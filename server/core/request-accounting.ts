@@ -1,4 +1,4 @@
-import type { FailureReason, ObserverHub } from './observer';
+import type { FailureReason, ObserverHub, RequestEvent } from './observer';
 import type { ExecutionTimings, StatisticsRecorder } from './statistics';
 
 /** Where one model version's requests are counted: its statistics (stats API) and the observers (metrics). */
@@ -31,18 +31,20 @@ export function recordServed(
   }
   stats.recordSuccess(requestNs, result.queueNs, batchSize, result.timings);
   if (cache) stats.recordCacheMiss(cache.ns);
-  observers.onRequest({
+  const { timings } = result;
+  const event: RequestEvent = {
     model,
     version,
     ok: true,
     batchSize,
     requestNs,
     queueNs: result.queueNs,
-    computeInputNs: result.timings.computeInputNs,
-    computeInferNs: result.timings.computeInferNs,
-    computeOutputNs: result.timings.computeOutputNs,
-    ...(cache ? { cache } : {}),
-  });
+    computeInputNs: timings.computeInputNs,
+    computeInferNs: timings.computeInferNs,
+    computeOutputNs: timings.computeOutputNs,
+  };
+  // Without a spread of an empty object per request when there is no cache.
+  observers.onRequest(cache ? { ...event, cache } : event);
 }
 
 /** Count a failed request; `stats` is absent when it failed before a version was chosen. */

@@ -64,9 +64,11 @@ export class LoadedModelVersion {
   ) {
     this.stats = new StatisticsRecorder(name, String(version));
     const batching = config.dynamic_batching;
+    const versionText = String(version);
     const onExecution = (timings: ExecutionTimings) => {
       this.stats.recordExecution(timings);
-      observers.onExecution({ model: name, version: String(version), ...timings });
+      const { batchSize, computeInputNs, computeInferNs, computeOutputNs } = timings;
+      observers.onExecution({ model: name, version: versionText, batchSize, computeInputNs, computeInferNs, computeOutputNs });
     };
     if (scheduler) {
       this.scheduler = scheduler;

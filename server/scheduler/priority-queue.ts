@@ -37,6 +37,9 @@ export interface QueueEntry<T> {
   delayed: boolean;
 }
 
+/** expire()'s answer while no entry has a deadline (never written: callers only read it). */
+const NOTHING_EXPIRED: { rejected: never[]; nextDeadline?: bigint } = { rejected: [] };
+
 /**
  * Per-priority FIFO queues with Triton's queue policies: size limits, timeouts that REJECT or DELAY, and
  * per-request priority and timeout overrides.
@@ -45,6 +48,8 @@ export class PriorityRequestQueue<T> {
   private readonly levels = new Map<number, QueueEntry<T>[]>();
   private readonly delayedEntries: QueueEntry<T>[] = [];
   private count = 0;
+  /** Entries with a deadline: while none has one (no timeouts configured or asked), expire() has nothing to do. */
+  private withDeadline = 0;
 
   constructor(private readonly policy: PriorityPolicy) {}
 
@@ -71,23 +76,41 @@ export class PriorityRequestQueue<T> {
     };
     queue.push(entry);
     this.count += 1;
+    if (entry.deadline !== undefined) this.withDeadline += 1;
     return entry;
   }
 
-  /** Entries in service order: most urgent level first, FIFO within a level, delayed ones last. */
-  *inOrder(): Generator<QueueEntry<T>> {
+  /**
+   * Entries in service order: most urgent level first, FIFO within a level, delayed ones last. Not to be kept across a
+   * change of the queue. With one level and nothing delayed (the common case) that is the level's own array: no
+   * generator and no sort per batch taken.
+   */
+  inOrder(): Iterable<QueueEntry<T>> {
+    if (this.levels.size === 1 && this.delayedEntries.length === 0) return this.levels.values().next().value!;
+    return this.allInOrder();
+  }
+
+  private *allInOrder(): Generator<QueueEntry<T>> {
     for (const level of [...this.levels.keys()].sort((a, b) => a - b)) yield* this.levels.get(level)!;
     yield* this.delayedEntries;
   }
 
   /** Remove the given entries (taken for a batch). */
   remove(entries: readonly QueueEntry<T>[]): void {
+    for (const entry of entries) if (entry.deadline !== undefined) this.withDeadline -= 1;
+    this.count -= entries.length;
+    // A batch is usually the head of its level's queue, in order: take it off the front.
+    const first = entries[0];
+    const queue = first && !first.delayed ? this.levels.get(first.level) : undefined;
+    if (queue && entries.length <= queue.length && entries.every((entry, i) => queue[i] === entry)) {
+      queue.splice(0, entries.length);
+      return;
+    }
     const taken = new Set(entries);
     for (const [level, queue] of this.levels) this.levels.set(level, queue.filter((e) => !taken.has(e)));
     const remaining = this.delayedEntries.filter((e) => !taken.has(e));
     this.delayedEntries.length = 0;
     this.delayedEntries.push(...remaining);
-    this.count -= entries.length;
   }
 
   /**
@@ -95,6 +118,7 @@ export class PriorityRequestQueue<T> {
    * Returns the rejected entries and the next deadline still pending.
    */
   expire(now: bigint): { rejected: QueueEntry<T>[]; nextDeadline?: bigint } {
+    if (this.withDeadline === 0) return NOTHING_EXPIRED;
     const rejected: QueueEntry<T>[] = [];
     let nextDeadline: bigint | undefined;
     for (const [level, queue] of this.levels) {
@@ -117,6 +141,7 @@ export class PriorityRequestQueue<T> {
       this.levels.set(level, kept);
     }
     this.count -= rejected.length;
+    this.withDeadline -= rejected.length;
     return { rejected, nextDeadline };
   }
 
