@@ -246,7 +246,8 @@ export class InferenceService implements InferenceServiceApi, ComposingModelRunn
     let loaded: LoadedModelVersion | undefined;
     try {
       loaded = this.options.manager.getReady(model, version);
-      checkInputHeaders(loaded.config, inputs, rid);
+      // No headers yet (the frontends' first call, before the body is parsed): only the model is checked.
+      if (inputs.length > 0) checkInputHeaders(loaded.config, inputs, rid);
     } catch (error) {
       const failure = toInferenceError(error);
       const account = loaded ? this.accountOf(loaded) : { observers: this.observers, model, version: version ?? '' };
