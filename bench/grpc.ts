@@ -142,7 +142,8 @@ async function startServer(root: string, httpPort: number, grpcPort: number, nod
       `--model-repository=${path.join(root, 'examples/model_repository')}`,
       `--http-port=${httpPort}`,
       `--grpc-port=${grpcPort}`,
-      '--allow-metrics=false',
+      // Metrics on, as the server ships (off here before 2026-12-07: ~4 µs per call was left out of every figure).
+      `--metrics-port=${await freePort()}`,
       `--host=${HOST}`,
     ],
     port: httpPort,

@@ -77,7 +77,8 @@ function serverArgs(port: number, grpcPort: number, metricsPort: number, reposit
     `--http-port=${port}`,
     '--host=127.0.0.1',
     '--allow-grpc=false',
-    '--allow-metrics=false',
+    // Metrics on, as the server ships: every request pays for its counting (they were off here before 2026-12-07,
+    // which left ~4 µs per request out of every figure).
     `--grpc-port=${grpcPort}`,
     `--metrics-port=${metricsPort}`,
   ];
