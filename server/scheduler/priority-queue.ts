@@ -40,16 +40,29 @@ export interface QueueEntry<T> {
 /** expire()'s answer while no entry has a deadline (never written: callers only read it). */
 const NOTHING_EXPIRED: { rejected: never[]; nextDeadline?: bigint } = { rejected: [] };
 
+/** One priority level: its queue, then its requests delayed past their timeout (timeout_action DELAY). */
+interface Level<T> {
+  queue: QueueEntry<T>[];
+  readonly delayed: QueueEntry<T>[];
+}
+
 /**
  * Per-priority FIFO queues with Triton's queue policies: size limits, timeouts that REJECT or DELAY, and
- * per-request priority and timeout overrides.
+ * per-request priority and timeout overrides. As Triton's PriorityQueue, each level keeps its delayed requests behind
+ * its own queue: "delay the request until all other requests at the same (or higher) priority levels that have not
+ * reached their timeouts are processed" (model_config.proto), so a delayed request still goes before every request of
+ * a less urgent level; and a level's max_queue_size counts its delayed requests too.
  */
 export class PriorityRequestQueue<T> {
-  private readonly levels = new Map<number, QueueEntry<T>[]>();
-  private readonly delayedEntries: QueueEntry<T>[] = [];
+  private readonly levels = new Map<number, Level<T>>();
+  /** Levels in service order (most urgent first), kept sorted as levels appear. */
+  private readonly order: Level<T>[] = [];
+  private readonly orderKeys: number[] = [];
   private count = 0;
   /** Entries with a deadline: while none has one (no timeouts configured or asked), expire() has nothing to do. */
   private withDeadline = 0;
+  /** Delayed entries, in all levels. */
+  private delayedCount = 0;
 
   constructor(private readonly policy: PriorityPolicy) {}
 
@@ -61,8 +74,8 @@ export class PriorityRequestQueue<T> {
   push(item: T, priority: number | undefined, timeoutUs: number | undefined, now: bigint): QueueEntry<T> {
     const level = this.levelOf(priority);
     const policy = this.policyOf(level);
-    const queue = this.queueOf(level);
-    if (policy.maxQueueSize > 0 && queue.length >= policy.maxQueueSize) throw Errors.queueFull();
+    const queue = this.levelAt(level);
+    if (policy.maxQueueSize > 0 && queue.queue.length + queue.delayed.length >= policy.maxQueueSize) throw Errors.queueFull();
     let timeoutNs = policy.defaultTimeoutNs;
     if (timeoutUs !== undefined && timeoutUs > 0 && (policy.allowTimeoutOverride || policy.defaultTimeoutNs === 0)) {
       timeoutNs = timeoutUs * 1000;
@@ -74,62 +87,70 @@ export class PriorityRequestQueue<T> {
       deadline: timeoutNs > 0 ? now + BigInt(Math.round(timeoutNs)) : undefined,
       delayed: false,
     };
-    queue.push(entry);
+    queue.queue.push(entry);
     this.count += 1;
     if (entry.deadline !== undefined) this.withDeadline += 1;
     return entry;
   }
 
   /**
-   * Entries in service order: most urgent level first, FIFO within a level, delayed ones last. Not to be kept across a
-   * change of the queue. With one level and nothing delayed (the common case) that is the level's own array: no
-   * generator and no sort per batch taken.
+   * Entries in service order: most urgent level first, in each its queue FIFO, then its delayed requests. Not to be
+   * kept across a change of the queue. With one level and nothing delayed (the common case) that is the level's own
+   * array: no generator per batch taken.
    */
   inOrder(): Iterable<QueueEntry<T>> {
-    if (this.levels.size === 1 && this.delayedEntries.length === 0) return this.levels.values().next().value!;
+    if (this.order.length === 1 && this.delayedCount === 0) return this.order[0].queue;
     return this.allInOrder();
   }
 
   private *allInOrder(): Generator<QueueEntry<T>> {
-    for (const level of [...this.levels.keys()].sort((a, b) => a - b)) yield* this.levels.get(level)!;
-    yield* this.delayedEntries;
+    for (const level of this.order) {
+      yield* level.queue;
+      yield* level.delayed;
+    }
   }
 
   /** Remove the given entries (taken for a batch). */
   remove(entries: readonly QueueEntry<T>[]): void {
-    for (const entry of entries) if (entry.deadline !== undefined) this.withDeadline -= 1;
+    for (const entry of entries) {
+      if (entry.deadline !== undefined) this.withDeadline -= 1;
+      if (entry.delayed) this.delayedCount -= 1;
+    }
     this.count -= entries.length;
     // A batch is usually the head of its level's queue, in order: take it off the front.
     const first = entries[0];
-    const queue = first && !first.delayed ? this.levels.get(first.level) : undefined;
+    const queue = first && !first.delayed ? this.levels.get(first.level)?.queue : undefined;
     if (queue && entries.length <= queue.length && entries.every((entry, i) => queue[i] === entry)) {
       queue.splice(0, entries.length);
       return;
     }
     const taken = new Set(entries);
-    for (const [level, queue] of this.levels) this.levels.set(level, queue.filter((e) => !taken.has(e)));
-    const remaining = this.delayedEntries.filter((e) => !taken.has(e));
-    this.delayedEntries.length = 0;
-    this.delayedEntries.push(...remaining);
+    for (const level of this.order) {
+      level.queue = level.queue.filter((e) => !taken.has(e));
+      const delayed = level.delayed.filter((e) => !taken.has(e));
+      level.delayed.length = 0;
+      level.delayed.push(...delayed);
+    }
   }
 
   /**
-   * Apply deadlines: entries past theirs are removed and returned (REJECT) or moved behind the others (DELAY).
-   * Returns the rejected entries and the next deadline still pending.
+   * Apply deadlines: entries past theirs are removed and returned (REJECT) or moved behind the others of their level
+   * (DELAY). Returns the rejected entries and the next deadline still pending.
    */
   expire(now: bigint): { rejected: QueueEntry<T>[]; nextDeadline?: bigint } {
     if (this.withDeadline === 0) return NOTHING_EXPIRED;
     const rejected: QueueEntry<T>[] = [];
     let nextDeadline: bigint | undefined;
-    for (const [level, queue] of this.levels) {
-      const policy = this.policyOf(level);
+    for (const [key, level] of this.levels) {
+      const policy = this.policyOf(key);
       const kept: QueueEntry<T>[] = [];
-      for (const entry of queue) {
+      for (const entry of level.queue) {
         if (entry.deadline !== undefined && entry.deadline <= now) {
           if (policy.timeoutAction === 'REJECT') rejected.push(entry);
           else {
             entry.delayed = true;
-            this.delayedEntries.push(entry);
+            level.delayed.push(entry);
+            this.delayedCount += 1;
           }
           continue;
         }
@@ -138,7 +159,7 @@ export class PriorityRequestQueue<T> {
         }
         kept.push(entry);
       }
-      this.levels.set(level, kept);
+      level.queue = kept;
     }
     this.count -= rejected.length;
     this.withDeadline -= rejected.length;
@@ -158,13 +179,17 @@ export class PriorityRequestQueue<T> {
     return this.policy.levelPolicies.get(level) ?? this.policy.defaultQueuePolicy;
   }
 
-  private queueOf(level: number): QueueEntry<T>[] {
-    let queue = this.levels.get(level);
-    if (!queue) {
-      queue = [];
-      this.levels.set(level, queue);
+  private levelAt(key: number): Level<T> {
+    let level = this.levels.get(key);
+    if (!level) {
+      level = { queue: [], delayed: [] };
+      this.levels.set(key, level);
+      let at = this.orderKeys.length;
+      while (at > 0 && this.orderKeys[at - 1] > key) at--;
+      this.orderKeys.splice(at, 0, key);
+      this.order.splice(at, 0, level);
     }
-    return queue;
+    return level;
   }
 }
 

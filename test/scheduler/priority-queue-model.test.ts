@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { PriorityRequestQueue, QueueEntry, UNBOUNDED_QUEUE } from '../../server/scheduler/priority-queue';
 
-// The queue's shortcuts (the head of one level taken off the front, no expiry work while no entry has a deadline, its
-// one level's array as the service order) must keep what the general path does: checked against a plain model under
-// random pushes (levels, timeouts), takes (the head, or any entries) and expiries.
+// The queue against a plain model of Triton's order (levels most urgent first; in each, its queue then its delayed
+// requests), under random pushes (levels, timeouts), takes (the head, or any entries) and expiries: its shortcuts (the
+// head of a level taken off the front, no expiry work while no entry has a deadline, a lone level's array as the
+// service order) must keep that order.
 
 type Op =
   | { kind: 'push'; priority: number; timeoutUs: number }
@@ -42,17 +43,14 @@ describe('PriorityRequestQueue against a plain model', () => {
           let now = 0n;
           let nextId = 0;
           let seq = 0;
-          // expire() visits levels in the order they were first used (its map's order).
-          const levelsSeen: number[] = [];
-          const modelOrder = () =>
-            [...model].sort((a, b) => Number(a.delayed) - Number(b.delayed) || (a.delayed ? a.seq - b.seq : a.level - b.level || a.seq - b.seq));
+          // Triton's order: most urgent level first; in a level its queue, then its delayed requests, each FIFO.
+          const modelOrder = () => [...model].sort((a, b) => a.level - b.level || Number(a.delayed) - Number(b.delayed) || a.seq - b.seq);
           const entries = () => [...queue.inOrder()] as QueueEntry<number>[];
           for (const step of ops) {
             if (step.kind === 'push') {
               const id = nextId++;
               const entry = queue.push(id, levels === 0 ? undefined : step.priority, step.timeoutUs, now);
               model.push({ id, level: entry.level, deadline: entry.deadline, delayed: false, seq: seq++ });
-              if (!levelsSeen.includes(entry.level)) levelsSeen.push(entry.level);
             } else if (step.kind === 'takeHead' || step.kind === 'takeSome') {
               const order = entries();
               const taken = step.kind === 'takeHead' ? order.slice(0, step.count) : [...new Set(step.picks.map((i) => order[i % Math.max(order.length, 1)]))].filter(Boolean);
@@ -69,9 +67,8 @@ describe('PriorityRequestQueue against a plain model', () => {
                 model = model.filter((entry) => !due.includes(entry));
               } else {
                 expect(rejected).toEqual([]);
-                // Moved behind every undelayed entry, in the order expire() meets them: level by level, FIFO.
-                const visit = (entry: ModelEntry) => levelsSeen.indexOf(entry.level);
-                for (const entry of [...due].sort((a, b) => visit(a) - visit(b) || a.seq - b.seq)) {
+                // Moved behind the rest of their level, keeping their order.
+                for (const entry of [...due].sort((a, b) => a.seq - b.seq)) {
                   entry.delayed = true;
                   entry.seq = seq++;
                 }

@@ -44,7 +44,7 @@ describe('PriorityRequestQueue', () => {
     q.push('c', 2, undefined, 0n); // other levels are unaffected
   });
 
-  it('expires REJECT entries and delays DELAY entries behind the others', () => {
+  it('expires REJECT entries and delays DELAY entries behind the rest of their level, as Triton', () => {
     const q = new PriorityRequestQueue<string>(
       policy({
         defaultQueuePolicy: { ...UNBOUNDED_QUEUE, defaultTimeoutNs: 1000 },
@@ -57,8 +57,22 @@ describe('PriorityRequestQueue', () => {
     const { rejected, nextDeadline } = q.expire(2000n);
     expect(rejected.map((e) => e.item)).toEqual(['default-rejected']);
     expect(nextDeadline).toBe(6000n);
-    expect([...q.inOrder()].map((e) => e.item)).toEqual(['late', 'urgent-delayed']);
+    // model_config.proto: DELAY waits for the requests "at the same (or higher) priority levels", not for less urgent ones.
+    expect([...q.inOrder()].map((e) => e.item)).toEqual(['urgent-delayed', 'late']);
     expect(q.size).toBe(2);
+    q.push('urgent-new', 1, undefined, 2000n);
+    expect([...q.inOrder()].map((e) => e.item)).toEqual(['urgent-new', 'urgent-delayed', 'late']);
+  });
+
+  it("counts a level's delayed requests against its max_queue_size, as Triton", () => {
+    const q = new PriorityRequestQueue<string>(
+      policy({ priorityLevels: 0, defaultQueuePolicy: { ...UNBOUNDED_QUEUE, defaultTimeoutNs: 1000, timeoutAction: 'DELAY' as const, maxQueueSize: 2 } }),
+    );
+    q.push('a', undefined, undefined, 0n);
+    q.expire(5000n);
+    q.push('b', undefined, undefined, 5000n);
+    expect([...q.inOrder()].map((e) => e.item)).toEqual(['b', 'a']);
+    expect(() => q.push('c', undefined, undefined, 5000n)).toThrow(/Exceeds maximum queue size/);
   });
 
   it('lets a request shorten its timeout only when the policy allows it (or has none)', () => {
