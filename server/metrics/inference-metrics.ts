@@ -243,6 +243,7 @@ export class InferenceMetrics implements InferenceObserver {
   }
 }
 
+/** A count that is not a finite number (never from hrtime durations) is dropped: inc() would throw inside the scrape. */
 function addPending<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>, pending: number): void {
-  if (pending > 0) counter.inc(labels, pending);
+  if (pending > 0 && Number.isFinite(pending)) counter.inc(labels, pending);
 }

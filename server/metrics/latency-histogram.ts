@@ -6,7 +6,7 @@
  * (`observe(labels, value)`; its `labels()` children do the same), about 0.3 µs each: three histograms on every request
  * were a measurable share of a small model's request (bench/README.md, "Session 9"). This class registers with a
  * prom-client Registry like prom-client's own metrics and exposes exactly what prom-client's Histogram exposes for
- * the same observations (test/metrics/latency-histogram.test.ts compares the two texts), so /metrics is unchanged.
+ * the same observations (test/metrics/latency-histogram.test.ts compares the text and JSON forms), so /metrics is unchanged.
  */
 import type { Histogram, Registry } from 'prom-client';
 
@@ -24,7 +24,9 @@ export class HistogramSeries {
     this.counts = new Float64Array(bounds.length);
   }
 
+  /** A value that is not a finite number (never a measured duration) is ignored; prom-client's observe() throws. */
   observe(value: number): void {
+    if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     // Linear, as prom-client: latency buckets are few and most observations land in the first ones.
     for (let i = 0; i < bounds.length; i++) {
@@ -43,6 +45,8 @@ interface ExportedValue {
   readonly labels: Readonly<Record<string, string | number>>;
   readonly sharedLabels?: Readonly<Record<string, string>>;
   readonly metricName: string;
+  /** As prom-client's: null on buckets (no exemplars kept), absent on _sum and _count. */
+  readonly exemplar?: null;
 }
 
 /** What a prom-client metric's get() resolves to (its own typings name a type enum that is not exported at run time). */
@@ -94,8 +98,16 @@ export class LatencyHistogram {
     this.series.delete(keyOf(labels));
   }
 
+  /**
+   * The registry's resetMetrics(): every series back to zero, kept (not dropped as prom-client's reset drops its own):
+   * the model versions hold their series and go on observing into them.
+   */
   reset(): void {
-    this.series.clear();
+    for (const series of this.series.values()) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
   }
 
   /** What prom-client's Histogram gives the registry for its text format: `le` as label, the series' labels shared. */
@@ -106,11 +118,11 @@ export class LatencyHistogram {
       let cumulative = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         cumulative += series.counts[i];
-        values.push({ labels: { le: this.bounds[i] }, sharedLabels: series.labels, value: cumulative, metricName: bucketName });
+        values.push({ labels: { le: this.bounds[i] }, sharedLabels: series.labels, value: cumulative, metricName: bucketName, exemplar: null });
       }
-      values.push({ labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: bucketName });
-      values.push({ labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${this.name}_count` });
+      values.push({ labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: bucketName, exemplar: null });
+      values.push({ labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${this.name}_sum`, exemplar: undefined });
+      values.push({ labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${this.name}_count`, exemplar: undefined });
     }
     return { name: this.name, help: this.help, type: 'histogram', values, aggregator: 'sum' };
   }
