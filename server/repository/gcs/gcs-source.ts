@@ -124,7 +124,9 @@ export class GcsRepositorySource {
   /** The repository's objects grouped by model; a recent listing is reused unless `fresh`. */
   private async scan(fresh: boolean): Promise<Listing> {
     const ttl = this.options.listingTtlMs ?? 2000;
-    if (!fresh && this.listing && Date.now() - this.listing.at <= ttl) return this.listing;
+    // Strictly younger than the TTL: with a TTL of 0 every call lists (`<=` reused a listing taken in the same
+    // millisecond, which a fast machine reached: a test saw a deletion missed).
+    if (!fresh && this.listing && Date.now() - this.listing.at < ttl) return this.listing;
     // Concurrent callers share one listing.
     this.listingInFlight ??= this.listAll().finally(() => {
       this.listingInFlight = undefined;
