@@ -45,7 +45,7 @@ interface ExportedValue {
   readonly labels: Readonly<Record<string, string | number>>;
   readonly sharedLabels?: Readonly<Record<string, string>>;
   readonly metricName: string;
-  /** As prom-client's: null on buckets (no exemplars kept), absent on _sum and _count. */
+  /** As prom-client's: null on buckets (no exemplars kept), undefined on _sum and _count. */
   readonly exemplar?: null;
 }
 
