@@ -42,6 +42,7 @@ const NOTHING_EXPIRED: { rejected: never[]; nextDeadline?: bigint } = { rejected
 
 /** One priority level: its queue, then its requests delayed past their timeout (timeout_action DELAY). */
 interface Level<T> {
+  readonly key: number;
   queue: QueueEntry<T>[];
   readonly delayed: QueueEntry<T>[];
 }
@@ -57,7 +58,6 @@ export class PriorityRequestQueue<T> {
   private readonly levels = new Map<number, Level<T>>();
   /** Levels in service order (most urgent first), kept sorted as levels appear. */
   private readonly order: Level<T>[] = [];
-  private readonly orderKeys: number[] = [];
   private count = 0;
   /** Entries with a deadline: while none has one (no timeouts configured or asked), expire() has nothing to do. */
   private withDeadline = 0;
@@ -141,8 +141,8 @@ export class PriorityRequestQueue<T> {
     if (this.withDeadline === 0) return NOTHING_EXPIRED;
     const rejected: QueueEntry<T>[] = [];
     let nextDeadline: bigint | undefined;
-    for (const [key, level] of this.levels) {
-      const policy = this.policyOf(key);
+    for (const level of this.order) {
+      const policy = this.policyOf(level.key);
       const kept: QueueEntry<T>[] = [];
       for (const entry of level.queue) {
         if (entry.deadline !== undefined && entry.deadline <= now) {
@@ -182,11 +182,10 @@ export class PriorityRequestQueue<T> {
   private levelAt(key: number): Level<T> {
     let level = this.levels.get(key);
     if (!level) {
-      level = { queue: [], delayed: [] };
+      level = { key, queue: [], delayed: [] };
       this.levels.set(key, level);
-      let at = this.orderKeys.length;
-      while (at > 0 && this.orderKeys[at - 1] > key) at--;
-      this.orderKeys.splice(at, 0, key);
+      let at = this.order.length;
+      while (at > 0 && this.order[at - 1].key > key) at--;
       this.order.splice(at, 0, level);
     }
     return level;

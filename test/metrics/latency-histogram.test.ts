@@ -48,6 +48,16 @@ describe('LatencyHistogram', () => {
     expect(text).toContain(`${NAME}_bucket{le="+Inf",model="a",version="3"} 0`);
   });
 
+  it('ignores a value that is not a finite number (prom-client would throw), keeping the series as it was', async () => {
+    const { ours, oursRegistry } = pair([1]);
+    const series = ours.seriesOf({ model: 'a', version: '1' });
+    series.observe(0.5);
+    for (const bad of [NaN, Infinity, -Infinity]) series.observe(bad);
+    const text = await oursRegistry.metrics();
+    expect(text).toContain(`${NAME}_count{model="a",version="1"} 1`);
+    expect(text).toContain(`${NAME}_sum{model="a",version="1"} 0.5`);
+  });
+
   it('keeps one series per label set, whatever the order of the labels', () => {
     const { ours } = pair([1]);
     const series = ours.seriesOf({ model: 'a', version: '1' });
